@@ -2,8 +2,138 @@
 //! disk) into Kubernetes objects: natively for Kustomize overlays, and for
 //! plain directories of YAML/JSON manifests.
 
+pub mod error;
+pub mod kustomize;
 pub mod object;
+pub mod patch;
+pub mod plain;
 pub mod tree;
+pub mod yaml;
 
+pub use error::RenderError;
 pub use object::{Object, ObjectKey};
 pub use tree::{DiskTree, EntryKind, FileTree, TreeError};
+
+/// How a path was rendered.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SourceType {
+    /// A Kustomize overlay (a kustomization file was found).
+    Kustomize,
+    /// A plain directory of manifests.
+    Directory,
+}
+
+/// The result of a render.
+#[derive(Clone, Debug)]
+pub struct Rendered {
+    /// The objects, in output order.
+    pub objects: Vec<Object>,
+    /// How the path was rendered.
+    pub source_type: SourceType,
+    /// Every file the render read (tree paths, sorted, deduplicated).
+    pub files_read: Vec<String>,
+}
+
+/// A patch given by an Application's `spec.source.kustomize.patches`.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct OverridePatch {
+    /// A file with the patch, relative to the rendered path.
+    pub path: Option<String>,
+    /// The patch text (strategic merge or JSON 6902, YAML or JSON).
+    pub patch: Option<String>,
+    /// Which objects it applies to.
+    pub target: Option<PatchTarget>,
+    /// `allowNameChange`, `allowKindChange`.
+    pub options: std::collections::BTreeMap<String, bool>,
+}
+
+/// A patch target selector, as in a kustomization's `patches[].target`.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct PatchTarget {
+    /// API group.
+    pub group: Option<String>,
+    /// API version.
+    pub version: Option<String>,
+    /// Kind.
+    pub kind: Option<String>,
+    /// Name (a regular expression anchored at both ends).
+    pub name: Option<String>,
+    /// Namespace (a regular expression anchored at both ends).
+    pub namespace: Option<String>,
+    /// Label selector, e.g. `app=web,tier!=db`.
+    pub label_selector: Option<String>,
+    /// Annotation selector.
+    pub annotation_selector: Option<String>,
+}
+
+/// Argo CD's `spec.source.kustomize` overrides, applied to the root
+/// kustomization the way `kustomize edit set ...` would before building.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct KustomizeOverrides {
+    /// Images as `name=newName:tag`, `name:tag`, `name@digest`, ...
+    pub images: Vec<String>,
+    /// `namePrefix`.
+    pub name_prefix: Option<String>,
+    /// `nameSuffix`.
+    pub name_suffix: Option<String>,
+    /// `commonLabels`.
+    pub common_labels: Vec<(String, String)>,
+    /// `commonAnnotations`.
+    pub common_annotations: Vec<(String, String)>,
+    /// `namespace`.
+    pub namespace: Option<String>,
+    /// `replicas`: (object name, count).
+    pub replicas: Vec<(String, i64)>,
+    /// `patches`.
+    pub patches: Vec<OverridePatch>,
+    /// `components` (paths relative to the rendered path).
+    pub components: Vec<String>,
+}
+
+/// Argo CD's `spec.source.directory` options for plain directories.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct DirectoryOptions {
+    /// Descend into sub-directories.
+    pub recurse: bool,
+    /// Only files matching this glob (`{a,b}` alternation allowed).
+    pub include: Option<String>,
+    /// Skip files matching this glob.
+    pub exclude: Option<String>,
+}
+
+/// Options of one render.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct RenderOptions {
+    /// Overrides for a Kustomize path.
+    pub kustomize: Option<KustomizeOverrides>,
+    /// Options for a plain-directory path.
+    pub directory: Option<DirectoryOptions>,
+}
+
+/// Renders `path` (a directory of `tree`, `""` for the root): a Kustomize
+/// build when it holds a kustomization file, else a plain directory.
+pub fn render(
+    tree: &dyn FileTree,
+    path: &str,
+    options: &RenderOptions,
+) -> Result<Rendered, RenderError> {
+    let path = tree::join("", path)?;
+    let reader = yaml::Reader::new(tree);
+    let (objects, source_type) = if kustomize::find_kustomization(tree, &path)?.is_some() {
+        let objects = kustomize::build(&reader, &path, options.kustomize.as_ref())?;
+        (objects, SourceType::Kustomize)
+    } else {
+        let objects = plain::render(&reader, &path, options.directory.as_ref())?;
+        (objects, SourceType::Directory)
+    };
+    Ok(Rendered {
+        objects,
+        source_type,
+        files_read: reader.into_files_read(),
+    })
+}
+
+/// Prints objects as `kubectl kustomize` does: YAML documents separated by `---`.
+pub fn to_yaml(objects: &[Object]) -> Result<String, RenderError> {
+    yaml::to_yaml(objects)
+}

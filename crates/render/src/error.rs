@@ -1,0 +1,88 @@
+//! The one error type of this crate: every variant names the file (and where
+//! useful the field or object) at fault.
+
+use crate::tree::TreeError;
+
+/// Why a render failed.
+#[derive(Debug, thiserror::Error)]
+pub enum RenderError {
+    /// Reading the file tree failed (missing file, path escaping the root, ...).
+    #[error(transparent)]
+    Tree(#[from] TreeError),
+    /// A file could not be parsed as YAML or JSON.
+    #[error("{file}: {message}")]
+    Parse {
+        /// The file.
+        file: String,
+        /// What the parser said.
+        message: String,
+    },
+    /// A field of a kustomization (or of a resource) is invalid.
+    #[error("{file}: field {field}: {message}")]
+    Field {
+        /// The file holding the field.
+        file: String,
+        /// The field, e.g. `images[0].newTag`.
+        field: String,
+        /// What is wrong.
+        message: String,
+    },
+    /// A feature that is not supported natively (helm charts, plugins, remote bases).
+    #[error("{file}: {field}: {message}")]
+    Unsupported {
+        /// The file using the feature.
+        file: String,
+        /// The field naming the feature.
+        field: String,
+        /// What is unsupported and what to do instead.
+        message: String,
+    },
+    /// A problem with the set of objects, e.g. two objects with the same id.
+    #[error("{file}: {message}")]
+    Resource {
+        /// The kustomization (or file) whose build failed.
+        file: String,
+        /// What is wrong, naming the object(s).
+        message: String,
+    },
+    /// A patch could not be applied.
+    #[error("{file}: patch failed on {object}: {message}")]
+    Patch {
+        /// The file holding the patch (or the kustomization for inline patches).
+        file: String,
+        /// The target object.
+        object: String,
+        /// What went wrong.
+        message: String,
+    },
+    /// The kustomizations refer to each other in a cycle.
+    #[error("{file}: cycle between kustomizations: {chain}")]
+    Cycle {
+        /// The kustomization met a second time.
+        file: String,
+        /// The chain of directories that leads back to it.
+        chain: String,
+    },
+    /// Output could not be produced.
+    #[error("writing YAML: {0}")]
+    Output(String),
+}
+
+impl RenderError {
+    /// A [`RenderError::Field`] error.
+    pub fn field(file: &str, field: &str, message: impl Into<String>) -> Self {
+        Self::Field {
+            file: file.to_string(),
+            field: field.to_string(),
+            message: message.into(),
+        }
+    }
+
+    /// A [`RenderError::Resource`] error.
+    pub fn resource(file: &str, message: impl Into<String>) -> Self {
+        Self::Resource {
+            file: file.to_string(),
+            message: message.into(),
+        }
+    }
+}

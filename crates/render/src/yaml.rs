@@ -1,0 +1,172 @@
+//! Reading files from the tree (recording which were read) and parsing them
+//! as YAML or JSON into ordered JSON values; printing objects back as YAML.
+//!
+//! Parsing follows YAML 1.2 like kustomize (go-yaml v3): only
+//! `true`/`false` are booleans, and numbers with leading zeros stay strings
+//! (kustomize keeps the original text of every scalar).
+
+use std::collections::BTreeSet;
+use std::sync::Mutex;
+
+use serde_json::Value;
+
+use crate::error::RenderError;
+use crate::object::Object;
+use crate::tree::{EntryKind, FileTree, TreeError};
+
+/// Most YAML events one file may produce before it is refused.
+const MAX_EVENTS: usize = 5_000_000;
+/// Most documents in one file.
+const MAX_DOCUMENTS: usize = 100_000;
+
+/// A [`FileTree`] reader that remembers every file it read.
+pub struct Reader<'a> {
+    tree: &'a dyn FileTree,
+    read: Mutex<BTreeSet<String>>,
+}
+
+impl<'a> Reader<'a> {
+    /// Wraps `tree`.
+    pub fn new(tree: &'a dyn FileTree) -> Self {
+        Self {
+            tree,
+            read: Mutex::new(BTreeSet::new()),
+        }
+    }
+
+    /// The underlying tree.
+    pub fn tree(&self) -> &'a dyn FileTree {
+        self.tree
+    }
+
+    /// What is at `path`.
+    pub fn entry(&self, path: &str) -> Result<Option<EntryKind>, TreeError> {
+        self.tree.entry(path)
+    }
+
+    /// The entries of a directory.
+    pub fn list(&self, path: &str) -> Result<Vec<(String, EntryKind)>, TreeError> {
+        self.tree.list(path)
+    }
+
+    /// The bytes of a file, recorded as read.
+    pub fn read(&self, path: &str) -> Result<Vec<u8>, TreeError> {
+        if let Ok(mut read) = self.read.lock() {
+            read.insert(path.to_string());
+        }
+        self.tree.read(path)
+    }
+
+    /// The text of a file (UTF-8), recorded as read.
+    pub fn read_text(&self, path: &str) -> Result<String, RenderError> {
+        let bytes = self.read(path)?;
+        String::from_utf8(bytes).map_err(|_| RenderError::Parse {
+            file: path.to_string(),
+            message: "file is not valid UTF-8".into(),
+        })
+    }
+
+    /// Parses every YAML document of a file; empty documents are dropped.
+    pub fn read_documents(&self, path: &str) -> Result<Vec<Value>, RenderError> {
+        let text = self.read_text(path)?;
+        parse_documents(&text, path)
+    }
+
+    /// Every file read so far, sorted.
+    pub fn into_files_read(self) -> Vec<String> {
+        self.read
+            .into_inner()
+            .map(|set| set.into_iter().collect())
+            .unwrap_or_default()
+    }
+}
+
+fn options() -> serde_saphyr::Options {
+    serde_saphyr::options! {
+        budget: serde_saphyr::budget! {
+            max_events: MAX_EVENTS,
+            max_documents: MAX_DOCUMENTS,
+        },
+        strict_booleans: true,
+        leading_zero_numbers_as_strings: true,
+        underscored_numbers_as_strings: true,
+    }
+}
+
+/// Parses a (multi-document) YAML or JSON text; `file` names it in errors.
+/// Empty and null documents are dropped.
+pub fn parse_documents(text: &str, file: &str) -> Result<Vec<Value>, RenderError> {
+    let docs: Vec<Value> =
+        serde_saphyr::from_multiple_with_options(text, options()).map_err(|e| {
+            RenderError::Parse {
+                file: file.to_string(),
+                message: first_line(&e.to_string()),
+            }
+        })?;
+    Ok(docs.into_iter().filter(|d| !d.is_null()).collect())
+}
+
+/// Parses a single YAML document (a kustomization, an inline patch).
+pub fn parse_one(text: &str, file: &str) -> Result<Value, RenderError> {
+    let mut docs = parse_documents(text, file)?;
+    match docs.len() {
+        0 => Ok(Value::Null),
+        1 => Ok(docs.remove(0)),
+        n => Err(RenderError::Parse {
+            file: file.to_string(),
+            message: format!("expected one YAML document, found {n}"),
+        }),
+    }
+}
+
+fn first_line(message: &str) -> String {
+    message.lines().next().unwrap_or(message).to_string()
+}
+
+/// Prints objects as YAML documents separated by `---`.
+pub fn to_yaml(objects: &[Object]) -> Result<String, RenderError> {
+    let mut out = String::new();
+    for (i, object) in objects.iter().enumerate() {
+        if i > 0 {
+            out.push_str("---\n");
+        }
+        let text =
+            serde_saphyr::to_string(&object.0).map_err(|e| RenderError::Output(e.to_string()))?;
+        out.push_str(&text);
+        if !text.ends_with('\n') {
+            out.push('\n');
+        }
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn yaml_1_2_scalars() {
+        let docs =
+            parse_documents("a: yes\nb: 0755\nc: true\nd: 3\n---\n---\ne: ~\n", "f").unwrap();
+        assert_eq!(docs.len(), 2);
+        assert_eq!(docs[0]["a"], "yes");
+        assert_eq!(docs[0]["b"], "0755");
+        assert_eq!(docs[0]["c"], true);
+        assert_eq!(docs[0]["d"], 3);
+        assert!(docs[1]["e"].is_null());
+    }
+
+    #[test]
+    fn errors_name_the_file() {
+        let err = parse_documents("a: [1, 2", "dir/bad.yaml").unwrap_err();
+        assert!(err.to_string().starts_with("dir/bad.yaml:"), "{err}");
+    }
+
+    #[test]
+    fn round_trip() {
+        let obj = Object::from_value(serde_json::json!({"kind": "A", "list": [1, "x"]})).unwrap();
+        let text = to_yaml(&[obj.clone(), obj.clone()]).unwrap();
+        let docs = parse_documents(&text, "out").unwrap();
+        assert_eq!(docs, vec![obj.clone().into_value(), obj.into_value()]);
+    }
+}
