@@ -1,0 +1,42 @@
+//! `driftless`: a GitOps controller for Kubernetes that speaks Argo CD's
+//! `Application` API. Subcommands: `controller`, `render`, `crd`.
+
+mod crd;
+mod render;
+
+use clap::{Parser, Subcommand};
+
+/// The driftless command line.
+#[derive(Debug, Parser)]
+#[command(
+    name = "driftless",
+    version,
+    about = "GitOps for Kubernetes: Git is the only way in"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Print the CustomResourceDefinitions (Application, AppProject), or write them to a directory.
+    Crd(crd::Args),
+    /// Render a Kustomize overlay or a plain directory of manifests, like `kubectl kustomize`.
+    Render(render::Args),
+}
+
+fn main() -> std::process::ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Crd(args) => crd::run(&args),
+        Command::Render(args) => render::run(&args),
+    };
+    match result {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(err) => {
+            eprintln!("error: {err:#}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
