@@ -1,1 +1,841 @@
-//! A real local Git server on 127.0.0.1: git daemon (git://) and git http-backend behind HTTP basic auth.
+//! A real local Git server on 127.0.0.1 for tests, benchmarks and the demo.
+//!
+//! [`GitServer::start`] serves one directory of bare repositories over
+//!
+//! * `git://` — `git daemon` (export-all, receive-pack enabled),
+//! * `http://` — `git http-backend` (CGI) behind a small hyper server that
+//!   requires HTTP basic auth with the username and password you choose
+//!   ([`GitServerOptions`]), so credentials are tested for real,
+//! * `ssh://` — Debian's `openssh-server` (`/usr/sbin/sshd -D -f config` on a
+//!   free port, generated host key and client key), when it is installed.
+//!
+//! Every child process is killed when the [`GitServer`] is dropped, and gets
+//! `PR_SET_PDEATHSIG` so nothing outlives the test process even on a crash.
+//!
+//! ```no_run
+//! # async fn demo() {
+//! use driftless_testkit::git::GitServer;
+//! let server = GitServer::start().await;
+//! let repo = server.create_repo("apps");
+//! repo.write("base/cm.yaml", "apiVersion: v1\nkind: ConfigMap\n");
+//! let sha = repo.commit("first");
+//! assert_eq!(sha.len(), 40);
+//! let url = server.http_url("apps"); // http://127.0.0.1:PORT/apps.git
+//! # }
+//! ```
+//!
+//! [`GitServer::stall`] makes HTTP requests for one repository hang until
+//! [`GitServer::unstall`], to show a slow repository does not block others.
+
+use std::collections::HashSet;
+use std::io::Read;
+use std::net::{SocketAddr, TcpListener as StdListener, TcpStream};
+use std::os::unix::process::CommandExt;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use base64::Engine as _;
+use http_body_util::{BodyExt, Full};
+use hyper::body::{Bytes, Incoming};
+use hyper::{Request, Response, StatusCode};
+use tokio::io::AsyncWriteExt;
+
+/// What a [`GitServer`] is started with.
+#[derive(Clone, Debug)]
+pub struct GitServerOptions {
+    /// Username HTTP basic auth accepts.
+    pub username: String,
+    /// Password HTTP basic auth accepts.
+    pub password: String,
+    /// Directory holding the bare repositories; a fresh temporary directory
+    /// (removed on drop) when `None`.
+    pub dir: Option<PathBuf>,
+    /// Start an SSH server too (needs `/usr/sbin/sshd`); when it is missing
+    /// the server starts without SSH and [`GitServer::ssh`] is `None`.
+    pub ssh: bool,
+}
+
+impl Default for GitServerOptions {
+    fn default() -> Self {
+        Self {
+            username: "git-user".into(),
+            password: "s3cret-test-password".into(),
+            dir: None,
+            ssh: true,
+        }
+    }
+}
+
+/// How to reach the SSH server: the URL prefix, the client key and the
+/// known-hosts line of the server's host key.
+#[derive(Clone, Debug)]
+pub struct SshAccess {
+    /// The login user (the user running the tests).
+    pub user: String,
+    /// The port sshd listens on.
+    pub port: u16,
+    /// The client's private key (OpenSSH format), authorized on the server.
+    pub private_key: String,
+    /// Path of the client's private key file.
+    pub private_key_path: PathBuf,
+    /// A `known_hosts` line for `[127.0.0.1]:port`.
+    pub known_hosts: String,
+}
+
+/// A running Git server; stops (and kills its children) on drop.
+pub struct GitServer {
+    base: PathBuf,
+    work: tempfile::TempDir,
+    _base_tmp: Option<tempfile::TempDir>,
+    git_port: u16,
+    http_port: u16,
+    ssh: Option<SshAccess>,
+    options: GitServerOptions,
+    stalled: Arc<Mutex<HashSet<String>>>,
+    shutdown: Option<tokio::sync::oneshot::Sender<()>>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl std::fmt::Debug for GitServer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("GitServer")
+            .field("base", &self.base)
+            .field("git_port", &self.git_port)
+            .field("http_port", &self.http_port)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Everything the server thread reports back once it is listening.
+struct Ready {
+    git_port: u16,
+    http_port: u16,
+    ssh: Option<SshAccess>,
+}
+
+impl GitServer {
+    /// Starts a server with [`GitServerOptions::default`] in a temporary directory.
+    pub async fn start() -> GitServer {
+        Self::start_with(GitServerOptions::default()).await
+    }
+
+    /// Starts a server with the given options.
+    pub async fn start_with(options: GitServerOptions) -> GitServer {
+        tokio::task::spawn_blocking(move || Self::start_blocking(options))
+            .await
+            .expect("git server start panicked")
+    }
+
+    /// Starts a server from synchronous code (no async runtime needed).
+    ///
+    /// Panics when `git daemon` or the HTTP server cannot be started: this is
+    /// test support, and a test cannot go on without its server.
+    pub fn start_blocking(options: GitServerOptions) -> GitServer {
+        let (base_tmp, base) = match &options.dir {
+            Some(dir) => {
+                std::fs::create_dir_all(dir).expect("create git server dir");
+                (
+                    None,
+                    dir.canonicalize().expect("canonicalize git server dir"),
+                )
+            }
+            None => {
+                let tmp = tempfile::Builder::new()
+                    .prefix("driftless-git-")
+                    .tempdir()
+                    .expect("temp dir");
+                let path = tmp.path().canonicalize().expect("canonicalize temp dir");
+                (Some(tmp), path)
+            }
+        };
+        let work = tempfile::Builder::new()
+            .prefix("driftless-git-work-")
+            .tempdir()
+            .expect("temp dir");
+        let stalled = Arc::new(Mutex::new(HashSet::new()));
+        let (ready_tx, ready_rx) = std::sync::mpsc::channel::<Ready>();
+        let (shutdown_tx, shutdown_rx) = tokio::sync::oneshot::channel();
+        let thread_base = base.clone();
+        let thread_work = work.path().to_path_buf();
+        let thread_opts = options.clone();
+        let thread_stalled = stalled.clone();
+        // Children are spawned from this long-lived thread: PR_SET_PDEATHSIG
+        // fires when the spawning *thread* exits, so it must live as long as
+        // the server does.
+        let thread = std::thread::Builder::new()
+            .name("git-server".into())
+            .spawn(move || {
+                server_thread(
+                    thread_base,
+                    thread_work,
+                    thread_opts,
+                    thread_stalled,
+                    ready_tx,
+                    shutdown_rx,
+                )
+            })
+            .expect("spawn git server thread");
+        let ready = ready_rx
+            .recv()
+            .expect("git server thread failed to start (see panic above)");
+        GitServer {
+            base,
+            work,
+            _base_tmp: base_tmp,
+            git_port: ready.git_port,
+            http_port: ready.http_port,
+            ssh: ready.ssh,
+            options,
+            stalled,
+            shutdown: Some(shutdown_tx),
+            thread: Some(thread),
+        }
+    }
+
+    /// Creates an empty bare repository `name` (default branch `main`) and a
+    /// working clone to commit from.
+    pub fn create_repo(&self, name: &str) -> TestRepo {
+        let bare = self.base.join(format!("{name}.git"));
+        if let Some(parent) = bare.parent() {
+            std::fs::create_dir_all(parent).expect("create repo parent");
+        }
+        git(
+            &self.base,
+            &["init", "--quiet", "--bare", "--initial-branch=main"],
+            Some(&bare),
+        );
+        let work = self.work.path().join(name);
+        std::fs::create_dir_all(&work).expect("create work dir");
+        git(&work, &["init", "--quiet", "--initial-branch=main"], None);
+        git(
+            &work,
+            &["remote", "add", "origin", &bare.display().to_string()],
+            None,
+        );
+        TestRepo {
+            name: name.to_string(),
+            bare,
+            work,
+        }
+    }
+
+    /// The directory holding the bare repositories (`<name>.git`).
+    pub fn base_dir(&self) -> &Path {
+        &self.base
+    }
+
+    /// `git://127.0.0.1:PORT/<repo>.git`
+    pub fn git_url(&self, repo: &str) -> String {
+        format!("git://127.0.0.1:{}/{repo}.git", self.git_port)
+    }
+
+    /// `http://127.0.0.1:PORT/<repo>.git` (needs [`GitServer::credentials`]).
+    pub fn http_url(&self, repo: &str) -> String {
+        format!("http://127.0.0.1:{}/{repo}.git", self.http_port)
+    }
+
+    /// The HTTP URL with the credentials embedded (for the `git` command line).
+    pub fn http_url_with_credentials(&self, repo: &str) -> String {
+        format!(
+            "http://{}:{}@127.0.0.1:{}/{repo}.git",
+            self.options.username, self.options.password, self.http_port
+        )
+    }
+
+    /// `ssh://USER@127.0.0.1:PORT/ABS/PATH/<repo>.git`, when SSH runs.
+    pub fn ssh_url(&self, repo: &str) -> Option<String> {
+        self.ssh.as_ref().map(|ssh| {
+            format!(
+                "ssh://{}@127.0.0.1:{}{}/{repo}.git",
+                ssh.user,
+                ssh.port,
+                self.base.display()
+            )
+        })
+    }
+
+    /// `file://ABS/PATH/<repo>.git`
+    pub fn file_url(&self, repo: &str) -> String {
+        format!("file://{}/{repo}.git", self.base.display())
+    }
+
+    /// The SSH server's access details, when it runs.
+    pub fn ssh(&self) -> Option<&SshAccess> {
+        self.ssh.as_ref()
+    }
+
+    /// The (username, password) HTTP basic auth accepts.
+    pub fn credentials(&self) -> (&str, &str) {
+        (&self.options.username, &self.options.password)
+    }
+
+    /// The port `git daemon` listens on.
+    pub fn git_port(&self) -> u16 {
+        self.git_port
+    }
+
+    /// The port the HTTP server listens on.
+    pub fn http_port(&self) -> u16 {
+        self.http_port
+    }
+
+    /// Makes every HTTP request for `repo` hang (after authentication) until
+    /// [`GitServer::unstall`] is called.
+    pub fn stall(&self, repo: &str) {
+        lock(&self.stalled).insert(repo.to_string());
+    }
+
+    /// Lets stalled HTTP requests for `repo` proceed.
+    pub fn unstall(&self, repo: &str) {
+        lock(&self.stalled).remove(repo);
+    }
+}
+
+impl Drop for GitServer {
+    fn drop(&mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
+}
+
+/// A repository on a [`GitServer`], with a working clone to commit from.
+/// Commits are pushed to the server's bare repository at once.
+#[derive(Debug, Clone)]
+pub struct TestRepo {
+    name: String,
+    bare: PathBuf,
+    work: PathBuf,
+}
+
+impl TestRepo {
+    /// The repository's name (URLs end in `<name>.git`).
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// The bare repository the server serves.
+    pub fn bare_path(&self) -> &Path {
+        &self.bare
+    }
+
+    /// The working clone commits are made in.
+    pub fn work_path(&self) -> &Path {
+        &self.work
+    }
+
+    /// Writes `contents` to `path` (creating parent directories) in the working clone.
+    pub fn write(&self, path: &str, contents: &str) {
+        self.write_bytes(path, contents.as_bytes());
+    }
+
+    /// Writes raw bytes to `path` in the working clone.
+    pub fn write_bytes(&self, path: &str, contents: &[u8]) {
+        let full = self.work.join(path);
+        if let Some(parent) = full.parent() {
+            std::fs::create_dir_all(parent).expect("create parent dir");
+        }
+        std::fs::write(&full, contents).expect("write file");
+    }
+
+    /// Creates a symlink at `path` pointing to `target` (taken verbatim).
+    pub fn symlink(&self, path: &str, target: &str) {
+        let full = self.work.join(path);
+        if let Some(parent) = full.parent() {
+            std::fs::create_dir_all(parent).expect("create parent dir");
+        }
+        let _ = std::fs::remove_file(&full);
+        std::os::unix::fs::symlink(target, &full).expect("create symlink");
+    }
+
+    /// Removes the file or directory at `path` in the working clone.
+    pub fn remove(&self, path: &str) {
+        let full = self.work.join(path);
+        if full.is_dir() {
+            std::fs::remove_dir_all(&full).expect("remove dir");
+        } else {
+            std::fs::remove_file(&full).expect("remove file");
+        }
+    }
+
+    /// Commits everything in the working clone, pushes the current branch and
+    /// returns the new commit's full SHA.
+    pub fn commit(&self, message: &str) -> String {
+        git(&self.work, &["add", "-A"], None);
+        git(
+            &self.work,
+            &["commit", "--quiet", "--allow-empty", "-m", message],
+            None,
+        );
+        git(&self.work, &["push", "--quiet", "origin", "HEAD"], None);
+        self.head()
+    }
+
+    /// The full SHA of the working clone's `HEAD`.
+    pub fn head(&self) -> String {
+        git(&self.work, &["rev-parse", "HEAD"], None)
+    }
+
+    /// Creates a lightweight tag at `HEAD` and pushes it.
+    pub fn tag(&self, name: &str) {
+        git(&self.work, &["tag", name], None);
+        git(
+            &self.work,
+            &["push", "--quiet", "origin", "tag", name],
+            None,
+        );
+    }
+
+    /// Creates an annotated tag at `HEAD` and pushes it.
+    pub fn tag_annotated(&self, name: &str, message: &str) {
+        git(&self.work, &["tag", "-a", name, "-m", message], None);
+        git(
+            &self.work,
+            &["push", "--quiet", "origin", "tag", name],
+            None,
+        );
+    }
+
+    /// Creates branch `name` at `HEAD`, pushes it and switches to it, so the
+    /// next commits land on it.
+    pub fn branch(&self, name: &str) {
+        git(&self.work, &["checkout", "--quiet", "-b", name], None);
+        git(&self.work, &["push", "--quiet", "origin", name], None);
+    }
+
+    /// Switches the working clone to an existing branch.
+    pub fn checkout(&self, name: &str) {
+        git(&self.work, &["checkout", "--quiet", name], None);
+    }
+
+    /// Sets the server repository's default branch (its `HEAD`).
+    pub fn set_default_branch(&self, name: &str) {
+        git(
+            &self.bare,
+            &["symbolic-ref", "HEAD", &format!("refs/heads/{name}")],
+            None,
+        );
+    }
+}
+
+/// Runs `git` in `dir` (or with `extra` as the last argument), isolated from
+/// the user's configuration, and returns its trimmed stdout. Panics with
+/// git's stderr on failure.
+fn git(dir: &Path, args: &[&str], extra: Option<&Path>) -> String {
+    let mut cmd = Command::new("git");
+    cmd.current_dir(dir)
+        .args(args)
+        .env("GIT_CONFIG_NOSYSTEM", "1")
+        .env("GIT_CONFIG_GLOBAL", "/dev/null")
+        .env("GIT_AUTHOR_NAME", "Test Author")
+        .env("GIT_AUTHOR_EMAIL", "author@example.com")
+        .env("GIT_COMMITTER_NAME", "Test Author")
+        .env("GIT_COMMITTER_EMAIL", "author@example.com")
+        .env("GIT_TERMINAL_PROMPT", "0");
+    if let Some(extra) = extra {
+        cmd.arg(extra);
+    }
+    let out = cmd.output().expect("run git");
+    assert!(
+        out.status.success(),
+        "git {args:?} in {} failed: {}",
+        dir.display(),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).trim().to_string()
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// Makes the child die with its parent (thread): see `prctl(2)`.
+fn die_with_parent(cmd: &mut Command) {
+    // SAFETY: prctl is async-signal-safe and touches no memory of the parent.
+    unsafe {
+        cmd.pre_exec(|| {
+            if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL) != 0 {
+                return Err(std::io::Error::last_os_error());
+            }
+            Ok(())
+        });
+    }
+}
+
+/// A port that was free a moment ago.
+fn free_port() -> u16 {
+    StdListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("find a free port")
+}
+
+/// Waits until something accepts connections on `port`, or panics naming `what`.
+fn wait_for_port(port: u16, what: &str, child: &mut Child) {
+    let deadline = Instant::now() + Duration::from_secs(15);
+    let addr = SocketAddr::from(([127, 0, 0, 1], port));
+    while Instant::now() < deadline {
+        if TcpStream::connect_timeout(&addr, Duration::from_millis(200)).is_ok() {
+            return;
+        }
+        if let Ok(Some(status)) = child.try_wait() {
+            let mut err = String::new();
+            if let Some(mut stderr) = child.stderr.take() {
+                let _ = stderr.read_to_string(&mut err);
+            }
+            panic!("{what} exited with {status} before listening on {port}: {err}");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    panic!("{what} did not listen on 127.0.0.1:{port} within 15s");
+}
+
+fn start_daemon(base: &Path) -> (Child, u16) {
+    let port = free_port();
+    let mut cmd = Command::new("git");
+    cmd.args([
+        "daemon",
+        "--reuseaddr",
+        "--export-all",
+        "--informative-errors",
+        "--enable=receive-pack",
+        "--listen=127.0.0.1",
+    ])
+    .arg(format!("--port={port}"))
+    .arg(format!("--base-path={}", base.display()))
+    .arg(base)
+    .env("GIT_CONFIG_NOSYSTEM", "1")
+    .env("GIT_CONFIG_GLOBAL", "/dev/null")
+    .stdin(Stdio::null())
+    .stdout(Stdio::null())
+    .stderr(Stdio::piped());
+    die_with_parent(&mut cmd);
+    let mut child = cmd.spawn().expect("spawn git daemon");
+    wait_for_port(port, "git daemon", &mut child);
+    // Stop piping stderr into a buffer nobody drains.
+    drop(child.stderr.take());
+    (child, port)
+}
+
+const SSHD: &str = "/usr/sbin/sshd";
+
+fn start_sshd(work: &Path) -> Option<(Child, SshAccess)> {
+    if !Path::new(SSHD).exists() {
+        eprintln!("driftless-testkit: {SSHD} not found (install openssh-server); no SSH server");
+        return None;
+    }
+    let dir = work.join(".sshd");
+    std::fs::create_dir_all(&dir).expect("create sshd dir");
+    let keygen = |path: &Path| {
+        let out = Command::new("ssh-keygen")
+            .args([
+                "-q",
+                "-t",
+                "ed25519",
+                "-N",
+                "",
+                "-C",
+                "driftless-test",
+                "-f",
+            ])
+            .arg(path)
+            .output()
+            .expect("run ssh-keygen");
+        assert!(
+            out.status.success(),
+            "ssh-keygen failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    };
+    let host_key = dir.join("host_ed25519");
+    let client_key = dir.join("client_ed25519");
+    keygen(&host_key);
+    keygen(&client_key);
+    std::fs::copy(
+        client_key.with_extension("pub"),
+        dir.join("authorized_keys"),
+    )
+    .expect("write authorized_keys");
+    // sshd refuses to start without its privilege separation directory.
+    let _ = std::fs::create_dir_all("/run/sshd");
+    let port = free_port();
+    let config = dir.join("sshd_config");
+    std::fs::write(
+        &config,
+        format!(
+            "Port {port}\nListenAddress 127.0.0.1\nHostKey {host}\nPidFile {pid}\n\
+             AuthorizedKeysFile {auth}\nPubkeyAuthentication yes\nPasswordAuthentication no\n\
+             KbdInteractiveAuthentication no\nPermitRootLogin prohibit-password\nStrictModes no\n\
+             UsePAM no\nLogLevel ERROR\nAllowTcpForwarding no\nX11Forwarding no\n",
+            host = host_key.display(),
+            pid = dir.join("sshd.pid").display(),
+            auth = dir.join("authorized_keys").display(),
+        ),
+    )
+    .expect("write sshd_config");
+    let mut cmd = Command::new(SSHD);
+    cmd.arg("-D")
+        .arg("-e")
+        .arg("-f")
+        .arg(&config)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped());
+    die_with_parent(&mut cmd);
+    let mut child = cmd.spawn().expect("spawn sshd");
+    wait_for_port(port, "sshd", &mut child);
+    drop(child.stderr.take());
+    let host_pub = std::fs::read_to_string(host_key.with_extension("pub")).expect("host key");
+    let mut parts = host_pub.split_whitespace();
+    let (kind, key) = (
+        parts.next().unwrap_or_default(),
+        parts.next().unwrap_or_default(),
+    );
+    let user = std::env::var("USER")
+        .ok()
+        .filter(|u| !u.is_empty())
+        .unwrap_or_else(|| {
+            let out = Command::new("id").arg("-un").output().expect("run id -un");
+            String::from_utf8_lossy(&out.stdout).trim().to_string()
+        });
+    let access = SshAccess {
+        user,
+        port,
+        private_key: std::fs::read_to_string(&client_key).expect("client key"),
+        private_key_path: client_key,
+        known_hosts: format!("[127.0.0.1]:{port} {kind} {key}\n"),
+    };
+    Some((child, access))
+}
+
+fn server_thread(
+    base: PathBuf,
+    work: PathBuf,
+    options: GitServerOptions,
+    stalled: Arc<Mutex<HashSet<String>>>,
+    ready: std::sync::mpsc::Sender<Ready>,
+    shutdown: tokio::sync::oneshot::Receiver<()>,
+) {
+    let (mut daemon, git_port) = start_daemon(&base);
+    let sshd = if options.ssh { start_sshd(&work) } else { None };
+    let (mut sshd_child, ssh) = match sshd {
+        Some((child, access)) => (Some(child), Some(access)),
+        None => (None, None),
+    };
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("git server runtime");
+    let listener = runtime
+        .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
+        .expect("bind HTTP listener");
+    let http_port = listener.local_addr().expect("local addr").port();
+    let state = Arc::new(HttpState {
+        base,
+        auth: format!(
+            "Basic {}",
+            base64::engine::general_purpose::STANDARD
+                .encode(format!("{}:{}", options.username, options.password))
+        ),
+        username: options.username.clone(),
+        stalled,
+    });
+    let _ = ready.send(Ready {
+        git_port,
+        http_port,
+        ssh,
+    });
+    runtime.block_on(async move {
+        let accept = async {
+            loop {
+                let Ok((stream, _)) = listener.accept().await else {
+                    continue;
+                };
+                let state = state.clone();
+                tokio::spawn(async move {
+                    let service = hyper::service::service_fn(move |req| {
+                        let state = state.clone();
+                        async move { Ok::<_, std::convert::Infallible>(handle(&state, req).await) }
+                    });
+                    let _ = hyper::server::conn::http1::Builder::new()
+                        .serve_connection(hyper_util::rt::TokioIo::new(stream), service)
+                        .await;
+                });
+            }
+        };
+        tokio::select! {
+            _ = accept => {}
+            _ = shutdown => {}
+        }
+    });
+    drop(runtime);
+    let _ = daemon.kill();
+    let _ = daemon.wait();
+    if let Some(child) = sshd_child.as_mut() {
+        let _ = child.kill();
+        let _ = child.wait();
+    }
+}
+
+struct HttpState {
+    base: PathBuf,
+    auth: String,
+    username: String,
+    stalled: Arc<Mutex<HashSet<String>>>,
+}
+
+type Body = Full<Bytes>;
+
+fn respond(status: StatusCode, text: &str) -> Response<Body> {
+    let mut resp = Response::new(Full::new(Bytes::from(text.to_string())));
+    *resp.status_mut() = status;
+    resp
+}
+
+/// The repository name a request path names: `/org/app.git/info/refs` -> `org/app`.
+fn repo_of(path: &str) -> Option<&str> {
+    let path = path.trim_start_matches('/');
+    let end = path
+        .find(".git/")
+        .or_else(|| path.strip_suffix(".git").map(str::len))?;
+    Some(&path[..end])
+}
+
+async fn handle(state: &HttpState, req: Request<Incoming>) -> Response<Body> {
+    let authorized = req
+        .headers()
+        .get(hyper::header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v == state.auth);
+    if !authorized {
+        let mut resp = respond(StatusCode::UNAUTHORIZED, "authentication required\n");
+        resp.headers_mut().insert(
+            hyper::header::WWW_AUTHENTICATE,
+            hyper::header::HeaderValue::from_static("Basic realm=\"driftless-test\""),
+        );
+        return resp;
+    }
+    let path = req.uri().path().to_string();
+    if let Some(repo) = repo_of(&path) {
+        while lock(&state.stalled).contains(repo) {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+    match cgi(state, req).await {
+        Ok(resp) => resp,
+        Err(e) => respond(StatusCode::INTERNAL_SERVER_ERROR, &format!("{e}\n")),
+    }
+}
+
+/// Runs `git http-backend` for one request (CGI/1.1).
+async fn cgi(state: &HttpState, req: Request<Incoming>) -> std::io::Result<Response<Body>> {
+    let (parts, body) = req.into_parts();
+    let body = body
+        .collect()
+        .await
+        .map_err(std::io::Error::other)?
+        .to_bytes();
+    let header = |name: &str| {
+        parts
+            .headers
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default()
+            .to_string()
+    };
+    let mut cmd = tokio::process::Command::new("git");
+    cmd.arg("http-backend")
+        .env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .env("GIT_CONFIG_NOSYSTEM", "1")
+        .env("GIT_CONFIG_GLOBAL", "/dev/null")
+        .env("GIT_PROJECT_ROOT", &state.base)
+        .env("GIT_HTTP_EXPORT_ALL", "1")
+        .env("REQUEST_METHOD", parts.method.as_str())
+        .env("PATH_INFO", parts.uri.path())
+        .env("QUERY_STRING", parts.uri.query().unwrap_or_default())
+        .env("CONTENT_TYPE", header("content-type"))
+        .env("CONTENT_LENGTH", body.len().to_string())
+        .env("HTTP_CONTENT_ENCODING", header("content-encoding"))
+        .env("GIT_PROTOCOL", header("git-protocol"))
+        .env("REMOTE_USER", &state.username)
+        .env("REMOTE_ADDR", "127.0.0.1")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .kill_on_drop(true);
+    let mut child = cmd.spawn()?;
+    let mut stdin = child
+        .stdin
+        .take()
+        .ok_or_else(|| std::io::Error::other("no stdin"))?;
+    let writer = tokio::spawn(async move {
+        let _ = stdin.write_all(&body).await;
+    });
+    let out = child.wait_with_output().await?;
+    let _ = writer.await;
+    parse_cgi(&out.stdout)
+}
+
+/// Splits CGI output into a response: headers, a `Status:` line, the body.
+fn parse_cgi(out: &[u8]) -> std::io::Result<Response<Body>> {
+    let (head_end, body_start) = find_header_end(out)
+        .ok_or_else(|| std::io::Error::other("http-backend wrote no header block"))?;
+    let head = String::from_utf8_lossy(&out[..head_end]);
+    let mut builder = Response::builder().status(StatusCode::OK);
+    for line in head.lines() {
+        let Some((name, value)) = line.split_once(':') else {
+            continue;
+        };
+        let value = value.trim();
+        if name.eq_ignore_ascii_case("status") {
+            let code = value
+                .split_whitespace()
+                .next()
+                .and_then(|c| c.parse::<u16>().ok())
+                .unwrap_or(500);
+            builder = builder.status(code);
+        } else {
+            builder = builder.header(name.trim(), value);
+        }
+    }
+    builder
+        .body(Full::new(Bytes::copy_from_slice(&out[body_start..])))
+        .map_err(std::io::Error::other)
+}
+
+fn find_header_end(out: &[u8]) -> Option<(usize, usize)> {
+    if let Some(i) = out.windows(4).position(|w| w == b"\r\n\r\n") {
+        return Some((i, i + 4));
+    }
+    out.windows(2)
+        .position(|w| w == b"\n\n")
+        .map(|i| (i, i + 2))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn repo_names_from_paths() {
+        assert_eq!(repo_of("/apps.git/info/refs"), Some("apps"));
+        assert_eq!(repo_of("/org/apps.git/git-upload-pack"), Some("org/apps"));
+        assert_eq!(repo_of("/apps.git"), Some("apps"));
+        assert_eq!(repo_of("/other"), None);
+    }
+
+    #[test]
+    fn cgi_output_is_split() {
+        let resp = parse_cgi(b"Status: 404 Not Found\r\nContent-Type: text/plain\r\n\r\nnope")
+            .expect("parse");
+        assert_eq!(resp.status(), StatusCode::NOT_FOUND);
+        let resp = parse_cgi(b"Content-Type: x\n\nbody").expect("parse");
+        assert_eq!(resp.status(), StatusCode::OK);
+    }
+}
