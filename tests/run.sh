@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# The test command (README): lint, then every test in the workspace against
+# one real local control plane (kube-apiserver, etcd, controller-manager,
+# scheduler, kwok) that this script starts and stops. Tests that need Git
+# start their own Git server on 127.0.0.1.
+#
+# Usage: tests/run.sh [extra cargo test args]
+set -euo pipefail
+
+repo=$(cd "$(dirname "$0")/.." && pwd)
+cd "$repo"
+name=tests-$$
+
+step() { printf '\n==> %s\n' "$*" >&2; }
+
+step "cargo fmt --check"
+cargo fmt --all -- --check
+
+step "cargo clippy (all targets, -D warnings)"
+cargo clippy --workspace --all-targets --locked -- -D warnings
+
+step "building the control-plane binaries (cached by version)"
+tests/cluster/build-binaries.sh >/dev/null
+
+step "starting a local control plane ($name)"
+cleanup() { tests/cluster/ctl.sh down "$name" >/dev/null 2>&1 || true; }
+trap cleanup EXIT
+eval "$(tests/cluster/ctl.sh up "$name")"
+export DRIFTLESS_TEST_KUBECONFIG=$KUBECONFIG
+
+step "cargo test --workspace"
+cargo test --workspace --locked --no-fail-fast "$@"
