@@ -1,0 +1,579 @@
+//! Kustomize's two ways of naming a field inside an object, shared by the
+//! transformers.
+//!
+//! # Field specs (slash paths)
+//!
+//! The built-in transformers (images, replicas, vars, labels, name
+//! references, ...) find their fields through *field specs*: an optional
+//! group/version/kind that selects objects, and a slash-separated `path`
+//! such as `spec/template/spec/containers[]/image`:
+//!
+//! - each segment names a map field; `\/` escapes a slash inside a name;
+//! - a trailing `[]` marks a field holding a list, but any list met on the
+//!   way is walked element by element anyway, so `containers/image` and
+//!   `containers[]/image` are the same;
+//! - with `create: true` missing maps on the way, and the last field, are
+//!   created (never list elements); a `null` met on the way is turned into
+//!   a map the same way;
+//! - a scalar met before the path ends is an error (kustomize: "expected
+//!   sequence or mapping node"); a missing field or a `null` is not.
+//!
+//! [`FieldSpec::apply`] walks one spec and calls a function on every value
+//! found.
+//!
+//! # Field paths (dotted paths, replacements)
+//!
+//! Replacements use kyaml's dotted paths, e.g.
+//! `spec.template.spec.containers.[name=app].image`:
+//!
+//! - segments are split on `.`, except inside `[...]`;
+//! - `name` is a map field, `3` a list index, `-` the last element of a list;
+//! - `[key=value]` selects the list elements whose field `key` equals
+//!   `value`, `[=value]` the scalar elements equal to `value`; `*` as the
+//!   value (or as a whole segment) matches everything.
+//!
+//! [`lookup`] reads the first match, [`lookup_create`] reads or creates a
+//! single field, and [`for_each_match`] visits every match.
+
+use serde::Deserialize;
+use serde_json::{Map, Value};
+
+use crate::object::Object;
+
+/// A kustomize field spec: which objects (by group/version/kind, each
+/// optional) and which field (a slash path, see the module docs).
+#[derive(Clone, Debug, Default, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "camelCase")]
+pub struct FieldSpec {
+    /// API group the object must have; empty or absent matches any.
+    #[serde(default)]
+    pub group: Option<String>,
+    /// API version the object must have; empty or absent matches any.
+    #[serde(default)]
+    pub version: Option<String>,
+    /// Kind the object must have; empty or absent matches any.
+    #[serde(default)]
+    pub kind: Option<String>,
+    /// The slash path, e.g. `spec/template/spec/containers[]/image`.
+    #[serde(default)]
+    pub path: String,
+    /// Create missing fields on the way and at the end.
+    #[serde(default)]
+    pub create: bool,
+}
+
+impl FieldSpec {
+    /// A spec for objects of `kind` (any kind when empty) at `path`.
+    pub fn new(kind: &str, path: &str, create: bool) -> Self {
+        Self {
+            kind: (!kind.is_empty()).then(|| kind.to_string()),
+            path: path.to_string(),
+            create,
+            ..Self::default()
+        }
+    }
+
+    /// Parses a list of field specs, as in a `configurations` file
+    /// (`images: [{kind, path, create}]`). `file` and `field` name the
+    /// source in errors.
+    pub fn parse_list(value: &Value, file: &str, field: &str) -> Result<Vec<Self>, String> {
+        serde_json::from_value(value.clone())
+            .map_err(|e| format!("{file}: field {field}: not a list of field specs: {e}"))
+    }
+
+    /// Whether the spec's group/version/kind select `object` (kustomize's
+    /// `Gvk.IsSelected`: each part set in the spec must be equal).
+    pub fn selects(&self, object: &Object) -> bool {
+        let matches = |want: &Option<String>, have: &str| match want.as_deref() {
+            None | Some("") => true,
+            Some(want) => want == have,
+        };
+        matches(&self.group, object.group())
+            && matches(&self.version, object.version())
+            && matches(&self.kind, object.kind())
+    }
+
+    /// Walks the spec's path in `object` (whether or not [`Self::selects`]
+    /// holds: check that first) and calls `set` on every value found.
+    ///
+    /// With `create`, a missing (or `null`) last field is created as a
+    /// clone of `created` before `set` sees it, and missing maps on the way
+    /// are created. Errors are messages naming the path.
+    pub fn apply(
+        &self,
+        object: &mut Object,
+        created: &Value,
+        set: &mut dyn FnMut(&mut Value) -> Result<(), String>,
+    ) -> Result<(), String> {
+        let segments = split_slash_path(&self.path);
+        let create = self.create.then_some(created);
+        let mut root = Value::Object(std::mem::take(&mut object.0));
+        let result = walk_spec(&mut root, &segments, create, set);
+        if let Value::Object(map) = root {
+            object.0 = map;
+        }
+        result.map_err(|e| format!("path {}: {e}", self.path))
+    }
+}
+
+/// Splits a field spec path on `/`, keeping `\/` as a literal slash.
+///
+/// `metadata/annotations/a\/b` gives `metadata`, `annotations`, `a/b`.
+pub fn split_slash_path(path: &str) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    for (i, part) in path.split('/').enumerate() {
+        match out.last_mut() {
+            Some(last) if i > 0 && last.ends_with('\\') => {
+                last.pop();
+                last.push('/');
+                last.push_str(part);
+            }
+            _ => out.push(part.to_string()),
+        }
+    }
+    out
+}
+
+fn walk_spec(
+    node: &mut Value,
+    path: &[String],
+    create: Option<&Value>,
+    set: &mut dyn FnMut(&mut Value) -> Result<(), String>,
+) -> Result<(), String> {
+    let Some((first, rest)) = path.split_first() else {
+        return set(node);
+    };
+    match node {
+        Value::Null => Ok(()),
+        Value::Array(items) => {
+            for item in items {
+                walk_spec(item, path, create, set)?;
+            }
+            Ok(())
+        }
+        Value::Object(map) => {
+            let (name, is_seq) = match first.strip_suffix("[]") {
+                Some(name) => (name, true),
+                None => (first.as_str(), false),
+            };
+            if name.is_empty() {
+                return Err("cannot set or create an empty field name".into());
+            }
+            let creating = create.filter(|_| !is_seq);
+            let template = match (creating, rest.is_empty()) {
+                (None, _) => None,
+                (Some(leaf), true) => Some(leaf.clone()),
+                (Some(_), false) => Some(Value::Object(Map::new())),
+            };
+            let field = match (map.contains_key(name), template) {
+                (true, _) => map.get_mut(name),
+                (false, Some(template)) => Some(map.entry(name.to_string()).or_insert(template)),
+                (false, None) => None,
+            };
+            let Some(field) = field else {
+                return Ok(());
+            };
+            if field.is_null()
+                && let Some(leaf) = creating
+            {
+                *field = if rest.is_empty() {
+                    leaf.clone()
+                } else {
+                    Value::Object(Map::new())
+                };
+            }
+            walk_spec(field, rest, create, set)
+        }
+        _ => Err(format!(
+            "expected sequence or mapping node at {first}, found a scalar"
+        )),
+    }
+}
+
+/// Splits a dotted field path (kyaml's `SmarterPathSplitter`): on `.`,
+/// except inside `[...]`.
+///
+/// `spec.containers.[name=a.b].image` gives `spec`, `containers`,
+/// `[name=a.b]`, `image`.
+pub fn split_dotted_path(path: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut current = String::new();
+    let mut depth = 0usize;
+    for c in path.chars() {
+        match c {
+            '[' => {
+                depth += 1;
+                current.push(c);
+            }
+            ']' => {
+                depth = depth.saturating_sub(1);
+                current.push(c);
+            }
+            '.' if depth == 0 => out.push(std::mem::take(&mut current)),
+            c => current.push(c),
+        }
+    }
+    out.push(current);
+    out
+}
+
+/// One segment of a dotted path, parsed.
+#[derive(Clone, Debug, PartialEq, Eq)]
+enum Segment<'a> {
+    /// A map field.
+    Field(&'a str),
+    /// A list index.
+    Index(usize),
+    /// The last element of a list (`-`).
+    Last,
+    /// `*`: every field of a map or every element of a list.
+    Any,
+    /// `[key=value]` (`key` empty for scalar elements).
+    Match { key: &'a str, value: &'a str },
+}
+
+fn parse_segment(segment: &str) -> Result<Segment<'_>, String> {
+    if let Some(inner) = segment.strip_prefix('[').and_then(|s| s.strip_suffix(']')) {
+        let (key, value) = inner.split_once('=').ok_or_else(|| {
+            format!("wrong format for list element selector {segment}: expected [key=value]")
+        })?;
+        return Ok(Segment::Match { key, value });
+    }
+    if segment == "-" {
+        return Ok(Segment::Last);
+    }
+    if segment == "*" {
+        return Ok(Segment::Any);
+    }
+    if let Ok(index) = segment.parse::<i64>() {
+        return usize::try_from(index)
+            .map(Segment::Index)
+            .map_err(|_| format!("array index {index} cannot be negative"));
+    }
+    Ok(Segment::Field(segment))
+}
+
+/// Whether a list element matches `[key=value]`.
+fn element_matches(element: &Value, key: &str, value: &str) -> bool {
+    let candidate = if key.is_empty() {
+        Some(element)
+    } else {
+        element.as_object().and_then(|m| m.get(key))
+    };
+    match candidate {
+        Some(found) => value == "*" || scalar_string(found).as_deref() == Some(value),
+        None => false,
+    }
+}
+
+/// The text of a scalar (`"a"` -> `a`, `3` -> `3`, `true` -> `true`);
+/// `None` for maps, lists and `null`.
+pub fn scalar_string(value: &Value) -> Option<String> {
+    match value {
+        Value::String(s) => Some(s.clone()),
+        Value::Number(n) => Some(n.to_string()),
+        Value::Bool(b) => Some(b.to_string()),
+        _ => None,
+    }
+}
+
+/// Reads the first value at a dotted path (kyaml's `Lookup`): `Ok(None)`
+/// when a field is missing or a segment does not fit the value's shape.
+pub fn lookup<'a>(root: &'a Value, path: &[String]) -> Result<Option<&'a Value>, String> {
+    let mut node = root;
+    for segment in path {
+        let next = match (parse_segment(segment)?, node) {
+            (Segment::Field(name), Value::Object(map)) => map.get(name),
+            (Segment::Index(i), Value::Array(items)) => items.get(i),
+            (Segment::Last, Value::Array(items)) => items.last(),
+            (Segment::Match { key, value }, Value::Array(items)) => {
+                items.iter().find(|e| element_matches(e, key, value))
+            }
+            (Segment::Any, _) => return Err("wildcard is not supported in a source path".into()),
+            _ => None,
+        };
+        match next {
+            Some(found) => node = found,
+            None => return Ok(None),
+        }
+    }
+    Ok(Some(node))
+}
+
+/// Reads or creates the value at a dotted path (kyaml's `LookupCreate`):
+/// missing map fields are created (as maps, or as lists when the next
+/// segment selects list elements), a missing `[key=value]` element is
+/// appended as `{key: value}`, and a missing last field is created as a
+/// clone of `leaf`. Wildcards are refused.
+pub fn lookup_create<'a>(
+    root: &'a mut Value,
+    path: &[String],
+    leaf: &Value,
+) -> Result<Option<&'a mut Value>, String> {
+    let mut node = root;
+    for (i, segment) in path.iter().enumerate() {
+        let next_kind = match path.get(i + 1).map(|s| parse_segment(s)).transpose()? {
+            None => leaf.clone(),
+            Some(Segment::Field(_)) => Value::Object(Map::new()),
+            Some(Segment::Any) => {
+                return Err("cannot support create option in a multi-value target".into());
+            }
+            Some(_) => Value::Array(Vec::new()),
+        };
+        if node.is_null() {
+            *node = match parse_segment(segment)? {
+                Segment::Field(_) => Value::Object(Map::new()),
+                _ => Value::Array(Vec::new()),
+            };
+        }
+        node = match (parse_segment(segment)?, node) {
+            (Segment::Field(name), Value::Object(map)) => {
+                let field = map.entry(name.to_string()).or_insert(Value::Null);
+                if field.is_null() {
+                    *field = next_kind;
+                }
+                field
+            }
+            (Segment::Index(index), Value::Array(items)) => match items.get_mut(index) {
+                Some(item) => item,
+                None => return Ok(None),
+            },
+            (Segment::Last, Value::Array(items)) => match items.last_mut() {
+                Some(item) => item,
+                None => return Ok(None),
+            },
+            (Segment::Match { key, value }, Value::Array(items)) => {
+                if value == "*" {
+                    return Err("cannot support create option in a multi-value target".into());
+                }
+                let position = items.iter().position(|e| element_matches(e, key, value));
+                let position = match position {
+                    Some(p) => p,
+                    None => {
+                        items.push(if key.is_empty() {
+                            Value::String(value.to_string())
+                        } else {
+                            let mut map = Map::new();
+                            map.insert(key.to_string(), Value::String(value.to_string()));
+                            Value::Object(map)
+                        });
+                        items.len() - 1
+                    }
+                };
+                &mut items[position]
+            }
+            (Segment::Any, _) => {
+                return Err("cannot support create option in a multi-value target".into());
+            }
+            _ => return Ok(None),
+        };
+    }
+    Ok(Some(node))
+}
+
+/// Calls `visit` on every value matching a dotted path (kyaml's
+/// `PathMatcher`): `[key=value]` and `*` may match many elements.
+/// Returns how many values were visited.
+pub fn for_each_match(
+    root: &mut Value,
+    path: &[String],
+    visit: &mut dyn FnMut(&mut Value) -> Result<(), String>,
+) -> Result<usize, String> {
+    let Some((first, rest)) = path.split_first() else {
+        visit(root)?;
+        return Ok(1);
+    };
+    let mut count = 0;
+    match (parse_segment(first)?, root) {
+        (Segment::Field(name), Value::Object(map)) => {
+            if let Some(field) = map.get_mut(name) {
+                count += for_each_match(field, rest, visit)?;
+            }
+        }
+        (Segment::Index(index), Value::Array(items)) => {
+            if let Some(item) = items.get_mut(index) {
+                count += for_each_match(item, rest, visit)?;
+            }
+        }
+        (Segment::Last, Value::Array(items)) => {
+            if let Some(item) = items.last_mut() {
+                count += for_each_match(item, rest, visit)?;
+            }
+        }
+        (Segment::Match { key, value }, Value::Array(items)) => {
+            for item in items.iter_mut() {
+                if element_matches(item, key, value) {
+                    count += for_each_match(item, rest, visit)?;
+                }
+            }
+        }
+        (Segment::Any, Value::Array(items)) => {
+            for item in items.iter_mut() {
+                count += for_each_match(item, rest, visit)?;
+            }
+        }
+        (Segment::Any, Value::Object(map)) => {
+            for (_, item) in map.iter_mut() {
+                count += for_each_match(item, rest, visit)?;
+            }
+        }
+        _ => {}
+    }
+    Ok(count)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn deployment() -> Object {
+        Object::from_value(json!({
+            "apiVersion": "apps/v1",
+            "kind": "Deployment",
+            "metadata": {"name": "web"},
+            "spec": {"template": {"spec": {
+                "containers": [
+                    {"name": "app", "image": "nginx:1.0"},
+                    {"name": "side", "image": "busybox"}
+                ],
+                "initContainers": null
+            }}}
+        }))
+        .unwrap()
+    }
+
+    #[test]
+    fn slash_paths_with_escapes() {
+        assert_eq!(split_slash_path("a/b\\/c/d"), ["a", "b/c", "d"]);
+        assert_eq!(split_slash_path("a"), ["a"]);
+    }
+
+    #[test]
+    fn field_spec_visits_every_list_element() {
+        let mut obj = deployment();
+        let spec = FieldSpec::new("Deployment", "spec/template/spec/containers[]/image", false);
+        assert!(spec.selects(&obj));
+        let mut seen = Vec::new();
+        spec.apply(&mut obj, &Value::Null, &mut |v| {
+            seen.push(v.as_str().unwrap_or("").to_string());
+            *v = json!("x");
+            Ok(())
+        })
+        .unwrap();
+        assert_eq!(seen, ["nginx:1.0", "busybox"]);
+        assert_eq!(
+            obj.0["spec"]["template"]["spec"]["containers"][1]["image"],
+            "x"
+        );
+        // Without [] the list is walked as well.
+        let spec = FieldSpec::new("", "spec/template/spec/containers/name", false);
+        let mut count = 0;
+        spec.apply(&mut obj, &Value::Null, &mut |_| {
+            count += 1;
+            Ok(())
+        })
+        .unwrap();
+        assert_eq!(count, 2);
+    }
+
+    #[test]
+    fn field_spec_creates_only_when_asked() {
+        let mut obj = deployment();
+        let spec = FieldSpec::new("Deployment", "spec/replicas", false);
+        let mut called = false;
+        spec.apply(&mut obj, &json!(0), &mut |_| {
+            called = true;
+            Ok(())
+        })
+        .unwrap();
+        assert!(!called);
+        let spec = FieldSpec::new("Deployment", "spec/strategy/x", true);
+        spec.apply(&mut obj, &json!(0), &mut |v| {
+            *v = json!(3);
+            Ok(())
+        })
+        .unwrap();
+        assert_eq!(obj.0["spec"]["strategy"]["x"], 3);
+        // A null on the way becomes a map when creating.
+        let spec = FieldSpec::new("", "spec/template/spec/initContainers/z", true);
+        spec.apply(&mut obj, &json!("v"), &mut |_| Ok(())).unwrap();
+        assert_eq!(
+            obj.0["spec"]["template"]["spec"]["initContainers"]["z"],
+            "v"
+        );
+    }
+
+    #[test]
+    fn field_spec_scalar_on_the_way_is_an_error() {
+        let mut obj = deployment();
+        let spec = FieldSpec::new("", "metadata/name/x", false);
+        let err = spec
+            .apply(&mut obj, &Value::Null, &mut |_| Ok(()))
+            .unwrap_err();
+        assert!(err.contains("metadata/name/x"), "{err}");
+    }
+
+    #[test]
+    fn field_spec_gvk_selection() {
+        let obj = deployment();
+        let mut spec = FieldSpec::new("Deployment", "x", false);
+        spec.group = Some("apps".into());
+        assert!(spec.selects(&obj));
+        spec.version = Some("v2".into());
+        assert!(!spec.selects(&obj));
+        assert!(!FieldSpec::new("StatefulSet", "x", false).selects(&obj));
+    }
+
+    #[test]
+    fn dotted_lookup() {
+        let obj = deployment().into_value();
+        let path = split_dotted_path("spec.template.spec.containers.[name=side].image");
+        assert_eq!(lookup(&obj, &path).unwrap(), Some(&json!("busybox")));
+        let path = split_dotted_path("spec.template.spec.containers.0.name");
+        assert_eq!(lookup(&obj, &path).unwrap(), Some(&json!("app")));
+        let path = split_dotted_path("spec.template.spec.containers.-.name");
+        assert_eq!(lookup(&obj, &path).unwrap(), Some(&json!("side")));
+        let path = split_dotted_path("spec.missing.x");
+        assert_eq!(lookup(&obj, &path).unwrap(), None);
+        assert!(lookup(&obj, &split_dotted_path("spec.*")).is_err());
+    }
+
+    #[test]
+    fn dotted_create() {
+        let mut obj = deployment().into_value();
+        let path = split_dotted_path("spec.template.spec.containers.[name=new].env.[name=A].value");
+        let slot = lookup_create(&mut obj, &path, &json!("")).unwrap().unwrap();
+        *slot = json!("1");
+        assert_eq!(
+            obj["spec"]["template"]["spec"]["containers"][2],
+            json!({"name": "new", "env": [{"name": "A", "value": "1"}]})
+        );
+        let path = split_dotted_path("spec.template.spec.containers.*.image");
+        assert!(lookup_create(&mut obj, &path, &json!("")).is_err());
+    }
+
+    #[test]
+    fn dotted_matches_many() {
+        let mut obj = deployment().into_value();
+        let path = split_dotted_path("spec.template.spec.containers.[name=*].image");
+        let n = for_each_match(&mut obj, &path, &mut |v| {
+            *v = json!("y");
+            Ok(())
+        })
+        .unwrap();
+        assert_eq!(n, 2);
+        assert_eq!(
+            obj["spec"]["template"]["spec"]["containers"][0]["image"],
+            "y"
+        );
+        let path = split_dotted_path("spec.template.spec.containers.*.name");
+        let mut names = Vec::new();
+        for_each_match(&mut obj, &path, &mut |v| {
+            names.push(v.clone());
+            Ok(())
+        })
+        .unwrap();
+        assert_eq!(names, [json!("app"), json!("side")]);
+    }
+}
