@@ -1,0 +1,149 @@
+//! Patches as kustomize applies them: strategic merge patches (SMP) and
+//! JSON 6902 patches.
+//!
+//! # Strategic merge
+//!
+//! [`strategic_merge`] merges a patch document into a target object the way
+//! kustomize (kyaml's `merge2`) does, using the merge keys and strategies of
+//! the built-in Kubernetes types ([`Schema::builtin`], generated from the
+//! Kubernetes OpenAPI by `tools/openapi/generate.py`):
+//!
+//! - maps merge recursively; a `null` value deletes the field;
+//! - a list whose field has patch strategy `merge` merges element-wise by its
+//!   merge key(s) (`x-kubernetes-list-map-keys` if present, else
+//!   `x-kubernetes-patch-merge-key`): matched elements are merged, new ones are
+//!   appended in patch order; a list of primitives with strategy `merge` is
+//!   unioned; every other list (no schema, strategy `replace`, CRDs) is
+//!   replaced by the patch's list;
+//! - with two merge keys (ports: `containerPort`/`port` + `protocol`) an
+//!   element whose `protocol` is missing matches one that has it;
+//! - directives: `$patch: delete | replace | merge` on maps and list
+//!   elements, a list element `{$patch: replace}` (replace the whole list),
+//!   `$retainKeys`, `$deleteFromPrimitiveList/<field>`,
+//!   `$setElementOrder/<field>`. None of them is left in the output.
+//!
+//! **Deleting the whole object**: when the patch's top level carries
+//! `$patch: delete`, [`strategic_merge`] sets the target to `Value::Null`;
+//! use [`strategic_merge_outcome`] to get a [`MergeOutcome`] instead, or
+//! [`is_delete_patch`] to ask the patch alone. Kustomize then drops the
+//! object from the output.
+//!
+//! Custom schemas (a kustomization's `openapi: {path: ...}`) are read with
+//! [`Schema::from_openapi_text`] and passed to [`strategic_merge_with`].
+//!
+//! # JSON 6902
+//!
+//! [`apply_json6902`] applies RFC 6902 operations (`add`, `remove`,
+//! `replace`, `move`, `copy`, `test`) with RFC 6901 pointers (`~0`, `~1`, `-`
+//! to append). [`parse_patch_text`] tells a JSON 6902 patch (a list of
+//! operations, in YAML or JSON) from a strategic merge patch (one or more
+//! YAML/JSON documents).
+
+mod error;
+mod json6902;
+mod pointer;
+mod schema;
+mod smp;
+
+pub use error::PatchError;
+pub use json6902::apply_json6902;
+pub use schema::{FieldPatchMeta, Schema};
+pub use smp::{
+    MergeOutcome, is_delete_patch, strategic_merge, strategic_merge_outcome, strategic_merge_with,
+};
+
+use serde_json::Value;
+
+/// What a patch file (or inline patch text) holds.
+#[derive(Debug, Clone, PartialEq)]
+pub enum PatchKind {
+    /// A JSON 6902 patch: the list of operations (a JSON array).
+    Json6902(Value),
+    /// Strategic merge patches, one per non-empty YAML document, in order.
+    /// Empty when the text holds no document (kustomize reports "patch
+    /// appears to be empty").
+    StrategicMerge(Vec<Value>),
+}
+
+/// Parses patch text (YAML or JSON, with the crate's YAML options). A text
+/// whose single document is a list is a JSON 6902 patch; documents that are
+/// maps are strategic merge patches. Anything else is an error.
+pub fn parse_patch_text(text: &str) -> Result<PatchKind, PatchError> {
+    let documents = crate::yaml::parse_documents(text, "patch").map_err(|e| match e {
+        crate::RenderError::Parse { message, .. } => PatchError::Parse(message),
+        other => PatchError::Parse(other.to_string()),
+    })?;
+    classify_patch(documents)
+}
+
+/// Tells what already-parsed patch documents hold (see
+/// [`parse_patch_text`]); null documents are ignored.
+pub fn classify_patch(documents: Vec<Value>) -> Result<PatchKind, PatchError> {
+    let documents: Vec<Value> = documents.into_iter().filter(|d| !d.is_null()).collect();
+    if documents.iter().any(Value::is_array) {
+        return match <[Value; 1]>::try_from(documents) {
+            Ok([ops]) => Ok(PatchKind::Json6902(ops)),
+            Err(documents) => Err(PatchError::NotAPatch(format!(
+                "a JSON 6902 patch must be a single list of operations, found {} documents",
+                documents.len()
+            ))),
+        };
+    }
+    if let Some(other) = documents.iter().find(|d| !d.is_object()) {
+        return Err(PatchError::NotAPatch(format!(
+            "expected a map or a list of operations, found {other}"
+        )));
+    }
+    Ok(PatchKind::StrategicMerge(documents))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn tells_json6902_from_strategic_merge() {
+        let yaml_ops = "- op: add\n  path: /a\n  value: 1\n";
+        assert_eq!(
+            parse_patch_text(yaml_ops),
+            Ok(PatchKind::Json6902(
+                json!([{"op": "add", "path": "/a", "value": 1}])
+            ))
+        );
+        let json_ops = r#"[{"op": "remove", "path": "/b"}]"#;
+        assert_eq!(
+            parse_patch_text(json_ops),
+            Ok(PatchKind::Json6902(json!([{"op": "remove", "path": "/b"}])))
+        );
+        let smp = "kind: A\nmetadata:\n  name: x\n---\nkind: B\nmetadata:\n  name: y\n";
+        assert_eq!(
+            parse_patch_text(smp),
+            Ok(PatchKind::StrategicMerge(vec![
+                json!({"kind": "A", "metadata": {"name": "x"}}),
+                json!({"kind": "B", "metadata": {"name": "y"}}),
+            ]))
+        );
+    }
+
+    #[test]
+    fn empty_text_is_an_empty_strategic_merge() {
+        assert_eq!(parse_patch_text(""), Ok(PatchKind::StrategicMerge(vec![])));
+        assert_eq!(
+            parse_patch_text("# only a comment\n"),
+            Ok(PatchKind::StrategicMerge(vec![]))
+        );
+    }
+
+    #[test]
+    fn rejects_scalars_and_bad_yaml() {
+        assert!(matches!(
+            parse_patch_text("just text"),
+            Err(PatchError::NotAPatch(_))
+        ));
+        assert!(matches!(
+            parse_patch_text("a: [1, 2"),
+            Err(PatchError::Parse(_))
+        ));
+    }
+}
