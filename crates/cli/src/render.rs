@@ -1,16 +1,57 @@
 //! `driftless render PATH`: render a Kustomize overlay or plain directory and
 //! print it as YAML, like `kubectl kustomize PATH`.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
+
+use anyhow::Context;
+use driftless_render::{DiskTree, RenderOptions};
 
 /// Arguments of `driftless render`.
 #[derive(Debug, clap::Args)]
 pub struct Args {
     /// The directory to render.
     path: PathBuf,
+    /// The directory no file may be read from outside of (as a Git repository
+    /// confines an Application). Default: the Git work tree holding PATH, or `/`.
+    #[arg(long, value_name = "DIR")]
+    root: Option<PathBuf>,
+    /// For a plain directory: also read manifests in subdirectories.
+    #[arg(long)]
+    recurse: bool,
 }
 
 /// Renders and prints.
 pub fn run(args: &Args) -> anyhow::Result<()> {
-    anyhow::bail!("render {}: not wired yet", args.path.display())
+    let path = args
+        .path
+        .canonicalize()
+        .with_context(|| format!("{}: cannot open", args.path.display()))?;
+    let root = match &args.root {
+        Some(root) => root
+            .canonicalize()
+            .with_context(|| format!("{}: cannot open", root.display()))?,
+        None => git_work_tree(&path).unwrap_or_else(|| PathBuf::from("/")),
+    };
+    let relative = path
+        .strip_prefix(&root)
+        .with_context(|| format!("{} is outside the root {}", path.display(), root.display()))?;
+    let relative = relative.to_string_lossy().replace('\\', "/");
+    let tree = DiskTree::new(&root)?;
+    let options = RenderOptions {
+        directory: args.recurse.then(|| driftless_render::DirectoryOptions {
+            recurse: true,
+            ..Default::default()
+        }),
+        ..Default::default()
+    };
+    let rendered = driftless_render::render(&tree, &relative, &options)?;
+    print!("{}", driftless_render::to_yaml(&rendered.objects)?);
+    Ok(())
+}
+
+/// The nearest ancestor of `path` (itself included) that holds `.git`.
+fn git_work_tree(path: &Path) -> Option<PathBuf> {
+    path.ancestors()
+        .find(|dir| dir.join(".git").exists())
+        .map(Path::to_path_buf)
 }
