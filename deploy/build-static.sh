@@ -1,0 +1,21 @@
+#!/usr/bin/env bash
+# Builds the statically linked release binary the container image ships.
+# The Dockerfile's build stage and CI (.ci/run) both run exactly this, so the
+# image build cannot rot unnoticed even where no Docker engine runs.
+#
+# Usage: deploy/build-static.sh [OUT_DIR]      (default: target/static)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+out=${1:-target/static}
+target=x86_64-unknown-linux-gnu
+
+RUSTFLAGS="-C target-feature=+crt-static" \
+  cargo build --release --locked -p driftless-cli --target "$target" --target-dir target/static-build
+
+mkdir -p "$out"
+cp "target/static-build/$target/release/driftless" "$out/driftless"
+if ldd "$out/driftless" >/dev/null 2>&1; then
+  echo "build-static: $out/driftless is dynamically linked" >&2
+  exit 1
+fi
+"$out/driftless" --version
