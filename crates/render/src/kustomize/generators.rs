@@ -543,6 +543,20 @@ fn encode_base64(bytes: &[u8]) -> String {
     out
 }
 
+/// An annotation the engine may put on objects that need the hash suffix
+/// (kustomize keeps the same flag internally); [`merge_into`] keeps it
+/// only when both objects carry it (see [`merged_hash_suffix`]). Remove it
+/// before output, like every `internal.config.kubernetes.io/` annotation.
+pub const NEEDS_HASH_ANNOTATION: &str = "internal.config.kubernetes.io/needsHashSuffix";
+
+/// Whether an object that a generator merged into or replaced still gets
+/// the hash suffix: only when both the existing object and the generated
+/// one asked for it (kustomize v5.5: a merge into a plain resource, or a
+/// merge with `disableNameSuffixHash: true`, gives no suffix).
+pub fn merged_hash_suffix(existing: bool, generated: bool) -> bool {
+    existing && generated
+}
+
 /// Folds a generated object into the existing object with the same id,
 /// as kustomize does for `behavior: merge` and `behavior: replace`:
 ///
@@ -588,11 +602,16 @@ pub fn merge_into(
     };
     let labels = merged_map("labels", &|_| false);
     let keep_origin = behavior == Behavior::Merge;
-    let annotations = merged_map("annotations", &|k: &str| {
+    let mut annotations = merged_map("annotations", &|k: &str| {
         k.starts_with("internal.config.kubernetes.io/")
             || k.starts_with("kustomize.config.k8s.io/")
             || (keep_origin && k == "config.kubernetes.io/origin")
     });
+    let both_hashed = existing.annotation(NEEDS_HASH_ANNOTATION).is_some()
+        && generated.annotation(NEEDS_HASH_ANNOTATION).is_some();
+    if let Some(map) = annotations.as_mut().filter(|_| !both_hashed) {
+        map.remove(NEEDS_HASH_ANNOTATION);
+    }
     let name = existing.name().to_string();
     let namespace = existing.namespace().map(str::to_string);
     {
@@ -961,6 +980,53 @@ mod tests {
         merge_into(&mut existing, &generated, Behavior::Replace).unwrap();
         assert_eq!(existing.0["data"], json!({"b": "3", "c": "4"}));
         assert!(merge_into(&mut existing, &generated, Behavior::Create).is_err());
+    }
+
+    /// Every ConfigMap and Secret in the conformance corpus whose name ends
+    /// in a 10-character suffix must hash to that suffix (the corpus is
+    /// kustomize's output, so this checks the hash on ~100 real objects).
+    #[test]
+    fn corpus_hash_suffixes() {
+        let cases = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../../../shared/conformance/kustomize/cases");
+        let Ok(entries) = std::fs::read_dir(&cases) else {
+            eprintln!("corpus not found at {}; skipped", cases.display());
+            return;
+        };
+        let (mut checked, mut failed) = (0, Vec::new());
+        for entry in entries.flatten() {
+            let Ok(text) = std::fs::read_to_string(entry.path().join("expected.yaml")) else {
+                continue;
+            };
+            let docs = crate::yaml::parse_documents(&text, "expected.yaml").unwrap();
+            for doc in docs {
+                let Some(obj) = Object::from_value(doc) else {
+                    continue;
+                };
+                if !matches!(obj.kind(), "ConfigMap" | "Secret") {
+                    continue;
+                }
+                let Some((_, suffix)) = obj.name().rsplit_once('-') else {
+                    continue;
+                };
+                let hash_like =
+                    suffix.len() == 10 && suffix.chars().all(|c| "ghkmt2456789bcdf".contains(c));
+                if !hash_like {
+                    continue;
+                }
+                checked += 1;
+                let got = content_hash(&obj).unwrap();
+                if got != suffix {
+                    failed.push(format!("{:?}: {} -> {got}", entry.file_name(), obj.name()));
+                }
+            }
+        }
+        assert!(
+            failed.is_empty(),
+            "{} of {checked} differ: {failed:#?}",
+            failed.len()
+        );
+        assert!(checked > 50, "only {checked} hashed objects found");
     }
 
     #[test]

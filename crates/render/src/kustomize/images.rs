@@ -1,1 +1,492 @@
-//! Placeholder: owned by the transformers engineer.
+//! The kustomization's `images` field: new names, tags and digests for
+//! container images, as kustomize v5.5's `ImageTagTransformer` sets them;
+//! and [`parse_argo_image`] for Argo CD's `spec.source.kustomize.images`.
+//!
+//! Each entry is applied to every object (in list order) twice, as
+//! kustomize does: first to the `image` of every element of any list named
+//! `containers` or `initContainers`, wherever it is in the object; then to
+//! the field specs (the defaults, [`default_field_specs`], plus any from
+//! `configurations`, see [`apply_with_field_specs`]).
+//! `CustomResourceDefinition`s are never changed.
+
+use serde::Deserialize;
+use serde_json::{Map, Value};
+
+use super::fieldpath::{FieldSpec, scalar_string};
+use crate::error::RenderError;
+use crate::object::Object;
+
+/// One `images` entry.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Image {
+    /// The image to match, without tag or digest (kustomize reads it as a
+    /// regular expression anchored at the start).
+    pub name: String,
+    /// Replaces the name.
+    pub new_name: String,
+    /// Replaces the tag (and drops a digest, unless `digest` is also set).
+    pub new_tag: String,
+    /// Replaces the digest (and drops a tag, unless `new_tag` is also set).
+    pub digest: String,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct RawImage {
+    #[serde(default)]
+    name: Value,
+    #[serde(default)]
+    new_name: Value,
+    #[serde(default)]
+    new_tag: Value,
+    #[serde(default)]
+    digest: Value,
+}
+
+/// kustomize's default field specs for images (`spec/containers[]/image`,
+/// `spec/initContainers[]/image` and the same under `spec/template`).
+pub fn default_field_specs() -> Vec<FieldSpec> {
+    [
+        "spec/containers[]/image",
+        "spec/initContainers[]/image",
+        "spec/template/spec/containers[]/image",
+        "spec/template/spec/initContainers[]/image",
+    ]
+    .into_iter()
+    .map(|path| FieldSpec::new("", path, true))
+    .collect()
+}
+
+/// Parses the `images` field (`file` names the kustomization in errors).
+pub fn parse(images: &Value, file: &str) -> Result<Vec<Image>, RenderError> {
+    if images.is_null() {
+        return Ok(Vec::new());
+    }
+    let list = images
+        .as_array()
+        .ok_or_else(|| RenderError::field(file, "images", "must be a list"))?;
+    let mut out = Vec::new();
+    for (i, entry) in list.iter().enumerate() {
+        let field = format!("images[{i}]");
+        let raw: RawImage = serde_json::from_value(entry.clone())
+            .map_err(|e| RenderError::field(file, &field, e.to_string()))?;
+        let text = |v: &Value, name: &str| -> Result<String, RenderError> {
+            match v {
+                Value::Null => Ok(String::new()),
+                other => scalar_string(other).ok_or_else(|| {
+                    RenderError::field(file, &format!("{field}.{name}"), "must be a string")
+                }),
+            }
+        };
+        out.push(Image {
+            name: text(&raw.name, "name")?,
+            new_name: text(&raw.new_name, "newName")?,
+            new_tag: text(&raw.new_tag, "newTag")?,
+            digest: text(&raw.digest, "digest")?,
+        });
+    }
+    Ok(out)
+}
+
+/// Applies the `images` field to `objects` with the default field specs.
+pub fn apply(objects: &mut [Object], images: &Value, file: &str) -> Result<(), RenderError> {
+    apply_with_field_specs(objects, images, file, &default_field_specs())
+}
+
+/// Applies the `images` field with the given field specs (the defaults
+/// plus those of `configurations`).
+pub fn apply_with_field_specs(
+    objects: &mut [Object],
+    images: &Value,
+    file: &str,
+    field_specs: &[FieldSpec],
+) -> Result<(), RenderError> {
+    for image in parse(images, file)? {
+        let matcher = Matcher::new(&image.name);
+        for object in objects.iter_mut() {
+            if object.kind() == "CustomResourceDefinition" {
+                continue;
+            }
+            let key = object.key();
+            let error =
+                |message: String| RenderError::field(file, "images", format!("{key}: {message}"));
+            let mut root = Value::Object(std::mem::take(&mut object.0));
+            let walked = walk_containers(&mut root, &image, &matcher);
+            if let Value::Object(map) = root {
+                object.0 = map;
+            }
+            walked.map_err(error)?;
+            let selected: Vec<&FieldSpec> =
+                field_specs.iter().filter(|s| s.selects(object)).collect();
+            for spec in selected {
+                let mut set = |v: &mut Value| update(v, &image, &matcher);
+                // Fields are never created here: a missing image stays missing.
+                let spec = FieldSpec {
+                    create: false,
+                    ..spec.clone()
+                };
+                spec.apply(object, &Value::Null, &mut set).map_err(error)?;
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Visits every `containers`/`initContainers` list anywhere in `node`.
+fn walk_containers(node: &mut Value, image: &Image, matcher: &Matcher) -> Result<(), String> {
+    match node {
+        Value::Object(map) => {
+            for (key, value) in map.iter_mut() {
+                walk_containers(value, image, matcher)?;
+                if key == "containers" || key == "initContainers" {
+                    if let Value::Array(items) = value {
+                        for item in items {
+                            if let Some(field) =
+                                item.as_object_mut().and_then(|m| m.get_mut("image"))
+                            {
+                                update(field, image, matcher)?;
+                            }
+                        }
+                    }
+                }
+            }
+            Ok(())
+        }
+        Value::Array(items) => {
+            for item in items {
+                walk_containers(item, image, matcher)?;
+            }
+            Ok(())
+        }
+        _ => Ok(()),
+    }
+}
+
+/// Matches image references against an entry's name the way kustomize's
+/// `IsImageMatched` does: `^name(:tag)?(@sha256:digest)?$`.
+struct Matcher {
+    regex: Option<regex::Regex>,
+    name: String,
+}
+
+impl Matcher {
+    fn new(name: &str) -> Self {
+        let pattern = format!("^{name}(:[a-zA-Z0-9_.{{}}-]*)?(@sha256:[a-zA-Z0-9_.{{}}-]*)?$");
+        Self {
+            regex: regex::Regex::new(&pattern).ok(),
+            name: name.to_string(),
+        }
+    }
+
+    fn matches(&self, reference: &str) -> bool {
+        match &self.regex {
+            Some(regex) => regex.is_match(reference),
+            // Not a valid expression: compare the name literally.
+            None => split(reference).0 == self.name,
+        }
+    }
+}
+
+/// Rewrites one image reference when it matches.
+fn update(value: &mut Value, image: &Image, matcher: &Matcher) -> Result<(), String> {
+    let reference = match &*value {
+        Value::Null => return Ok(()),
+        Value::Object(_) | Value::Array(_) => {
+            return Err("an image field must hold a string".into());
+        }
+        other => scalar_string(other).unwrap_or_default(),
+    };
+    if !matcher.matches(&reference) {
+        return Ok(());
+    }
+    let (name, tag, digest) = split(&reference);
+    let mut name = name.to_string();
+    let (mut tag, mut digest) = (tag.to_string(), digest.to_string());
+    if !image.new_name.is_empty() {
+        name = image.new_name.clone();
+    }
+    match (image.new_tag.is_empty(), image.digest.is_empty()) {
+        (false, false) => {
+            tag = image.new_tag.clone();
+            digest = image.digest.clone();
+        }
+        (false, true) => {
+            tag = image.new_tag.clone();
+            digest.clear();
+        }
+        (true, false) => {
+            tag.clear();
+            digest = image.digest.clone();
+        }
+        (true, true) => {}
+    }
+    if !tag.is_empty() {
+        name = format!("{name}:{tag}");
+    }
+    if !digest.is_empty() {
+        name = format!("{name}@{digest}");
+    }
+    *value = Value::String(name);
+    Ok(())
+}
+
+/// Splits `[host[:port]/]path[:tag][@digest]` into name, tag and digest
+/// (a `:` before the first `/` is a registry port, not a tag).
+pub fn split(reference: &str) -> (&str, &str, &str) {
+    let offset = match reference.find('/') {
+        Some(i) if i > 0 => i,
+        _ => 0,
+    };
+    let search = &reference[offset..];
+    let at = search.find('@').map(|i| i + offset);
+    let colon = search.find(':').map(|i| i + offset);
+    match (colon, at) {
+        (None, None) => (reference, "", ""),
+        (Some(c), Some(a)) if c < a => (&reference[..c], &reference[c + 1..a], &reference[a + 1..]),
+        (_, Some(a)) => (&reference[..a], "", &reference[a + 1..]),
+        (Some(c), None) => (&reference[..c], &reference[c + 1..], ""),
+    }
+}
+
+/// Parses one of Argo CD's `spec.source.kustomize.images` strings (the
+/// syntax of `kustomize edit set image`) into a kustomization `images`
+/// entry:
+///
+/// - `name=newName`, `name=newName:tag`, `name=newName@digest`;
+/// - `name:tag`, `name@digest`.
+pub fn parse_argo_image(spec: &str) -> Result<Value, RenderError> {
+    let invalid = || {
+        RenderError::field(
+            "spec.source.kustomize",
+            "images",
+            format!(
+                "invalid image {spec:?}: use <image>=<newimage>:<newtag>, <image>=<newimage>@<digest>, \
+                 <image>=<newimage>, <image>:<newtag> or <image>@<digest>"
+            ),
+        )
+    };
+    let (name, overwrite, with_name) = match spec.split('=').collect::<Vec<_>>()[..] {
+        [name, rest] => (Some(name), rest, true),
+        [rest] => (None, rest, false),
+        _ => return Err(invalid()),
+    };
+    let (image, tag, digest) = if let Some((image, digest)) = overwrite.split_once('@') {
+        (image, "", digest)
+    } else if let Some((image, tag)) = overwrite.rsplit_once(':').filter(|(_, t)| {
+        *t == "*"
+            || t.chars()
+                .all(|c| c.is_ascii_alphanumeric() || "._-".contains(c))
+    }) {
+        (image, tag, "")
+    } else if with_name && !overwrite.is_empty() {
+        (overwrite, "", "")
+    } else {
+        return Err(invalid());
+    };
+    let mut entry = Map::new();
+    match name {
+        Some(name) => {
+            entry.insert("name".into(), Value::String(name.to_string()));
+            if !image.is_empty() {
+                entry.insert("newName".into(), Value::String(image.to_string()));
+            }
+        }
+        None => {
+            entry.insert("name".into(), Value::String(image.to_string()));
+        }
+    }
+    if !tag.is_empty() {
+        entry.insert("newTag".into(), Value::String(tag.to_string()));
+    }
+    if !digest.is_empty() {
+        entry.insert("digest".into(), Value::String(digest.to_string()));
+    }
+    Ok(Value::Object(entry))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn obj(value: Value) -> Object {
+        Object::from_value(value).unwrap()
+    }
+
+    #[test]
+    fn splits_references() {
+        assert_eq!(split("nginx"), ("nginx", "", ""));
+        assert_eq!(split("nginx:1.7"), ("nginx", "1.7", ""));
+        assert_eq!(split("nginx@sha256:ab"), ("nginx", "", "sha256:ab"));
+        assert_eq!(split("nginx:1@sha256:ab"), ("nginx", "1", "sha256:ab"));
+        assert_eq!(split("host:1234/my/image"), ("host:1234/my/image", "", ""));
+        assert_eq!(
+            split("host:1234/my/image:v1"),
+            ("host:1234/my/image", "v1", "")
+        );
+    }
+
+    /// TestTransfomersImageDefaultConfig from the corpus.
+    #[test]
+    fn default_config_case() {
+        let images = json!([
+            {"name": "nginx", "newTag": "v2"},
+            {"name": "my-nginx", "newTag": "previous"},
+            {"name": "myprivaterepohostname:1234/my/image", "newTag": "v1.0.1"},
+            {"name": "foobar", "digest": "sha256:24a0c4b4"},
+            {"name": "alpine", "newName": "myprivaterepohostname:1234/my/cool-alpine"},
+            {"name": "gcr.io:8080/my-project/my-cool-app", "newName": "my-cool-app"},
+            {"name": "postgres", "newName": "my-postgres", "newTag": "v3"},
+            {"name": "docker", "newName": "my-docker", "digest": "sha256:25a0d4b4"}
+        ]);
+        let mut objects = vec![
+            obj(
+                json!({"apiVersion": "v1", "kind": "Deployment", "metadata": {"name": "d"},
+                "spec": {"template": {"spec": {
+                    "initContainers": [{"image": "my-nginx:1.8.0"}, {"image": "alpine:1.8.0"}],
+                    "containers": [{"image": "nginx:1.7.9"}, {"image": "foobar:1"}, {"image": "postgres:1.8.0"}]
+                }}}}),
+            ),
+            obj(json!({"kind": "randomKind", "metadata": {"name": "r"},
+            "spec2": {"template": {"spec": {"containers": [{"image": "nginx:v1"}, {"image": "my-nginx:latest"}]}}},
+            "spec3": {"template": {"spec": {"initContainers": [
+                {"image": "postgres:alpine-9"}, {"image": "docker:17-git"},
+                {"image": "myprivaterepohostname:1234/my/image:latest"},
+                {"image": "myprivaterepohostname:1234/my/image"},
+                {"image": "my-app-image:v1"},
+                {"image": "gcr.io:8080/my-project/my-cool-app:latest"}
+            ]}}}})),
+        ];
+        apply(&mut objects, &images, "kustomization.yaml").unwrap();
+        let images_of = |v: &Value| -> Vec<String> {
+            v.as_array()
+                .unwrap()
+                .iter()
+                .map(|c| c["image"].as_str().unwrap().to_string())
+                .collect()
+        };
+        let spec = &objects[0].0["spec"]["template"]["spec"];
+        assert_eq!(
+            images_of(&spec["containers"]),
+            ["nginx:v2", "foobar@sha256:24a0c4b4", "my-postgres:v3"]
+        );
+        assert_eq!(
+            images_of(&spec["initContainers"]),
+            [
+                "my-nginx:previous",
+                "myprivaterepohostname:1234/my/cool-alpine:1.8.0"
+            ]
+        );
+        assert_eq!(
+            images_of(&objects[1].0["spec2"]["template"]["spec"]["containers"]),
+            ["nginx:v2", "my-nginx:previous"]
+        );
+        assert_eq!(
+            images_of(&objects[1].0["spec3"]["template"]["spec"]["initContainers"]),
+            [
+                "my-postgres:v3",
+                "my-docker@sha256:25a0d4b4",
+                "myprivaterepohostname:1234/my/image:v1.0.1",
+                "myprivaterepohostname:1234/my/image:v1.0.1",
+                "my-app-image:v1",
+                "my-cool-app:latest"
+            ]
+        );
+    }
+
+    #[test]
+    fn custom_field_specs_and_crds() {
+        let mut objects = vec![
+            obj(
+                json!({"apiVersion": "serving.knative.dev/v1", "kind": "Service", "metadata": {"name": "s"},
+                "spec": {"runLatest": {"configuration": {"revisionTemplate": {"spec": {"container": {"image": "app"}}}}}}}),
+            ),
+            obj(
+                json!({"apiVersion": "apiextensions.k8s.io/v1", "kind": "CustomResourceDefinition",
+                "metadata": {"name": "c"}, "spec": {"containers": [{"image": "app"}]}}),
+            ),
+        ];
+        let mut specs = default_field_specs();
+        specs.push(FieldSpec::new(
+            "Service",
+            "spec/runLatest/configuration/revisionTemplate/spec/container/image",
+            true,
+        ));
+        let images = json!([{"name": "app", "newName": "registry/app", "newTag": "1"}]);
+        apply_with_field_specs(&mut objects, &images, "k.yaml", &specs).unwrap();
+        assert_eq!(
+            objects[0].0["spec"]["runLatest"]["configuration"]["revisionTemplate"]["spec"]["container"]
+                ["image"],
+            "registry/app:1"
+        );
+        assert_eq!(objects[1].0["spec"]["containers"][0]["image"], "app");
+    }
+
+    #[test]
+    fn tag_and_digest_rules() {
+        let mut objects = vec![obj(json!({"kind": "Pod", "metadata": {"name": "p"},
+            "spec": {"containers": [{"image": "a:1@sha256:x"}, {"image": "b:1@sha256:x"}, {"image": "c"}]}}))];
+        let images = json!([
+            {"name": "a", "newTag": "2"},
+            {"name": "b", "digest": "sha256:y"},
+            {"name": "c", "newTag": 3, "digest": "sha256:z"}
+        ]);
+        apply(&mut objects, &images, "k.yaml").unwrap();
+        let c = &objects[0].0["spec"]["containers"];
+        assert_eq!(c[0]["image"], "a:2");
+        assert_eq!(c[1]["image"], "b@sha256:y");
+        assert_eq!(c[2]["image"], "c:3@sha256:z");
+        // A prefix of another name does not match.
+        let mut objects = vec![obj(
+            json!({"kind": "Pod", "spec": {"containers": [{"image": "nginx-extra:1"}]}}),
+        )];
+        apply(
+            &mut objects,
+            &json!([{"name": "nginx", "newTag": "2"}]),
+            "k.yaml",
+        )
+        .unwrap();
+        assert_eq!(
+            objects[0].0["spec"]["containers"][0]["image"],
+            "nginx-extra:1"
+        );
+    }
+
+    #[test]
+    fn errors_name_the_field() {
+        let err = apply(&mut [], &json!({"name": "x"}), "k.yaml")
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("k.yaml") && err.contains("images"), "{err}");
+        let err = apply(&mut [], &json!([{"name": ["x"]}]), "k.yaml")
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("images[0].name"), "{err}");
+    }
+
+    #[test]
+    fn argo_image_forms() {
+        assert_eq!(
+            parse_argo_image("nginx=registry/nginx:1.2").unwrap(),
+            json!({"name": "nginx", "newName": "registry/nginx", "newTag": "1.2"})
+        );
+        assert_eq!(
+            parse_argo_image("nginx:1.2").unwrap(),
+            json!({"name": "nginx", "newTag": "1.2"})
+        );
+        assert_eq!(
+            parse_argo_image("nginx@sha256:abc").unwrap(),
+            json!({"name": "nginx", "digest": "sha256:abc"})
+        );
+        assert_eq!(
+            parse_argo_image("nginx=other").unwrap(),
+            json!({"name": "nginx", "newName": "other"})
+        );
+        assert_eq!(
+            parse_argo_image("host:5000/app=host:5000/app2@sha256:d").unwrap(),
+            json!({"name": "host:5000/app", "newName": "host:5000/app2", "digest": "sha256:d"})
+        );
+        assert!(parse_argo_image("nginx").is_err());
+        assert!(parse_argo_image("a=b=c").is_err());
+    }
+}
