@@ -138,14 +138,12 @@ fn walk_containers(node: &mut Value, image: &Image, matcher: &Matcher) -> Result
         Value::Object(map) => {
             for (key, value) in map.iter_mut() {
                 walk_containers(value, image, matcher)?;
-                if key == "containers" || key == "initContainers" {
-                    if let Value::Array(items) = value {
-                        for item in items {
-                            if let Some(field) =
-                                item.as_object_mut().and_then(|m| m.get_mut("image"))
-                            {
-                                update(field, image, matcher)?;
-                            }
+                if (key == "containers" || key == "initContainers")
+                    && let Value::Array(items) = value
+                {
+                    for item in items {
+                        if let Some(field) = item.as_object_mut().and_then(|m| m.get_mut("image")) {
+                            update(field, image, matcher)?;
                         }
                     }
                 }
