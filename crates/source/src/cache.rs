@@ -1,0 +1,537 @@
+//! The mirror cache: one bare mirror per normalized repository URL, shared
+//! by every Application. One fetch in flight per repository (concurrent
+//! callers wait for it and reuse it); different repositories fetch in
+//! parallel; no global lock. All git2 work runs in `spawn_blocking`.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use git2::Repository;
+use sha2::Digest;
+use tokio::sync::OwnedMutexGuard;
+
+use crate::credentials::{CredentialSource, RepoCredentials};
+use crate::error::{Result, SourceError};
+use crate::fetch::{FetchRequest, fetch};
+use crate::revision::{Lookup, RevisionKind, lookup};
+use crate::tree::GitTree;
+use crate::url::RepoUrl;
+
+/// Settings of a [`MirrorCache`].
+#[derive(Clone, Debug)]
+pub struct Options {
+    /// How long one fetch (or first clone) may take.
+    pub fetch_timeout: Duration,
+    /// `known_hosts` lines trusted for every SSH repository.
+    pub known_hosts: Option<String>,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Self {
+            fetch_timeout: Duration::from_secs(120),
+            known_hosts: None,
+        }
+    }
+}
+
+/// A revision resolved to a commit.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Resolved {
+    /// The normalized repository URL (the cache key).
+    pub repo: String,
+    /// The revision asked for.
+    pub revision: String,
+    /// The commit's full SHA.
+    pub sha: String,
+    /// Whether this call fetched from the remote.
+    pub fetched: bool,
+    /// Set when a refresh failed and the answer comes from the last good
+    /// mirror instead: the fetch error's message (never a secret).
+    pub stale: Option<String>,
+}
+
+/// Fetch counters of one repository (exported as metrics by the controller).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct FetchStats {
+    /// Network fetches started, first clones included.
+    pub fetches: u64,
+    /// First clones (and re-clones after corruption) among them.
+    pub clones: u64,
+    /// Fetches that failed.
+    pub failures: u64,
+    /// Corrupt mirrors removed and cloned again.
+    pub recoveries: u64,
+    /// Duration of the last fetch.
+    pub last_duration: Option<Duration>,
+    /// The last fetch's error, if it failed.
+    pub last_error: Option<String>,
+}
+
+/// State only the holder of a repository's fetch lock may touch.
+#[derive(Default)]
+struct Locked {
+    /// The start sequence number of the last fetch that succeeded.
+    completed: u64,
+    /// Whether the mirror was checked for corruption in this process.
+    validated: bool,
+}
+
+/// One repository's place in the cache.
+struct Slot {
+    url: RepoUrl,
+    key: String,
+    path: PathBuf,
+    lock: Arc<tokio::sync::Mutex<Locked>>,
+    /// Sequence number of the last fetch started.
+    started: AtomicU64,
+    /// Set once the mirror was validated: readers may then skip the lock.
+    ready: AtomicBool,
+    stats: Mutex<FetchStats>,
+}
+
+/// The shared cache of bare mirrors. Cheap to share behind an `Arc`.
+pub struct MirrorCache {
+    dir: PathBuf,
+    credentials: Arc<dyn CredentialSource>,
+    options: Options,
+    slots: Mutex<HashMap<String, Arc<Slot>>>,
+}
+
+impl std::fmt::Debug for MirrorCache {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("MirrorCache")
+            .field("dir", &self.dir)
+            .field("options", &self.options)
+            .finish_non_exhaustive()
+    }
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// libgit2's socket timeouts are process-global; set them once.
+fn set_transport_timeouts(timeout: Duration) {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        let ms = i32::try_from(timeout.as_millis()).unwrap_or(i32::MAX);
+        let connect = ms.min(30_000);
+        // SAFETY: called once, before this process starts any git2 transport.
+        unsafe {
+            let _ = git2::opts::set_server_connect_timeout_in_milliseconds(connect);
+            let _ = git2::opts::set_server_timeout_in_milliseconds(ms);
+        }
+    });
+}
+
+impl MirrorCache {
+    /// A cache keeping its mirrors under `dir` (created when missing).
+    pub fn new(
+        dir: impl Into<PathBuf>,
+        credentials: Arc<dyn CredentialSource>,
+        options: Options,
+    ) -> Result<MirrorCache> {
+        let dir = dir.into();
+        std::fs::create_dir_all(&dir).map_err(|e| SourceError::Cache {
+            url: String::new(),
+            path: dir.display().to_string(),
+            message: e.to_string(),
+        })?;
+        set_transport_timeouts(options.fetch_timeout);
+        Ok(MirrorCache {
+            dir,
+            credentials,
+            options,
+            slots: Mutex::new(HashMap::new()),
+        })
+    }
+
+    /// The directory of the mirror for `url` (whether or not it exists yet).
+    pub fn mirror_path(&self, url: &str) -> Result<PathBuf> {
+        Ok(self.slot(url)?.path.clone())
+    }
+
+    /// Fetch counters of the repository at `url` (zero when never fetched).
+    pub fn stats(&self, url: &str) -> Result<FetchStats> {
+        Ok(lock(&self.slot(url)?.stats).clone())
+    }
+
+    /// Fetch counters of every repository the cache knows, by normalized URL.
+    pub fn all_stats(&self) -> Vec<(String, FetchStats)> {
+        let mut out: Vec<_> = lock(&self.slots)
+            .values()
+            .map(|s| (s.key.clone(), lock(&s.stats).clone()))
+            .collect();
+        out.sort_by(|a, b| a.0.cmp(&b.0));
+        out
+    }
+
+    fn slot(&self, url: &str) -> Result<Arc<Slot>> {
+        let parsed = RepoUrl::parse(url)?;
+        let key = parsed.normalized();
+        let mut slots = lock(&self.slots);
+        if let Some(slot) = slots.get(&key) {
+            return Ok(slot.clone());
+        }
+        let slot = Arc::new(Slot {
+            path: self.dir.join(dir_name(&parsed, &key)),
+            url: parsed,
+            key: key.clone(),
+            lock: Arc::new(tokio::sync::Mutex::new(Locked::default())),
+            started: AtomicU64::new(0),
+            ready: AtomicBool::new(false),
+            stats: Mutex::new(FetchStats::default()),
+        });
+        slots.insert(key, slot.clone());
+        Ok(slot)
+    }
+
+    /// Resolves `revision` of the repository at `url` to a full commit SHA,
+    /// cloning the mirror when it does not exist yet. With `refresh`, the
+    /// mirror is fetched first (unless the revision is a full SHA already
+    /// present, or a fetch that started after this call finished meanwhile).
+    /// Without it, the mirror is fetched only when the revision is missing.
+    pub async fn resolve(&self, url: &str, revision: &str, refresh: bool) -> Result<Resolved> {
+        let slot = self.slot(url)?;
+        let kind = RevisionKind::parse(revision);
+        let arrival = slot.started.load(Ordering::SeqCst);
+
+        if slot.ready.load(Ordering::SeqCst) && (!refresh || kind.is_immutable()) {
+            let (path, k) = (slot.path.clone(), kind.clone());
+            let local = tokio::task::spawn_blocking(move || {
+                Repository::open_bare(&path)
+                    .and_then(|repo| lookup(&repo, &k))
+                    .ok()
+            })
+            .await
+            .ok()
+            .flatten();
+            if let Some(Lookup::Found(oid)) = local {
+                return Ok(Resolved {
+                    repo: slot.key.clone(),
+                    revision: revision.to_string(),
+                    sha: oid.to_string(),
+                    fetched: false,
+                    stale: None,
+                });
+            }
+        }
+
+        let credentials = self.credentials.credentials(url).await?;
+        let guard = slot.lock.clone().lock_owned().await;
+        let job = Job {
+            slot: slot.clone(),
+            kind,
+            revision: revision.to_string(),
+            arrival,
+            refresh,
+            credentials,
+            options: self.options.clone(),
+        };
+        let handle = tokio::task::spawn_blocking(move || job.run(guard));
+        // libgit2's own deadline normally ends the fetch; this is the backstop
+        // for a transport that ignores it. The blocking task keeps the lock
+        // until git2 returns, so no second fetch can overlap it.
+        let backstop = self.options.fetch_timeout + Duration::from_secs(10);
+        match tokio::time::timeout(backstop, handle).await {
+            Ok(Ok(result)) => result,
+            Ok(Err(join)) => Err(SourceError::Fetch {
+                url: slot.url.to_string(),
+                message: format!("fetch task failed: {join}"),
+            }),
+            Err(_) => Err(SourceError::Timeout {
+                url: slot.url.to_string(),
+                seconds: self.options.fetch_timeout.as_secs(),
+            }),
+        }
+    }
+
+    /// The file tree of commit `sha` (a full SHA from [`MirrorCache::resolve`])
+    /// of the repository at `url`. Does not fetch; cheap.
+    pub fn tree(&self, url: &str, sha: &str) -> Result<GitTree> {
+        let slot = self.slot(url)?;
+        let oid = git2::Oid::from_str(sha).map_err(|_| SourceError::RevisionNotFound {
+            url: slot.url.to_string(),
+            revision: sha.to_string(),
+        })?;
+        GitTree::open(&slot.path, oid).map_err(|e| match e.code() {
+            git2::ErrorCode::NotFound => SourceError::RevisionNotFound {
+                url: slot.url.to_string(),
+                revision: sha.to_string(),
+            },
+            _ => cache_error(&slot, &e),
+        })
+    }
+
+    /// The paths (files, `/`-separated) that differ between commits `from`
+    /// and `to`; a rename lists both names. Sorted, without duplicates.
+    pub async fn changed_paths(&self, url: &str, from: &str, to: &str) -> Result<Vec<String>> {
+        let slot = self.slot(url)?;
+        let (from, to) = (from.to_string(), to.to_string());
+        tokio::task::spawn_blocking(move || {
+            crate::diff::changed_paths(&slot.path, &slot.url, &from, &to)
+        })
+        .await
+        .map_err(|e| SourceError::Fetch {
+            url: String::new(),
+            message: format!("diff task failed: {e}"),
+        })?
+    }
+}
+
+/// `host-org-repo-<hash>.git`: readable, and unique per normalized URL.
+fn dir_name(url: &RepoUrl, key: &str) -> String {
+    let hash = sha2::Sha256::digest(key.as_bytes());
+    let hex: String = hash.iter().take(8).map(|b| format!("{b:02x}")).collect();
+    let readable: String = format!("{}{}", url.host, url.path)
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '.' || c == '-' {
+                c
+            } else {
+                '-'
+            }
+        })
+        .collect();
+    let readable = readable.trim_matches('-');
+    let readable = &readable[readable.len().saturating_sub(60)..];
+    format!("{readable}-{hex}.git")
+}
+
+fn cache_error(slot: &Slot, e: &git2::Error) -> SourceError {
+    SourceError::Cache {
+        url: slot.url.to_string(),
+        path: slot.path.display().to_string(),
+        message: e.message().to_string(),
+    }
+}
+
+/// One locked resolve, run on a blocking thread.
+struct Job {
+    slot: Arc<Slot>,
+    kind: RevisionKind,
+    revision: String,
+    arrival: u64,
+    refresh: bool,
+    credentials: Option<RepoCredentials>,
+    options: Options,
+}
+
+impl Job {
+    fn run(self, mut guard: OwnedMutexGuard<Locked>) -> Result<Resolved> {
+        let state = &mut *guard;
+        let slot = &self.slot;
+        if !state.validated {
+            if slot.path.exists() && !mirror_is_sound(&slot.path) {
+                tracing::warn!(repo = %slot.url, path = %slot.path.display(), "mirror is corrupt; cloning it again");
+                remove_mirror(slot)?;
+                lock(&slot.stats).recoveries += 1;
+            }
+            state.validated = true;
+        }
+        let mut fetched = false;
+        if !slot.path.exists() {
+            self.clone_mirror(state)?;
+            fetched = true;
+        }
+        let mut repo = Repository::open_bare(&slot.path).map_err(|e| cache_error(slot, &e))?;
+        slot.ready.store(true, Ordering::SeqCst);
+
+        let fresh = |state: &Locked| fetched || state.completed > self.arrival;
+        let mut stale = None;
+        let present = || matches!(lookup(&repo, &self.kind), Ok(Lookup::Found(_)));
+        let want_fetch = self.refresh && !fresh(state) && !(self.kind.is_immutable() && present());
+        let want_fetch = want_fetch || (!fresh(state) && !present());
+        if want_fetch {
+            match self.fetch_existing(state, &repo, Vec::new()) {
+                Ok(()) => fetched = true,
+                Err(e) if looks_corrupt(&e) => {
+                    tracing::warn!(repo = %slot.url, error = %e, "fetch hit a corrupt mirror; cloning it again");
+                    drop(repo);
+                    remove_mirror(slot)?;
+                    lock(&slot.stats).recoveries += 1;
+                    self.clone_mirror(state)?;
+                    fetched = true;
+                    repo = Repository::open_bare(&slot.path).map_err(|e| cache_error(slot, &e))?;
+                }
+                Err(e) => {
+                    // The last good mirror stays usable.
+                    if matches!(lookup(&repo, &self.kind), Ok(Lookup::Found(_))) {
+                        tracing::warn!(repo = %slot.url, error = %e, "fetch failed; using the last good mirror");
+                        stale = Some(e.to_string());
+                    } else {
+                        return Err(e);
+                    }
+                }
+            }
+        }
+        let mut found = lookup(&repo, &self.kind).map_err(|e| cache_error(slot, &e))?;
+        if found == Lookup::Missing && stale.is_none() {
+            // A ref outside heads and tags (e.g. refs/pull/1/head) is fetched on demand.
+            if let RevisionKind::Ref(name) = &self.kind {
+                if !name.starts_with("refs/heads/") && !name.starts_with("refs/tags/") {
+                    match self.fetch_existing(state, &repo, vec![format!("+{name}:{name}")]) {
+                        Ok(()) | Err(SourceError::Fetch { .. }) => {}
+                        Err(e) => return Err(e),
+                    }
+                    found = lookup(&repo, &self.kind).map_err(|e| cache_error(slot, &e))?;
+                }
+            }
+        }
+        match found {
+            Lookup::Found(oid) => Ok(Resolved {
+                repo: slot.key.clone(),
+                revision: self.revision.clone(),
+                sha: oid.to_string(),
+                fetched,
+                stale,
+            }),
+            Lookup::Missing => Err(SourceError::RevisionNotFound {
+                url: slot.url.to_string(),
+                revision: self.revision.clone(),
+            }),
+            Lookup::Ambiguous => Err(SourceError::AmbiguousRevision {
+                url: slot.url.to_string(),
+                revision: self.revision.clone(),
+            }),
+        }
+    }
+
+    fn request(&self, extra_refspecs: Vec<String>) -> FetchRequest<'_> {
+        FetchRequest {
+            url: &self.slot.url,
+            credentials: self.credentials.as_ref(),
+            known_hosts: self.options.known_hosts.as_deref(),
+            deadline: Instant::now() + self.options.fetch_timeout,
+            timeout_secs: self.options.fetch_timeout.as_secs(),
+            extra_refspecs,
+        }
+    }
+
+    /// Runs one counted fetch into `repo`.
+    fn counted(
+        &self,
+        state: &mut Locked,
+        clone: bool,
+        repo: &Repository,
+        extra: Vec<String>,
+    ) -> Result<()> {
+        let slot = &self.slot;
+        let seq = slot.started.fetch_add(1, Ordering::SeqCst) + 1;
+        {
+            let mut stats = lock(&slot.stats);
+            stats.fetches += 1;
+            if clone {
+                stats.clones += 1;
+            }
+        }
+        let start = Instant::now();
+        let result = fetch(repo, &self.request(extra));
+        let mut stats = lock(&slot.stats);
+        stats.last_duration = Some(start.elapsed());
+        match &result {
+            Ok(()) => {
+                state.completed = seq;
+                stats.last_error = None;
+                tracing::debug!(repo = %slot.url, clone, elapsed_ms = start.elapsed().as_millis() as u64, "fetched");
+            }
+            Err(e) => {
+                stats.failures += 1;
+                stats.last_error = Some(e.to_string());
+            }
+        }
+        result
+    }
+
+    fn fetch_existing(
+        &self,
+        state: &mut Locked,
+        repo: &Repository,
+        extra: Vec<String>,
+    ) -> Result<()> {
+        self.counted(state, false, repo, extra)
+    }
+
+    /// Clones into a fresh directory next to the mirror and renames it into
+    /// place, so a crash never leaves a half-cloned mirror behind.
+    fn clone_mirror(&self, state: &mut Locked) -> Result<()> {
+        let slot = &self.slot;
+        static COUNTER: AtomicU64 = AtomicU64::new(0);
+        let partial = slot.path.with_extension(format!(
+            "partial-{}-{}",
+            std::process::id(),
+            COUNTER.fetch_add(1, Ordering::SeqCst)
+        ));
+        let _ = std::fs::remove_dir_all(&partial);
+        let repo = Repository::init_bare(&partial).map_err(|e| cache_error(slot, &e))?;
+        let result = self.counted(state, true, &repo, Vec::new());
+        drop(repo);
+        if let Err(e) = result {
+            let _ = std::fs::remove_dir_all(&partial);
+            return Err(e);
+        }
+        std::fs::rename(&partial, &slot.path).map_err(|e| SourceError::Cache {
+            url: slot.url.to_string(),
+            path: slot.path.display().to_string(),
+            message: format!("moving the new clone into place: {e}"),
+        })
+    }
+}
+
+fn remove_mirror(slot: &Slot) -> Result<()> {
+    slot.ready.store(false, Ordering::SeqCst);
+    std::fs::remove_dir_all(&slot.path).map_err(|e| SourceError::Cache {
+        url: slot.url.to_string(),
+        path: slot.path.display().to_string(),
+        message: format!("removing the corrupt mirror: {e}"),
+    })
+}
+
+/// Whether the mirror opens and every ref leads to a commit whose tree is
+/// present (what a crash mid-fetch or a damaged disk breaks).
+fn mirror_is_sound(path: &Path) -> bool {
+    let Ok(repo) = Repository::open_bare(path) else {
+        return false;
+    };
+    let Ok(refs) = repo.references() else {
+        return false;
+    };
+    for reference in refs {
+        let Ok(reference) = reference else {
+            return false;
+        };
+        let Ok(commit) = reference.peel_to_commit() else {
+            return false;
+        };
+        if repo.find_tree(commit.tree_id()).is_err() {
+            return false;
+        }
+    }
+    true
+}
+
+/// Errors that mean the local mirror, not the network, is broken.
+fn looks_corrupt(e: &SourceError) -> bool {
+    match e {
+        SourceError::Cache { .. } => true,
+        SourceError::Fetch { message, .. } => {
+            let m = message.to_ascii_lowercase();
+            [
+                "object",
+                "odb",
+                "corrupt",
+                "pack",
+                "zlib",
+                "reference",
+                "loose",
+            ]
+            .iter()
+            .any(|w| m.contains(w))
+        }
+        _ => false,
+    }
+}

@@ -1,0 +1,345 @@
+//! Repository credentials in Argo CD's Secret format, read through the
+//! [`CredentialSource`] trait so the cache stays testable without a cluster.
+//!
+//! A Secret labelled `argocd.argoproj.io/secret-type: repository` applies to
+//! exactly its `url`; one labelled `repo-creds` applies to every repository
+//! whose URL starts with its `url` (the longest prefix wins). An exact
+//! `repository` match wins over any `repo-creds`. Keys: `url`, `username`,
+//! `password`, `sshPrivateKey`, `insecure`.
+
+use std::collections::BTreeMap;
+
+use futures::future::BoxFuture;
+
+use crate::error::{Result, SourceError};
+use crate::url::{RepoUrl, normalize_url};
+
+/// The label naming a Secret's kind.
+pub const SECRET_TYPE_LABEL: &str = "argocd.argoproj.io/secret-type";
+
+/// Credentials for one repository. `Debug` never prints secret values.
+#[derive(Clone, Default, PartialEq, Eq)]
+pub struct RepoCredentials {
+    /// User name for HTTP basic auth (or the SSH user when the URL has none).
+    pub username: Option<String>,
+    /// Password or token for HTTP basic auth.
+    pub password: Option<String>,
+    /// An SSH private key (OpenSSH or PEM format).
+    pub ssh_private_key: Option<String>,
+    /// Skip TLS certificate and SSH host key verification.
+    pub insecure: bool,
+    /// `known_hosts` lines trusted for SSH host keys (in addition to the
+    /// cache's global list).
+    pub known_hosts: Option<String>,
+}
+
+impl std::fmt::Debug for RepoCredentials {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let set = |o: &Option<String>| if o.is_some() { "<set>" } else { "<none>" };
+        f.debug_struct("RepoCredentials")
+            .field("username", &self.username)
+            .field("password", &set(&self.password))
+            .field("ssh_private_key", &set(&self.ssh_private_key))
+            .field("insecure", &self.insecure)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Whether a Secret names one repository or a URL prefix.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SecretType {
+    /// `repository`: exact URL match.
+    Repository,
+    /// `repo-creds`: URL prefix match.
+    RepoCreds,
+}
+
+/// One Argo CD repository Secret, decoded.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RepoSecret {
+    /// Its kind.
+    pub secret_type: SecretType,
+    /// The `url` key.
+    pub url: String,
+    /// The credentials it carries.
+    pub credentials: RepoCredentials,
+    /// Where it came from (`namespace/name`), for log lines.
+    pub origin: String,
+}
+
+impl RepoSecret {
+    /// Decodes a Secret's `data` (already base64-decoded bytes) given the
+    /// value of its [`SECRET_TYPE_LABEL`]. `None` when the label is not one
+    /// of ours or the `url` key is missing.
+    pub fn from_data(
+        secret_type: &str,
+        data: &BTreeMap<String, Vec<u8>>,
+        origin: &str,
+    ) -> Option<RepoSecret> {
+        let secret_type = match secret_type {
+            "repository" => SecretType::Repository,
+            "repo-creds" => SecretType::RepoCreds,
+            _ => return None,
+        };
+        let text = |key: &str| {
+            data.get(key)
+                .map(|v| {
+                    String::from_utf8_lossy(v)
+                        .trim_end_matches(['\r', '\n'])
+                        .to_string()
+                })
+                .filter(|s| !s.is_empty())
+        };
+        let url = text("url")?;
+        let key = data
+            .get("sshPrivateKey")
+            .map(|v| String::from_utf8_lossy(v).to_string())
+            .filter(|s| !s.trim().is_empty());
+        Some(RepoSecret {
+            secret_type,
+            url,
+            credentials: RepoCredentials {
+                username: text("username"),
+                password: text("password"),
+                ssh_private_key: key,
+                insecure: text("insecure").is_some_and(|v| v.eq_ignore_ascii_case("true")),
+                known_hosts: None,
+            },
+            origin: origin.to_string(),
+        })
+    }
+}
+
+/// Picks the credentials for `url` out of `secrets` (Argo CD's rules: an
+/// exact `repository` match, else the longest matching `repo-creds` prefix).
+pub fn match_credentials(secrets: &[RepoSecret], url: &str) -> Option<RepoCredentials> {
+    let want = normalize_url(url).ok()?;
+    if let Some(exact) = secrets.iter().find(|s| {
+        s.secret_type == SecretType::Repository
+            && normalize_url(&s.url).ok().as_deref() == Some(want.as_str())
+    }) {
+        return Some(exact.credentials.clone());
+    }
+    // Prefixes are compared on the raw and the normalized spelling.
+    let raw = url.trim();
+    secrets
+        .iter()
+        .filter(|s| s.secret_type == SecretType::RepoCreds)
+        .filter(|s| {
+            let prefix = s.url.trim();
+            raw.starts_with(prefix)
+                || RepoUrl::parse(prefix)
+                    .map(|p| want.starts_with(&prefix_form(&p, prefix)))
+                    .unwrap_or(false)
+        })
+        .max_by_key(|s| s.url.len())
+        .map(|s| s.credentials.clone())
+}
+
+/// The normalized spelling of a prefix, keeping a trailing `/` so that
+/// `https://host/org/` does not match `https://host/organization`.
+fn prefix_form(parsed: &RepoUrl, raw: &str) -> String {
+    let mut n = parsed.normalized();
+    if raw.ends_with('/') {
+        n.push('/');
+    }
+    n
+}
+
+/// Where the cache gets credentials from.
+pub trait CredentialSource: Send + Sync {
+    /// The credentials to use for `url`, or `None` to fetch anonymously.
+    fn credentials<'a>(&'a self, url: &'a str) -> BoxFuture<'a, Result<Option<RepoCredentials>>>;
+}
+
+/// No credentials for any repository.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct NoCredentials;
+
+impl CredentialSource for NoCredentials {
+    fn credentials<'a>(&'a self, _url: &'a str) -> BoxFuture<'a, Result<Option<RepoCredentials>>> {
+        Box::pin(async { Ok(None) })
+    }
+}
+
+/// A fixed list of repository Secrets (tests, the CLI).
+#[derive(Clone, Debug, Default)]
+pub struct StaticCredentials {
+    secrets: Vec<RepoSecret>,
+}
+
+impl StaticCredentials {
+    /// Serves `secrets`.
+    pub fn new(secrets: Vec<RepoSecret>) -> Self {
+        Self { secrets }
+    }
+
+    /// Adds a `repository` entry for exactly `url`.
+    pub fn with_repository(mut self, url: &str, credentials: RepoCredentials) -> Self {
+        self.secrets.push(RepoSecret {
+            secret_type: SecretType::Repository,
+            url: url.to_string(),
+            credentials,
+            origin: "static".into(),
+        });
+        self
+    }
+
+    /// Adds a `repo-creds` entry for every URL starting with `prefix`.
+    pub fn with_prefix(mut self, prefix: &str, credentials: RepoCredentials) -> Self {
+        self.secrets.push(RepoSecret {
+            secret_type: SecretType::RepoCreds,
+            url: prefix.to_string(),
+            credentials,
+            origin: "static".into(),
+        });
+        self
+    }
+}
+
+impl CredentialSource for StaticCredentials {
+    fn credentials<'a>(&'a self, url: &'a str) -> BoxFuture<'a, Result<Option<RepoCredentials>>> {
+        Box::pin(async move { Ok(match_credentials(&self.secrets, url)) })
+    }
+}
+
+/// Argo CD repository Secrets (and the `argocd-ssh-known-hosts-cm`
+/// ConfigMap's `ssh_known_hosts`) read from one namespace with kube.
+#[derive(Clone)]
+pub struct KubeSecretCredentials {
+    secrets: kube::Api<k8s_openapi::api::core::v1::Secret>,
+    config_maps: kube::Api<k8s_openapi::api::core::v1::ConfigMap>,
+    known_hosts_config_map: String,
+}
+
+impl KubeSecretCredentials {
+    /// Reads Secrets and the known-hosts ConfigMap in `namespace`.
+    pub fn new(client: kube::Client, namespace: &str) -> Self {
+        Self {
+            secrets: kube::Api::namespaced(client.clone(), namespace),
+            config_maps: kube::Api::namespaced(client, namespace),
+            known_hosts_config_map: "argocd-ssh-known-hosts-cm".into(),
+        }
+    }
+
+    /// Uses another ConfigMap (key `ssh_known_hosts`) for SSH known hosts.
+    pub fn with_known_hosts_config_map(mut self, name: &str) -> Self {
+        self.known_hosts_config_map = name.to_string();
+        self
+    }
+
+    async fn lookup(&self, url: &str) -> Result<Option<RepoCredentials>> {
+        let failed = |e: kube::Error| SourceError::Credentials {
+            url: crate::url::redact(url),
+            message: e.to_string(),
+        };
+        let params = kube::api::ListParams::default()
+            .labels(&format!("{SECRET_TYPE_LABEL} in (repository,repo-creds)"));
+        let list = self.secrets.list(&params).await.map_err(failed)?;
+        let secrets: Vec<RepoSecret> = list
+            .items
+            .iter()
+            .filter_map(|s| {
+                let kind = s.metadata.labels.as_ref()?.get(SECRET_TYPE_LABEL)?;
+                let data: BTreeMap<String, Vec<u8>> = s
+                    .data
+                    .as_ref()?
+                    .iter()
+                    .map(|(k, v)| (k.clone(), v.0.clone()))
+                    .collect();
+                let origin = format!(
+                    "{}/{}",
+                    s.metadata.namespace.as_deref().unwrap_or_default(),
+                    s.metadata.name.as_deref().unwrap_or_default()
+                );
+                RepoSecret::from_data(kind, &data, &origin)
+            })
+            .collect();
+        let Some(mut creds) = match_credentials(&secrets, url) else {
+            return Ok(None);
+        };
+        if creds.ssh_private_key.is_some() {
+            match self.config_maps.get_opt(&self.known_hosts_config_map).await {
+                Ok(Some(cm)) => {
+                    creds.known_hosts = cm.data.and_then(|mut d| d.remove("ssh_known_hosts"));
+                }
+                Ok(None) => {}
+                Err(e) => return Err(failed(e)),
+            }
+        }
+        Ok(Some(creds))
+    }
+}
+
+impl CredentialSource for KubeSecretCredentials {
+    fn credentials<'a>(&'a self, url: &'a str) -> BoxFuture<'a, Result<Option<RepoCredentials>>> {
+        Box::pin(self.lookup(url))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn data(pairs: &[(&str, &str)]) -> BTreeMap<String, Vec<u8>> {
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.as_bytes().to_vec()))
+            .collect()
+    }
+
+    #[test]
+    fn decodes_argo_secrets() {
+        let s = RepoSecret::from_data(
+            "repository",
+            &data(&[
+                ("url", "https://git.example.com/org/app.git"),
+                ("username", "bob"),
+                ("password", "hunter2\n"),
+                ("insecure", "true"),
+            ]),
+            "ns/repo-app",
+        )
+        .unwrap();
+        assert_eq!(s.secret_type, SecretType::Repository);
+        assert_eq!(s.credentials.password.as_deref(), Some("hunter2"));
+        assert!(s.credentials.insecure);
+        assert!(!format!("{s:?}").contains("hunter2"));
+        assert!(RepoSecret::from_data("cluster", &data(&[("url", "x")]), "ns/c").is_none());
+        assert!(RepoSecret::from_data("repository", &data(&[]), "ns/c").is_none());
+    }
+
+    #[test]
+    fn exact_match_beats_longest_prefix() {
+        let creds = |p: &str| RepoCredentials {
+            password: Some(p.into()),
+            ..Default::default()
+        };
+        let source = StaticCredentials::default()
+            .with_prefix("https://git.example.com/", creds("host"))
+            .with_prefix("https://git.example.com/org/", creds("org"))
+            .with_repository("https://git.example.com/org/special.git", creds("exact"));
+        let pick = |url: &str| match_credentials(&source.secrets, url).and_then(|c| c.password);
+        assert_eq!(
+            pick("https://git.example.com/org/special").as_deref(),
+            Some("exact")
+        );
+        assert_eq!(
+            pick("https://git.example.com/org/special.git/").as_deref(),
+            Some("exact")
+        );
+        assert_eq!(
+            pick("https://git.example.com/org/other.git").as_deref(),
+            Some("org")
+        );
+        assert_eq!(
+            pick("https://git.example.com/team/x").as_deref(),
+            Some("host")
+        );
+        assert_eq!(
+            pick("https://git.example.com/organization/x").as_deref(),
+            Some("host")
+        );
+        assert_eq!(pick("https://elsewhere.example.com/org/x"), None);
+    }
+}
