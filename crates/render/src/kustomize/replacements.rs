@@ -1,1 +1,890 @@
-//! Placeholder: owned by the transformers engineer.
+//! The kustomization's `replacements` field (kustomize v5.5's
+//! `ReplacementTransformer`): copy a value from one object's field into
+//! fields of other objects.
+//!
+//! Also home of [`ResId`] and [`object_ids`], kustomize's object ids with
+//! the *previous* names an object had: replacements, `replicas` and `vars`
+//! select objects by any of them.
+//!
+//! **For the engine:** previous ids are read from the annotations kustomize
+//! itself keeps while building, [`PREVIOUS_NAMES`], [`PREVIOUS_KINDS`] and
+//! [`PREVIOUS_NAMESPACES`]: comma-separated lists, oldest first, of equal
+//! length (an empty namespace written as `default`). Whatever renames an
+//! object (prefix/suffix, namespace, patches, the hash suffix) must append
+//! the id it had before, as kustomize's `StorePreviousId` does, and the
+//! annotations must be removed before output.
+
+use std::collections::BTreeMap;
+
+use serde::Deserialize;
+use serde_json::Value;
+
+use super::fieldpath::{for_each_match, lookup, lookup_create, scalar_string, split_dotted_path};
+use crate::error::RenderError;
+use crate::object::Object;
+use crate::tree::{self, FileTree};
+
+/// Annotation with an object's previous names (comma-separated, oldest first).
+pub const PREVIOUS_NAMES: &str = "internal.config.kubernetes.io/previousNames";
+/// Annotation with an object's previous kinds, parallel to [`PREVIOUS_NAMES`].
+pub const PREVIOUS_KINDS: &str = "internal.config.kubernetes.io/previousKinds";
+/// Annotation with an object's previous namespaces, parallel to [`PREVIOUS_NAMES`].
+pub const PREVIOUS_NAMESPACES: &str = "internal.config.kubernetes.io/previousNamespaces";
+
+/// Kinds of the built-in API that are not namespaced.
+const CLUSTER_SCOPED: &[&str] = &[
+    "APIService",
+    "CSIDriver",
+    "CSINode",
+    "CertificateSigningRequest",
+    "ClusterRole",
+    "ClusterRoleBinding",
+    "ComponentStatus",
+    "CustomResourceDefinition",
+    "FlowSchema",
+    "IngressClass",
+    "MutatingWebhookConfiguration",
+    "Namespace",
+    "Node",
+    "PersistentVolume",
+    "PodSecurityPolicy",
+    "PriorityClass",
+    "PriorityLevelConfiguration",
+    "RuntimeClass",
+    "SelfSubjectAccessReview",
+    "SelfSubjectRulesReview",
+    "StorageClass",
+    "SubjectAccessReview",
+    "TokenReview",
+    "ValidatingAdmissionPolicy",
+    "ValidatingAdmissionPolicyBinding",
+    "ValidatingWebhookConfiguration",
+    "VolumeAttachment",
+];
+
+/// An object id as kustomize compares them: group, version, kind, name and
+/// namespace; an empty part in a selector matches anything.
+#[derive(Clone, Debug, Default, Deserialize, PartialEq, Eq)]
+pub struct ResId {
+    /// API group (empty for the core group).
+    #[serde(default)]
+    pub group: String,
+    /// API version.
+    #[serde(default)]
+    pub version: String,
+    /// Kind.
+    #[serde(default)]
+    pub kind: String,
+    /// Name.
+    #[serde(default)]
+    pub name: String,
+    /// Namespace.
+    #[serde(default)]
+    pub namespace: String,
+}
+
+impl ResId {
+    /// The namespace kustomize compares: `_non_namespaceable_` for
+    /// cluster-scoped kinds, `default` when empty.
+    pub fn effective_namespace(&self) -> &str {
+        if CLUSTER_SCOPED.contains(&self.kind.as_str()) {
+            "_non_namespaceable_"
+        } else if self.namespace.is_empty() {
+            "default"
+        } else {
+            &self.namespace
+        }
+    }
+
+    /// kustomize's `IsSelectedBy`: every part set in `selector` matches
+    /// (namespaces compared as effective namespaces).
+    pub fn is_selected_by(&self, selector: &ResId) -> bool {
+        let part = |want: &str, have: &str| want.is_empty() || want == have;
+        part(&selector.name, &self.name)
+            && (selector.namespace.is_empty()
+                || selector.effective_namespace() == self.effective_namespace())
+            && part(&selector.group, &self.group)
+            && part(&selector.version, &self.version)
+            && part(&selector.kind, &self.kind)
+    }
+
+    /// Whether no part is set.
+    pub fn is_empty(&self) -> bool {
+        *self == ResId::default()
+    }
+}
+
+impl std::fmt::Display for ResId {
+    /// kustomize's form: `Kind.version.group/name.namespace`, with
+    /// `[noKind]`, `[noVer]`, `[noGrp]`, `[noName]`, `[noNs]` for empty parts.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let or = |s: &str, empty: &'static str| {
+            if s.is_empty() {
+                empty.to_string()
+            } else {
+                s.to_string()
+            }
+        };
+        write!(
+            f,
+            "{}.{}.{}/{}.{}",
+            or(&self.kind, "[noKind]"),
+            or(&self.version, "[noVer]"),
+            or(&self.group, "[noGrp]"),
+            or(&self.name, "[noName]"),
+            or(&self.namespace, "[noNs]")
+        )
+    }
+}
+
+/// The current id of `object`.
+pub fn current_id(object: &Object) -> ResId {
+    ResId {
+        group: object.group().to_string(),
+        version: object.version().to_string(),
+        kind: object.kind().to_string(),
+        name: object.name().to_string(),
+        namespace: object.namespace().unwrap_or("").to_string(),
+    }
+}
+
+/// The current id of `object` followed by its previous ids, oldest first
+/// (see the module docs for the annotations read).
+pub fn object_ids(object: &Object) -> Result<Vec<ResId>, String> {
+    let current = current_id(object);
+    let mut ids = vec![current.clone()];
+    let Some(names) = object.annotation(PREVIOUS_NAMES) else {
+        return Ok(ids);
+    };
+    let split = |key: &str| -> Vec<String> {
+        object
+            .annotation(key)
+            .unwrap_or("")
+            .split(',')
+            .map(str::to_string)
+            .collect()
+    };
+    let names: Vec<String> = names.split(',').map(str::to_string).collect();
+    let kinds = split(PREVIOUS_KINDS);
+    let namespaces = split(PREVIOUS_NAMESPACES);
+    if names.len() != kinds.len() || names.len() != namespaces.len() {
+        return Err(format!(
+            "{current}: number of previous names, number of previous namespaces, \
+             number of previous kinds not equal"
+        ));
+    }
+    for ((name, kind), namespace) in names.into_iter().zip(kinds).zip(namespaces) {
+        ids.push(ResId {
+            kind,
+            name,
+            namespace,
+            ..current.clone()
+        });
+    }
+    Ok(ids)
+}
+
+/// The id `object` had when it was first read (its oldest previous id, or
+/// its current id).
+pub fn original_id(object: &Object) -> Result<ResId, String> {
+    let mut ids = object_ids(object)?;
+    Ok(if ids.len() > 1 {
+        ids.swap_remove(1)
+    } else {
+        ids.swap_remove(0)
+    })
+}
+
+/// A `select` or `reject` entry: an id plus label/annotation selectors.
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct Selector {
+    #[serde(flatten)]
+    id: ResId,
+    #[serde(default)]
+    label_selector: String,
+    #[serde(default)]
+    annotation_selector: String,
+}
+
+/// `options` of a source or target.
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct FieldOptions {
+    #[serde(default)]
+    delimiter: String,
+    #[serde(default)]
+    index: i64,
+    #[serde(default)]
+    create: bool,
+}
+
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct Source {
+    #[serde(flatten)]
+    id: ResId,
+    #[serde(default)]
+    field_path: String,
+    #[serde(default)]
+    options: Option<FieldOptions>,
+}
+
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct Target {
+    #[serde(default)]
+    select: Option<Selector>,
+    #[serde(default)]
+    reject: Vec<Selector>,
+    #[serde(default)]
+    field_paths: Vec<String>,
+    #[serde(default)]
+    options: Option<FieldOptions>,
+}
+
+#[derive(Clone, Debug, Default, Deserialize)]
+struct Replacement {
+    #[serde(default)]
+    source: Option<Source>,
+    #[serde(default)]
+    targets: Option<Vec<Target>>,
+}
+
+/// A `replacements` entry: inline, or `path:` to a file of one or many.
+#[derive(Clone, Debug, Default, Deserialize)]
+struct Entry {
+    #[serde(default)]
+    path: String,
+    #[serde(flatten)]
+    inline: Replacement,
+}
+
+const DEFAULT_FIELD_PATH: &str = "metadata.name";
+
+/// Applies the `replacements` field of the kustomization `file` (in `dir`
+/// of `tree`, where `path:` entries are read) to `objects`.
+pub fn apply(
+    objects: &mut [Object],
+    replacements: &Value,
+    tree: &dyn FileTree,
+    dir: &str,
+    file: &str,
+) -> Result<(), RenderError> {
+    for (i, replacement) in load(replacements, tree, dir, file)?.into_iter().enumerate() {
+        let field = format!("replacements[{i}]");
+        apply_one(objects, &replacement).map_err(|m| RenderError::field(file, &field, m))?;
+    }
+    Ok(())
+}
+
+/// Reads the list, loading `path:` entries from their files.
+fn load(
+    value: &Value,
+    tree: &dyn FileTree,
+    dir: &str,
+    file: &str,
+) -> Result<Vec<Replacement>, RenderError> {
+    if value.is_null() {
+        return Ok(Vec::new());
+    }
+    let list = value
+        .as_array()
+        .ok_or_else(|| RenderError::field(file, "replacements", "must be a list"))?;
+    let mut out = Vec::new();
+    for (i, entry) in list.iter().enumerate() {
+        let field = format!("replacements[{i}]");
+        let entry: Entry = serde_json::from_value(entry.clone())
+            .map_err(|e| RenderError::field(file, &field, e.to_string()))?;
+        if entry.path.is_empty() {
+            out.push(entry.inline);
+            continue;
+        }
+        if entry.inline.source.is_some()
+            || entry.inline.targets.as_ref().is_some_and(|t| !t.is_empty())
+        {
+            return Err(RenderError::field(
+                file,
+                &field,
+                "cannot specify both path and inline replacement",
+            ));
+        }
+        let path = tree::join(dir, &entry.path)?;
+        let bytes = tree.read(&path)?;
+        let text = String::from_utf8(bytes).map_err(|_| RenderError::Parse {
+            file: path.clone(),
+            message: "not UTF-8 text".into(),
+        })?;
+        let content = crate::yaml::parse_one(&text, &path)?;
+        let parse = |v: Value| -> Result<Replacement, RenderError> {
+            serde_json::from_value(v).map_err(|e| RenderError::Parse {
+                file: path.clone(),
+                message: e.to_string(),
+            })
+        };
+        match content {
+            Value::Array(items) => {
+                for item in items {
+                    out.push(parse(item)?);
+                }
+            }
+            map @ Value::Object(_) => out.push(parse(map)?),
+            other => {
+                return Err(RenderError::Parse {
+                    file: path.clone(),
+                    message: format!(
+                        "unsupported replacement type encountered within replacement path: {}",
+                        kind_name(&other)
+                    ),
+                });
+            }
+        }
+    }
+    Ok(out)
+}
+
+fn kind_name(value: &Value) -> &'static str {
+    match value {
+        Value::Null => "invalid",
+        Value::Bool(_) => "bool",
+        Value::Number(_) => "float64",
+        Value::String(_) => "string",
+        Value::Array(_) => "slice",
+        Value::Object(_) => "map",
+    }
+}
+
+fn apply_one(objects: &mut [Object], replacement: &Replacement) -> Result<(), String> {
+    let (Some(source), Some(targets)) = (&replacement.source, &replacement.targets) else {
+        return Err("replacements must specify a source and at least one target".into());
+    };
+    let value = source_value(objects, source)?;
+    for target in targets {
+        let Some(select) = &target.select else {
+            return Err("target must specify resources to select".into());
+        };
+        let default_paths = [DEFAULT_FIELD_PATH.to_string()];
+        let paths: &[String] = if target.field_paths.is_empty() {
+            &default_paths
+        } else {
+            &target.field_paths
+        };
+        for object in objects.iter_mut() {
+            if !is_target(object, select, &target.reject)? {
+                continue;
+            }
+            let mut root = Value::Object(std::mem::take(&mut object.0));
+            let result = paths
+                .iter()
+                .try_for_each(|path| set_path(&mut root, path, &value, target.options.as_ref()));
+            if let Value::Object(map) = root {
+                object.0 = map;
+            }
+            result?;
+        }
+    }
+    Ok(())
+}
+
+/// Whether `object` is selected by `select` and no `reject` entry.
+fn is_target(object: &Object, select: &Selector, reject: &[Selector]) -> Result<bool, String> {
+    if !matches_labels_and_annotations(object, select)? {
+        return Ok(false);
+    }
+    for r in reject {
+        if (!r.label_selector.is_empty() || !r.annotation_selector.is_empty())
+            && matches_labels_and_annotations(object, r)?
+        {
+            return Ok(false);
+        }
+    }
+    let ids = object_ids(object)?;
+    let rejected = ids.iter().any(|id| {
+        reject
+            .iter()
+            .any(|r| !r.id.is_empty() && id.is_selected_by(&r.id))
+    });
+    Ok(!rejected && ids.iter().any(|id| id.is_selected_by(&select.id)))
+}
+
+fn matches_labels_and_annotations(object: &Object, selector: &Selector) -> Result<bool, String> {
+    let map_of = |key: &str| -> BTreeMap<String, String> {
+        object
+            .0
+            .get("metadata")
+            .and_then(|m| m.get(key))
+            .and_then(Value::as_object)
+            .map(|m| {
+                m.iter()
+                    .filter_map(|(k, v)| scalar_string(v).map(|v| (k.clone(), v)))
+                    .collect()
+            })
+            .unwrap_or_default()
+    };
+    Ok(
+        label_selector_matches(&selector.label_selector, &map_of("labels"))?
+            && label_selector_matches(&selector.annotation_selector, &map_of("annotations"))?,
+    )
+}
+
+/// Whether a Kubernetes label selector (`a=b,c!=d,e in (f,g),h,!i`)
+/// matches `labels`; the empty selector matches everything.
+pub fn label_selector_matches(
+    selector: &str,
+    labels: &BTreeMap<String, String>,
+) -> Result<bool, String> {
+    for requirement in split_requirements(selector) {
+        let requirement = requirement.trim();
+        if requirement.is_empty() {
+            continue;
+        }
+        let ok = if let Some(key) = requirement.strip_prefix('!') {
+            !labels.contains_key(key.trim())
+        } else if let Some((key, values)) = set_requirement(requirement, " notin ") {
+            labels
+                .get(key)
+                .is_none_or(|v| !values.contains(&v.as_str()))
+        } else if let Some((key, values)) = set_requirement(requirement, " in ") {
+            labels
+                .get(key)
+                .is_some_and(|v| values.contains(&v.as_str()))
+        } else if let Some((key, value)) = requirement.split_once("!=") {
+            labels.get(key.trim()).is_none_or(|v| v != value.trim())
+        } else if let Some((key, value)) = requirement
+            .split_once("==")
+            .or_else(|| requirement.split_once('='))
+        {
+            labels.get(key.trim()).is_some_and(|v| v == value.trim())
+        } else if requirement
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "-_./".contains(c))
+        {
+            labels.contains_key(requirement)
+        } else {
+            return Err(format!(
+                "unable to parse requirement {requirement:?} of selector {selector:?}"
+            ));
+        };
+        if !ok {
+            return Ok(false);
+        }
+    }
+    Ok(true)
+}
+
+fn split_requirements(selector: &str) -> Vec<&str> {
+    let mut out = Vec::new();
+    let (mut depth, mut start) = (0usize, 0usize);
+    for (i, c) in selector.char_indices() {
+        match c {
+            '(' => depth += 1,
+            ')' => depth = depth.saturating_sub(1),
+            ',' if depth == 0 => {
+                out.push(&selector[start..i]);
+                start = i + 1;
+            }
+            _ => {}
+        }
+    }
+    out.push(&selector[start..]);
+    out
+}
+
+fn set_requirement<'a>(requirement: &'a str, op: &str) -> Option<(&'a str, Vec<&'a str>)> {
+    let (key, rest) = requirement.split_once(op)?;
+    let inner = rest.trim().strip_prefix('(')?.strip_suffix(')')?;
+    Some((key.trim(), inner.split(',').map(str::trim).collect()))
+}
+
+/// Finds the one source object and reads (and refines) its value.
+fn source_value(objects: &[Object], source: &Source) -> Result<Value, String> {
+    let mut found: Option<&Object> = None;
+    for object in objects {
+        if object_ids(object)?
+            .iter()
+            .any(|id| id.is_selected_by(&source.id))
+        {
+            if found.is_some() {
+                return Err(format!("multiple matches for selector {}", source.id));
+            }
+            found = Some(object);
+        }
+    }
+    let object = found.ok_or_else(|| format!("nothing selected by {}", source.id))?;
+    let path = if source.field_path.is_empty() {
+        DEFAULT_FIELD_PATH
+    } else {
+        &source.field_path
+    };
+    let root = Value::Object(object.0.clone());
+    let value = lookup(&root, &split_dotted_path(path))?
+        .filter(|v| !is_nil_or_empty(v))
+        .ok_or_else(|| {
+            format!(
+                "fieldPath `{path}` is missing for replacement source {}",
+                source.id
+            )
+        })?;
+    match source.options.as_ref().filter(|o| !o.delimiter.is_empty()) {
+        None => Ok(value.clone()),
+        Some(options) => {
+            let text = scalar_string(value)
+                .ok_or_else(|| "delimiter option can only be used with scalar nodes".to_string())?;
+            let parts: Vec<&str> = text.split(options.delimiter.as_str()).collect();
+            usize::try_from(options.index)
+                .ok()
+                .and_then(|i| parts.get(i))
+                .map(|part| Value::String(part.to_string()))
+                .ok_or_else(|| {
+                    format!(
+                        "options.index {} is out of bounds for value {text}",
+                        options.index
+                    )
+                })
+        }
+    }
+}
+
+fn is_nil_or_empty(value: &Value) -> bool {
+    match value {
+        Value::Null => true,
+        Value::Object(m) => m.is_empty(),
+        Value::Array(a) => a.is_empty(),
+        _ => false,
+    }
+}
+
+/// Writes `value` at one target field path of one object.
+fn set_path(
+    root: &mut Value,
+    path: &str,
+    value: &Value,
+    options: Option<&FieldOptions>,
+) -> Result<(), String> {
+    let segments = split_dotted_path(path);
+    if options.is_some_and(|o| o.create) {
+        if let Some(slot) = lookup_create(root, &segments, &Value::Null)? {
+            set_value(slot, value, options)?;
+        }
+        return Ok(());
+    }
+    let visited = for_each_match(root, &segments, &mut |slot| set_value(slot, value, options))?;
+    if visited == 0 && options.is_some_and(|o| !o.delimiter.is_empty()) {
+        // kustomize applies the delimiter to the empty match list, which is not a scalar.
+        return Err("delimiter option can only be used with scalar nodes".into());
+    }
+    Ok(())
+}
+
+/// kustomize's `setTargetValue`: scalars keep their type and take the
+/// source's text; other nodes are replaced by the source value.
+fn set_value(
+    target: &mut Value,
+    value: &Value,
+    options: Option<&FieldOptions>,
+) -> Result<(), String> {
+    let mut value = value.clone();
+    if let Some(options) = options.filter(|o| !o.delimiter.is_empty()) {
+        let current = match &*target {
+            Value::Null => String::new(),
+            other => scalar_string(other)
+                .ok_or_else(|| "delimiter option can only be used with scalar nodes".to_string())?,
+        };
+        let mut parts: Vec<String> = current
+            .split(options.delimiter.as_str())
+            .map(str::to_string)
+            .collect();
+        let text = scalar_string(&value).unwrap_or_default();
+        match usize::try_from(options.index) {
+            Err(_) => parts.insert(0, text),
+            Ok(i) if i >= parts.len() => parts.push(text),
+            Ok(i) => parts[i] = text,
+        }
+        value = Value::String(parts.join(&options.delimiter));
+    }
+    *target = match (&*target, scalar_string(&value)) {
+        (Value::String(_), Some(text)) => Value::String(text),
+        (Value::Number(_), Some(text)) => number_or_string(&text),
+        (Value::Bool(_), Some(text)) => match text.as_str() {
+            "true" => Value::Bool(true),
+            "false" => Value::Bool(false),
+            _ => Value::String(text),
+        },
+        (Value::Null, Some(text)) if value.is_string() => plain_scalar(&text),
+        _ => value,
+    };
+    Ok(())
+}
+
+fn number_or_string(text: &str) -> Value {
+    if let Ok(i) = text.parse::<i64>() {
+        return Value::from(i);
+    }
+    text.parse::<f64>()
+        .ok()
+        .and_then(serde_json::Number::from_f64)
+        .map_or_else(|| Value::String(text.to_string()), Value::Number)
+}
+
+/// A created (untyped) field takes the type its text has as a plain YAML
+/// scalar, as kyaml writes it without a tag.
+fn plain_scalar(text: &str) -> Value {
+    match text {
+        "true" | "True" | "TRUE" => Value::Bool(true),
+        "false" | "False" | "FALSE" => Value::Bool(false),
+        "" | "~" | "null" | "Null" | "NULL" => Value::String(text.to_string()),
+        _ if text.parse::<i64>().is_ok() => number_or_string(text),
+        _ => Value::String(text.to_string()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::tree::{EntryKind, TreeError};
+    use serde_json::json;
+
+    struct Mem(BTreeMap<String, String>);
+
+    impl FileTree for Mem {
+        fn entry(&self, path: &str) -> Result<Option<EntryKind>, TreeError> {
+            Ok(self.0.contains_key(path).then_some(EntryKind::File))
+        }
+        fn read(&self, path: &str) -> Result<Vec<u8>, TreeError> {
+            self.0
+                .get(path)
+                .map(|s| s.as_bytes().to_vec())
+                .ok_or_else(|| TreeError::NotFound { path: path.into() })
+        }
+        fn list(&self, _: &str) -> Result<Vec<(String, EntryKind)>, TreeError> {
+            Ok(Vec::new())
+        }
+    }
+
+    fn empty() -> Mem {
+        Mem(BTreeMap::new())
+    }
+
+    fn deploy(name: &str, containers: Value) -> Object {
+        Object::from_value(json!({
+            "apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": name},
+            "spec": {"replicas": 1, "template": {"spec": {"containers": containers}}}
+        }))
+        .unwrap()
+    }
+
+    #[test]
+    fn ids_with_previous_names() {
+        let mut obj = deploy("p2-p1-target", json!([]));
+        obj.set_annotation(PREVIOUS_NAMES, "target,p1-target");
+        obj.set_annotation(PREVIOUS_KINDS, "Deployment,Deployment");
+        obj.set_annotation(PREVIOUS_NAMESPACES, "default,default");
+        let ids = object_ids(&obj).unwrap();
+        assert_eq!(ids.len(), 3);
+        assert_eq!(original_id(&obj).unwrap().name, "target");
+        assert_eq!(ids[0].to_string(), "Deployment.v1.apps/p2-p1-target.[noNs]");
+        let sel = ResId {
+            name: "target".into(),
+            namespace: "default".into(),
+            ..ResId::default()
+        };
+        assert!(ids[1].is_selected_by(&sel));
+        obj.set_annotation(PREVIOUS_KINDS, "Deployment");
+        assert!(object_ids(&obj).is_err());
+    }
+
+    /// TestReplacementTransformerWithOriginalName.
+    #[test]
+    fn selects_by_original_name() {
+        let mut target = deploy(
+            "prefix2-prefix1-target",
+            json!([{"image": "nginx:oldtag", "name": "nginx"}]),
+        );
+        target.set_annotation(PREVIOUS_NAMES, "target,prefix1-target");
+        target.set_annotation(PREVIOUS_KINDS, "Deployment,Deployment");
+        target.set_annotation(PREVIOUS_NAMESPACES, "default,default");
+        let mut source = deploy(
+            "prefix2-prefix1-source",
+            json!([{"image": "nginx:newtag", "name": "nginx"}]),
+        );
+        source.set_annotation(PREVIOUS_NAMES, "source,prefix1-source");
+        source.set_annotation(PREVIOUS_KINDS, "Deployment,Deployment");
+        source.set_annotation(PREVIOUS_NAMESPACES, "default,default");
+        let mut objects = vec![target, source];
+        let tree = Mem(BTreeMap::from([(
+            "replacement.yaml".to_string(),
+            "source:\n  name: source\n  fieldPath: spec.template.spec.containers.0.image\ntargets:\n- select:\n    name: prefix1-target\n  fieldPaths:\n  - spec.template.spec.containers.[name=nginx].image\n".to_string(),
+        )]));
+        apply(
+            &mut objects,
+            &json!([{"path": "replacement.yaml"}]),
+            &tree,
+            "",
+            "kustomization.yaml",
+        )
+        .unwrap();
+        assert_eq!(
+            objects[0].0["spec"]["template"]["spec"]["containers"][0]["image"],
+            "nginx:newtag"
+        );
+    }
+
+    /// TestReplacementTransformerWithSuffixTransformerAndReject: a reject by
+    /// the previous name keeps the object out.
+    #[test]
+    fn reject_by_any_id() {
+        let mut app = deploy(
+            "original-name-dev",
+            json!([{"image": "app1:1.0", "name": "app"}]),
+        );
+        app.set_annotation(PREVIOUS_NAMES, "original-name");
+        app.set_annotation(PREVIOUS_KINDS, "Deployment");
+        app.set_annotation(PREVIOUS_NAMESPACES, "default");
+        let cm = Object::from_value(json!({"apiVersion": "v1", "kind": "ConfigMap",
+            "metadata": {"name": "app-config-dev"}, "data": {"name": "something-else"}}))
+        .unwrap();
+        let mut objects = vec![cm, app];
+        let replacements = json!([{
+            "source": {"kind": "ConfigMap", "name": "app-config-dev", "fieldPath": "data.name"},
+            "targets": [{"fieldPaths": ["spec.template.spec.containers.0.name"],
+                         "select": {"kind": "Deployment"}, "reject": [{"name": "original-name"}]}]
+        }]);
+        apply(&mut objects, &replacements, &empty(), "", "k.yaml").unwrap();
+        assert_eq!(
+            objects[1].0["spec"]["template"]["spec"]["containers"][0]["name"],
+            "app"
+        );
+        // Without the reject the value is copied.
+        let replacements = json!([{
+            "source": {"kind": "ConfigMap", "fieldPath": "data.name"},
+            "targets": [{"fieldPaths": ["spec.template.spec.containers.0.name"], "select": {"kind": "Deployment"}}]
+        }]);
+        apply(&mut objects, &replacements, &empty(), "", "k.yaml").unwrap();
+        assert_eq!(
+            objects[1].0["spec"]["template"]["spec"]["containers"][0]["name"],
+            "something-else"
+        );
+    }
+
+    #[test]
+    fn types_delimiters_and_create() {
+        let cm = Object::from_value(
+            json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "c"},
+            "data": {"count": "3", "host": "a.b.c", "flag": "true"}}),
+        )
+        .unwrap();
+        let mut objects = vec![
+            cm,
+            deploy(
+                "d",
+                json!([{"name": "x", "image": "reg/x:1", "args": ["--a=1"]}]),
+            ),
+        ];
+        let replacements = json!([
+            {"source": {"kind": "ConfigMap", "fieldPath": "data.count"},
+             "targets": [{"select": {"kind": "Deployment"}, "fieldPaths": ["spec.replicas"]},
+                         {"select": {"kind": "Deployment"}, "fieldPaths": ["spec.template.spec.containers.[name=x].env.[name=N].value",
+                                                                           "spec.template.metadata.labels.n"],
+                          "options": {"create": true}}]},
+            {"source": {"kind": "ConfigMap", "fieldPath": "data.host", "options": {"delimiter": ".", "index": 1}},
+             "targets": [{"select": {"kind": "Deployment"}, "fieldPaths": ["spec.template.spec.containers.0.image"],
+                          "options": {"delimiter": "/", "index": 0}}]},
+            {"source": {"kind": "ConfigMap", "fieldPath": "data.host"},
+             "targets": [{"select": {"kind": "Deployment"}, "fieldPaths": ["spec.template.spec.containers.0.args.0"],
+                          "options": {"delimiter": "=", "index": 5}}]},
+        ]);
+        apply(&mut objects, &replacements, &empty(), "", "k.yaml").unwrap();
+        let d = &objects[1].0;
+        assert_eq!(d["spec"]["replicas"], 3);
+        assert_eq!(
+            d["spec"]["template"]["spec"]["containers"][0]["env"],
+            json!([{"name": "N", "value": 3}])
+        );
+        assert_eq!(d["spec"]["template"]["metadata"]["labels"]["n"], 3);
+        assert_eq!(
+            d["spec"]["template"]["spec"]["containers"][0]["image"],
+            "b/x:1"
+        );
+        assert_eq!(
+            d["spec"]["template"]["spec"]["containers"][0]["args"][0],
+            "--a=1=a.b.c"
+        );
+    }
+
+    #[test]
+    fn label_selectors() {
+        let labels = BTreeMap::from([
+            ("app".to_string(), "web".to_string()),
+            ("tier".to_string(), "fe".to_string()),
+        ]);
+        assert!(label_selector_matches("", &labels).unwrap());
+        assert!(label_selector_matches("app=web,tier", &labels).unwrap());
+        assert!(label_selector_matches("app in (db, web),!env", &labels).unwrap());
+        assert!(!label_selector_matches("app notin (web)", &labels).unwrap());
+        assert!(!label_selector_matches("tier!=fe", &labels).unwrap());
+        assert!(label_selector_matches("app==web", &labels).unwrap());
+    }
+
+    #[test]
+    fn errors_as_kustomize_words_them() {
+        let mut objects = vec![deploy("a", json!([])), deploy("b", json!([]))];
+        let run = |objects: &mut Vec<Object>, r: Value| {
+            apply(objects, &r, &empty(), "", "k.yaml")
+                .unwrap_err()
+                .to_string()
+        };
+        let err = run(
+            &mut objects,
+            json!([{"source": {"kind": "Deployment"}, "targets": [{"select": {"kind": "X"}}]}]),
+        );
+        assert!(
+            err.contains(
+                "multiple matches for selector Deployment.[noVer].[noGrp]/[noName].[noNs]"
+            ),
+            "{err}"
+        );
+        let err = run(
+            &mut objects,
+            json!([{"source": {"kind": "Service"}, "targets": [{"select": {"kind": "X"}}]}]),
+        );
+        assert!(
+            err.contains("nothing selected by Service.[noVer].[noGrp]/[noName].[noNs]"),
+            "{err}"
+        );
+        let err = run(
+            &mut objects,
+            json!([{"source": {"name": "a", "fieldPath": "spec.nope"}, "targets": [{"select": {}}]}]),
+        );
+        assert!(
+            err.contains("fieldPath `spec.nope` is missing for replacement source"),
+            "{err}"
+        );
+        let err = run(&mut objects, json!([{"source": {"name": "a"}}]));
+        assert!(
+            err.contains("replacements must specify a source and at least one target"),
+            "{err}"
+        );
+        let err = run(
+            &mut objects,
+            json!([{"source": {"name": "a"}, "targets": [{"fieldPaths": ["x"]}]}]),
+        );
+        assert!(
+            err.contains("target must specify resources to select"),
+            "{err}"
+        );
+        let err = run(
+            &mut objects,
+            json!([{"path": "r.yaml", "source": {"name": "a"}}]),
+        );
+        assert!(
+            err.contains("cannot specify both path and inline replacement"),
+            "{err}"
+        );
+        let err = run(&mut objects, json!([{"path": "missing.yaml"}]));
+        assert!(err.contains("missing.yaml"), "{err}");
+        assert!(
+            err.contains("k.yaml") || err.contains("no such file"),
+            "{err}"
+        );
+    }
+}
