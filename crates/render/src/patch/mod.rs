@@ -11,10 +11,12 @@
 //! - maps merge recursively; a `null` value deletes the field;
 //! - a list whose field has patch strategy `merge` merges element-wise by its
 //!   merge key(s) (`x-kubernetes-list-map-keys` if present, else
-//!   `x-kubernetes-patch-merge-key`): matched elements are merged, new ones are
-//!   appended in patch order; a list of primitives with strategy `merge` is
-//!   unioned; every other list (no schema, strategy `replace`, CRDs) is
-//!   replaced by the patch's list;
+//!   `x-kubernetes-patch-merge-key`); like kustomize, the result lists the
+//!   patch's elements first, in patch order (each merged with the target
+//!   element of the same key, if any), then the target's other elements; a
+//!   list of primitives with strategy `merge` is unioned the same way (patch
+//!   values first); every other list (no schema, strategy `replace`, CRDs)
+//!   is replaced by the patch's list;
 //! - with two merge keys (ports: `containerPort`/`port` + `protocol`) an
 //!   element whose `protocol` is missing matches one that has it;
 //! - directives: `$patch: delete | replace | merge` on maps and list
@@ -39,6 +41,8 @@
 //! operations, in YAML or JSON) from a strategic merge patch (one or more
 //! YAML/JSON documents).
 
+#[cfg(test)]
+mod corpus_tests;
 mod error;
 mod json6902;
 mod pointer;

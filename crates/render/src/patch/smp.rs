@@ -295,51 +295,73 @@ impl<'s> Merger<'s> {
         if field.keys.is_empty() {
             return Ok(Some(Value::Array(union_primitives(dest, patch))));
         }
-        let fresh = dest.is_none();
-        let mut out = dest.unwrap_or_default();
+        let Some(dest) = dest else {
+            return self.clean_keyed_list(patch, element_ctx, path).map(Some);
+        };
+        // kustomize merges with "prepend": the patch's elements come first,
+        // in patch order (merged with their target element when there is
+        // one), then the target's other elements in their order, then the
+        // target's elements that lack a merge key.
+        let mut remaining: Vec<Option<Value>> = dest.into_iter().map(Some).collect();
+        let mut front: Vec<Value> = Vec::new();
+        let mut seen: Vec<Vec<Option<String>>> = Vec::new();
         for (index, element) in patch.iter().enumerate() {
-            let element_path = Path::Element(path, index);
             let Value::Object(element_map) = element else {
-                if fresh {
-                    out.push(element.clone());
-                }
                 continue;
             };
             let wanted = key_values(element_map, &field.keys);
-            if wanted.iter().all(Option::is_none) {
-                // kyaml cannot place an element without its merge key: it
-                // keeps it only when the list is new.
-                if fresh {
-                    out.push(element.clone());
-                }
+            if wanted.iter().all(Option::is_none) || seen.contains(&wanted) {
+                // kyaml can place neither an element without merge key nor
+                // a second element with the same key: both are ignored.
                 continue;
             }
-            let position = out.iter().position(|candidate| match candidate {
-                Value::Object(candidate) => {
+            seen.push(wanted.clone());
+            let element_path = Path::Element(path, index);
+            let found = remaining.iter_mut().find(|slot| match slot {
+                Some(Value::Object(candidate)) => {
                     keys_match(&key_values(candidate, &field.keys), &wanted)
                 }
                 _ => false,
             });
-            match position {
-                Some(position) => {
-                    let current = out[position].take();
-                    match self.merge(Some(current), element, element_ctx, &element_path)? {
-                        Some(merged) if !is_empty_map(&merged) => out[position] = merged,
-                        _ => {
-                            out.remove(position);
-                        }
-                    }
-                }
-                None => {
-                    if let Some(clean) = self.clean(element, element_ctx, &element_path)?
-                        && !is_empty_map(&clean)
-                    {
-                        out.push(clean);
-                    }
-                }
+            let merged = match found.and_then(Option::take) {
+                Some(current) => self.merge(Some(current), element, element_ctx, &element_path)?,
+                None => self.clean(element, element_ctx, &element_path)?,
+            };
+            if let Some(merged) = merged.filter(|m| !is_empty_map(m)) {
+                front.push(merged);
             }
         }
-        Ok(Some(Value::Array(out)))
+        let (keyless, keyed): (Vec<Value>, Vec<Value>) =
+            remaining
+                .into_iter()
+                .flatten()
+                .partition(|element| match element {
+                    Value::Object(map) => key_values(map, &field.keys).iter().all(Option::is_none),
+                    _ => true,
+                });
+        front.extend(keyed);
+        front.extend(keyless);
+        Ok(Some(Value::Array(front)))
+    }
+
+    /// A new keyed list from the patch: each element cleaned (deleted ones
+    /// dropped), in order.
+    fn clean_keyed_list(
+        &self,
+        patch: &[Value],
+        element_ctx: Ctx<'s>,
+        path: &Path<'_>,
+    ) -> Result<Value, PatchError> {
+        let mut out = Vec::with_capacity(patch.len());
+        for (index, element) in patch.iter().enumerate() {
+            let element_path = Path::Element(path, index);
+            if let Some(clean) = self.clean(element, element_ctx, &element_path)?
+                && !is_empty_map(&clean)
+            {
+                out.push(clean);
+            }
+        }
+        Ok(Value::Array(out))
     }
 }
 
@@ -416,13 +438,12 @@ fn keys_match(have: &[Option<String>], wanted: &[Option<String>]) -> bool {
     common
 }
 
-/// A merged list of primitives: the target's values, then the patch's new
-/// ones in order.
+/// A merged list of primitives, as kustomize builds it: the patch's values
+/// first, then the target's values the patch does not have (each value
+/// once).
 fn union_primitives(dest: Option<Vec<Value>>, patch: &[Value]) -> Vec<Value> {
-    let Some(mut out) = dest else {
-        return patch.to_vec();
-    };
-    for value in patch {
+    let mut out: Vec<Value> = Vec::with_capacity(patch.len());
+    for value in patch.iter().chain(dest.iter().flatten()) {
         if !value.is_null() && !out.iter().any(|have| same_scalar(have, value)) {
             out.push(value.clone());
         }
@@ -472,3 +493,7 @@ fn element_is(item: &Value, wanted: &Value) -> bool {
         _ => same_scalar(item, wanted),
     }
 }
+
+#[cfg(test)]
+#[path = "smp_tests.rs"]
+mod tests;
