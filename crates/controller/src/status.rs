@@ -1,0 +1,433 @@
+//! Computes the Application's status from what one reconcile observed, and
+//! decides whether it changed (ignoring `reconciledAt`, so an idle
+//! Application causes no writes). Pure.
+
+use driftless_api::{
+    ApplicationCondition, ApplicationDestination, ApplicationSource, ApplicationStatus, ComparedTo,
+    HealthStatus, HealthStatusCode, OperationState, ResourceStatus, RevisionHistory, SyncStatus,
+    SyncStatusCode,
+};
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
+
+use crate::pipeline::Comparison;
+
+/// The most resources listed in `status.resources` (the rest are counted in a condition).
+pub const MAX_RESOURCES: usize = 1000;
+/// The default `spec.revisionHistoryLimit`.
+pub const DEFAULT_HISTORY_LIMIT: usize = 10;
+
+/// What one reconcile observed.
+#[derive(Clone, Debug, Default)]
+pub struct Observation<'a> {
+    /// `metadata.generation` of the Application.
+    pub generation: Option<i64>,
+    /// The resolved commit; `None` when resolution failed.
+    pub revision: Option<String>,
+    /// The source compared.
+    pub source: Option<ApplicationSource>,
+    /// The destination compared.
+    pub destination: ApplicationDestination,
+    /// `Kustomize` or `Directory`.
+    pub source_type: Option<String>,
+    /// The comparison; `None` when it could not be made.
+    pub comparison: Option<&'a Comparison>,
+    /// Conditions (type, message) that hold now.
+    pub conditions: Vec<(String, String)>,
+    /// The latest operation's state, when one ran or is running.
+    pub operation_state: Option<OperationState>,
+    /// A sync that just succeeded, to append to `history`.
+    pub synced: Option<RevisionHistory>,
+    /// `spec.revisionHistoryLimit`.
+    pub history_limit: Option<i64>,
+    /// Now.
+    pub now: Option<Time>,
+}
+
+/// The new status: `prev` updated with `obs`.
+pub fn compute(prev: &ApplicationStatus, obs: Observation<'_>) -> ApplicationStatus {
+    let mut next = prev.clone();
+    next.observed_generation = obs.generation.or(prev.observed_generation);
+    next.reconciled_at = obs.now.clone();
+    if obs.source_type.is_some() {
+        next.source_type = obs.source_type.clone();
+    }
+    let compared_to = Some(ComparedTo {
+        source: obs.source.clone(),
+        sources: vec![],
+        destination: obs.destination.clone(),
+    });
+    let mut conditions = obs.conditions.clone();
+    match obs.comparison {
+        Some(cmp) => {
+            let (resources, dropped) = resources(cmp);
+            if dropped > 0 {
+                conditions.push((
+                    driftless_api::condition::UNSUPPORTED_FIELD_WARNING.to_string(),
+                    format!(
+                        "status lists the first {MAX_RESOURCES} resources; {dropped} more are managed but not listed"
+                    ),
+                ));
+            }
+            next.resources = resources;
+            next.sync = Some(SyncStatus {
+                status: if cmp.out_of_sync() {
+                    SyncStatusCode::OutOfSync
+                } else {
+                    SyncStatusCode::Synced
+                },
+                revision: obs.revision.clone(),
+                compared_to,
+            });
+            next.health = Some(health(cmp));
+        }
+        None => {
+            next.sync = Some(SyncStatus {
+                status: SyncStatusCode::Unknown,
+                revision: obs
+                    .revision
+                    .clone()
+                    .or_else(|| prev.sync.as_ref().and_then(|s| s.revision.clone())),
+                compared_to,
+            });
+            if next.health.is_none() {
+                next.health = Some(HealthStatus {
+                    status: HealthStatusCode::Unknown,
+                    message: None,
+                });
+            }
+        }
+    }
+    next.conditions = merge_conditions(&prev.conditions, &conditions, obs.now.as_ref());
+    if let Some(op) = obs.operation_state {
+        next.operation_state = Some(op);
+    }
+    if let Some(entry) = obs.synced {
+        let limit = obs
+            .history_limit
+            .and_then(|l| usize::try_from(l).ok())
+            .unwrap_or(DEFAULT_HISTORY_LIMIT);
+        push_history(&mut next.history, entry, limit);
+    }
+    next
+}
+
+fn resources(cmp: &Comparison) -> (Vec<ResourceStatus>, usize) {
+    let mut list: Vec<ResourceStatus> = cmp
+        .resources
+        .iter()
+        .map(|r| ResourceStatus {
+            group: r.key.group.clone(),
+            version: r.version.clone(),
+            kind: r.key.kind.clone(),
+            namespace: (!r.key.namespace.is_empty()).then(|| r.key.namespace.clone()),
+            name: r.key.name.clone(),
+            status: r.status,
+            health: r.health.clone(),
+            requires_pruning: r.requires_pruning,
+            sync_wave: r.sync_wave,
+        })
+        .collect();
+    list.sort_by(|a, b| {
+        (&a.group, &a.kind, &a.namespace, &a.name).cmp(&(&b.group, &b.kind, &b.namespace, &b.name))
+    });
+    let dropped = list.len().saturating_sub(MAX_RESOURCES);
+    list.truncate(MAX_RESOURCES);
+    (list, dropped)
+}
+
+/// The Application's health: the worst of its resources' (those requiring
+/// pruning do not count); Healthy when it has none.
+pub fn health(cmp: &Comparison) -> HealthStatus {
+    let states: Vec<&HealthStatus> = cmp
+        .resources
+        .iter()
+        .filter(|r| !r.requires_pruning)
+        .filter_map(|r| r.health.as_ref())
+        .collect();
+    let worst = driftless_sync::health::worst(states.iter().copied());
+    // Name the resource responsible when it is not healthy.
+    if worst.status != HealthStatusCode::Healthy
+        && let Some(r) = cmp.resources.iter().find(|r| {
+            !r.requires_pruning && r.health.as_ref().map(|h| h.status) == Some(worst.status)
+        })
+    {
+        let detail = worst.message.clone().unwrap_or_default();
+        let message = if detail.is_empty() {
+            format!("{}", r.key)
+        } else {
+            format!("{}: {detail}", r.key)
+        };
+        return HealthStatus {
+            status: worst.status,
+            message: Some(message),
+        };
+    }
+    HealthStatus {
+        status: worst.status,
+        message: None,
+    }
+}
+
+/// The conditions that hold now; a condition already present with the same
+/// type and message keeps its `lastTransitionTime`.
+pub fn merge_conditions(
+    prev: &[ApplicationCondition],
+    now_holding: &[(String, String)],
+    now: Option<&Time>,
+) -> Vec<ApplicationCondition> {
+    let mut out: Vec<ApplicationCondition> = Vec::new();
+    for (type_, message) in now_holding {
+        if out
+            .iter()
+            .any(|c| &c.type_ == type_ && &c.message == message)
+        {
+            continue;
+        }
+        let kept = prev
+            .iter()
+            .find(|c| &c.type_ == type_ && &c.message == message)
+            .and_then(|c| c.last_transition_time.clone());
+        out.push(ApplicationCondition {
+            type_: type_.clone(),
+            message: message.clone(),
+            last_transition_time: kept.or_else(|| now.cloned()),
+        });
+    }
+    out
+}
+
+/// Appends a history entry with the next id, keeping the newest `limit`.
+pub fn push_history(history: &mut Vec<RevisionHistory>, mut entry: RevisionHistory, limit: usize) {
+    entry.id = history.iter().map(|h| h.id).max().map_or(0, |m| m + 1);
+    history.push(entry);
+    let excess = history.len().saturating_sub(limit.max(1));
+    history.drain(..excess);
+}
+
+/// Whether `a` and `b` differ in anything but `reconciledAt`.
+pub fn differs(a: &ApplicationStatus, b: &ApplicationStatus) -> bool {
+    let mut a = a.clone();
+    a.reconciled_at = b.reconciled_at.clone();
+    a != *b
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::pipeline::ResourceDiff;
+    use driftless_render::ObjectKey;
+    use k8s_openapi::jiff::Timestamp;
+
+    fn at(secs: i64) -> Time {
+        Time(Timestamp::from_second(secs).unwrap())
+    }
+
+    fn diff(name: &str, status: SyncStatusCode, health: HealthStatusCode) -> ResourceDiff {
+        ResourceDiff {
+            key: ObjectKey {
+                group: "apps".into(),
+                kind: "Deployment".into(),
+                namespace: "dev".into(),
+                name: name.into(),
+            },
+            version: "v1".into(),
+            status,
+            health: Some(HealthStatus {
+                status: health,
+                message: Some("2 of 3 ready".into()),
+            }),
+            requires_pruning: false,
+            missing: false,
+            sync_wave: None,
+            shared_with: None,
+        }
+    }
+
+    #[test]
+    fn synced_and_healthy() {
+        let cmp = Comparison {
+            resources: vec![
+                diff("b", SyncStatusCode::Synced, HealthStatusCode::Healthy),
+                diff("a", SyncStatusCode::Synced, HealthStatusCode::Healthy),
+            ],
+            warnings: vec![],
+        };
+        let s = compute(
+            &ApplicationStatus::default(),
+            Observation {
+                generation: Some(3),
+                revision: Some("abc".into()),
+                comparison: Some(&cmp),
+                now: Some(at(10)),
+                ..Default::default()
+            },
+        );
+        assert_eq!(s.sync.as_ref().unwrap().status, SyncStatusCode::Synced);
+        assert_eq!(s.sync.as_ref().unwrap().revision.as_deref(), Some("abc"));
+        assert_eq!(s.health.as_ref().unwrap().status, HealthStatusCode::Healthy);
+        assert_eq!(s.observed_generation, Some(3));
+        assert_eq!(
+            s.resources
+                .iter()
+                .map(|r| r.name.as_str())
+                .collect::<Vec<_>>(),
+            ["a", "b"]
+        );
+    }
+
+    #[test]
+    fn out_of_sync_and_worst_health_named() {
+        let mut pruned = diff("old", SyncStatusCode::OutOfSync, HealthStatusCode::Degraded);
+        pruned.requires_pruning = true;
+        let cmp = Comparison {
+            resources: vec![
+                diff("web", SyncStatusCode::Synced, HealthStatusCode::Progressing),
+                pruned,
+            ],
+            warnings: vec![],
+        };
+        let s = compute(
+            &ApplicationStatus::default(),
+            Observation {
+                comparison: Some(&cmp),
+                ..Default::default()
+            },
+        );
+        assert_eq!(s.sync.unwrap().status, SyncStatusCode::OutOfSync);
+        let h = s.health.unwrap();
+        assert_eq!(
+            h.status,
+            HealthStatusCode::Progressing,
+            "pruned resources do not count"
+        );
+        assert!(h.message.unwrap().contains("dev/web"));
+    }
+
+    #[test]
+    fn failed_comparison_is_unknown_and_keeps_resources() {
+        let cmp = Comparison {
+            resources: vec![diff(
+                "web",
+                SyncStatusCode::Synced,
+                HealthStatusCode::Healthy,
+            )],
+            warnings: vec![],
+        };
+        let first = compute(
+            &ApplicationStatus::default(),
+            Observation {
+                revision: Some("abc".into()),
+                comparison: Some(&cmp),
+                ..Default::default()
+            },
+        );
+        let second = compute(
+            &first,
+            Observation {
+                conditions: vec![("ComparisonError".into(), "boom".into())],
+                now: Some(at(5)),
+                ..Default::default()
+            },
+        );
+        assert_eq!(
+            second.sync.as_ref().unwrap().status,
+            SyncStatusCode::Unknown
+        );
+        assert_eq!(
+            second.sync.as_ref().unwrap().revision.as_deref(),
+            Some("abc")
+        );
+        assert_eq!(second.resources.len(), 1);
+        assert_eq!(second.conditions[0].type_, "ComparisonError");
+    }
+
+    #[test]
+    fn conditions_keep_transition_time() {
+        let prev = merge_conditions(&[], &[("SyncError".into(), "x".into())], Some(&at(1)));
+        let same = merge_conditions(&prev, &[("SyncError".into(), "x".into())], Some(&at(2)));
+        assert_eq!(same[0].last_transition_time, Some(at(1)));
+        let changed = merge_conditions(&prev, &[("SyncError".into(), "y".into())], Some(&at(3)));
+        assert_eq!(changed[0].last_transition_time, Some(at(3)));
+        assert!(merge_conditions(&prev, &[], None).is_empty());
+    }
+
+    #[test]
+    fn history_is_capped_with_increasing_ids() {
+        let mut h = Vec::new();
+        for i in 0..15 {
+            push_history(
+                &mut h,
+                RevisionHistory {
+                    revision: format!("r{i}"),
+                    ..Default::default()
+                },
+                10,
+            );
+        }
+        assert_eq!(h.len(), 10);
+        assert_eq!(h.first().unwrap().revision, "r5");
+        assert_eq!(h.last().unwrap().id, 14);
+        let cmp = Comparison::default();
+        let s = compute(
+            &ApplicationStatus {
+                history: h,
+                ..Default::default()
+            },
+            Observation {
+                comparison: Some(&cmp),
+                synced: Some(RevisionHistory::default()),
+                history_limit: Some(3),
+                ..Default::default()
+            },
+        );
+        assert_eq!(s.history.len(), 3);
+        assert_eq!(s.history.last().unwrap().id, 15);
+    }
+
+    #[test]
+    fn resources_are_bounded() {
+        let cmp = Comparison {
+            resources: (0..MAX_RESOURCES + 5)
+                .map(|i| {
+                    diff(
+                        &format!("d{i:05}"),
+                        SyncStatusCode::Synced,
+                        HealthStatusCode::Healthy,
+                    )
+                })
+                .collect(),
+            warnings: vec![],
+        };
+        let s = compute(
+            &ApplicationStatus::default(),
+            Observation {
+                comparison: Some(&cmp),
+                ..Default::default()
+            },
+        );
+        assert_eq!(s.resources.len(), MAX_RESOURCES);
+        assert!(s.conditions.iter().any(|c| c.message.contains("5 more")));
+    }
+
+    #[test]
+    fn reconciled_at_alone_is_no_change() {
+        let cmp = Comparison {
+            resources: vec![diff(
+                "web",
+                SyncStatusCode::Synced,
+                HealthStatusCode::Healthy,
+            )],
+            warnings: vec![],
+        };
+        let obs = |t| Observation {
+            revision: Some("abc".into()),
+            comparison: Some(&cmp),
+            now: Some(at(t)),
+            ..Default::default()
+        };
+        let a = compute(&ApplicationStatus::default(), obs(1));
+        let b = compute(&a, obs(2));
+        assert!(!differs(&a, &b));
+        assert!(differs(&ApplicationStatus::default(), &b));
+    }
+}
