@@ -108,6 +108,9 @@ pub struct RenderOptions {
     pub kustomize: Option<KustomizeOverrides>,
     /// Options for a plain-directory path.
     pub directory: Option<DirectoryOptions>,
+    /// Allow kustomizations to read files outside their own directory
+    /// (`--load-restrictor LoadRestrictionsNone`); never outside the tree.
+    pub load_restrictions_none: bool,
 }
 
 /// Renders `path` (a directory of `tree`, `""` for the root): a Kustomize
@@ -120,7 +123,7 @@ pub fn render(
     let path = tree::join("", path)?;
     let reader = yaml::Reader::new(tree);
     let (objects, source_type) = if kustomize::find_kustomization(tree, &path)?.is_some() {
-        let objects = kustomize::build(&reader, &path, options.kustomize.as_ref())?;
+        let objects = kustomize::build(&reader, &path, options)?;
         (objects, SourceType::Kustomize)
     } else {
         let objects = plain::render(&reader, &path, options.directory.as_ref())?;

@@ -81,6 +81,20 @@ impl<'a> Reader<'a> {
     }
 }
 
+impl FileTree for Reader<'_> {
+    fn entry(&self, path: &str) -> Result<Option<EntryKind>, TreeError> {
+        self.tree.entry(path)
+    }
+
+    fn read(&self, path: &str) -> Result<Vec<u8>, TreeError> {
+        Reader::read(self, path)
+    }
+
+    fn list(&self, path: &str) -> Result<Vec<(String, EntryKind)>, TreeError> {
+        self.tree.list(path)
+    }
+}
+
 fn options() -> serde_saphyr::Options {
     serde_saphyr::options! {
         budget: serde_saphyr::budget! {
@@ -88,6 +102,7 @@ fn options() -> serde_saphyr::Options {
             max_documents: MAX_DOCUMENTS,
         },
         strict_booleans: true,
+        duplicate_keys: serde_saphyr::options::DuplicateKeyPolicy::LastWins,
         leading_zero_numbers_as_strings: true,
         underscored_numbers_as_strings: true,
     }

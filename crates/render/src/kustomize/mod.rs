@@ -1,13 +1,27 @@
 //! The Kustomize engine: loads kustomizations and builds them into objects.
 
+pub mod build;
+pub mod config;
 pub mod fieldpath;
+pub mod file;
 pub mod generators;
 pub mod images;
+pub mod metadata;
+pub mod nameref;
+pub mod overrides;
+pub mod patches;
+pub mod plugins;
 pub mod replacements;
 pub mod replicas;
+pub mod resource;
+pub mod select;
+mod shim;
+pub mod sort;
+pub mod specs;
+pub mod transform;
 pub mod vars;
 
-use crate::KustomizeOverrides;
+use crate::RenderOptions;
 use crate::error::RenderError;
 use crate::object::Object;
 use crate::tree::{FileTree, join};
@@ -39,12 +53,20 @@ pub fn find_kustomization(tree: &dyn FileTree, dir: &str) -> Result<Option<Strin
 
 /// Builds the kustomization in `dir`, with Argo CD's overrides applied to it.
 pub fn build(
-    _reader: &Reader<'_>,
+    reader: &Reader<'_>,
     dir: &str,
-    _overrides: Option<&KustomizeOverrides>,
+    options: &RenderOptions,
 ) -> Result<Vec<Object>, RenderError> {
-    Err(RenderError::resource(
-        dir,
-        "kustomize build: not implemented yet",
-    ))
+    let Some(file) = find_kustomization(reader.tree(), dir)? else {
+        return Err(RenderError::resource(
+            dir,
+            "unable to find one of 'kustomization.yaml', 'kustomization.yml' or 'Kustomization'",
+        ));
+    };
+    let mut k = file::Kustomization::load(reader, dir, &file)?;
+    if let Some(overrides) = &options.kustomize {
+        overrides::apply(&mut k, overrides)?;
+    }
+    let mut ctx = build::Context::new(reader, options.load_restrictions_none);
+    ctx.build_root(&k)
 }

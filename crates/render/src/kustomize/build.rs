@@ -1,0 +1,568 @@
+//! The build: accumulating resources, components, generators and
+//! transformers of each kustomization in kustomize's order, then the steps
+//! only the top level runs (hash suffixes, name references, vars, order).
+
+use serde_json::Value;
+
+use super::config::Config;
+use super::file::{Kind, Kustomization};
+use super::resource::Resource;
+use super::sort::Order;
+use super::{generators, images, patches, transform};
+use crate::error::RenderError;
+use crate::object::Object;
+use crate::tree::{EntryKind, FileTree, join};
+use crate::yaml::Reader;
+
+/// Annotation marking objects kustomize drops from the output.
+const LOCAL_CONFIG: &str = "config.kubernetes.io/local-config";
+
+/// What one kustomization (with everything below it) produced.
+#[derive(Default)]
+pub struct Acc {
+    /// The resources, in input order.
+    pub resources: Vec<Resource>,
+    /// Transformer configuration gathered on the way.
+    pub config: Config,
+    /// `vars` entries with the file declaring them.
+    pub vars: Vec<(Value, String)>,
+}
+
+/// State shared by one build.
+pub struct Context<'r, 't> {
+    /// The tree, recording reads.
+    pub reader: &'r Reader<'t>,
+    /// Directories being built, outermost first (cycle detection).
+    stack: Vec<String>,
+    /// Whether files may be read from outside their kustomization's directory.
+    pub load_anywhere: bool,
+}
+
+/// Whether a resource entry names a remote location.
+fn is_remote(entry: &str) -> bool {
+    entry.contains("://")
+        || entry.starts_with("git@")
+        || entry.starts_with("github.com/")
+        || entry.starts_with("gitlab.com/")
+        || entry.starts_with("bitbucket.org/")
+        || entry.contains("?ref=")
+        || entry.contains(".git//")
+}
+
+impl<'r, 't> Context<'r, 't> {
+    /// A build reading `reader`.
+    pub fn new(reader: &'r Reader<'t>, load_anywhere: bool) -> Self {
+        Self {
+            reader,
+            stack: Vec::new(),
+            load_anywhere,
+        }
+    }
+
+    /// A file named by a kustomization field, checked against the load
+    /// restrictions (inside the kustomization's directory by default).
+    pub fn file_path(
+        &self,
+        k: &Kustomization,
+        rel: &str,
+        field: &str,
+    ) -> Result<String, RenderError> {
+        if is_remote(rel) {
+            return Err(remote(&k.file, field, rel));
+        }
+        let path = join(&k.dir, rel)?;
+        if !self.load_anywhere && !inside(&k.dir, &path) {
+            return Err(RenderError::field(
+                &k.file,
+                field,
+                format!(
+                    "security; file '{path}' is not in or below '{}' (load restrictor LoadRestrictionsRootOnly)",
+                    if k.dir.is_empty() { "." } else { &k.dir }
+                ),
+            ));
+        }
+        Ok(path)
+    }
+
+    /// Builds the kustomization in `dir` completely (the top-level steps included).
+    pub fn build_root(&mut self, k: &Kustomization) -> Result<Vec<Object>, RenderError> {
+        let mut acc = Acc::default();
+        self.stack.push(k.dir.clone());
+        self.accumulate_target(k, &mut acc)?;
+        self.stack.pop();
+        let mut resources = acc.resources;
+        // Content-hash suffixes of generated objects.
+        for res in &mut resources {
+            if res.needs_hash {
+                let hash = generators::content_hash(&res.object)?;
+                let before = res.id();
+                let name = format!("{}-{hash}", res.object.name());
+                res.object
+                    .metadata_mut()
+                    .insert("name".into(), Value::String(name));
+                res.record(before);
+            }
+        }
+        super::nameref::fix(&mut resources, &acc.config, &k.file)?;
+        if !acc.vars.is_empty() {
+            with_objects(&mut resources, |objects| {
+                super::shim::vars_apply(objects, &acc.vars)
+            })?;
+        }
+        resources.retain(|r| r.object.annotation(LOCAL_CONFIG) != Some("true"));
+        let order = Order::parse(k.get("sortOptions"), &k.file)?.unwrap_or_default();
+        order.sort(&mut resources);
+        super::metadata::build_metadata(k, &mut resources)?;
+        Ok(resources.into_iter().map(|r| r.object).collect())
+    }
+
+    /// Loads the kustomization of `dir`, failing when it has none.
+    fn load_dir(
+        &self,
+        dir: &str,
+        referrer: &str,
+        field: &str,
+    ) -> Result<Kustomization, RenderError> {
+        let file = super::find_kustomization(self.reader.tree(), dir)?.ok_or_else(|| {
+            RenderError::field(
+                referrer,
+                field,
+                format!(
+                    "unable to find one of 'kustomization.yaml', 'kustomization.yml' or 'Kustomization' in directory '{}'",
+                    if dir.is_empty() { "." } else { dir }
+                ),
+            )
+        })?;
+        Kustomization::load(self.reader, dir, &file)
+    }
+
+    fn enter(&mut self, dir: &str, referrer: &str) -> Result<(), RenderError> {
+        if self.stack.iter().any(|d| d == dir) {
+            let mut chain = self.stack.clone();
+            chain.push(dir.to_string());
+            return Err(RenderError::Cycle {
+                file: referrer.to_string(),
+                chain: chain.join(" -> "),
+            });
+        }
+        self.stack.push(dir.to_string());
+        Ok(())
+    }
+
+    /// Everything one kustomization does, in kustomize's order.
+    fn accumulate_target(&mut self, k: &Kustomization, acc: &mut Acc) -> Result<(), RenderError> {
+        self.accumulate_resources(k, acc)?;
+        for (i, path) in k.strings("configurations")?.iter().enumerate() {
+            let field = format!("configurations[{i}]");
+            let file = self.file_path(k, path, &field)?;
+            for doc in self.reader.read_documents(&file)? {
+                acc.config.merge_file(&doc, &file)?;
+            }
+        }
+        for (i, path) in k.strings("crds")?.iter().enumerate() {
+            let file = self.file_path(k, path, &format!("crds[{i}]"))?;
+            self.reader.read_documents(&file)?;
+        }
+        self.accumulate_components(k, acc)?;
+        self.run_generators(k, acc)?;
+        self.run_transformers(k, acc)?;
+        if let Some(vars) = k.get("vars") {
+            let list = vars
+                .as_array()
+                .ok_or_else(|| RenderError::field(&k.file, "vars", "must be a list"))?;
+            for var in list {
+                let name = var.get("name").and_then(Value::as_str).unwrap_or("");
+                if acc
+                    .vars
+                    .iter()
+                    .any(|(v, _)| v.get("name").and_then(Value::as_str) == Some(name))
+                {
+                    return Err(RenderError::field(
+                        &k.file,
+                        "vars",
+                        format!("var '{name}' already encountered"),
+                    ));
+                }
+                acc.vars.push((var.clone(), k.file.clone()));
+            }
+        }
+        Ok(())
+    }
+
+    fn accumulate_resources(
+        &mut self,
+        k: &Kustomization,
+        acc: &mut Acc,
+    ) -> Result<(), RenderError> {
+        for (i, entry) in k.strings("resources")?.iter().enumerate() {
+            let field = format!("resources[{i}]");
+            if is_remote(entry) {
+                return Err(remote(&k.file, &field, entry));
+            }
+            let path = join(&k.dir, entry)?;
+            match self.reader.entry(&path)? {
+                Some(EntryKind::Dir) => {
+                    let sub = self.load_dir(&path, &k.file, &field)?;
+                    if sub.kind == Kind::Component {
+                        return Err(RenderError::field(
+                            &k.file,
+                            &field,
+                            format!(
+                                "expected kind 'Kustomization' for path '{path}' but got 'Component'"
+                            ),
+                        ));
+                    }
+                    self.enter(&path, &k.file)?;
+                    let mut sub_acc = Acc::default();
+                    let result = self.accumulate_target(&sub, &mut sub_acc);
+                    self.stack.pop();
+                    result?;
+                    append_all(&mut acc.resources, sub_acc.resources, &k.file)?;
+                    acc.config.merge(&sub_acc.config);
+                    for var in sub_acc.vars {
+                        let name = var
+                            .0
+                            .get("name")
+                            .and_then(Value::as_str)
+                            .unwrap_or("")
+                            .to_string();
+                        if acc
+                            .vars
+                            .iter()
+                            .any(|(v, _)| v.get("name").and_then(Value::as_str) == Some(&name))
+                        {
+                            return Err(RenderError::field(
+                                &k.file,
+                                &field,
+                                format!("var '{name}' already encountered"),
+                            ));
+                        }
+                        acc.vars.push(var);
+                    }
+                }
+                Some(EntryKind::File) => {
+                    let file = self.file_path(k, entry, &field)?;
+                    let resources = self.read_resources(&file)?;
+                    append_all(&mut acc.resources, resources, &k.file)?;
+                }
+                None => {
+                    return Err(RenderError::field(
+                        &k.file,
+                        &field,
+                        format!("accumulating resources: '{path}' does not exist"),
+                    ));
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// The objects of a resource file.
+    fn read_resources(&self, file: &str) -> Result<Vec<Resource>, RenderError> {
+        let mut objects = Vec::new();
+        for doc in self.reader.read_documents(file)? {
+            crate::plain::flatten(doc, file, &mut objects)?;
+        }
+        let mut out = Vec::new();
+        for object in objects {
+            if matches!(object.kind(), "Kustomization" | "Component")
+                && object.api_version().starts_with("kustomize.config.k8s.io")
+            {
+                return Err(RenderError::resource(
+                    file,
+                    "a kustomization file was listed as a resource; list its directory instead",
+                ));
+            }
+            if object.name().is_empty() && !object.0.contains_key("metadata") {
+                return Err(RenderError::resource(
+                    file,
+                    format!("missing metadata.name in object of kind {}", object.kind()),
+                ));
+            }
+            out.push(Resource::new(object, file));
+        }
+        Ok(out)
+    }
+
+    fn accumulate_components(
+        &mut self,
+        k: &Kustomization,
+        acc: &mut Acc,
+    ) -> Result<(), RenderError> {
+        for (i, entry) in k.strings("components")?.iter().enumerate() {
+            let field = format!("components[{i}]");
+            if is_remote(entry) {
+                return Err(remote(&k.file, &field, entry));
+            }
+            let path = join(&k.dir, entry)?;
+            if self.reader.entry(&path)? != Some(EntryKind::Dir) {
+                return Err(RenderError::field(
+                    &k.file,
+                    &field,
+                    format!("'{path}' must be a directory holding a Component"),
+                ));
+            }
+            let sub = self.load_dir(&path, &k.file, &field)?;
+            if sub.kind != Kind::Component {
+                return Err(RenderError::field(
+                    &k.file,
+                    &field,
+                    format!("expected kind 'Component' for path '{path}' but got 'Kustomization'"),
+                ));
+            }
+            self.enter(&path, &k.file)?;
+            let result = self.accumulate_target(&sub, acc);
+            self.stack.pop();
+            result?;
+        }
+        Ok(())
+    }
+
+    fn run_generators(&mut self, k: &Kustomization, acc: &mut Acc) -> Result<(), RenderError> {
+        let tree: &dyn FileTree = self.reader;
+        let mut generated = generators::generate(
+            tree,
+            &k.dir,
+            &k.file,
+            k.get("configMapGenerator"),
+            k.get("secretGenerator"),
+            k.get("generatorOptions"),
+        )?;
+        for (i, entry) in k
+            .strings("generators")
+            .unwrap_or_default()
+            .iter()
+            .enumerate()
+        {
+            let field = format!("generators[{i}]");
+            let (docs, file) = self.plugin_configs(k, entry, &field)?;
+            for doc in docs {
+                match generators::generate_builtin(tree, &k.dir, &file, &doc)? {
+                    Some(g) => generated.push(g),
+                    None => return Err(unsupported_plugin(&file, &field, &doc)),
+                }
+            }
+        }
+        for g in generated {
+            add_generated(&mut acc.resources, g, &k.file)?;
+        }
+        Ok(())
+    }
+
+    /// The plugin configs a `generators`/`transformers` entry names: a file or inline YAML.
+    fn plugin_configs(
+        &self,
+        k: &Kustomization,
+        entry: &str,
+        field: &str,
+    ) -> Result<(Vec<Value>, String), RenderError> {
+        if entry.contains('\n') {
+            return Ok((
+                crate::yaml::parse_documents(entry, &k.file)?,
+                k.file.clone(),
+            ));
+        }
+        let path = join(&k.dir, entry)?;
+        if self.reader.entry(&path)? == Some(EntryKind::Dir) {
+            return Err(RenderError::Unsupported {
+                file: k.file.clone(),
+                field: field.to_string(),
+                message: format!(
+                    "'{path}': kustomizations as generator/transformer sources are not supported"
+                ),
+            });
+        }
+        let file = self.file_path(k, entry, field)?;
+        Ok((self.reader.read_documents(&file)?, file))
+    }
+
+    fn run_transformers(&mut self, k: &Kustomization, acc: &mut Acc) -> Result<(), RenderError> {
+        let file = k.file.as_str();
+        let res = &mut acc.resources;
+        patches::strategic_merge_field(self, k, res)?;
+        patches::patches_field(self, k, res)?;
+        if let Some(ns) = k.string("namespace")?.filter(|ns| !ns.is_empty()) {
+            transform::namespace(res, ns, &acc.config, file)?;
+        }
+        let prefix = k.string("namePrefix")?.unwrap_or("");
+        let suffix = k.string("nameSuffix")?.unwrap_or("");
+        transform::prefix_suffix(res, prefix, "", &acc.config, file)?;
+        transform::prefix_suffix(res, "", suffix, &acc.config, file)?;
+        let common = k.string_map("commonLabels")?;
+        if !common.is_empty() {
+            let mut specs = acc.config.common_labels.clone();
+            specs.extend(acc.config.template_labels.iter().cloned());
+            transform::add_to_maps(res, &common, "labels", &specs, file)?;
+        }
+        if let Some(labels) = k.get("labels") {
+            for (pairs, selectors, templates, fields) in transform::labels_entries(labels, file)? {
+                let mut specs = fields;
+                if selectors {
+                    specs.extend(acc.config.common_labels.iter().cloned());
+                    specs.extend(acc.config.template_labels.iter().cloned());
+                } else if templates {
+                    specs.extend(acc.config.template_labels.iter().cloned());
+                }
+                transform::add_to_maps(res, &pairs, "labels", &specs, file)?;
+            }
+        }
+        let annotations = k.string_map("commonAnnotations")?;
+        transform::add_to_maps(
+            res,
+            &annotations,
+            "annotations",
+            &acc.config.common_annotations,
+            file,
+        )?;
+        patches::json6902_field(self, k, res)?;
+        if let Some(replicas) = k.get("replicas") {
+            with_objects(res, |objects| {
+                super::shim::replicas_apply(objects, replicas, file)
+            })?;
+        }
+        if let Some(list) = k.get("images") {
+            with_objects(res, |objects| images::apply(objects, list, file))?;
+        }
+        if let Some(replacements) = k.get("replacements") {
+            let tree: &dyn FileTree = self.reader;
+            with_objects(res, |objects| {
+                super::shim::replacements_apply(objects, replacements, tree, &k.dir, file)
+            })?;
+        }
+        for (i, entry) in k.strings("transformers")?.iter().enumerate() {
+            let field = format!("transformers[{i}]");
+            let (docs, config_file) = self.plugin_configs(k, entry, &field)?;
+            for doc in docs {
+                super::plugins::run_transformer(
+                    self,
+                    k,
+                    &mut acc.resources,
+                    &acc.config,
+                    &doc,
+                    &config_file,
+                    &field,
+                )?;
+            }
+        }
+        if let Some(validators) = k.get("validators") {
+            if validators.as_array().is_some_and(|v| !v.is_empty()) {
+                return Err(RenderError::Unsupported {
+                    file: k.file.clone(),
+                    field: "validators".into(),
+                    message: "validator plugins are not supported".into(),
+                });
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Whether `path` is `dir` or below it.
+fn inside(dir: &str, path: &str) -> bool {
+    dir.is_empty() || path == dir || path.starts_with(&format!("{dir}/"))
+}
+
+fn remote(file: &str, field: &str, entry: &str) -> RenderError {
+    RenderError::Unsupported {
+        file: file.to_string(),
+        field: field.to_string(),
+        message: format!(
+            "'{entry}': remote bases are not supported (no network access during a render)"
+        ),
+    }
+}
+
+/// The error for a plugin config kustomize would run as a plugin.
+pub fn unsupported_plugin(file: &str, field: &str, doc: &Value) -> RenderError {
+    let kind = doc.get("kind").and_then(Value::as_str).unwrap_or("?");
+    let api = doc.get("apiVersion").and_then(Value::as_str).unwrap_or("?");
+    RenderError::Unsupported {
+        file: file.to_string(),
+        field: field.to_string(),
+        message: format!("plugin {api}/{kind} is not supported (no exec, container or Go plugins)"),
+    }
+}
+
+/// Appends resources, refusing an id that is already there.
+pub fn append_all(
+    into: &mut Vec<Resource>,
+    new: Vec<Resource>,
+    file: &str,
+) -> Result<(), RenderError> {
+    for res in new {
+        let id = res.id();
+        if into.iter().any(|r| r.id().same(&id)) {
+            return Err(RenderError::resource(
+                file,
+                format!("may not add resource with an already registered id: {id}"),
+            ));
+        }
+        into.push(res);
+    }
+    Ok(())
+}
+
+/// Adds a generated object, or merges it into the one it names.
+fn add_generated(
+    resources: &mut Vec<Resource>,
+    g: generators::Generated,
+    file: &str,
+) -> Result<(), RenderError> {
+    let mut res = Resource::new(g.object, file);
+    res.needs_hash = g.hash_suffix;
+    res.generated = true;
+    let id = res.id();
+    let matching: Vec<usize> = resources
+        .iter()
+        .enumerate()
+        .filter(|(_, r)| r.id().same(&id) || r.had_id(&id))
+        .map(|(i, _)| i)
+        .collect();
+    match g.behavior {
+        generators::Behavior::Create => {
+            if !matching.is_empty() {
+                return Err(RenderError::resource(
+                    file,
+                    format!("may not add resource with an already registered id: {id}"),
+                ));
+            }
+            resources.push(res);
+        }
+        behavior => {
+            let [i] = matching[..] else {
+                return Err(RenderError::resource(
+                    file,
+                    if matching.is_empty() {
+                        format!("id {id} does not exist; cannot merge or replace")
+                    } else {
+                        format!("found multiple objects {id} to merge or replace")
+                    },
+                ));
+            };
+            let before = resources[i].id();
+            generators::merge_into(&mut resources[i].object, &res.object, behavior)?;
+            resources[i].needs_hash = g.hash_suffix;
+            resources[i].record(before);
+        }
+    }
+    Ok(())
+}
+
+/// Runs a transformer written for plain objects over resources, keeping
+/// their history.
+pub fn with_objects(
+    resources: &mut Vec<Resource>,
+    f: impl FnOnce(&mut [Object]) -> Result<(), RenderError>,
+) -> Result<(), RenderError> {
+    let before: Vec<_> = resources.iter().map(Resource::id).collect();
+    let mut objects: Vec<Object> = resources
+        .iter_mut()
+        .map(|r| Object(std::mem::take(&mut r.object.0)))
+        .collect();
+    let result = f(&mut objects);
+    for ((res, object), id) in resources.iter_mut().zip(objects).zip(before) {
+        res.object = object;
+        res.record(id);
+    }
+    result
+}

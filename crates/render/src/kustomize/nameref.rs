@@ -1,0 +1,167 @@
+//! Name references: after names changed (prefixes, suffixes, hashes of
+//! generated objects), rewrite every field that names another object to the
+//! object's new name, as kustomize's nameReference transformer does.
+
+use serde_json::Value;
+
+use super::config::{Config, NameReference};
+use super::resource::{ResId, Resource, is_cluster_scoped};
+use crate::error::RenderError;
+
+/// What the rewrite needs to know about a possible referral.
+struct Candidate {
+    index: usize,
+    group: String,
+    kind: String,
+    ids: Vec<ResId>,
+    name: String,
+    namespace: String,
+    prefixes: Vec<String>,
+    suffixes: Vec<String>,
+}
+
+/// Rewrites references in `resources` to the current names.
+pub fn fix(resources: &mut [Resource], config: &Config, file: &str) -> Result<(), RenderError> {
+    let candidates: Vec<Candidate> = resources
+        .iter()
+        .enumerate()
+        .map(|(index, r)| Candidate {
+            index,
+            group: r.object.group().to_string(),
+            kind: r.object.kind().to_string(),
+            ids: r.all_ids().collect(),
+            name: r.object.name().to_string(),
+            namespace: r.id().effective_namespace().to_string(),
+            prefixes: r.prefixes.clone(),
+            suffixes: r.suffixes.clone(),
+        })
+        .collect();
+    for i in 0..resources.len() {
+        for nr in &config.name_reference {
+            for spec in &nr.referrers {
+                if !spec.selects(&resources[i].object) {
+                    continue;
+                }
+                let referrer = Referrer {
+                    index: i,
+                    cluster_scoped: is_cluster_scoped(resources[i].object.kind()),
+                    namespace: resources[i].id().effective_namespace().to_string(),
+                    prefixes: resources[i].prefixes.clone(),
+                    suffixes: resources[i].suffixes.clone(),
+                };
+                let mut visit = |v: &mut Value| -> Result<(), String> {
+                    rewrite(v, nr, &referrer, &candidates)
+                };
+                spec.apply(&mut resources[i].object, &Value::Null, &mut visit)
+                    .map_err(|e| RenderError::resource(file, format!("name reference: {e}")))?;
+            }
+        }
+    }
+    Ok(())
+}
+
+struct Referrer {
+    index: usize,
+    cluster_scoped: bool,
+    namespace: String,
+    prefixes: Vec<String>,
+    suffixes: Vec<String>,
+}
+
+fn rewrite(
+    value: &mut Value,
+    nr: &NameReference,
+    referrer: &Referrer,
+    candidates: &[Candidate],
+) -> Result<(), String> {
+    match value {
+        Value::String(name) => {
+            if let Some(c) = find(nr, name, None, referrer, candidates)? {
+                *name = c.name.clone();
+            }
+        }
+        Value::Array(items) => {
+            for item in items {
+                rewrite(item, nr, referrer, candidates)?;
+            }
+        }
+        Value::Object(map) => {
+            // subjects (kind/name/namespace) or a webhook service (name/namespace).
+            if let Some(kind) = map.get("kind").and_then(Value::as_str) {
+                if kind != nr.kind {
+                    return Ok(());
+                }
+            }
+            let Some(name) = map.get("name").and_then(Value::as_str).map(str::to_string) else {
+                return Ok(());
+            };
+            let ns = map
+                .get("namespace")
+                .and_then(Value::as_str)
+                .map(str::to_string);
+            if let Some(c) = find(nr, &name, ns.as_deref(), referrer, candidates)? {
+                map.insert("name".into(), Value::String(c.name.clone()));
+                if ns.is_some() && !c.namespace.is_empty() {
+                    map.insert("namespace".into(), Value::String(c.namespace.clone()));
+                }
+            }
+        }
+        _ => {}
+    }
+    Ok(())
+}
+
+fn find<'c>(
+    nr: &NameReference,
+    name: &str,
+    namespace: Option<&str>,
+    referrer: &Referrer,
+    candidates: &'c [Candidate],
+) -> Result<Option<&'c Candidate>, String> {
+    let mut found: Vec<&Candidate> = candidates
+        .iter()
+        .filter(|c| c.index != referrer.index && c.kind == nr.kind)
+        .filter(|c| {
+            nr.group.is_empty()
+                || c.group == nr.group
+                || nr.group.starts_with(&format!("{}/", c.group))
+        })
+        .filter(|c| {
+            c.ids.iter().any(|id| {
+                id.name == name
+                    && match namespace {
+                        Some(ns) => id.effective_namespace() == ns || is_cluster_scoped(&id.kind),
+                        None => true,
+                    }
+            })
+        })
+        .filter(|c| {
+            namespace.is_some()
+                || referrer.cluster_scoped
+                || c.namespace.is_empty()
+                || c.namespace == referrer.namespace
+        })
+        .collect();
+    if found.len() > 1 {
+        let same_context: Vec<&Candidate> = found
+            .iter()
+            .copied()
+            .filter(|c| c.prefixes == referrer.prefixes && c.suffixes == referrer.suffixes)
+            .collect();
+        if !same_context.is_empty() {
+            found = same_context;
+        }
+    }
+    if found.len() > 1 && found.iter().any(|c| c.name != found[0].name) {
+        let names: Vec<String> = found
+            .iter()
+            .map(|c| c.ids.last().map(ToString::to_string).unwrap_or_default())
+            .collect();
+        return Err(format!(
+            "found multiple possible referrals for {} {name:?}: {}",
+            nr.kind,
+            names.join(", ")
+        ));
+    }
+    Ok(found.first().copied())
+}

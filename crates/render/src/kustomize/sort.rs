@@ -1,0 +1,152 @@
+//! Output order: kustomize's legacy kind order (the `kubectl kustomize`
+//! default) or the input order (`sortOptions: {order: fifo}`).
+
+use std::cmp::Ordering;
+
+use serde_json::Value;
+
+use super::resource::Resource;
+use crate::error::RenderError;
+
+/// Kinds printed first, in this order.
+pub const ORDER_FIRST: [&str; 22] = [
+    "Namespace",
+    "ResourceQuota",
+    "StorageClass",
+    "CustomResourceDefinition",
+    "ServiceAccount",
+    "PodSecurityPolicy",
+    "Role",
+    "ClusterRole",
+    "RoleBinding",
+    "ClusterRoleBinding",
+    "ConfigMap",
+    "Secret",
+    "Endpoints",
+    "Service",
+    "LimitRange",
+    "PriorityClass",
+    "PersistentVolume",
+    "PersistentVolumeClaim",
+    "Deployment",
+    "StatefulSet",
+    "CronJob",
+    "PodDisruptionBudget",
+];
+
+/// Kinds printed last, in this order.
+pub const ORDER_LAST: [&str; 2] = [
+    "MutatingWebhookConfiguration",
+    "ValidatingWebhookConfiguration",
+];
+
+/// How to order the output.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Order {
+    /// Legacy kind order with these first and last kinds.
+    Legacy {
+        /// Kinds first.
+        first: Vec<String>,
+        /// Kinds last.
+        last: Vec<String>,
+    },
+    /// Input order.
+    Fifo,
+}
+
+impl Default for Order {
+    fn default() -> Self {
+        Self::Legacy {
+            first: ORDER_FIRST.iter().map(|s| s.to_string()).collect(),
+            last: ORDER_LAST.iter().map(|s| s.to_string()).collect(),
+        }
+    }
+}
+
+impl Order {
+    /// Reads a `sortOptions` value.
+    pub fn parse(value: Option<&Value>, file: &str) -> Result<Option<Self>, RenderError> {
+        let Some(value) = value.filter(|v| !v.is_null()) else {
+            return Ok(None);
+        };
+        let err = |m: &str| RenderError::field(file, "sortOptions", m.to_string());
+        let order = value.get("order").and_then(Value::as_str).unwrap_or("");
+        let legacy = value.get("legacySortOptions").filter(|v| !v.is_null());
+        match order {
+            "fifo" => {
+                if legacy.is_some() {
+                    return Err(err("legacySortOptions must not be set when order is fifo"));
+                }
+                Ok(Some(Self::Fifo))
+            }
+            "legacy" => {
+                let Some(legacy) = legacy else {
+                    return Ok(Some(Self::default()));
+                };
+                let list = |k: &str| -> Vec<String> {
+                    legacy
+                        .get(k)
+                        .and_then(Value::as_array)
+                        .map(|a| {
+                            a.iter()
+                                .filter_map(Value::as_str)
+                                .map(str::to_string)
+                                .collect()
+                        })
+                        .unwrap_or_default()
+                };
+                Ok(Some(Self::Legacy {
+                    first: list("orderFirst"),
+                    last: list("orderLast"),
+                }))
+            }
+            _ => Err(err("the field order must be one of legacy or fifo")),
+        }
+    }
+
+    /// Sorts `resources` in place (stable).
+    pub fn sort(&self, resources: &mut [Resource]) {
+        let Self::Legacy { first, last } = self else {
+            return;
+        };
+        let rank = |kind: &str| -> i64 {
+            if let Some(i) = first.iter().position(|k| k == kind) {
+                i as i64 - first.len() as i64
+            } else if let Some(i) = last.iter().position(|k| k == kind) {
+                1 + i as i64
+            } else {
+                0
+            }
+        };
+        let gvk = |r: &Resource| {
+            let o = &r.object;
+            let or = |s: &str, d: &str| {
+                if s.is_empty() {
+                    d.to_string()
+                } else {
+                    s.to_string()
+                }
+            };
+            format!(
+                "{}_{}_{}",
+                or(o.group(), "~G"),
+                or(o.version(), "~V"),
+                or(o.kind(), "~K")
+            )
+        };
+        resources.sort_by(|a, b| {
+            let (ka, kb) = (a.object.kind(), b.object.kind());
+            rank(ka)
+                .cmp(&rank(kb))
+                .then_with(|| gvk(a).cmp(&gvk(b)))
+                .then_with(|| {
+                    let ida = a.id();
+                    let idb = b.id();
+                    ida.effective_namespace()
+                        .cmp(idb.effective_namespace())
+                        .then_with(|| ida.name.cmp(&idb.name))
+                })
+                .then(Ordering::Equal)
+        });
+    }
+}
