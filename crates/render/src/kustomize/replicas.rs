@@ -1,1 +1,214 @@
-//! Placeholder: owned by the transformers engineer.
+//! The kustomization's `replicas` field (kustomize v5.5's
+//! `ReplicaCountTransformer`): set `spec.replicas` of the objects with a
+//! given name (current or previous, see [`super::replacements::object_ids`]).
+//!
+//! The default field specs ([`default_field_specs`]) cover Deployment,
+//! ReplicationController, ReplicaSet and StatefulSet; `configurations` may
+//! add more ([`apply_with_field_specs`]). An entry that matches no object
+//! is an error, as in kustomize.
+
+use serde::Deserialize;
+use serde_json::Value;
+
+use super::fieldpath::FieldSpec;
+use super::replacements::object_ids;
+use crate::error::RenderError;
+use crate::object::Object;
+
+/// One `replicas` entry.
+#[derive(Clone, Debug, Deserialize, PartialEq, Eq)]
+pub struct Replica {
+    /// Name of the objects to scale.
+    pub name: String,
+    /// The replica count.
+    pub count: i64,
+}
+
+/// kustomize's default field specs for `replicas`: `spec/replicas`
+/// (created when missing) of Deployment, ReplicationController,
+/// ReplicaSet and StatefulSet.
+pub fn default_field_specs() -> Vec<FieldSpec> {
+    [
+        "Deployment",
+        "ReplicationController",
+        "ReplicaSet",
+        "StatefulSet",
+    ]
+    .into_iter()
+    .map(|kind| FieldSpec::new(kind, "spec/replicas", true))
+    .collect()
+}
+
+/// Parses the `replicas` field (`file` names the kustomization in errors).
+pub fn parse(replicas: &Value, file: &str) -> Result<Vec<Replica>, RenderError> {
+    if replicas.is_null() {
+        return Ok(Vec::new());
+    }
+    let list = replicas
+        .as_array()
+        .ok_or_else(|| RenderError::field(file, "replicas", "must be a list"))?;
+    list.iter()
+        .enumerate()
+        .map(|(i, entry)| {
+            serde_json::from_value(entry.clone())
+                .map_err(|e| RenderError::field(file, &format!("replicas[{i}]"), e.to_string()))
+        })
+        .collect()
+}
+
+/// Applies the `replicas` field to `objects` with the default field specs.
+pub fn apply(objects: &mut [Object], replicas: &Value, file: &str) -> Result<(), RenderError> {
+    apply_with_field_specs(objects, replicas, file, &default_field_specs())
+}
+
+/// Applies the `replicas` field with the given field specs (the defaults
+/// plus those of `configurations`).
+pub fn apply_with_field_specs(
+    objects: &mut [Object],
+    replicas: &Value,
+    file: &str,
+    field_specs: &[FieldSpec],
+) -> Result<(), RenderError> {
+    for (i, replica) in parse(replicas, file)?.into_iter().enumerate() {
+        let field = format!("replicas[{i}]");
+        let mut found = false;
+        for spec in field_specs {
+            for object in objects.iter_mut() {
+                let ids = object_ids(object).map_err(|m| RenderError::field(file, &field, m))?;
+                if !spec.selects(object) || !ids.iter().any(|id| id.name == replica.name) {
+                    continue;
+                }
+                found = true;
+                let count = Value::from(replica.count);
+                let key = object.key();
+                spec.apply(object, &count, &mut |v| {
+                    *v = count.clone();
+                    Ok(())
+                })
+                .map_err(|m| RenderError::field(file, &field, format!("{key}: {m}")))?;
+            }
+        }
+        if !found {
+            let gvks: Vec<String> = field_specs.iter().map(gvk_string).collect();
+            return Err(RenderError::field(
+                file,
+                &field,
+                format!(
+                    "resource with name {} does not match a config with the following GVK [{}]",
+                    replica.name,
+                    gvks.join(" ")
+                ),
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// kustomize's `Gvk.String()`: `Kind.version.group` with `[noKind]`,
+/// `[noVer]`, `[noGrp]` for empty parts.
+fn gvk_string(spec: &FieldSpec) -> String {
+    let or = |s: &Option<String>, empty: &str| match s.as_deref() {
+        None | Some("") => empty.to_string(),
+        Some(s) => s.to_string(),
+    };
+    format!(
+        "{}.{}.{}",
+        or(&spec.kind, "[noKind]"),
+        or(&spec.version, "[noVer]"),
+        or(&spec.group, "[noGrp]")
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::kustomize::replacements::{PREVIOUS_KINDS, PREVIOUS_NAMES, PREVIOUS_NAMESPACES};
+    use serde_json::json;
+
+    fn obj(kind: &str, name: &str, spec: Value) -> Object {
+        Object::from_value(json!({"apiVersion": "apps/v1", "kind": kind, "metadata": {"name": name}, "spec": spec}))
+            .unwrap()
+    }
+
+    #[test]
+    fn sets_and_creates_replicas() {
+        let mut objects = vec![
+            obj("Deployment", "web", json!({"replicas": 1})),
+            obj("StatefulSet", "web", json!({})),
+            obj("DaemonSet", "web", json!({})),
+            obj("Deployment", "other", json!({"replicas": 1})),
+        ];
+        apply(
+            &mut objects,
+            &json!([{"name": "web", "count": 5}]),
+            "k.yaml",
+        )
+        .unwrap();
+        assert_eq!(objects[0].0["spec"]["replicas"], 5);
+        assert_eq!(objects[1].0["spec"]["replicas"], 5);
+        assert!(objects[2].0["spec"].get("replicas").is_none());
+        assert_eq!(objects[3].0["spec"]["replicas"], 1);
+    }
+
+    #[test]
+    fn matches_previous_names() {
+        let mut d = obj("Deployment", "p-web", json!({"replicas": 1}));
+        d.set_annotation(PREVIOUS_NAMES, "web");
+        d.set_annotation(PREVIOUS_KINDS, "Deployment");
+        d.set_annotation(PREVIOUS_NAMESPACES, "default");
+        let mut objects = vec![d];
+        apply(
+            &mut objects,
+            &json!([{"name": "web", "count": 0}]),
+            "k.yaml",
+        )
+        .unwrap();
+        assert_eq!(objects[0].0["spec"]["replicas"], 0);
+    }
+
+    #[test]
+    fn custom_field_specs() {
+        let mut objects = vec![
+            Object::from_value(json!({"apiVersion": "x/v1", "kind": "MyKind",
+            "metadata": {"name": "m"}, "spec": {"size": 1}}))
+            .unwrap(),
+        ];
+        let mut specs = default_field_specs();
+        specs.push(FieldSpec::new("MyKind", "spec/size", false));
+        apply_with_field_specs(
+            &mut objects,
+            &json!([{"name": "m", "count": 3}]),
+            "k.yaml",
+            &specs,
+        )
+        .unwrap();
+        assert_eq!(objects[0].0["spec"]["size"], 3);
+    }
+
+    #[test]
+    fn errors() {
+        let mut objects = vec![obj("Deployment", "web", json!({}))];
+        let err = apply(
+            &mut objects,
+            &json!([{"name": "nope", "count": 1}]),
+            "k.yaml",
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(
+            err.contains("resource with name nope does not match a config with the following GVK [Deployment.[noVer].[noGrp] ReplicationController.[noVer].[noGrp]"),
+            "{err}"
+        );
+        let err = apply(
+            &mut objects,
+            &json!([{"name": "web", "count": "x"}]),
+            "k.yaml",
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(
+            err.contains("k.yaml") && err.contains("replicas[0]"),
+            "{err}"
+        );
+    }
+}
