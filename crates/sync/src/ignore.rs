@@ -54,9 +54,10 @@ pub fn paths(rules: &[&ResourceIgnoreDifferences], doc: &Value) -> (Vec<Path>, V
     (found, errors)
 }
 
-/// The paths in `live` owned by any of `managers`, read from its
-/// `metadata.managedFields`.
-pub fn managed_paths(live: &Value, managers: &[&str]) -> Vec<Path> {
+/// The paths in `doc` of the fields owned by any of `managers`, read from
+/// the `metadata.managedFields` of `live` (`doc` may be `live` itself, or
+/// another version of the same object).
+pub fn managed_paths(live: &Value, doc: &Value, managers: &[&str]) -> Vec<Path> {
     let mut found = Vec::new();
     if managers.is_empty() {
         return found;
@@ -72,7 +73,7 @@ pub fn managed_paths(live: &Value, managers: &[&str]) -> Vec<Path> {
             continue;
         }
         if let Some(fields) = entry.get("fieldsV1").and_then(Value::as_object) {
-            fields_v1(live, fields, Vec::new(), &mut found);
+            fields_v1(doc, fields, Vec::new(), &mut found);
         }
     }
     found
@@ -196,7 +197,7 @@ mod tests {
             "spec": {"replicas": 5, "template": {}, "containers": [{"name": "app"}, {"name": "sidecar", "image": "s"}]}
         });
         let mut doc = live.clone();
-        path::remove_all(&mut doc, managed_paths(&live, &["hpa", "injector"]));
+        path::remove_all(&mut doc, managed_paths(&live, &live, &["hpa", "injector"]));
         assert_eq!(
             doc["spec"],
             json!({"template": {}, "containers": [{"name": "app"}, {}]})

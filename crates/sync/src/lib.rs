@@ -21,10 +21,14 @@
 //! an object whose annotation names another Application is a shared-resource
 //! conflict and is never pruned by this one.
 
+pub mod discovery;
+mod engine;
 pub mod error;
 pub mod health;
 pub mod ignore;
 pub mod jq;
+mod kubeapi;
+pub mod model;
 pub mod normalize;
 pub mod options;
 pub mod order;
@@ -32,6 +36,12 @@ pub mod path;
 pub mod text;
 pub mod tracking;
 
+pub use discovery::{Catalog, Resolved};
+pub use engine::{DEFAULT_FIELD_MANAGER, SyncEngine};
 pub use error::SyncError;
+pub use model::{
+    Action, Comparison, ManagedKind, ResourceDiff, ResourceOutcome, ResourceState, SyncResult,
+    Target, Warning,
+};
 pub use options::{PropagationPolicy, SyncOptions, parse_sync_options};
 pub use tracking::{TRACKING_ANNOTATION, tracking_id};

@@ -201,7 +201,7 @@ mod tests {
 
     #[test]
     fn sorts_by_phase_wave_kind_name() {
-        let mut objs = vec![
+        let mut objs = [
             obj("apps/v1", "Deployment", "b", json!({})),
             obj("apps/v1", "Deployment", "a", json!({})),
             obj("v1", "ConfigMap", "z", json!({SYNC_WAVE_ANNOTATION: "1"})),

@@ -1,0 +1,357 @@
+//! [`SyncEngine::sync`]: applies what differs in order (phase, wave, kind),
+//! waits for each wave to become healthy, then prunes.
+
+use std::time::{Duration, Instant};
+
+use driftless_render::ObjectKey;
+use futures::{StreamExt, stream};
+use serde_json::{Value, json};
+
+use super::SyncEngine;
+use super::compare::strip_ignored;
+use super::wait::WaitFailure;
+use crate::discovery::Resolved;
+use crate::error::SyncError;
+use crate::model::{
+    Action, Comparison, ResourceDiff, ResourceOutcome, ResourceState, SyncResult, Target,
+};
+use crate::{ignore, kubeapi};
+
+/// How long CRDs may take to become Established.
+const CRD_TIMEOUT: Duration = Duration::from_secs(60);
+/// How long a replaced object may take to disappear.
+const REPLACE_TIMEOUT: Duration = Duration::from_secs(120);
+
+/// One apply's outcome, its write count, and the object to wait for.
+struct Applied {
+    outcome: ResourceOutcome,
+    writes: usize,
+    wait_for: Option<(ObjectKey, Resolved)>,
+}
+
+fn outcome(r: &ResourceDiff, action: Action, message: impl Into<String>) -> ResourceOutcome {
+    ResourceOutcome {
+        key: r.key.clone(),
+        version: r.version.clone(),
+        action,
+        message: message.into(),
+        phase: r.phase,
+        wave: r.wave,
+    }
+}
+
+impl SyncEngine {
+    /// Syncs the cluster to `comparison` (from [`SyncEngine::diff`] for the
+    /// same `target`): applies what is Missing or OutOfSync, wave by wave,
+    /// then prunes. Refuses (with [`SyncError::EmptyRender`]) to prune
+    /// everything when nothing was rendered, unless `allow_empty`. Per-object
+    /// failures are reported in the result, which is then not `succeeded`;
+    /// a failed wave stops the later ones and pruning.
+    ///
+    /// Never call this with the comparison of a failed render.
+    #[tracing::instrument(skip_all, fields(app = %target.app))]
+    pub async fn sync(
+        &self,
+        target: &Target,
+        comparison: &Comparison,
+    ) -> Result<SyncResult, SyncError> {
+        let selected: Vec<&ResourceDiff> = comparison
+            .resources
+            .iter()
+            .filter(|r| target.selects(&r.key))
+            .collect();
+        let (to_prune, to_apply): (Vec<&ResourceDiff>, Vec<&ResourceDiff>) = selected
+            .into_iter()
+            .partition(|r| r.state == ResourceState::RequiresPruning);
+        if comparison.rendered == 0 && !to_prune.is_empty() && !target.allow_empty {
+            return Err(SyncError::EmptyRender {
+                app: target.app.clone(),
+                count: to_prune.len(),
+            });
+        }
+
+        let mut result = SyncResult::default();
+        let mut failure: Option<String> = None;
+        if target.options.creates_namespace()
+            && let Some(ns) = target.namespace.as_deref().filter(|ns| !ns.is_empty())
+        {
+            match self.ensure_namespace(ns, target.dry_run).await {
+                Ok(writes) => result.writes += writes,
+                Err(e) => failure = Some(e.to_string()),
+            }
+        }
+
+        let waves = group_waves(to_apply);
+        for (index, wave) in waves.iter().enumerate() {
+            if failure.is_some() {
+                result.resources.extend(
+                    wave.iter().map(|r| {
+                        outcome(r, Action::Skipped, "not applied: an earlier wave failed")
+                    }),
+                );
+                continue;
+            }
+            let mut wait_for = Vec::new();
+            for tier in wave.chunk_by(|a, b| a.sort_key().kind_rank == b.sort_key().kind_rank) {
+                let applied: Vec<Applied> = stream::iter(tier.iter())
+                    .map(|r| self.apply_one(target, r))
+                    .buffered(self.concurrency)
+                    .collect()
+                    .await;
+                let mut crds = Vec::new();
+                for a in applied {
+                    result.writes += a.writes;
+                    if a.outcome.action == Action::Failed {
+                        failure.get_or_insert_with(|| a.outcome.message.clone());
+                    }
+                    if let Some(w) = a.wait_for {
+                        if w.0.kind == "CustomResourceDefinition" {
+                            crds.push(w.clone());
+                        }
+                        wait_for.push(w);
+                    }
+                    result.resources.push(a.outcome);
+                }
+                if !crds.is_empty() && !target.dry_run {
+                    if let Err(e) = self.wait_healthy(&crds, CRD_TIMEOUT).await {
+                        failure.get_or_insert(wait_message("CustomResourceDefinitions", e));
+                    }
+                    self.catalog.invalidate().await;
+                }
+            }
+            let last = index + 1 == waves.len();
+            if failure.is_none() && !last && !wait_for.is_empty() && !target.dry_run {
+                let started = Instant::now();
+                if let Err(e) = self.wait_healthy(&wait_for, self.wave_timeout).await {
+                    failure = Some(wait_message(&format!("wave {}", wave[0].wave), e));
+                }
+                tracing::debug!(wave = wave[0].wave, waited = ?started.elapsed(), "wave healthy");
+            }
+        }
+
+        self.prune_all(target, &to_prune, failure.is_some(), &mut result)
+            .await;
+        result.succeeded = failure.is_none();
+        result.message = summary(&result, failure.as_deref());
+        Ok(result)
+    }
+
+    async fn apply_one(&self, target: &Target, r: &ResourceDiff) -> Applied {
+        let done = |outcome| Applied {
+            outcome,
+            writes: 0,
+            wait_for: None,
+        };
+        if r.blocked {
+            let message = r.error.clone().unwrap_or_else(|| "blocked".into());
+            return done(outcome(r, Action::Failed, message));
+        }
+        if r.state == ResourceState::Synced {
+            return done(outcome(r, Action::Unchanged, "unchanged"));
+        }
+        let Some(desired) = &r.desired else {
+            return done(outcome(r, Action::Unchanged, "nothing to apply"));
+        };
+        let resolved = match &r.resolved {
+            Some(res) => res.clone(),
+            None => match self
+                .catalog
+                .resolve(&r.key.group, &r.version, &r.key.kind)
+                .await
+            {
+                Ok(Some(res)) => res,
+                Ok(None) => {
+                    let message = r.error.clone().unwrap_or_else(|| {
+                        format!("{}: the cluster does not serve this kind", r.key)
+                    });
+                    return done(outcome(r, Action::Failed, message));
+                }
+                Err(e) => return done(outcome(r, Action::Failed, e.to_string())),
+            },
+        };
+        let action = if r.state == ResourceState::Missing {
+            Action::Created
+        } else {
+            Action::Configured
+        };
+        if target.dry_run {
+            return done(outcome(r, action, format!("{} (dry run)", action.as_str())));
+        }
+        let mut body = Value::Object(desired.0.clone());
+        if let Some(live) = &r.live
+            && r.options.respects_ignore_differences()
+        {
+            let rules = ignore::matching(&target.ignore_differences, &r.key);
+            strip_ignored(&rules, live, &mut body, &mut Vec::new());
+        }
+        let api = kubeapi::api(&self.client, &resolved, &r.key.namespace);
+        let params = kubeapi::apply_params(&self.field_manager, false, r.options.validates());
+        let wait_for = Some((r.key.clone(), resolved.clone()));
+        match kubeapi::apply(&api, &resolved, &r.key.name, &body, &params).await {
+            Ok(_) => Applied {
+                outcome: outcome(r, action, action.as_str()),
+                writes: 1,
+                wait_for,
+            },
+            Err(e) if kubeapi::is_immutable(&e) && r.options.replaces_on_conflict() => {
+                let uid = r
+                    .live
+                    .as_ref()
+                    .and_then(|l| l.pointer("/metadata/uid"))
+                    .and_then(Value::as_str)
+                    .map(str::to_string);
+                match self.replace(&api, &resolved, r, uid, &body, &params).await {
+                    Ok(()) => Applied {
+                        outcome: outcome(
+                            r,
+                            Action::Replaced,
+                            "replaced: deleted and created again (an immutable field changed)",
+                        ),
+                        writes: 3,
+                        wait_for,
+                    },
+                    Err(message) => Applied {
+                        outcome: outcome(r, Action::Failed, message),
+                        writes: 2,
+                        wait_for: None,
+                    },
+                }
+            }
+            Err(e) => {
+                let hint = if kubeapi::is_immutable(&e) {
+                    " (an immutable field changed: add the sync option Replace=true or Force=true to delete and recreate it)"
+                } else {
+                    ""
+                };
+                Applied {
+                    outcome: outcome(
+                        r,
+                        Action::Failed,
+                        format!("{}: apply failed: {}{hint}", r.key, kubeapi::message(&e)),
+                    ),
+                    writes: 1,
+                    wait_for: None,
+                }
+            }
+        }
+    }
+
+    /// Deletes the object (foreground), waits until it is gone, and applies it again.
+    async fn replace(
+        &self,
+        api: &kube::Api<kube::api::DynamicObject>,
+        resolved: &Resolved,
+        r: &ResourceDiff,
+        uid: Option<String>,
+        body: &Value,
+        params: &kube::api::PatchParams,
+    ) -> Result<(), String> {
+        let name = &r.key.name;
+        kubeapi::delete(api, name, crate::PropagationPolicy::Foreground, uid.clone())
+            .await
+            .map_err(|e| {
+                format!(
+                    "{}: delete for replace failed: {}",
+                    r.key,
+                    kubeapi::message(&e)
+                )
+            })?;
+        let start = Instant::now();
+        loop {
+            match api.get_opt(name).await {
+                Ok(None) => break,
+                Ok(Some(obj)) if obj.metadata.uid != uid => break,
+                Ok(Some(_)) if start.elapsed() > REPLACE_TIMEOUT => {
+                    return Err(format!(
+                        "{}: still being deleted after {}s; not recreated",
+                        r.key,
+                        REPLACE_TIMEOUT.as_secs()
+                    ));
+                }
+                Ok(Some(_)) => tokio::time::sleep(self.poll_interval).await,
+                Err(e) => return Err(format!("{}: {}", r.key, kubeapi::message(&e))),
+            }
+        }
+        kubeapi::apply(api, resolved, name, body, params)
+            .await
+            .map(|_| ())
+            .map_err(|e| {
+                format!(
+                    "{}: create after delete failed: {}",
+                    r.key,
+                    kubeapi::message(&e)
+                )
+            })
+    }
+
+    /// Creates namespace `ns` when it does not exist; the number of writes made.
+    async fn ensure_namespace(&self, ns: &str, dry_run: bool) -> Result<usize, SyncError> {
+        let api: kube::Api<k8s_openapi::api::core::v1::Namespace> =
+            kube::Api::all(self.client.clone());
+        let object = || format!("Namespace/{ns}");
+        let existing = api.get_opt(ns).await.map_err(|source| SyncError::Object {
+            action: "get",
+            object: object(),
+            source,
+        })?;
+        if existing.is_some() || dry_run {
+            return Ok(0);
+        }
+        let body = json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": ns}});
+        let params = kubeapi::apply_params(&self.field_manager, false, true);
+        api.patch(ns, &params, &kube::api::Patch::Apply(&body))
+            .await
+            .map_err(|source| SyncError::Object {
+                action: "create",
+                object: object(),
+                source,
+            })?;
+        Ok(1)
+    }
+}
+
+/// Groups resources (already in sync order) by phase and wave.
+fn group_waves(resources: Vec<&ResourceDiff>) -> Vec<Vec<&ResourceDiff>> {
+    let mut sorted = resources;
+    sorted.sort_by_key(|r| r.sort_key());
+    sorted
+        .chunk_by(|a, b| (a.phase, a.wave) == (b.phase, b.wave))
+        .map(<[&ResourceDiff]>::to_vec)
+        .collect()
+}
+
+fn wait_message(what: &str, failure: WaitFailure) -> String {
+    match failure {
+        WaitFailure::Degraded(m) => format!("{what} did not become healthy: {m}"),
+        WaitFailure::Timeout(m) => format!("{what} timed out waiting for health: {m}"),
+    }
+}
+
+fn summary(result: &SyncResult, failure: Option<&str>) -> String {
+    let count = |a: Action| result.resources.iter().filter(|r| r.action == a).count();
+    let parts: Vec<String> = [
+        Action::Created,
+        Action::Configured,
+        Action::Replaced,
+        Action::Unchanged,
+        Action::Pruned,
+        Action::PruneSkipped,
+        Action::Failed,
+        Action::Skipped,
+    ]
+    .into_iter()
+    .filter_map(|a| {
+        let n = count(a);
+        (n > 0).then(|| format!("{n} {}", a.as_str()))
+    })
+    .collect();
+    let counts = if parts.is_empty() {
+        "nothing to do".to_string()
+    } else {
+        parts.join(", ")
+    };
+    match failure {
+        Some(f) => format!("sync failed: {f} ({counts})"),
+        None => format!("sync succeeded: {counts}"),
+    }
+}

@@ -1,0 +1,357 @@
+//! [`SyncEngine::diff`]: live objects are listed, every rendered object that
+//! exists is dry-run applied, and the prediction is compared with the live
+//! object. Nothing is written.
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+
+use driftless_api::{ResourceIgnoreDifferences, condition};
+use driftless_render::{Object, ObjectKey};
+use futures::{StreamExt, TryStreamExt, stream};
+use serde_json::Value;
+
+use super::SyncEngine;
+use super::prepare::Prepared;
+use crate::discovery::Resolved;
+use crate::error::SyncError;
+use crate::model::{Comparison, ManagedKind, ResourceDiff, ResourceState, Target, Warning};
+use crate::tracking::{Ownership, TRACKING_ANNOTATION, ownership};
+use crate::{health, ignore, kubeapi, normalize, order, path, text};
+
+/// The identity of a live object.
+pub(super) fn live_key(live: &Value) -> ObjectKey {
+    let s = |p: &str| live.pointer(p).and_then(Value::as_str).unwrap_or("");
+    let api_version = s("/apiVersion");
+    ObjectKey {
+        group: api_version
+            .rsplit_once('/')
+            .map_or("", |(g, _)| g)
+            .to_string(),
+        kind: s("/kind").to_string(),
+        namespace: s("/metadata/namespace").to_string(),
+        name: s("/metadata/name").to_string(),
+    }
+}
+
+fn has_controller_owner(live: &Value) -> bool {
+    live.pointer("/metadata/ownerReferences")
+        .and_then(Value::as_array)
+        .is_some_and(|refs| {
+            refs.iter()
+                .any(|r| r.get("controller").and_then(Value::as_bool) == Some(true))
+        })
+}
+
+/// Removes what `rules` say to ignore from `doc`; `live` supplies managedFields.
+pub(crate) fn strip_ignored(
+    rules: &[&ResourceIgnoreDifferences],
+    live: &Value,
+    doc: &mut Value,
+    errors: &mut Vec<String>,
+) {
+    if rules.is_empty() {
+        return;
+    }
+    let managers: Vec<&str> = rules
+        .iter()
+        .flat_map(|r| r.managed_fields_managers.iter().map(String::as_str))
+        .collect();
+    let mut paths = ignore::managed_paths(live, doc, &managers);
+    let (found, errs) = ignore::paths(rules, doc);
+    paths.extend(found);
+    errors.extend(errs);
+    path::remove_all(doc, paths);
+}
+
+/// Compares a dry-run prediction with the live object: equal after
+/// normalization and ignoreDifferences, and the unified diff.
+fn compare(
+    key: &ObjectKey,
+    rules: &[&ResourceIgnoreDifferences],
+    live: &Value,
+    predicted: &Value,
+    errors: &mut Vec<String>,
+) -> (bool, String) {
+    let mut old = live.clone();
+    let mut new = predicted.clone();
+    strip_ignored(rules, live, &mut old, errors);
+    strip_ignored(rules, live, &mut new, errors);
+    normalize::for_diff(&mut old);
+    normalize::for_diff(&mut new);
+    if old == new {
+        return (true, String::new());
+    }
+    text::redact_secrets(Some(&mut old), Some(&mut new));
+    (
+        false,
+        text::unified(&key.to_string(), Some(&old), Some(&new)),
+    )
+}
+
+impl SyncEngine {
+    /// Compares `desired` (as rendered) with the cluster for `target`,
+    /// without writing. Per-object problems (unknown kinds, refused
+    /// dry-runs) are reported on the resource; an error is returned only
+    /// when the comparison as a whole failed (discovery, listing, an object
+    /// rendered twice or without a name).
+    #[tracing::instrument(skip_all, fields(app = %target.app, objects = desired.len()))]
+    pub async fn diff(
+        &self,
+        target: &Target,
+        desired: Vec<Object>,
+    ) -> Result<Comparison, SyncError> {
+        let rendered = desired.len();
+        let mut warnings = Vec::new();
+        let prepared = self.prepare(target, desired, &mut warnings).await?;
+
+        let scopes = self.list_scopes(target, &prepared).await?;
+        let live = self.list_live(&scopes).await?;
+        let managed_kinds = managed_kinds(&scopes);
+
+        let mut ignore_errors = Vec::new();
+        let desired_keys: HashSet<ObjectKey> = prepared.iter().map(|p| p.key.clone()).collect();
+        let predictions: Vec<(Prepared, Option<Result<Value, String>>)> = stream::iter(prepared)
+            .map(|p| async {
+                let live_obj = live.get(&p.key);
+                let prediction = match (&p.resolved, live_obj) {
+                    (Some(resolved), Some(_)) => Some(self.dry_run(&p, resolved).await),
+                    _ => None,
+                };
+                (p, prediction)
+            })
+            .buffered(self.concurrency)
+            .collect()
+            .await;
+
+        let mut resources = Vec::with_capacity(predictions.len());
+        for (p, prediction) in predictions {
+            let live_obj = live.get(&p.key).cloned();
+            let rules = ignore::matching(&target.ignore_differences, &p.key);
+            let mut error = p.blocking.clone().or(p.problem.clone());
+            let mut shared_with = None;
+            if let Some(l) = &live_obj {
+                let annotation = l
+                    .pointer("/metadata/annotations")
+                    .and_then(|a| a.get(TRACKING_ANNOTATION))
+                    .and_then(Value::as_str);
+                if let Ownership::OtherApp(other) = ownership(&target.app, &p.key, annotation) {
+                    let message = format!("{} is also tracked by Application {other}", p.key);
+                    if p.options.fails_on_shared_resource() {
+                        error = Some(format!("{message} (FailOnSharedResource=true)"));
+                    }
+                    warnings.push(Warning {
+                        condition: condition::SHARED_RESOURCE_WARNING,
+                        message,
+                    });
+                    shared_with = Some(other);
+                }
+            }
+            let (state, diff) = match (&live_obj, prediction) {
+                (None, _) => {
+                    let mut new = p.obj.clone().into_value();
+                    normalize::for_diff(&mut new);
+                    text::redact_secrets(None, Some(&mut new));
+                    (
+                        ResourceState::Missing,
+                        text::unified(&p.key.to_string(), None, Some(&new)),
+                    )
+                }
+                (Some(_), None) => (ResourceState::OutOfSync, String::new()),
+                (Some(_), Some(Err(e))) => {
+                    error.get_or_insert(e);
+                    (ResourceState::OutOfSync, String::new())
+                }
+                (Some(l), Some(Ok(predicted))) => {
+                    let (equal, diff) = compare(&p.key, &rules, l, &predicted, &mut ignore_errors);
+                    let state = if equal && shared_with.is_none() {
+                        ResourceState::Synced
+                    } else {
+                        ResourceState::OutOfSync
+                    };
+                    (state, diff)
+                }
+            };
+            let blocked = p.blocking.is_some() || (shared_with.is_some() && error.is_some());
+            resources.push(ResourceDiff {
+                health: live_obj
+                    .as_ref()
+                    .map_or_else(health::missing, health::assess),
+                key: p.key,
+                version: p.version,
+                state,
+                error,
+                diff,
+                desired: Some(p.obj),
+                live: live_obj,
+                phase: p.phase,
+                wave: p.wave,
+                options: p.options,
+                shared_with,
+                resolved: p.resolved,
+                blocked,
+            });
+        }
+
+        resources.extend(self.prune_candidates(target, &live, &desired_keys, &scopes));
+        resources.sort_by_key(ResourceDiff::sort_key);
+        ignore_errors.sort();
+        ignore_errors.dedup();
+        warnings.extend(ignore_errors.into_iter().map(|message| Warning {
+            condition: condition::COMPARISON_ERROR,
+            message,
+        }));
+        Ok(Comparison {
+            resources,
+            warnings,
+            managed_kinds,
+            rendered,
+        })
+    }
+
+    async fn dry_run(&self, p: &Prepared, resolved: &Resolved) -> Result<Value, String> {
+        let api = kubeapi::api(&self.client, resolved, &p.key.namespace);
+        let params = kubeapi::apply_params(&self.field_manager, true, p.options.validates());
+        let body = Value::Object(p.obj.0.clone());
+        kubeapi::apply(&api, resolved, &p.key.name, &body, &params)
+            .await
+            .map_err(|e| format!("{}: dry-run apply refused: {}", p.key, kubeapi::message(&e)))
+    }
+
+    /// The (kind, namespace) pairs to list: those rendered and those
+    /// managed last time. `None` namespace lists a cluster-scoped kind.
+    async fn list_scopes(
+        &self,
+        target: &Target,
+        prepared: &[Prepared],
+    ) -> Result<BTreeMap<(String, String, String, Option<String>), Resolved>, SyncError> {
+        let mut scopes = BTreeMap::new();
+        let mut add = |r: &Resolved, ns: &str| {
+            let ns = (r.namespaced && !ns.is_empty()).then(|| ns.to_string());
+            let res = &r.resource;
+            scopes.insert(
+                (res.group.clone(), res.version.clone(), res.kind.clone(), ns),
+                r.clone(),
+            );
+        };
+        for p in prepared {
+            if let Some(r) = &p.resolved {
+                add(r, &p.key.namespace);
+            }
+        }
+        for prev in &target.previous {
+            if let Some(r) = self
+                .catalog
+                .resolve(&prev.group, &prev.version, &prev.kind)
+                .await?
+            {
+                add(&r, prev.namespace.as_deref().unwrap_or(""));
+            }
+        }
+        Ok(scopes)
+    }
+
+    async fn list_live(
+        &self,
+        scopes: &BTreeMap<(String, String, String, Option<String>), Resolved>,
+    ) -> Result<HashMap<ObjectKey, Value>, SyncError> {
+        let lists: Vec<Vec<Value>> = stream::iter(scopes.iter())
+            .map(|((_, _, kind, ns), resolved)| async move {
+                let api = kubeapi::api(&self.client, resolved, ns.as_deref().unwrap_or(""));
+                match kubeapi::list(&api, resolved).await {
+                    Ok(items) => Ok(items),
+                    Err(e) if kubeapi::status_code(&e) == Some(404) => Ok(Vec::new()),
+                    Err(source) => Err(SyncError::List {
+                        kind: format!("{}/{kind}", resolved.resource.api_version),
+                        scope: ns.clone().unwrap_or_else(|| "all namespaces".into()),
+                        source,
+                    }),
+                }
+            })
+            .buffer_unordered(self.concurrency)
+            .try_collect()
+            .await?;
+        Ok(lists
+            .into_iter()
+            .flatten()
+            .map(|v| (live_key(&v), v))
+            .collect())
+    }
+
+    fn prune_candidates(
+        &self,
+        target: &Target,
+        live: &HashMap<ObjectKey, Value>,
+        desired: &HashSet<ObjectKey>,
+        scopes: &BTreeMap<(String, String, String, Option<String>), Resolved>,
+    ) -> Vec<ResourceDiff> {
+        let mut out = Vec::new();
+        for (key, obj) in live {
+            if desired.contains(key) || has_controller_owner(obj) {
+                continue;
+            }
+            let annotation = obj
+                .pointer("/metadata/annotations")
+                .and_then(|a| a.get(TRACKING_ANNOTATION))
+                .and_then(Value::as_str);
+            if ownership(&target.app, key, annotation) != Ownership::Ours {
+                continue;
+            }
+            let api_version = obj.get("apiVersion").and_then(Value::as_str).unwrap_or("");
+            let version = api_version.rsplit('/').next().unwrap_or("").to_string();
+            let resolved = scopes
+                .values()
+                .find(|r| {
+                    r.resource.group == key.group
+                        && r.resource.kind == key.kind
+                        && r.resource.version == version
+                })
+                .cloned();
+            let as_object = Object::from_value(obj.clone());
+            let mut opts = target.options.clone();
+            if let Some(raw) = as_object
+                .as_ref()
+                .and_then(|o| o.annotation(crate::options::SYNC_OPTIONS_ANNOTATION))
+            {
+                opts = opts.overlay(&crate::options::parse_annotation(raw).0);
+            }
+            let wave = as_object
+                .as_ref()
+                .and_then(|o| order::wave(o).ok())
+                .unwrap_or(0);
+            let mut old = obj.clone();
+            normalize::for_diff(&mut old);
+            text::redact_secrets(Some(&mut old), None);
+            out.push(ResourceDiff {
+                key: key.clone(),
+                version,
+                state: ResourceState::RequiresPruning,
+                error: None,
+                diff: text::unified(&key.to_string(), Some(&old), None),
+                desired: None,
+                health: health::assess(obj),
+                live: Some(obj.clone()),
+                phase: order::Phase::Sync,
+                wave,
+                options: opts,
+                shared_with: None,
+                resolved,
+                blocked: false,
+            });
+        }
+        out
+    }
+}
+
+fn managed_kinds(
+    scopes: &BTreeMap<(String, String, String, Option<String>), Resolved>,
+) -> Vec<ManagedKind> {
+    let mut kinds: Vec<ManagedKind> = Vec::new();
+    for r in scopes.values() {
+        if !kinds.iter().any(|k| k.resource == r.resource) {
+            kinds.push(ManagedKind {
+                resource: r.resource.clone(),
+                namespaced: r.namespaced,
+            });
+        }
+    }
+    kinds
+}

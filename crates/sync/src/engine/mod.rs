@@ -1,0 +1,83 @@
+//! The sync engine: the part that talks to the cluster.
+
+mod apply;
+mod compare;
+mod prepare;
+mod prune;
+mod wait;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use kube::Client;
+
+use crate::discovery::Catalog;
+
+/// The field manager driftless applies with unless told otherwise.
+pub const DEFAULT_FIELD_MANAGER: &str = "driftless";
+
+/// Compares rendered objects with the cluster and syncs them. Cheap to
+/// clone; clones share the discovery cache.
+#[derive(Clone)]
+pub struct SyncEngine {
+    client: Client,
+    catalog: Arc<Catalog>,
+    field_manager: String,
+    concurrency: usize,
+    wave_timeout: Duration,
+    poll_interval: Duration,
+}
+
+impl SyncEngine {
+    /// An engine writing as [`DEFAULT_FIELD_MANAGER`], with 16 requests in
+    /// flight at most and 10 minutes for a wave to become healthy.
+    pub fn new(client: Client) -> Self {
+        SyncEngine {
+            catalog: Arc::new(Catalog::new(client.clone())),
+            client,
+            field_manager: DEFAULT_FIELD_MANAGER.to_string(),
+            concurrency: 16,
+            wave_timeout: Duration::from_secs(600),
+            poll_interval: Duration::from_millis(500),
+        }
+    }
+
+    /// Uses `manager` as the server-side apply field manager.
+    pub fn with_field_manager(mut self, manager: impl Into<String>) -> Self {
+        self.field_manager = manager.into();
+        self
+    }
+
+    /// Allows at most `n` (at least 1) requests in flight.
+    pub fn with_concurrency(mut self, n: usize) -> Self {
+        self.concurrency = n.max(1);
+        self
+    }
+
+    /// How long a wave may take to become healthy before the sync fails.
+    pub fn with_wave_timeout(mut self, timeout: Duration) -> Self {
+        self.wave_timeout = timeout;
+        self
+    }
+
+    /// How often health is polled while waiting for a wave.
+    pub fn with_poll_interval(mut self, interval: Duration) -> Self {
+        self.poll_interval = interval;
+        self
+    }
+
+    /// The field manager writes are made as.
+    pub fn field_manager(&self) -> &str {
+        &self.field_manager
+    }
+
+    /// The discovery cache (shared by clones of this engine).
+    pub fn catalog(&self) -> &Catalog {
+        &self.catalog
+    }
+
+    /// The client requests are made with.
+    pub fn client(&self) -> &Client {
+        &self.client
+    }
+}

@@ -1,0 +1,78 @@
+//! Waiting for applied objects to become healthy (between waves, and for
+//! CRDs to be Established before their custom resources).
+
+use std::time::{Duration, Instant};
+
+use driftless_api::HealthStatusCode;
+use driftless_render::ObjectKey;
+use futures::{StreamExt, stream};
+
+use super::SyncEngine;
+use crate::discovery::Resolved;
+use crate::{health, kubeapi};
+
+/// Why waiting ended without every object healthy.
+pub(super) enum WaitFailure {
+    /// An object became Degraded (the message names it).
+    Degraded(String),
+    /// The time ran out (the message lists what was still pending).
+    Timeout(String),
+}
+
+impl SyncEngine {
+    /// Polls `objects` until all are Healthy (or Suspended), one is
+    /// Degraded, or `timeout` passes.
+    pub(super) async fn wait_healthy(
+        &self,
+        objects: &[(ObjectKey, Resolved)],
+        timeout: Duration,
+    ) -> Result<(), WaitFailure> {
+        let start = Instant::now();
+        loop {
+            let states: Vec<(String, driftless_api::HealthStatus)> = stream::iter(objects)
+                .map(|(key, resolved)| async move {
+                    let api = kubeapi::api(&self.client, resolved, &key.namespace);
+                    let health = match api.get_opt(&key.name).await {
+                        Ok(Some(obj)) => health::assess(&kubeapi::to_value(obj, resolved)),
+                        Ok(None) => health::missing(),
+                        Err(e) => driftless_api::HealthStatus {
+                            status: HealthStatusCode::Unknown,
+                            message: Some(kubeapi::message(&e)),
+                        },
+                    };
+                    (key.to_string(), health)
+                })
+                .buffer_unordered(self.concurrency)
+                .collect()
+                .await;
+            let describe = |(name, h): &(String, driftless_api::HealthStatus)| match &h.message {
+                Some(m) => format!("{name} is {:?}: {m}", h.status),
+                None => format!("{name} is {:?}", h.status),
+            };
+            if let Some(bad) = states
+                .iter()
+                .find(|(_, h)| h.status == HealthStatusCode::Degraded)
+            {
+                return Err(WaitFailure::Degraded(describe(bad)));
+            }
+            let pending: Vec<String> = states
+                .iter()
+                .filter(|(_, h)| {
+                    !matches!(
+                        h.status,
+                        HealthStatusCode::Healthy | HealthStatusCode::Suspended
+                    )
+                })
+                .map(describe)
+                .collect();
+            if pending.is_empty() {
+                return Ok(());
+            }
+            if start.elapsed() >= timeout {
+                return Err(WaitFailure::Timeout(pending.join("; ")));
+            }
+            tracing::debug!(pending = pending.len(), "waiting for health");
+            tokio::time::sleep(self.poll_interval).await;
+        }
+    }
+}
