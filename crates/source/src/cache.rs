@@ -497,6 +497,14 @@ fn mirror_is_sound(path: &Path) -> bool {
     let Ok(repo) = Repository::open_bare(path) else {
         return false;
     };
+    if let Err(e) = repo.head() {
+        if !matches!(
+            e.code(),
+            git2::ErrorCode::UnbornBranch | git2::ErrorCode::NotFound
+        ) {
+            return false;
+        }
+    }
     let Ok(refs) = repo.references() else {
         return false;
     };

@@ -119,7 +119,7 @@ pub(crate) fn fetch(repo: &Repository, req: &FetchRequest<'_>) -> Result<(), Sou
             req,
             &e,
             timed_out.get() || Instant::now() >= req.deadline,
-            auth_tried.get() || auth_missing.get(),
+            auth_missing.get(),
             untrusted.take(),
         )),
     }
@@ -191,7 +191,7 @@ fn classify(
     req: &FetchRequest<'_>,
     e: &git2::Error,
     timed_out: bool,
-    auth: bool,
+    auth_missing: bool,
     untrusted: Option<String>,
 ) -> SourceError {
     let url = req.url.to_string();
@@ -207,7 +207,21 @@ fn classify(
         };
     }
     let has = |needles: &[&str]| needles.iter().any(|n| lower.contains(n));
-    if auth
+    if has(&[
+        "404",
+        "not found",
+        "does not appear to be a git repository",
+        "not exported",
+        "no such file",
+        "could not find repository",
+        "does not exist",
+        "access denied",
+    ]) || (req.url.scheme == Scheme::Git
+        && has(&["early eof", "unexpected eof", "could not read refs"]))
+    {
+        return SourceError::RepoNotFound { url, message };
+    }
+    if auth_missing
         || has(&[
             "401",
             "403",
@@ -232,19 +246,6 @@ fn classify(
         "temporary failure in name resolution",
     ]) {
         return SourceError::Unreachable { url, message };
-    }
-    if has(&[
-        "404",
-        "not found",
-        "does not appear to be a git repository",
-        "not exported",
-        "no such file",
-        "could not find repository",
-        "does not exist",
-        "access denied",
-    ]) || (req.url.scheme == Scheme::Git && has(&["early eof", "unexpected eof"]))
-    {
-        return SourceError::RepoNotFound { url, message };
     }
     SourceError::Fetch { url, message }
 }
