@@ -397,6 +397,7 @@ impl<'r, 't> Context<'r, 't> {
         if let Some(labels) = k.get("labels") {
             for (pairs, selectors, templates, fields) in transform::labels_entries(labels, file)? {
                 let mut specs = fields;
+                specs.extend(acc.config.labels.iter().cloned());
                 if selectors {
                     specs.extend(acc.config.common_labels.iter().cloned());
                     specs.extend(acc.config.template_labels.iter().cloned());

@@ -29,6 +29,8 @@ pub struct Config {
     pub common_labels: Vec<FieldSpec>,
     /// Pod-template label fields.
     pub template_labels: Vec<FieldSpec>,
+    /// Extra label fields every `labels` entry sets (`configurations: labels`).
+    pub labels: Vec<FieldSpec>,
     /// Annotation fields `commonAnnotations` sets.
     pub common_annotations: Vec<FieldSpec>,
     /// Extra fields the namespace goes into.
@@ -74,6 +76,7 @@ impl Default for Config {
             name_reference,
             common_labels: list(specs::LABEL_SELECTORS),
             template_labels: list(specs::LABEL_TEMPLATES),
+            labels: Vec::new(),
             common_annotations: list(specs::ANNOTATION_TEMPLATES),
             namespace: Vec::new(),
             name_prefix: Vec::new(),
@@ -108,6 +111,11 @@ impl Config {
                     push_unique(&mut self.common_labels, list);
                 }
                 "templateLabels" => push_unique(&mut self.template_labels, specs(key)?),
+                "labels" => {
+                    let mut list = specs(key)?;
+                    list.retain(|s| s.path != "metadata/labels");
+                    push_unique(&mut self.labels, list);
+                }
                 "commonAnnotations" => {
                     let mut list = specs(key)?;
                     list.retain(|s| s.path != "metadata/annotations");
@@ -180,6 +188,7 @@ impl Config {
         }
         push_unique(&mut self.common_labels, other.common_labels.clone());
         push_unique(&mut self.template_labels, other.template_labels.clone());
+        push_unique(&mut self.labels, other.labels.clone());
         push_unique(
             &mut self.common_annotations,
             other.common_annotations.clone(),

@@ -29,7 +29,7 @@ pub fn build_metadata(k: &Kustomization, resources: &mut [Resource]) -> Result<(
             "originAnnotations" | "transformerAnnotations" => {
                 for res in resources.iter_mut() {
                     if option == "originAnnotations" {
-                        let text = format!("path: {}\n", res.origin);
+                        let text = format!("path: {}\n", relative(&k.dir, &res.origin));
                         res.object
                             .set_annotation("config.kubernetes.io/origin", &text);
                     }
@@ -45,4 +45,14 @@ pub fn build_metadata(k: &Kustomization, resources: &mut [Resource]) -> Result<(
         }
     }
     Ok(())
+}
+
+/// `path` relative to the directory `from` (both tree paths).
+pub fn relative(from: &str, path: &str) -> String {
+    let from: Vec<&str> = from.split('/').filter(|s| !s.is_empty()).collect();
+    let to: Vec<&str> = path.split('/').filter(|s| !s.is_empty()).collect();
+    let common = from.iter().zip(&to).take_while(|(a, b)| a == b).count();
+    let mut parts: Vec<&str> = vec![".."; from.len() - common];
+    parts.extend(&to[common..]);
+    parts.join("/")
 }

@@ -138,7 +138,8 @@ fn apply_smp_untargeted(
     for doc in docs {
         let i = by_id(resources, doc, file)?;
         let before = resources[i].id();
-        if merge(&mut resources[i], doc, file)? {
+        let doc = retarget(doc, &resources[i].object, false, false);
+        if merge(&mut resources[i], &doc, file)? {
             resources.remove(i);
         } else {
             resources[i].record(before);
@@ -238,27 +239,7 @@ fn targeted(
             PatchKind::Json6902(ops) => json6902(&mut resources[i], ops, &source.file)?,
             PatchKind::StrategicMerge(docs) => {
                 for doc in docs {
-                    let mut doc = doc.clone();
-                    if let Value::Object(map) = &mut doc {
-                        let obj = &resources[i].object;
-                        let meta = map
-                            .entry("metadata")
-                            .or_insert_with(|| Value::Object(Default::default()));
-                        if let Value::Object(meta) = meta {
-                            let name_given = meta.get("name").and_then(Value::as_str).is_some();
-                            if !allow_name || !name_given {
-                                meta.insert("name".into(), Value::String(obj.name().to_string()));
-                            }
-                        }
-                        let kind_given = map.get("kind").and_then(Value::as_str).is_some();
-                        if !allow_kind || !kind_given {
-                            map.insert("kind".into(), Value::String(obj.kind().to_string()));
-                            map.insert(
-                                "apiVersion".into(),
-                                Value::String(obj.api_version().to_string()),
-                            );
-                        }
-                    }
+                    let doc = retarget(doc, &resources[i].object, allow_name, allow_kind);
                     if merge(&mut resources[i], &doc, &source.file)? {
                         deleted = true;
                         break;
@@ -310,4 +291,38 @@ fn entries(
         targeted(ctx, k, resources, entry, &format!("{field}[{i}]"))?;
     }
     Ok(())
+}
+
+/// The patch with the target's name, namespace and kind, unless the
+/// options allow the patch to change them.
+fn retarget(doc: &Value, target: &Object, allow_name: bool, allow_kind: bool) -> Value {
+    let mut doc = doc.clone();
+    if let Value::Object(map) = &mut doc {
+        let meta = map
+            .entry("metadata")
+            .or_insert_with(|| Value::Object(Default::default()));
+        if let Value::Object(meta) = meta {
+            let name_given = meta.get("name").and_then(Value::as_str).is_some();
+            if !allow_name || !name_given {
+                meta.insert("name".into(), Value::String(target.name().to_string()));
+            }
+            match target.namespace() {
+                Some(ns) => {
+                    meta.insert("namespace".into(), Value::String(ns.to_string()));
+                }
+                None => {
+                    meta.remove("namespace");
+                }
+            }
+        }
+        let kind_given = map.get("kind").and_then(Value::as_str).is_some();
+        if !allow_kind || !kind_given {
+            map.insert("kind".into(), Value::String(target.kind().to_string()));
+            map.insert(
+                "apiVersion".into(),
+                Value::String(target.api_version().to_string()),
+            );
+        }
+    }
+    doc
 }
