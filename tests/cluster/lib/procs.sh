@@ -27,7 +27,8 @@ procs_free_port() {
   for ((attempt = 0; attempt < 200; attempt++)); do
     port=$((20000 + RANDOM % 12000))
     for taken in "$@"; do [[ $port == "$taken" ]] && continue 2; done
-    if [[ -z $(ss -Hltn "sport = :$port" 2>/dev/null) ]]; then
+    # A connection attempt tells whether anything listens (no iproute2 needed).
+    if ! (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
       echo "$port"
       return 0
     fi

@@ -24,3 +24,26 @@ pub fn unique_state_dir() -> PathBuf {
     let n = NEXT.fetch_add(1, Ordering::Relaxed);
     state_root().join(format!("test-{}-{n}", std::process::id()))
 }
+
+/// Removes `test-<pid>-<n>` state directories whose owning test process no
+/// longer exists (left behind when a test process was killed). Directories
+/// of live processes are never touched.
+pub fn remove_stale_state_dirs() {
+    let Ok(entries) = std::fs::read_dir(state_root()) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let name = entry.file_name();
+        let Some(pid) = name
+            .to_str()
+            .and_then(|n| n.strip_prefix("test-"))
+            .and_then(|rest| rest.split('-').next())
+            .and_then(|pid| pid.parse::<u32>().ok())
+        else {
+            continue;
+        };
+        if !std::path::Path::new(&format!("/proc/{pid}")).exists() {
+            let _ = std::fs::remove_dir_all(entry.path());
+        }
+    }
+}

@@ -78,6 +78,7 @@ impl Supervisor {
     /// a fresh state directory and waits until the control plane is ready.
     pub fn start() -> Result<Arc<Supervisor>, ClusterError> {
         let bin = build_binaries()?;
+        paths::remove_stale_state_dirs();
         let state_dir = paths::unique_state_dir();
         fs::create_dir_all(&state_dir).map_err(|source| ClusterError::Io {
             path: state_dir.clone(),
