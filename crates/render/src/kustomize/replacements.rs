@@ -184,6 +184,41 @@ pub fn object_ids(object: &Object) -> Result<Vec<ResId>, String> {
     Ok(ids)
 }
 
+/// Writes `previous` (the ids an object had before its current one, oldest
+/// first) as kustomize's [`PREVIOUS_NAMES`], [`PREVIOUS_KINDS`] and
+/// [`PREVIOUS_NAMESPACES`] annotations, so that [`object_ids`] (and so
+/// `replicas`, `replacements` and `vars`) see them; nothing is written when
+/// `previous` is empty. Undo with [`clear_previous_ids`] before output.
+pub fn set_previous_ids(object: &mut Object, previous: &[ResId]) {
+    clear_previous_ids(object);
+    if previous.is_empty() {
+        return;
+    }
+    let join = |f: &dyn Fn(&ResId) -> String| previous.iter().map(f).collect::<Vec<_>>().join(",");
+    let names = join(&|id| id.name.clone());
+    let kinds = join(&|id| id.kind.clone());
+    let namespaces = join(&|id| id.effective_namespace().to_string());
+    object.set_annotation(PREVIOUS_NAMES, &names);
+    object.set_annotation(PREVIOUS_KINDS, &kinds);
+    object.set_annotation(PREVIOUS_NAMESPACES, &namespaces);
+}
+
+/// Removes the previous-id annotations (and `metadata.annotations` when
+/// that leaves it empty).
+pub fn clear_previous_ids(object: &mut Object) {
+    let Some(meta) = object.0.get_mut("metadata").and_then(Value::as_object_mut) else {
+        return;
+    };
+    if let Some(annotations) = meta.get_mut("annotations").and_then(Value::as_object_mut) {
+        for key in [PREVIOUS_NAMES, PREVIOUS_KINDS, PREVIOUS_NAMESPACES] {
+            annotations.remove(key);
+        }
+        if annotations.is_empty() {
+            meta.remove("annotations");
+        }
+    }
+}
+
 /// The id `object` had when it was first read (its oldest previous id, or
 /// its current id).
 pub fn original_id(object: &Object) -> Result<ResId, String> {
@@ -671,6 +706,22 @@ mod tests {
             "spec": {"replicas": 1, "template": {"spec": {"containers": containers}}}
         }))
         .unwrap()
+    }
+
+    #[test]
+    fn previous_ids_round_trip() {
+        let mut obj = deploy("p-web", json!([]));
+        let old = ResId {
+            kind: "Deployment".into(),
+            name: "web".into(),
+            ..ResId::default()
+        };
+        set_previous_ids(&mut obj, std::slice::from_ref(&old));
+        assert_eq!(obj.annotation(PREVIOUS_NAMESPACES), Some("default"));
+        assert_eq!(original_id(&obj).unwrap().name, "web");
+        clear_previous_ids(&mut obj);
+        assert!(obj.0["metadata"].get("annotations").is_none());
+        assert_eq!(original_id(&obj).unwrap().name, "p-web");
     }
 
     #[test]
