@@ -372,14 +372,15 @@ impl Job {
         let mut found = lookup(&repo, &self.kind).map_err(|e| cache_error(slot, &e))?;
         if found == Lookup::Missing && stale.is_none() {
             // A ref outside heads and tags (e.g. refs/pull/1/head) is fetched on demand.
-            if let RevisionKind::Ref(name) = &self.kind {
-                if !name.starts_with("refs/heads/") && !name.starts_with("refs/tags/") {
-                    match self.fetch_existing(state, &repo, vec![format!("+{name}:{name}")]) {
-                        Ok(()) | Err(SourceError::Fetch { .. }) => {}
-                        Err(e) => return Err(e),
-                    }
-                    found = lookup(&repo, &self.kind).map_err(|e| cache_error(slot, &e))?;
+            if let RevisionKind::Ref(name) = &self.kind
+                && !name.starts_with("refs/heads/")
+                && !name.starts_with("refs/tags/")
+            {
+                match self.fetch_existing(state, &repo, vec![format!("+{name}:{name}")]) {
+                    Ok(()) | Err(SourceError::Fetch { .. }) => {}
+                    Err(e) => return Err(e),
                 }
+                found = lookup(&repo, &self.kind).map_err(|e| cache_error(slot, &e))?;
             }
         }
         match found {
@@ -497,13 +498,13 @@ fn mirror_is_sound(path: &Path) -> bool {
     let Ok(repo) = Repository::open_bare(path) else {
         return false;
     };
-    if let Err(e) = repo.head() {
-        if !matches!(
+    if let Err(e) = repo.head()
+        && !matches!(
             e.code(),
             git2::ErrorCode::UnbornBranch | git2::ErrorCode::NotFound
-        ) {
-            return false;
-        }
+        )
+    {
+        return false;
     }
     let Ok(refs) = repo.references() else {
         return false;

@@ -107,11 +107,11 @@ pub(crate) fn fetch(repo: &Repository, req: &FetchRequest<'_>) -> Result<(), Sou
     drop(options);
     match outcome {
         Ok(head) => {
-            if let Some(head) = head {
-                if repo.find_reference(&head).is_ok() {
-                    repo.set_head(&head)
-                        .map_err(|e| cache_error(req.url, repo, &e))?;
-                }
+            if let Some(head) = head
+                && repo.find_reference(&head).is_ok()
+            {
+                repo.set_head(&head)
+                    .map_err(|e| cache_error(req.url, repo, &e))?;
             }
             Ok(())
         }
@@ -145,10 +145,10 @@ fn credential(
     if tried.replace(true) {
         return Err(git2::Error::from_str("credentials rejected"));
     }
-    if allowed.contains(CredentialType::SSH_KEY) {
-        if let Some(key) = creds.and_then(|c| c.ssh_private_key.as_deref()) {
-            return Cred::ssh_key_from_memory(user.as_deref().unwrap_or("git"), None, key, None);
-        }
+    if allowed.contains(CredentialType::SSH_KEY)
+        && let Some(key) = creds.and_then(|c| c.ssh_private_key.as_deref())
+    {
+        return Cred::ssh_key_from_memory(user.as_deref().unwrap_or("git"), None, key, None);
     }
     if allowed.contains(CredentialType::USER_PASS_PLAINTEXT) {
         let password = creds

@@ -136,27 +136,29 @@ impl RepoUrl {
             });
         }
         // scp-style: [user@]host:path (no scheme, a colon before any slash).
-        if let Some((authority, path)) = url.split_once(':') {
-            if !authority.contains('/') && !authority.is_empty() && !path.is_empty() {
-                let (user, host) = match authority.rsplit_once('@') {
-                    Some((u, h)) => (Some(u.to_string()), h),
-                    None => (None, authority),
-                };
-                let path = if path.starts_with('/') {
-                    path.to_string()
-                } else {
-                    format!("/{path}")
-                };
-                return Ok(RepoUrl {
-                    scheme: Scheme::Ssh,
-                    user,
-                    password: None,
-                    host: host.to_ascii_lowercase(),
-                    port: None,
-                    path: clean_path(&path),
-                    fetch_url: url.to_string(),
-                });
-            }
+        if let Some((authority, path)) = url.split_once(':')
+            && !authority.contains('/')
+            && !authority.is_empty()
+            && !path.is_empty()
+        {
+            let (user, host) = match authority.rsplit_once('@') {
+                Some((u, h)) => (Some(u.to_string()), h),
+                None => (None, authority),
+            };
+            let path = if path.starts_with('/') {
+                path.to_string()
+            } else {
+                format!("/{path}")
+            };
+            return Ok(RepoUrl {
+                scheme: Scheme::Ssh,
+                user,
+                password: None,
+                host: host.to_ascii_lowercase(),
+                port: None,
+                path: clean_path(&path),
+                fetch_url: url.to_string(),
+            });
         }
         Err(invalid(
             "expected https://, http://, git://, ssh://, user@host:path, file:// or an absolute path",
@@ -183,11 +185,11 @@ impl RepoUrl {
     /// trailing `/` and `.git` removed; scp-style written as `ssh://`.
     pub fn normalized(&self) -> String {
         let mut out = format!("{}://", self.scheme.as_str());
-        if self.scheme == Scheme::Ssh {
-            if let Some(user) = &self.user {
-                out.push_str(user);
-                out.push('@');
-            }
+        if self.scheme == Scheme::Ssh
+            && let Some(user) = &self.user
+        {
+            out.push_str(user);
+            out.push('@');
         }
         out.push_str(&self.host);
         if let Some(port) = self.port {

@@ -1,0 +1,194 @@
+//! A commit's files through the render crate's FileTree trait, symlinks,
+//! size limits and changed paths, against a real Git server.
+
+mod common;
+
+use driftless_render::tree::{EntryKind, FileTree, MAX_FILE_BYTES, TreeError};
+use driftless_source::SourceError;
+use driftless_testkit::git::GitServer;
+
+use common::*;
+
+#[tokio::test]
+async fn reads_files_dirs_and_inner_symlinks() {
+    let server = GitServer::start().await;
+    let repo = server.create_repo("tree");
+    repo.write("base/kustomization.yaml", "resources: [cm.yaml]\n");
+    repo.write("base/cm.yaml", "kind: ConfigMap\n");
+    repo.write(
+        "overlays/dev/kustomization.yaml",
+        "resources: [../../base]\n",
+    );
+    repo.symlink("overlays/dev/cm-link.yaml", "../../base/cm.yaml");
+    repo.symlink("shared", "base");
+    repo.symlink("overlays/loop", "loop");
+    repo.symlink("overlays/dangling", "nowhere.yaml");
+    let sha = repo.commit("tree");
+    let (_d, cache) = cache();
+    let url = server.git_url("tree");
+    let r = cache.resolve(&url, "main", false).await.unwrap();
+    let tree = cache.tree(&url, &r.sha).unwrap();
+    assert_eq!(tree.commit(), sha);
+
+    assert_eq!(tree.read("base/cm.yaml").unwrap(), b"kind: ConfigMap\n");
+    assert_eq!(tree.read("./base//cm.yaml").unwrap(), b"kind: ConfigMap\n");
+    assert_eq!(
+        tree.read("overlays/dev/cm-link.yaml").unwrap(),
+        b"kind: ConfigMap\n"
+    );
+    assert_eq!(tree.read("shared/cm.yaml").unwrap(), b"kind: ConfigMap\n");
+    assert_eq!(tree.entry("shared").unwrap(), Some(EntryKind::Dir));
+    assert_eq!(tree.entry("base/cm.yaml").unwrap(), Some(EntryKind::File));
+    assert_eq!(tree.entry("base/missing.yaml").unwrap(), None);
+    assert_eq!(tree.entry("").unwrap(), Some(EntryKind::Dir));
+    assert_eq!(
+        tree.list("").unwrap(),
+        vec![
+            ("base".to_string(), EntryKind::Dir),
+            ("overlays".to_string(), EntryKind::Dir),
+            ("shared".to_string(), EntryKind::Dir),
+        ]
+    );
+    assert_eq!(
+        tree.list("overlays/dev").unwrap(),
+        vec![
+            ("cm-link.yaml".to_string(), EntryKind::File),
+            ("kustomization.yaml".to_string(), EntryKind::File),
+        ]
+    );
+    assert!(matches!(
+        tree.read("base"),
+        Err(TreeError::WrongKind { .. })
+    ));
+    assert!(matches!(
+        tree.list("base/cm.yaml"),
+        Err(TreeError::WrongKind { .. })
+    ));
+    assert!(matches!(
+        tree.read("nope.yaml"),
+        Err(TreeError::NotFound { .. })
+    ));
+    assert!(matches!(
+        tree.read("overlays/dangling"),
+        Err(TreeError::NotFound { .. })
+    ));
+    assert!(matches!(
+        tree.read("overlays/loop"),
+        Err(TreeError::Io { .. })
+    ));
+    assert!(matches!(
+        tree.read("../etc/passwd"),
+        Err(TreeError::Escapes { .. })
+    ));
+
+    // The tree can be used from a blocking task, as the render does.
+    let tree: Box<dyn FileTree> = Box::new(tree);
+    let n = tokio::task::spawn_blocking(move || tree.list("base").unwrap().len())
+        .await
+        .unwrap();
+    assert_eq!(n, 2);
+}
+
+#[tokio::test]
+async fn symlinks_out_of_the_tree_are_refused() {
+    let server = GitServer::start().await;
+    let repo = server.create_repo("escape");
+    repo.write("app/ok.yaml", "a: 1\n");
+    repo.symlink("app/passwd", "/etc/passwd");
+    repo.symlink("app/up", "../../outside.yaml");
+    repo.symlink("app/dir-out", "../..");
+    let sha = repo.commit("escape");
+    let (_d, cache) = cache();
+    let url = server.git_url("escape");
+    cache.resolve(&url, &sha, false).await.unwrap();
+    let tree = cache.tree(&url, &sha).unwrap();
+    for path in ["app/passwd", "app/up", "app/dir-out/etc/passwd"] {
+        match tree.read(path) {
+            Err(TreeError::Escapes { path: p }) => assert_eq!(p, path),
+            other => panic!("{path}: expected Escapes, got {other:?}"),
+        }
+    }
+    assert!(matches!(
+        tree.entry("app/passwd"),
+        Err(TreeError::Escapes { .. })
+    ));
+    // Listings leave escaping entries out.
+    assert_eq!(
+        tree.list("app").unwrap(),
+        vec![("ok.yaml".to_string(), EntryKind::File)]
+    );
+}
+
+#[tokio::test]
+async fn files_over_the_limit_are_refused() {
+    let server = GitServer::start().await;
+    let repo = server.create_repo("big");
+    repo.write_bytes("big.bin", &vec![b'x'; MAX_FILE_BYTES as usize + 1]);
+    repo.write("small.yaml", "a: 1\n");
+    let sha = repo.commit("big");
+    let (_d, cache) = cache();
+    let url = server.git_url("big");
+    cache.resolve(&url, "main", false).await.unwrap();
+    let tree = cache.tree(&url, &sha).unwrap();
+    match tree.read("big.bin") {
+        Err(TreeError::TooLarge { path, size, limit }) => {
+            assert_eq!(path, "big.bin");
+            assert_eq!(size, MAX_FILE_BYTES + 1);
+            assert_eq!(limit, MAX_FILE_BYTES);
+        }
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(tree.read("small.yaml").unwrap(), b"a: 1\n");
+}
+
+#[tokio::test]
+async fn changed_paths_between_commits() {
+    let server = GitServer::start().await;
+    let (repo, first) = seeded(&server, "changes");
+    repo.write("app/config.yaml", "replicas: 2\n");
+    repo.write("app/new.yaml", "new: true\n");
+    repo.remove("base/cm.yaml");
+    repo.write("other/x.yaml", "x: 1\n");
+    let second = repo.commit("change");
+    let (_d, cache) = cache();
+    let url = server.git_url("changes");
+    cache.resolve(&url, "main", false).await.unwrap();
+    let changed = cache.changed_paths(&url, &first, &second).await.unwrap();
+    assert_eq!(
+        changed,
+        [
+            "app/config.yaml",
+            "app/new.yaml",
+            "base/cm.yaml",
+            "other/x.yaml"
+        ]
+    );
+    assert!(
+        cache
+            .changed_paths(&url, &second, &second)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    let short = cache
+        .changed_paths(&url, &first[..8], &second[..8])
+        .await
+        .unwrap();
+    assert_eq!(short, changed);
+    let err = cache
+        .changed_paths(&url, &first, "0000000000000000000000000000000000000001")
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(err, SourceError::RevisionNotFound { .. }),
+        "{err:?}"
+    );
+    // A tree of a commit the mirror lacks is a clear error too.
+    let err = cache
+        .tree(&url, "0000000000000000000000000000000000000001")
+        .unwrap_err();
+    assert!(
+        matches!(err, SourceError::RevisionNotFound { .. }),
+        "{err:?}"
+    );
+}
