@@ -317,3 +317,56 @@ fn simple_corpus_cases_match_kustomize() {
     eprintln!("passed: {}", passed.join(" "));
     assert!(failed.is_empty(), "failed cases:\n{}", failed.join("\n"));
 }
+
+/// Ad-hoc comparison with `kubectl kustomize`: `SMP_ORACLE_DIR` holds
+/// `<case>/{resource.yaml,patch.yaml}` and the oracle's `expected.yaml` (or
+/// `expected_error.txt`). Checks nothing when the variable is unset.
+#[test]
+fn oracle_cases_from_env() {
+    let Ok(dir) = std::env::var("SMP_ORACLE_DIR") else {
+        return;
+    };
+    let mut names: Vec<PathBuf> = fs::read_dir(&dir)
+        .map(|entries| entries.flatten().map(|e| e.path()).collect())
+        .unwrap_or_default();
+    names.sort();
+    let mut failures = Vec::new();
+    for case in names {
+        let load = |file: &str| fs::read_to_string(case.join(file)).ok();
+        let (Some(resource), Some(patch)) = (load("resource.yaml"), load("patch.yaml")) else {
+            continue;
+        };
+        let mut object = parse_docs(&resource)
+            .ok()
+            .and_then(|d| d.into_iter().next())
+            .unwrap_or_default();
+        let patch = parse_docs(&patch)
+            .ok()
+            .and_then(|d| d.into_iter().next())
+            .unwrap_or_default();
+        let result = super::strategic_merge(&mut object, &patch);
+        match (load("expected.yaml"), result) {
+            (Some(expected), Ok(())) => {
+                let expected = parse_docs(&expected)
+                    .ok()
+                    .and_then(|d| d.into_iter().next())
+                    .unwrap_or_default();
+                if expected != object {
+                    failures.push(format!(
+                        "{}:\n  got      {}\n  expected {}",
+                        case.display(),
+                        object,
+                        expected
+                    ));
+                }
+            }
+            (None, Err(_)) => {}
+            (Some(_), Err(e)) => failures.push(format!("{}: error {e}", case.display())),
+            (None, Ok(())) => failures.push(format!(
+                "{}: expected an error, got {object}",
+                case.display()
+            )),
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}

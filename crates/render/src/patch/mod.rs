@@ -17,12 +17,28 @@
 //!   list of primitives with strategy `merge` is unioned the same way (patch
 //!   values first); every other list (no schema, strategy `replace`, CRDs)
 //!   is replaced by the patch's list;
-//! - with two merge keys (ports: `containerPort`/`port` + `protocol`) an
-//!   element whose `protocol` is missing matches one that has it;
+//! - with two merge keys (ports: `containerPort`/`port` + `protocol`) a
+//!   patch element merges into the element whose keys are all equal (a key
+//!   missing on both sides is equal); one that matches only partly (e.g.
+//!   `protocol` on one side only) is ignored, as kustomize ignores it; new
+//!   elements come first, then the target's elements in their order;
 //! - directives: `$patch: delete | replace | merge` on maps and list
 //!   elements, a list element `{$patch: replace}` (replace the whole list),
 //!   `$retainKeys`, `$deleteFromPrimitiveList/<field>`,
 //!   `$setElementOrder/<field>`. None of them is left in the output.
+//!
+//! Deliberate differences from `kubectl kustomize` v5.5.0 (checked against
+//! it), where kustomize's output is broken rather than a choice:
+//! `$retainKeys`, `$deleteFromPrimitiveList/*` and `$setElementOrder/*` are
+//! applied (kustomize copies them into the object verbatim); a list element
+//! with `$patch: replace` replaces that element (kustomize ignores it); a
+//! patch element without merge key is ignored without disturbing the other
+//! elements (kustomize drops unrelated elements); a new list built from a
+//! patch keeps every element (kustomize keeps only the last of duplicates).
+//!
+//! Kustomize keeps the target's `apiVersion`, `kind`, `name` and
+//! `namespace` through a patch unless the patch's options allow a change:
+//! that is the caller's job (this module merges everything it is given).
 //!
 //! **Deleting the whole object**: when the patch's top level carries
 //! `$patch: delete`, [`strategic_merge`] sets the target to `Value::Null`;
@@ -32,6 +48,9 @@
 //!
 //! Custom schemas (a kustomization's `openapi: {path: ...}`) are read with
 //! [`Schema::from_openapi_text`] and passed to [`strategic_merge_with`].
+//! Kustomize uses such a schema *instead of* the built-in one (checked with
+//! `kubectl kustomize`: a Deployment's containers are then replaced, not
+//! merged); [`Schema::with_base`] layers it over the built-in one instead.
 //!
 //! # JSON 6902
 //!

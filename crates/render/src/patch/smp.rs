@@ -298,6 +298,9 @@ impl<'s> Merger<'s> {
         let Some(dest) = dest else {
             return self.clean_keyed_list(patch, element_ctx, path).map(Some);
         };
+        if field.keys.len() > 1 {
+            return self.merge_multi_key_list(dest, patch, &field.keys, element_ctx, path);
+        }
         // kustomize merges with "prepend": the patch's elements come first,
         // in patch order (merged with their target element when there is
         // one), then the target's other elements in their order, then the
@@ -306,23 +309,13 @@ impl<'s> Merger<'s> {
         let mut front: Vec<Value> = Vec::new();
         let mut seen: Vec<Vec<Option<String>>> = Vec::new();
         for (index, element) in patch.iter().enumerate() {
-            let Value::Object(element_map) = element else {
+            let Some(wanted) = patch_element_keys(element, &field.keys, &mut seen) else {
                 continue;
             };
-            let wanted = key_values(element_map, &field.keys);
-            if wanted.iter().all(Option::is_none) || seen.contains(&wanted) {
-                // kyaml can place neither an element without merge key nor
-                // a second element with the same key: both are ignored.
-                continue;
-            }
-            seen.push(wanted.clone());
             let element_path = Path::Element(path, index);
-            let found = remaining.iter_mut().find(|slot| match slot {
-                Some(Value::Object(candidate)) => {
-                    keys_match(&key_values(candidate, &field.keys), &wanted)
-                }
-                _ => false,
-            });
+            let found = remaining
+                .iter_mut()
+                .find(|slot| compare_keys(slot.as_ref(), &field.keys, &wanted) == KeyMatch::Exact);
             let merged = match found.and_then(Option::take) {
                 Some(current) => self.merge(Some(current), element, element_ctx, &element_path)?,
                 None => self.clean(element, element_ctx, &element_path)?,
@@ -341,6 +334,49 @@ impl<'s> Merger<'s> {
                 });
         front.extend(keyed);
         front.extend(keyless);
+        Ok(Some(Value::Array(front)))
+    }
+
+    /// A list with several merge keys (ports: number and `protocol`), as
+    /// kustomize merges it: a patch element merges into the target element
+    /// whose keys are all equal (a key missing on both sides is equal); a
+    /// patch element that only partly matches one (e.g. `protocol` given on
+    /// one side only) is ignored; any other patch element is new. New
+    /// elements come first, in patch order, then the target's elements in
+    /// their order.
+    fn merge_multi_key_list(
+        &self,
+        dest: Vec<Value>,
+        patch: &[Value],
+        keys: &[String],
+        element_ctx: Ctx<'s>,
+        path: &Path<'_>,
+    ) -> Result<Option<Value>, PatchError> {
+        let mut slots: Vec<Option<Value>> = dest.into_iter().map(Some).collect();
+        let mut front: Vec<Value> = Vec::new();
+        let mut seen: Vec<Vec<Option<String>>> = Vec::new();
+        for (index, element) in patch.iter().enumerate() {
+            let Some(wanted) = patch_element_keys(element, keys, &mut seen) else {
+                continue;
+            };
+            let element_path = Path::Element(path, index);
+            let matches: Vec<KeyMatch> = slots
+                .iter()
+                .map(|slot| compare_keys(slot.as_ref(), keys, &wanted))
+                .collect();
+            if let Some(position) = matches.iter().position(|m| *m == KeyMatch::Exact) {
+                let current = slots[position].take();
+                slots[position] = self
+                    .merge(current, element, element_ctx, &element_path)?
+                    .filter(|m| !is_empty_map(m));
+            } else if !matches.contains(&KeyMatch::Partial)
+                && let Some(clean) = self.clean(element, element_ctx, &element_path)?
+                && !is_empty_map(&clean)
+            {
+                front.push(clean);
+            }
+        }
+        front.extend(slots.into_iter().flatten());
         Ok(Some(Value::Array(front)))
     }
 
@@ -422,20 +458,56 @@ fn key_values(element: &Map<String, Value>, keys: &[String]) -> Vec<Option<Strin
         .collect()
 }
 
-/// Whether a target element (`have`) is the one a patch element (`wanted`)
-/// names: every key the patch gives must be equal, and at least one key
-/// must be given. A key the patch leaves out (a port's `protocol`) matches
-/// any value, as kustomize does.
-fn keys_match(have: &[Option<String>], wanted: &[Option<String>]) -> bool {
+/// The merge-key values of a patch element, or `None` when kustomize
+/// ignores it: not a map, no merge key at all, or the same keys as an
+/// earlier element of the patch (recorded in `seen`).
+fn patch_element_keys(
+    element: &Value,
+    keys: &[String],
+    seen: &mut Vec<Vec<Option<String>>>,
+) -> Option<Vec<Option<String>>> {
+    let Value::Object(map) = element else {
+        return None;
+    };
+    let wanted = key_values(map, keys);
+    if wanted.iter().all(Option::is_none) || seen.contains(&wanted) {
+        return None;
+    }
+    seen.push(wanted.clone());
+    Some(wanted)
+}
+
+/// How a target element's merge keys compare with a patch element's.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum KeyMatch {
+    /// Every key equal (missing on both sides counts as equal).
+    Exact,
+    /// At least one key equal, the others given on one side only.
+    Partial,
+    /// A key differs, or no key is shared.
+    Different,
+}
+
+fn compare_keys(have: Option<&Value>, keys: &[String], wanted: &[Option<String>]) -> KeyMatch {
+    let Some(Value::Object(have)) = have else {
+        return KeyMatch::Different;
+    };
+    let have = key_values(have, keys);
     let mut common = false;
+    let mut exact = true;
     for (have, wanted) in have.iter().zip(wanted) {
         match (have, wanted) {
-            (_, None) => {}
             (Some(h), Some(w)) if h == w => common = true,
-            _ => return false,
+            (Some(_), Some(_)) => return KeyMatch::Different,
+            (None, None) => {}
+            _ => exact = false,
         }
     }
-    common
+    match (common, exact) {
+        (false, _) => KeyMatch::Different,
+        (true, true) => KeyMatch::Exact,
+        (true, false) => KeyMatch::Partial,
+    }
 }
 
 /// A merged list of primitives, as kustomize builds it: the patch's values

@@ -471,7 +471,9 @@ spec:
         "kind: StatefulSet\nmetadata:\n  name: myapp\n  labels: {test: label}\n",
     );
     assert_eq!(out["spec"], yaml(target)["spec"]);
-    // A patch naming the UDP port changes only that one.
+    // A patch naming the UDP port changes only that one; with two merge
+    // keys kustomize puts new elements first and keeps the target's order
+    // (checked with `kubectl kustomize`).
     let out = merged(
         target,
         "
@@ -489,10 +491,10 @@ spec:
     assert_eq!(
         ports,
         &json!([
-            {"containerPort": 8301, "protocol": "UDP", "name": "renamed"},
             {"containerPort": 9000, "name": "new"},
             {"containerPort": 8500, "name": "http"},
             {"containerPort": 8301, "protocol": "TCP", "name": "serflan-tcp"},
+            {"containerPort": 8301, "protocol": "UDP", "name": "renamed"},
         ])
     );
 }
@@ -611,4 +613,80 @@ fn patch_must_be_a_map() {
         strategic_merge(&mut target, &json!([1])),
         Err(PatchError::NotAPatch(_))
     ));
+}
+
+const SERVICE: &str = "
+apiVersion: v1
+kind: Service
+metadata:
+  name: s
+spec:
+  ports:
+  - {port: 80, protocol: TCP, targetPort: 8080, name: a}
+  - {port: 81, targetPort: 8081, name: b}
+";
+
+#[test]
+fn port_patch_missing_a_protocol_the_target_has_is_ignored() {
+    // kubectl kustomize (v5.5.0) leaves the port untouched: kyaml finds the
+    // target element but not the patch element under the merged keys.
+    let out = merged(
+        SERVICE,
+        "spec:\n  ports:\n  - {port: 80, targetPort: 9999}\n",
+    );
+    assert_eq!(out, yaml(SERVICE));
+    let out = merged(
+        SERVICE,
+        "spec:\n  ports:\n  - {port: 81, protocol: UDP, name: u}\n",
+    );
+    assert_eq!(out, yaml(SERVICE));
+}
+
+#[test]
+fn port_patch_with_the_same_keys_merges_in_place() {
+    // Both lack `protocol`; the port number matches as text ("81" = 81).
+    let out = merged(
+        SERVICE,
+        "spec:\n  ports:\n  - {port: '81', targetPort: 9000}\n",
+    );
+    assert_eq!(
+        out["spec"]["ports"],
+        json!([
+            {"port": 80, "protocol": "TCP", "targetPort": 8080, "name": "a"},
+            {"port": "81", "targetPort": 9000, "name": "b"}
+        ])
+    );
+}
+
+#[test]
+fn deleting_a_port_by_both_keys() {
+    let out = merged(
+        SERVICE,
+        "spec:\n  ports:\n  - {port: 80, protocol: TCP, $patch: delete}\n  - {port: 82, name: c}\n",
+    );
+    assert_eq!(
+        out["spec"]["ports"],
+        json!([
+            {"port": 82, "name": "c"},
+            {"port": 81, "targetPort": 8081, "name": "b"}
+        ])
+    );
+}
+
+#[test]
+fn a_repeated_key_in_the_patch_is_ignored_after_the_first() {
+    let out = merged(
+        DEPLOYMENT,
+        "
+spec:
+  template:
+    spec:
+      containers:
+      - {name: sidecar, image: side:2}
+      - {name: sidecar, command: [x]}
+",
+    );
+    let containers = &out["spec"]["template"]["spec"]["containers"];
+    assert_eq!(containers[0], json!({"name": "sidecar", "image": "side:2"}));
+    assert_eq!(containers[1]["name"], json!("app"));
 }
