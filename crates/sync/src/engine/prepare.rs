@@ -81,7 +81,8 @@ impl SyncEngine {
                 .as_ref()
                 .map(|r| r.namespaced)
                 .or(crd_scope.copied())
-                .unwrap_or(obj.namespace().is_some());
+                // Unknown kinds count as namespaced, as Argo CD does.
+                .unwrap_or(true);
             if namespaced && obj.namespace().is_none() {
                 obj.set_namespace(target.namespace.as_deref().unwrap_or("default"));
             } else if !namespaced && obj.namespace().is_some() {

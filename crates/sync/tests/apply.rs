@@ -1,0 +1,403 @@
+//! Diff and apply against the real control plane: idempotence, defaulted
+//! fields, CRDs with their custom resources, ignoreDifferences, shared
+//! resources, unknown kinds and immutable fields.
+
+mod support;
+
+use driftless_api::{ResourceIgnoreDifferences, condition};
+use driftless_sync::{Action, ResourceState, TRACKING_ANNOTATION, parse_sync_options};
+use serde_json::{Value, json};
+use support::*;
+
+fn resource_version(obj: &Value) -> String {
+    obj["metadata"]["resourceVersion"]
+        .as_str()
+        .unwrap_or("")
+        .to_string()
+}
+
+#[tokio::test]
+async fn second_sync_writes_nothing_and_defaults_are_not_drift() {
+    let env = env("sync-idem").await;
+    let target = env.target("idem");
+    let objects = vec![
+        config_map("settings", json!({"mode": "fast"})),
+        json!({"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "creds"},
+            "stringData": {"password": "hunter2"}}),
+        // Service: clusterIP, sessionAffinity, ipFamilies... are defaulted.
+        json!({"apiVersion": "v1", "kind": "Service", "metadata": {"name": "web"},
+            "spec": {"selector": {"app": "web"}, "ports": [{"port": 80}]}}),
+        // Deployment: strategy, revisionHistoryLimit, imagePullPolicy,
+        // terminationMessagePath, dnsPolicy... are defaulted.
+        deployment("web", 1, json!({})),
+    ];
+
+    let first = env.diff(&target, &objects).await;
+    assert_eq!(first.resources.len(), 4);
+    assert!(
+        first
+            .resources
+            .iter()
+            .all(|r| r.state == ResourceState::Missing)
+    );
+    let secret_diff = &resource(&first, &key("", "Secret", &env.ns, "creds")).diff;
+    assert!(
+        !secret_diff.contains("hunter2"),
+        "secret value leaked: {secret_diff}"
+    );
+
+    let created = env.sync_ok(&target, &objects).await;
+    assert_eq!(created.writes, 4);
+    assert!(
+        created
+            .resources
+            .iter()
+            .all(|r| r.action == Action::Created)
+    );
+    let cm = env
+        .get("v1", "ConfigMap", "settings")
+        .await
+        .expect("created");
+    assert_eq!(
+        cm["metadata"]["annotations"][TRACKING_ANNOTATION],
+        json!(format!("idem:/ConfigMap:{}/settings", env.ns))
+    );
+
+    let mut versions = Vec::new();
+    for (v, k, n) in [
+        ("v1", "ConfigMap", "settings"),
+        ("v1", "Secret", "creds"),
+        ("v1", "Service", "web"),
+    ] {
+        versions.push(resource_version(&env.get(v, k, n).await.expect("exists")));
+    }
+    let generation = env
+        .get("apps/v1", "Deployment", "web")
+        .await
+        .expect("exists")["metadata"]["generation"]
+        .clone();
+
+    let second = env.diff(&target, &objects).await;
+    for r in &second.resources {
+        assert_eq!(
+            r.state,
+            ResourceState::Synced,
+            "{} differs:\n{}",
+            r.key,
+            r.diff
+        );
+    }
+    assert!(second.diff_text().is_empty());
+    let again = env
+        .engine
+        .sync(&target, &second)
+        .await
+        .expect("second sync");
+    assert!(again.succeeded, "{}", again.message);
+    assert_eq!(again.writes, 0, "{:#?}", again.resources);
+    assert!(
+        again
+            .resources
+            .iter()
+            .all(|r| r.action == Action::Unchanged)
+    );
+
+    let mut after = Vec::new();
+    for (v, k, n) in [
+        ("v1", "ConfigMap", "settings"),
+        ("v1", "Secret", "creds"),
+        ("v1", "Service", "web"),
+    ] {
+        after.push(resource_version(&env.get(v, k, n).await.expect("exists")));
+    }
+    assert_eq!(versions, after, "an unchanged object was written");
+    let generation_after = env
+        .get("apps/v1", "Deployment", "web")
+        .await
+        .expect("exists")["metadata"]["generation"]
+        .clone();
+    assert_eq!(generation, generation_after);
+
+    // A real change is OutOfSync, with a readable diff, and is applied.
+    let mut changed = objects.clone();
+    changed[0] = config_map("settings", json!({"mode": "slow"}));
+    let third = env.diff(&target, &changed).await;
+    let cm_diff = resource(&third, &key("", "ConfigMap", &env.ns, "settings"));
+    assert_eq!(cm_diff.state, ResourceState::OutOfSync);
+    assert!(
+        cm_diff.diff.contains("-  mode: fast") && cm_diff.diff.contains("+  mode: slow"),
+        "{}",
+        cm_diff.diff
+    );
+    assert_eq!(third.out_of_sync().count(), 1);
+    let applied = env.engine.sync(&target, &third).await.expect("third sync");
+    assert_eq!(applied.writes, 1);
+    assert_eq!(
+        env.get("v1", "ConfigMap", "settings")
+            .await
+            .expect("exists")["data"]["mode"],
+        "slow"
+    );
+}
+
+#[tokio::test]
+async fn crd_and_its_custom_resource_sync_together() {
+    let env = env("sync-crd").await;
+    let group = format!("{}.example.com", env.ns);
+    let crd = json!({
+        "apiVersion": "apiextensions.k8s.io/v1", "kind": "CustomResourceDefinition",
+        "metadata": {"name": format!("widgets.{group}")},
+        "spec": {"group": group, "scope": "Namespaced",
+            "names": {"plural": "widgets", "singular": "widget", "kind": "Widget", "listKind": "WidgetList"},
+            "versions": [{"name": "v1", "served": true, "storage": true,
+                "schema": {"openAPIV3Schema": {"type": "object", "properties": {
+                    "spec": {"type": "object", "properties": {"size": {"type": "integer"}}}}}}}]}
+    });
+    let widget = json!({"apiVersion": format!("{group}/v1"), "kind": "Widget",
+        "metadata": {"name": "w1"}, "spec": {"size": 3}});
+    // The custom resource comes first in the render: order must not matter.
+    let objects = vec![widget, crd];
+    let target = env.target("crd");
+
+    let cmp = env.diff(&target, &objects).await;
+    let w = resource(&cmp, &key(&group, "Widget", &env.ns, "w1"));
+    assert_eq!(w.state, ResourceState::Missing);
+    assert_eq!(
+        w.error, None,
+        "the CRD in the same render makes the kind known"
+    );
+
+    let result = env.sync_ok(&target, &objects).await;
+    assert_eq!(result.writes, 2);
+    assert!(
+        env.get(&format!("{group}/v1"), "Widget", "w1")
+            .await
+            .is_some()
+    );
+
+    let again = env.diff(&target, &objects).await;
+    assert!(
+        again
+            .resources
+            .iter()
+            .all(|r| r.state == ResourceState::Synced),
+        "{}",
+        again.diff_text()
+    );
+    assert_eq!(
+        again.health().status,
+        driftless_api::HealthStatusCode::Healthy
+    );
+    assert!(
+        again
+            .managed_kinds
+            .iter()
+            .any(|k| k.resource.kind == "Widget" && k.namespaced)
+    );
+
+    env.cp
+        .kubectl(&["delete", "crd", &format!("widgets.{group}"), "--wait=false"])
+        .expect("cleanup");
+}
+
+#[tokio::test]
+async fn unknown_kind_fails_alone() {
+    let env = env("sync-unknown").await;
+    let target = env.target("unknown");
+    let objects = vec![
+        json!({"apiVersion": "nowhere.example.com/v1", "kind": "Ghost", "metadata": {"name": "g"}}),
+        config_map("real", json!({})),
+    ];
+    let cmp = env.diff(&target, &objects).await;
+    let ghost = resource(&cmp, &key("nowhere.example.com", "Ghost", &env.ns, "g"));
+    assert!(
+        ghost
+            .error
+            .as_deref()
+            .unwrap_or("")
+            .contains("does not serve"),
+        "{:?}",
+        ghost.error
+    );
+
+    let result = env.engine.sync(&target, &cmp).await.expect("sync");
+    assert!(!result.succeeded);
+    let ghost_key = key("nowhere.example.com", "Ghost", &env.ns, "g");
+    assert_eq!(
+        result.outcome(&ghost_key).expect("reported").action,
+        Action::Failed
+    );
+    assert_eq!(
+        result
+            .outcome(&key("", "ConfigMap", &env.ns, "real"))
+            .expect("reported")
+            .action,
+        Action::Created
+    );
+
+    // SkipDryRunOnMissingResource: no error in the diff.
+    let mut skip = target.clone();
+    skip.options = parse_sync_options(&["SkipDryRunOnMissingResource=true"]).0;
+    let cmp = env.diff(&skip, &objects).await;
+    let ghost = resource(&cmp, &ghost_key);
+    assert_eq!(
+        (ghost.state, ghost.error.clone()),
+        (ResourceState::Missing, None)
+    );
+}
+
+#[tokio::test]
+async fn ignore_differences_on_replicas() {
+    let env = env("sync-ignore").await;
+    let target = env.target("ignore");
+    let objects = vec![deployment("web", 1, json!({}))];
+    env.sync_ok(&target, &objects).await;
+    env.cp
+        .kubectl(&["-n", &env.ns, "scale", "deployment/web", "--replicas=3"])
+        .expect("scaling by hand");
+    let web = key("apps", "Deployment", &env.ns, "web");
+
+    let drifted = env.diff(&target, &objects).await;
+    assert_eq!(state(&drifted, &web), ResourceState::OutOfSync);
+    assert!(
+        resource(&drifted, &web).diff.contains("replicas"),
+        "{}",
+        resource(&drifted, &web).diff
+    );
+
+    let mut ignoring = target.clone();
+    ignoring.ignore_differences = vec![ResourceIgnoreDifferences {
+        group: "apps".into(),
+        kind: "Deployment".into(),
+        json_pointers: vec!["/spec/replicas".into()],
+        ..Default::default()
+    }];
+    let cmp = env.diff(&ignoring, &objects).await;
+    assert_eq!(
+        state(&cmp, &web),
+        ResourceState::Synced,
+        "{}",
+        resource(&cmp, &web).diff
+    );
+
+    // The same with a jq path expression.
+    ignoring.ignore_differences[0].json_pointers.clear();
+    ignoring.ignore_differences[0].jq_path_expressions = vec![".spec.replicas".into()];
+    assert_eq!(
+        state(&env.diff(&ignoring, &objects).await, &web),
+        ResourceState::Synced
+    );
+
+    // RespectIgnoreDifferences: a sync for another change keeps the live replicas.
+    ignoring.options = parse_sync_options(&["RespectIgnoreDifferences=true"]).0;
+    let changed = vec![with_annotation(
+        deployment("web", 1, json!({})),
+        "team",
+        "blue",
+    )];
+    env.sync_ok(&ignoring, &changed).await;
+    let live = env
+        .get("apps/v1", "Deployment", "web")
+        .await
+        .expect("exists");
+    assert_eq!(live["spec"]["replicas"], 3);
+    assert_eq!(live["metadata"]["annotations"]["team"], "blue");
+}
+
+#[tokio::test]
+async fn shared_resources_are_reported_and_never_fought_over() {
+    let env = env("sync-shared").await;
+    let objects = vec![config_map("shared", json!({"owner": "a"}))];
+    env.sync_ok(&env.target("app-a"), &objects).await;
+    let shared = key("", "ConfigMap", &env.ns, "shared");
+
+    let b = env.target("app-b");
+    let cmp = env.diff(&b, &objects).await;
+    let r = resource(&cmp, &shared);
+    assert_eq!(r.shared_with.as_deref(), Some("app-a"));
+    assert_eq!(r.state, ResourceState::OutOfSync);
+    assert!(
+        cmp.warnings
+            .iter()
+            .any(|w| w.condition == condition::SHARED_RESOURCE_WARNING
+                && w.message.contains("app-a"))
+    );
+
+    let mut strict = b.clone();
+    strict.options = parse_sync_options(&["FailOnSharedResource=true"]).0;
+    let cmp = env.diff(&strict, &objects).await;
+    let result = env.engine.sync(&strict, &cmp).await.expect("sync");
+    assert!(!result.succeeded);
+    assert_eq!(
+        result.outcome(&shared).expect("reported").action,
+        Action::Failed
+    );
+    assert_eq!(result.writes, 0);
+    let live = env.get("v1", "ConfigMap", "shared").await.expect("exists");
+    assert!(
+        live["metadata"]["annotations"][TRACKING_ANNOTATION]
+            .as_str()
+            .unwrap_or("")
+            .starts_with("app-a:")
+    );
+
+    // App b renders nothing any more: app a's object is not b's to prune.
+    let mut empty = b.clone();
+    empty.allow_empty = true;
+    empty.previous = vec![driftless_api::ResourceStatus {
+        kind: "ConfigMap".into(),
+        version: "v1".into(),
+        name: "shared".into(),
+        namespace: Some(env.ns.clone()),
+        ..Default::default()
+    }];
+    let cmp = env.diff(&empty, &[]).await;
+    assert!(
+        cmp.resources.is_empty(),
+        "{:?}",
+        cmp.resources
+            .iter()
+            .map(|r| r.key.to_string())
+            .collect::<Vec<_>>()
+    );
+}
+
+#[tokio::test]
+async fn immutable_field_change_fails_clearly_or_replaces() {
+    let env = env("sync-immutable").await;
+    let target = env.target("immutable");
+    let selector = |app: &str| {
+        let mut d = deployment("web", 1, json!({}));
+        d["spec"]["selector"]["matchLabels"]["app"] = json!(app);
+        d["spec"]["template"]["metadata"]["labels"]["app"] = json!(app);
+        d
+    };
+    env.sync_ok(&target, &[selector("one")]).await;
+    let web = key("apps", "Deployment", &env.ns, "web");
+
+    let cmp = env.diff(&target, &[selector("two")]).await;
+    assert_eq!(state(&cmp, &web), ResourceState::OutOfSync);
+    let result = env.engine.sync(&target, &cmp).await.expect("sync");
+    let outcome = result.outcome(&web).expect("reported");
+    assert_eq!(outcome.action, Action::Failed);
+    assert!(
+        outcome.message.contains("immutable") && outcome.message.contains("Replace=true"),
+        "{}",
+        outcome.message
+    );
+
+    let mut replacing = target.clone();
+    replacing.options = parse_sync_options(&["Replace=true"]).0;
+    let cmp = env.diff(&replacing, &[selector("two")]).await;
+    let result = env.engine.sync(&replacing, &cmp).await.expect("sync");
+    assert!(result.succeeded, "{}", result.message);
+    assert_eq!(
+        result.outcome(&web).expect("reported").action,
+        Action::Replaced
+    );
+    let live = env
+        .get("apps/v1", "Deployment", "web")
+        .await
+        .expect("recreated");
+    assert_eq!(live["spec"]["selector"]["matchLabels"]["app"], "two");
+}
