@@ -1029,6 +1029,55 @@ mod tests {
         assert!(checked > 50, "only {checked} hashed objects found");
     }
 
+    /// Every generator in the corpus's kustomizations (of cases that are
+    /// not expected to fail) builds without error.
+    #[test]
+    fn corpus_generators_build() {
+        let cases = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../../../shared/conformance/kustomize/cases");
+        let Ok(entries) = std::fs::read_dir(&cases) else {
+            eprintln!("corpus not found at {}; skipped", cases.display());
+            return;
+        };
+        let (mut built, mut failures) = (0, Vec::new());
+        for entry in entries.flatten() {
+            let case = entry.path();
+            if case.join("expected_error.txt").exists() {
+                continue;
+            }
+            let tree = crate::tree::DiskTree::new(case.join("input")).unwrap();
+            let mut stack = vec![String::new()];
+            while let Some(dir) = stack.pop() {
+                for (name, kind) in tree.list(&dir).unwrap() {
+                    let path = tree::join(&dir, &name).unwrap();
+                    if kind == tree::EntryKind::Dir {
+                        stack.push(path);
+                        continue;
+                    }
+                    if name != "kustomization.yaml" {
+                        continue;
+                    }
+                    let text = String::from_utf8(tree.read(&path).unwrap()).unwrap();
+                    let k = crate::yaml::parse_one(&text, &path).unwrap();
+                    let result = generate(
+                        &tree,
+                        &dir,
+                        &path,
+                        k.get("configMapGenerator"),
+                        k.get("secretGenerator"),
+                        k.get("generatorOptions"),
+                    );
+                    match result {
+                        Ok(out) => built += out.len(),
+                        Err(e) => failures.push(format!("{:?}: {e}", entry.file_name())),
+                    }
+                }
+            }
+        }
+        assert!(failures.is_empty(), "{failures:#?}");
+        assert!(built > 50, "only {built} generated objects");
+    }
+
     #[test]
     fn go_json_escapes_like_go() {
         let mut s = String::new();
