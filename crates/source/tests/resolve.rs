@@ -313,3 +313,35 @@ async fn last_good_mirror_survives_a_failed_fetch() {
     // A revision the mirror lacks fails with the fetch error.
     assert!(cache.resolve(&url, "other-branch", true).await.is_err());
 }
+
+#[tokio::test]
+async fn deleted_branches_and_moved_tags_follow_the_server() {
+    let server = GitServer::start().await;
+    let (repo, first) = seeded(&server, "pruned");
+    repo.tag("release");
+    repo.branch("temp");
+    let on_temp = repo.commit("temp work");
+    repo.checkout("main");
+    let (_dir, cache) = cache();
+    let url = server.git_url("pruned");
+    assert_eq!(
+        cache.resolve(&url, "temp", false).await.unwrap().sha,
+        on_temp
+    );
+    assert_eq!(
+        cache.resolve(&url, "release", false).await.unwrap().sha,
+        first
+    );
+
+    repo.delete_branch("temp");
+    let second = repo.commit("second");
+    repo.move_tag("release");
+    assert_eq!(
+        cache.resolve(&url, "release", true).await.unwrap().sha,
+        second
+    );
+    match cache.resolve(&url, "temp", true).await {
+        Err(SourceError::RevisionNotFound { .. }) => {}
+        other => panic!("a deleted branch still resolves: {other:?}"),
+    }
+}

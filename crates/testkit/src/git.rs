@@ -408,6 +408,25 @@ impl TestRepo {
         git(&self.work, &["push", "--quiet", "origin", name], None);
     }
 
+    /// Deletes branch `name` on the server (the working clone keeps it).
+    pub fn delete_branch(&self, name: &str) {
+        git(
+            &self.work,
+            &["push", "--quiet", "origin", "--delete", name],
+            None,
+        );
+    }
+
+    /// Moves tag `name` to `HEAD` and force-pushes it.
+    pub fn move_tag(&self, name: &str) {
+        git(&self.work, &["tag", "-f", name], None);
+        git(
+            &self.work,
+            &["push", "--quiet", "--force", "origin", "tag", name],
+            None,
+        );
+    }
+
     /// Switches the working clone to an existing branch.
     pub fn checkout(&self, name: &str) {
         git(&self.work, &["checkout", "--quiet", name], None);
