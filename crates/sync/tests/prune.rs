@@ -33,8 +33,11 @@ async fn prune_deployment_with(policy: &str) -> (Env, driftless_sync::SyncResult
     let mut target = env.target("pruner");
     target.options = parse_sync_options(&[format!("PrunePropagationPolicy={policy}")]).0;
     let keep = config_map("keep", json!({}));
-    env.sync_ok(&target, &[keep.clone(), deployment("web", 1, json!({}))])
-        .await;
+    let all = [keep.clone(), deployment("web", 1, json!({}))];
+    env.sync_ok(&target, &all).await;
+    // What the controller keeps in status.resources and passes back: the
+    // Deployment's kind is searched although nothing renders it any more.
+    target.previous = env.diff(&target, &all).await.resource_statuses();
     env.eventually("the Deployment's ReplicaSet", || async {
         (!replica_sets(&env, "web").await.is_empty()).then_some(())
     })
