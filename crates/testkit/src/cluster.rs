@@ -55,12 +55,10 @@ impl ControlPlane {
     /// start; it never skips.
     pub async fn shared() -> &'static ControlPlane {
         let shared = tokio::task::spawn_blocking(|| {
-            SHARED.get_or_init(|| {
-                let result = match std::env::var_os(KUBECONFIG_ENV) {
-                    Some(path) => Self::existing(PathBuf::from(path)),
-                    None => Self::start(),
-                };
-                result.map_err(|e| e.to_string())
+            SHARED.get_or_init(|| match std::env::var_os(KUBECONFIG_ENV) {
+                Some(path) => Self::existing(PathBuf::from(&path))
+                    .map_err(|e| format!("{KUBECONFIG_ENV}={}: {e}", path.to_string_lossy())),
+                None => Self::start().map_err(|e| e.to_string()),
             })
         })
         .await
@@ -85,15 +83,26 @@ impl ControlPlane {
     }
 
     /// An existing cluster, given its kubeconfig; never stopped by us.
+    /// Fails unless its API server answers `/readyz`.
     pub fn existing(kubeconfig: PathBuf) -> Result<ControlPlane, ClusterError> {
         std::fs::metadata(&kubeconfig).map_err(|source| ClusterError::Io {
             path: kubeconfig.clone(),
             source,
         })?;
-        Ok(ControlPlane {
+        let control_plane = ControlPlane {
             kubeconfig,
             supervisor: None,
-        })
+        };
+        control_plane
+            .kubectl(&["get", "--raw", "/readyz", "--request-timeout=10s"])
+            .map_err(|reason| ClusterError::Command {
+                command: format!(
+                    "kubectl get --raw /readyz (kubeconfig {})",
+                    control_plane.kubeconfig.display()
+                ),
+                reason,
+            })?;
+        Ok(control_plane)
     }
 
     /// The admin kubeconfig (certificates embedded).

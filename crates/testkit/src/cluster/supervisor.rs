@@ -92,7 +92,8 @@ impl Supervisor {
         });
         lock(&RUNNING).push(supervisor.clone());
         if let Err(e) = supervisor.wait_ready() {
-            supervisor.stop();
+            // Keep the logs to look at; a later start removes the directory.
+            supervisor.stop_and_keep_state(true);
             return Err(e);
         }
         Ok(supervisor)
@@ -134,6 +135,10 @@ impl Supervisor {
     /// waits for the supervisor to exit and removes the state directory
     /// (kept when `DRIFTLESS_KEEP_STATE` is set). Idempotent.
     pub fn stop(&self) {
+        self.stop_and_keep_state(std::env::var_os("DRIFTLESS_KEEP_STATE").is_some());
+    }
+
+    fn stop_and_keep_state(&self, keep_state: bool) {
         if !self.exit.is_set() {
             signal(self.pid, libc::SIGTERM);
             if !self.exit.wait(STOP_TIMEOUT) {
@@ -142,7 +147,7 @@ impl Supervisor {
             }
         }
         lock(&RUNNING).retain(|s| s.pid != self.pid);
-        if std::env::var_os("DRIFTLESS_KEEP_STATE").is_none() {
+        if !keep_state {
             let _ = fs::remove_dir_all(&self.state_dir);
         }
     }
