@@ -12,7 +12,9 @@ use std::path::{Path, PathBuf};
 
 use serde_json::Value;
 
-use super::{PatchKind, Schema, apply_json6902, parse_patch_text, strategic_merge_outcome};
+use super::{
+    PatchError, PatchKind, Schema, apply_json6902, parse_patch_text, strategic_merge_outcome,
+};
 use crate::patch::MergeOutcome;
 
 const CORPUS: &str = "../../../shared/conformance/kustomize/cases";
@@ -333,18 +335,28 @@ fn oracle_cases_from_env() {
     let mut failures = Vec::new();
     for case in names {
         let load = |file: &str| fs::read_to_string(case.join(file)).ok();
-        let (Some(resource), Some(patch)) = (load("resource.yaml"), load("patch.yaml")) else {
+        let Some(resource) = load("resource.yaml") else {
             continue;
         };
         let mut object = parse_docs(&resource)
             .ok()
             .and_then(|d| d.into_iter().next())
             .unwrap_or_default();
-        let patch = parse_docs(&patch)
-            .ok()
-            .and_then(|d| d.into_iter().next())
-            .unwrap_or_default();
-        let result = super::strategic_merge(&mut object, &patch);
+        let result = match (load("patch.yaml"), load("ops.yaml")) {
+            (Some(patch), _) => {
+                let patch = parse_docs(&patch)
+                    .ok()
+                    .and_then(|d| d.into_iter().next())
+                    .unwrap_or_default();
+                super::strategic_merge(&mut object, &patch)
+            }
+            (None, Some(ops)) => match parse_patch_text(&ops) {
+                Ok(PatchKind::Json6902(ops)) => apply_json6902(&mut object, &ops),
+                Ok(other) => Err(PatchError::NotAPatch(format!("{other:?}"))),
+                Err(e) => Err(e),
+            },
+            (None, None) => continue,
+        };
         match (load("expected.yaml"), result) {
             (Some(expected), Ok(())) => {
                 let expected = parse_docs(&expected)

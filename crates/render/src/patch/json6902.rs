@@ -62,9 +62,7 @@ fn apply_one(target: &mut Value, index: usize, op: &Value) -> Result<(), PatchEr
         "remove" => remove(target, &path).map(drop).map_err(failed),
         "replace" => {
             let value = value_field(fields).map_err(|m| invalid(name, m))?;
-            let slot = pointer::get_mut(target, &path).map_err(failed)?;
-            *slot = value.clone();
-            Ok(())
+            replace(target, &path, value.clone()).map_err(failed)
         }
         "move" => {
             let from_text = string_field(fields, "from").map_err(|m| invalid(name, m))?;
@@ -148,6 +146,37 @@ fn add(target: &mut Value, path: &[String], value: Value) -> Result<(), String> 
         }
         other => Err(format!(
             "{}: cannot add to a {}",
+            pointer::display(parent_path),
+            pointer::kind_name(other)
+        )),
+    }
+}
+
+/// Replaces the value at `path`. Like the JSON patch library kustomize
+/// uses, a missing key of an existing map is added; a list index must exist.
+fn replace(target: &mut Value, path: &[String], value: Value) -> Result<(), String> {
+    let Some((last, parent_path)) = path.split_last() else {
+        *target = value;
+        return Ok(());
+    };
+    match pointer::get_mut(target, parent_path)? {
+        Value::Object(map) => {
+            map.insert(last.clone(), value);
+            Ok(())
+        }
+        Value::Array(items) => {
+            match pointer::array_index(last, items.len(), false)
+                .map_err(|e| format!("{}: {e}", pointer::display(path)))?
+            {
+                ArrayIndex::At(i) => items[i] = value,
+                ArrayIndex::End => {
+                    return Err(format!("{} does not exist", pointer::display(path)));
+                }
+            }
+            Ok(())
+        }
+        other => Err(format!(
+            "{}: cannot replace in a {}",
             pointer::display(parent_path),
             pointer::kind_name(other)
         )),
@@ -243,8 +272,22 @@ mod tests {
             matches!(err, PatchError::OperationFailed { index: 1, .. }),
             "{err}"
         );
-        let err = patched(doc, json!([{"op": "replace", "path": "/l/5", "value": 1}])).unwrap_err();
+        let err = patched(
+            doc.clone(),
+            json!([{"op": "replace", "path": "/l/5", "value": 1}]),
+        )
+        .unwrap_err();
         assert!(err.to_string().contains("out of bounds"), "{err}");
+        // As with kubectl kustomize: replacing a missing key of an existing
+        // map adds it; a missing parent is an error.
+        assert_eq!(
+            patched(
+                doc.clone(),
+                json!([{"op": "replace", "path": "/b", "value": 2}])
+            ),
+            Ok(json!({"a": 1, "l": ["x", "y"], "b": 2}))
+        );
+        assert!(patched(doc, json!([{"op": "replace", "path": "/c/d", "value": 2}])).is_err());
     }
 
     #[test]
