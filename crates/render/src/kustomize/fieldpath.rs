@@ -304,13 +304,15 @@ pub fn lookup<'a>(root: &'a Value, path: &[String]) -> Result<Option<&'a Value>,
 /// missing map fields are created (as maps, or as lists when the next
 /// segment selects list elements), a missing `[key=value]` element is
 /// appended as `{key: value}`, and a missing last field is created as a
-/// clone of `leaf`. Wildcards are refused.
+/// clone of `leaf`. Wildcards are refused. The flag tells whether the
+/// last field was created (an existing `null` is returned as it is).
 pub fn lookup_create<'a>(
     root: &'a mut Value,
     path: &[String],
     leaf: &Value,
-) -> Result<Option<&'a mut Value>, String> {
+) -> Result<Option<(&'a mut Value, bool)>, String> {
     let mut node = root;
+    let mut created = false;
     for (i, segment) in path.iter().enumerate() {
         let next_kind = match path.get(i + 1).map(|s| parse_segment(s)).transpose()? {
             None => leaf.clone(),
@@ -326,11 +328,14 @@ pub fn lookup_create<'a>(
                 _ => Value::Array(Vec::new()),
             };
         }
+        let last = i + 1 == path.len();
         node = match (parse_segment(segment)?, node) {
             (Segment::Field(name), Value::Object(map)) => {
+                let exists = map.contains_key(name);
                 let field = map.entry(name.to_string()).or_insert(Value::Null);
-                if field.is_null() {
+                if !exists || (field.is_null() && !last) {
                     *field = next_kind;
+                    created = last && !exists;
                 }
                 field
             }
@@ -357,6 +362,7 @@ pub fn lookup_create<'a>(
                             map.insert(key.to_string(), Value::String(value.to_string()));
                             Value::Object(map)
                         });
+                        created = last;
                         items.len() - 1
                     }
                 };
@@ -368,7 +374,7 @@ pub fn lookup_create<'a>(
             _ => return Ok(None),
         };
     }
-    Ok(Some(node))
+    Ok(Some((node, created)))
 }
 
 /// Calls `visit` on every value matching a dotted path (kyaml's
@@ -543,8 +549,13 @@ mod tests {
     fn dotted_create() {
         let mut obj = deployment().into_value();
         let path = split_dotted_path("spec.template.spec.containers.[name=new].env.[name=A].value");
-        let slot = lookup_create(&mut obj, &path, &json!("")).unwrap().unwrap();
+        let (slot, created) = lookup_create(&mut obj, &path, &json!("")).unwrap().unwrap();
+        assert!(created);
         *slot = json!("1");
+        let path = split_dotted_path("spec.template.spec.containers.[name=new].env.[name=A].value");
+        let (slot, created) = lookup_create(&mut obj, &path, &json!("")).unwrap().unwrap();
+        assert!(!created);
+        assert_eq!(*slot, json!("1"));
         assert_eq!(
             obj["spec"]["template"]["spec"]["containers"][2],
             json!({"name": "new", "env": [{"name": "A", "value": "1"}]})

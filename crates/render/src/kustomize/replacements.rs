@@ -598,12 +598,14 @@ fn set_path(
 ) -> Result<(), String> {
     let segments = split_dotted_path(path);
     if options.is_some_and(|o| o.create) {
-        if let Some(slot) = lookup_create(root, &segments, &Value::Null)? {
-            set_value(slot, value, options)?;
+        if let Some((slot, created)) = lookup_create(root, &segments, &Value::Null)? {
+            set_value(slot, value, options, created)?;
         }
         return Ok(());
     }
-    let visited = for_each_match(root, &segments, &mut |slot| set_value(slot, value, options))?;
+    let visited = for_each_match(root, &segments, &mut |slot| {
+        set_value(slot, value, options, false)
+    })?;
     if visited == 0 && options.is_some_and(|o| !o.delimiter.is_empty()) {
         // kustomize applies the delimiter to the empty match list, which is not a scalar.
         return Err("delimiter option can only be used with scalar nodes".into());
@@ -611,17 +613,21 @@ fn set_path(
     Ok(())
 }
 
-/// kustomize's `setTargetValue`: scalars keep their type and take the
-/// source's text; other nodes are replaced by the source value.
+/// kustomize's `setTargetValue`: a scalar keeps its type and takes the
+/// source's text (text that does not fit the type is an error, as when
+/// kustomize writes its output); maps and lists are replaced by the source
+/// value; a field just created takes the type its text has as a plain YAML
+/// scalar.
 fn set_value(
     target: &mut Value,
     value: &Value,
     options: Option<&FieldOptions>,
+    created: bool,
 ) -> Result<(), String> {
     let mut value = value.clone();
     if let Some(options) = options.filter(|o| !o.delimiter.is_empty()) {
         let current = match &*target {
-            Value::Null => String::new(),
+            Value::Null if created => String::new(),
             other => scalar_string(other)
                 .ok_or_else(|| "delimiter option can only be used with scalar nodes".to_string())?,
         };
@@ -637,16 +643,30 @@ fn set_value(
         }
         value = Value::String(parts.join(&options.delimiter));
     }
-    *target = match (&*target, scalar_string(&value)) {
-        (Value::String(_), Some(text)) => Value::String(text),
-        (Value::Number(_), Some(text)) => number_or_string(&text),
-        (Value::Bool(_), Some(text)) => match text.as_str() {
+    if created {
+        *target = match &value {
+            Value::String(text) => plain_scalar(text),
+            _ => value,
+        };
+        return Ok(());
+    }
+    // Non-scalar sources give scalar targets their (empty) text, as kyaml does.
+    let text = scalar_string(&value).unwrap_or_default();
+    let mismatch = |what: &str| format!("cannot decode {text:?} as a {what}");
+    *target = match &*target {
+        Value::Object(_) | Value::Array(_) => value,
+        Value::String(_) => Value::String(text),
+        Value::Number(_) => match number_or_string(&text) {
+            number @ Value::Number(_) => number,
+            _ => return Err(mismatch("number")),
+        },
+        Value::Bool(_) => match text.as_str() {
             "true" => Value::Bool(true),
             "false" => Value::Bool(false),
-            _ => Value::String(text),
+            _ => return Err(mismatch("boolean")),
         },
-        (Value::Null, Some(text)) if value.is_string() => plain_scalar(&text),
-        _ => value,
+        Value::Null if text.is_empty() => Value::Null,
+        Value::Null => return Err(mismatch("null")),
     };
     Ok(())
 }
@@ -860,6 +880,50 @@ mod tests {
             d["spec"]["template"]["spec"]["containers"][0]["args"][0],
             "--a=1=a.b.c"
         );
+    }
+
+    /// As checked against kubectl kustomize v5.5: created fields take the
+    /// text's plain YAML type, existing scalars keep theirs, and text that
+    /// does not fit an existing number or null is an error.
+    #[test]
+    fn scalar_types_like_kubectl() {
+        let cm = |name: &str, data: Value| {
+            Object::from_value(json!({"apiVersion": "v1", "kind": "ConfigMap",
+                "metadata": {"name": name}, "data": data}))
+            .unwrap()
+        };
+        let mut objects = vec![
+            cm("a", json!({"n": "3", "t": "true"})),
+            cm("b", json!({"existing": "x", "num": 5})),
+        ];
+        let r = |path: &str, targets: Value| {
+            json!([{"source": {"kind": "ConfigMap", "name": "a", "fieldPath": path},
+                    "targets": [{"select": {"name": "b"}, "fieldPaths": targets, "options": {"create": true}}]}])
+        };
+        let replacements = r(
+            "data.n",
+            json!(["data.created", "data.existing", "data.num"]),
+        );
+        apply(&mut objects, &replacements, &empty(), "", "k.yaml").unwrap();
+        let replacements = r("data.t", json!(["data.createdbool"]));
+        apply(&mut objects, &replacements, &empty(), "", "k.yaml").unwrap();
+        assert_eq!(
+            objects[1].0["data"],
+            json!({"existing": "3", "num": 3, "created": 3, "createdbool": true})
+        );
+        let replacements = r("data.t", json!(["data.num"]));
+        let err = apply(&mut objects, &replacements, &empty(), "", "k.yaml").unwrap_err();
+        assert!(err.to_string().contains("cannot decode"), "{err}");
+        objects[1].0.insert("data".into(), json!({"nul": null}));
+        let err = apply(
+            &mut objects,
+            &r("data.n", json!(["data.nul"])),
+            &empty(),
+            "",
+            "k.yaml",
+        )
+        .unwrap_err();
+        assert!(err.to_string().contains("cannot decode"), "{err}");
     }
 
     #[test]
