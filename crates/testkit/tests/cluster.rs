@@ -180,3 +180,115 @@ fn stopping_a_control_plane_leaves_no_process_behind() {
         );
     }
 }
+
+#[test]
+fn two_control_planes_run_side_by_side() {
+    let (a, b) = std::thread::scope(|scope| {
+        let a = scope.spawn(ControlPlane::start);
+        let b = scope.spawn(ControlPlane::start);
+        (a.join().expect("start a"), b.join().expect("start b"))
+    });
+    let a = a.unwrap_or_else(|e| panic!("{e}"));
+    let b = b.unwrap_or_else(|e| panic!("{e}"));
+    let server = |cp: &ControlPlane| {
+        cp.kubectl(&[
+            "config",
+            "view",
+            "--minify",
+            "-o",
+            "jsonpath={.clusters[0].cluster.server}",
+        ])
+        .expect("kubectl config view")
+    };
+    assert_ne!(server(&a), server(&b));
+    a.kubectl(&["create", "namespace", "only-in-a"])
+        .expect("create in a");
+    assert!(a.kubectl(&["get", "namespace", "only-in-a"]).is_ok());
+    assert!(b.kubectl(&["get", "namespace", "only-in-a"]).is_err());
+    a.stop();
+    b.stop();
+}
+
+/// Env var telling [`holds_a_control_plane_until_killed`] where to write the
+/// component pids.
+const HOLDER_PIDS_FILE: &str = "DRIFTLESS_TEST_HOLDER_PIDS";
+
+/// Run as a child process by
+/// [`a_killed_test_process_leaves_no_process_behind`]: starts a control
+/// plane, writes its pids, and waits to be killed.
+#[test]
+#[ignore = "helper: runs only inside a_killed_test_process_leaves_no_process_behind"]
+fn holds_a_control_plane_until_killed() {
+    let file = std::env::var(HOLDER_PIDS_FILE).expect("run by the killed-process test");
+    let cp = ControlPlane::start().unwrap_or_else(|e| panic!("{e}"));
+    let pids: Vec<String> = cp
+        .component_pids()
+        .iter()
+        .map(|(_, p)| p.to_string())
+        .collect();
+    std::fs::write(format!("{file}.tmp"), pids.join("\n")).expect("writing pids");
+    std::fs::rename(format!("{file}.tmp"), &file).expect("publishing pids");
+    loop {
+        std::thread::sleep(Duration::from_secs(60));
+    }
+}
+
+#[test]
+fn a_killed_test_process_leaves_no_process_behind() {
+    let dir = tempfile::tempdir().expect("a temp dir");
+    let pids_file = dir.path().join("pids");
+    let mut holder = std::process::Command::new(std::env::current_exe().expect("test binary"))
+        .args([
+            "--exact",
+            "holds_a_control_plane_until_killed",
+            "--ignored",
+            "--nocapture",
+        ])
+        .env(HOLDER_PIDS_FILE, &pids_file)
+        .env_remove("DRIFTLESS_KEEP_STATE")
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .expect("starting the holder process");
+
+    let deadline = std::time::Instant::now() + Duration::from_secs(300);
+    let pids: Vec<u32> = loop {
+        if let Ok(text) = std::fs::read_to_string(&pids_file) {
+            break text.lines().filter_map(|l| l.parse().ok()).collect();
+        }
+        if let Some(status) = holder.try_wait().expect("polling the holder") {
+            panic!("the holder process exited ({status}) before its control plane was up");
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "holder never wrote {}",
+            pids_file.display()
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    assert_eq!(pids.len(), 5, "pids: {pids:?}");
+    assert!(
+        pids.iter().all(|p| still_running_component(*p)),
+        "pids: {pids:?}"
+    );
+
+    holder.kill().expect("SIGKILL to the holder");
+    holder.wait().expect("reaping the holder");
+
+    // The supervisor gets SIGTERM from the kernel and stops its components
+    // (SIGKILL after 15 s); wait generously for that to finish.
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    loop {
+        let left: Vec<_> = pids
+            .iter()
+            .filter(|p| still_running_component(**p))
+            .collect();
+        if left.is_empty() {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "still running 60 s after the test process was killed: {left:?}"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
