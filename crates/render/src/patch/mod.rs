@@ -51,6 +51,8 @@
 //! Kustomize uses such a schema *instead of* the built-in one (checked with
 //! `kubectl kustomize`: a Deployment's containers are then replaced, not
 //! merged); [`Schema::with_base`] layers it over the built-in one instead.
+//! [`Schema::for_openapi_field`] applies kustomize's rules for the field
+//! (`path` xor `version`, known versions).
 //!
 //! # JSON 6902
 //!
@@ -70,7 +72,7 @@ mod smp;
 
 pub use error::PatchError;
 pub use json6902::apply_json6902;
-pub use schema::{FieldPatchMeta, Schema};
+pub use schema::{BUILTIN_OPENAPI_VERSIONS, FieldPatchMeta, Schema};
 pub use smp::{
     MergeOutcome, is_delete_patch, strategic_merge, strategic_merge_outcome, strategic_merge_with,
 };

@@ -5,6 +5,7 @@
 //! custom OpenAPI document (kustomize's `openapi:` field) is compiled into
 //! the same shape at run time by [`Schema::from_openapi`].
 
+use std::borrow::Cow;
 use std::collections::HashMap;
 use std::sync::OnceLock;
 
@@ -15,6 +16,11 @@ use super::error::PatchError;
 
 /// The generated table of the built-in Kubernetes types.
 const BUILTIN_TABLE: &str = include_str!("../../openapi/merge_keys.json");
+
+/// Versions accepted by a kustomization's `openapi: {version: ...}`:
+/// kustomize v5.5.0's built-in one, and the one our table comes from. Both
+/// select [`Schema::builtin`].
+pub const BUILTIN_OPENAPI_VERSIONS: &[&str] = &["v1.21.2", "v1.34.4"];
 
 /// Name under which a type's `additionalProperties` schema is stored.
 const ANY_FIELD: &str = "*";
@@ -131,6 +137,30 @@ impl Schema {
                 .map_err(|e| PatchError::Schema(format!("not JSON nor YAML: {e}")))?,
         };
         Schema::from_openapi(&document)
+    }
+
+    /// The schema a kustomization's `openapi:` field selects, with
+    /// kustomize's rules: `path` (its file's text given as `custom_text`)
+    /// replaces the built-in schema entirely; `version` must be one of
+    /// [`BUILTIN_OPENAPI_VERSIONS`]; both at once is an error; neither
+    /// selects the built-in schema.
+    pub fn for_openapi_field(
+        version: Option<&str>,
+        custom_text: Option<&str>,
+    ) -> Result<Cow<'static, Schema>, PatchError> {
+        match (version, custom_text) {
+            (Some(_), Some(_)) => Err(PatchError::Schema(
+                "builtin version and custom schema provided, cannot use both".to_string(),
+            )),
+            (None, Some(text)) => Schema::from_openapi_text(text).map(Cow::Owned),
+            (Some(version), None) if !BUILTIN_OPENAPI_VERSIONS.contains(&version) => {
+                Err(PatchError::Schema(format!(
+                    "the specified OpenAPI version is not built in: {version} (built in: {})",
+                    BUILTIN_OPENAPI_VERSIONS.join(", ")
+                )))
+            }
+            _ => Ok(Cow::Borrowed(Schema::builtin())),
+        }
     }
 
     /// This schema, completed by `base` for every kind and type this one
@@ -345,6 +375,31 @@ mod tests {
             .expect("finalizers");
         assert!(finalizers.merges_lists);
         assert!(finalizers.merge_keys.is_empty());
+    }
+
+    #[test]
+    fn openapi_field_rules() {
+        assert!(matches!(
+            Schema::for_openapi_field(None, None),
+            Ok(Cow::Borrowed(_))
+        ));
+        assert!(matches!(
+            Schema::for_openapi_field(Some("v1.21.2"), None),
+            Ok(Cow::Borrowed(_))
+        ));
+        let err = Schema::for_openapi_field(Some("v1.14.1"), None).unwrap_err();
+        assert!(
+            err.to_string()
+                .contains("the specified OpenAPI version is not built in")
+        );
+        let err = Schema::for_openapi_field(Some("v1.21.2"), Some("{}")).unwrap_err();
+        assert!(err.to_string().contains("cannot use both"));
+        let yaml = "definitions:\n  T:\n    x-kubernetes-group-version-kind:\n    - {group: a.io, version: v1, kind: T}\n";
+        let custom = Schema::for_openapi_field(None, Some(yaml)).expect("yaml schema");
+        assert!(custom.knows_kind("a.io/v1", "T"));
+        // A custom schema replaces the built-in one, as in kustomize.
+        assert!(!custom.knows_kind("apps/v1", "Deployment"));
+        assert!(Schema::for_openapi_field(None, Some("[1, 2")).is_err());
     }
 
     #[test]
