@@ -161,7 +161,9 @@ impl<'r, 't> Context<'r, 't> {
         }
         for (i, path) in k.strings("crds")?.iter().enumerate() {
             let file = self.file_path(k, path, &format!("crds[{i}]"))?;
-            self.reader.read_documents(&file)?;
+            for doc in self.reader.read_documents(&file)? {
+                super::crds::add_name_references(&mut acc.config, &doc);
+            }
         }
         self.accumulate_components(k, acc)?;
         self.run_generators(k, acc)?;
@@ -279,7 +281,7 @@ impl<'r, 't> Context<'r, 't> {
                     format!("missing metadata.name in object of kind {}", object.kind()),
                 ));
             }
-            out.push(Resource::new(object, file));
+            out.push(Resource::new(stringify_metadata(object), file));
         }
         Ok(out)
     }
@@ -542,7 +544,7 @@ fn add_generated(
             };
             let before = resources[i].id();
             generators::merge_into(&mut resources[i].object, &res.object, behavior)?;
-            resources[i].needs_hash = g.hash_suffix;
+            resources[i].needs_hash = resources[i].generated && g.hash_suffix;
             resources[i].record(before);
         }
     }
@@ -566,4 +568,21 @@ pub fn with_objects(
         res.record(id);
     }
     result
+}
+
+/// Labels and annotations are strings: numbers and booleans written
+/// unquoted become their text, as kustomize does.
+fn stringify_metadata(mut object: Object) -> Object {
+    if let Some(Value::Object(meta)) = object.0.get_mut("metadata") {
+        for field in ["labels", "annotations"] {
+            if let Some(Value::Object(map)) = meta.get_mut(field) {
+                for value in map.values_mut() {
+                    if matches!(value, Value::Number(_) | Value::Bool(_)) {
+                        *value = Value::String(value.to_string());
+                    }
+                }
+            }
+        }
+    }
+    object
 }

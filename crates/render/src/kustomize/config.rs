@@ -37,6 +37,8 @@ pub struct Config {
     pub namespace: Vec<FieldSpec>,
     /// Extra fields prefixes and suffixes go into.
     pub name_prefix: Vec<FieldSpec>,
+    /// When set, only objects these specs select get prefixes and suffixes.
+    pub prefix_kinds: Option<Vec<FieldSpec>>,
     /// Raw sections other transformers read (`images`, `replicas`, `varReference`).
     pub extra: Vec<(String, Value)>,
 }
@@ -80,6 +82,7 @@ impl Default for Config {
             common_annotations: list(specs::ANNOTATION_TEMPLATES),
             namespace: Vec::new(),
             name_prefix: Vec::new(),
+            prefix_kinds: None,
             extra: Vec::new(),
         }
     }
@@ -127,8 +130,20 @@ impl Config {
                     push_unique(&mut self.namespace, list);
                 }
                 "namePrefix" | "nameSuffix" => {
-                    let mut list = specs(key)?;
-                    list.retain(|s| s.path != "metadata/name");
+                    let list = specs(key)?;
+                    if list.iter().any(|s| s.path == "metadata/name") {
+                        // Kind-specific metadata/name specs narrow the default (every kind).
+                        self.prefix_kinds = Some(
+                            list.iter()
+                                .filter(|s| s.path == "metadata/name")
+                                .cloned()
+                                .collect(),
+                        );
+                    }
+                    let list = list
+                        .into_iter()
+                        .filter(|s| s.path != "metadata/name")
+                        .collect();
                     push_unique(&mut self.name_prefix, list);
                 }
                 "nameReference" => self.merge_name_references(section, file)?,
@@ -195,6 +210,10 @@ impl Config {
         );
         push_unique(&mut self.namespace, other.namespace.clone());
         push_unique(&mut self.name_prefix, other.name_prefix.clone());
+        if let Some(kinds) = &other.prefix_kinds {
+            let mine = self.prefix_kinds.get_or_insert_with(Vec::new);
+            push_unique(mine, kinds.clone());
+        }
         for e in &other.extra {
             if !self.extra.contains(e) {
                 self.extra.push(e.clone());

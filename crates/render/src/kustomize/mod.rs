@@ -2,6 +2,7 @@
 
 pub mod build;
 pub mod config;
+pub mod crds;
 pub mod fieldpath;
 pub mod file;
 pub mod generators;

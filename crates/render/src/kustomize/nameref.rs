@@ -10,12 +10,12 @@ use crate::error::RenderError;
 
 /// What the rewrite needs to know about a possible referral.
 struct Candidate {
-    index: usize,
     group: String,
     kind: String,
     ids: Vec<ResId>,
     name: String,
     namespace: String,
+    actual_namespace: Option<String>,
     prefixes: Vec<String>,
     suffixes: Vec<String>,
 }
@@ -25,13 +25,13 @@ pub fn fix(resources: &mut [Resource], config: &Config, file: &str) -> Result<()
     let candidates: Vec<Candidate> = resources
         .iter()
         .enumerate()
-        .map(|(index, r)| Candidate {
-            index,
+        .map(|(_, r)| Candidate {
             group: r.object.group().to_string(),
             kind: r.object.kind().to_string(),
             ids: r.all_ids().collect(),
             name: r.object.name().to_string(),
             namespace: r.id().effective_namespace().to_string(),
+            actual_namespace: r.object.namespace().map(str::to_string),
             prefixes: r.prefixes.clone(),
             suffixes: r.suffixes.clone(),
         })
@@ -43,7 +43,6 @@ pub fn fix(resources: &mut [Resource], config: &Config, file: &str) -> Result<()
                     continue;
                 }
                 let referrer = Referrer {
-                    index: i,
                     cluster_scoped: is_cluster_scoped(resources[i].object.kind()),
                     namespace: resources[i].id().effective_namespace().to_string(),
                     prefixes: resources[i].prefixes.clone(),
@@ -61,7 +60,6 @@ pub fn fix(resources: &mut [Resource], config: &Config, file: &str) -> Result<()
 }
 
 struct Referrer {
-    index: usize,
     cluster_scoped: bool,
     namespace: String,
     prefixes: Vec<String>,
@@ -101,8 +99,8 @@ fn rewrite(
                 .map(str::to_string);
             if let Some(c) = find(nr, &name, ns.as_deref(), referrer, candidates)? {
                 map.insert("name".into(), Value::String(c.name.clone()));
-                if ns.is_some() && !c.namespace.is_empty() {
-                    map.insert("namespace".into(), Value::String(c.namespace.clone()));
+                if let Some(actual) = &c.actual_namespace {
+                    map.insert("namespace".into(), Value::String(actual.clone()));
                 }
             }
         }
@@ -120,7 +118,7 @@ fn find<'c>(
 ) -> Result<Option<&'c Candidate>, String> {
     let mut found: Vec<&Candidate> = candidates
         .iter()
-        .filter(|c| c.index != referrer.index && c.kind == nr.kind)
+        .filter(|c| c.kind == nr.kind)
         .filter(|c| {
             nr.group.is_empty()
                 || c.group == nr.group

@@ -10,6 +10,19 @@ pub type CreateSpec = (&'static str, &'static str, &'static str, &'static str, b
 /// For each referenced (group, version, kind): the fields naming it.
 pub const NAME_REFERENCES: &[((&str, &str, &str), &[Spec])] = &[
     (
+        (
+            "admissionregistration.k8s.io",
+            "",
+            "ValidatingAdmissionPolicy",
+        ),
+        &[(
+            "admissionregistration.k8s.io",
+            "",
+            "ValidatingAdmissionPolicyBinding",
+            "spec/policyName",
+        )],
+    ),
+    (
         ("", "", "Deployment"),
         &[(
             "",

@@ -95,6 +95,11 @@ pub fn prefix_suffix(
         if keeps_name(res) {
             return Ok(());
         }
+        if let Some(kinds) = &config.prefix_kinds {
+            if !kinds.iter().any(|s| s.selects(&res.object)) {
+                return Ok(());
+            }
+        }
         let name = format!("{prefix}{}{suffix}", res.object.name());
         res.object
             .metadata_mut()
