@@ -67,7 +67,9 @@ $(tail -n 40 "$state/supervisor.log")"
 
 down() {
   local pid listed=() line comp p
-  while read -r comp p; do listed+=("$p"); done <"$state/pids" 2>/dev/null || true
+  if [[ -f $state/pids ]]; then
+    while read -r comp p; do listed+=("$p"); done <"$state/pids"
+  fi
   if pid=$(supervisor_pid); then
     kill -TERM "$pid"
     local deadline=$((SECONDS + 30))
@@ -98,9 +100,11 @@ case $cmd in
   env) is_up || die "not up (run: $0 up $name)"; print_env ;;
   status)
     if is_up; then log "up ($kubeconfig)"; else log "down"; fi
-    while read -r comp p; do
-      if procs_alive "$p"; then echo "$comp $p running"; else echo "$comp $p stopped"; fi
-    done <"$state/pids" 2>/dev/null || true
+    if [[ -f $state/pids ]]; then
+      while read -r comp p; do
+        if procs_alive "$p"; then echo "$comp $p running"; else echo "$comp $p stopped"; fi
+      done <"$state/pids"
+    fi
     ;;
   *) sed -n '2,14p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2 ;;
 esac
