@@ -50,3 +50,34 @@ pub(crate) fn changed_paths(
     }
     Ok(paths.into_iter().collect())
 }
+
+/// Whether any of `changed` (paths from
+/// [`MirrorCache::changed_paths`](crate::MirrorCache::changed_paths)) lies in
+/// one of `dirs` (an Application's path and the directories its render read;
+/// `""` is the repository root). With `changed` unknown (`None`, e.g. a
+/// webhook that did not list files), every directory counts as touched.
+///
+/// ```
+/// use driftless_source::paths_touch;
+/// let changed = vec!["apps/web/deploy.yaml".to_string()];
+/// assert!(paths_touch(Some(changed.as_slice()), &["apps/web"]));
+/// assert!(!paths_touch(Some(changed.as_slice()), &["apps/we", "apps/api"]));
+/// assert!(paths_touch(None, &["anything"]));
+/// ```
+pub fn paths_touch(changed: Option<&[String]>, dirs: &[&str]) -> bool {
+    let Some(changed) = changed else {
+        return true;
+    };
+    dirs.iter().any(|dir| {
+        let dir = dir.trim_matches('/');
+        let dir = dir.strip_prefix("./").unwrap_or(dir);
+        changed.iter().any(|path| {
+            dir.is_empty()
+                || dir == "."
+                || path == dir
+                || path
+                    .strip_prefix(dir)
+                    .is_some_and(|rest| rest.starts_with('/'))
+        })
+    })
+}

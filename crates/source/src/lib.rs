@@ -25,6 +25,8 @@
 //! # Ok(()) }
 //! ```
 
+#![warn(missing_docs)]
+
 mod cache;
 pub mod credentials;
 mod diff;
@@ -36,6 +38,7 @@ pub mod url;
 pub mod webhook;
 
 pub use cache::{FetchStats, MirrorCache, Options, Resolved};
+pub use diff::paths_touch;
 pub use error::{Result, SourceError};
 pub use tree::GitTree;
 pub use url::{RepoUrl, normalize_url, redact};
