@@ -257,6 +257,19 @@ async fn seed_applications_are_accepted_verbatim_and_listed() {
         if let Err(e) = cp.kubectl(&["apply", "--validate=strict", "-f", &file]) {
             rejected.push(format!("{file}: {e}"));
         }
+        // Users apply with server-side apply too.
+        let ssa = [
+            "apply",
+            "--server-side",
+            "--dry-run=server",
+            "--validate=strict",
+            "--field-manager=seed-user",
+            "-f",
+            &file,
+        ];
+        if let Err(e) = cp.kubectl(&ssa) {
+            rejected.push(format!("{file} (server-side apply): {e}"));
+        }
     }
     assert!(
         rejected.is_empty(),
