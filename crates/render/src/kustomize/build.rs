@@ -8,7 +8,7 @@ use super::config::Config;
 use super::file::{Kind, Kustomization};
 use super::resource::Resource;
 use super::sort::Order;
-use super::{generators, images, patches, transform};
+use super::{generators, images, patches, replacements, replicas, transform, vars};
 use crate::error::RenderError;
 use crate::object::Object;
 use crate::tree::{EntryKind, FileTree, join};
@@ -24,8 +24,8 @@ pub struct Acc {
     pub resources: Vec<Resource>,
     /// Transformer configuration gathered on the way.
     pub config: Config,
-    /// `vars` entries with the file declaring them.
-    pub vars: Vec<(Value, String)>,
+    /// The vars declared so far.
+    pub vars: vars::VarSet,
 }
 
 /// State shared by one build.
@@ -105,9 +105,16 @@ impl<'r, 't> Context<'r, 't> {
         }
         super::nameref::fix(&mut resources, &acc.config, &k.file)?;
         if !acc.vars.is_empty() {
-            with_objects(&mut resources, |objects| {
-                super::shim::vars_apply(objects, &acc.vars)
-            })?;
+            let mut specs = vars::default_field_specs();
+            for (key, value) in &acc.config.extra {
+                if key == "varReference" {
+                    specs.extend(
+                        super::fieldpath::FieldSpec::parse_list(value, &k.file, key)
+                            .map_err(|e| RenderError::field(&k.file, "configurations", e))?,
+                    );
+                }
+            }
+            with_objects(&mut resources, |objects| acc.vars.resolve(objects, &specs))?;
         }
         resources.retain(|r| r.object.annotation(LOCAL_CONFIG) != Some("true"));
         let order = Order::parse(k.get("sortOptions"), &k.file)?.unwrap_or_default();
@@ -168,25 +175,12 @@ impl<'r, 't> Context<'r, 't> {
         self.accumulate_components(k, acc)?;
         self.run_generators(k, acc)?;
         self.run_transformers(k, acc)?;
-        if let Some(vars) = k.get("vars") {
-            let list = vars
-                .as_array()
-                .ok_or_else(|| RenderError::field(&k.file, "vars", "must be a list"))?;
-            for var in list {
-                let name = var.get("name").and_then(Value::as_str).unwrap_or("");
-                if acc
-                    .vars
-                    .iter()
-                    .any(|(v, _)| v.get("name").and_then(Value::as_str) == Some(name))
-                {
-                    return Err(RenderError::field(
-                        &k.file,
-                        "vars",
-                        format!("var '{name}' already encountered"),
-                    ));
-                }
-                acc.vars.push((var.clone(), k.file.clone()));
-            }
+        if let Some(list) = k.get("vars") {
+            let file = k.file.clone();
+            let set = &mut acc.vars;
+            with_objects(&mut acc.resources, |objects| {
+                set.declare(objects, list, &file)
+            })?;
         }
         Ok(())
     }
@@ -221,26 +215,7 @@ impl<'r, 't> Context<'r, 't> {
                     result?;
                     append_all(&mut acc.resources, sub_acc.resources, &k.file)?;
                     acc.config.merge(&sub_acc.config);
-                    for var in sub_acc.vars {
-                        let name = var
-                            .0
-                            .get("name")
-                            .and_then(Value::as_str)
-                            .unwrap_or("")
-                            .to_string();
-                        if acc
-                            .vars
-                            .iter()
-                            .any(|(v, _)| v.get("name").and_then(Value::as_str) == Some(&name))
-                        {
-                            return Err(RenderError::field(
-                                &k.file,
-                                &field,
-                                format!("var '{name}' already encountered"),
-                            ));
-                        }
-                        acc.vars.push(var);
-                    }
+                    acc.vars.merge(sub_acc.vars, &k.file)?;
                 }
                 Some(EntryKind::File) => {
                     let file = self.file_path(k, entry, &field)?;
@@ -419,17 +394,15 @@ impl<'r, 't> Context<'r, 't> {
         )?;
         patches::json6902_field(self, k, res)?;
         if let Some(replicas) = k.get("replicas") {
-            with_objects(res, |objects| {
-                super::shim::replicas_apply(objects, replicas, file)
-            })?;
+            with_objects(res, |objects| replicas::apply(objects, replicas, file))?;
         }
         if let Some(list) = k.get("images") {
             with_objects(res, |objects| images::apply(objects, list, file))?;
         }
-        if let Some(replacements) = k.get("replacements") {
+        if let Some(list) = k.get("replacements") {
             let tree: &dyn FileTree = self.reader;
             with_objects(res, |objects| {
-                super::shim::replacements_apply(objects, replacements, tree, &k.dir, file)
+                replacements::apply(objects, list, tree, &k.dir, file)
             })?;
         }
         for (i, entry) in k.strings("transformers")?.iter().enumerate() {
@@ -560,10 +533,26 @@ pub fn with_objects(
     let before: Vec<_> = resources.iter().map(Resource::id).collect();
     let mut objects: Vec<Object> = resources
         .iter_mut()
-        .map(|r| Object(std::mem::take(&mut r.object.0)))
+        .map(|r| {
+            let mut object = Object(std::mem::take(&mut r.object.0));
+            let previous: Vec<replacements::ResId> = r
+                .history
+                .iter()
+                .map(|id| replacements::ResId {
+                    group: id.group.clone(),
+                    version: id.version.clone(),
+                    kind: id.kind.clone(),
+                    name: id.name.clone(),
+                    namespace: id.namespace.clone(),
+                })
+                .collect();
+            replacements::set_previous_ids(&mut object, &previous);
+            object
+        })
         .collect();
     let result = f(&mut objects);
-    for ((res, object), id) in resources.iter_mut().zip(objects).zip(before) {
+    for ((res, mut object), id) in resources.iter_mut().zip(objects).zip(before) {
+        replacements::clear_previous_ids(&mut object);
         res.object = object;
         res.record(id);
     }

@@ -16,7 +16,6 @@ pub mod replacements;
 pub mod replicas;
 pub mod resource;
 pub mod select;
-mod shim;
 pub mod sort;
 pub mod specs;
 pub mod transform;
