@@ -221,8 +221,16 @@ impl MirrorCache {
             }
         }
 
-        let credentials = self.credentials.credentials(url).await?;
         let guard = slot.lock.clone().lock_owned().await;
+        // Callers that waited for a fetch which started after they arrived
+        // will not fetch again (unless a ref outside heads and tags is
+        // wanted): they skip the credential lookup (an API call for Secrets).
+        let may_fetch = guard.completed <= arrival || matches!(kind, RevisionKind::Ref(_));
+        let credentials = if may_fetch {
+            self.credentials.credentials(url).await?
+        } else {
+            None
+        };
         let job = Job {
             slot: slot.clone(),
             kind,
