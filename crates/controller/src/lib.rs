@@ -10,14 +10,29 @@
 //! [`decide`], [`status`], [`cycle`], [`retry`]); the pipeline is reached
 //! through the [`pipeline`] traits.
 
+pub mod adapters;
+pub mod config;
+pub mod context;
 pub mod cycle;
 pub mod decide;
 pub mod error;
+pub mod events;
+pub mod finalize;
+pub mod http;
+pub mod leader;
+pub mod metrics;
 pub mod overrides;
+pub mod patch;
 pub mod pipeline;
 pub mod project;
+pub mod reconcile;
 pub mod render_cache;
 pub mod retry;
+pub mod runtime;
 pub mod status;
+pub mod webhook;
 
+pub use config::{ControllerConfig, LeaderElection};
+pub use context::Context;
 pub use error::{Error, Result};
+pub use runtime::{Running, run, shutdown_signal, start};

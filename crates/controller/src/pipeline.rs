@@ -1,16 +1,13 @@
-//! The boundary between the controller and the pipeline it drives: a
-//! [`Source`] (revision resolution and rendering of a commit) and a
-//! [`Cluster`] (server-side dry-run diff, apply/prune, cascade delete).
-//! The controller only talks to these traits, so its phases stay small and
-//! testable; [`crate::adapters`] implements them on the real crates.
+//! The boundary between the controller and Git: a [`Source`] resolves
+//! revisions and renders commits ([`crate::adapters::GitSource`] implements
+//! it on the mirror cache and the renderer), and [`Comparison`], the view of
+//! a sync-engine comparison the status is computed from.
 
 use std::future::Future;
 use std::pin::Pin;
 
-use driftless_api::{
-    HealthStatus, OperationPhase, ResourceIgnoreDifferences, ResourceResult, SyncStatusCode,
-};
-use driftless_render::{Object, ObjectKey, RenderOptions, Rendered};
+use driftless_api::{HealthStatus, SyncStatusCode};
+use driftless_render::{ObjectKey, RenderOptions, Rendered};
 
 /// A boxed, sendable future (the traits stay object-safe).
 pub type BoxFut<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
@@ -54,19 +51,6 @@ pub trait Source: Send + Sync + 'static {
         path: &'a str,
         options: &'a RenderOptions,
     ) -> BoxFut<'a, Result<Rendered, StageError>>;
-}
-
-/// What the cluster side needs to know about one Application.
-#[derive(Clone, Debug, Default, PartialEq)]
-pub struct Target {
-    /// The name written into tracking ids (`<app>:<group>/<kind>:<ns>/<name>`).
-    pub tracking_name: String,
-    /// The namespace given to namespaced objects that name none.
-    pub namespace: Option<String>,
-    /// `spec.ignoreDifferences`.
-    pub ignore_differences: Vec<ResourceIgnoreDifferences>,
-    /// `spec.syncPolicy.syncOptions` (plus an operation's own).
-    pub sync_options: Vec<String>,
 }
 
 /// The comparison of one resource.
@@ -116,54 +100,26 @@ impl Comparison {
     }
 }
 
-/// How to sync.
-#[derive(Clone, Debug, Default, PartialEq)]
-pub struct SyncRequest {
-    /// Delete resources requiring pruning.
-    pub prune: bool,
-    /// Compute the outcome without writing.
-    pub dry_run: bool,
-    /// Only these resources; all when empty.
-    pub resources: Vec<ObjectKey>,
-    /// Allow a sync of an empty render (which then prunes everything).
-    pub allow_empty: bool,
-}
-
-/// What a sync did.
-#[derive(Clone, Debug, Default, PartialEq)]
-pub struct SyncOutcome {
-    /// Succeeded, Failed or Error.
-    pub phase: OperationPhase,
-    /// A summary for people.
-    pub message: String,
-    /// Per-resource results.
-    pub resources: Vec<ResourceResult>,
-}
-
-/// The cluster side: compare, apply and prune, delete everything.
-pub trait Cluster: Send + Sync + 'static {
-    /// Compares `desired` with the live objects (server-side dry run) and
-    /// finds the tracked objects no longer desired. No writes.
-    fn diff<'a>(
-        &'a self,
-        target: &'a Target,
-        desired: &'a [Object],
-    ) -> BoxFut<'a, Result<Comparison, StageError>>;
-
-    /// Applies what differs and prunes when asked.
-    fn sync<'a>(
-        &'a self,
-        target: &'a Target,
-        desired: &'a [Object],
-        request: &'a SyncRequest,
-    ) -> BoxFut<'a, Result<SyncOutcome, StageError>>;
-
-    /// Deletes every object tracked to the Application (except `Delete=false`
-    /// ones); returns how many are still present (waiting for finalizers).
-    fn delete_all<'a>(
-        &'a self,
-        target: &'a Target,
-        resources: &'a [ObjectKey],
-        background: bool,
-    ) -> BoxFut<'a, Result<usize, StageError>>;
+impl Comparison {
+    /// The status view of the sync engine's comparison.
+    pub fn from_engine(cmp: &driftless_sync::Comparison) -> Self {
+        use driftless_sync::ResourceState;
+        Comparison {
+            resources: cmp
+                .resources
+                .iter()
+                .map(|r| ResourceDiff {
+                    key: r.key.clone(),
+                    version: r.version.clone(),
+                    status: r.sync_status(),
+                    health: Some(r.health.clone()),
+                    requires_pruning: r.state == ResourceState::RequiresPruning,
+                    missing: r.state == ResourceState::Missing,
+                    sync_wave: Some(r.wave),
+                    shared_with: r.shared_with.clone(),
+                })
+                .collect(),
+            warnings: cmp.warnings.iter().map(|w| w.message.clone()).collect(),
+        }
+    }
 }

@@ -1,0 +1,115 @@
+//! [`Source`] implemented on the real pipeline: the shared Git mirror cache
+//! (`driftless_source`) and the renderer (`driftless_render`, run off the
+//! async runtime).
+
+use std::sync::Arc;
+
+use driftless_render::{RenderOptions, Rendered};
+use driftless_source::MirrorCache;
+
+use crate::metrics::Metrics;
+use crate::pipeline::{BoxFut, Source, StageError};
+
+/// Git through the mirror cache, rendered natively.
+pub struct GitSource {
+    cache: Arc<MirrorCache>,
+    metrics: Arc<Metrics>,
+}
+
+impl GitSource {
+    /// A source over `cache`, recording fetch durations in `metrics`.
+    pub fn new(cache: Arc<MirrorCache>, metrics: Arc<Metrics>) -> Self {
+        GitSource { cache, metrics }
+    }
+}
+
+impl Source for GitSource {
+    fn resolve<'a>(
+        &'a self,
+        repo: &'a str,
+        revision: &'a str,
+        refresh: bool,
+    ) -> BoxFut<'a, Result<String, StageError>> {
+        Box::pin(async move {
+            let resolved = self
+                .cache
+                .resolve(repo, revision, refresh)
+                .await
+                .map_err(StageError::from_display)?;
+            if resolved.fetched
+                && let Some(took) = self.cache.stats(repo).ok().and_then(|s| s.last_duration)
+            {
+                self.metrics.git_fetch_duration.observe(took.as_secs_f64());
+            }
+            if let Some(stale) = &resolved.stale {
+                tracing::warn!(repo, revision, error = %stale, "fetch failed; using the last fetched state");
+            }
+            Ok(resolved.sha)
+        })
+    }
+
+    fn render<'a>(
+        &'a self,
+        repo: &'a str,
+        commit: &'a str,
+        path: &'a str,
+        options: &'a RenderOptions,
+    ) -> BoxFut<'a, Result<Rendered, StageError>> {
+        Box::pin(async move {
+            let tree = self
+                .cache
+                .tree(repo, commit)
+                .map_err(StageError::from_display)?;
+            let (path, options) = (path.to_string(), options.clone());
+            tokio::task::spawn_blocking(move || driftless_render::render(&tree, &path, &options))
+                .await
+                .map_err(|e| StageError(format!("render task failed: {e}")))?
+                .map_err(StageError::from_display)
+        })
+    }
+}
+
+/// The sync engine, called so the controller's futures stay `Send`.
+///
+/// rustc cannot prove the engine's futures `Send` (closures over borrowed
+/// items inside `stream::iter(..).map(..).buffer_unordered(..)` hit the
+/// higher-ranked lifetime limitation), and kube-runtime needs `Send`
+/// reconcile futures. Each call therefore builds the engine's future on a
+/// blocking-pool thread from owned inputs and drives it there with the
+/// runtime's handle; only owned, `Send` values cross threads.
+#[derive(Clone)]
+pub struct Engine(pub driftless_sync::SyncEngine);
+
+impl Engine {
+    /// [`driftless_sync::SyncEngine::diff`].
+    pub async fn diff(
+        &self,
+        target: &driftless_sync::Target,
+        desired: Vec<driftless_render::Object>,
+    ) -> Result<driftless_sync::Comparison, StageError> {
+        let (engine, target) = (self.0.clone(), target.clone());
+        let handle = tokio::runtime::Handle::current();
+        tokio::task::spawn_blocking(move || handle.block_on(engine.diff(&target, desired)))
+            .await
+            .map_err(|e| join_error("diff", &e))?
+            .map_err(StageError::from_display)
+    }
+
+    /// [`driftless_sync::SyncEngine::sync`].
+    pub async fn sync(
+        &self,
+        target: &driftless_sync::Target,
+        comparison: driftless_sync::Comparison,
+    ) -> Result<driftless_sync::SyncResult, StageError> {
+        let (engine, target) = (self.0.clone(), target.clone());
+        let handle = tokio::runtime::Handle::current();
+        tokio::task::spawn_blocking(move || handle.block_on(engine.sync(&target, &comparison)))
+            .await
+            .map_err(|e| join_error("sync", &e))?
+            .map_err(StageError::from_display)
+    }
+}
+
+fn join_error(what: &str, e: &tokio::task::JoinError) -> StageError {
+    StageError(format!("the sync engine's {what} task failed: {e}"))
+}

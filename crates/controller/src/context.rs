@@ -1,0 +1,141 @@
+//! The state every reconcile shares (one `Arc<Context>`): the client, the
+//! pipeline, the event recorder, metrics, caches, the App of Apps graph and
+//! a little memory per Application.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Instant;
+
+use driftless_api::Application;
+use k8s_openapi::jiff::Timestamp;
+use kube::Client;
+use kube::runtime::events::Recorder;
+use kube::runtime::reflector::ObjectRef;
+use tokio::sync::mpsc::UnboundedSender;
+
+use crate::adapters::Engine;
+use crate::config::ControllerConfig;
+use crate::cycle::{AppGraph, AppId};
+use crate::metrics::Metrics;
+use crate::pipeline::Source;
+use crate::render_cache::RenderCache;
+
+/// What the controller remembers about one Application between reconciles.
+#[derive(Clone, Debug, Default)]
+pub struct AppMemory {
+    /// When its repository was last fetched for it.
+    pub last_fetch: Option<Instant>,
+    /// A webhook said its repository changed: fetch on the next reconcile.
+    pub dirty: bool,
+    /// Self-heal syncs since it was last in sync.
+    pub self_heal_attempts: u32,
+    /// When the last self-heal sync ran.
+    pub last_self_heal: Option<Timestamp>,
+    /// The repository URL it deploys from.
+    pub repo: String,
+    /// The path it renders.
+    pub path: String,
+    /// The files its last render read (for webhook path matching).
+    pub files_read: Vec<String>,
+    /// The revision it tracks (`targetRevision`).
+    pub target_revision: String,
+}
+
+/// Where to send reconcile requests for one namespace (`None`: all).
+type Trigger = (Option<String>, UnboundedSender<ObjectRef<Application>>);
+
+/// The shared state of the controller.
+pub struct Context {
+    /// The Kubernetes client.
+    pub client: Client,
+    /// The configuration.
+    pub config: ControllerConfig,
+    /// Git: resolve and render.
+    pub source: Arc<dyn Source>,
+    /// The cluster: diff, apply, prune.
+    pub engine: Engine,
+    /// Kubernetes Events on Applications.
+    pub recorder: Recorder,
+    /// Prometheus metrics.
+    pub metrics: Arc<Metrics>,
+    /// Rendered output by repository, commit, path and overrides.
+    pub render_cache: RenderCache,
+    graph: Mutex<AppGraph>,
+    memory: Mutex<HashMap<AppId, AppMemory>>,
+    triggers: Mutex<Vec<Trigger>>,
+}
+
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+impl Context {
+    /// A context over the given parts.
+    pub fn new(
+        client: Client,
+        config: ControllerConfig,
+        source: Arc<dyn Source>,
+        engine: Engine,
+        recorder: Recorder,
+        metrics: Arc<Metrics>,
+    ) -> Self {
+        Context {
+            render_cache: RenderCache::new(config.render_cache_size),
+            client,
+            config,
+            source,
+            engine,
+            recorder,
+            metrics,
+            graph: Mutex::new(AppGraph::default()),
+            memory: Mutex::new(HashMap::new()),
+            triggers: Mutex::new(Vec::new()),
+        }
+    }
+
+    /// The App of Apps graph.
+    pub fn graph(&self) -> MutexGuard<'_, AppGraph> {
+        lock(&self.graph)
+    }
+
+    /// Reads or changes what is remembered about `app`.
+    pub fn memory<T>(&self, app: &AppId, f: impl FnOnce(&mut AppMemory) -> T) -> T {
+        let mut memory = lock(&self.memory);
+        f(memory.entry(app.clone()).or_default())
+    }
+
+    /// Forgets `app` (deleted).
+    pub fn forget(&self, app: &AppId) {
+        lock(&self.memory).remove(app);
+        self.graph().remove(app);
+        self.metrics.set_app_state(app.clone(), None);
+    }
+
+    /// Every remembered Application with its memory.
+    pub fn remembered(&self) -> Vec<(AppId, AppMemory)> {
+        lock(&self.memory)
+            .iter()
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect()
+    }
+
+    /// Registers the trigger of the controller for `namespace` (`None`: all).
+    pub fn add_trigger(
+        &self,
+        namespace: Option<String>,
+        sender: UnboundedSender<ObjectRef<Application>>,
+    ) {
+        lock(&self.triggers).push((namespace, sender));
+    }
+
+    /// Asks for `app` to be reconciled soon.
+    pub fn trigger(&self, app: &AppId) {
+        let (ns, name) = app;
+        let triggers = lock(&self.triggers);
+        for (scope, sender) in triggers.iter() {
+            if scope.as_deref().is_none_or(|s| s == ns) {
+                let _ = sender.send(ObjectRef::new(name).within(ns));
+            }
+        }
+    }
+}

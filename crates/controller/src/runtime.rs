@@ -1,0 +1,218 @@
+//! Starting the controller: the shared [`Context`], one kube-runtime
+//! `Controller` per watched namespace (or one for all), the HTTP server,
+//! leader election and graceful shutdown.
+
+use std::future::Future;
+use std::hash::{DefaultHasher, Hash, Hasher};
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use driftless_api::Application;
+use driftless_source::credentials::KubeSecretCredentials;
+use driftless_source::{MirrorCache, Options};
+use driftless_sync::SyncEngine;
+use futures::{FutureExt, StreamExt};
+use kube::api::Api;
+use kube::runtime::events::{Recorder, Reporter};
+use kube::runtime::reflector::{self, ObjectRef};
+use kube::runtime::{Controller, WatchStreamExt, watcher};
+use kube::{Client, Resource, ResourceExt};
+
+use crate::adapters::{Engine, GitSource};
+use crate::config::ControllerConfig;
+use crate::context::Context;
+use crate::error::{Error, Result};
+use crate::http::{self, HttpState};
+use crate::metrics::Metrics;
+use crate::reconcile::{self, REFRESH_ANNOTATION};
+
+/// The name Events are reported under.
+pub const CONTROLLER_NAME: &str = "driftless-controller";
+
+/// Runs the controller with the default client (in-cluster, or
+/// `KUBECONFIG`/`~/.kube/config`) until SIGTERM or Ctrl-C.
+pub async fn run(config: ControllerConfig) -> Result<()> {
+    let client = Client::try_default()
+        .await
+        .map_err(|e| Error::kube("controller", "connect to the API server", e))?;
+    let handle = start(client, config, shutdown_signal()).await?;
+    handle.wait().await
+}
+
+/// A running controller.
+pub struct Running {
+    /// The address the HTTP server is bound to, when it runs.
+    pub http_addr: Option<SocketAddr>,
+    /// The shared context (metrics, memory).
+    pub context: Arc<Context>,
+    task: tokio::task::JoinHandle<Result<()>>,
+}
+
+impl Running {
+    /// Waits for the controller to stop (after shutdown, or an error).
+    pub async fn wait(self) -> Result<()> {
+        match self.task.await {
+            Ok(r) => r,
+            Err(e) => Err(Error::Config(format!("controller task failed: {e}"))),
+        }
+    }
+}
+
+/// Resolves on SIGTERM or Ctrl-C.
+pub async fn shutdown_signal() {
+    let ctrl_c = tokio::signal::ctrl_c().map(|_| ());
+    #[cfg(unix)]
+    {
+        let term = async {
+            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+                Ok(mut s) => {
+                    s.recv().await;
+                }
+                Err(_) => futures::future::pending::<()>().await,
+            }
+        };
+        futures::future::select(Box::pin(ctrl_c), Box::pin(term)).await;
+    }
+    #[cfg(not(unix))]
+    ctrl_c.await;
+    tracing::info!("shutting down");
+}
+
+/// Reconcile only on what matters: spec/operation (generation), the refresh
+/// annotation, deletion and finalizers, not on our own status writes.
+fn app_predicate(app: &Application) -> Option<u64> {
+    let mut h = DefaultHasher::new();
+    app.meta().generation.hash(&mut h);
+    app.annotations().get(REFRESH_ANNOTATION).hash(&mut h);
+    app.meta().deletion_timestamp.is_some().hash(&mut h);
+    app.finalizers().hash(&mut h);
+    Some(h.finish())
+}
+
+/// Starts the controller with `client`; it stops when `shutdown` resolves.
+pub async fn start(
+    client: Client,
+    config: ControllerConfig,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> Result<Running> {
+    let shutdown = shutdown.boxed().shared();
+    let metrics = Arc::new(Metrics::new());
+    let credentials = KubeSecretCredentials::new(client.clone(), &config.credentials_namespace);
+    let cache = MirrorCache::new(
+        &config.repo_cache_dir,
+        Arc::new(credentials),
+        Options::default(),
+    )
+    .map_err(|e| {
+        Error::Config(format!(
+            "repository cache {}: {e}",
+            config.repo_cache_dir.display()
+        ))
+    })?;
+    let source = Arc::new(GitSource::new(Arc::new(cache), metrics.clone()));
+    let engine =
+        Engine(SyncEngine::new(client.clone()).with_field_manager(config.field_manager.clone()));
+    let recorder = Recorder::new(
+        client.clone(),
+        Reporter {
+            controller: CONTROLLER_NAME.into(),
+            instance: config.instance.clone(),
+        },
+    );
+    let ctx = Arc::new(Context::new(
+        client.clone(),
+        config.clone(),
+        source,
+        engine,
+        recorder,
+        metrics,
+    ));
+    let ready = Arc::new(AtomicBool::new(false));
+    let http_addr = match config.listen {
+        Some(addr) => {
+            let state = HttpState {
+                ctx: ctx.clone(),
+                ready: ready.clone(),
+            };
+            Some(http::serve(addr, state, shutdown.clone()).await?.0)
+        }
+        None => None,
+    };
+
+    let task_ctx = ctx.clone();
+    let task = tokio::spawn(async move {
+        let ctx = task_ctx;
+        let lease = match &config.leader_election {
+            Some(le) => {
+                tokio::select! {
+                    r = crate::leader::acquire(&client, le) => r?,
+                    _ = shutdown.clone() => return Ok(()),
+                }
+                Some(tokio::spawn(crate::leader::keep(
+                    client.clone(),
+                    le.clone(),
+                )))
+            }
+            None => None,
+        };
+        let scopes: Vec<Option<String>> = if config.namespaces.is_empty() {
+            vec![None]
+        } else {
+            let mut ns = config.namespaces.clone();
+            ns.sort();
+            ns.dedup();
+            ns.into_iter().map(Some).collect()
+        };
+        let controllers =
+            scopes.into_iter().map(|scope| {
+                let api: Api<Application> = match &scope {
+                    Some(ns) => Api::namespaced(client.clone(), ns),
+                    None => Api::all(client.clone()),
+                };
+                let (tx, rx) = tokio::sync::mpsc::unbounded_channel::<ObjectRef<Application>>();
+                ctx.add_trigger(scope.clone(), tx);
+                let triggers = futures::stream::unfold(rx, |mut rx| async move {
+                    rx.recv().await.map(|r| (r, rx))
+                });
+                let (reader, writer) = reflector::store();
+                let stream = watcher(api, watcher::Config::default())
+                    .default_backoff()
+                    .reflect(writer)
+                    .applied_objects()
+                    .predicate_filter(app_predicate, Default::default());
+                Controller::for_stream(stream, reader)
+                    .with_config(kube::runtime::Config::default().concurrency(config.concurrency))
+                    .reconcile_on(triggers)
+                    .graceful_shutdown_on(shutdown.clone())
+                    .run(reconcile::reconcile, reconcile::error_policy, ctx.clone())
+                    .for_each(|result| async move {
+                        if let Err(error) = result {
+                            tracing::debug!(%error, "controller event");
+                        }
+                    })
+            });
+        ready.store(true, Ordering::SeqCst);
+        let all = futures::future::join_all(controllers);
+        match lease {
+            Some(keeper) => {
+                tokio::select! {
+                    _ = all => Ok(()),
+                    lost = keeper => match lost {
+                        Ok(e) => Err(e),
+                        Err(e) => Err(Error::Config(format!("lease task failed: {e}"))),
+                    },
+                }
+            }
+            None => {
+                all.await;
+                Ok(())
+            }
+        }
+    });
+    Ok(Running {
+        http_addr,
+        context: ctx,
+        task,
+    })
+}

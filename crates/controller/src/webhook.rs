@@ -1,0 +1,98 @@
+//! Which Applications a Git push affects: same repository, a matching
+//! revision, and a changed file under the rendered path or among the files
+//! the last render read (bases included). Pure.
+
+use driftless_source::webhook::PushEvent;
+
+use crate::context::AppMemory;
+
+/// Whether `push` affects the Application remembered as `app`.
+pub fn affects(push: &PushEvent, app: &AppMemory) -> bool {
+    if app.repo.is_empty() {
+        return false;
+    }
+    let Ok(repo) = driftless_source::normalize_url(&app.repo) else {
+        return false;
+    };
+    let same_repo = push
+        .repo_urls
+        .iter()
+        .filter_map(|u| driftless_source::normalize_url(u).ok())
+        .any(|u| u == repo);
+    if !same_repo || !revision_matches(push, &app.target_revision) {
+        return false;
+    }
+    let Some(changed) = &push.changed_files else {
+        return true;
+    };
+    let prefix = if app.path.is_empty() {
+        String::new()
+    } else {
+        format!("{}/", app.path)
+    };
+    changed.iter().any(|file| {
+        let file = file.trim_start_matches('/');
+        file.starts_with(&prefix) || app.files_read.iter().any(|r| r == file)
+    })
+}
+
+fn revision_matches(push: &PushEvent, target: &str) -> bool {
+    let target = target.trim();
+    match target {
+        "" | "HEAD" => true,
+        t if t == push.git_ref => true,
+        t => push.branch() == Some(t) || push.tag() == Some(t),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use driftless_source::webhook::Provider;
+
+    fn push(files: Option<&[&str]>) -> PushEvent {
+        PushEvent {
+            provider: Provider::Generic,
+            repo_urls: vec!["https://git.example/org/apps.git".into()],
+            git_ref: "refs/heads/main".into(),
+            before: None,
+            after: None,
+            changed_files: files.map(|f| f.iter().map(|s| s.to_string()).collect()),
+        }
+    }
+
+    fn app(path: &str, rev: &str) -> AppMemory {
+        AppMemory {
+            repo: "https://git.example/org/apps".into(),
+            path: path.into(),
+            target_revision: rev.into(),
+            files_read: vec![
+                "base/deployment.yaml".into(),
+                "overlays/dev/kustomization.yaml".into(),
+            ],
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn matches_path_bases_and_revision() {
+        let dev = app("overlays/dev", "main");
+        assert!(affects(&push(Some(&["overlays/dev/patch.yaml"])), &dev));
+        assert!(
+            affects(&push(Some(&["base/deployment.yaml"])), &dev),
+            "a base it reads"
+        );
+        assert!(!affects(&push(Some(&["overlays/prod/patch.yaml"])), &dev));
+        assert!(
+            !affects(&push(Some(&["overlays/dev-old/x.yaml"])), &dev),
+            "prefix must end at a slash"
+        );
+        assert!(affects(&push(None), &dev), "no file list: refresh");
+        assert!(
+            !affects(&push(None), &app("overlays/dev", "release")),
+            "other branch"
+        );
+        assert!(affects(&push(None), &app("overlays/dev", "HEAD")));
+        assert!(!affects(&push(None), &AppMemory::default()));
+    }
+}
