@@ -26,6 +26,8 @@ pub const DEFAULT_PROJECT: &str = "default";
 /// The top level of an Application: its `spec` and the optional `operation`
 /// used to request a sync by hand (as `argocd app sync` does).
 #[derive(CustomResource, Clone, Debug, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+// Several printer columns share `type_ = "string"`, which clippy mistakes for a repeated attribute.
+#[allow(clippy::duplicated_attributes)]
 #[kube(
     group = "argoproj.io",
     version = "v1alpha1",
@@ -80,8 +82,8 @@ pub struct ApplicationBody {
 #[serde(rename_all = "camelCase")]
 #[schemars(extend("x-kubernetes-preserve-unknown-fields" = true))]
 pub struct ApplicationSpec {
-    /// The AppProject this Application belongs to; `default` when empty.
-    #[serde(default)]
+    /// The AppProject this Application belongs to; `default` when unset.
+    #[serde(default = "default_project")]
     pub project: String,
     /// The Git repository, revision and path to deploy.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -104,6 +106,10 @@ pub struct ApplicationSpec {
     /// Free-form information shown to people (name/value pairs).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub info: Vec<Info>,
+}
+
+fn default_project() -> String {
+    DEFAULT_PROJECT.to_string()
 }
 
 /// A name/value pair of extra information.
