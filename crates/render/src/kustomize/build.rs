@@ -328,7 +328,7 @@ impl<'r, 't> Context<'r, 't> {
 
     /// The plugin configs a `generators`/`transformers` entry names: a file or inline YAML.
     fn plugin_configs(
-        &self,
+        &mut self,
         k: &Kustomization,
         entry: &str,
         field: &str,
@@ -339,15 +339,23 @@ impl<'r, 't> Context<'r, 't> {
                 k.file.clone(),
             ));
         }
+        if is_remote(entry) {
+            return Err(remote(&k.file, field, entry));
+        }
         let path = join(&k.dir, entry)?;
         if self.reader.entry(&path)? == Some(EntryKind::Dir) {
-            return Err(RenderError::Unsupported {
-                file: k.file.clone(),
-                field: field.to_string(),
-                message: format!(
-                    "'{path}': kustomizations as generator/transformer sources are not supported"
-                ),
-            });
+            let sub = self.load_dir(&path, &k.file, field)?;
+            self.enter(&path, &k.file)?;
+            let mut sub_acc = Acc::default();
+            let result = self.accumulate_target(&sub, &mut sub_acc);
+            self.stack.pop();
+            result?;
+            let docs = sub_acc
+                .resources
+                .into_iter()
+                .map(|r| r.object.into_value())
+                .collect();
+            return Ok((docs, sub.file));
         }
         let file = self.file_path(k, entry, field)?;
         Ok((self.reader.read_documents(&file)?, file))

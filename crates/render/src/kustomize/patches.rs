@@ -188,7 +188,9 @@ pub fn strategic_merge_field(
 }
 
 /// One entry of `patches` or `patchesJson6902`.
-fn targeted(
+/// Applies one patch entry (`path` or `patch`, optional `target` and
+/// `options`), as in `patches`; `field` names it in errors.
+pub fn targeted(
     ctx: &Context<'_, '_>,
     k: &Kustomization,
     resources: &mut Vec<Resource>,

@@ -138,8 +138,21 @@ pub fn add_to_maps(
         return Ok(());
     }
     let meta = FieldSpec::new("", &format!("metadata/{field}"), true);
+    let mut all = vec![meta];
+    all.extend(specs.iter().cloned());
+    add_to_fields(resources, pairs, field, &all, file)
+}
+
+/// Merges `pairs` into every map found by `specs` only.
+pub fn add_to_fields(
+    resources: &mut [Resource],
+    pairs: &[(String, String)],
+    field: &str,
+    specs: &[FieldSpec],
+    file: &str,
+) -> Result<(), RenderError> {
     each(resources, |res| {
-        for spec in std::iter::once(&meta).chain(specs) {
+        for spec in specs {
             if !spec.selects(&res.object) {
                 continue;
             }
