@@ -300,7 +300,7 @@ impl VarSet {
         objects: &mut [Object],
         field_specs: &[FieldSpec],
     ) -> Result<(), RenderError> {
-        let mut values: Vec<(String, Option<String>)> = Vec::new();
+        let mut values: Vec<(String, Option<Value>)> = Vec::new();
         for var in &self.vars {
             let bound = objects.iter().find(|o| {
                 o.annotation(REF_VAR_NAMES)
@@ -328,7 +328,11 @@ impl VarSet {
                         ),
                     )
                 })?;
-            values.push((var.name.clone(), scalar_string(found)));
+            let scalar = match found {
+                Value::String(_) | Value::Number(_) | Value::Bool(_) => Some(found.clone()),
+                _ => None,
+            };
+            values.push((var.name.clone(), scalar));
         }
         for object in objects.iter_mut() {
             if let Some(meta) = object.0.get_mut("metadata").and_then(Value::as_object_mut)
@@ -344,7 +348,7 @@ impl VarSet {
         if values.is_empty() {
             return Ok(());
         }
-        let mapping = |name: &str| -> Option<String> {
+        let mapping = |name: &str| -> Option<Value> {
             values
                 .iter()
                 .find(|(n, _)| n == name)
@@ -396,22 +400,22 @@ fn slice_index(part: &str) -> Option<(&str, &str)> {
 
 /// Replaces `$(NAME)` in one field's value: a string, the string values of
 /// a map, or the items of a list (which must all be strings).
-fn substitute(value: &mut Value, mapping: &dyn Fn(&str) -> Option<String>) -> Result<(), String> {
+fn substitute(value: &mut Value, mapping: &dyn Fn(&str) -> Option<Value>) -> Result<(), String> {
     match value {
-        Value::String(s) => *s = expand(s, mapping),
+        Value::String(_) => expand_value(value, mapping),
         Value::Object(map) => {
             for (_, v) in map.iter_mut() {
-                if let Value::String(s) = v {
-                    *s = expand(s, mapping);
+                if v.is_string() {
+                    expand_value(v, mapping);
                 }
             }
         }
         Value::Array(items) => {
             for item in items.iter_mut() {
-                match item {
-                    Value::String(s) => *s = expand(s, mapping),
-                    _ => return Err("invalid value type expect a string".into()),
+                if !item.is_string() {
+                    return Err("invalid value type expect a string".into());
                 }
+                expand_value(item, mapping);
             }
         }
         _ => {}
@@ -419,9 +423,26 @@ fn substitute(value: &mut Value, mapping: &dyn Fn(&str) -> Option<String>) -> Re
     Ok(())
 }
 
+/// Expands one string value; a string that is exactly `$(NAME)` takes the
+/// var's value with its type (a number stays a number).
+fn expand_value(value: &mut Value, mapping: &dyn Fn(&str) -> Option<Value>) {
+    let Value::String(s) = &*value else {
+        return;
+    };
+    let whole = s
+        .strip_prefix("$(")
+        .and_then(|rest| rest.strip_suffix(')'))
+        .filter(|name| !name.contains(')'));
+    if let Some(typed) = whole.and_then(mapping) {
+        *value = typed;
+        return;
+    }
+    *value = Value::String(expand(s, mapping));
+}
+
 /// kustomize's `Expand`: `$(NAME)` becomes the var's value when it is
 /// known (unknown names are left as written), `$$` becomes `$`.
-pub fn expand(input: &str, mapping: &dyn Fn(&str) -> Option<String>) -> String {
+pub fn expand(input: &str, mapping: &dyn Fn(&str) -> Option<Value>) -> String {
     let bytes = input.as_bytes();
     let mut out: Vec<u8> = Vec::with_capacity(bytes.len());
     let mut checkpoint = 0;
@@ -438,7 +459,7 @@ pub fn expand(input: &str, mapping: &dyn Fn(&str) -> Option<String>) -> String {
                 b'(' => match rest.iter().position(|&b| b == b')') {
                     Some(close) => {
                         let name = &input[cursor + 2..cursor + 1 + close];
-                        match mapping(name) {
+                        match mapping(name).as_ref().and_then(scalar_string) {
                             Some(value) => out.extend_from_slice(value.as_bytes()),
                             None => out.extend_from_slice(&bytes[cursor..cursor + 2 + close]),
                         }
@@ -511,7 +532,7 @@ mod tests {
     #[test]
     fn expands_like_kustomize() {
         let map = |n: &str| match n {
-            "A" => Some("1".to_string()),
+            "A" => Some(json!("1")),
             _ => None,
         };
         assert_eq!(expand("x$(A)y", &map), "x1y");
@@ -657,11 +678,9 @@ mod tests {
         let vars = json!([{"name": "V", "objref": {"apiVersion": "v1", "kind": "Service", "name": "s"},
                            "fieldref": {"fieldpath": "spec.ports[0].targetPort"}}]);
         apply(&mut objects, &[(vars, "k.yaml".into())]).unwrap();
-        assert_eq!(
-            objects[0].0["metadata"]["labels"],
-            json!({"a": "80", "n": 1})
-        );
+        // A whole `$(V)` keeps the number's type (TestSimpleServicePortVarReplace).
+        assert_eq!(objects[0].0["metadata"]["labels"], json!({"a": 80, "n": 1}));
         assert_eq!(objects[0].annotation("x"), Some("80-$(W)"));
-        assert_eq!(objects[0].0["spec"]["ports"][0]["port"], "80");
+        assert_eq!(objects[0].0["spec"]["ports"][0]["port"], 80);
     }
 }
