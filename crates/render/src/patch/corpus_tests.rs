@@ -321,7 +321,7 @@ fn simple_corpus_cases_match_kustomize() {
 }
 
 /// Ad-hoc comparison with `kubectl kustomize`: `SMP_ORACLE_DIR` holds
-/// `<case>/{resource.yaml,patch.yaml}` and the oracle's `expected.yaml` (or
+/// `<case>/{resource.yaml,patch.yaml or ops.yaml[,schema.json]}` and the oracle's `expected.yaml` (or
 /// `expected_error.txt`). Checks nothing when the variable is unset.
 #[test]
 fn oracle_cases_from_env() {
@@ -348,7 +348,12 @@ fn oracle_cases_from_env() {
                     .ok()
                     .and_then(|d| d.into_iter().next())
                     .unwrap_or_default();
-                super::strategic_merge(&mut object, &patch)
+                match load("schema.json") {
+                    Some(text) => Schema::from_openapi_text(&text).and_then(|schema| {
+                        super::strategic_merge_with(&mut object, &patch, &schema)
+                    }),
+                    None => super::strategic_merge(&mut object, &patch),
+                }
             }
             (None, Some(ops)) => match parse_patch_text(&ops) {
                 Ok(PatchKind::Json6902(ops)) => apply_json6902(&mut object, &ops),

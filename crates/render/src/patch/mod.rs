@@ -48,9 +48,16 @@
 //!
 //! Custom schemas (a kustomization's `openapi: {path: ...}`) are read with
 //! [`Schema::from_openapi_text`] and passed to [`strategic_merge_with`].
-//! Kustomize uses such a schema *instead of* the built-in one (checked with
-//! `kubectl kustomize`: a Deployment's containers are then replaced, not
-//! merged); [`Schema::with_base`] layers it over the built-in one instead.
+//! Kustomize keeps one global schema per build, and what a custom schema
+//! does depends on when its `openapi:` field is read (checked with
+//! `kubectl kustomize`): read before any resource was loaded (the root
+//! kustomization, or the first base) it *replaces* the built-in schema (a
+//! Deployment's containers are then replaced, not merged); read later (e.g.
+//! in a component, after the resources) it is *layered* over the built-in
+//! one ([`Schema::with_base`]), so its `$ref`s to built-in types such as
+//! `io.k8s.api.core.v1.PodTemplateSpec` resolve (corpus case
+//! TestCustomOpenApiFieldFromComponentWithOverlays). Either way it stays in
+//! effect for the rest of the build.
 //! [`Schema::for_openapi_field`] applies kustomize's rules for the field
 //! (`path` xor `version`, known versions).
 //!

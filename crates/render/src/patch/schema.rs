@@ -141,7 +141,9 @@ impl Schema {
 
     /// The schema a kustomization's `openapi:` field selects, with
     /// kustomize's rules: `path` (its file's text given as `custom_text`)
-    /// replaces the built-in schema entirely; `version` must be one of
+    /// gives a schema of its own (use [`Schema::with_base`] to layer it over
+    /// the built-in one when kustomize would, see the module docs);
+    /// `version` must be one of
     /// [`BUILTIN_OPENAPI_VERSIONS`]; both at once is an error; neither
     /// selects the built-in schema.
     pub fn for_openapi_field(

@@ -690,3 +690,102 @@ spec:
     assert_eq!(containers[0], json!({"name": "sidecar", "image": "side:2"}));
     assert_eq!(containers[1]["name"], json!("app"));
 }
+
+#[test]
+fn custom_schema_layered_over_builtin_resolves_builtin_refs() {
+    // Corpus case TestCustomOpenApiFieldFromComponentWithOverlays: the
+    // custom schema names DeploymentConfig and refers to the built-in
+    // PodTemplateSpec, which it does not define.
+    let custom = Schema::from_openapi(&json!({
+        "definitions": {
+            "com.github.openshift.api.apps.v1.DeploymentConfig": {
+                "properties": {"spec": {"$ref": "#/definitions/com.github.openshift.api.apps.v1.DeploymentConfigSpec"}},
+                "x-kubernetes-group-version-kind": [
+                    {"group": "apps.openshift.io", "kind": "DeploymentConfig", "version": "v1"}
+                ]
+            },
+            "com.github.openshift.api.apps.v1.DeploymentConfigSpec": {
+                "properties": {"template": {"$ref": "#/definitions/io.k8s.api.core.v1.PodTemplateSpec"}}
+            }
+        }
+    }))
+    .unwrap_or_else(|e| panic!("{e}"));
+    let layered = custom.with_base(Schema::builtin());
+    let mut target = yaml(
+        "
+apiVersion: apps.openshift.io/v1
+kind: DeploymentConfig
+metadata:
+  name: my-dc
+spec:
+  template:
+    spec:
+      initContainers:
+      - name: init
+      containers:
+      - name: container
+        env:
+        - name: foo
+          value: bar
+        volumeMounts:
+        - name: cm
+          mountPath: /opt/cm
+      volumes:
+      - name: cm
+        configMap:
+          name: cm
+",
+    );
+    let patch = yaml(
+        "
+apiVersion: apps.openshift.io/v1
+kind: DeploymentConfig
+metadata:
+  name: my-dc
+spec:
+  template:
+    spec:
+      containers:
+        - name: container
+          volumeMounts:
+            - name: additional-cm
+              mountPath: /mnt
+      volumes:
+        - name: additional-cm
+          configMap:
+             name: additional-cm
+",
+    );
+    assert_eq!(strategic_merge_with(&mut target, &patch, &layered), Ok(()));
+    let expected = yaml(
+        "
+apiVersion: apps.openshift.io/v1
+kind: DeploymentConfig
+metadata:
+  name: my-dc
+spec:
+  template:
+    spec:
+      containers:
+      - env:
+        - name: foo
+          value: bar
+        name: container
+        volumeMounts:
+        - mountPath: /mnt
+          name: additional-cm
+        - mountPath: /opt/cm
+          name: cm
+      initContainers:
+      - name: init
+      volumes:
+      - configMap:
+          name: additional-cm
+        name: additional-cm
+      - configMap:
+          name: cm
+        name: cm
+",
+    );
+    assert_eq!(target, expected);
+}
