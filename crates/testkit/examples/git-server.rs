@@ -1,6 +1,7 @@
 //! Serves a directory of bare Git repositories until killed, printing the
 //! URLs: `cargo run -p driftless-testkit --example git-server -- --dir D
-//! [--user U] [--password P] [--repo NAME]...`.
+//! [--user U] [--password P] [--repo NAME]... [--git-port N] [--http-port N]
+//! [--no-ssh]`.
 //!
 //! Each `--repo NAME` creates `D/NAME.git` (empty, default branch `main`)
 //! unless it exists. Push to it with `git push <http url> main`.
@@ -24,9 +25,11 @@ fn main() {
             "--password" => options.password = value(),
             "--repo" => repos.push(value()),
             "--no-ssh" => options.ssh = false,
+            "--git-port" => options.git_port = value().parse().ok(),
+            "--http-port" => options.http_port = value().parse().ok(),
             other => {
                 eprintln!(
-                    "unknown argument {other}; usage: --dir D [--user U] [--password P] [--repo NAME]... [--no-ssh]"
+                    "unknown argument {other}; usage: --dir D [--user U] [--password P] [--repo NAME]... [--git-port N] [--http-port N] [--no-ssh]"
                 );
                 std::process::exit(2)
             }

@@ -55,6 +55,10 @@ pub struct GitServerOptions {
     /// Start an SSH server too (needs `/usr/sbin/sshd`); when it is missing
     /// the server starts without SSH and [`GitServer::ssh`] is `None`.
     pub ssh: bool,
+    /// Port for `git daemon`; a free one when `None`.
+    pub git_port: Option<u16>,
+    /// Port for the HTTP server; a free one when `None`.
+    pub http_port: Option<u16>,
 }
 
 impl Default for GitServerOptions {
@@ -64,6 +68,8 @@ impl Default for GitServerOptions {
             password: "s3cret-test-password".into(),
             dir: None,
             ssh: true,
+            git_port: None,
+            http_port: None,
         }
     }
 }
@@ -514,8 +520,8 @@ fn wait_for_port(port: u16, what: &str, child: &mut Child) {
     panic!("{what} did not listen on 127.0.0.1:{port} within 15s");
 }
 
-fn start_daemon(base: &Path) -> (Child, u16) {
-    let port = free_port();
+fn start_daemon(base: &Path, port: Option<u16>) -> (Child, u16) {
+    let port = port.unwrap_or_else(free_port);
     let mut cmd = Command::new("git");
     cmd.args([
         "daemon",
@@ -640,7 +646,7 @@ fn server_thread(
     ready: std::sync::mpsc::Sender<Ready>,
     shutdown: tokio::sync::oneshot::Receiver<()>,
 ) {
-    let (mut daemon, git_port) = start_daemon(&base);
+    let (mut daemon, git_port) = start_daemon(&base, options.git_port);
     let sshd = if options.ssh { start_sshd(&work) } else { None };
     let (mut sshd_child, ssh) = match sshd {
         Some((child, access)) => (Some(child), Some(access)),
@@ -651,7 +657,10 @@ fn server_thread(
         .build()
         .expect("git server runtime");
     let listener = runtime
-        .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
+        .block_on(tokio::net::TcpListener::bind((
+            "127.0.0.1",
+            options.http_port.unwrap_or(0),
+        )))
         .expect("bind HTTP listener");
     let http_port = listener.local_addr().expect("local addr").port();
     let state = Arc::new(HttpState {
