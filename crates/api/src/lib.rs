@@ -4,6 +4,7 @@
 pub mod application;
 pub mod crd;
 pub mod project;
+pub mod unsupported;
 
 pub use application::*;
 pub use project::{AppProject, AppProjectSpec, GroupKind};

@@ -1,0 +1,111 @@
+//! Finds the fields of an Application that driftless does not understand.
+//!
+//! The CRD keeps unknown fields (`x-kubernetes-preserve-unknown-fields`), so
+//! a manifest written for Argo CD is never rejected or silently trimmed; the
+//! controller reports what it ignores in an `UnsupportedFieldWarning`
+//! condition instead. A field is unsupported when it is in the stored object
+//! but does not survive a round trip through the Rust types.
+
+use serde_json::Value;
+
+use crate::ApplicationSpec;
+
+/// The dotted paths (e.g. `spec.source.helm`) of fields in `raw_spec` (the
+/// Application's `spec` as stored) that [`ApplicationSpec`] does not model.
+/// Paths come in the order the fields appear in `raw_spec`. A spec that does
+/// not deserialize at all yields `["spec"]`.
+pub fn unsupported_spec_fields(raw_spec: &Value) -> Vec<String> {
+    let Ok(spec) = serde_json::from_value::<ApplicationSpec>(raw_spec.clone()) else {
+        return vec!["spec".to_string()];
+    };
+    let known = serde_json::to_value(&spec).unwrap_or(Value::Null);
+    let mut out = Vec::new();
+    missing_paths(raw_spec, &known, "spec", &mut out);
+    out
+}
+
+/// Collects the paths present in `raw` and absent from `known`.
+fn missing_paths(raw: &Value, known: &Value, path: &str, out: &mut Vec<String>) {
+    match (raw, known) {
+        (Value::Object(raw), Value::Object(known)) => {
+            for (key, value) in raw {
+                let child = format!("{path}.{key}");
+                match known.get(key) {
+                    Some(known_value) => missing_paths(value, known_value, &child, out),
+                    // Empty values and nulls carry no meaning, so dropping them loses nothing.
+                    None if is_empty(value) => {}
+                    None => out.push(child),
+                }
+            }
+        }
+        (Value::Array(raw), Value::Array(known)) => {
+            for (i, (raw_item, known_item)) in raw.iter().zip(known).enumerate() {
+                missing_paths(raw_item, known_item, &format!("{path}[{i}]"), out);
+            }
+        }
+        _ => {}
+    }
+}
+
+fn is_empty(value: &Value) -> bool {
+    match value {
+        Value::Null => true,
+        Value::Object(map) => map.is_empty(),
+        Value::Array(items) => items.is_empty(),
+        Value::String(s) => s.is_empty(),
+        Value::Bool(b) => !b,
+        Value::Number(_) => false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn a_fully_supported_spec_reports_nothing() {
+        let spec = json!({
+            "project": "default",
+            "source": {"repoURL": "https://example.com/r.git", "path": "apps", "targetRevision": "main",
+                       "directory": {"recurse": true}},
+            "destination": {"server": "https://kubernetes.default.svc", "namespace": "argocd"},
+            "syncPolicy": {"automated": {"prune": true, "selfHeal": true},
+                           "syncOptions": ["CreateNamespace=true"]},
+            "ignoreDifferences": [{"group": "apps", "kind": "Deployment", "jsonPointers": ["/spec/replicas"]}]
+        });
+        assert_eq!(unsupported_spec_fields(&spec), Vec::<String>::new());
+    }
+
+    #[test]
+    fn helm_and_unknown_fields_are_named() {
+        let spec = json!({
+            "source": {"repoURL": "https://example.com/r.git", "helm": {"valueFiles": ["v.yaml"]}},
+            "destination": {},
+            "syncPolicy": {"managedNamespaceMetadata": {"labels": {"a": "b"}}},
+            "sources": [{"repoURL": "x", "plugin": {"name": "p"}}],
+        });
+        assert_eq!(
+            unsupported_spec_fields(&spec),
+            [
+                "spec.source.helm",
+                "spec.syncPolicy.managedNamespaceMetadata",
+                "spec.sources[0].plugin"
+            ]
+        );
+    }
+
+    #[test]
+    fn empty_unknown_fields_are_not_reported() {
+        let spec = json!({"destination": {}, "source": {"repoURL": "x", "helm": {}}});
+        assert!(unsupported_spec_fields(&spec).is_empty());
+    }
+
+    #[test]
+    fn a_spec_of_the_wrong_shape_is_reported_whole() {
+        assert_eq!(
+            unsupported_spec_fields(&json!({"source": "nope"})),
+            ["spec"]
+        );
+    }
+}
