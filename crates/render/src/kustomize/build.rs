@@ -36,6 +36,10 @@ pub struct Context<'r, 't> {
     stack: Vec<String>,
     /// Whether files may be read from outside their kustomization's directory.
     pub load_anywhere: bool,
+    /// The schema of an `openapi:` field (the first one met), for patches.
+    pub schema: Option<crate::patch::Schema>,
+    /// Whether an `openapi:` field was met already.
+    openapi_seen: bool,
 }
 
 /// Whether a resource entry names a remote location.
@@ -56,6 +60,8 @@ impl<'r, 't> Context<'r, 't> {
             reader,
             stack: Vec::new(),
             load_anywhere,
+            schema: None,
+            openapi_seen: false,
         }
     }
 
@@ -158,6 +164,7 @@ impl<'r, 't> Context<'r, 't> {
 
     /// Everything one kustomization does, in kustomize's order.
     fn accumulate_target(&mut self, k: &Kustomization, acc: &mut Acc) -> Result<(), RenderError> {
+        self.load_openapi(k)?;
         self.accumulate_resources(k, acc)?;
         for (i, path) in k.strings("configurations")?.iter().enumerate() {
             let field = format!("configurations[{i}]");
@@ -182,6 +189,29 @@ impl<'r, 't> Context<'r, 't> {
                 set.declare(objects, list, &file)
             })?;
         }
+        Ok(())
+    }
+
+    /// Reads the `openapi:` field (kustomize keeps the first one met).
+    fn load_openapi(&mut self, k: &Kustomization) -> Result<(), RenderError> {
+        let Some(openapi) = k.get("openapi") else {
+            return Ok(());
+        };
+        if self.openapi_seen {
+            return Ok(());
+        }
+        self.openapi_seen = true;
+        let version = openapi.get("version").and_then(Value::as_str);
+        let text = match openapi.get("path").and_then(Value::as_str) {
+            Some(path) => {
+                let file = self.file_path(k, path, "openapi.path")?;
+                Some(self.reader.read_text(&file)?)
+            }
+            None => None,
+        };
+        let schema = crate::patch::Schema::for_openapi_field(version, text.as_deref())
+            .map_err(|e| RenderError::field(&k.file, "openapi", e.to_string()))?;
+        self.schema = Some(schema.into_owned());
         Ok(())
     }
 

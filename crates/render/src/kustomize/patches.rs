@@ -53,12 +53,20 @@ fn parse(source: &Source, field: &str) -> Result<PatchKind, RenderError> {
 }
 
 /// Applies a strategic merge patch to one resource; `true` when the patch deletes it.
-fn merge(res: &mut Resource, patch_doc: &Value, file: &str) -> Result<bool, RenderError> {
+fn merge(
+    ctx: &Context<'_, '_>,
+    res: &mut Resource,
+    patch_doc: &Value,
+    file: &str,
+) -> Result<bool, RenderError> {
     if patch::is_delete_patch(patch_doc) {
         return Ok(true);
     }
     let mut value = Value::Object(std::mem::take(&mut res.object.0));
-    let result = patch::strategic_merge(&mut value, patch_doc);
+    let result = match &ctx.schema {
+        Some(schema) => patch::strategic_merge_with(&mut value, patch_doc, schema),
+        None => patch::strategic_merge(&mut value, patch_doc),
+    };
     let object = res.id().to_string();
     match value {
         Value::Object(map) => res.object.0 = map,
@@ -131,6 +139,7 @@ fn by_id(resources: &[Resource], doc: &Value, file: &str) -> Result<usize, Rende
 }
 
 fn apply_smp_untargeted(
+    ctx: &Context<'_, '_>,
     resources: &mut Vec<Resource>,
     docs: &[Value],
     file: &str,
@@ -139,7 +148,7 @@ fn apply_smp_untargeted(
         let i = by_id(resources, doc, file)?;
         let before = resources[i].id();
         let doc = retarget(doc, &resources[i].object, false, false);
-        if merge(&mut resources[i], &doc, file)? {
+        if merge(ctx, &mut resources[i], &doc, file)? {
             resources.remove(i);
         } else {
             resources[i].record(before);
@@ -173,7 +182,7 @@ pub fn strategic_merge_field(
         };
         match parse(&source, &field)? {
             PatchKind::StrategicMerge(docs) => {
-                apply_smp_untargeted(resources, &docs, &source.file)?
+                apply_smp_untargeted(ctx, resources, &docs, &source.file)?
             }
             PatchKind::Json6902(_) => {
                 return Err(RenderError::field(
@@ -220,7 +229,9 @@ pub fn targeted(
     let (allow_name, allow_kind) = (allow("allowNameChange"), allow("allowKindChange"));
     let Some(target) = get("target") else {
         return match kind {
-            PatchKind::StrategicMerge(docs) => apply_smp_untargeted(resources, &docs, &source.file),
+            PatchKind::StrategicMerge(docs) => {
+                apply_smp_untargeted(ctx, resources, &docs, &source.file)
+            }
             PatchKind::Json6902(_) => Err(RenderError::field(
                 &k.file,
                 field,
@@ -242,7 +253,7 @@ pub fn targeted(
             PatchKind::StrategicMerge(docs) => {
                 for doc in docs {
                     let doc = retarget(doc, &resources[i].object, allow_name, allow_kind);
-                    if merge(&mut resources[i], &doc, &source.file)? {
+                    if merge(ctx, &mut resources[i], &doc, &source.file)? {
                         deleted = true;
                         break;
                     }
