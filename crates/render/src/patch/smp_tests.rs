@@ -789,3 +789,42 @@ spec:
     );
     assert_eq!(target, expected);
 }
+
+#[test]
+fn malformed_directives_are_errors_naming_the_path() {
+    let cases = [
+        ("metadata:\n  labels:\n    $patch: 5\n", "metadata.labels"),
+        (
+            "spec:\n  strategy:\n    $retainKeys: type\n",
+            "spec.strategy",
+        ),
+        (
+            "metadata:\n  $deleteFromPrimitiveList/finalizers: a\n",
+            "metadata",
+        ),
+        (
+            "spec:\n  template:\n    spec:\n      $setElementOrder/containers: {}\n",
+            "spec.template.spec",
+        ),
+    ];
+    for (patch, path) in cases {
+        let mut target = yaml(DEPLOYMENT);
+        match strategic_merge(&mut target, &yaml(patch)) {
+            Err(PatchError::Merge { path: at, .. }) => assert_eq!(at, path, "{patch}"),
+            other => panic!("{patch}: expected a merge error, got {other:?}"),
+        }
+    }
+}
+
+#[test]
+fn odd_list_elements_do_not_panic() {
+    // Scalars in a keyed list, on either side, are left alone.
+    let out = merged(
+        "apiVersion: v1\nkind: Pod\nmetadata: {name: p}\nspec:\n  containers: [x, {name: a}]\n",
+        "spec:\n  containers: [y, {name: a, image: i}, null]\n",
+    );
+    assert_eq!(
+        out["spec"]["containers"],
+        json!([{"name": "a", "image": "i"}, "x"])
+    );
+}
