@@ -302,6 +302,64 @@ pub fn parse_argo_image(spec: &str) -> Result<Value, RenderError> {
     Ok(Value::Object(entry))
 }
 
+/// Applies Argo CD's image overrides to a kustomization's `images` list
+/// as `kustomize edit set image <spec>` does for each spec in turn: an
+/// entry with the same `name` is replaced (a `*` as new name, tag or digest
+/// keeps the existing value), others are added, and the list is sorted by
+/// name. `existing` is the current `images` value (`Value::Null` when
+/// absent).
+pub fn set_images(existing: &Value, specs: &[String]) -> Result<Value, RenderError> {
+    let mut entries: Vec<Map<String, Value>> = match existing {
+        Value::Null => Vec::new(),
+        Value::Array(items) => items
+            .iter()
+            .map(|i| {
+                i.as_object().cloned().ok_or_else(|| {
+                    RenderError::field("kustomization", "images", "entries must be maps")
+                })
+            })
+            .collect::<Result<_, _>>()?,
+        _ => {
+            return Err(RenderError::field(
+                "kustomization",
+                "images",
+                "must be a list",
+            ));
+        }
+    };
+    for spec in specs {
+        let Value::Object(mut new) = parse_argo_image(spec)? else {
+            continue;
+        };
+        let name = new.get("name").cloned();
+        let old = entries
+            .iter()
+            .position(|e| e.get("name") == name.as_ref())
+            .map(|i| entries.remove(i));
+        for key in ["newName", "newTag", "digest"] {
+            if new.get(key).and_then(Value::as_str) == Some("*") {
+                match old.as_ref().and_then(|o| o.get(key)) {
+                    Some(kept) => new.insert(key.to_string(), kept.clone()),
+                    None => new.remove(key),
+                };
+            }
+        }
+        entries.push(new);
+    }
+    entries.sort_by(|a, b| {
+        let name = |m: &Map<String, Value>| {
+            m.get("name")
+                .and_then(Value::as_str)
+                .unwrap_or("")
+                .to_string()
+        };
+        name(a).cmp(&name(b))
+    });
+    Ok(Value::Array(
+        entries.into_iter().map(Value::Object).collect(),
+    ))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -460,6 +518,32 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(err.contains("images[0].name"), "{err}");
+    }
+
+    #[test]
+    fn set_images_like_kustomize_edit() {
+        let existing = json!([
+            {"name": "web", "newName": "reg/web", "newTag": "1"},
+            {"name": "db", "newTag": "5"}
+        ]);
+        let out = set_images(
+            &existing,
+            &[
+                "web:*".to_string(),
+                "cache=redis:7".to_string(),
+                "db@sha256:x".to_string(),
+            ],
+        )
+        .unwrap();
+        assert_eq!(
+            out,
+            json!([
+                {"name": "cache", "newName": "redis", "newTag": "7"},
+                {"name": "db", "digest": "sha256:x"},
+                {"name": "web", "newTag": "1"}
+            ])
+        );
+        assert!(set_images(&Value::Null, &["bad".to_string()]).is_err());
     }
 
     #[test]

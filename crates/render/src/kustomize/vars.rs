@@ -491,11 +491,21 @@ pub fn expand(input: &str, mapping: &dyn Fn(&str) -> Option<Value>) -> String {
 /// declaring vars for objects with the same original id are reported as
 /// ambiguous; prefer [`VarSet`].
 pub fn apply(objects: &mut [Object], vars: &[(Value, String)]) -> Result<(), RenderError> {
+    apply_with_field_specs(objects, vars, &default_field_specs())
+}
+
+/// [`apply`] with the given `varReference` field specs (the defaults plus
+/// those of `configurations`).
+pub fn apply_with_field_specs(
+    objects: &mut [Object],
+    vars: &[(Value, String)],
+    field_specs: &[FieldSpec],
+) -> Result<(), RenderError> {
     let mut set = VarSet::new();
     for (value, file) in vars {
         set.declare(objects, value, file)?;
     }
-    set.resolve(objects, &default_field_specs())
+    set.resolve(objects, field_specs)
 }
 
 #[cfg(test)]
