@@ -195,10 +195,37 @@ impl MirrorCache {
     /// mirror is fetched first (unless the revision is a full SHA already
     /// present, or a fetch that started after this call finished meanwhile).
     /// Without it, the mirror is fetched only when the revision is missing.
-    pub async fn resolve(&self, url: &str, revision: &str, refresh: bool) -> Result<Resolved> {
-        let slot = self.slot(url)?;
+    ///
+    /// The call's moment of arrival is taken when `resolve` is called, not
+    /// when the future is first polled: callers that ask while a fetch is
+    /// waiting to start all share that fetch.
+    pub fn resolve<'a>(
+        &'a self,
+        url: &str,
+        revision: &str,
+        refresh: bool,
+    ) -> impl Future<Output = Result<Resolved>> + Send + 'a {
+        let prepared = self.slot(url).map(|slot| {
+            let arrival = slot.started.load(Ordering::SeqCst);
+            (slot, arrival)
+        });
+        let (url, revision) = (url.to_string(), revision.to_string());
+        async move {
+            let (slot, arrival) = prepared?;
+            self.resolve_in(slot, arrival, &url, &revision, refresh)
+                .await
+        }
+    }
+
+    async fn resolve_in(
+        &self,
+        slot: Arc<Slot>,
+        arrival: u64,
+        url: &str,
+        revision: &str,
+        refresh: bool,
+    ) -> Result<Resolved> {
         let kind = RevisionKind::parse(revision);
-        let arrival = slot.started.load(Ordering::SeqCst);
 
         if slot.ready.load(Ordering::SeqCst) && (!refresh || kind.is_immutable()) {
             let (path, k) = (slot.path.clone(), kind.clone());
