@@ -123,7 +123,7 @@ impl<'s> Merger<'s> {
             return Ok(None);
         }
         if let Some(d) = &dest
-            && std::mem::discriminant(&shape(d)) != std::mem::discriminant(&shape(patch))
+            && shape(d) != shape(patch)
         {
             return Err(PatchError::Merge {
                 path: path.to_string(),
@@ -402,6 +402,7 @@ impl<'s> Merger<'s> {
 }
 
 /// The coarse shape of a value, to detect map/list/scalar mismatches.
+#[derive(PartialEq, Eq)]
 enum Shape {
     Map,
     List,
