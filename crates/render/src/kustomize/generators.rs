@@ -893,6 +893,29 @@ mod tests {
         assert_eq!(content_hash(obj).unwrap(), "96gmmt6gt5");
     }
 
+    /// Output of kubectl kustomize v5.5 for the same input (env quoting,
+    /// CRLF, literals with quotes, non-ASCII file, HTML characters, an
+    /// immutable typed Secret).
+    #[test]
+    fn matches_kubectl_on_edge_cases() {
+        let tree = mem(&[
+            ("e.env", b"A=\"q\"\n  B=x y \nC\n# c\nD=a=b\r\nE=<&>\n"),
+            ("u.txt", "\u{e9}\n".as_bytes()),
+        ]);
+        let cm = json!([{"name": "e", "envs": ["e.env"], "files": ["k=u.txt"],
+                         "literals": ["L=\"x\"", "M='y", "N=\"\""]}]);
+        let sec = json!([{"name": "s", "literals": ["a=b"], "type": "kubernetes.io/tls",
+                          "options": {"immutable": true, "labels": {"x": "1"}}}]);
+        let out = generate(&tree, "", "k.yaml", Some(&cm), Some(&sec), None).unwrap();
+        assert_eq!(
+            out[0].object.0["data"],
+            json!({"A": "\"q\"", "B": "x y ", "C": "", "D": "a=b", "E": "<&>",
+                   "L": "x", "M": "'y", "N": "", "k": "\u{e9}\n"})
+        );
+        assert_eq!(hashed_name(&out[0]), "e-ck6f9hm7g9");
+        assert_eq!(hashed_name(&out[1]), "s-92982c4m8f");
+    }
+
     #[test]
     fn secrets_are_base64_with_type() {
         let tree = mem(&[("a/key.pem", b"abc")]);
