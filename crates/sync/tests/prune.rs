@@ -219,3 +219,44 @@ async fn dry_run_sync_writes_nothing() {
     assert!(result.resources[0].message.contains("dry run"));
     assert!(env.get("v1", "ConfigMap", "a").await.is_none());
 }
+
+#[tokio::test]
+async fn deleting_the_application_keeps_only_delete_false_objects() {
+    let env = env("delete-app").await;
+    let mut target = env.target("doomed");
+    let objects = vec![
+        with_annotation(
+            config_map("no-prune", json!({})),
+            "argocd.argoproj.io/sync-options",
+            "Prune=false",
+        ),
+        with_annotation(
+            config_map("no-delete", json!({})),
+            "argocd.argoproj.io/sync-options",
+            "Delete=false",
+        ),
+        config_map("plain", json!({})),
+    ];
+    env.sync_ok(&target, &objects).await;
+    target.previous = env.diff(&target, &objects).await.resource_statuses();
+
+    let cmp = env.diff(&target, &[]).await;
+    let result = env.engine.delete_tracked(&target, &cmp).await;
+    assert!(result.succeeded, "{}", result.message);
+    assert_eq!(result.writes, 2);
+    let kept = result
+        .outcome(&key("", "ConfigMap", &env.ns, "no-delete"))
+        .expect("reported");
+    assert_eq!(kept.action, Action::PruneSkipped);
+    assert!(kept.message.contains("Delete=false"));
+    assert!(env.get("v1", "ConfigMap", "no-delete").await.is_some());
+    for name in ["no-prune", "plain"] {
+        env.eventually(&format!("ConfigMap {name} gone"), || async {
+            env.get("v1", "ConfigMap", name)
+                .await
+                .is_none()
+                .then_some(())
+        })
+        .await;
+    }
+}

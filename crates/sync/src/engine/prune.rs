@@ -6,7 +6,20 @@ use serde_json::Value;
 
 use super::SyncEngine;
 use crate::kubeapi;
-use crate::model::{Action, ResourceDiff, ResourceOutcome, SyncResult, Target};
+use crate::model::{
+    Action, Comparison, ResourceDiff, ResourceOutcome, ResourceState, SyncResult, Target,
+};
+
+/// Why objects are being deleted.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Mode {
+    /// Pruning after a sync: `Prune=false` and prune off keep objects.
+    Prune,
+    /// The sync failed: nothing is pruned.
+    NoPrune,
+    /// The Application is being deleted: only `Delete=false` keeps objects.
+    Delete,
+}
 
 fn outcome(r: &ResourceDiff, action: Action, message: impl Into<String>) -> ResourceOutcome {
     ResourceOutcome {
@@ -20,6 +33,38 @@ fn outcome(r: &ResourceDiff, action: Action, message: impl Into<String>) -> Reso
 }
 
 impl SyncEngine {
+    /// Deletes every resource of `comparison` tracked to the Application and
+    /// selected by `target.resources` (for deleting the Application: its
+    /// finalizer), except those with the sync option `Delete=false`. Unlike
+    /// pruning, `Prune=false` and `target.prune` do not matter here; the
+    /// propagation policy does. Call it with the comparison of an empty
+    /// render (`diff(target, vec![])`, with `target.previous` set).
+    #[tracing::instrument(skip_all, fields(app = %target.app))]
+    pub async fn delete_tracked(&self, target: &Target, comparison: &Comparison) -> SyncResult {
+        let candidates: Vec<&ResourceDiff> = comparison
+            .resources
+            .iter()
+            .filter(|r| r.state == ResourceState::RequiresPruning && target.selects(&r.key))
+            .collect();
+        let mut result = SyncResult::default();
+        self.delete_candidates(target, &candidates, Mode::Delete, &mut result)
+            .await;
+        let failed = result
+            .resources
+            .iter()
+            .filter(|r| r.action == Action::Failed)
+            .count();
+        let deleted = result
+            .resources
+            .iter()
+            .filter(|r| r.action == Action::Pruned)
+            .count();
+        let kept = result.resources.len() - failed - deleted;
+        result.succeeded = failed == 0;
+        result.message = format!("{deleted} deleted, {kept} kept (Delete=false), {failed} failed");
+        result
+    }
+
     /// Prunes `candidates` (or records why not) into `result`.
     pub(super) async fn prune_all(
         &self,
@@ -28,9 +73,25 @@ impl SyncEngine {
         failed: bool,
         result: &mut SyncResult,
     ) {
+        let mode = if failed { Mode::NoPrune } else { Mode::Prune };
+        self.delete_candidates(target, candidates, mode, result)
+            .await;
+    }
+
+    async fn delete_candidates(
+        &self,
+        target: &Target,
+        candidates: &[&ResourceDiff],
+        mode: Mode,
+        result: &mut SyncResult,
+    ) {
         let mut deletable = Vec::new();
         for r in candidates {
-            let skipped = if failed {
+            let skipped = if mode == Mode::Delete {
+                (!r.options.allows_delete()).then_some(
+                    "kept: the sync option Delete=false keeps it when its Application is deleted",
+                )
+            } else if mode == Mode::NoPrune {
                 Some("not pruned: the sync failed")
             } else if !target.prune {
                 Some("requires pruning; not pruned because prune is off")
