@@ -450,6 +450,44 @@ mod tests {
         );
     }
 
+    /// Output of kubectl kustomize v5.5 for the same input.
+    #[test]
+    fn matches_kubectl_on_registries_and_digests() {
+        let mut objects = vec![obj(
+            json!({"apiVersion": "batch/v1", "kind": "CronJob", "metadata": {"name": "c"},
+            "spec": {"jobTemplate": {"spec": {"template": {"spec": {"containers": [
+                {"image": "host:5000/app:1@sha256:abc"}, {"image": "host:5000/app"},
+                {"image": "docker.io/library/nginx:1.2"}, {"image": "nginx"},
+                {"image": "nginx.x"}, {"image": 123}
+            ]}}}}}}),
+        )];
+        let images = json!([
+            {"name": "host:5000/app", "newTag": "2"},
+            {"name": "nginx", "newName": "mirror/nginx"},
+            {"name": "docker.io/library/nginx", "digest": "sha256:def"},
+            {"name": "123", "newTag": "x"}
+        ]);
+        apply(&mut objects, &images, "k.yaml").unwrap();
+        let got: Vec<Value> =
+            objects[0].0["spec"]["jobTemplate"]["spec"]["template"]["spec"]["containers"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|c| c["image"].clone())
+                .collect();
+        assert_eq!(
+            got,
+            [
+                "host:5000/app:2",
+                "host:5000/app:2",
+                "docker.io/library/nginx@sha256:def",
+                "mirror/nginx",
+                "nginx.x",
+                "123:x"
+            ]
+        );
+    }
+
     #[test]
     fn custom_field_specs_and_crds() {
         let mut objects = vec![
