@@ -150,6 +150,23 @@ pub enum WebhookEvent {
 /// [`SourceError::WebhookUnauthorized`] (401: missing or wrong signature or
 /// token), [`SourceError::WebhookMalformed`] (400).
 pub fn parse(headers: &HeaderMap, body: &[u8], secrets: &WebhookSecrets) -> Result<WebhookEvent> {
+    let result = parse_inner(headers, body, secrets);
+    match &result {
+        Ok(WebhookEvent::Push(push)) => tracing::debug!(
+            provider = push.provider.name(),
+            git_ref = %push.git_ref,
+            repos = ?push.repo_urls,
+            "webhook push"
+        ),
+        Ok(WebhookEvent::Ignored { provider, event }) => {
+            tracing::debug!(provider = provider.name(), event, "webhook event ignored")
+        }
+        Err(e) => tracing::warn!(status = e.http_status(), error = %e, "webhook rejected"),
+    }
+    result
+}
+
+fn parse_inner(headers: &HeaderMap, body: &[u8], secrets: &WebhookSecrets) -> Result<WebhookEvent> {
     let limit = match secrets.max_payload_bytes {
         0 => DEFAULT_MAX_PAYLOAD_BYTES,
         n => n,

@@ -253,3 +253,41 @@ fn malformed_and_oversized_payloads_are_typed_errors() {
     ));
     assert!(!format!("{:?}", secrets()).contains("gh-secret"));
 }
+
+#[test]
+fn arbitrary_bytes_never_panic() {
+    // A small deterministic generator: garbage, truncated and mutated payloads.
+    let mut state: u64 = 0x9e3779b97f4a7c15;
+    let mut next = move || {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        state
+    };
+    let samples = [
+        GITHUB.as_bytes(),
+        br#"{"object_kind":"push"}"#,
+        b"{\"push\":{}}",
+    ];
+    let header_sets = [
+        headers(&[("x-github-event", "push")]),
+        headers(&[("x-gitlab-event", "Push Hook")]),
+        headers(&[("x-gitea-event", "push")]),
+        headers(&[("x-event-key", "repo:push")]),
+        HeaderMap::new(),
+    ];
+    for round in 0..2000 {
+        let base = samples[round % samples.len()];
+        let mut body = base[..(next() as usize % (base.len() + 1))].to_vec();
+        for _ in 0..(next() % 4) {
+            if !body.is_empty() {
+                let i = next() as usize % body.len();
+                body[i] = next() as u8;
+            }
+        }
+        let h = &header_sets[round % header_sets.len()];
+        if let Err(e) = parse(h, &body, &WebhookSecrets::default()) {
+            assert!((400..500).contains(&e.http_status()), "{e}");
+        }
+    }
+}
