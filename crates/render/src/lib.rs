@@ -136,6 +136,23 @@ pub fn render(
     })
 }
 
+/// Renders `path` as `kubectl kustomize` would: an error when it holds no
+/// kustomization file (no plain-directory fallback).
+pub fn render_kustomization(
+    tree: &dyn FileTree,
+    path: &str,
+    options: &RenderOptions,
+) -> Result<Rendered, RenderError> {
+    let path = tree::join("", path)?;
+    let reader = yaml::Reader::new(tree);
+    let objects = kustomize::build(&reader, &path, options)?;
+    Ok(Rendered {
+        objects,
+        source_type: SourceType::Kustomize,
+        files_read: reader.into_files_read(),
+    })
+}
+
 /// Prints objects as `kubectl kustomize` does: YAML documents separated by `---`.
 pub fn to_yaml(objects: &[Object]) -> Result<String, RenderError> {
     yaml::to_yaml(objects)

@@ -95,14 +95,14 @@ impl FileTree for Reader<'_> {
     }
 }
 
-fn options() -> serde_saphyr::Options {
+fn options(duplicates: serde_saphyr::options::DuplicateKeyPolicy) -> serde_saphyr::Options {
     serde_saphyr::options! {
         budget: serde_saphyr::budget! {
             max_events: MAX_EVENTS,
             max_documents: MAX_DOCUMENTS,
         },
         strict_booleans: true,
-        duplicate_keys: serde_saphyr::options::DuplicateKeyPolicy::LastWins,
+        duplicate_keys: duplicates,
         leading_zero_numbers_as_strings: true,
         underscored_numbers_as_strings: true,
     }
@@ -111,19 +111,35 @@ fn options() -> serde_saphyr::Options {
 /// Parses a (multi-document) YAML or JSON text; `file` names it in errors.
 /// Empty and null documents are dropped.
 pub fn parse_documents(text: &str, file: &str) -> Result<Vec<Value>, RenderError> {
-    let docs: Vec<Value> =
-        serde_saphyr::from_multiple_with_options(text, options()).map_err(|e| {
-            RenderError::Parse {
-                file: file.to_string(),
-                message: first_line(&e.to_string()),
-            }
+    parse_with(text, file, serde_saphyr::options::DuplicateKeyPolicy::Error)
+}
+
+/// Like [`parse_documents`], but a key repeated in a mapping keeps its last
+/// value instead of being an error (kustomization files are read that way).
+pub fn parse_documents_lenient(text: &str, file: &str) -> Result<Vec<Value>, RenderError> {
+    parse_with(
+        text,
+        file,
+        serde_saphyr::options::DuplicateKeyPolicy::LastWins,
+    )
+}
+
+fn parse_with(
+    text: &str,
+    file: &str,
+    duplicates: serde_saphyr::options::DuplicateKeyPolicy,
+) -> Result<Vec<Value>, RenderError> {
+    let docs: Vec<Value> = serde_saphyr::from_multiple_with_options(text, options(duplicates))
+        .map_err(|e| RenderError::Parse {
+            file: file.to_string(),
+            message: first_line(&e.to_string()),
         })?;
     Ok(docs.into_iter().filter(|d| !d.is_null()).collect())
 }
 
 /// Parses a single YAML document (a kustomization, an inline patch).
 pub fn parse_one(text: &str, file: &str) -> Result<Value, RenderError> {
-    let mut docs = parse_documents(text, file)?;
+    let mut docs = parse_documents_lenient(text, file)?;
     match docs.len() {
         0 => Ok(Value::Null),
         1 => Ok(docs.remove(0)),

@@ -12,7 +12,7 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use driftless_render::{DiskTree, RenderOptions, render, to_yaml, yaml};
+use driftless_render::{DiskTree, RenderOptions, render_kustomization, to_yaml, yaml};
 use serde_json::Value;
 
 fn corpus_dir() -> PathBuf {
@@ -47,7 +47,7 @@ fn run_case(dir: &Path, verbose: bool) -> Result<(), String> {
     };
     let tree = DiskTree::new(dir.join("input")).map_err(|e| e.to_string())?;
     let path = if root == "." { "" } else { root.as_str() };
-    let result = render(&tree, path, &options);
+    let result = render_kustomization(&tree, path, &options);
     let expected_error = dir.join("expected_error.txt");
     if expected_error.exists() {
         return match result {

@@ -74,7 +74,7 @@ fn rewrite(
 ) -> Result<(), String> {
     match value {
         Value::String(name) => {
-            if let Some(c) = find(nr, name, None, referrer, candidates)? {
+            if let Some(c) = find(nr, name, None, false, referrer, candidates)? {
                 *name = c.name.clone();
             }
         }
@@ -93,11 +93,17 @@ fn rewrite(
             let Some(name) = map.get("name").and_then(Value::as_str).map(str::to_string) else {
                 return Ok(());
             };
-            let ns = map
-                .get("namespace")
-                .and_then(Value::as_str)
-                .map(str::to_string);
-            if let Some(c) = find(nr, &name, ns.as_deref(), referrer, candidates)? {
+            let ns = match map.get("namespace") {
+                None => None,
+                Some(Value::String(ns)) if !ns.is_empty() => Some(ns.clone()),
+                Some(_) => {
+                    return Err(format!(
+                        "Invalid Input: namespace is blank for {} {name:?}",
+                        nr.kind
+                    ));
+                }
+            };
+            if let Some(c) = find(nr, &name, ns.as_deref(), true, referrer, candidates)? {
                 map.insert("name".into(), Value::String(c.name.clone()));
                 if let Some(actual) = &c.actual_namespace {
                     map.insert("namespace".into(), Value::String(actual.clone()));
@@ -113,6 +119,7 @@ fn find<'c>(
     nr: &NameReference,
     name: &str,
     namespace: Option<&str>,
+    map_ref: bool,
     referrer: &Referrer,
     candidates: &'c [Candidate],
 ) -> Result<Option<&'c Candidate>, String> {
@@ -141,16 +148,26 @@ fn find<'c>(
         })
         .collect();
     if found.len() > 1 {
-        let same_context: Vec<&Candidate> = found
-            .iter()
-            .copied()
-            .filter(|c| c.prefixes == referrer.prefixes && c.suffixes == referrer.suffixes)
-            .collect();
-        if !same_context.is_empty() {
-            found = same_context;
+        for allow_empty in [false, true] {
+            let same_context: Vec<&Candidate> = found
+                .iter()
+                .copied()
+                .filter(|c| {
+                    same_ending(&c.prefixes, &referrer.prefixes, allow_empty)
+                        && same_ending(&c.suffixes, &referrer.suffixes, allow_empty)
+                })
+                .collect();
+            if !same_context.is_empty() {
+                found = same_context;
+                break;
+            }
         }
     }
-    if found.len() > 1 && found.iter().any(|c| c.name != found[0].name) {
+    if found.len() > 1 && !map_ref && found.iter().all(|c| c.name == name) {
+        // Every candidate still has the name: nothing to rewrite.
+        return Ok(None);
+    }
+    if found.len() > 1 {
         let names: Vec<String> = found
             .iter()
             .map(|c| c.ids.last().map(ToString::to_string).unwrap_or_default())
@@ -162,4 +179,16 @@ fn find<'c>(
         ));
     }
     Ok(found.first().copied())
+}
+
+/// Whether the shorter list is the end of the longer one (kustomize's
+/// `SameEndingSubSlice`): the prefixes or suffixes of two objects built in
+/// the same branch of the tree. An empty list matches only an empty one,
+/// unless `allow_empty`.
+fn same_ending(a: &[String], b: &[String], allow_empty: bool) -> bool {
+    if a.is_empty() || b.is_empty() {
+        return allow_empty || a.len() == b.len();
+    }
+    let (short, long) = if a.len() <= b.len() { (a, b) } else { (b, a) };
+    long.ends_with(short)
 }

@@ -181,6 +181,13 @@ pub fn strategic_merge_field(
             load(ctx, k, Some(text), None, &field)?
         };
         match parse(&source, &field)? {
+            PatchKind::StrategicMerge(docs) if docs.is_empty() => {
+                return Err(RenderError::field(
+                    &source.file,
+                    &field,
+                    "patch appears to be empty",
+                ));
+            }
             PatchKind::StrategicMerge(docs) => {
                 apply_smp_untargeted(ctx, resources, &docs, &source.file)?
             }
