@@ -1,18 +1,23 @@
 #!/usr/bin/env python3
 """Generate crates/render/openapi/merge_keys.json from the Kubernetes OpenAPI v2 spec.
 
-Source: Kubernetes v1.34.4, api/openapi-spec/swagger.json (the same document a
-control plane serves at /openapi/v2).
+Sources: Kubernetes v1.34.4 api/openapi-spec/swagger.json (the same document a
+control plane serves at /openapi/v2), completed by Kubernetes v1.21.2's spec for
+the kinds that 1.34 no longer serves (batch/v1beta1 CronJob, policy/v1beta1
+PodDisruptionBudget, ...): v1.21.2 is the schema kustomize v5.5.0 has built in,
+so old manifests keep merging as `kubectl kustomize` merges them. Types and
+kinds of the first spec win.
 
 Regenerate:
 
-    DIR=$(go mod download -json k8s.io/kubernetes@v1.34.4 | python3 -c 'import json,sys; print(json.load(sys.stdin)["Dir"])')
-    python3 tools/openapi/generate.py "$DIR/api/openapi-spec/swagger.json" > crates/render/openapi/merge_keys.json
+    dir() { go mod download -json "k8s.io/kubernetes@$1" | python3 -c 'import json,sys; print(json.load(sys.stdin)["Dir"])'; }
+    python3 tools/openapi/generate.py \
+        "$(dir v1.34.4)/api/openapi-spec/swagger.json" \
+        "$(dir v1.21.2)/api/openapi-spec/swagger.json" \
+        > crates/render/openapi/merge_keys.json
 
-or from a running API server:
-
-    kubectl get --raw /openapi/v2 > /tmp/swagger.json
-    python3 tools/openapi/generate.py /tmp/swagger.json > crates/render/openapi/merge_keys.json
+(a running API server's `kubectl get --raw /openapi/v2` can replace the first
+file; set SOURCE_LABEL to describe it).
 
 Output (read by crates/render/src/patch/schema.rs; keep both in step):
 
@@ -35,6 +40,7 @@ so that the renderer can tell built-in kinds from custom resources.
 """
 
 import json
+import os
 import sys
 
 ANY_FIELD = "*"
@@ -111,25 +117,37 @@ def prune(types):
     return pruned
 
 
-def main():
-    if len(sys.argv) not in (2, 3):
-        sys.exit("usage: generate.py SWAGGER_JSON [SOURCE_LABEL] > merge_keys.json")
-    with open(sys.argv[1]) as f:
+def load_spec(path, types, kinds):
+    """Adds the kinds and types of one spec, keeping those already known."""
+    with open(path) as f:
         spec = json.load(f)
-    # The spec's info.version says "unversioned"; name the release instead.
-    label = sys.argv[2] if len(sys.argv) == 3 else "Kubernetes v1.34.4"
-    types = {}
-    kinds = {}
+    new_types = {}
     for name, definition in spec["definitions"].items():
         for gvk in definition.get("x-kubernetes-group-version-kind") or []:
             group, ver, kind = gvk.get("group", ""), gvk.get("version", ""), gvk.get("kind", "")
             if not ver or not kind:
                 continue
             api_version = f"{group}/{ver}" if group else ver
-            kinds.setdefault(api_version, {})[kind] = name
-        compile_type(types, name, definition)
+            kinds.setdefault(api_version, {}).setdefault(kind, name)
+        compile_type(new_types, name, definition)
+    for name, fields in new_types.items():
+        types.setdefault(name, fields)
+
+
+def main():
+    specs = sys.argv[1:]
+    if not specs:
+        sys.exit("usage: generate.py SWAGGER_JSON [OLDER_SWAGGER_JSON ...] > merge_keys.json")
+    label = os.environ.get(
+        "SOURCE_LABEL",
+        "Kubernetes v1.34.4 api/openapi-spec/swagger.json, completed by v1.21.2 for kinds 1.34 dropped",
+    )
+    types = {}
+    kinds = {}
+    for path in specs:
+        load_spec(path, types, kinds)
     out = {
-        "source": f"{label} api/openapi-spec/swagger.json (OpenAPI v2), by tools/openapi/generate.py",
+        "source": f"{label} (OpenAPI v2), by tools/openapi/generate.py",
         "kinds": {av: dict(sorted(ks.items())) for av, ks in sorted(kinds.items())},
         "types": prune(types),
     }

@@ -1,7 +1,9 @@
 //! Merge keys and patch strategies of Kubernetes types, by kind and field.
 //!
 //! The built-in table (`crates/render/openapi/merge_keys.json`) is generated
-//! from the Kubernetes OpenAPI v2 spec by `tools/openapi/generate.py`; a
+//! from the Kubernetes v1.34.4 OpenAPI v2 spec (completed by v1.21.2, the
+//! schema kustomize v5.5.0 has built in, for the kinds 1.34 dropped) by
+//! `tools/openapi/generate.py`; a
 //! custom OpenAPI document (kustomize's `openapi:` field) is compiled into
 //! the same shape at run time by [`Schema::from_openapi`].
 
@@ -334,6 +336,31 @@ mod tests {
         assert_eq!(containers.strategy, Some("merge"));
         assert_eq!(containers.merge_keys, ["name".to_string()]);
         assert!(containers.merges_lists);
+    }
+
+    #[test]
+    fn kinds_dropped_after_1_21_still_merge_like_kustomize() {
+        // kustomize v5.5.0's built-in schema is v1.21.2: batch/v1beta1
+        // CronJob containers merge by name there (checked with kubectl
+        // kustomize), so the table keeps the kinds 1.34 dropped.
+        let schema = Schema::builtin();
+        let containers = schema
+            .field_meta(
+                "batch/v1beta1",
+                "CronJob",
+                &[
+                    "spec",
+                    "jobTemplate",
+                    "spec",
+                    "template",
+                    "spec",
+                    "containers",
+                ],
+            )
+            .expect("legacy CronJob containers");
+        assert_eq!(containers.merge_keys, ["name".to_string()]);
+        assert!(schema.knows_kind("policy/v1beta1", "PodDisruptionBudget"));
+        assert!(schema.knows_kind("batch/v1", "CronJob"));
     }
 
     #[test]
