@@ -3,7 +3,7 @@
 //! a little memory per Application.
 
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, Mutex, MutexGuard, OnceLock, Weak};
 use std::time::Instant;
 
 use driftless_api::Application;
@@ -19,6 +19,7 @@ use crate::cycle::{AppGraph, AppId};
 use crate::metrics::Metrics;
 use crate::pipeline::Source;
 use crate::render_cache::RenderCache;
+use crate::selfheal::Watches;
 
 /// What the controller remembers about one Application between reconciles.
 #[derive(Clone, Debug, Default)]
@@ -60,8 +61,12 @@ pub struct Context {
     pub metrics: Arc<Metrics>,
     /// Rendered output by repository, commit, path and overrides.
     pub render_cache: RenderCache,
+    /// Metadata watches of managed kinds (self-heal).
+    pub watches: Watches,
     graph: Mutex<AppGraph>,
     memory: Mutex<HashMap<AppId, AppMemory>>,
+    tracking: Mutex<HashMap<String, AppId>>,
+    this: OnceLock<Weak<Context>>,
     triggers: Mutex<Vec<Trigger>>,
 }
 
@@ -87,10 +92,35 @@ impl Context {
             engine,
             recorder,
             metrics,
+            watches: Watches::default(),
             graph: Mutex::new(AppGraph::default()),
             memory: Mutex::new(HashMap::new()),
+            tracking: Mutex::new(HashMap::new()),
+            this: OnceLock::new(),
             triggers: Mutex::new(Vec::new()),
         }
+    }
+
+    /// Wraps the context in an `Arc` it can hand out weak references to.
+    pub fn into_shared(self) -> Arc<Context> {
+        let ctx = Arc::new(self);
+        let _ = ctx.this.set(Arc::downgrade(&ctx));
+        ctx
+    }
+
+    /// A weak reference to this context (for background tasks).
+    pub fn weak(&self) -> Weak<Context> {
+        self.this.get().cloned().unwrap_or_default()
+    }
+
+    /// Records that `app` writes `tracking_name` into tracking ids.
+    pub fn set_tracking_name(&self, tracking_name: &str, app: &AppId) {
+        lock(&self.tracking).insert(tracking_name.to_string(), app.clone());
+    }
+
+    /// The Application writing `tracking_name` into tracking ids.
+    pub fn app_by_tracking_name(&self, tracking_name: &str) -> Option<AppId> {
+        lock(&self.tracking).get(tracking_name).cloned()
     }
 
     /// The App of Apps graph.
@@ -107,6 +137,8 @@ impl Context {
     /// Forgets `app` (deleted).
     pub fn forget(&self, app: &AppId) {
         lock(&self.memory).remove(app);
+        lock(&self.tracking).retain(|_, v| v != app);
+        self.watches.forget(app);
         self.graph().remove(app);
         self.metrics.set_app_state(app.clone(), None);
     }

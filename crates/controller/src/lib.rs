@@ -29,6 +29,7 @@ pub mod reconcile;
 pub mod render_cache;
 pub mod retry;
 pub mod runtime;
+pub mod selfheal;
 pub mod status;
 pub mod webhook;
 

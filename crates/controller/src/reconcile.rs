@@ -287,6 +287,15 @@ impl<'a> Reconciler<'a> {
         // Diff.
         let mut target = self.target(sync_op);
         let engine_cmp = self.diff(&target, &desired, &sha).await?;
+        self.ctx.set_tracking_name(&target.app, &self.id);
+        if self.ctx.config.watch_managed {
+            self.ctx.watches.update(
+                &self.ctx.client,
+                self.ctx.weak(),
+                &self.id,
+                &engine_cmp.managed_kinds,
+            );
+        }
         let cmp = Comparison::from_engine(&engine_cmp);
 
         // Decide and sync.

@@ -120,14 +120,15 @@ pub async fn start(
             instance: config.instance.clone(),
         },
     );
-    let ctx = Arc::new(Context::new(
+    let ctx = Context::new(
         client.clone(),
         config.clone(),
         source,
         engine,
         recorder,
         metrics,
-    ));
+    )
+    .into_shared();
     let ready = Arc::new(AtomicBool::new(false));
     let http_addr = match config.listen {
         Some(addr) => {
@@ -194,7 +195,7 @@ pub async fn start(
             });
         ready.store(true, Ordering::SeqCst);
         let all = futures::future::join_all(controllers);
-        match lease {
+        let result = match lease {
             Some(keeper) => {
                 tokio::select! {
                     _ = all => Ok(()),
@@ -208,7 +209,9 @@ pub async fn start(
                 all.await;
                 Ok(())
             }
-        }
+        };
+        ctx.watches.stop_all();
+        result
     });
     Ok(Running {
         http_addr,

@@ -149,3 +149,209 @@ async fn apply_syncs_and_polling_follows_pushes_and_prunes() {
         Some(second.as_str())
     );
 }
+
+fn webhook_body(h: &Harness, repo: &str, files: &[&str]) -> String {
+    serde_json::json!({
+        "repository": h.git.git_url(repo),
+        "ref": "refs/heads/main",
+        "changedFiles": files,
+    })
+    .to_string()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn webhook_push_refreshes_only_affected_apps() {
+    // Polling is effectively off: only the webhook can bring the push in.
+    let h = Harness::start("hook", Duration::from_secs(600)).await;
+    let dest_a = h.namespace("hook-a").await;
+    let dest_b = h.namespace("hook-b").await;
+    let repo = h.git.create_repo("hook/app");
+    repo.write(
+        "a/deployment.yaml",
+        &deployment_yaml("web", 1, "nginx:1.27"),
+    );
+    repo.write(
+        "b/deployment.yaml",
+        &deployment_yaml("web", 1, "nginx:1.27"),
+    );
+    let first = repo.commit("first");
+    let url = h.git.git_url("hook/app");
+    h.apply(&application_yaml(
+        "a", &h.apps_ns, &url, "a", &dest_a, AUTOMATED,
+    ));
+    h.apply(&application_yaml(
+        "b", &h.apps_ns, &url, "b", &dest_b, AUTOMATED,
+    ));
+    h.wait_synced_healthy("a", Some(&first)).await;
+    h.wait_synced_healthy("b", Some(&first)).await;
+
+    repo.write(
+        "a/deployment.yaml",
+        &deployment_yaml("web", 2, "nginx:1.27"),
+    );
+    let second = repo.commit("scale a");
+    let (code, body) = h
+        .post_webhook(&webhook_body(&h, "hook/app", &["a/deployment.yaml"]))
+        .await;
+    assert_eq!(code, 200, "{body}");
+    assert!(body.contains("refreshing 1 applications"), "{body}");
+    h.wait_synced_healthy("a", Some(&second)).await;
+    deployment_available(&h, &dest_a, "web", 2).await;
+    // b's files did not change: it was not refreshed and still names the first commit.
+    let b = h.apps().get("b").await.expect("get b");
+    assert_eq!(revision_of(&b), Some(first.as_str()));
+
+    // A malformed payload is refused.
+    let (code, _) = h.post_webhook("{\"ref\": 1}").await;
+    assert_eq!(code, 400);
+    let (code, metrics) = h.get("/metrics").await;
+    assert_eq!(code, 200);
+    assert!(
+        metrics.contains("driftless_webhook_requests_total{result=\"push\"} 1"),
+        "{metrics}"
+    );
+    assert!(
+        metrics.contains("driftless_syncs_total{result=\"succeeded\"}"),
+        "{metrics}"
+    );
+    let (code, _) = h.get("/readyz").await;
+    assert_eq!(code, 200);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn drift_is_reverted_with_self_heal_and_reported_without() {
+    let h = Harness::start("heal", Duration::from_secs(600)).await;
+    let healed_ns = h.namespace("heal-on").await;
+    let manual_ns = h.namespace("heal-off").await;
+    let repo = h.git.create_repo("heal/app");
+    repo.write(
+        "app/configmap.yaml",
+        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: settings\ndata:\n  mode: git\n",
+    );
+    let first = repo.commit("first");
+    let url = h.git.git_url("heal/app");
+    h.apply(&application_yaml(
+        "healed", &h.apps_ns, &url, "app", &healed_ns, AUTOMATED,
+    ));
+    let no_heal = "  syncPolicy:\n    automated:\n      prune: true\n";
+    h.apply(&application_yaml(
+        "manual", &h.apps_ns, &url, "app", &manual_ns, no_heal,
+    ));
+    h.wait_synced_healthy("healed", Some(&first)).await;
+    h.wait_synced_healthy("manual", Some(&first)).await;
+
+    for ns in [&healed_ns, &manual_ns] {
+        h.kubectl(&[
+            "-n",
+            ns,
+            "patch",
+            "configmap",
+            "settings",
+            "--type=merge",
+            "-p",
+            "{\"data\":{\"mode\":\"hand\"}}",
+        ]);
+    }
+    let cms = |ns: &str| Api::<ConfigMap>::namespaced(h.client.clone(), ns);
+    let healed = cms(&healed_ns);
+    // Reverted by the watch, long before the 10-minute poll.
+    eventually("the drift to be reverted", || {
+        let healed = healed.clone();
+        async move {
+            let cm = healed.get("settings").await.ok()?;
+            (cm.data?.get("mode").map(String::as_str) == Some("git")).then_some(())
+        }
+    })
+    .await;
+    // Without selfHeal the drift stays and shows as OutOfSync.
+    h.wait_app("manual", "OutOfSync", |app| {
+        app.status
+            .as_ref()
+            .and_then(|s| s.sync.as_ref())
+            .map(|s| s.status)
+            == Some(driftless_api::SyncStatusCode::OutOfSync)
+    })
+    .await;
+    let cm = cms(&manual_ns).get("settings").await.expect("get");
+    assert_eq!(
+        cm.data.unwrap_or_default().get("mode").map(String::as_str),
+        Some("hand")
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn finalizer_deletes_resources_and_idle_apps_are_not_rewritten() {
+    let h = Harness::start("fin", Duration::from_secs(1)).await;
+    let dest = h.namespace("fin-dest").await;
+    let repo = h.git.create_repo("fin/app");
+    repo.write(
+        "app/configmap.yaml",
+        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: settings\ndata:\n  a: b\n",
+    );
+    repo.write(
+        "app/kept.yaml",
+        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: kept\n  annotations:\n    argocd.argoproj.io/sync-options: Delete=false\ndata:\n  a: b\n",
+    );
+    let first = repo.commit("first");
+    let yaml = application_yaml(
+        "fin",
+        &h.apps_ns,
+        &h.git.git_url("fin/app"),
+        "app",
+        &dest,
+        AUTOMATED,
+    )
+    .replace(
+        "  name: fin\n",
+        "  name: fin\n  finalizers:\n  - resources-finalizer.argocd.argoproj.io\n",
+    );
+    h.apply(&yaml);
+    h.wait_synced_healthy("fin", Some(&first)).await;
+
+    // Idle: several requeue intervals pass without a status write.
+    let before = h
+        .apps()
+        .get("fin")
+        .await
+        .expect("get")
+        .metadata
+        .resource_version;
+    tokio::time::sleep(Duration::from_secs(5)).await;
+    let after = h
+        .apps()
+        .get("fin")
+        .await
+        .expect("get")
+        .metadata
+        .resource_version;
+    assert_eq!(before, after, "an idle Application was rewritten");
+    let reconciles = h.get("/metrics").await.1;
+    assert!(
+        reconciles.contains("driftless_reconciles_total{result=\"ok\"}"),
+        "{reconciles}"
+    );
+
+    h.kubectl(&[
+        "-n",
+        &h.apps_ns,
+        "delete",
+        "application",
+        "fin",
+        "--wait=false",
+    ]);
+    let apps = h.apps();
+    eventually("the Application to be gone", || {
+        let apps = apps.clone();
+        async move { apps.get_opt("fin").await.ok()?.is_none().then_some(()) }
+    })
+    .await;
+    let cms = Api::<ConfigMap>::namespaced(h.client.clone(), &dest);
+    assert!(
+        cms.get_opt("settings").await.expect("get").is_none(),
+        "settings should be deleted"
+    );
+    assert!(
+        cms.get_opt("kept").await.expect("get").is_some(),
+        "Delete=false keeps kept"
+    );
+}
