@@ -338,3 +338,110 @@ impl SyncResult {
 fn namespace_opt(ns: &str) -> Option<String> {
     (!ns.is_empty()).then(|| ns.to_string())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use driftless_api::HealthStatusCode;
+
+    fn diff(name: &str, state: ResourceState, health: HealthStatusCode) -> ResourceDiff {
+        ResourceDiff {
+            key: ObjectKey {
+                group: "apps".into(),
+                kind: "Deployment".into(),
+                namespace: "ns".into(),
+                name: name.into(),
+            },
+            version: "v1".into(),
+            state,
+            error: None,
+            diff: String::new(),
+            desired: None,
+            live: None,
+            health: HealthStatus {
+                status: health,
+                message: Some(format!("{name} says so")),
+            },
+            phase: Phase::Sync,
+            wave: 0,
+            options: SyncOptions::default(),
+            shared_with: None,
+            resolved: None,
+            blocked: false,
+        }
+    }
+
+    #[test]
+    fn aggregates_sync_status_and_worst_health() {
+        use HealthStatusCode::*;
+        let mut cmp = Comparison {
+            resources: vec![
+                diff("a", ResourceState::Synced, Healthy),
+                diff("b", ResourceState::Synced, Progressing),
+                diff("gone", ResourceState::RequiresPruning, Degraded),
+            ],
+            ..Comparison::default()
+        };
+        assert_eq!(cmp.sync_status(), SyncStatusCode::OutOfSync);
+        let health = cmp.health();
+        assert_eq!(
+            health.status, Progressing,
+            "pruning candidates do not count"
+        );
+        assert_eq!(
+            health.message.as_deref(),
+            Some("Deployment.apps ns/b: b says so")
+        );
+        cmp.resources.pop();
+        assert_eq!(cmp.sync_status(), SyncStatusCode::Synced);
+        let statuses = cmp.resource_statuses();
+        assert_eq!(statuses[0].namespace.as_deref(), Some("ns"));
+        assert_eq!(
+            statuses[1].health.as_ref().map(|h| h.status),
+            Some(Progressing)
+        );
+        assert_eq!(Comparison::default().health().status, Healthy);
+    }
+
+    #[test]
+    fn partial_sync_selection() {
+        let key = diff("a", ResourceState::Synced, HealthStatusCode::Healthy).key;
+        let mut target = Target::default();
+        assert!(target.selects(&key));
+        target.resources = Some(vec![SyncOperationResource {
+            group: "apps".into(),
+            kind: "Deployment".into(),
+            name: "a".into(),
+            namespace: Some("ns".into()),
+        }]);
+        assert!(target.selects(&key));
+        let other = ObjectKey {
+            name: "b".into(),
+            ..key
+        };
+        assert!(!target.selects(&other));
+    }
+
+    #[test]
+    fn outcomes_map_to_argo_cd_result_words() {
+        assert_eq!(Action::Created.result_status(), "Synced");
+        assert_eq!(Action::Pruned.result_status(), "Pruned");
+        assert_eq!(Action::PruneSkipped.result_status(), "PruneSkipped");
+        assert_eq!(Action::Failed.result_status(), "SyncFailed");
+        let o = ResourceOutcome {
+            key: ObjectKey {
+                group: String::new(),
+                kind: "Namespace".into(),
+                namespace: String::new(),
+                name: "dev".into(),
+            },
+            version: "v1".into(),
+            action: Action::Configured,
+            message: "configured".into(),
+            phase: Phase::Sync,
+            wave: -1,
+        };
+        let r = o.to_result();
+        assert_eq!((r.namespace, r.sync_phase.as_deref()), (None, Some("Sync")));
+    }
+}

@@ -31,6 +31,15 @@ pub(super) struct Prepared {
     pub problem: Option<String>,
 }
 
+/// `metadata.generateName`, or "".
+fn generate_name(obj: &Object) -> &str {
+    obj.0
+        .get("metadata")
+        .and_then(|m| m.get("generateName"))
+        .and_then(Value::as_str)
+        .unwrap_or("")
+}
+
 /// Kinds defined by CRDs in the same render: (group, kind) → namespaced.
 fn crds_in(objects: &[Object]) -> HashMap<(String, String), bool> {
     objects
@@ -57,6 +66,17 @@ impl SyncEngine {
         let mut seen = HashSet::new();
         let mut out = Vec::with_capacity(desired.len());
         for (index, mut obj) in desired.into_iter().enumerate() {
+            if obj.annotation(order::HOOK_ANNOTATION).is_some() && obj.name().is_empty() {
+                warnings.push(Warning {
+                    condition: condition::UNSUPPORTED_FIELD_WARNING,
+                    message: format!(
+                        "{} {} with generateName is a sync hook; hooks without a name are not supported yet and were not applied",
+                        obj.kind(),
+                        generate_name(&obj)
+                    ),
+                });
+                continue;
+            }
             let missing = [
                 ("apiVersion", obj.api_version().is_empty()),
                 ("kind", obj.kind().is_empty()),
