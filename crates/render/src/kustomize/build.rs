@@ -458,14 +458,14 @@ impl<'r, 't> Context<'r, 't> {
                 )?;
             }
         }
-        if let Some(validators) = k.get("validators") {
-            if validators.as_array().is_some_and(|v| !v.is_empty()) {
-                return Err(RenderError::Unsupported {
-                    file: k.file.clone(),
-                    field: "validators".into(),
-                    message: "validator plugins are not supported".into(),
-                });
-            }
+        if let Some(validators) = k.get("validators")
+            && validators.as_array().is_some_and(|v| !v.is_empty())
+        {
+            return Err(RenderError::Unsupported {
+                file: k.file.clone(),
+                field: "validators".into(),
+                message: "validator plugins are not supported".into(),
+            });
         }
         Ok(())
     }
@@ -565,7 +565,7 @@ fn add_generated(
 /// Runs a transformer written for plain objects over resources, keeping
 /// their history.
 pub fn with_objects(
-    resources: &mut Vec<Resource>,
+    resources: &mut [Resource],
     f: impl FnOnce(&mut [Object]) -> Result<(), RenderError>,
 ) -> Result<(), RenderError> {
     let before: Vec<_> = resources.iter().map(Resource::id).collect();

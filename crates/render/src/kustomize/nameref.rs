@@ -24,8 +24,7 @@ struct Candidate {
 pub fn fix(resources: &mut [Resource], config: &Config, file: &str) -> Result<(), RenderError> {
     let candidates: Vec<Candidate> = resources
         .iter()
-        .enumerate()
-        .map(|(_, r)| Candidate {
+        .map(|r| Candidate {
             group: r.object.group().to_string(),
             kind: r.object.kind().to_string(),
             ids: r.all_ids().collect(),
@@ -36,22 +35,22 @@ pub fn fix(resources: &mut [Resource], config: &Config, file: &str) -> Result<()
             suffixes: r.suffixes.clone(),
         })
         .collect();
-    for i in 0..resources.len() {
+    for resource in resources.iter_mut() {
         for nr in &config.name_reference {
             for spec in &nr.referrers {
-                if !spec.selects(&resources[i].object) {
+                if !spec.selects(&resource.object) {
                     continue;
                 }
                 let referrer = Referrer {
-                    cluster_scoped: is_cluster_scoped(resources[i].object.kind()),
-                    namespace: resources[i].id().effective_namespace().to_string(),
-                    prefixes: resources[i].prefixes.clone(),
-                    suffixes: resources[i].suffixes.clone(),
+                    cluster_scoped: is_cluster_scoped(resource.object.kind()),
+                    namespace: resource.id().effective_namespace().to_string(),
+                    prefixes: resource.prefixes.clone(),
+                    suffixes: resource.suffixes.clone(),
                 };
                 let mut visit = |v: &mut Value| -> Result<(), String> {
                     rewrite(v, nr, &referrer, &candidates)
                 };
-                spec.apply(&mut resources[i].object, &Value::Null, &mut visit)
+                spec.apply(&mut resource.object, &Value::Null, &mut visit)
                     .map_err(|e| RenderError::resource(file, format!("name reference: {e}")))?;
             }
         }
@@ -85,10 +84,10 @@ fn rewrite(
         }
         Value::Object(map) => {
             // subjects (kind/name/namespace) or a webhook service (name/namespace).
-            if let Some(kind) = map.get("kind").and_then(Value::as_str) {
-                if kind != nr.kind {
-                    return Ok(());
-                }
+            if let Some(kind) = map.get("kind").and_then(Value::as_str)
+                && kind != nr.kind
+            {
+                return Ok(());
             }
             let Some(name) = map.get("name").and_then(Value::as_str).map(str::to_string) else {
                 return Ok(());

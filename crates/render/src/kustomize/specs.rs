@@ -7,8 +7,11 @@ pub type Spec = (&'static str, &'static str, &'static str, &'static str);
 /// A field spec that may create the field: (group, version, kind, path, create).
 pub type CreateSpec = (&'static str, &'static str, &'static str, &'static str, bool);
 
+/// A referenced (group, version, kind) and the fields naming it.
+pub type Referral = ((&'static str, &'static str, &'static str), &'static [Spec]);
+
 /// For each referenced (group, version, kind): the fields naming it.
-pub const NAME_REFERENCES: &[((&str, &str, &str), &[Spec])] = &[
+pub const NAME_REFERENCES: &[Referral] = &[
     (
         (
             "admissionregistration.k8s.io",

@@ -57,12 +57,12 @@ pub fn namespace(
         } else if !is_cluster_scoped(&kind) {
             res.object.set_namespace(namespace);
         }
-        if matches!(kind.as_str(), "RoleBinding" | "ClusterRoleBinding") {
-            if let Some(Value::Array(subjects)) = res.object.0.get_mut("subjects") {
-                for subject in subjects.iter_mut().filter_map(Value::as_object_mut) {
-                    if subject.get("name").and_then(Value::as_str) == Some("default") {
-                        subject.insert("namespace".into(), Value::String(namespace.into()));
-                    }
+        if matches!(kind.as_str(), "RoleBinding" | "ClusterRoleBinding")
+            && let Some(Value::Array(subjects)) = res.object.0.get_mut("subjects")
+        {
+            for subject in subjects.iter_mut().filter_map(Value::as_object_mut) {
+                if subject.get("name").and_then(Value::as_str) == Some("default") {
+                    subject.insert("namespace".into(), Value::String(namespace.into()));
                 }
             }
         }
@@ -95,10 +95,10 @@ pub fn prefix_suffix(
         if keeps_name(res) {
             return Ok(());
         }
-        if let Some(kinds) = &config.prefix_kinds {
-            if !kinds.iter().any(|s| s.selects(&res.object)) {
-                return Ok(());
-            }
+        if let Some(kinds) = &config.prefix_kinds
+            && !kinds.iter().any(|s| s.selects(&res.object))
+        {
+            return Ok(());
         }
         let name = format!("{prefix}{}{suffix}", res.object.name());
         res.object
@@ -174,11 +174,12 @@ pub fn add_to_fields(
     })
 }
 
-/// The `labels` entries: (pairs, includeSelectors, includeTemplates, extra fields).
-pub fn labels_entries(
-    value: &Value,
-    file: &str,
-) -> Result<Vec<(Vec<(String, String)>, bool, bool, Vec<FieldSpec>)>, RenderError> {
+/// One entry of a kustomization's `labels`: (pairs, includeSelectors,
+/// includeTemplates, extra fields).
+pub type LabelsEntry = (Vec<(String, String)>, bool, bool, Vec<FieldSpec>);
+
+/// The `labels` entries.
+pub fn labels_entries(value: &Value, file: &str) -> Result<Vec<LabelsEntry>, RenderError> {
     let Some(entries) = value.as_array() else {
         return Err(RenderError::field(file, "labels", "must be a list"));
     };
