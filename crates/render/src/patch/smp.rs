@@ -305,7 +305,7 @@ impl<'s> Merger<'s> {
         // in patch order (merged with their target element when there is
         // one), then the target's other elements in their order, then the
         // target's elements that lack a merge key.
-        let mut remaining: Vec<Option<Value>> = dest.into_iter().map(Some).collect();
+        let mut remaining = slots(dest, &field.keys);
         let mut front: Vec<Value> = Vec::new();
         let mut seen: Vec<Vec<Option<String>>> = Vec::new();
         for (index, element) in patch.iter().enumerate() {
@@ -315,8 +315,8 @@ impl<'s> Merger<'s> {
             let element_path = Path::Element(path, index);
             let found = remaining
                 .iter_mut()
-                .find(|slot| compare_keys(slot.as_ref(), &field.keys, &wanted) == KeyMatch::Exact);
-            let merged = match found.and_then(Option::take) {
+                .find(|slot| slot.compare(&wanted) == KeyMatch::Exact);
+            let merged = match found.and_then(|slot| slot.value.take()) {
                 Some(current) => self.merge(Some(current), element, element_ctx, &element_path)?,
                 None => self.clean(element, element_ctx, &element_path)?,
             };
@@ -324,16 +324,13 @@ impl<'s> Merger<'s> {
                 front.push(merged);
             }
         }
-        let (keyless, keyed): (Vec<Value>, Vec<Value>) =
-            remaining
-                .into_iter()
-                .flatten()
-                .partition(|element| match element {
-                    Value::Object(map) => key_values(map, &field.keys).iter().all(Option::is_none),
-                    _ => true,
-                });
-        front.extend(keyed);
-        front.extend(keyless);
+        let (keyless, keyed): (Vec<Slot>, Vec<Slot>) =
+            remaining.into_iter().partition(|slot| match &slot.keys {
+                Some(keys) => keys.iter().all(Option::is_none),
+                None => true,
+            });
+        front.extend(keyed.into_iter().filter_map(|slot| slot.value));
+        front.extend(keyless.into_iter().filter_map(|slot| slot.value));
         Ok(Some(Value::Array(front)))
     }
 
@@ -352,7 +349,7 @@ impl<'s> Merger<'s> {
         element_ctx: Ctx<'s>,
         path: &Path<'_>,
     ) -> Result<Option<Value>, PatchError> {
-        let mut slots: Vec<Option<Value>> = dest.into_iter().map(Some).collect();
+        let mut slots = slots(dest, keys);
         let mut front: Vec<Value> = Vec::new();
         let mut seen: Vec<Vec<Option<String>>> = Vec::new();
         for (index, element) in patch.iter().enumerate() {
@@ -360,13 +357,11 @@ impl<'s> Merger<'s> {
                 continue;
             };
             let element_path = Path::Element(path, index);
-            let matches: Vec<KeyMatch> = slots
-                .iter()
-                .map(|slot| compare_keys(slot.as_ref(), keys, &wanted))
-                .collect();
+            let matches: Vec<KeyMatch> = slots.iter().map(|slot| slot.compare(&wanted)).collect();
             if let Some(position) = matches.iter().position(|m| *m == KeyMatch::Exact) {
-                let current = slots[position].take();
-                slots[position] = self
+                let slot = &mut slots[position];
+                let current = slot.value.take();
+                slot.value = self
                     .merge(current, element, element_ctx, &element_path)?
                     .filter(|m| !is_empty_map(m));
             } else if !matches.contains(&KeyMatch::Partial)
@@ -376,7 +371,7 @@ impl<'s> Merger<'s> {
                 front.push(clean);
             }
         }
-        front.extend(slots.into_iter().flatten());
+        front.extend(slots.into_iter().filter_map(|slot| slot.value));
         Ok(Some(Value::Array(front)))
     }
 
@@ -489,11 +484,37 @@ enum KeyMatch {
     Different,
 }
 
-fn compare_keys(have: Option<&Value>, keys: &[String], wanted: &[Option<String>]) -> KeyMatch {
-    let Some(Value::Object(have)) = have else {
-        return KeyMatch::Different;
-    };
-    let have = key_values(have, keys);
+/// A target list element with its merge-key values, computed once.
+struct Slot {
+    /// The element; `None` once merged away or deleted.
+    value: Option<Value>,
+    /// Its merge-key values; `None` when it is not a map.
+    keys: Option<Vec<Option<String>>>,
+}
+
+impl Slot {
+    /// How this element's keys compare with a patch element's.
+    fn compare(&self, wanted: &[Option<String>]) -> KeyMatch {
+        match (&self.value, &self.keys) {
+            (Some(_), Some(have)) => compare_keys(have, wanted),
+            _ => KeyMatch::Different,
+        }
+    }
+}
+
+fn slots(dest: Vec<Value>, keys: &[String]) -> Vec<Slot> {
+    dest.into_iter()
+        .map(|value| Slot {
+            keys: match &value {
+                Value::Object(map) => Some(key_values(map, keys)),
+                _ => None,
+            },
+            value: Some(value),
+        })
+        .collect()
+}
+
+fn compare_keys(have: &[Option<String>], wanted: &[Option<String>]) -> KeyMatch {
     let mut common = false;
     let mut exact = true;
     for (have, wanted) in have.iter().zip(wanted) {
