@@ -401,3 +401,68 @@ async fn immutable_field_change_fails_clearly_or_replaces() {
         .expect("recreated");
     assert_eq!(live["spec"]["selector"]["matchLabels"]["app"], "two");
 }
+
+#[tokio::test]
+async fn ignore_differences_by_field_manager() {
+    let env = env("sync-managers").await;
+    let target = env.target("managers");
+    let objects = vec![deployment("web", 1, json!({}))];
+    env.sync_ok(&target, &objects).await;
+    env.cp
+        .kubectl(&[
+            "-n",
+            &env.ns,
+            "patch",
+            "deployment/web",
+            "--field-manager=autoscaler-sim",
+            "-p",
+            r#"{"spec":{"replicas":4}}"#,
+        ])
+        .expect("patching as another manager");
+    let web = key("apps", "Deployment", &env.ns, "web");
+    assert_eq!(
+        state(&env.diff(&target, &objects).await, &web),
+        ResourceState::OutOfSync
+    );
+
+    let mut ignoring = target.clone();
+    ignoring.ignore_differences = vec![ResourceIgnoreDifferences {
+        group: "apps".into(),
+        kind: "Deployment".into(),
+        managed_fields_managers: vec!["autoscaler-sim".into()],
+        ..Default::default()
+    }];
+    let cmp = env.diff(&ignoring, &objects).await;
+    assert_eq!(
+        state(&cmp, &web),
+        ResourceState::Synced,
+        "{}",
+        resource(&cmp, &web).diff
+    );
+}
+
+#[tokio::test]
+async fn create_namespace_option_creates_the_destination() {
+    let env = env("sync-createns").await;
+    let mut target = env.target("createns");
+    let fresh = format!("{}-dest", env.ns);
+    target.namespace = Some(fresh.clone());
+    target.options = parse_sync_options(&["CreateNamespace=true"]).0;
+    let objects = vec![config_map("inside", json!({}))];
+
+    let first = env.sync_ok(&target, &objects).await;
+    assert_eq!(first.writes, 2, "the namespace and the ConfigMap");
+    let ns = env
+        .get("v1", "Namespace", &fresh)
+        .await
+        .expect("namespace created");
+    assert!(
+        ns["metadata"]["annotations"][TRACKING_ANNOTATION].is_null(),
+        "not tracked: never pruned"
+    );
+    let again = env.sync_ok(&target, &objects).await;
+    assert_eq!(again.writes, 0);
+    env.cp
+        .kubectl(&["delete", "namespace", &fresh, "--wait=false"])
+        .expect("cleanup");
+}
