@@ -510,6 +510,33 @@ mod tests {
         );
     }
 
+    /// TestTransformersNoCreateArrays: fields inside list elements are
+    /// created, the list itself never is.
+    #[test]
+    fn field_spec_creates_inside_lists_but_not_lists() {
+        let spec = FieldSpec::new(
+            "StatefulSet",
+            "spec/volumeClaimTemplates[]/metadata/labels",
+            true,
+        );
+        let mut with = Object::from_value(json!({"kind": "StatefulSet",
+            "spec": {"volumeClaimTemplates": [{"metadata": {"name": "a"}}, {"metadata": {"name": "b"}}]}}))
+        .unwrap();
+        let mut without = Object::from_value(json!({"kind": "StatefulSet", "spec": {}})).unwrap();
+        for obj in [&mut with, &mut without] {
+            spec.apply(obj, &json!({}), &mut |v| {
+                v.as_object_mut().unwrap().insert("l".into(), json!("x"));
+                Ok(())
+            })
+            .unwrap();
+        }
+        assert_eq!(
+            with.0["spec"]["volumeClaimTemplates"][1]["metadata"]["labels"],
+            json!({"l": "x"})
+        );
+        assert_eq!(without.0["spec"], json!({}));
+    }
+
     #[test]
     fn field_spec_scalar_on_the_way_is_an_error() {
         let mut obj = deployment();
