@@ -82,6 +82,11 @@ cases = {
  "crd_lists": ("apiVersion: x.io/v1\nkind: W\nmetadata:\n  name: w\nspec:\n  items:\n  - {name: a, v: 1}\n  - {name: b}\n  m: {a: 1}\n", "spec:\n  items:\n  - {name: a, v: 2}\n  m: {b: 2}\n"),
  "empty_patch_list": (DEP, "spec:\n  template:\n    spec:\n      containers: []\n"),
  "imagepullsecrets": (DEP, "spec:\n  template:\n    spec:\n      imagePullSecrets:\n      - name: s1\n"),
+ "env_value_from": (DEP, "spec:\n  template:\n    spec:\n      containers:\n      - name: a\n        env:\n        - name: E2\n          valueFrom:\n            secretKeyRef: {name: s, key: k}\n"),
+ "affinity_terms": (DEP, "spec:\n  template:\n    spec:\n      affinity:\n        nodeAffinity:\n          requiredDuringSchedulingIgnoredDuringExecution:\n            nodeSelectorTerms:\n            - matchExpressions:\n              - {key: zone, operator: In, values: [a]}\n"),
+ "init_and_mounts": (DEP, "spec:\n  template:\n    spec:\n      initContainers:\n      - name: init\n        image: busybox\n        volumeMounts:\n        - {name: v, mountPath: /data}\n      containers:\n      - name: a\n        volumeMounts:\n        - {name: v, mountPath: /data}\n        resources:\n          limits: {cpu: '1'}\n"),
+ "resources_null": (DEP, "spec:\n  template:\n    spec:\n      containers:\n      - name: b\n        image: null\n        resources: {requests: {memory: 1Gi}}\n"),
+ "labels_and_annotations": (DEP, "metadata:\n  labels: {x: y}\n  annotations: {a: b}\nspec:\n  replicas: 3\n"),
  "keyless_dest_elem": ("apiVersion: v1\nkind: Pod\nmetadata:\n  name: p\nspec:\n  containers:\n  - image: nokey\n  - name: a\n    image: a\n", "spec:\n  containers:\n  - name: b\n    image: b\n"),
 }
 for name, (res, patch) in cases.items():
