@@ -57,14 +57,4 @@ pub enum SyncError {
         /// The object, as `Kind namespace/name`.
         object: String,
     },
-    /// Waiting for a wave to become healthy took too long.
-    #[error("timed out after {seconds}s waiting for wave {wave} to become healthy: {pending}")]
-    WaveTimeout {
-        /// The wave.
-        wave: i64,
-        /// How long was waited.
-        seconds: u64,
-        /// The objects still not healthy, with their health messages.
-        pending: String,
-    },
 }

@@ -19,7 +19,53 @@
 //! Every applied object carries the tracking annotation
 //! [`tracking::TRACKING_ANNOTATION`] (`<app>:<group>/<kind>:<namespace>/<name>`);
 //! an object whose annotation names another Application is a shared-resource
-//! conflict and is never pruned by this one.
+//! conflict (a [`Warning`], or a failure with `FailOnSharedResource=true`)
+//! and is never pruned by this one.
+//!
+//! # Use from a controller
+//!
+//! ```no_run
+//! # async fn reconcile(client: kube::Client, rendered: Vec<driftless_render::Object>,
+//! #                    previous: Vec<driftless_api::ResourceStatus>) -> Result<(), driftless_sync::SyncError> {
+//! use driftless_sync::{SyncEngine, Target, parse_sync_options};
+//! let engine = SyncEngine::new(client); // keep one per process: it caches discovery
+//! let (options, unknown) = parse_sync_options(&["CreateNamespace=true"]);
+//! // `unknown`: one message per unsupported option, for an UnsupportedFieldWarning condition.
+//! let target = Target {
+//!     app: "guestbook".into(),
+//!     namespace: Some("guestbook".into()),
+//!     options,
+//!     prune: true,
+//!     previous, // the Application's last status.resources: finds what left Git
+//!     ..Target::default()
+//! };
+//! let comparison = engine.diff(&target, rendered).await?;
+//! // status.sync.status, status.health, status.resources, conditions:
+//! let _ = (comparison.sync_status(), comparison.health(), comparison.resource_statuses(), &comparison.warnings);
+//! // self-heal: watch these kinds
+//! let _ = &comparison.managed_kinds;
+//! if comparison.out_of_sync().next().is_some() {
+//!     let result = engine.sync(&target, &comparison).await?;
+//!     let _ = (result.succeeded, &result.message, result.resource_results());
+//! }
+//! # Ok(()) }
+//! ```
+//!
+//! - Only call [`SyncEngine::sync`] with the comparison of a successful
+//!   render: the engine cannot tell a failed render from an empty one. It
+//!   refuses to prune everything when nothing was rendered unless
+//!   [`Target::allow_empty`].
+//! - Kinds that are no longer rendered are searched for objects to prune only
+//!   through [`Target::previous`]: pass the last `status.resources`.
+//! - Deleting an Application (its finalizer): [`SyncEngine::delete_tracked`]
+//!   with the comparison of an empty render; only `Delete=false` keeps an object.
+//! - A wave is waited for (until healthy) only when a later wave follows, and
+//!   only for the objects that wave wrote; a Degraded object or
+//!   [`SyncEngine::with_wave_timeout`] fails the sync and stops later waves
+//!   and pruning.
+//! - Sync hooks (`argocd.argoproj.io/hook`) are applied as ordinary objects
+//!   in their phase (PreSync, Sync, PostSync); `Skip`/`SyncFail` hooks and
+//!   hooks with only `generateName` are not applied.
 
 pub mod discovery;
 mod engine;

@@ -238,6 +238,15 @@ impl SyncEngine {
             }
         }
         for prev in &target.previous {
+            // A kind rendered now is listed in the version rendered now only,
+            // so the live object compares with a dry-run of the same version.
+            let prev_ns = prev.namespace.as_deref().unwrap_or("");
+            let rendered = prepared.iter().any(|p| {
+                p.key.group == prev.group && p.key.kind == prev.kind && p.key.namespace == prev_ns
+            });
+            if rendered {
+                continue;
+            }
             if let Some(r) = self
                 .catalog
                 .resolve(&prev.group, &prev.version, &prev.kind)
