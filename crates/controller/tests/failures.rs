@@ -1,0 +1,135 @@
+//! A failing sync is retried with backoff up to the limit and reported as a
+//! SyncError, without looping; a new revision starts over.
+
+mod common;
+
+use std::time::Duration;
+
+use common::Harness;
+use driftless_api::{Application, OperationPhase, condition};
+
+fn op_state(app: &Application) -> Option<(OperationPhase, i64)> {
+    let s = app.status.as_ref()?.operation_state.as_ref()?;
+    Some((s.phase, s.retry_count.unwrap_or(0)))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn failed_sync_retries_up_to_the_limit_then_stops() {
+    let h = Harness::start("fail", Duration::from_secs(1)).await;
+    let dest = h.namespace("fail-dest").await;
+    let repo = h.git.create_repo("fail/app");
+    // The API server refuses this Deployment (a selector that does not match its labels).
+    repo.write(
+        "app/deployment.yaml",
+        "apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: broken
+spec:
+  replicas: 1
+  selector:
+    matchLabels:
+      app: one
+  template:
+    metadata:
+      labels:
+        app: other
+    spec:
+      containers:
+      - name: web
+        image: nginx:1.27
+",
+    );
+    let bad = repo.commit("broken");
+    h.apply(&format!(
+        "apiVersion: argoproj.io/v1alpha1
+kind: Application
+metadata:
+  name: flaky
+  namespace: {ns}
+spec:
+  project: default
+  source:
+    repoURL: {url}
+    targetRevision: main
+    path: app
+  destination:
+    server: https://kubernetes.default.svc
+    namespace: {dest}
+  syncPolicy:
+    automated: {{}}
+    retry:
+      limit: 2
+      backoff:
+        duration: 1s
+        factor: 1
+",
+        ns = h.apps_ns,
+        url = h.git.git_url("fail/app"),
+    ));
+    let app = h
+        .wait_app("flaky", "failed twice more", |a| {
+            matches!(
+                op_state(a),
+                Some((OperationPhase::Failed | OperationPhase::Error, 2))
+            )
+        })
+        .await;
+    let status = app.status.clone().unwrap_or_default();
+    let sync_error = status
+        .conditions
+        .iter()
+        .find(|c| c.type_ == condition::SYNC_ERROR)
+        .unwrap_or_else(|| panic!("no SyncError condition: {:?}", status.conditions));
+    assert!(sync_error.message.contains(&bad), "{}", sync_error.message);
+    assert!(status.history.is_empty(), "a failed sync is not history");
+
+    // The limit holds: no further attempts at this revision.
+    tokio::time::sleep(Duration::from_secs(5)).await;
+    let later = h.apps().get("flaky").await.expect("get");
+    assert_eq!(op_state(&later), op_state(&app));
+    let metrics = h.get("/metrics").await.1;
+    let failed: u64 = metrics
+        .lines()
+        .filter(|l| {
+            l.starts_with("driftless_syncs_total{result=\"failed\"}")
+                || l.starts_with("driftless_syncs_total{result=\"error\"}")
+        })
+        .filter_map(|l| l.rsplit(' ').next()?.parse::<u64>().ok())
+        .sum();
+    assert_eq!(failed, 3, "one attempt and two retries:\n{metrics}");
+
+    // A fixed revision syncs at once.
+    repo.write(
+        "app/deployment.yaml",
+        "apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: broken
+spec:
+  replicas: 1
+  selector:
+    matchLabels:
+      app: one
+  template:
+    metadata:
+      labels:
+        app: one
+    spec:
+      containers:
+      - name: web
+        image: nginx:1.27
+",
+    );
+    let good = repo.commit("fixed");
+    let app = h.wait_synced_healthy("flaky", Some(&good)).await;
+    let status = app.status.unwrap_or_default();
+    assert!(
+        !status
+            .conditions
+            .iter()
+            .any(|c| c.type_ == condition::SYNC_ERROR),
+        "{:?}",
+        status.conditions
+    );
+}
