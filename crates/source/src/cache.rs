@@ -27,6 +27,9 @@ pub struct Options {
     pub fetch_timeout: Duration,
     /// `known_hosts` lines trusted for every SSH repository.
     pub known_hosts: Option<String>,
+    /// PEM certificates trusted as-is for every HTTPS repository (pinned
+    /// server certificates, e.g. self-signed ones), besides the system roots.
+    pub tls_certs: Option<String>,
 }
 
 impl Default for Options {
@@ -34,6 +37,7 @@ impl Default for Options {
         Self {
             fetch_timeout: Duration::from_secs(120),
             known_hosts: None,
+            tls_certs: None,
         }
     }
 }
@@ -442,6 +446,7 @@ impl Job {
             url: &self.slot.url,
             credentials: self.credentials.as_ref(),
             known_hosts: self.options.known_hosts.as_deref(),
+            tls_certs: self.options.tls_certs.as_deref(),
             deadline: Instant::now() + self.options.fetch_timeout,
             timeout_secs: self.options.fetch_timeout.as_secs(),
             extra_refspecs,

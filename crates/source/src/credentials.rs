@@ -31,6 +31,10 @@ pub struct RepoCredentials {
     /// `known_hosts` lines trusted for SSH host keys (in addition to the
     /// cache's global list).
     pub known_hosts: Option<String>,
+    /// PEM certificates trusted as-is for this repository's HTTPS server
+    /// (Argo CD's `argocd-tls-certs-cm` entry for the host): a server whose
+    /// certificate is one of them is accepted even when self-signed.
+    pub tls_certs: Option<String>,
 }
 
 impl std::fmt::Debug for RepoCredentials {
@@ -104,6 +108,7 @@ impl RepoSecret {
                 ssh_private_key: key,
                 insecure: text("insecure").is_some_and(|v| v.eq_ignore_ascii_case("true")),
                 known_hosts: None,
+                tls_certs: None,
             },
             origin: origin.to_string(),
         })
@@ -203,13 +208,15 @@ impl CredentialSource for StaticCredentials {
     }
 }
 
-/// Argo CD repository Secrets (and the `argocd-ssh-known-hosts-cm`
-/// ConfigMap's `ssh_known_hosts`) read from one namespace with kube.
+/// Argo CD repository Secrets, the `argocd-ssh-known-hosts-cm` ConfigMap's
+/// `ssh_known_hosts` and the `argocd-tls-certs-cm` ConfigMap (one key per
+/// host name, PEM certificates) read from one namespace with kube.
 #[derive(Clone)]
 pub struct KubeSecretCredentials {
     secrets: kube::Api<k8s_openapi::api::core::v1::Secret>,
     config_maps: kube::Api<k8s_openapi::api::core::v1::ConfigMap>,
     known_hosts_config_map: String,
+    tls_certs_config_map: String,
 }
 
 impl KubeSecretCredentials {
@@ -219,6 +226,7 @@ impl KubeSecretCredentials {
             secrets: kube::Api::namespaced(client.clone(), namespace),
             config_maps: kube::Api::namespaced(client, namespace),
             known_hosts_config_map: "argocd-ssh-known-hosts-cm".into(),
+            tls_certs_config_map: "argocd-tls-certs-cm".into(),
         }
     }
 
@@ -255,10 +263,18 @@ impl KubeSecretCredentials {
                 RepoSecret::from_data(kind, &data, &origin)
             })
             .collect();
-        let Some(mut creds) = match_credentials(&secrets, url) else {
-            return Ok(None);
-        };
-        if creds.ssh_private_key.is_some() {
+        let parsed = RepoUrl::parse(url)?;
+        let mut creds = match_credentials(&secrets, url).unwrap_or_default();
+        if parsed.scheme == crate::url::Scheme::Https {
+            match self.config_maps.get_opt(&self.tls_certs_config_map).await {
+                Ok(Some(cm)) => {
+                    creds.tls_certs = cm.data.and_then(|mut d| d.remove(&parsed.host));
+                }
+                Ok(None) => {}
+                Err(e) => return Err(failed(e)),
+            }
+        }
+        if parsed.scheme == crate::url::Scheme::Ssh {
             match self.config_maps.get_opt(&self.known_hosts_config_map).await {
                 Ok(Some(cm)) => {
                     creds.known_hosts = cm.data.and_then(|mut d| d.remove("ssh_known_hosts"));
@@ -267,7 +283,7 @@ impl KubeSecretCredentials {
                 Err(e) => return Err(failed(e)),
             }
         }
-        Ok(Some(creds))
+        Ok((creds != RepoCredentials::default()).then_some(creds))
     }
 }
 

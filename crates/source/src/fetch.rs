@@ -24,6 +24,8 @@ pub(crate) struct FetchRequest<'a> {
     pub credentials: Option<&'a RepoCredentials>,
     /// `known_hosts` lines trusted by every repository.
     pub known_hosts: Option<&'a str>,
+    /// PEM certificates trusted as-is by every repository.
+    pub tls_certs: Option<&'a str>,
     pub deadline: Instant,
     pub timeout_secs: u64,
     /// Refs fetched besides [`REFSPECS`] (e.g. `+refs/pull/1/head:refs/pull/1/head`).
@@ -47,8 +49,22 @@ pub(crate) fn fetch(repo: &Repository, req: &FetchRequest<'_>) -> Result<(), Sou
             return Ok(CertificateCheckStatus::CertificateOk);
         }
         let Some(hostkey) = cert.as_hostkey() else {
-            // TLS: let libgit2 verify against the system roots.
-            return Ok(CertificateCheckStatus::CertificatePassthrough);
+            // TLS: a pinned certificate is accepted as-is; anything else is
+            // left to libgit2's verification against the system roots.
+            let pinned = cert.as_x509().is_some_and(|x509| {
+                [
+                    req.tls_certs,
+                    req.credentials.and_then(|c| c.tls_certs.as_deref()),
+                ]
+                .iter()
+                .flatten()
+                .any(|pem| pem_contains(pem, x509.data()))
+            });
+            return Ok(if pinned {
+                CertificateCheckStatus::CertificateOk
+            } else {
+                CertificateCheckStatus::CertificatePassthrough
+            });
         };
         let Some(raw) = hostkey.hostkey() else {
             untrusted.set(Some(format!("{host} sent no host key")));
@@ -162,6 +178,29 @@ fn credential(
     Err(git2::Error::from_str("no credentials configured"))
 }
 
+/// Whether the PEM bundle `pem` holds the DER certificate `der`.
+fn pem_contains(pem: &str, der: &[u8]) -> bool {
+    let mut inside = false;
+    let mut body = String::new();
+    for line in pem.lines().map(str::trim) {
+        if line.starts_with("-----BEGIN CERTIFICATE") {
+            inside = true;
+            body.clear();
+        } else if line.starts_with("-----END CERTIFICATE") {
+            inside = false;
+            if base64::engine::general_purpose::STANDARD
+                .decode(&body)
+                .is_ok_and(|bytes| bytes == der)
+            {
+                return true;
+            }
+        } else if inside {
+            body.push_str(line);
+        }
+    }
+    false
+}
+
 /// Whether `list` (known_hosts format) trusts `key` (base64) for `name`.
 fn known_host(list: &str, name: &str, key: &str) -> bool {
     list.lines().any(|line| {
@@ -198,6 +237,9 @@ fn classify(
     let message = e.message().to_string();
     let lower = message.to_ascii_lowercase();
     if let Some(message) = untrusted {
+        return SourceError::Untrusted { url, message };
+    }
+    if lower.contains("certificate") || (lower.contains("ssl") && lower.contains("verif")) {
         return SourceError::Untrusted { url, message };
     }
     if timed_out || lower.contains("timed out") || lower.contains("timeout") {

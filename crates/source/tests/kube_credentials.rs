@@ -151,4 +151,47 @@ async fn argo_cd_secrets_from_the_api_server() {
         cache.resolve(&ssh_url, "main", false).await.unwrap().sha,
         sha_a
     );
+
+    // HTTPS with a self-signed certificate: trusted through argocd-tls-certs-cm.
+    let https_url = server
+        .https_url("team/b")
+        .expect("openssl must be installed");
+    secrets
+        .create(
+            &pp,
+            &secret(
+                "repo-https",
+                "repository",
+                &[
+                    ("url", &https_url),
+                    ("username", user),
+                    ("password", password),
+                ],
+            ),
+        )
+        .await
+        .unwrap();
+    let err = cache.resolve(&https_url, "main", false).await.unwrap_err();
+    assert!(matches!(err, SourceError::Untrusted { .. }), "{err:?}");
+    config_maps
+        .create(
+            &pp,
+            &ConfigMap {
+                metadata: ObjectMeta {
+                    name: Some("argocd-tls-certs-cm".into()),
+                    ..Default::default()
+                },
+                data: Some(BTreeMap::from([(
+                    "127.0.0.1".to_string(),
+                    server.tls_cert_pem().unwrap().to_string(),
+                )])),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        cache.resolve(&https_url, "main", false).await.unwrap().sha,
+        sha_b
+    );
 }

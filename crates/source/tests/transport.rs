@@ -215,3 +215,66 @@ async fn a_stalled_fetch_times_out() {
     assert!(matches!(err, SourceError::Timeout { .. }), "{err:?}");
     assert!(err.is_transient());
 }
+
+#[tokio::test]
+async fn https_self_signed_refused_unless_pinned_or_insecure() {
+    let server = GitServer::start().await;
+    let (_repo, sha) = seeded(&server, "tls");
+    let url = server
+        .https_url("tls")
+        .expect("openssl must be installed for the HTTPS server");
+    let pem = server.tls_cert_pem().unwrap().to_string();
+    let (user, password) = server.credentials();
+    let creds = |insecure: bool, tls_certs: Option<String>| {
+        Arc::new(StaticCredentials::default().with_repository(
+            &url,
+            RepoCredentials {
+                insecure,
+                tls_certs,
+                ..password_creds(user, password)
+            },
+        ))
+    };
+
+    let (_d, cache) = cache_with(creds(false, None), options());
+    let err = cache.resolve(&url, "main", false).await.unwrap_err();
+    assert!(matches!(err, SourceError::Untrusted { .. }), "{err:?}");
+
+    let (_d, cache) = cache_with(creds(true, None), options());
+    assert_eq!(cache.resolve(&url, "main", false).await.unwrap().sha, sha);
+
+    // Pinned per repository (argocd-tls-certs-cm) or for every repository.
+    let (_d, cache) = cache_with(creds(false, Some(pem.clone())), options());
+    assert_eq!(cache.resolve(&url, "main", false).await.unwrap().sha, sha);
+    let opts = Options {
+        tls_certs: Some(pem),
+        ..options()
+    };
+    let (_d, cache) = cache_with(creds(false, None), opts);
+    assert_eq!(cache.resolve(&url, "main", false).await.unwrap().sha, sha);
+
+    // Another certificate pinned: still refused.
+    let other = std::process::Command::new("openssl")
+        .args([
+            "req",
+            "-x509",
+            "-newkey",
+            "ec",
+            "-pkeyopt",
+            "ec_paramgen_curve:prime256v1",
+            "-nodes",
+            "-days",
+            "1",
+            "-subj",
+            "/CN=other",
+            "-keyout",
+            "/dev/null",
+        ])
+        .output()
+        .unwrap();
+    let other = String::from_utf8(other.stdout).unwrap();
+    assert!(other.contains("BEGIN CERTIFICATE"));
+    let (_d, cache) = cache_with(creds(false, Some(other)), options());
+    let err = cache.resolve(&url, "main", false).await.unwrap_err();
+    assert!(matches!(err, SourceError::Untrusted { .. }), "{err:?}");
+}

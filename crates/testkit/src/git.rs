@@ -6,6 +6,9 @@
 //! * `http://` — `git http-backend` (CGI) behind a small hyper server that
 //!   requires HTTP basic auth with the username and password you choose
 //!   ([`GitServerOptions`]), so credentials are tested for real,
+//! * `https://` — the same HTTP server behind TLS with a self-signed
+//!   certificate made by the `openssl` command ([`GitServer::tls_cert_pem`]),
+//!   when `openssl` is installed,
 //! * `ssh://` — Debian's `openssh-server` (`/usr/sbin/sshd -D -f config` on a
 //!   free port, generated host key and client key), when it is installed.
 //!
@@ -97,6 +100,7 @@ pub struct GitServer {
     _base_tmp: Option<tempfile::TempDir>,
     git_port: u16,
     http_port: u16,
+    https: Option<(u16, String)>,
     ssh: Option<SshAccess>,
     options: GitServerOptions,
     stalled: Arc<Mutex<HashSet<String>>>,
@@ -118,6 +122,7 @@ impl std::fmt::Debug for GitServer {
 struct Ready {
     git_port: u16,
     http_port: u16,
+    https: Option<(u16, String)>,
     ssh: Option<SshAccess>,
 }
 
@@ -192,6 +197,7 @@ impl GitServer {
             _base_tmp: base_tmp,
             git_port: ready.git_port,
             http_port: ready.http_port,
+            https: ready.https,
             ssh: ready.ssh,
             options,
             stalled,
@@ -240,6 +246,19 @@ impl GitServer {
     /// `http://127.0.0.1:PORT/<repo>.git` (needs [`GitServer::credentials`]).
     pub fn http_url(&self, repo: &str) -> String {
         format!("http://127.0.0.1:{}/{repo}.git", self.http_port)
+    }
+
+    /// `https://127.0.0.1:PORT/<repo>.git` (self-signed certificate, basic
+    /// auth), when `openssl` was available to make the certificate.
+    pub fn https_url(&self, repo: &str) -> Option<String> {
+        self.https
+            .as_ref()
+            .map(|(port, _)| format!("https://127.0.0.1:{port}/{repo}.git"))
+    }
+
+    /// The HTTPS server's self-signed certificate (PEM), when it runs.
+    pub fn tls_cert_pem(&self) -> Option<&str> {
+        self.https.as_ref().map(|(_, pem)| pem.as_str())
     }
 
     /// The HTTP URL with the credentials embedded (for the `git` command line).
@@ -663,6 +682,15 @@ fn server_thread(
         )))
         .expect("bind HTTP listener");
     let http_port = listener.local_addr().expect("local addr").port();
+    let tls = make_tls(&work).map(|(acceptor, pem)| {
+        let listener = runtime
+            .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
+            .expect("bind HTTPS listener");
+        (listener, acceptor, pem)
+    });
+    let https = tls
+        .as_ref()
+        .map(|(l, _, pem)| (l.local_addr().expect("local addr").port(), pem.clone()));
     let state = Arc::new(HttpState {
         base,
         auth: format!(
@@ -676,28 +704,40 @@ fn server_thread(
     let _ = ready.send(Ready {
         git_port,
         http_port,
+        https,
         ssh,
     });
     runtime.block_on(async move {
-        let accept = async {
+        let plain = {
+            let state = state.clone();
+            async move {
+                loop {
+                    let Ok((stream, _)) = listener.accept().await else {
+                        continue;
+                    };
+                    tokio::spawn(serve(state.clone(), stream));
+                }
+            }
+        };
+        let secure = async move {
+            let Some((listener, acceptor, _)) = tls else {
+                return std::future::pending::<()>().await;
+            };
             loop {
                 let Ok((stream, _)) = listener.accept().await else {
                     continue;
                 };
-                let state = state.clone();
+                let (state, acceptor) = (state.clone(), acceptor.clone());
                 tokio::spawn(async move {
-                    let service = hyper::service::service_fn(move |req| {
-                        let state = state.clone();
-                        async move { Ok::<_, std::convert::Infallible>(handle(&state, req).await) }
-                    });
-                    let _ = hyper::server::conn::http1::Builder::new()
-                        .serve_connection(hyper_util::rt::TokioIo::new(stream), service)
-                        .await;
+                    if let Ok(stream) = acceptor.accept(stream).await {
+                        serve(state, stream).await;
+                    }
                 });
             }
         };
         tokio::select! {
-            _ = accept => {}
+            _ = plain => {}
+            _ = secure => {}
             _ = shutdown => {}
         }
     });
@@ -708,6 +748,79 @@ fn server_thread(
         let _ = child.kill();
         let _ = child.wait();
     }
+}
+
+/// Serves HTTP/1.1 on one connection (plain or TLS).
+async fn serve<S>(state: Arc<HttpState>, stream: S)
+where
+    S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
+{
+    let service = hyper::service::service_fn(move |req| {
+        let state = state.clone();
+        async move { Ok::<_, std::convert::Infallible>(handle(&state, req).await) }
+    });
+    let _ = hyper::server::conn::http1::Builder::new()
+        .serve_connection(hyper_util::rt::TokioIo::new(stream), service)
+        .await;
+}
+
+/// A self-signed certificate for 127.0.0.1 made with the `openssl` command,
+/// and a TLS acceptor using it. `None` (no HTTPS) when `openssl` is missing.
+fn make_tls(work: &Path) -> Option<(tokio_rustls::TlsAcceptor, String)> {
+    use rustls_pki_types::pem::PemObject;
+    use rustls_pki_types::{CertificateDer, PrivateKeyDer};
+    let dir = work.join(".tls");
+    std::fs::create_dir_all(&dir).ok()?;
+    let (cert, key) = (dir.join("cert.pem"), dir.join("key.pem"));
+    let out = Command::new("openssl")
+        .args([
+            "req",
+            "-x509",
+            "-newkey",
+            "ec",
+            "-pkeyopt",
+            "ec_paramgen_curve:prime256v1",
+            "-nodes",
+            "-days",
+            "2",
+            "-subj",
+            "/CN=127.0.0.1",
+            "-addext",
+            "subjectAltName=IP:127.0.0.1",
+            "-keyout",
+        ])
+        .arg(&key)
+        .arg("-out")
+        .arg(&cert)
+        .output();
+    match out {
+        Ok(out) if out.status.success() => {}
+        Ok(out) => {
+            eprintln!(
+                "driftless-testkit: openssl req failed, no HTTPS: {}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+            return None;
+        }
+        Err(e) => {
+            eprintln!("driftless-testkit: no openssl command ({e}), no HTTPS");
+            return None;
+        }
+    }
+    let pem = std::fs::read_to_string(&cert).ok()?;
+    let certs = CertificateDer::pem_file_iter(&cert)
+        .ok()?
+        .collect::<Result<Vec<_>, _>>()
+        .ok()?;
+    let key = PrivateKeyDer::from_pem_file(&key).ok()?;
+    let provider = Arc::new(tokio_rustls::rustls::crypto::ring::default_provider());
+    let config = tokio_rustls::rustls::ServerConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .ok()?
+        .with_no_client_auth()
+        .with_single_cert(certs, key)
+        .ok()?;
+    Some((tokio_rustls::TlsAcceptor::from(Arc::new(config)), pem))
 }
 
 struct HttpState {

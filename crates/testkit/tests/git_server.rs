@@ -191,3 +191,43 @@ fn clone_ok_plain(dir: &Path, url: &str, into: &str) {
         String::from_utf8_lossy(&out.stderr)
     );
 }
+
+#[tokio::test]
+async fn clones_over_https_with_the_servers_certificate() {
+    let server = GitServer::start().await;
+    let repo = server.create_repo("tls");
+    repo.write("app/config.yaml", "tls: true\n");
+    repo.commit("first");
+    let url = server
+        .https_url("tls")
+        .expect("openssl must be installed for the HTTPS server");
+    let (user, password) = server.credentials();
+    let url = url.replace("https://", &format!("https://{user}:{password}@"));
+    let tmp = tempfile::tempdir().unwrap();
+    let ca = tmp.path().join("ca.pem");
+    std::fs::write(&ca, server.tls_cert_pem().unwrap()).unwrap();
+    // Without trusting the certificate: refused.
+    let out = git(tmp.path(), &["clone", "--quiet", &url, "untrusted"]);
+    assert!(
+        !out.status.success(),
+        "a self-signed certificate was accepted"
+    );
+    let out = Command::new("git")
+        .current_dir(tmp.path())
+        .args(["clone", "--quiet", &url, "trusted"])
+        .env("GIT_CONFIG_NOSYSTEM", "1")
+        .env("GIT_CONFIG_GLOBAL", "/dev/null")
+        .env("GIT_TERMINAL_PROMPT", "0")
+        .env("GIT_SSL_CAINFO", &ca)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(
+        std::fs::read_to_string(tmp.path().join("trusted/app/config.yaml")).unwrap(),
+        "tls: true\n"
+    );
+}

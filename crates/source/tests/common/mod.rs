@@ -30,7 +30,7 @@ pub fn cache() -> (tempfile::TempDir, MirrorCache) {
 pub fn options() -> Options {
     Options {
         fetch_timeout: Duration::from_secs(60),
-        known_hosts: None,
+        ..Options::default()
     }
 }
 
