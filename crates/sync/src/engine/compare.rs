@@ -364,3 +364,63 @@ fn managed_kinds(
     }
     kinds
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn live_identity_and_owners() {
+        let rs = json!({"apiVersion": "apps/v1", "kind": "ReplicaSet",
+            "metadata": {"name": "web-1", "namespace": "dev",
+                "ownerReferences": [{"kind": "Deployment", "name": "web", "controller": true}]}});
+        assert_eq!(live_key(&rs).to_string(), "ReplicaSet.apps dev/web-1");
+        assert!(has_controller_owner(&rs));
+        let cm = json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "c"}});
+        assert_eq!(live_key(&cm).to_string(), "ConfigMap/c");
+        assert!(!has_controller_owner(&cm));
+    }
+
+    #[test]
+    fn compare_ignores_server_fields_and_named_differences() {
+        let key = live_key(&json!({"apiVersion": "apps/v1", "kind": "Deployment",
+            "metadata": {"name": "web", "namespace": "dev"}}));
+        let live = json!({"apiVersion": "apps/v1", "kind": "Deployment",
+            "metadata": {"name": "web", "namespace": "dev", "resourceVersion": "7", "generation": 3,
+                "managedFields": [{"manager": "hpa", "fieldsV1": {"f:spec": {"f:replicas": {}}}}]},
+            "spec": {"replicas": 5, "paused": false}, "status": {"replicas": 5}});
+        let predicted = json!({"apiVersion": "apps/v1", "kind": "Deployment",
+            "metadata": {"name": "web", "namespace": "dev", "resourceVersion": "7", "generation": 4},
+            "spec": {"replicas": 2, "paused": false}, "status": {"replicas": 5}});
+        let mut errors = Vec::new();
+        let (equal, diff) = compare(&key, &[], &live, &predicted, &mut errors);
+        assert!(!equal);
+        assert!(
+            diff.contains("-  replicas: 5") && diff.contains("+  replicas: 2"),
+            "{diff}"
+        );
+        assert!(
+            !diff.contains("resourceVersion") && !diff.contains("status"),
+            "{diff}"
+        );
+
+        let by_manager = ResourceIgnoreDifferences {
+            group: "apps".into(),
+            kind: "Deployment".into(),
+            managed_fields_managers: vec!["hpa".into()],
+            ..Default::default()
+        };
+        let (equal, _) = compare(&key, &[&by_manager], &live, &predicted, &mut errors);
+        assert!(equal);
+        let by_pointer = ResourceIgnoreDifferences {
+            group: "apps".into(),
+            kind: "Deployment".into(),
+            json_pointers: vec!["/spec/replicas".into()],
+            ..Default::default()
+        };
+        let (equal, _) = compare(&key, &[&by_pointer], &live, &predicted, &mut errors);
+        assert!(equal);
+        assert!(errors.is_empty());
+    }
+}
