@@ -145,8 +145,9 @@ pub fn parse(vars: &Value, file: &str) -> Result<Vec<Var>, RenderError> {
 
 /// kustomize's default `varReference` field specs: container args,
 /// commands, env values and mount paths of the workload kinds, NFS servers,
-/// Ingress hosts and TLS, Service ports, and every object's labels and
-/// annotations.
+/// Ingress hosts and TLS, Service ports, a Deployment's pod template
+/// annotations, and every object's labels and annotations (checked against
+/// kubectl kustomize v5.5).
 pub fn default_field_specs() -> Vec<FieldSpec> {
     let mut specs = Vec::new();
     let container_fields = ["args", "command", "env/value", "volumeMounts/mountPath"];
@@ -184,6 +185,9 @@ pub fn default_field_specs() -> Vec<FieldSpec> {
         ("Service", "spec/ports/port"),
         ("Service", "spec/ports/targetPort"),
         ("PersistentVolume", "spec/nfs/server"),
+        // Not in kustomize's source list, but kubectl v5.5 does replace here
+        // (checked; no other kind's template annotations are).
+        ("Deployment", "spec/template/metadata/annotations"),
         ("", "metadata/labels"),
         ("", "metadata/annotations"),
     ] {
@@ -675,6 +679,68 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(err.contains("not found in corresponding resource"), "{err}");
+    }
+
+    /// Where kubectl kustomize v5.5 replaces a var and where it does not
+    /// (a sample of a larger experiment).
+    #[test]
+    fn default_field_specs_like_kubectl() {
+        let v = "$(V)";
+        let mut objects = vec![
+            obj(
+                json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "src"}, "data": {"v": "VAL"}}),
+            ),
+            obj(
+                json!({"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "d"},
+                "spec": {"template": {"metadata": {"labels": {"l": v}, "annotations": {"a": v}},
+                    "spec": {"containers": [{"name": "c", "image": v, "workingDir": v,
+                        "volumeMounts": [{"mountPath": v, "subPath": v}]}]}}}}),
+            ),
+            obj(
+                json!({"apiVersion": "batch/v1", "kind": "CronJob", "metadata": {"name": "cj"},
+                "spec": {"jobTemplate": {"spec": {"template": {"metadata": {"annotations": {"a": v}},
+                    "spec": {"volumes": [{"nfs": {"server": v}}]}}}}}}),
+            ),
+            obj(
+                json!({"apiVersion": "networking.k8s.io/v1", "kind": "Ingress", "metadata": {"name": "i"},
+                "spec": {"rules": [{"host": v, "http": {"paths": [{"path": v}]}}],
+                         "tls": [{"hosts": [v], "secretName": v}]}}),
+            ),
+            obj(
+                json!({"apiVersion": "apps/v1", "kind": "StatefulSet", "metadata": {"name": "s"},
+                "spec": {"serviceName": v, "template": {"metadata": {"annotations": {"a": v}}},
+                         "volumeClaimTemplates": [{"spec": {"nfs": {"server": v}}}]}}),
+            ),
+        ];
+        let vars = json!([{"name": "V", "objref": {"apiVersion": "v1", "kind": "ConfigMap", "name": "src"},
+                           "fieldref": {"fieldpath": "data.v"}}]);
+        apply(&mut objects, &[(vars, "k.yaml".into())]).unwrap();
+        let d = &objects[1].0["spec"]["template"];
+        assert_eq!(d["metadata"]["annotations"]["a"], "VAL");
+        assert_eq!(d["metadata"]["labels"]["l"], v);
+        assert_eq!(d["spec"]["containers"][0]["image"], v);
+        assert_eq!(d["spec"]["containers"][0]["workingDir"], v);
+        assert_eq!(
+            d["spec"]["containers"][0]["volumeMounts"][0],
+            json!({"mountPath": "VAL", "subPath": v})
+        );
+        let cj = &objects[2].0["spec"]["jobTemplate"]["spec"]["template"];
+        assert_eq!(cj["metadata"]["annotations"]["a"], v);
+        assert_eq!(cj["spec"]["volumes"][0]["nfs"]["server"], v);
+        let ing = &objects[3].0["spec"];
+        assert_eq!(ing["rules"][0]["host"], "VAL");
+        assert_eq!(ing["rules"][0]["http"]["paths"][0]["path"], v);
+        assert_eq!(
+            ing["tls"][0],
+            json!({"hosts": ["VAL"], "secretName": "VAL"})
+        );
+        let ss = &objects[4].0["spec"];
+        assert_eq!(ss["serviceName"], v);
+        assert_eq!(ss["template"]["metadata"]["annotations"]["a"], v);
+        assert_eq!(
+            ss["volumeClaimTemplates"][0]["spec"]["nfs"]["server"],
+            "VAL"
+        );
     }
 
     #[test]
