@@ -226,7 +226,8 @@ pub fn generate(
 
 /// Builds the object of a `generators:` entry holding an `apiVersion:
 /// builtin` `ConfigMapGenerator` or `SecretGenerator` config (its
-/// `metadata.name`/`namespace` stand in for `name`/`namespace`).
+/// `metadata.name`/`namespace` stand in for `name`/`namespace`), or an
+/// `IAMPolicyGenerator` (a GKE workload-identity ServiceAccount).
 /// `Ok(None)` for any other kind. `file` is the config's path, for errors.
 pub fn generate_builtin(
     tree: &dyn FileTree,
@@ -237,6 +238,7 @@ pub fn generate_builtin(
     let kind = match config.get("kind").and_then(Value::as_str) {
         Some("ConfigMapGenerator") => Kind::ConfigMap,
         Some("SecretGenerator") => Kind::Secret,
+        Some("IAMPolicyGenerator") => return iam_policy(config, file).map(Some),
         _ => return Ok(None),
     };
     let mut fields = config.as_object().cloned().unwrap_or_default();
@@ -261,6 +263,55 @@ pub fn generate_builtin(
     }
     let source = Source { tree, dir, file };
     build(&source, kind, args, None, kind.field()).map(Some)
+}
+
+/// kustomize's `IAMPolicyGenerator`: for `cloud: gke`, a ServiceAccount
+/// annotated with the Google service account it impersonates.
+fn iam_policy(config: &Value, file: &str) -> Result<Generated, RenderError> {
+    let text = |path: &[&str]| -> String {
+        let mut node = config;
+        for key in path {
+            node = node.get(key).unwrap_or(&Value::Null);
+        }
+        node.as_str().unwrap_or("").to_string()
+    };
+    let cloud = text(&["cloud"]);
+    if cloud != "gke" {
+        return Err(RenderError::field(
+            file,
+            "cloud",
+            format!("cloud provider {cloud} not supported yet"),
+        ));
+    }
+    let mut metadata = Map::new();
+    let account = format!(
+        "{}@{}.iam.gserviceaccount.com",
+        text(&["serviceAccount", "name"]),
+        text(&["serviceAccount", "projectId"])
+    );
+    let mut annotations = Map::new();
+    annotations.insert(
+        "iam.gke.io/gcp-service-account".into(),
+        Value::String(account),
+    );
+    metadata.insert("annotations".into(), Value::Object(annotations));
+    metadata.insert(
+        "name".into(),
+        Value::String(text(&["kubernetesService", "name"])),
+    );
+    let namespace = text(&["kubernetesService", "namespace"]);
+    if !namespace.is_empty() {
+        metadata.insert("namespace".into(), Value::String(namespace));
+    }
+    let mut object = Map::new();
+    object.insert("apiVersion".into(), Value::String("v1".into()));
+    object.insert("kind".into(), Value::String("ServiceAccount".into()));
+    object.insert("metadata".into(), Value::Object(metadata));
+    Ok(Generated {
+        object: Object(object),
+        behavior: Behavior::Create,
+        hash_suffix: false,
+    })
 }
 
 fn build(
@@ -833,6 +884,28 @@ mod tests {
             .unwrap()
             .unwrap();
         assert_eq!(hashed_name(&g), "testing-tt4769fb52");
+    }
+
+    /// TestGkeGeneratorWithNamespace.
+    #[test]
+    fn iam_policy_generator() {
+        let config = json!({"apiVersion": "builtin", "kind": "IAMPolicyGenerator",
+            "metadata": {"name": "g"}, "cloud": "gke",
+            "kubernetesService": {"namespace": "k8s-namespace", "name": "k8s-sa-name"},
+            "serviceAccount": {"name": "gsa-name", "projectId": "project-id"}});
+        let g = generate_builtin(&mem(&[]), "", "k.yaml", &config)
+            .unwrap()
+            .unwrap();
+        assert_eq!(
+            g.object.into_value(),
+            json!({"apiVersion": "v1", "kind": "ServiceAccount", "metadata": {
+                "annotations": {"iam.gke.io/gcp-service-account": "gsa-name@project-id.iam.gserviceaccount.com"},
+                "name": "k8s-sa-name", "namespace": "k8s-namespace"}})
+        );
+        assert!(!g.hash_suffix);
+        let mut aws = config.clone();
+        aws["cloud"] = json!("aws");
+        assert!(generate_builtin(&mem(&[]), "", "k.yaml", &aws).is_err());
     }
 
     #[test]
