@@ -30,6 +30,9 @@ pub struct Options {
     /// PEM certificates trusted as-is for every HTTPS repository (pinned
     /// server certificates, e.g. self-signed ones), besides the system roots.
     pub tls_certs: Option<String>,
+    /// When a mirror holds more pack files than this after a fetch, they
+    /// are merged into one (0 never merges).
+    pub max_packs: usize,
 }
 
 impl Default for Options {
@@ -38,6 +41,7 @@ impl Default for Options {
             fetch_timeout: Duration::from_secs(120),
             known_hosts: None,
             tls_certs: None,
+            max_packs: 32,
         }
     }
 }
@@ -69,6 +73,8 @@ pub struct FetchStats {
     pub failures: u64,
     /// Corrupt mirrors removed and cloned again.
     pub recoveries: u64,
+    /// Times the mirror's packs were merged into one.
+    pub repacks: u64,
     /// Duration of the last fetch.
     pub last_duration: Option<Duration>,
     /// The last fetch's error, if it failed.
@@ -387,7 +393,10 @@ impl Job {
         let want_fetch = want_fetch || (!fresh(state) && !present());
         if want_fetch {
             match self.fetch_existing(state, &repo, Vec::new()) {
-                Ok(()) => fetched = true,
+                Ok(()) => {
+                    fetched = true;
+                    self.maintain(&repo);
+                }
                 Err(e) if looks_corrupt(&e) => {
                     tracing::warn!(repo = %slot.url, error = %e, "fetch hit a corrupt mirror; cloning it again");
                     drop(repo);
@@ -438,6 +447,21 @@ impl Job {
                 url: slot.url.to_string(),
                 revision: self.revision.clone(),
             }),
+        }
+    }
+
+    /// Merges the mirror's packs when there are too many; a failure is
+    /// logged, never fatal (the mirror stays as it was).
+    fn maintain(&self, repo: &Repository) {
+        match crate::maintenance::repack_if_needed(repo, self.options.max_packs) {
+            Ok(true) => {
+                lock(&self.slot.stats).repacks += 1;
+                tracing::debug!(repo = %self.slot.url, "merged the mirror's packs");
+            }
+            Ok(false) => {}
+            Err(e) => {
+                tracing::warn!(repo = %self.slot.url, error = %e.message(), "merging the mirror's packs failed")
+            }
         }
     }
 

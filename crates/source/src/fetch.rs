@@ -131,6 +131,7 @@ pub(crate) fn fetch(repo: &Repository, req: &FetchRequest<'_>) -> Result<(), Sou
             }
             Ok(())
         }
+        Err(e) if is_local(&e) => Err(cache_error(req.url, repo, &e)),
         Err(e) => Err(classify(
             req,
             &e,
@@ -223,6 +224,16 @@ fn cache_error(url: &RepoUrl, repo: &Repository, e: &git2::Error) -> SourceError
         path: repo.path().display().to_string(),
         message: e.message().to_string(),
     }
+}
+
+/// Whether the error comes from the local mirror (its objects or refs)
+/// rather than the network.
+fn is_local(e: &git2::Error) -> bool {
+    use git2::ErrorClass as C;
+    matches!(
+        e.class(),
+        C::Odb | C::Object | C::Zlib | C::Reference | C::Repository | C::Filesystem
+    )
 }
 
 /// Sorts a failed fetch into the error a user can act on.

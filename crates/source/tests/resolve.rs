@@ -337,3 +337,48 @@ async fn deleted_branches_and_moved_tags_follow_the_server() {
         other => panic!("a deleted branch still resolves: {other:?}"),
     }
 }
+
+#[tokio::test]
+async fn packs_are_merged_and_history_stays_readable() {
+    let server = GitServer::start().await;
+    let (repo, first) = seeded(&server, "busy-history");
+    let opts = driftless_source::Options {
+        max_packs: 4,
+        ..options()
+    };
+    let (_dir, cache) = cache_with(Arc::new(driftless_source::credentials::NoCredentials), opts);
+    let url = server.git_url("busy-history");
+    cache.resolve(&url, "main", false).await.unwrap();
+    let mut shas = vec![first];
+    for i in 0..12 {
+        repo.write(&format!("app/file-{i}.yaml"), &format!("n: {i}\n"));
+        let sha = repo.commit(&format!("commit {i}"));
+        let r = cache.resolve(&url, "main", true).await.unwrap();
+        assert_eq!(r.stale, None, "commit {i}");
+        assert_eq!(r.sha, sha, "commit {i}");
+        shas.push(sha);
+    }
+    let stats = cache.stats(&url).unwrap();
+    assert!(stats.repacks >= 1, "{stats:?}");
+    let packs = std::fs::read_dir(cache.mirror_path(&url).unwrap().join("objects/pack"))
+        .unwrap()
+        .flatten()
+        .filter(|e| e.path().extension().is_some_and(|x| x == "pack"))
+        .count();
+    assert!(packs <= 4, "{packs} packs left");
+    for (i, sha) in shas.iter().enumerate().skip(1) {
+        let tree = cache.tree(&url, sha).unwrap();
+        let name = format!("app/file-{}.yaml", i - 1);
+        assert_eq!(
+            tree.read(&name).unwrap(),
+            format!("n: {}\n", i - 1).into_bytes()
+        );
+    }
+    assert!(
+        cache
+            .tree(&url, &shas[0])
+            .unwrap()
+            .read("base/cm.yaml")
+            .is_ok()
+    );
+}
