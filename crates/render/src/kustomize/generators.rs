@@ -53,6 +53,29 @@ pub struct Generated {
     /// Whether the content hash must be appended to the name at the end of
     /// the build (false with `disableNameSuffixHash: true`).
     pub hash_suffix: bool,
+    /// The builtin generator that made it: `ConfigMapGenerator`,
+    /// `SecretGenerator` or `IAMPolicyGenerator`.
+    pub generator_kind: &'static str,
+    /// `metadata.name` of the generator's config, for `generators:`
+    /// entries (`None` for the kustomization's own generator fields).
+    pub generator_name: Option<String>,
+}
+
+impl Generated {
+    /// The text of the `config.kubernetes.io/origin` annotation kustomize
+    /// writes on generated objects with `buildMetadata: [originAnnotations]`;
+    /// `configured_in` is the file holding the generator's config, relative
+    /// to the directory being built (e.g. `../base/kustomization.yaml`).
+    pub fn origin_annotation(&self, configured_in: &str) -> String {
+        let mut text = format!(
+            "configuredIn: {configured_in}\nconfiguredBy:\n  apiVersion: builtin\n  kind: {}\n",
+            self.generator_kind
+        );
+        if let Some(name) = &self.generator_name {
+            text.push_str(&format!("  name: {name}\n"));
+        }
+        text
+    }
 }
 
 /// `generatorOptions`, and `options` of one generator.
@@ -262,7 +285,10 @@ pub fn generate_builtin(
         args.namespace = meta("namespace");
     }
     let source = Source { tree, dir, file };
-    build(&source, kind, args, None, kind.field()).map(Some)
+    let mut generated = build(&source, kind, args, None, kind.field())?;
+    let name = meta("name");
+    generated.generator_name = (!name.is_empty()).then_some(name);
+    Ok(Some(generated))
 }
 
 /// kustomize's `IAMPolicyGenerator`: for `cloud: gke`, a ServiceAccount
@@ -311,6 +337,12 @@ fn iam_policy(config: &Value, file: &str) -> Result<Generated, RenderError> {
         object: Object(object),
         behavior: Behavior::Create,
         hash_suffix: false,
+        generator_kind: "IAMPolicyGenerator",
+        generator_name: config
+            .get("metadata")
+            .and_then(|m| m.get("name"))
+            .and_then(Value::as_str)
+            .map(str::to_string),
     })
 }
 
@@ -423,6 +455,11 @@ fn build(
         object: Object(object),
         behavior,
         hash_suffix: !options.disable_name_suffix_hash,
+        generator_kind: match kind {
+            Kind::ConfigMap => "ConfigMapGenerator",
+            Kind::Secret => "SecretGenerator",
+        },
+        generator_name: None,
     })
 }
 
@@ -884,6 +921,11 @@ mod tests {
             .unwrap()
             .unwrap();
         assert_eq!(hashed_name(&g), "testing-tt4769fb52");
+        // TestAnnoOriginGeneratorFromFile's annotation.
+        assert_eq!(
+            g.origin_annotation("configmap.yaml"),
+            "configuredIn: configmap.yaml\nconfiguredBy:\n  apiVersion: builtin\n  kind: ConfigMapGenerator\n  name: testing\n"
+        );
     }
 
     /// TestGkeGeneratorWithNamespace.
