@@ -102,6 +102,7 @@ pub struct GitServer {
     http_port: u16,
     https: Option<(u16, String)>,
     ssh: Option<SshAccess>,
+    pids: Vec<u32>,
     options: GitServerOptions,
     stalled: Arc<Mutex<HashSet<String>>>,
     shutdown: Option<tokio::sync::oneshot::Sender<()>>,
@@ -120,6 +121,7 @@ impl std::fmt::Debug for GitServer {
 
 /// Everything the server thread reports back once it is listening.
 struct Ready {
+    pids: Vec<u32>,
     git_port: u16,
     http_port: u16,
     https: Option<(u16, String)>,
@@ -199,6 +201,7 @@ impl GitServer {
             http_port: ready.http_port,
             https: ready.https,
             ssh: ready.ssh,
+            pids: ready.pids,
             options,
             stalled,
             shutdown: Some(shutdown_tx),
@@ -294,6 +297,12 @@ impl GitServer {
     /// The (username, password) HTTP basic auth accepts.
     pub fn credentials(&self) -> (&str, &str) {
         (&self.options.username, &self.options.password)
+    }
+
+    /// Process ids of the long-running children (`git daemon`, `sshd`);
+    /// all are killed and reaped when the server is dropped.
+    pub fn child_pids(&self) -> &[u32] {
+        &self.pids
     }
 
     /// The port `git daemon` listens on.
@@ -701,7 +710,10 @@ fn server_thread(
         username: options.username.clone(),
         stalled,
     });
+    let mut pids = vec![daemon.id()];
+    pids.extend(sshd_child.as_ref().map(Child::id));
     let _ = ready.send(Ready {
+        pids,
         git_port,
         http_port,
         https,

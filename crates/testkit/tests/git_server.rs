@@ -231,3 +231,28 @@ async fn clones_over_https_with_the_servers_certificate() {
         "tls: true\n"
     );
 }
+
+#[tokio::test]
+async fn dropping_the_server_leaves_no_process() {
+    let server = GitServer::start().await;
+    let pids = server.child_pids().to_vec();
+    assert!(!pids.is_empty());
+    for pid in &pids {
+        assert!(
+            Path::new(&format!("/proc/{pid}")).exists(),
+            "{pid} not running"
+        );
+    }
+    let base = server.base_dir().to_path_buf();
+    drop(server);
+    for pid in &pids {
+        assert!(
+            !Path::new(&format!("/proc/{pid}")).exists(),
+            "process {pid} outlived the server"
+        );
+    }
+    assert!(
+        !base.exists(),
+        "the temporary repository directory was left behind"
+    );
+}
