@@ -179,11 +179,12 @@ impl Kind {
 
 /// Where a generator reads its files: the tree, the kustomization's
 /// directory (files must stay inside it, as with kustomize's default load
-/// restrictor) and the kustomization file (for errors).
+/// restrictor, unless `anywhere`) and the kustomization file (for errors).
 struct Source<'a> {
     tree: &'a dyn FileTree,
     dir: &'a str,
     file: &'a str,
+    anywhere: bool,
 }
 
 impl Source<'_> {
@@ -191,7 +192,7 @@ impl Source<'_> {
         let path = tree::join(self.dir, rel)?;
         let inside =
             self.dir.is_empty() || path == self.dir || path.starts_with(&format!("{}/", self.dir));
-        if !inside {
+        if !inside && !self.anywhere {
             return Err(RenderError::field(
                 self.file,
                 field,
@@ -215,10 +216,34 @@ pub fn generate(
     secret_generator: Option<&Value>,
     generator_options: Option<&Value>,
 ) -> Result<Vec<Generated>, RenderError> {
+    generate_with_restrictor(
+        tree,
+        dir,
+        kustomization_file,
+        config_map_generator,
+        secret_generator,
+        generator_options,
+        false,
+    )
+}
+
+/// [`generate`], where `load_anywhere` (kustomize's `--load-restrictor
+/// LoadRestrictionsNone`) lets files and env files be read from outside
+/// the kustomization's directory (never outside the tree).
+pub fn generate_with_restrictor(
+    tree: &dyn FileTree,
+    dir: &str,
+    kustomization_file: &str,
+    config_map_generator: Option<&Value>,
+    secret_generator: Option<&Value>,
+    generator_options: Option<&Value>,
+    load_anywhere: bool,
+) -> Result<Vec<Generated>, RenderError> {
     let source = Source {
         tree,
         dir,
         file: kustomization_file,
+        anywhere: load_anywhere,
     };
     let global: Option<Options> = match generator_options {
         None | Some(Value::Null) => None,
@@ -284,7 +309,12 @@ pub fn generate_builtin(
     if args.namespace.is_empty() {
         args.namespace = meta("namespace");
     }
-    let source = Source { tree, dir, file };
+    let source = Source {
+        tree,
+        dir,
+        file,
+        anywhere: false,
+    };
     let mut generated = build(&source, kind, args, None, kind.field())?;
     let name = meta("name");
     generated.generator_name = (!name.is_empty()).then_some(name);
@@ -1082,6 +1112,9 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(err.contains("not in or below"), "{err}");
+        let out =
+            generate_with_restrictor(&tree, "d", "d/k.yaml", Some(&cm), None, None, true).unwrap();
+        assert_eq!(out[0].object.0["data"], json!({"x": "1"}));
         let cm = json!([{"name": "c", "behavior": "upsert"}]);
         assert!(generate(&tree, "", "k.yaml", Some(&cm), None, None).is_err());
     }
