@@ -107,6 +107,29 @@ pub async fn try_acquire(client: &Client, cfg: &LeaderElection) -> Result<bool> 
     }
 }
 
+/// Gives the lease up (when we hold it) so another replica takes over at
+/// once instead of waiting for it to expire. Best effort.
+pub async fn release(client: &Client, cfg: &LeaderElection) {
+    let api: Api<Lease> = Api::namespaced(client.clone(), &cfg.lease_namespace);
+    let Ok(Some(mut lease)) = api.get_opt(&cfg.lease_name).await else {
+        return;
+    };
+    let Some(spec) = lease.spec.as_mut() else {
+        return;
+    };
+    if spec.holder_identity.as_deref() != Some(cfg.identity.as_str()) {
+        return;
+    }
+    spec.holder_identity = None;
+    match api
+        .replace(&cfg.lease_name, &PostParams::default(), &lease)
+        .await
+    {
+        Ok(_) => tracing::info!(lease = %cfg.lease_name, "released the lease"),
+        Err(error) => tracing::warn!(%error, "cannot release the lease"),
+    }
+}
+
 /// Waits until this replica holds the lease.
 pub async fn acquire(client: &Client, cfg: &LeaderElection) -> Result<()> {
     loop {

@@ -196,14 +196,19 @@ pub async fn start(
         ready.store(true, Ordering::SeqCst);
         let all = futures::future::join_all(controllers);
         let result = match lease {
-            Some(keeper) => {
-                tokio::select! {
+            Some(mut keeper) => {
+                let result = tokio::select! {
                     _ = all => Ok(()),
-                    lost = keeper => match lost {
+                    lost = &mut keeper => match lost {
                         Ok(e) => Err(e),
                         Err(e) => Err(Error::Config(format!("lease task failed: {e}"))),
                     },
+                };
+                keeper.abort();
+                if let Some(le) = &config.leader_election {
+                    crate::leader::release(&client, le).await;
                 }
+                result
             }
             None => {
                 all.await;

@@ -66,6 +66,13 @@ pub struct Harness {
 impl Harness {
     /// Starts everything; the controller polls every `requeue`.
     pub async fn start(prefix: &str, requeue: Duration) -> Harness {
+        let mut h = Harness::new(prefix).await;
+        h.start_controller(requeue).await;
+        h
+    }
+
+    /// The control plane, namespaces and Git server, without a controller.
+    pub async fn new(prefix: &str) -> Harness {
         let _ = tracing_subscriber::fmt()
             .with_env_filter(
                 tracing_subscriber::EnvFilter::try_from_default_env()
@@ -79,7 +86,7 @@ impl Harness {
         let apps_ns = cp.namespace(&format!("{prefix}-apps")).await;
         let git = GitServer::start().await;
         let cache = tempfile::tempdir().expect("temp dir");
-        let mut h = Harness {
+        Harness {
             cp,
             client,
             git,
@@ -87,9 +94,7 @@ impl Harness {
             controller: None,
             shutdown: None,
             cache,
-        };
-        h.start_controller(requeue).await;
-        h
+        }
     }
 
     /// The controller's configuration for this test.
@@ -252,6 +257,11 @@ where
 
 async fn http_post(addr: SocketAddr, path: &str, body: &str) -> (u16, String) {
     http_request(addr, "POST", path, body).await
+}
+
+/// GETs `path` from `addr`.
+pub async fn http_get(addr: SocketAddr, path: &str) -> (u16, String) {
+    http_request(addr, "GET", path, "").await
 }
 
 /// A minimal HTTP/1.1 client (one request per connection).
