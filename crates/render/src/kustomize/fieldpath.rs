@@ -266,6 +266,16 @@ fn element_matches(element: &Value, key: &str, value: &str) -> bool {
     }
 }
 
+/// kyaml's "wrong node kind" message.
+fn wrong_kind(expected: &str, found: &Value) -> String {
+    let kind = match found {
+        Value::Object(_) => "MappingNode",
+        Value::Array(_) => "SequenceNode",
+        _ => "ScalarNode",
+    };
+    format!("wrong node kind: expected {expected} but got {kind}")
+}
+
 /// The text of a scalar (`"a"` -> `a`, `3` -> `3`, `true` -> `true`);
 /// `None` for maps, lists and `null`.
 pub fn scalar_string(value: &Value) -> Option<String> {
@@ -277,20 +287,24 @@ pub fn scalar_string(value: &Value) -> Option<String> {
     }
 }
 
-/// Reads the first value at a dotted path (kyaml's `Lookup`): `Ok(None)`
-/// when a field is missing or a segment does not fit the value's shape.
+/// Reads the first value at a dotted path (kyaml's `Lookup`; `[key=value]`
+/// compares exactly): `Ok(None)` when a field or element is missing or a
+/// `null` is met, an error when a segment does not fit the value's shape
+/// (a field of a list, an index into a map).
 pub fn lookup<'a>(root: &'a Value, path: &[String]) -> Result<Option<&'a Value>, String> {
     let mut node = root;
     for segment in path {
         let next = match (parse_segment(segment)?, node) {
+            (_, Value::Null) => None,
             (Segment::Field(name), Value::Object(map)) => map.get(name),
+            (Segment::Field(_), other) => return Err(wrong_kind("MappingNode", other)),
             (Segment::Index(i), Value::Array(items)) => items.get(i),
             (Segment::Last, Value::Array(items)) => items.last(),
             (Segment::Match { key, value }, Value::Array(items)) => {
                 items.iter().find(|e| element_matches(e, key, value))
             }
             (Segment::Any, _) => return Err("wildcard is not supported in a source path".into()),
-            _ => None,
+            (_, other) => return Err(wrong_kind("SequenceNode", other)),
         };
         match next {
             Some(found) => node = found,
@@ -377,9 +391,14 @@ pub fn lookup_create<'a>(
     Ok(Some((node, created)))
 }
 
-/// Calls `visit` on every value matching a dotted path (kyaml's
-/// `PathMatcher`): `[key=value]` and `*` may match many elements.
-/// Returns how many values were visited.
+/// Calls `visit` on every value matching a dotted path as kyaml's
+/// `PathMatcher` (used by replacement targets) does, quirks included:
+/// `[key=value]` treats `value` as an *unanchored* regular expression
+/// (`[name=x]` also matches `xy`; `[name=.*]` matches all), `*` matches
+/// every element of a list, an index past the end and a segment that does
+/// not fit the value's shape (a field of a list) are errors, a missing
+/// field or a `null` just matches nothing. Returns how many values were
+/// visited.
 pub fn for_each_match(
     root: &mut Value,
     path: &[String],
@@ -391,15 +410,19 @@ pub fn for_each_match(
     };
     let mut count = 0;
     match (parse_segment(first)?, root) {
+        (_, Value::Null) => {}
         (Segment::Field(name), Value::Object(map)) => {
             if let Some(field) = map.get_mut(name) {
                 count += for_each_match(field, rest, visit)?;
             }
         }
+        (Segment::Field(_), other) => return Err(wrong_kind("MappingNode", other)),
         (Segment::Index(index), Value::Array(items)) => {
-            if let Some(item) = items.get_mut(index) {
-                count += for_each_match(item, rest, visit)?;
-            }
+            let len = items.len();
+            let item = items
+                .get_mut(index)
+                .ok_or_else(|| format!("index {index} specified but only {len} elements found"))?;
+            count += for_each_match(item, rest, visit)?;
         }
         (Segment::Last, Value::Array(items)) => {
             if let Some(item) = items.last_mut() {
@@ -407,8 +430,18 @@ pub fn for_each_match(
             }
         }
         (Segment::Match { key, value }, Value::Array(items)) => {
+            let regex =
+                regex::Regex::new(value).map_err(|e| format!("error parsing regexp: {e}"))?;
             for item in items.iter_mut() {
-                if element_matches(item, key, value) {
+                let candidate = if key.is_empty() {
+                    Some(&*item)
+                } else {
+                    item.as_object().and_then(|m| m.get(key))
+                };
+                if candidate
+                    .and_then(scalar_string)
+                    .is_some_and(|text| regex.is_match(&text))
+                {
                     count += for_each_match(item, rest, visit)?;
                 }
             }
@@ -418,12 +451,7 @@ pub fn for_each_match(
                 count += for_each_match(item, rest, visit)?;
             }
         }
-        (Segment::Any, Value::Object(map)) => {
-            for (_, item) in map.iter_mut() {
-                count += for_each_match(item, rest, visit)?;
-            }
-        }
-        _ => {}
+        (_, other) => return Err(wrong_kind("SequenceNode", other)),
     }
     Ok(count)
 }
@@ -594,7 +622,7 @@ mod tests {
     #[test]
     fn dotted_matches_many() {
         let mut obj = deployment().into_value();
-        let path = split_dotted_path("spec.template.spec.containers.[name=*].image");
+        let path = split_dotted_path("spec.template.spec.containers.[name=.*].image");
         let n = for_each_match(&mut obj, &path, &mut |v| {
             *v = json!("y");
             Ok(())
@@ -613,5 +641,25 @@ mod tests {
         })
         .unwrap();
         assert_eq!(names, [json!("app"), json!("side")]);
+        // Unanchored, as kyaml: `[name=id]` matches `side`.
+        let path = split_dotted_path("spec.template.spec.containers.[name=id].name");
+        let mut names = Vec::new();
+        for_each_match(&mut obj, &path, &mut |v| {
+            names.push(v.clone());
+            Ok(())
+        })
+        .unwrap();
+        assert_eq!(names, [json!("side")]);
+        let path = split_dotted_path("spec.template.spec.missing.x");
+        assert_eq!(for_each_match(&mut obj, &path, &mut |_| Ok(())).unwrap(), 0);
+        let bad = |p: &str| {
+            for_each_match(&mut obj.clone(), &split_dotted_path(p), &mut |_| Ok(())).unwrap_err()
+        };
+        assert!(bad("spec.template.spec.containers.image").contains("wrong node kind"));
+        assert!(
+            bad("spec.template.spec.containers.5.image").contains("index 5 specified but only 2")
+        );
+        assert!(bad("spec.*.x").contains("wrong node kind"));
+        assert!(bad("spec.template.spec.containers.[name=*].image").contains("regexp"));
     }
 }

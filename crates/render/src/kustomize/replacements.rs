@@ -552,7 +552,8 @@ fn source_value(objects: &[Object], source: &Source) -> Result<Value, String> {
         &source.field_path
     };
     let root = Value::Object(object.0.clone());
-    let value = lookup(&root, &split_dotted_path(path))?
+    let value = lookup(&root, &split_dotted_path(path))
+        .map_err(|e| format!("error looking up replacement source: {e}"))?
         .filter(|v| !is_nil_or_empty(v))
         .ok_or_else(|| {
             format!(
@@ -603,12 +604,20 @@ fn set_path(
         }
         return Ok(());
     }
+    let not_found = format!("unable to find field {path:?} in replacement target");
+    let mut set_error = None;
     let visited = for_each_match(root, &segments, &mut |slot| {
-        set_value(slot, value, options, false)
-    })?;
-    if visited == 0 && options.is_some_and(|o| !o.delimiter.is_empty()) {
-        // kustomize applies the delimiter to the empty match list, which is not a scalar.
-        return Err("delimiter option can only be used with scalar nodes".into());
+        set_value(slot, value, options, false).map_err(|e| {
+            set_error = Some(e);
+            String::new()
+        })
+    });
+    if let Some(e) = set_error {
+        return Err(e);
+    }
+    let visited = visited.map_err(|e| format!("{not_found}: {e}"))?;
+    if visited == 0 {
+        return Err(not_found);
     }
     Ok(())
 }
@@ -993,6 +1002,32 @@ mod tests {
         );
         assert!(
             err.contains("cannot specify both path and inline replacement"),
+            "{err}"
+        );
+        let err = run(
+            &mut objects,
+            json!([{"source": {"name": "a"}, "targets": [{"select": {"name": "b"}, "fieldPaths": ["spec.nope"]}]}]),
+        );
+        assert!(
+            err.contains("unable to find field \"spec.nope\" in replacement target"),
+            "{err}"
+        );
+        let err = run(
+            &mut objects,
+            json!([{"source": {"name": "a"}, "targets": [{"select": {"name": "b"},
+                "fieldPaths": ["spec.template.spec.containers.image"]}]}]),
+        );
+        assert!(
+            err.contains("in replacement target: wrong node kind"),
+            "{err}"
+        );
+        let err = run(
+            &mut objects,
+            json!([{"source": {"name": "a", "fieldPath": "spec.template.spec.containers.name"},
+                    "targets": [{"select": {"name": "b"}}]}]),
+        );
+        assert!(
+            err.contains("error looking up replacement source: wrong node kind"),
             "{err}"
         );
         let err = run(&mut objects, json!([{"path": "missing.yaml"}]));
