@@ -40,6 +40,9 @@ pub struct AppMemory {
     pub files_read: Vec<String>,
     /// The revision it tracks (`targetRevision`).
     pub target_revision: String,
+    /// The status this controller last wrote, with the resourceVersion the
+    /// write produced: used instead of a watch cache that has not seen it yet.
+    pub written: Option<(u64, driftless_api::ApplicationStatus)>,
 }
 
 /// Where to send reconcile requests for one namespace (`None`: all).

@@ -75,6 +75,26 @@ pub fn tracking_name(app: &Application, control_namespace: &str) -> String {
     }
 }
 
+/// The status to start from: the watch cache's, unless this controller
+/// wrote a newer one the cache has not caught up with (resourceVersions are
+/// compared as numbers, as etcd hands them out; when either does not parse,
+/// the cache wins).
+pub fn freshest_status(
+    app: &Application,
+    written: Option<(u64, ApplicationStatus)>,
+) -> ApplicationStatus {
+    let cached = app.status.clone().unwrap_or_default();
+    let cached_rv = app
+        .meta()
+        .resource_version
+        .as_deref()
+        .and_then(|v| v.parse::<u64>().ok());
+    match (cached_rv, written) {
+        (Some(cached_rv), Some((written_rv, status))) if cached_rv < written_rv => status,
+        _ => cached,
+    }
+}
+
 /// The reconcile entry point handed to the kube-runtime `Controller`.
 pub async fn reconcile(app: Arc<Application>, ctx: Arc<Context>) -> Result<Action> {
     let id = app_id(&app);
@@ -145,10 +165,10 @@ impl<'a> Reconciler<'a> {
             + Timestamp::now().as_second() as u64;
         Reconciler {
             label: format!("{}/{}", id.0, id.1),
+            prev: freshest_status(app, ctx.memory(&id, |m| m.written.clone())),
             id,
             app,
             ctx,
-            prev: app.status.clone().unwrap_or_default(),
             now: Timestamp::now(),
             conditions: Vec::new(),
             requeue: retry::jittered(ctx.config.requeue_interval, seed),
@@ -288,6 +308,10 @@ impl<'a> Reconciler<'a> {
         let mut target = self.target(sync_op);
         let engine_cmp = self.diff(&target, &desired, &sha).await?;
         self.ctx.set_tracking_name(&target.app, &self.id);
+        for warning in &engine_cmp.warnings {
+            self.conditions
+                .push((warning.condition.to_string(), warning.message.clone()));
+        }
         if self.ctx.config.watch_managed {
             self.ctx.watches.update(
                 &self.ctx.client,
@@ -811,10 +835,19 @@ impl<'a> Reconciler<'a> {
             return Ok(());
         };
         let body = json!({ "status": diff });
-        self.api()
+        let written = self
+            .api()
             .patch_status(&self.id.1, &PatchParams::default(), &Patch::Merge(&body))
             .await
             .map_err(|e| Error::kube(&self.label, "write status", e))?;
+        let rv = written
+            .metadata
+            .resource_version
+            .as_deref()
+            .and_then(|v| v.parse::<u64>().ok());
+        self.ctx.memory(&self.id, |m| {
+            m.written = rv.map(|rv| (rv, next.clone()));
+        });
         Ok(())
     }
 
@@ -869,5 +902,74 @@ impl<'a> Reconciler<'a> {
                 self.ctx.trigger(&parent);
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use driftless_api::{SyncStatus, SyncStatusCode};
+
+    fn app_at(rv: &str, status: SyncStatusCode) -> Application {
+        let mut app = Application::new("web", Default::default());
+        app.metadata.resource_version = Some(rv.into());
+        app.status = Some(ApplicationStatus {
+            sync: Some(SyncStatus {
+                status,
+                ..Default::default()
+            }),
+            ..Default::default()
+        });
+        app
+    }
+
+    fn sync_of(s: &ApplicationStatus) -> Option<SyncStatusCode> {
+        s.sync.as_ref().map(|s| s.status)
+    }
+
+    #[test]
+    fn a_stale_cache_loses_to_our_own_write() {
+        let written = ApplicationStatus {
+            sync: Some(SyncStatus {
+                status: SyncStatusCode::Synced,
+                ..Default::default()
+            }),
+            ..Default::default()
+        };
+        let stale = app_at("10", SyncStatusCode::OutOfSync);
+        assert_eq!(
+            sync_of(&freshest_status(&stale, Some((11, written.clone())))),
+            Some(SyncStatusCode::Synced)
+        );
+        let caught_up = app_at("11", SyncStatusCode::OutOfSync);
+        assert_eq!(
+            sync_of(&freshest_status(&caught_up, Some((11, written.clone())))),
+            Some(SyncStatusCode::OutOfSync)
+        );
+        let odd = app_at("not-a-number", SyncStatusCode::OutOfSync);
+        assert_eq!(
+            sync_of(&freshest_status(&odd, Some((11, written)))),
+            Some(SyncStatusCode::OutOfSync)
+        );
+        assert_eq!(
+            sync_of(&freshest_status(&stale, None)),
+            Some(SyncStatusCode::OutOfSync)
+        );
+    }
+
+    #[test]
+    fn refresh_and_tracking_names() {
+        let mut app = Application::new("web", Default::default());
+        app.metadata.namespace = Some("argocd".into());
+        assert_eq!(refresh_of(&app), None);
+        app.metadata.annotations =
+            Some([(REFRESH_ANNOTATION.to_string(), "hard".to_string())].into());
+        assert_eq!(refresh_of(&app), Some(Refresh::Hard));
+        app.metadata.annotations =
+            Some([(REFRESH_ANNOTATION.to_string(), "normal".to_string())].into());
+        assert_eq!(refresh_of(&app), Some(Refresh::Normal));
+        assert_eq!(tracking_name(&app, "argocd"), "web");
+        app.metadata.namespace = Some("team-a".into());
+        assert_eq!(tracking_name(&app, "argocd"), "team-a_web");
     }
 }
