@@ -4,18 +4,17 @@
 //! parallel; no global lock. All git2 work runs in `spawn_blocking`.
 
 use std::collections::HashMap;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use git2::Repository;
 use sha2::Digest;
-use tokio::sync::OwnedMutexGuard;
 
-use crate::credentials::{CredentialSource, RepoCredentials};
+use crate::credentials::CredentialSource;
 use crate::error::{Result, SourceError};
-use crate::fetch::{FetchRequest, fetch};
+use crate::job::Job;
 use crate::revision::{Lookup, RevisionKind, lookup};
 use crate::tree::GitTree;
 use crate::url::RepoUrl;
@@ -83,24 +82,24 @@ pub struct FetchStats {
 
 /// State only the holder of a repository's fetch lock may touch.
 #[derive(Default)]
-struct Locked {
+pub(crate) struct Locked {
     /// The start sequence number of the last fetch that succeeded.
-    completed: u64,
+    pub(crate) completed: u64,
     /// Whether the mirror was checked for corruption in this process.
-    validated: bool,
+    pub(crate) validated: bool,
 }
 
 /// One repository's place in the cache.
-struct Slot {
-    url: RepoUrl,
-    key: String,
-    path: PathBuf,
+pub(crate) struct Slot {
+    pub(crate) url: RepoUrl,
+    pub(crate) key: String,
+    pub(crate) path: PathBuf,
     lock: Arc<tokio::sync::Mutex<Locked>>,
     /// Sequence number of the last fetch started.
-    started: AtomicU64,
+    pub(crate) started: AtomicU64,
     /// Set once the mirror was validated: readers may then skip the lock.
-    ready: AtomicBool,
-    stats: Mutex<FetchStats>,
+    pub(crate) ready: AtomicBool,
+    pub(crate) stats: Mutex<FetchStats>,
 }
 
 /// The shared cache of bare mirrors. Cheap to share behind an `Arc`.
@@ -120,7 +119,7 @@ impl std::fmt::Debug for MirrorCache {
     }
 }
 
-fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+pub(crate) fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|e| e.into_inner())
 }
 
@@ -347,264 +346,10 @@ fn dir_name(url: &RepoUrl, key: &str) -> String {
     format!("{readable}-{hex}.git")
 }
 
-fn cache_error(slot: &Slot, e: &git2::Error) -> SourceError {
+pub(crate) fn cache_error(slot: &Slot, e: &git2::Error) -> SourceError {
     SourceError::Cache {
         url: slot.url.to_string(),
         path: slot.path.display().to_string(),
         message: e.message().to_string(),
-    }
-}
-
-/// One locked resolve, run on a blocking thread.
-struct Job {
-    slot: Arc<Slot>,
-    kind: RevisionKind,
-    revision: String,
-    arrival: u64,
-    refresh: bool,
-    credentials: Option<RepoCredentials>,
-    options: Options,
-}
-
-impl Job {
-    fn run(self, mut guard: OwnedMutexGuard<Locked>) -> Result<Resolved> {
-        let state = &mut *guard;
-        let slot = &self.slot;
-        if !state.validated {
-            if slot.path.exists() && !mirror_is_sound(&slot.path) {
-                tracing::warn!(repo = %slot.url, path = %slot.path.display(), "mirror is corrupt; cloning it again");
-                remove_mirror(slot)?;
-                lock(&slot.stats).recoveries += 1;
-            }
-            state.validated = true;
-        }
-        let mut fetched = false;
-        if !slot.path.exists() {
-            self.clone_mirror(state)?;
-            fetched = true;
-        }
-        let mut repo = Repository::open_bare(&slot.path).map_err(|e| cache_error(slot, &e))?;
-        slot.ready.store(true, Ordering::SeqCst);
-
-        let fresh = |state: &Locked| fetched || state.completed > self.arrival;
-        let mut stale = None;
-        let present = || matches!(lookup(&repo, &self.kind), Ok(Lookup::Found(_)));
-        let want_fetch = self.refresh && !fresh(state) && !(self.kind.is_immutable() && present());
-        let want_fetch = want_fetch || (!fresh(state) && !present());
-        if want_fetch {
-            match self.fetch_existing(state, &repo, Vec::new()) {
-                Ok(()) => {
-                    fetched = true;
-                    self.maintain(&repo);
-                }
-                Err(e) if looks_corrupt(&e) => {
-                    tracing::warn!(repo = %slot.url, error = %e, "fetch hit a corrupt mirror; cloning it again");
-                    drop(repo);
-                    remove_mirror(slot)?;
-                    lock(&slot.stats).recoveries += 1;
-                    self.clone_mirror(state)?;
-                    fetched = true;
-                    repo = Repository::open_bare(&slot.path).map_err(|e| cache_error(slot, &e))?;
-                }
-                Err(e) => {
-                    // The last good mirror stays usable.
-                    if matches!(lookup(&repo, &self.kind), Ok(Lookup::Found(_))) {
-                        tracing::warn!(repo = %slot.url, error = %e, "fetch failed; using the last good mirror");
-                        stale = Some(e.to_string());
-                    } else {
-                        return Err(e);
-                    }
-                }
-            }
-        }
-        let mut found = lookup(&repo, &self.kind).map_err(|e| cache_error(slot, &e))?;
-        if found == Lookup::Missing && stale.is_none() {
-            // A ref outside heads and tags (e.g. refs/pull/1/head) is fetched on demand.
-            if let RevisionKind::Ref(name) = &self.kind
-                && !name.starts_with("refs/heads/")
-                && !name.starts_with("refs/tags/")
-            {
-                match self.fetch_existing(state, &repo, vec![format!("+{name}:{name}")]) {
-                    Ok(()) | Err(SourceError::Fetch { .. }) => {}
-                    Err(e) => return Err(e),
-                }
-                found = lookup(&repo, &self.kind).map_err(|e| cache_error(slot, &e))?;
-            }
-        }
-        match found {
-            Lookup::Found(oid) => Ok(Resolved {
-                repo: slot.key.clone(),
-                revision: self.revision.clone(),
-                sha: oid.to_string(),
-                fetched,
-                stale,
-            }),
-            Lookup::Missing => Err(SourceError::RevisionNotFound {
-                url: slot.url.to_string(),
-                revision: self.revision.clone(),
-            }),
-            Lookup::Ambiguous => Err(SourceError::AmbiguousRevision {
-                url: slot.url.to_string(),
-                revision: self.revision.clone(),
-            }),
-        }
-    }
-
-    /// Merges the mirror's packs when there are too many; a failure is
-    /// logged, never fatal (the mirror stays as it was).
-    fn maintain(&self, repo: &Repository) {
-        match crate::maintenance::repack_if_needed(repo, self.options.max_packs) {
-            Ok(true) => {
-                lock(&self.slot.stats).repacks += 1;
-                tracing::debug!(repo = %self.slot.url, "merged the mirror's packs");
-            }
-            Ok(false) => {}
-            Err(e) => {
-                tracing::warn!(repo = %self.slot.url, error = %e.message(), "merging the mirror's packs failed")
-            }
-        }
-    }
-
-    fn request(&self, extra_refspecs: Vec<String>) -> FetchRequest<'_> {
-        FetchRequest {
-            url: &self.slot.url,
-            credentials: self.credentials.as_ref(),
-            known_hosts: self.options.known_hosts.as_deref(),
-            tls_certs: self.options.tls_certs.as_deref(),
-            deadline: Instant::now() + self.options.fetch_timeout,
-            timeout_secs: self.options.fetch_timeout.as_secs(),
-            extra_refspecs,
-        }
-    }
-
-    /// Runs one counted fetch into `repo`.
-    fn counted(
-        &self,
-        state: &mut Locked,
-        clone: bool,
-        repo: &Repository,
-        extra: Vec<String>,
-    ) -> Result<()> {
-        let slot = &self.slot;
-        let seq = slot.started.fetch_add(1, Ordering::SeqCst) + 1;
-        {
-            let mut stats = lock(&slot.stats);
-            stats.fetches += 1;
-            if clone {
-                stats.clones += 1;
-            }
-        }
-        let start = Instant::now();
-        let result = fetch(repo, &self.request(extra));
-        let mut stats = lock(&slot.stats);
-        stats.last_duration = Some(start.elapsed());
-        match &result {
-            Ok(()) => {
-                state.completed = seq;
-                stats.last_error = None;
-                tracing::debug!(repo = %slot.url, clone, elapsed_ms = start.elapsed().as_millis() as u64, "fetched");
-            }
-            Err(e) => {
-                stats.failures += 1;
-                stats.last_error = Some(e.to_string());
-            }
-        }
-        result
-    }
-
-    fn fetch_existing(
-        &self,
-        state: &mut Locked,
-        repo: &Repository,
-        extra: Vec<String>,
-    ) -> Result<()> {
-        self.counted(state, false, repo, extra)
-    }
-
-    /// Clones into a fresh directory next to the mirror and renames it into
-    /// place, so a crash never leaves a half-cloned mirror behind.
-    fn clone_mirror(&self, state: &mut Locked) -> Result<()> {
-        let slot = &self.slot;
-        static COUNTER: AtomicU64 = AtomicU64::new(0);
-        let partial = slot.path.with_extension(format!(
-            "partial-{}-{}",
-            std::process::id(),
-            COUNTER.fetch_add(1, Ordering::SeqCst)
-        ));
-        let _ = std::fs::remove_dir_all(&partial);
-        let repo = Repository::init_bare(&partial).map_err(|e| cache_error(slot, &e))?;
-        let result = self.counted(state, true, &repo, Vec::new());
-        drop(repo);
-        if let Err(e) = result {
-            let _ = std::fs::remove_dir_all(&partial);
-            return Err(e);
-        }
-        std::fs::rename(&partial, &slot.path).map_err(|e| SourceError::Cache {
-            url: slot.url.to_string(),
-            path: slot.path.display().to_string(),
-            message: format!("moving the new clone into place: {e}"),
-        })
-    }
-}
-
-fn remove_mirror(slot: &Slot) -> Result<()> {
-    slot.ready.store(false, Ordering::SeqCst);
-    std::fs::remove_dir_all(&slot.path).map_err(|e| SourceError::Cache {
-        url: slot.url.to_string(),
-        path: slot.path.display().to_string(),
-        message: format!("removing the corrupt mirror: {e}"),
-    })
-}
-
-/// Whether the mirror opens and every ref leads to a commit whose tree is
-/// present (what a crash mid-fetch or a damaged disk breaks).
-fn mirror_is_sound(path: &Path) -> bool {
-    let Ok(repo) = Repository::open_bare(path) else {
-        return false;
-    };
-    if let Err(e) = repo.head()
-        && !matches!(
-            e.code(),
-            git2::ErrorCode::UnbornBranch | git2::ErrorCode::NotFound
-        )
-    {
-        return false;
-    }
-    let Ok(refs) = repo.references() else {
-        return false;
-    };
-    for reference in refs {
-        let Ok(reference) = reference else {
-            return false;
-        };
-        let Ok(commit) = reference.peel_to_commit() else {
-            return false;
-        };
-        if repo.find_tree(commit.tree_id()).is_err() {
-            return false;
-        }
-    }
-    true
-}
-
-/// Errors that mean the local mirror, not the network, is broken.
-fn looks_corrupt(e: &SourceError) -> bool {
-    match e {
-        SourceError::Cache { .. } => true,
-        SourceError::Fetch { message, .. } => {
-            let m = message.to_ascii_lowercase();
-            [
-                "object",
-                "odb",
-                "corrupt",
-                "pack",
-                "zlib",
-                "reference",
-                "loose",
-            ]
-            .iter()
-            .any(|w| m.contains(w))
-        }
-        _ => false,
     }
 }
