@@ -355,3 +355,72 @@ async fn finalizer_deletes_resources_and_idle_apps_are_not_rewritten() {
         "Delete=false keeps kept"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn restart_mid_sync_converges_without_duplicate_work() {
+    let mut h = Harness::start("restart", Duration::from_secs(1)).await;
+    let dest = h.namespace("restart-dest").await;
+    let repo = h.git.create_repo("restart/app");
+    repo.write(
+        "app/deployment.yaml",
+        &deployment_yaml("web", 1, "nginx:1.27"),
+    );
+    let first = repo.commit("first");
+    h.apply(&application_yaml(
+        "web",
+        &h.apps_ns,
+        &h.git.git_url("restart/app"),
+        "app",
+        &dest,
+        AUTOMATED,
+    ));
+    h.wait_synced_healthy("web", Some(&first)).await;
+
+    // The controller dies in the middle of syncing a new revision: its last
+    // word is an operation Running at that revision.
+    h.stop_controller().await;
+    repo.write(
+        "app/deployment.yaml",
+        &deployment_yaml("web", 2, "nginx:1.27"),
+    );
+    let second = repo.commit("second");
+    let running = serde_json::json!({"status": {"operationState": {
+        "phase": "Running",
+        "message": "syncing",
+        "operation": {"sync": {"revision": second}, "initiatedBy": {"automated": true}},
+        "syncResult": {"revision": second},
+        "startedAt": "2026-01-01T00:00:00Z",
+    }}});
+    h.apps()
+        .patch_status(
+            "web",
+            &kube::api::PatchParams::default(),
+            &kube::api::Patch::Merge(&running),
+        )
+        .await
+        .expect("simulate a sync cut short");
+
+    h.start_controller(Duration::from_secs(1)).await;
+    let app = h.wait_synced_healthy("web", Some(&second)).await;
+    deployment_available(&h, &dest, "web", 2).await;
+    let status = app.status.unwrap_or_default();
+    let op = status.operation_state.expect("operation state");
+    assert_eq!(op.phase, OperationPhase::Succeeded);
+    let revisions: Vec<&str> = status.history.iter().map(|e| e.revision.as_str()).collect();
+    assert_eq!(
+        revisions,
+        [first.as_str(), second.as_str()],
+        "each revision synced once"
+    );
+
+    // And it stays that way.
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    let later = h
+        .apps()
+        .get("web")
+        .await
+        .expect("get")
+        .status
+        .unwrap_or_default();
+    assert_eq!(later.history.len(), 2);
+}
