@@ -5,6 +5,7 @@
 use serde_json::Value;
 
 use super::config::{Config, NameReference};
+use super::fieldpath::FieldSpec;
 use super::resource::{ResId, Resource, is_cluster_scoped};
 use crate::error::RenderError;
 
@@ -47,10 +48,39 @@ pub fn fix(resources: &mut [Resource], config: &Config, file: &str) -> Result<()
                     prefixes: resource.prefixes.clone(),
                     suffixes: resource.suffixes.clone(),
                 };
+                // `.../name` inside a reference with a `kind` (roleRef,
+                // scaleTargetRef) only names objects of that kind.
+                let parent = spec
+                    .path
+                    .strip_suffix("/name")
+                    .filter(|p| !p.is_empty())
+                    .map(|p| FieldSpec {
+                        path: p.to_string(),
+                        ..spec.clone()
+                    });
                 let mut visit = |v: &mut Value| -> Result<(), String> {
+                    if parent.is_some() {
+                        let Value::Object(map) = v else {
+                            return Ok(());
+                        };
+                        if map
+                            .get("kind")
+                            .and_then(Value::as_str)
+                            .is_some_and(|k| k != nr.kind)
+                        {
+                            return Ok(());
+                        }
+                        return match map.get_mut("name") {
+                            Some(name) => rewrite(name, nr, &referrer, &candidates),
+                            None => Ok(()),
+                        };
+                    }
                     rewrite(v, nr, &referrer, &candidates)
                 };
-                spec.apply(&mut resource.object, &Value::Null, &mut visit)
+                parent
+                    .as_ref()
+                    .unwrap_or(spec)
+                    .apply(&mut resource.object, &Value::Null, &mut visit)
                     .map_err(|e| RenderError::resource(file, format!("name reference: {e}")))?;
             }
         }

@@ -34,12 +34,9 @@ impl ResId {
 
     /// The namespace, `default` when unset (kustomize's effective namespace).
     pub fn effective_namespace(&self) -> &str {
-        if self.namespace.is_empty() || is_cluster_scoped(&self.kind) {
-            if is_cluster_scoped(&self.kind) {
-                ""
-            } else {
-                "default"
-            }
+        let cluster = is_cluster_scoped_in(&self.group, &self.kind);
+        if self.namespace.is_empty() || cluster {
+            if cluster { "" } else { "default" }
         } else {
             &self.namespace
         }
@@ -81,6 +78,13 @@ impl std::fmt::Display for ResId {
             self.version, self.kind, self.name
         )
     }
+}
+
+/// Whether objects of `kind` in API `group` are cluster-scoped: a built-in
+/// cluster-scoped kind in the core group or a `*.k8s.io` group (a custom
+/// `Namespace` kind of another group is namespaced).
+pub fn is_cluster_scoped_in(group: &str, kind: &str) -> bool {
+    (group.is_empty() || group.ends_with("k8s.io")) && is_cluster_scoped(kind)
 }
 
 /// Kinds kustomize knows to be cluster-scoped (no namespace is set on them).

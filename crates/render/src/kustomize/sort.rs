@@ -142,8 +142,15 @@ impl Order {
                 .then_with(|| {
                     let ida = a.id();
                     let idb = b.id();
-                    ida.effective_namespace()
-                        .cmp(idb.effective_namespace())
+                    let ns = |id: &super::resource::ResId| {
+                        if id.namespace.is_empty() {
+                            "~X".to_string()
+                        } else {
+                            id.namespace.clone()
+                        }
+                    };
+                    ns(&ida)
+                        .cmp(&ns(&idb))
                         .then_with(|| ida.name.cmp(&idb.name))
                 })
                 .then(Ordering::Equal)

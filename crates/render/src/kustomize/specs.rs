@@ -1036,6 +1036,13 @@ pub const LABEL_TEMPLATES: &[CreateSpec] = &[
         "spec/template/metadata/labels",
         true,
     ),
+    (
+        "apps",
+        "",
+        "StatefulSet",
+        "spec/volumeClaimTemplates[]/metadata/labels",
+        true,
+    ),
     ("batch", "", "Job", "spec/template/metadata/labels", true),
     (
         "batch",

@@ -5,7 +5,7 @@ use serde_json::{Map, Value};
 
 use super::config::Config;
 use super::fieldpath::FieldSpec;
-use super::resource::{Resource, is_cluster_scoped};
+use super::resource::{Resource, is_cluster_scoped_in};
 use crate::error::RenderError;
 
 /// Applies `f` to every resource, recording id changes in their history.
@@ -54,7 +54,7 @@ pub fn namespace(
             res.object
                 .metadata_mut()
                 .insert("name".into(), Value::String(namespace.into()));
-        } else if !is_cluster_scoped(&kind) {
+        } else if !is_cluster_scoped_in(res.object.group(), &kind) {
             res.object.set_namespace(namespace);
         }
         if matches!(kind.as_str(), "RoleBinding" | "ClusterRoleBinding")
