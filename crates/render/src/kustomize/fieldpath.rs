@@ -32,8 +32,9 @@
 //!   `value`, `[=value]` the scalar elements equal to `value`; `*` as the
 //!   value (or as a whole segment) matches everything.
 //!
-//! [`lookup`] reads the first match, [`lookup_create`] reads or creates a
-//! single field, and [`for_each_match`] visits every match.
+//! [`lookup`] reads the first match (kyaml's `Lookup`, for sources and
+//! vars) and [`for_each_match`] visits, and optionally creates, every match
+//! (kyaml's `PathMatcher`, for replacement targets).
 
 use serde::Deserialize;
 use serde_json::{Map, Value};
@@ -314,106 +315,68 @@ pub fn lookup<'a>(root: &'a Value, path: &[String]) -> Result<Option<&'a Value>,
     Ok(Some(node))
 }
 
-/// Reads or creates the value at a dotted path (kyaml's `LookupCreate`):
-/// missing map fields are created (as maps, or as lists when the next
-/// segment selects list elements), a missing `[key=value]` element is
-/// appended as `{key: value}`, and a missing last field is created as a
-/// clone of `leaf`. Wildcards are refused. The flag tells whether the
-/// last field was created (an existing `null` is returned as it is).
-pub fn lookup_create<'a>(
-    root: &'a mut Value,
-    path: &[String],
-    leaf: &Value,
-) -> Result<Option<(&'a mut Value, bool)>, String> {
-    let mut node = root;
-    let mut created = false;
-    for (i, segment) in path.iter().enumerate() {
-        let next_kind = match path.get(i + 1).map(|s| parse_segment(s)).transpose()? {
-            None => leaf.clone(),
-            Some(Segment::Field(_)) => Value::Object(Map::new()),
-            Some(Segment::Any) => {
-                return Err("cannot support create option in a multi-value target".into());
-            }
-            Some(_) => Value::Array(Vec::new()),
-        };
-        if node.is_null() {
-            *node = match parse_segment(segment)? {
-                Segment::Field(_) => Value::Object(Map::new()),
-                _ => Value::Array(Vec::new()),
-            };
-        }
-        let last = i + 1 == path.len();
-        node = match (parse_segment(segment)?, node) {
-            (Segment::Field(name), Value::Object(map)) => {
-                let exists = map.contains_key(name);
-                let field = map.entry(name.to_string()).or_insert(Value::Null);
-                if !exists || (field.is_null() && !last) {
-                    *field = next_kind;
-                    created = last && !exists;
-                }
-                field
-            }
-            (Segment::Index(index), Value::Array(items)) => match items.get_mut(index) {
-                Some(item) => item,
-                None => return Ok(None),
-            },
-            (Segment::Last, Value::Array(items)) => match items.last_mut() {
-                Some(item) => item,
-                None => return Ok(None),
-            },
-            (Segment::Match { key, value }, Value::Array(items)) => {
-                if value == "*" {
-                    return Err("cannot support create option in a multi-value target".into());
-                }
-                let position = items.iter().position(|e| element_matches(e, key, value));
-                let position = match position {
-                    Some(p) => p,
-                    None => {
-                        items.push(if key.is_empty() {
-                            Value::String(value.to_string())
-                        } else {
-                            let mut map = Map::new();
-                            map.insert(key.to_string(), Value::String(value.to_string()));
-                            Value::Object(map)
-                        });
-                        created = last;
-                        items.len() - 1
-                    }
-                };
-                &mut items[position]
-            }
-            (Segment::Any, _) => {
-                return Err("cannot support create option in a multi-value target".into());
-            }
-            _ => return Ok(None),
-        };
-    }
-    Ok(Some((node, created)))
-}
-
 /// Calls `visit` on every value matching a dotted path as kyaml's
 /// `PathMatcher` (used by replacement targets) does, quirks included:
 /// `[key=value]` treats `value` as an *unanchored* regular expression
 /// (`[name=x]` also matches `xy`; `[name=.*]` matches all), `*` matches
 /// every element of a list, an index past the end and a segment that does
 /// not fit the value's shape (a field of a list) are errors, a missing
-/// field or a `null` just matches nothing. Returns how many values were
-/// visited.
+/// field or a `null` just matches nothing.
+///
+/// With `create` (the value a missing last field starts as), missing
+/// fields are created (maps, or lists before a list segment), a
+/// `[key=value]` that matches no element appends `{key: value}`, and
+/// `visit` is told whether the value it gets was just created. Returns how
+/// many values were visited.
 pub fn for_each_match(
     root: &mut Value,
     path: &[String],
-    visit: &mut dyn FnMut(&mut Value) -> Result<(), String>,
+    create: Option<&Value>,
+    visit: &mut dyn FnMut(&mut Value, bool) -> Result<(), String>,
+) -> Result<usize, String> {
+    walk_matches(root, path, create, false, visit)
+}
+
+/// The container a segment needs: a map for a field, a list otherwise.
+fn container_for(segment: &Segment<'_>) -> Value {
+    match segment {
+        Segment::Field(_) => Value::Object(Map::new()),
+        _ => Value::Array(Vec::new()),
+    }
+}
+
+fn walk_matches(
+    node: &mut Value,
+    path: &[String],
+    create: Option<&Value>,
+    created: bool,
+    visit: &mut dyn FnMut(&mut Value, bool) -> Result<(), String>,
 ) -> Result<usize, String> {
     let Some((first, rest)) = path.split_first() else {
-        visit(root)?;
+        visit(node, created)?;
         return Ok(1);
     };
+    let segment = parse_segment(first)?;
+    if node.is_null() {
+        match create {
+            Some(_) => *node = container_for(&segment),
+            None => return Ok(0),
+        }
+    }
+    let child_template = |rest: &[String]| -> Result<Value, String> {
+        match rest.first() {
+            None => Ok(create.cloned().unwrap_or(Value::Null)),
+            Some(next) => Ok(container_for(&parse_segment(next)?)),
+        }
+    };
     let mut count = 0;
-    match (parse_segment(first)?, root) {
-        (_, Value::Null) => {}
+    match (segment, node) {
         (Segment::Field(name), Value::Object(map)) => {
             if let Some(field) = map.get_mut(name) {
-                count += for_each_match(field, rest, visit)?;
+                count += walk_matches(field, rest, create, false, visit)?;
+            } else if create.is_some() {
+                let field = map.entry(name.to_string()).or_insert(child_template(rest)?);
+                count += walk_matches(field, rest, create, rest.is_empty(), visit)?;
             }
         }
         (Segment::Field(_), other) => return Err(wrong_kind("MappingNode", other)),
@@ -422,16 +385,17 @@ pub fn for_each_match(
             let item = items
                 .get_mut(index)
                 .ok_or_else(|| format!("index {index} specified but only {len} elements found"))?;
-            count += for_each_match(item, rest, visit)?;
+            count += walk_matches(item, rest, create, false, visit)?;
         }
         (Segment::Last, Value::Array(items)) => {
             if let Some(item) = items.last_mut() {
-                count += for_each_match(item, rest, visit)?;
+                count += walk_matches(item, rest, create, false, visit)?;
             }
         }
         (Segment::Match { key, value }, Value::Array(items)) => {
             let regex =
                 regex::Regex::new(value).map_err(|e| format!("error parsing regexp: {e}"))?;
+            let mut matched = false;
             for item in items.iter_mut() {
                 let candidate = if key.is_empty() {
                     Some(&*item)
@@ -442,13 +406,26 @@ pub fn for_each_match(
                     .and_then(scalar_string)
                     .is_some_and(|text| regex.is_match(&text))
                 {
-                    count += for_each_match(item, rest, visit)?;
+                    matched = true;
+                    count += walk_matches(item, rest, create, false, visit)?;
+                }
+            }
+            if !matched && create.is_some() {
+                items.push(if key.is_empty() {
+                    Value::String(value.to_string())
+                } else {
+                    let mut map = Map::new();
+                    map.insert(key.to_string(), Value::String(value.to_string()));
+                    Value::Object(map)
+                });
+                if let Some(item) = items.last_mut() {
+                    count += walk_matches(item, rest, create, rest.is_empty(), visit)?;
                 }
             }
         }
         (Segment::Any, Value::Array(items)) => {
             for item in items.iter_mut() {
-                count += for_each_match(item, rest, visit)?;
+                count += walk_matches(item, rest, create, false, visit)?;
             }
         }
         (_, other) => return Err(wrong_kind("SequenceNode", other)),
@@ -600,30 +577,69 @@ mod tests {
         assert!(lookup(&obj, &split_dotted_path("spec.*")).is_err());
     }
 
+    /// As kubectl v5.5 creates replacement targets (checked).
     #[test]
     fn dotted_create() {
         let mut obj = deployment().into_value();
-        let path = split_dotted_path("spec.template.spec.containers.[name=new].env.[name=A].value");
-        let (slot, created) = lookup_create(&mut obj, &path, &json!("")).unwrap().unwrap();
-        assert!(created);
-        *slot = json!("1");
-        let path = split_dotted_path("spec.template.spec.containers.[name=new].env.[name=A].value");
-        let (slot, created) = lookup_create(&mut obj, &path, &json!("")).unwrap().unwrap();
-        assert!(!created);
-        assert_eq!(*slot, json!("1"));
+        let mut set = |path: &str| -> Vec<bool> {
+            let mut flags = Vec::new();
+            for_each_match(
+                &mut obj,
+                &split_dotted_path(path),
+                Some(&Value::Null),
+                &mut |v, created| {
+                    flags.push(created);
+                    *v = json!("1");
+                    Ok(())
+                },
+            )
+            .unwrap();
+            flags
+        };
+        assert_eq!(
+            set("spec.template.spec.containers.[name=new].env.[name=A].value"),
+            [true]
+        );
+        assert_eq!(
+            set("spec.template.spec.containers.[name=new].env.[name=A].value"),
+            [false]
+        );
+        assert_eq!(set("spec.template.new.deep.field"), [true]);
+        // `*` and regular expressions match many and create inside each.
+        assert_eq!(
+            set("spec.template.spec.containers.*.extra"),
+            [true, true, true]
+        );
+        assert_eq!(
+            set("spec.template.spec.containers.[name=.*].env.[name=B].value"),
+            [true, true, true]
+        );
+        assert_eq!(
+            obj["spec"]["template"]["new"],
+            json!({"deep": {"field": "1"}})
+        );
         assert_eq!(
             obj["spec"]["template"]["spec"]["containers"][2],
-            json!({"name": "new", "env": [{"name": "A", "value": "1"}]})
+            json!({"name": "new", "env": [{"name": "A", "value": "1"}, {"name": "B", "value": "1"}], "extra": "1"})
         );
-        let path = split_dotted_path("spec.template.spec.containers.*.image");
-        assert!(lookup_create(&mut obj, &path, &json!("")).is_err());
+        assert_eq!(
+            obj["spec"]["template"]["spec"]["containers"][0]["env"],
+            json!([{"name": "B", "value": "1"}])
+        );
+        let path = split_dotted_path("spec.template.spec.containers.5.image");
+        let err =
+            for_each_match(&mut obj, &path, Some(&Value::Null), &mut |_, _| Ok(())).unwrap_err();
+        assert!(
+            err.contains("index 5 specified but only 3 elements found"),
+            "{err}"
+        );
     }
 
     #[test]
     fn dotted_matches_many() {
         let mut obj = deployment().into_value();
         let path = split_dotted_path("spec.template.spec.containers.[name=.*].image");
-        let n = for_each_match(&mut obj, &path, &mut |v| {
+        let n = for_each_match(&mut obj, &path, None, &mut |v, _| {
             *v = json!("y");
             Ok(())
         })
@@ -635,7 +651,7 @@ mod tests {
         );
         let path = split_dotted_path("spec.template.spec.containers.*.name");
         let mut names = Vec::new();
-        for_each_match(&mut obj, &path, &mut |v| {
+        for_each_match(&mut obj, &path, None, &mut |v, _| {
             names.push(v.clone());
             Ok(())
         })
@@ -644,16 +660,25 @@ mod tests {
         // Unanchored, as kyaml: `[name=id]` matches `side`.
         let path = split_dotted_path("spec.template.spec.containers.[name=id].name");
         let mut names = Vec::new();
-        for_each_match(&mut obj, &path, &mut |v| {
+        for_each_match(&mut obj, &path, None, &mut |v, _| {
             names.push(v.clone());
             Ok(())
         })
         .unwrap();
         assert_eq!(names, [json!("side")]);
         let path = split_dotted_path("spec.template.spec.missing.x");
-        assert_eq!(for_each_match(&mut obj, &path, &mut |_| Ok(())).unwrap(), 0);
+        assert_eq!(
+            for_each_match(&mut obj, &path, None, &mut |_, _| Ok(())).unwrap(),
+            0
+        );
         let bad = |p: &str| {
-            for_each_match(&mut obj.clone(), &split_dotted_path(p), &mut |_| Ok(())).unwrap_err()
+            for_each_match(
+                &mut obj.clone(),
+                &split_dotted_path(p),
+                None,
+                &mut |_, _| Ok(()),
+            )
+            .unwrap_err()
         };
         assert!(bad("spec.template.spec.containers.image").contains("wrong node kind"));
         assert!(

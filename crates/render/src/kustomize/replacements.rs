@@ -19,7 +19,7 @@ use std::collections::BTreeMap;
 use serde::Deserialize;
 use serde_json::Value;
 
-use super::fieldpath::{for_each_match, lookup, lookup_create, scalar_string, split_dotted_path};
+use super::fieldpath::{for_each_match, lookup, scalar_string, split_dotted_path};
 use crate::error::RenderError;
 use crate::object::Object;
 use crate::tree::{self, FileTree};
@@ -590,7 +590,8 @@ fn is_nil_or_empty(value: &Value) -> bool {
     }
 }
 
-/// Writes `value` at one target field path of one object.
+/// Writes `value` at one target field path of one object (creating
+/// missing fields with `options.create`).
 fn set_path(
     root: &mut Value,
     path: &str,
@@ -598,20 +599,24 @@ fn set_path(
     options: Option<&FieldOptions>,
 ) -> Result<(), String> {
     let segments = split_dotted_path(path);
-    if options.is_some_and(|o| o.create) {
-        if let Some((slot, created)) = lookup_create(root, &segments, &Value::Null)? {
-            set_value(slot, value, options, created)?;
-        }
-        return Ok(());
-    }
-    let not_found = format!("unable to find field {path:?} in replacement target");
+    let create = options.is_some_and(|o| o.create);
+    let not_found = if create {
+        format!("unable to find or create field {path:?} in replacement target")
+    } else {
+        format!("unable to find field {path:?} in replacement target")
+    };
     let mut set_error = None;
-    let visited = for_each_match(root, &segments, &mut |slot| {
-        set_value(slot, value, options, false).map_err(|e| {
-            set_error = Some(e);
-            String::new()
-        })
-    });
+    let visited = for_each_match(
+        root,
+        &segments,
+        create.then_some(&Value::Null),
+        &mut |slot, created| {
+            set_value(slot, value, options, created).map_err(|e| {
+                set_error = Some(e);
+                String::new()
+            })
+        },
+    );
     if let Some(e) = set_error {
         return Err(e);
     }
