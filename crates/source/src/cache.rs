@@ -22,7 +22,9 @@ use crate::url::RepoUrl;
 /// Settings of a [`MirrorCache`].
 #[derive(Clone, Debug)]
 pub struct Options {
-    /// How long one fetch (or first clone) may take.
+    /// How long one fetch (or first clone) may take. libgit2's socket
+    /// timeouts (connect: at most 30 s; reads: this value) are process-wide
+    /// and taken from the first cache created in the process.
     pub fetch_timeout: Duration,
     /// `known_hosts` lines trusted for every SSH repository.
     pub known_hosts: Option<String>,
