@@ -71,11 +71,16 @@ pub fn parse(images: &Value, file: &str) -> Result<Vec<Image>, RenderError> {
         let raw: RawImage = serde_json::from_value(entry.clone())
             .map_err(|e| RenderError::field(file, &field, e.to_string()))?;
         let text = |v: &Value, name: &str| -> Result<String, RenderError> {
+            // Like kustomize, only strings: a number such as `1.10` would
+            // silently lose its trailing zero.
             match v {
                 Value::Null => Ok(String::new()),
-                other => scalar_string(other).ok_or_else(|| {
-                    RenderError::field(file, &format!("{field}.{name}"), "must be a string")
-                }),
+                Value::String(s) => Ok(s.clone()),
+                other => Err(RenderError::field(
+                    file,
+                    &format!("{field}.{name}"),
+                    format!("must be a string, not {other} (quote it)"),
+                )),
             }
         };
         out.push(Image {
@@ -523,7 +528,7 @@ mod tests {
         let images = json!([
             {"name": "a", "newTag": "2"},
             {"name": "b", "digest": "sha256:y"},
-            {"name": "c", "newTag": 3, "digest": "sha256:z"}
+            {"name": "c", "newTag": "3", "digest": "sha256:z"}
         ]);
         apply(&mut objects, &images, "k.yaml").unwrap();
         let c = &objects[0].0["spec"]["containers"];
@@ -552,6 +557,13 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(err.contains("k.yaml") && err.contains("images"), "{err}");
+        let err = apply(&mut [], &json!([{"name": "x", "newTag": 1.10}]), "k.yaml")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("images[0].newTag") && err.contains("quote"),
+            "{err}"
+        );
         let err = apply(&mut [], &json!([{"name": ["x"]}]), "k.yaml")
             .unwrap_err()
             .to_string();
