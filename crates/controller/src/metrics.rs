@@ -46,6 +46,8 @@ pub struct Metrics {
     pub git_fetch_duration: Histogram,
     /// Webhook requests by result.
     pub webhooks: Family<ResultLabels, Counter>,
+    /// Writes to Applications (status, operation, annotations).
+    pub app_writes: Counter,
     apps: Family<AppLabels, Gauge>,
     states: Mutex<BTreeMap<(String, String), AppLabels>>,
 }
@@ -67,6 +69,12 @@ impl Metrics {
         let sync_duration = duration_histogram();
         let git_fetch_duration = duration_histogram();
         let apps = Family::<AppLabels, Gauge>::default();
+        let app_writes = Counter::default();
+        registry.register(
+            "application_writes",
+            "Writes to Applications (status, operation, annotations)",
+            app_writes.clone(),
+        );
         registry.register(
             "reconciles",
             "Application reconciles by result",
@@ -106,6 +114,7 @@ impl Metrics {
             sync_duration,
             git_fetch_duration,
             webhooks,
+            app_writes,
             apps,
             states: Mutex::new(BTreeMap::new()),
         }

@@ -840,6 +840,7 @@ impl<'a> Reconciler<'a> {
             .patch_status(&self.id.1, &PatchParams::default(), &Patch::Merge(&body))
             .await
             .map_err(|e| Error::kube(&self.label, "write status", e))?;
+        self.ctx.metrics.app_writes.inc();
         let rv = written
             .metadata
             .resource_version
@@ -857,6 +858,7 @@ impl<'a> Reconciler<'a> {
             .patch(&self.id.1, &PatchParams::default(), &Patch::Merge(&body))
             .await
             .map_err(|e| Error::kube(&self.label, "clear operation", e))?;
+        self.ctx.metrics.app_writes.inc();
         Ok(())
     }
 
@@ -866,6 +868,7 @@ impl<'a> Reconciler<'a> {
             .patch(&self.id.1, &PatchParams::default(), &Patch::Merge(&body))
             .await
             .map_err(|e| Error::kube(&self.label, "remove the refresh annotation", e))?;
+        self.ctx.metrics.app_writes.inc();
         Ok(())
     }
 
