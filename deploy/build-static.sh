@@ -14,8 +14,10 @@ RUSTFLAGS="-C target-feature=+crt-static" \
 
 mkdir -p "$out"
 cp "target/static-build/$target/release/driftless" "$out/driftless"
-if ldd "$out/driftless" >/dev/null 2>&1; then
-  echo "build-static: $out/driftless is dynamically linked" >&2
+# A static(-pie) binary names no shared libraries.
+if ldd "$out/driftless" 2>&1 | grep -q '=>'; then
+  echo "build-static: $out/driftless is dynamically linked:" >&2
+  ldd "$out/driftless" >&2
   exit 1
 fi
 "$out/driftless" --version
