@@ -112,7 +112,8 @@ impl Options {
     }
 }
 
-/// Accepts a map of scalars (numbers and booleans are written as text).
+/// A map of strings; like kustomize, numbers and booleans must be quoted
+/// (`1.10` would otherwise lose its trailing zero).
 fn string_map<'de, D: serde::Deserializer<'de>>(
     d: D,
 ) -> Result<BTreeMap<String, String>, D::Error> {
@@ -122,11 +123,9 @@ fn string_map<'de, D: serde::Deserializer<'de>>(
         let text = match v {
             Value::String(s) => s,
             Value::Null => String::new(),
-            Value::Number(n) => n.to_string(),
-            Value::Bool(b) => b.to_string(),
             other => {
                 return Err(serde::de::Error::custom(format!(
-                    "value of {k} must be a string, not {other}"
+                    "value of {k} must be a string, not {other} (quote it)"
                 )));
             }
         };
@@ -1081,7 +1080,7 @@ mod tests {
     fn options_merge_global_and_local() {
         let tree = mem(&[]);
         let cm = json!([{"name": "c", "namespace": "ns", "literals": ["a=b"],
-                         "options": {"labels": {"x": "local"}, "annotations": {"n": 1}}}]);
+                         "options": {"labels": {"x": "local"}, "annotations": {"n": "1"}}}]);
         let global = json!({"labels": {"x": "global", "y": "g"}, "disableNameSuffixHash": true});
         let out = generate(&tree, "", "k.yaml", Some(&cm), None, Some(&global)).unwrap();
         let obj = &out[0].object;
@@ -1089,6 +1088,14 @@ mod tests {
         assert_eq!(obj.0["metadata"]["annotations"], json!({"n": "1"}));
         assert_eq!(obj.namespace(), Some("ns"));
         assert!(!out[0].hash_suffix);
+        let numeric = json!([{"name": "c", "options": {"labels": {"v": 1.10}}}]);
+        let err = generate(&tree, "", "k.yaml", Some(&numeric), None, None)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("configMapGenerator[0]") && err.contains("quote"),
+            "{err}"
+        );
     }
 
     #[test]
