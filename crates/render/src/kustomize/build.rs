@@ -112,14 +112,7 @@ impl<'r, 't> Context<'r, 't> {
         super::nameref::fix(&mut resources, &acc.config, &k.file)?;
         if !acc.vars.is_empty() {
             let mut specs = vars::default_field_specs();
-            for (key, value) in &acc.config.extra {
-                if key == "varReference" {
-                    specs.extend(
-                        super::fieldpath::FieldSpec::parse_list(value, &k.file, key)
-                            .map_err(|e| RenderError::field(&k.file, "configurations", e))?,
-                    );
-                }
-            }
+            specs.extend(acc.config.extra_specs("varReference", &k.file)?);
             with_objects(&mut resources, |objects| acc.vars.resolve(objects, &specs))?;
         }
         resources.retain(|r| r.object.annotation(LOCAL_CONFIG) != Some("true"));
@@ -431,11 +424,19 @@ impl<'r, 't> Context<'r, 't> {
             file,
         )?;
         patches::json6902_field(self, k, res)?;
-        if let Some(replicas) = k.get("replicas") {
-            with_objects(res, |objects| replicas::apply(objects, replicas, file))?;
+        if let Some(list) = k.get("replicas") {
+            let mut specs = replicas::default_field_specs();
+            specs.extend(acc.config.extra_specs("replicas", file)?);
+            with_objects(res, |objects| {
+                replicas::apply_with_field_specs(objects, list, file, &specs)
+            })?;
         }
         if let Some(list) = k.get("images") {
-            with_objects(res, |objects| images::apply(objects, list, file))?;
+            let mut specs = images::default_field_specs();
+            specs.extend(acc.config.extra_specs("images", file)?);
+            with_objects(res, |objects| {
+                images::apply_with_field_specs(objects, list, file, &specs)
+            })?;
         }
         if let Some(list) = k.get("replacements") {
             let tree: &dyn FileTree = self.reader;

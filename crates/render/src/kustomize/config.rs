@@ -80,7 +80,22 @@ impl Default for Config {
             template_labels: list(specs::LABEL_TEMPLATES),
             labels: Vec::new(),
             common_annotations: list(specs::ANNOTATION_TEMPLATES),
-            namespace: Vec::new(),
+            namespace: vec![
+                spec(
+                    "apiregistration.k8s.io",
+                    "",
+                    "APIService",
+                    "spec/service/namespace",
+                    true,
+                ),
+                spec(
+                    "apiextensions.k8s.io",
+                    "",
+                    "CustomResourceDefinition",
+                    "spec/conversion/webhook/clientConfig/service/namespace",
+                    false,
+                ),
+            ],
             name_prefix: Vec::new(),
             prefix_kinds: None,
             extra: Vec::new(),
@@ -187,6 +202,20 @@ impl Config {
             }
         }
         Ok(())
+    }
+
+    /// The field specs of a section other transformers read (`images`,
+    /// `replicas`, `varReference`), from every `configurations` file.
+    pub fn extra_specs(&self, section: &str, file: &str) -> Result<Vec<FieldSpec>, RenderError> {
+        let mut out = Vec::new();
+        for (key, value) in &self.extra {
+            if key == section {
+                let specs = FieldSpec::parse_list(value, file, key)
+                    .map_err(|e| RenderError::field(file, "configurations", e))?;
+                push_unique(&mut out, specs);
+            }
+        }
+        Ok(out)
     }
 
     /// Merges another build's configuration into this one.
