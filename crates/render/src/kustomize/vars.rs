@@ -352,12 +352,13 @@ impl VarSet {
         if values.is_empty() {
             return Ok(());
         }
+        let used = std::cell::RefCell::new(std::collections::BTreeSet::new());
         let mapping = |name: &str| -> Option<Value> {
-            values
-                .iter()
-                .find(|(n, _)| n == name)
-                .and_then(|(_, v)| v.clone())
+            let (found, value) = values.iter().find(|(n, _)| n == name)?;
+            used.borrow_mut().insert(found.clone());
+            value.clone()
         };
+        let file = self.vars.first().map_or("", |v| v.file.as_str());
         for object in objects.iter_mut() {
             let key = object.key();
             let specs: Vec<&FieldSpec> = field_specs.iter().filter(|s| s.selects(object)).collect();
@@ -368,9 +369,21 @@ impl VarSet {
                 };
                 spec.apply(object, &Value::Null, &mut |v| substitute(v, &mapping))
                     .map_err(|m| {
-                        RenderError::resource("", format!("resolving vars in {key}: {m}"))
+                        RenderError::resource(file, format!("resolving vars in {key}: {m}"))
                     })?;
             }
+        }
+        let used = used.into_inner();
+        let unused: Vec<&str> = values
+            .iter()
+            .map(|(n, _)| n.as_str())
+            .filter(|n| !used.contains(*n))
+            .collect();
+        if !unused.is_empty() {
+            tracing::warn!(
+                vars = %unused.join(","),
+                "well-defined vars that were never replaced"
+            );
         }
         Ok(())
     }
