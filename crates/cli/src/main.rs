@@ -1,6 +1,7 @@
 //! `driftless`: a GitOps controller for Kubernetes that speaks Argo CD's
 //! `Application` API. Subcommands: `controller`, `render`, `crd`.
 
+mod controller;
 mod crd;
 mod render;
 
@@ -20,6 +21,8 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
+    /// Run the Application controller (in a Pod, or outside the cluster with a kubeconfig).
+    Controller(controller::Args),
     /// Print the CustomResourceDefinitions (Application, AppProject), or write them to a directory.
     Crd(crd::Args),
     /// Render a Kustomize overlay or a plain directory of manifests, like `kubectl kustomize`.
@@ -29,6 +32,7 @@ enum Command {
 fn main() -> std::process::ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
+        Command::Controller(args) => controller::run(&args),
         Command::Crd(args) => crd::run(&args),
         Command::Render(args) => render::run(&args),
     };

@@ -1,0 +1,159 @@
+//! `driftless controller`: run the Application controller, in a Pod or
+//! outside the cluster with a kubeconfig.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use anyhow::Context;
+use driftless_controller::{ControllerConfig, LeaderElection};
+
+/// Arguments of `driftless controller`.
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// Namespaces whose Applications are reconciled, comma-separated; `*` for
+    /// all. Default: `argocd` plus the controller's own namespace.
+    #[arg(long, value_delimiter = ',', env = "DRIFTLESS_NAMESPACES")]
+    namespaces: Vec<String>,
+    /// The namespace holding repository credential Secrets (Argo CD format).
+    #[arg(long, env = "DRIFTLESS_CREDENTIALS_NAMESPACE")]
+    credentials_namespace: Option<String>,
+    /// How often every Application is compared with Git (with ±10% jitter), e.g. `3m`, `30s`.
+    #[arg(long, default_value = "3m", value_parser = parse_duration)]
+    requeue_interval: Duration,
+    /// Where the webhook, metrics and health endpoints listen.
+    #[arg(long, default_value = "0.0.0.0:8080")]
+    listen: SocketAddr,
+    /// Where Git mirrors are kept.
+    #[arg(long, env = "DRIFTLESS_CACHE_DIR")]
+    cache_dir: Option<PathBuf>,
+    /// How many Applications are reconciled at once.
+    #[arg(long, default_value_t = 8)]
+    concurrency: u16,
+    /// Elect a leader with a Lease, so only one replica writes.
+    #[arg(long)]
+    leader_elect: bool,
+    /// The Lease's name.
+    #[arg(long, default_value = "driftless-controller")]
+    lease_name: String,
+    /// The Lease's namespace; default: the controller's own namespace, else `argocd`.
+    #[arg(long)]
+    lease_namespace: Option<String>,
+    /// Do not watch managed objects for drift (self-heal then acts on the requeue interval only).
+    #[arg(long)]
+    no_watch_managed: bool,
+    /// Log as JSON lines instead of text.
+    #[arg(long)]
+    log_json: bool,
+}
+
+/// Webhook secrets come from the environment only, so they never show in a
+/// process listing.
+fn webhook_secrets() -> driftless_source::webhook::WebhookSecrets {
+    let var = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());
+    driftless_source::webhook::WebhookSecrets {
+        github: var("DRIFTLESS_WEBHOOK_GITHUB_SECRET"),
+        gitlab: var("DRIFTLESS_WEBHOOK_GITLAB_SECRET"),
+        gitea: var("DRIFTLESS_WEBHOOK_GITEA_SECRET"),
+        gogs: var("DRIFTLESS_WEBHOOK_GOGS_SECRET"),
+        bitbucket_uuid: var("DRIFTLESS_WEBHOOK_BITBUCKET_UUID"),
+        bitbucket: var("DRIFTLESS_WEBHOOK_BITBUCKET_SECRET"),
+        generic: var("DRIFTLESS_WEBHOOK_SECRET"),
+        max_payload_bytes: 0,
+    }
+}
+
+/// Parses `90`, `90s`, `5m`, `1h` or `250ms`.
+fn parse_duration(text: &str) -> Result<Duration, String> {
+    let text = text.trim();
+    let split = text
+        .find(|c: char| !c.is_ascii_digit())
+        .unwrap_or(text.len());
+    let (number, unit) = text.split_at(split);
+    let number: u64 = number
+        .parse()
+        .map_err(|_| format!("{text:?} is not a duration like 30s, 3m or 1h"))?;
+    let seconds = match unit {
+        "ms" => return Ok(Duration::from_millis(number)),
+        "" | "s" => number,
+        "m" => number * 60,
+        "h" => number * 3600,
+        _ => {
+            return Err(format!(
+                "{text:?}: unknown unit {unit:?} (use ms, s, m or h)"
+            ));
+        }
+    };
+    Ok(Duration::from_secs(seconds))
+}
+
+fn init_logging(json: bool) {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let builder = tracing_subscriber::fmt().with_env_filter(filter);
+    if json {
+        builder.json().init();
+    } else {
+        builder.init();
+    }
+}
+
+/// Runs the controller until SIGTERM or Ctrl-C.
+pub fn run(args: &Args) -> anyhow::Result<()> {
+    init_logging(args.log_json);
+    let mut config = ControllerConfig::default();
+    if !args.namespaces.is_empty() {
+        config.namespaces = args
+            .namespaces
+            .iter()
+            .map(|ns| ns.trim().to_string())
+            .filter(|ns| !ns.is_empty() && ns != "*")
+            .collect();
+    }
+    if let Some(ns) = &args.credentials_namespace {
+        config.credentials_namespace = ns.clone();
+    }
+    config.requeue_interval = args.requeue_interval;
+    config.listen = Some(args.listen);
+    if let Some(dir) = &args.cache_dir {
+        config.repo_cache_dir = dir.clone();
+    }
+    config.concurrency = args.concurrency.max(1);
+    config.watch_managed = !args.no_watch_managed;
+    config.webhook_secrets = webhook_secrets();
+    if args.leader_elect {
+        let namespace = args
+            .lease_namespace
+            .clone()
+            .or_else(driftless_controller::config::own_namespace)
+            .unwrap_or_else(|| driftless_controller::config::DEFAULT_NAMESPACE.to_string());
+        let identity = std::env::var("POD_NAME")
+            .or_else(|_| std::env::var("HOSTNAME"))
+            .unwrap_or_else(|_| format!("driftless-{}", std::process::id()));
+        config.leader_election = Some(LeaderElection::new(&args.lease_name, &namespace, &identity));
+    }
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("starting the async runtime")?;
+    runtime
+        .block_on(driftless_controller::run(config))
+        .context("the controller stopped")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::parse_duration;
+    use std::time::Duration;
+
+    #[test]
+    fn durations() {
+        assert_eq!(parse_duration("30s"), Ok(Duration::from_secs(30)));
+        assert_eq!(parse_duration("3m"), Ok(Duration::from_secs(180)));
+        assert_eq!(parse_duration("90"), Ok(Duration::from_secs(90)));
+        assert_eq!(parse_duration("1h"), Ok(Duration::from_secs(3600)));
+        assert_eq!(parse_duration("250ms"), Ok(Duration::from_millis(250)));
+        assert!(parse_duration("3 weeks").is_err());
+        assert!(parse_duration("m").is_err());
+    }
+}
