@@ -851,6 +851,46 @@ mod tests {
         );
     }
 
+    /// Output of kubectl kustomize v5.5 for the same input: delimiters on
+    /// both sides (negative index prepends, past-the-end appends, also on a
+    /// created field), a map source replacing a map and blanking a scalar.
+    #[test]
+    fn delimiters_and_maps_like_kubectl() {
+        let cm = |name: &str, labels: Value, data: Value| {
+            Object::from_value(json!({"apiVersion": "v1", "kind": "ConfigMap",
+                "metadata": {"name": name, "labels": labels}, "data": data}))
+            .unwrap()
+        };
+        let mut objects = vec![
+            cm("a", json!({"x": "1", "y": "2"}), json!({"host": "a.b.c"})),
+            cm(
+                "b",
+                json!({"z": "9"}),
+                json!({"url": "http://old:80/p", "other": "q"}),
+            ),
+        ];
+        let replacements = json!([
+            {"source": {"kind": "ConfigMap", "name": "a", "fieldPath": "data.host",
+                        "options": {"delimiter": ".", "index": 2}},
+             "targets": [
+                {"select": {"name": "b"}, "fieldPaths": ["data.url"], "options": {"delimiter": "/", "index": -1}},
+                {"select": {"name": "b"}, "fieldPaths": ["data.new"],
+                 "options": {"delimiter": "/", "index": 3, "create": true}}]},
+            {"source": {"kind": "ConfigMap", "name": "a", "fieldPath": "metadata.labels"},
+             "targets": [{"select": {"name": "b"}, "fieldPaths": ["metadata.labels"]},
+                         {"select": {"name": "b"}, "fieldPaths": ["data.other"]}]}
+        ]);
+        apply(&mut objects, &replacements, &empty(), "", "k.yaml").unwrap();
+        assert_eq!(
+            objects[1].0["data"],
+            json!({"url": "c/http://old:80/p", "other": "", "new": "/c"})
+        );
+        assert_eq!(
+            objects[1].0["metadata"]["labels"],
+            json!({"x": "1", "y": "2"})
+        );
+    }
+
     #[test]
     fn types_delimiters_and_create() {
         let cm = Object::from_value(
