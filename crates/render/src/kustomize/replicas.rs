@@ -25,14 +25,14 @@ pub struct Replica {
 }
 
 /// kustomize's default field specs for `replicas`: `spec/replicas`
-/// (created when missing) of Deployment, ReplicationController,
-/// ReplicaSet and StatefulSet.
+/// (created when missing) of Deployment, StatefulSet, ReplicaSet and
+/// ReplicationController (kubectl v5.5's order, seen in its errors).
 pub fn default_field_specs() -> Vec<FieldSpec> {
     [
         "Deployment",
-        "ReplicationController",
-        "ReplicaSet",
         "StatefulSet",
+        "ReplicaSet",
+        "ReplicationController",
     ]
     .into_iter()
     .map(|kind| FieldSpec::new(kind, "spec/replicas", true))
@@ -196,7 +196,7 @@ mod tests {
         .unwrap_err()
         .to_string();
         assert!(
-            err.contains("resource with name nope does not match a config with the following GVK [Deployment.[noVer].[noGrp] ReplicationController.[noVer].[noGrp]"),
+            err.contains("resource with name nope does not match a config with the following GVK [Deployment.[noVer].[noGrp] StatefulSet.[noVer].[noGrp] ReplicaSet.[noVer].[noGrp] ReplicationController.[noVer].[noGrp]]"),
             "{err}"
         );
         let err = apply(
