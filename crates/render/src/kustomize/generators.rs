@@ -10,15 +10,20 @@
 //! updates the references to it.
 //!
 //! Besides the kustomization fields, [`generate_builtin`] reads the
-//! `apiVersion: builtin` `ConfigMapGenerator`/`SecretGenerator` configs a
-//! kustomization may list under `generators:`.
+//! `apiVersion: builtin` `ConfigMapGenerator`/`SecretGenerator`/
+//! `IAMPolicyGenerator` configs a kustomization may list under
+//! `generators:`, and [`generate_with_restrictor`] lifts the rule that
+//! files stay inside the kustomization's directory.
 //!
-//! Notes for the engine: when an object is merged or replaced, the result
-//! takes the *generated* entry's `hash_suffix` (kustomize keeps the new
-//! resource's options); and `merge`/`replace` with no existing object, or
-//! `create` with an existing one, are errors the engine reports (kustomize:
-//! "id ... does not exist; cannot merge or replace", "id ... exists;
-//! behavior must be merge or replace").
+//! Notes for the engine: when an object is merged or replaced, it keeps the
+//! hash suffix only when both the existing object and the generated one
+//! want it ([`merged_hash_suffix`]; checked with kubectl: a base with
+//! `disableNameSuffixHash: true` merged by an overlay without it, or a plain
+//! resource merged by a generator, get no suffix); and `merge`/`replace`
+//! with no existing object, or `create` with an existing one, are errors
+//! the engine reports (kustomize: "id ... does not exist; cannot merge or
+//! replace", "id ... exists; behavior must be merge or replace").
+//! [`Generated::origin_annotation`] gives the `buildMetadata` origin text.
 
 use std::collections::BTreeMap;
 
