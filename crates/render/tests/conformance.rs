@@ -142,7 +142,11 @@ fn kustomize_conformance() {
                 passed += 1;
                 fixed.push(name.clone());
             }
-            (Err(_), true) => {}
+            (Err(why), true) => {
+                if only.is_some() {
+                    println!("{name}: {why}");
+                }
+            }
             (Err(why), false) => unexpected.push(format!("{name}: {why}")),
         }
     }

@@ -14,6 +14,7 @@ struct Candidate {
     group: String,
     kind: String,
     ids: Vec<ResId>,
+    previous: Vec<ResId>,
     name: String,
     namespace: String,
     actual_namespace: Option<String>,
@@ -29,6 +30,7 @@ pub fn fix(resources: &mut [Resource], config: &Config, file: &str) -> Result<()
             group: r.object.group().to_string(),
             kind: r.object.kind().to_string(),
             ids: r.all_ids().collect(),
+            previous: r.history.clone(),
             name: r.object.name().to_string(),
             namespace: r.id().effective_namespace().to_string(),
             actual_namespace: r.object.namespace().map(str::to_string),
@@ -190,6 +192,23 @@ fn find<'c>(
                 found = same_context;
                 break;
             }
+        }
+    }
+    if found.len() > 1
+        && let Some(ns) = namespace
+    {
+        // A namespaced reference to an object that moved follows the move.
+        let moved: Vec<&Candidate> = found
+            .iter()
+            .copied()
+            .filter(|c| {
+                c.previous
+                    .iter()
+                    .any(|id| id.name == name && id.effective_namespace() == ns)
+            })
+            .collect();
+        if !moved.is_empty() {
+            found = moved;
         }
     }
     if found.len() > 1 && !map_ref && found.iter().all(|c| c.name == name) {
