@@ -172,8 +172,8 @@ impl<'r, 't> Context<'r, 't> {
                 super::crds::add_name_references(&mut acc.config, &doc);
             }
         }
-        self.accumulate_components(k, acc)?;
         self.run_generators(k, acc)?;
+        self.accumulate_components(k, acc)?;
         self.run_transformers(k, acc)?;
         if let Some(list) = k.get("vars") {
             let file = k.file.clone();
