@@ -29,11 +29,15 @@ fn files(i: usize) -> Vec<(String, String)> {
         ),
         (
             format!("apps/{name}/service.yaml"),
-            format!("apiVersion: v1\nkind: Service\nmetadata:\n  name: {name}\nspec:\n  selector:\n    app: {name}\n  ports:\n  - port: 80\n"),
+            format!(
+                "apiVersion: v1\nkind: Service\nmetadata:\n  name: {name}\nspec:\n  selector:\n    app: {name}\n  ports:\n  - port: 80\n"
+            ),
         ),
         (
             format!("apps/{name}/ingress.yaml"),
-            format!("apiVersion: networking.k8s.io/v1\nkind: Ingress\nmetadata:\n  name: {name}\nspec:\n  rules:\n  - host: {name}.example.com\n    http:\n      paths:\n      - path: /\n        pathType: Prefix\n        backend:\n          service:\n            name: {name}\n            port:\n              number: 80\n"),
+            format!(
+                "apiVersion: networking.k8s.io/v1\nkind: Ingress\nmetadata:\n  name: {name}\nspec:\n  rules:\n  - host: {name}.example.com\n    http:\n      paths:\n      - path: /\n        pathType: Prefix\n        backend:\n          service:\n            name: {name}\n            port:\n              number: 80\n"
+            ),
         ),
     ]
 }
@@ -41,8 +45,18 @@ fn files(i: usize) -> Vec<(String, String)> {
 /// (user+system CPU seconds, peak RSS in MiB) of this process.
 fn process_stats() -> (f64, f64) {
     let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
-    let fields: Vec<&str> = stat.rsplit(')').next().unwrap_or("").split_whitespace().collect();
-    let ticks = |i: usize| fields.get(i).and_then(|v| v.parse::<f64>().ok()).unwrap_or(0.0);
+    let fields: Vec<&str> = stat
+        .rsplit(')')
+        .next()
+        .unwrap_or("")
+        .split_whitespace()
+        .collect();
+    let ticks = |i: usize| {
+        fields
+            .get(i)
+            .and_then(|v| v.parse::<f64>().ok())
+            .unwrap_or(0.0)
+    };
     let cpu = (ticks(11) + ticks(12)) / 100.0;
     let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
     let hwm_kib = status
@@ -63,8 +77,14 @@ fn counter(metrics: &str, name: &str) -> f64 {
 
 #[tokio::main(flavor = "multi_thread")]
 async fn main() {
-    let n: usize = std::env::args().nth(1).and_then(|a| a.parse().ok()).unwrap_or(1000);
-    let idle_secs: u64 = std::env::args().nth(2).and_then(|a| a.parse().ok()).unwrap_or(60);
+    let n: usize = std::env::args()
+        .nth(1)
+        .and_then(|a| a.parse().ok())
+        .unwrap_or(1000);
+    let idle_secs: u64 = std::env::args()
+        .nth(2)
+        .and_then(|a| a.parse().ok())
+        .unwrap_or(60);
     let h = common::Harness::start("bench-scale", Duration::from_secs(180)).await;
     let dest = h.namespace("bench-scale-dest").await;
     let repo = h.git.create_repo("bench/scale");
@@ -86,24 +106,49 @@ async fn main() {
     h.apply(&manifests);
     let apps = h.apps();
     loop {
-        let list = apps.list(&ListParams::default()).await.expect("list Applications");
+        let list = apps
+            .list(&ListParams::default())
+            .await
+            .expect("list Applications");
         let synced = list
             .items
             .iter()
             .filter(|a| {
-                a.status.as_ref().and_then(|s| s.sync.as_ref()).map(|s| s.status)
+                a.status
+                    .as_ref()
+                    .and_then(|s| s.sync.as_ref())
+                    .map(|s| s.status)
                     == Some(SyncStatusCode::Synced)
             })
             .count();
         if synced == n {
             break;
         }
-        assert!(started.elapsed() < Duration::from_secs(1800), "only {synced} of {n} Synced after 30 minutes");
+        assert!(
+            started.elapsed() < Duration::from_secs(1800),
+            "only {synced} of {n} Synced after 30 minutes"
+        );
         tokio::time::sleep(Duration::from_secs(1)).await;
     }
     let to_synced = started.elapsed();
     let (_, peak_mib) = process_stats();
     let ctx = h.controller.as_ref().expect("controller").context.clone();
+    // Let health settle (Deployments roll out after Synced): wait until no
+    // Application was written for 10 s (at most 2 minutes).
+    let settle = Instant::now();
+    let mut last = counter(&ctx.metrics.encode(), "driftless_application_writes_total");
+    let mut quiet_since = Instant::now();
+    while quiet_since.elapsed() < Duration::from_secs(10)
+        && settle.elapsed() < Duration::from_secs(120)
+    {
+        tokio::time::sleep(Duration::from_secs(1)).await;
+        let now = counter(&ctx.metrics.encode(), "driftless_application_writes_total");
+        if now != last {
+            last = now;
+            quiet_since = Instant::now();
+        }
+    }
+    let settled = settle.elapsed();
     let (cpu0, _) = process_stats();
     let writes0 = counter(&ctx.metrics.encode(), "driftless_application_writes_total");
     tokio::time::sleep(Duration::from_secs(idle_secs)).await;
@@ -111,8 +156,9 @@ async fn main() {
     let writes1 = counter(&ctx.metrics.encode(), "driftless_application_writes_total");
     let per_min = 60.0 / idle_secs as f64;
     println!(
-        "{n} applications: all Synced in {:.1}s (goal <= 60s for 1000); peak RSS {peak_mib:.0} MiB (whole process, control-plane clients included; goal <= 100 MiB); idle: {:.2} CPU-seconds/min, {:.0} Application writes/min",
+        "{n} applications: all Synced in {:.1}s, settled after {:.1}s more (goal <= 60s for 1000); peak RSS {peak_mib:.0} MiB (whole process, control-plane clients included; goal <= 100 MiB); idle: {:.2} CPU-seconds/min, {:.0} Application writes/min",
         to_synced.as_secs_f64(),
+        settled.as_secs_f64(),
         (cpu1 - cpu0) * per_min,
         (writes1 - writes0) * per_min,
     );

@@ -15,7 +15,9 @@ use k8s_openapi::api::core::v1::ConfigMap;
 use kube::Api;
 
 fn configmap(value: usize) -> String {
-    format!("apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: bench\ndata:\n  value: \"{value}\"\n")
+    format!(
+        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: bench\ndata:\n  value: \"{value}\"\n"
+    )
 }
 
 fn percentile(sorted: &[Duration], p: f64) -> Duration {
@@ -25,7 +27,10 @@ fn percentile(sorted: &[Duration], p: f64) -> Duration {
 
 #[tokio::main(flavor = "multi_thread", worker_threads = 4)]
 async fn main() {
-    let pushes: usize = std::env::args().nth(1).and_then(|a| a.parse().ok()).unwrap_or(50);
+    let pushes: usize = std::env::args()
+        .nth(1)
+        .and_then(|a| a.parse().ok())
+        .unwrap_or(50);
     let h = common::Harness::start("bench-hook", Duration::from_secs(600)).await;
     let dest = h.namespace("bench-hook-dest").await;
     let repo = h.git.create_repo("bench/hook");
@@ -74,7 +79,10 @@ spec:
             if cm.data.as_ref().and_then(|d| d.get("value")) == Some(&want) {
                 break;
             }
-            assert!(started.elapsed() < Duration::from_secs(60), "push {i} not applied within 60 s");
+            assert!(
+                started.elapsed() < Duration::from_secs(60),
+                "push {i} not applied within 60 s"
+            );
             tokio::time::sleep(Duration::from_millis(10)).await;
         }
         latencies.push(started.elapsed());

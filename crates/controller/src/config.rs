@@ -49,7 +49,8 @@ pub struct ControllerConfig {
     /// How often every Application is compared with Git (±10 % jitter). Default 3 min.
     pub requeue_interval: Duration,
     /// How soon an Application whose resources are still progressing (or
-    /// missing) is looked at again. Default 5 s.
+    /// missing) is looked at again when `watch_managed` is off (with
+    /// watches, their changes requeue it). Default 5 s.
     pub progress_interval: Duration,
     /// Where the HTTP server (webhook, metrics, health) listens; `None` for no server.
     pub listen: Option<SocketAddr>,

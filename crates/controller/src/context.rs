@@ -43,6 +43,8 @@ pub struct AppMemory {
     /// The status this controller last wrote, with the resourceVersion the
     /// write produced: used instead of a watch cache that has not seen it yet.
     pub written: Option<(u64, driftless_api::ApplicationStatus)>,
+    /// Fields of the spec driftless does not support, for a generation.
+    pub unknown_fields: Option<(Option<i64>, Vec<String>)>,
 }
 
 /// Where to send reconcile requests for one namespace (`None`: all).

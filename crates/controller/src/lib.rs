@@ -31,6 +31,7 @@ pub mod retry;
 pub mod runtime;
 pub mod selfheal;
 pub mod status;
+pub mod unknown;
 pub mod webhook;
 
 pub use config::{ControllerConfig, LeaderElection};

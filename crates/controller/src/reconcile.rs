@@ -249,6 +249,7 @@ impl<'a> Reconciler<'a> {
         refresh: Option<Refresh>,
     ) -> Result<(), Failure> {
         // Dereference and validate.
+        self.report_unknown_fields().await;
         let (project_name, project) = self.project().await?;
         let source = self.validate(&project_name, &project)?.clone();
         let sync_op = operation.and_then(|o| o.sync.as_ref());
@@ -385,6 +386,54 @@ impl<'a> Reconciler<'a> {
         }
         self.after_status(&next);
         Ok(())
+    }
+
+    /// Reports spec fields driftless does not support, checked once per
+    /// generation (one extra read of the stored object).
+    async fn report_unknown_fields(&mut self) {
+        let generation = self.app.meta().generation;
+        let known = self.ctx.memory(&self.id, |m| {
+            m.unknown_fields
+                .as_ref()
+                .filter(|(g, _)| *g == generation)
+                .map(|(_, f)| f.clone())
+        });
+        let fields = match known {
+            Some(f) => f,
+            None => {
+                let api: Api<kube::api::DynamicObject> = Api::namespaced_with(
+                    self.ctx.client.clone(),
+                    &self.id.0,
+                    &kube::api::ApiResource::erase::<Application>(&()),
+                );
+                let Ok(raw) = api.get(&self.id.1).await else {
+                    return;
+                };
+                let raw = serde_json::json!({
+                    "spec": raw.data.get("spec").cloned().unwrap_or_default(),
+                    "operation": raw.data.get("operation").cloned().unwrap_or_default(),
+                });
+                let typed = serde_json::json!({
+                    "spec": serde_json::to_value(&self.app.spec.spec).unwrap_or_default(),
+                    "operation": serde_json::to_value(&self.app.spec.operation).unwrap_or_default(),
+                });
+                let fields = crate::unknown::unknown_fields(&raw, &typed);
+                self.ctx.memory(&self.id, |m| {
+                    m.unknown_fields = Some((generation, fields.clone()))
+                });
+                fields
+            }
+        };
+        if !fields.is_empty() {
+            self.conditions.push((
+                condition::UNSUPPORTED_FIELD_WARNING.to_string(),
+                format!(
+                    "application {}: not supported yet and ignored: {}",
+                    self.label,
+                    fields.join(", ")
+                ),
+            ));
+        }
     }
 
     async fn project(&self) -> Result<(String, AppProjectSpec), Failure> {
@@ -834,6 +883,7 @@ impl<'a> Reconciler<'a> {
         let Some(diff) = patch::merge_diff(&old, &new) else {
             return Ok(());
         };
+        tracing::debug!(patch = %diff, "writing status");
         let body = json!({ "status": diff });
         let written = self
             .api()
@@ -891,7 +941,9 @@ impl<'a> Reconciler<'a> {
             }),
         );
         use driftless_api::HealthStatusCode::{Missing, Progressing};
-        if matches!(health, Some(Progressing | Missing)) {
+        // With watches on the managed kinds, health changes requeue the
+        // Application themselves; without them, look again soon.
+        if !self.ctx.config.watch_managed && matches!(health, Some(Progressing | Missing)) {
             self.requeue = self.requeue.min(self.ctx.config.progress_interval);
         }
         let prev_view = (

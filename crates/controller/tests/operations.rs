@@ -160,9 +160,13 @@ async fn project_violations_are_reported_and_nothing_is_applied() {
     let dest = h.namespace("proj-dest").await;
     let repo = h.git.create_repo("proj/app");
     repo.write("app/one.yaml", &configmap("one", "first"));
+    // Cluster-scoped: named after this test's namespace so runs never share it.
     repo.write(
         "app/role.yaml",
-        "apiVersion: rbac.authorization.k8s.io/v1\nkind: ClusterRole\nmetadata:\n  name: proj-test-reader\nrules: []\n",
+        &format!(
+            "apiVersion: rbac.authorization.k8s.io/v1\nkind: ClusterRole\nmetadata:\n  name: {}-reader\nrules: []\n",
+            h.apps_ns
+        ),
     );
     repo.commit("first");
     let url = h.git.git_url("proj/app");
@@ -202,6 +206,14 @@ spec:
     h.apply(&(manual_app("wrong-repo", &h.apps_ns, &url, &dest, "elsewhere") + automate));
     h.apply(&(manual_app("cluster-kind", &h.apps_ns, &url, &dest, "namespaced-only") + automate));
     h.apply(&(manual_app("no-project", &h.apps_ns, &url, &dest, "missing") + automate));
+    // Fields driftless does not support are named in a warning, not dropped silently.
+    let unknown_dest = h.namespace("proj-unknown").await;
+    h.apply(
+        &(manual_app("unknown-fields", &h.apps_ns, &url, &unknown_dest, "default").replace(
+            "    path: app\n",
+            "    path: app\n    helm:\n      valueFiles:\n      - values-prod.yaml\n",
+        ) + automate),
+    );
 
     let has_invalid_spec = |needle: &'static str| {
         move |a: &driftless_api::Application| {
@@ -230,6 +242,21 @@ spec:
         has_invalid_spec("does not exist"),
     )
     .await;
+    let warned = h
+        .wait_app("unknown-fields", "warned about spec.source.helm", |a| {
+            a.status.as_ref().is_some_and(|s| {
+                s.conditions.iter().any(|c| {
+                    c.type_ == condition::UNSUPPORTED_FIELD_WARNING
+                        && c.message.contains("spec.source.helm")
+                })
+            })
+        })
+        .await;
+    assert_eq!(
+        sync_status(&warned),
+        Some(SyncStatusCode::Synced),
+        "the rest still syncs"
+    );
     // Give automated sync every chance, then check nothing was applied.
     tokio::time::sleep(Duration::from_secs(3)).await;
     let cms: Api<ConfigMap> = Api::namespaced(h.client.clone(), &dest);
