@@ -6,7 +6,7 @@ use serde_json::Value;
 
 use super::config::Config;
 use super::file::{Kind, Kustomization};
-use super::resource::Resource;
+use super::resource::{Configured, Resource};
 use super::sort::Order;
 use super::{generators, images, patches, replacements, replicas, transform, vars};
 use crate::error::RenderError;
@@ -320,7 +320,8 @@ impl<'r, 't> Context<'r, 't> {
 
     fn run_generators(&mut self, k: &Kustomization, acc: &mut Acc) -> Result<(), RenderError> {
         let tree: &dyn FileTree = self.reader;
-        let mut generated = generators::generate(
+        let mut plugin_generated = Vec::new();
+        let generated = generators::generate(
             tree,
             &k.dir,
             &k.file,
@@ -338,13 +339,33 @@ impl<'r, 't> Context<'r, 't> {
             let (docs, file) = self.plugin_configs(k, entry, &field)?;
             for doc in docs {
                 match generators::generate_builtin(tree, &k.dir, &file, &doc)? {
-                    Some(g) => generated.push(g),
+                    Some(g) => {
+                        let by = Configured {
+                            configured_in: file.clone(),
+                            kind: doc.get("kind").and_then(Value::as_str).unwrap_or("").into(),
+                            name: doc
+                                .pointer("/metadata/name")
+                                .and_then(Value::as_str)
+                                .map(str::to_string),
+                        };
+                        plugin_generated.push((g, by));
+                    }
                     None => return Err(unsupported_plugin(&file, &field, &doc)),
                 }
             }
         }
-        for g in generated {
-            add_generated(&mut acc.resources, g, &k.file)?;
+        let from_fields = generated.into_iter().map(|g| {
+            let kind = format!("{}Generator", g.object.kind());
+            let by = Configured {
+                configured_in: k.file.clone(),
+                kind,
+                name: None,
+            };
+            (g, by)
+        });
+        let all: Vec<_> = from_fields.chain(plugin_generated).collect();
+        for (g, by) in all {
+            add_generated(&mut acc.resources, g, by, &k.file)?;
         }
         Ok(())
     }
@@ -387,16 +408,41 @@ impl<'r, 't> Context<'r, 't> {
     fn run_transformers(&mut self, k: &Kustomization, acc: &mut Acc) -> Result<(), RenderError> {
         let file = k.file.as_str();
         let res = &mut acc.resources;
-        patches::strategic_merge_field(self, k, res)?;
-        patches::patches_field(self, k, res)?;
+        let ran = |res: &mut [Resource], kind: &str| {
+            for r in res.iter_mut() {
+                r.transformations.push(Configured {
+                    configured_in: file.to_string(),
+                    kind: kind.to_string(),
+                    name: None,
+                });
+            }
+        };
+        if k.get("patchesStrategicMerge").is_some() {
+            patches::strategic_merge_field(self, k, res)?;
+            ran(res, "PatchStrategicMergeTransformer");
+        }
+        if k.get("patches").is_some() {
+            patches::patches_field(self, k, res)?;
+            ran(res, "PatchTransformer");
+        }
         if let Some(ns) = k.string("namespace")?.filter(|ns| !ns.is_empty()) {
             transform::namespace(res, ns, &acc.config, file)?;
+            ran(res, "NamespaceTransformer");
         }
         let prefix = k.string("namePrefix")?.unwrap_or("");
         let suffix = k.string("nameSuffix")?.unwrap_or("");
-        transform::prefix_suffix(res, prefix, "", &acc.config, file)?;
-        transform::prefix_suffix(res, "", suffix, &acc.config, file)?;
+        if !prefix.is_empty() {
+            transform::prefix_suffix(res, prefix, "", &acc.config, file)?;
+            ran(res, "PrefixTransformer");
+        }
+        if !suffix.is_empty() {
+            transform::prefix_suffix(res, "", suffix, &acc.config, file)?;
+            ran(res, "SuffixTransformer");
+        }
         let common = k.string_map("commonLabels")?;
+        if !common.is_empty() || k.get("labels").is_some() {
+            ran(res, "LabelTransformer");
+        }
         if !common.is_empty() {
             let mut specs = acc.config.common_labels.clone();
             specs.extend(acc.config.template_labels.iter().cloned());
@@ -416,6 +462,9 @@ impl<'r, 't> Context<'r, 't> {
             }
         }
         let annotations = k.string_map("commonAnnotations")?;
+        if !annotations.is_empty() {
+            ran(res, "AnnotationsTransformer");
+        }
         transform::add_to_maps(
             res,
             &annotations,
@@ -423,8 +472,12 @@ impl<'r, 't> Context<'r, 't> {
             &acc.config.common_annotations,
             file,
         )?;
-        patches::json6902_field(self, k, res)?;
+        if k.get("patchesJson6902").is_some() {
+            patches::json6902_field(self, k, res)?;
+            ran(res, "PatchJson6902Transformer");
+        }
         if let Some(list) = k.get("replicas") {
+            ran(res, "ReplicaCountTransformer");
             let mut specs = replicas::default_field_specs();
             specs.extend(acc.config.extra_specs("replicas", file)?);
             with_objects(res, |objects| {
@@ -432,6 +485,7 @@ impl<'r, 't> Context<'r, 't> {
             })?;
         }
         if let Some(list) = k.get("images") {
+            ran(res, "ImageTagTransformer");
             let mut specs = images::default_field_specs();
             specs.extend(acc.config.extra_specs("images", file)?);
             with_objects(res, |objects| {
@@ -439,6 +493,7 @@ impl<'r, 't> Context<'r, 't> {
             })?;
         }
         if let Some(list) = k.get("replacements") {
+            ran(res, "ReplacementTransformer");
             let tree: &dyn FileTree = self.reader;
             with_objects(res, |objects| {
                 replacements::apply(objects, list, tree, &k.dir, file)
@@ -448,6 +503,16 @@ impl<'r, 't> Context<'r, 't> {
             let field = format!("transformers[{i}]");
             let (docs, config_file) = self.plugin_configs(k, entry, &field)?;
             for doc in docs {
+                for r in acc.resources.iter_mut() {
+                    r.transformations.push(Configured {
+                        configured_in: config_file.clone(),
+                        kind: doc.get("kind").and_then(Value::as_str).unwrap_or("").into(),
+                        name: doc
+                            .pointer("/metadata/name")
+                            .and_then(Value::as_str)
+                            .map(str::to_string),
+                    });
+                }
                 super::plugins::run_transformer(
                     self,
                     k,
@@ -521,9 +586,11 @@ pub fn append_all(
 fn add_generated(
     resources: &mut Vec<Resource>,
     g: generators::Generated,
+    by: Configured,
     file: &str,
 ) -> Result<(), RenderError> {
     let mut res = Resource::new(g.object, file);
+    res.generated_by = Some(by);
     res.needs_hash = g.hash_suffix;
     res.generated = true;
     let id = res.id();

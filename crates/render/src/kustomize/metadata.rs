@@ -3,7 +3,7 @@
 use serde_json::Value;
 
 use super::file::Kustomization;
-use super::resource::Resource;
+use super::resource::{Configured, Resource};
 use crate::error::RenderError;
 
 /// Applies the top-level kustomization's `buildMetadata` options.
@@ -26,13 +26,31 @@ pub fn build_metadata(k: &Kustomization, resources: &mut [Resource]) -> Result<(
                     }
                 }
             }
-            "originAnnotations" | "transformerAnnotations" => {
+            "originAnnotations" => {
                 for res in resources.iter_mut() {
-                    if option == "originAnnotations" {
-                        let text = format!("path: {}\n", relative(&k.dir, &res.origin));
-                        res.object
-                            .set_annotation("config.kubernetes.io/origin", &text);
+                    let text = match &res.generated_by {
+                        Some(by) => configured_text(&k.dir, by, ""),
+                        None => format!("path: {}\n", relative(&k.dir, &res.origin)),
+                    };
+                    res.object
+                        .set_annotation("config.kubernetes.io/origin", &text);
+                }
+            }
+            "transformerAnnotations" => {
+                for res in resources.iter_mut() {
+                    if res.transformations.is_empty() {
+                        continue;
                     }
+                    let text: String = res
+                        .transformations
+                        .iter()
+                        .map(|t| {
+                            let body = configured_text(&k.dir, t, "  ");
+                            format!("- {}", body.trim_start())
+                        })
+                        .collect();
+                    res.object
+                        .set_annotation("alpha.config.kubernetes.io/transformations", &text);
                 }
             }
             other => {
@@ -55,4 +73,18 @@ pub fn relative(from: &str, path: &str) -> String {
     let mut parts: Vec<&str> = vec![".."; from.len() - common];
     parts.extend(&to[common..]);
     parts.join("/")
+}
+
+/// `configuredIn: ...` / `configuredBy: {apiVersion, kind, name}` as YAML
+/// lines, each indented by `indent`.
+fn configured_text(root: &str, by: &Configured, indent: &str) -> String {
+    let mut text = format!(
+        "{indent}configuredIn: {}\n{indent}configuredBy:\n{indent}  apiVersion: builtin\n{indent}  kind: {}\n",
+        relative(root, &by.configured_in),
+        by.kind
+    );
+    if let Some(name) = &by.name {
+        text.push_str(&format!("{indent}  name: {name}\n"));
+    }
+    text
 }

@@ -128,6 +128,17 @@ pub fn is_cluster_scoped(kind: &str) -> bool {
     )
 }
 
+/// Which built-in plugin made or changed a resource, for `buildMetadata`.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Configured {
+    /// The file configuring it (a kustomization or a plugin config file).
+    pub configured_in: String,
+    /// The plugin kind, e.g. `ConfigMapGenerator`, `PrefixTransformer`.
+    pub kind: String,
+    /// The plugin config's `metadata.name`, for plugin configs.
+    pub name: Option<String>,
+}
+
 /// One resource of a build.
 #[derive(Clone, Debug)]
 pub struct Resource {
@@ -145,6 +156,10 @@ pub struct Resource {
     pub suffixes: Vec<String>,
     /// The file the object was read from (for errors and origin annotations).
     pub origin: String,
+    /// The generator that made the object, when one did.
+    pub generated_by: Option<Configured>,
+    /// The transformers that ran over the object, in order.
+    pub transformations: Vec<Configured>,
 }
 
 impl Resource {
@@ -158,6 +173,8 @@ impl Resource {
             prefixes: Vec::new(),
             suffixes: Vec::new(),
             origin: origin.to_string(),
+            generated_by: None,
+            transformations: Vec::new(),
         }
     }
 
