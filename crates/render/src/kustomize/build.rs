@@ -347,6 +347,10 @@ impl<'r, 't> Context<'r, 't> {
                                 .pointer("/metadata/name")
                                 .and_then(Value::as_str)
                                 .map(str::to_string),
+                            namespace: doc
+                                .pointer("/metadata/namespace")
+                                .and_then(Value::as_str)
+                                .map(str::to_string),
                         };
                         plugin_generated.push((g, by));
                     }
@@ -360,6 +364,7 @@ impl<'r, 't> Context<'r, 't> {
                 configured_in: k.file.clone(),
                 kind,
                 name: None,
+                namespace: None,
             };
             (g, by)
         });
@@ -414,6 +419,7 @@ impl<'r, 't> Context<'r, 't> {
                     configured_in: file.to_string(),
                     kind: kind.to_string(),
                     name: None,
+                    namespace: None,
                 });
             }
         };
@@ -509,6 +515,10 @@ impl<'r, 't> Context<'r, 't> {
                         kind: doc.get("kind").and_then(Value::as_str).unwrap_or("").into(),
                         name: doc
                             .pointer("/metadata/name")
+                            .and_then(Value::as_str)
+                            .map(str::to_string),
+                        namespace: doc
+                            .pointer("/metadata/namespace")
                             .and_then(Value::as_str)
                             .map(str::to_string),
                     });
@@ -623,6 +633,9 @@ fn add_generated(
             };
             let before = resources[i].id();
             generators::merge_into(&mut resources[i].object, &res.object, behavior)?;
+            if behavior == generators::Behavior::Replace {
+                resources[i].generated_by = res.generated_by.take();
+            }
             resources[i].needs_hash = resources[i].generated && g.hash_suffix;
             resources[i].record(before);
         }

@@ -86,5 +86,8 @@ fn configured_text(root: &str, by: &Configured, indent: &str) -> String {
     if let Some(name) = &by.name {
         text.push_str(&format!("{indent}  name: {name}\n"));
     }
+    if let Some(namespace) = &by.namespace {
+        text.push_str(&format!("{indent}  namespace: {namespace}\n"));
+    }
     text
 }

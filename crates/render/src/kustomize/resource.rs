@@ -137,6 +137,8 @@ pub struct Configured {
     pub kind: String,
     /// The plugin config's `metadata.name`, for plugin configs.
     pub name: Option<String>,
+    /// The plugin config's `metadata.namespace`, for plugin configs.
+    pub namespace: Option<String>,
 }
 
 /// One resource of a build.
