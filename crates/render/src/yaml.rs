@@ -154,15 +154,35 @@ fn first_line(message: &str) -> String {
     message.lines().next().unwrap_or(message).to_string()
 }
 
-/// Prints objects as YAML documents separated by `---`.
+/// A copy of `value` with every map's keys sorted, as `kubectl kustomize`
+/// prints them.
+fn sorted_keys(value: &Value) -> Value {
+    match value {
+        Value::Object(map) => {
+            let mut keys: Vec<&String> = map.keys().collect();
+            keys.sort();
+            Value::Object(
+                keys.into_iter()
+                    .map(|k| (k.clone(), sorted_keys(&map[k])))
+                    .collect(),
+            )
+        }
+        Value::Array(items) => Value::Array(items.iter().map(sorted_keys).collect()),
+        other => other.clone(),
+    }
+}
+
+/// Prints objects as YAML documents separated by `---`, keys sorted like
+/// `kubectl kustomize` prints them.
 pub fn to_yaml(objects: &[Object]) -> Result<String, RenderError> {
     let mut out = String::new();
     for (i, object) in objects.iter().enumerate() {
         if i > 0 {
             out.push_str("---\n");
         }
+        let sorted = sorted_keys(&Value::Object(object.0.clone()));
         let text =
-            serde_saphyr::to_string(&object.0).map_err(|e| RenderError::Output(e.to_string()))?;
+            serde_saphyr::to_string(&sorted).map_err(|e| RenderError::Output(e.to_string()))?;
         out.push_str(&text);
         if !text.ends_with('\n') {
             out.push('\n');

@@ -15,6 +15,9 @@ use std::path::{Path, PathBuf};
 use driftless_render::{DiskTree, RenderOptions, render_kustomization, to_yaml, yaml};
 use serde_json::Value;
 
+/// Output cases whose text is byte-for-byte kubectl's (informational).
+static BYTE_EXACT: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+
 fn corpus_dir() -> PathBuf {
     if let Ok(dir) = std::env::var("DRIFTLESS_CONFORMANCE_DIR") {
         return PathBuf::from(dir);
@@ -73,7 +76,11 @@ fn run_case(dir: &Path, verbose: bool) -> Result<(), String> {
     if verbose {
         println!("--- ours\n{ours_text}--- expected\n{expected_text}");
     }
-    compare(&ours, &expected)
+    compare(&ours, &expected)?;
+    if ours_text == expected_text {
+        BYTE_EXACT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    }
+    Ok(())
 }
 
 fn describe(doc: &Value) -> String {
@@ -154,6 +161,10 @@ fn kustomize_conformance() {
     println!(
         "conformance: {passed}/{total} passed ({:.1}%)",
         100.0 * passed as f64 / total.max(1) as f64
+    );
+    println!(
+        "conformance: {} output cases byte-identical to kubectl kustomize",
+        BYTE_EXACT.load(std::sync::atomic::Ordering::Relaxed)
     );
     if only.is_some() {
         return;
