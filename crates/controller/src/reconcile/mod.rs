@@ -1,0 +1,458 @@
+//! One Application's reconcile, as phases: dereference (project) →
+//! validate → resolve the revision → render (cached) → diff → sync when due
+//! → write status. Errors of the pipeline become conditions and Events on
+//! the Application; only API failures reach the error policy.
+
+mod source;
+mod spec;
+mod sync;
+mod write;
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use driftless_api::{
+    Application, ApplicationSource, ApplicationStatus, Operation, OperationPhase, condition,
+};
+use driftless_render::Object;
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
+use k8s_openapi::jiff::Timestamp;
+use kube::api::Api;
+use kube::runtime::controller::Action;
+use kube::{Resource, ResourceExt};
+use tracing::Instrument;
+
+use crate::context::Context;
+use crate::cycle::AppId;
+use crate::decide::Decision;
+use crate::error::{Error, Result};
+use crate::events::{self, reason};
+use crate::metrics::Metrics;
+use crate::pipeline::Comparison;
+use crate::retry::{self};
+use crate::status::{self, Observation};
+use crate::{finalize, project};
+
+/// The annotation asking for a refresh: `normal` (fetch Git) or `hard` (also re-render).
+pub const REFRESH_ANNOTATION: &str = "argocd.argoproj.io/refresh";
+
+/// A requested refresh.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Refresh {
+    /// Fetch Git even when recently fetched.
+    Normal,
+    /// Also bypass the render cache.
+    Hard,
+}
+
+/// The refresh `app` asks for through its annotation.
+pub fn refresh_of(app: &Application) -> Option<Refresh> {
+    match app
+        .annotations()
+        .get(REFRESH_ANNOTATION)
+        .map(String::as_str)
+    {
+        Some("hard") => Some(Refresh::Hard),
+        Some(_) => Some(Refresh::Normal),
+        None => None,
+    }
+}
+
+/// `(namespace, name)` of an Application.
+pub fn app_id(app: &Application) -> AppId {
+    (app.namespace().unwrap_or_default(), app.name_any())
+}
+
+/// The name written into tracking ids: the bare name for Applications in
+/// the control-plane namespace, `<namespace>_<name>` elsewhere (as Argo CD).
+pub fn tracking_name(app: &Application, control_namespace: &str) -> String {
+    let (ns, name) = app_id(app);
+    if ns == control_namespace || ns.is_empty() {
+        name
+    } else {
+        format!("{ns}_{name}")
+    }
+}
+
+/// The status to start from: the watch cache's, unless this controller
+/// wrote a newer one the cache has not caught up with (resourceVersions are
+/// compared as numbers, as etcd hands them out; when either does not parse,
+/// the cache wins).
+pub fn freshest_status(
+    app: &Application,
+    written: Option<(u64, ApplicationStatus)>,
+) -> ApplicationStatus {
+    let cached = app.status.clone().unwrap_or_default();
+    let cached_rv = app
+        .meta()
+        .resource_version
+        .as_deref()
+        .and_then(|v| v.parse::<u64>().ok());
+    match (cached_rv, written) {
+        (Some(cached_rv), Some((written_rv, status))) if cached_rv < written_rv => status,
+        _ => cached,
+    }
+}
+
+/// The reconcile entry point handed to the kube-runtime `Controller`.
+pub async fn reconcile(app: Arc<Application>, ctx: Arc<Context>) -> Result<Action> {
+    let id = app_id(&app);
+    let span = tracing::info_span!("reconcile", app = %format!("{}/{}", id.0, id.1));
+    async move {
+        let started = Instant::now();
+        let result = if app.meta().deletion_timestamp.is_some() {
+            finalize::finalize(&app, &ctx).await
+        } else {
+            Reconciler::new(&app, &ctx).run().await
+        };
+        ctx.metrics
+            .reconcile_duration
+            .observe(started.elapsed().as_secs_f64());
+        Metrics::count(
+            &ctx.metrics.reconciles,
+            if result.is_ok() { "ok" } else { "error" },
+        );
+        if let Err(error) = &result {
+            tracing::warn!(%error, "reconcile failed");
+        }
+        result
+    }
+    .instrument(span)
+    .await
+}
+
+/// The error policy: API failures are retried after a short, growing delay.
+pub fn error_policy(app: Arc<Application>, error: &Error, _ctx: Arc<Context>) -> Action {
+    tracing::debug!(app = %app.name_any(), %error, "requeue after error");
+    Action::requeue(Duration::from_secs(5))
+}
+
+/// A pipeline failure, reported as a condition.
+struct Failure {
+    condition: &'static str,
+    message: String,
+}
+
+impl From<Error> for Failure {
+    fn from(e: Error) -> Self {
+        Failure {
+            condition: e.condition_type(),
+            message: e.to_string(),
+        }
+    }
+}
+
+/// The state of one reconcile.
+struct Reconciler<'a> {
+    app: &'a Application,
+    ctx: &'a Context,
+    id: AppId,
+    label: String,
+    prev: ApplicationStatus,
+    now: Timestamp,
+    conditions: Vec<(String, String)>,
+    requeue: Duration,
+}
+
+impl<'a> Reconciler<'a> {
+    fn new(app: &'a Application, ctx: &'a Context) -> Self {
+        let id = app_id(app);
+        let seed = id.0.len() as u64 * 31
+            + id.1
+                .bytes()
+                .fold(7u64, |h, b| h.wrapping_mul(131).wrapping_add(u64::from(b)))
+            + Timestamp::now().as_second() as u64;
+        Reconciler {
+            label: format!("{}/{}", id.0, id.1),
+            prev: freshest_status(app, ctx.memory(&id, |m| m.written.clone())),
+            id,
+            app,
+            ctx,
+            now: Timestamp::now(),
+            conditions: Vec::new(),
+            requeue: retry::jittered(ctx.config.requeue_interval, seed),
+        }
+    }
+
+    fn api(&self) -> Api<Application> {
+        Api::namespaced(self.ctx.client.clone(), &self.id.0)
+    }
+
+    fn source(&self) -> Option<&ApplicationSource> {
+        let spec = &self.app.spec.spec;
+        spec.source.as_ref().or(spec.sources.first())
+    }
+
+    fn base_observation(&self) -> Observation<'static> {
+        let spec = &self.app.spec.spec;
+        Observation {
+            generation: self.app.meta().generation,
+            source: self.source().cloned(),
+            destination: spec.destination.clone(),
+            history_limit: spec.revision_history_limit,
+            now: Some(Time(self.now)),
+            ..Default::default()
+        }
+    }
+
+    async fn run(mut self) -> Result<Action> {
+        let operation = self.app.spec.operation.clone();
+        let refresh = refresh_of(self.app);
+        match self.pipeline(operation.as_ref(), refresh).await {
+            Ok(()) => {}
+            Err(failure) => {
+                let warning = failure.condition == condition::INVALID_SPEC_ERROR;
+                events::publish(
+                    self.ctx,
+                    self.app,
+                    true,
+                    if warning {
+                        reason::INVALID_SPEC
+                    } else {
+                        reason::COMPARISON_ERROR
+                    },
+                    failure.message.clone(),
+                )
+                .await;
+                self.conditions
+                    .push((failure.condition.to_string(), failure.message.clone()));
+                let mut obs = self.base_observation();
+                obs.conditions = std::mem::take(&mut self.conditions);
+                if let Some(op) = &operation {
+                    obs.operation_state = Some(self.finished_op(
+                        op.clone(),
+                        OperationPhase::Error,
+                        failure.message.clone(),
+                        None,
+                        0,
+                    ));
+                }
+                let next = status::compute(&self.prev, obs);
+                self.write_status(&next).await?;
+                if operation.is_some() {
+                    self.clear_operation().await?;
+                }
+                self.requeue = self.requeue.min(Duration::from_secs(30));
+            }
+        }
+        if refresh.is_some() {
+            self.remove_refresh_annotation().await?;
+        }
+        Ok(Action::requeue(self.requeue))
+    }
+
+    /// Dereference → validate → resolve → render → diff → sync → status.
+    async fn pipeline(
+        &mut self,
+        operation: Option<&Operation>,
+        refresh: Option<Refresh>,
+    ) -> Result<(), Failure> {
+        // Dereference and validate.
+        self.report_unknown_fields().await;
+        let (project_name, project) = self.project().await?;
+        let source = self.validate(&project_name, &project)?.clone();
+        let sync_op = operation.and_then(|o| o.sync.as_ref());
+
+        // Resolve the revision.
+        let wanted = sync_op
+            .and_then(|s| s.revision.as_deref())
+            .filter(|r| !r.is_empty())
+            .unwrap_or(source.revision())
+            .to_string();
+        let fetch = self.should_fetch(refresh.is_some() || operation.is_some());
+        let repo = source.repo_url.clone();
+        let sha = self
+            .ctx
+            .source
+            .resolve(&repo, &wanted, fetch)
+            .await
+            .map_err(|e| Error::Source {
+                app: self.label.clone(),
+                repo: repo.clone(),
+                revision: wanted.clone(),
+                message: e.0,
+            })?;
+        if fetch {
+            self.ctx.memory(&self.id, |m| {
+                m.last_fetch = Some(Instant::now());
+                m.dirty = false;
+            });
+        }
+
+        // Render (cached by repository, commit, path and overrides).
+        let rendered = self
+            .render(&source, &sha, refresh == Some(Refresh::Hard))
+            .await?;
+        self.ctx.memory(&self.id, |m| {
+            m.repo = repo.clone();
+            m.path = source.path().to_string();
+            m.files_read = rendered.files_read.clone();
+            m.target_revision = source.revision().to_string();
+        });
+        let mut desired = rendered.objects.clone();
+        let mut blocked = self.check_children(&mut desired);
+        let forbidden = project::forbidden_objects(
+            &project,
+            &project_name,
+            desired.iter().map(Object::key).collect::<Vec<_>>().iter(),
+        );
+        if !forbidden.is_empty() {
+            blocked = true;
+            self.conditions.push((
+                condition::INVALID_SPEC_ERROR.to_string(),
+                format!("application {}: {}", self.label, forbidden.join("; ")),
+            ));
+        }
+
+        // Diff.
+        let mut target = self.target(sync_op);
+        let engine_cmp = self.diff(&target, &desired, &sha).await?;
+        self.ctx.set_tracking_name(&target.app, &self.id);
+        for warning in &engine_cmp.warnings {
+            self.conditions
+                .push((warning.condition.to_string(), warning.message.clone()));
+        }
+        if self.ctx.config.watch_managed {
+            self.ctx.watches.update(
+                &self.ctx.client,
+                self.ctx.weak(),
+                &self.id,
+                &engine_cmp.managed_kinds,
+            );
+        }
+        let cmp = Comparison::from_engine(&engine_cmp);
+
+        // Decide and sync.
+        let mut obs = self.base_observation();
+        obs.revision = Some(sha.clone());
+        obs.source_type = Some(format!("{:?}", rendered.source_type));
+        let decision = if blocked {
+            Decision::Skip("the render violates its project or forms a cycle".into())
+        } else if sync_op.is_some() {
+            Decision::Sync {
+                retry: 0,
+                self_heal: false,
+            }
+        } else {
+            self.decide(&cmp, &sha, desired.is_empty())
+        };
+        tracing::debug!(?decision, revision = %sha, "sync decision");
+        let final_cmp = match decision {
+            Decision::Sync { retry, self_heal } => {
+                let op = match operation {
+                    Some(op) => op.clone(),
+                    None => self.automated_operation(&sha, &target),
+                };
+                if sync_op.is_none() {
+                    target.resources = None;
+                }
+                let (state, entry, after) = self
+                    .sync(op, &target, engine_cmp, &desired, &sha, &source, retry)
+                    .await?;
+                if self_heal {
+                    let now = self.now;
+                    self.ctx.memory(&self.id, |m| {
+                        m.self_heal_attempts += 1;
+                        m.last_self_heal = Some(now);
+                    });
+                }
+                obs.operation_state = Some(state);
+                obs.synced = entry;
+                after
+            }
+            Decision::Wait(delay) => {
+                self.requeue = self.requeue.min(delay + Duration::from_millis(100));
+                cmp
+            }
+            Decision::Skip(_) => cmp,
+        };
+        if !final_cmp.out_of_sync() {
+            self.ctx.memory(&self.id, |m| m.self_heal_attempts = 0);
+        }
+        let last_op = obs
+            .operation_state
+            .clone()
+            .or_else(|| self.prev.operation_state.clone());
+        self.add_sync_error_condition(last_op.as_ref(), &sha);
+
+        // Status.
+        obs.comparison = Some(&final_cmp);
+        obs.conditions = std::mem::take(&mut self.conditions);
+        let next = status::compute(&self.prev, obs);
+        self.write_status(&next).await.map_err(Failure::from)?;
+        if operation.is_some() {
+            self.clear_operation().await.map_err(Failure::from)?;
+        }
+        self.after_status(&next);
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use driftless_api::{SyncStatus, SyncStatusCode};
+
+    fn app_at(rv: &str, status: SyncStatusCode) -> Application {
+        let mut app = Application::new("web", Default::default());
+        app.metadata.resource_version = Some(rv.into());
+        app.status = Some(ApplicationStatus {
+            sync: Some(SyncStatus {
+                status,
+                ..Default::default()
+            }),
+            ..Default::default()
+        });
+        app
+    }
+
+    fn sync_of(s: &ApplicationStatus) -> Option<SyncStatusCode> {
+        s.sync.as_ref().map(|s| s.status)
+    }
+
+    #[test]
+    fn a_stale_cache_loses_to_our_own_write() {
+        let written = ApplicationStatus {
+            sync: Some(SyncStatus {
+                status: SyncStatusCode::Synced,
+                ..Default::default()
+            }),
+            ..Default::default()
+        };
+        let stale = app_at("10", SyncStatusCode::OutOfSync);
+        assert_eq!(
+            sync_of(&freshest_status(&stale, Some((11, written.clone())))),
+            Some(SyncStatusCode::Synced)
+        );
+        let caught_up = app_at("11", SyncStatusCode::OutOfSync);
+        assert_eq!(
+            sync_of(&freshest_status(&caught_up, Some((11, written.clone())))),
+            Some(SyncStatusCode::OutOfSync)
+        );
+        let odd = app_at("not-a-number", SyncStatusCode::OutOfSync);
+        assert_eq!(
+            sync_of(&freshest_status(&odd, Some((11, written)))),
+            Some(SyncStatusCode::OutOfSync)
+        );
+        assert_eq!(
+            sync_of(&freshest_status(&stale, None)),
+            Some(SyncStatusCode::OutOfSync)
+        );
+    }
+
+    #[test]
+    fn refresh_and_tracking_names() {
+        let mut app = Application::new("web", Default::default());
+        app.metadata.namespace = Some("argocd".into());
+        assert_eq!(refresh_of(&app), None);
+        app.metadata.annotations =
+            Some([(REFRESH_ANNOTATION.to_string(), "hard".to_string())].into());
+        assert_eq!(refresh_of(&app), Some(Refresh::Hard));
+        app.metadata.annotations =
+            Some([(REFRESH_ANNOTATION.to_string(), "normal".to_string())].into());
+        assert_eq!(refresh_of(&app), Some(Refresh::Normal));
+        assert_eq!(tracking_name(&app, "argocd"), "web");
+        app.metadata.namespace = Some("team-a".into());
+        assert_eq!(tracking_name(&app, "argocd"), "team-a_web");
+    }
+}

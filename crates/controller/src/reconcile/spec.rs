@@ -1,0 +1,137 @@
+//! Dereference and validate: the AppProject, the spec's own rules, and
+//! fields driftless does not support.
+
+use driftless_api::{AppProject, AppProjectSpec, Application, ApplicationSource, condition};
+use kube::Resource;
+use kube::api::Api;
+
+use crate::error::{Error, Result};
+use crate::project;
+
+use super::{Failure, Reconciler};
+
+impl<'a> Reconciler<'a> {
+    /// Reports spec fields driftless does not support, checked once per
+    /// generation (one extra read of the stored object).
+    pub(super) async fn report_unknown_fields(&mut self) {
+        let generation = self.app.meta().generation;
+        let known = self.ctx.memory(&self.id, |m| {
+            m.unknown_fields
+                .as_ref()
+                .filter(|(g, _)| *g == generation)
+                .map(|(_, f)| f.clone())
+        });
+        let fields = match known {
+            Some(f) => f,
+            None => {
+                let api: Api<kube::api::DynamicObject> = Api::namespaced_with(
+                    self.ctx.client.clone(),
+                    &self.id.0,
+                    &kube::api::ApiResource::erase::<Application>(&()),
+                );
+                let Ok(raw) = api.get(&self.id.1).await else {
+                    return;
+                };
+                let raw = serde_json::json!({
+                    "spec": raw.data.get("spec").cloned().unwrap_or_default(),
+                    "operation": raw.data.get("operation").cloned().unwrap_or_default(),
+                });
+                let typed = serde_json::json!({
+                    "spec": serde_json::to_value(&self.app.spec.spec).unwrap_or_default(),
+                    "operation": serde_json::to_value(&self.app.spec.operation).unwrap_or_default(),
+                });
+                let fields = crate::unknown::unknown_fields(&raw, &typed);
+                self.ctx.memory(&self.id, |m| {
+                    m.unknown_fields = Some((generation, fields.clone()))
+                });
+                fields
+            }
+        };
+        if !fields.is_empty() {
+            self.conditions.push((
+                condition::UNSUPPORTED_FIELD_WARNING.to_string(),
+                format!(
+                    "application {}: not supported yet and ignored: {}",
+                    self.label,
+                    fields.join(", ")
+                ),
+            ));
+        }
+    }
+
+    pub(super) async fn project(&self) -> Result<(String, AppProjectSpec), Failure> {
+        let name = match self.app.spec.spec.project.as_str() {
+            "" => driftless_api::DEFAULT_PROJECT.to_string(),
+            n => n.to_string(),
+        };
+        let api: Api<AppProject> = Api::namespaced(self.ctx.client.clone(), &self.id.0);
+        match api.get_opt(&name).await {
+            Ok(Some(p)) => Ok((name, p.spec)),
+            Ok(None) if name == driftless_api::DEFAULT_PROJECT => {
+                Ok((name, project::default_project()))
+            }
+            Ok(None) => Err(Failure {
+                condition: condition::INVALID_SPEC_ERROR,
+                message: format!(
+                    "application {}: AppProject {}/{name} does not exist",
+                    self.label, self.id.0
+                ),
+            }),
+            // No AppProject CRD installed: only the implicit default exists.
+            Err(kube::Error::Api(s)) if s.code == 404 && name == driftless_api::DEFAULT_PROJECT => {
+                Ok((name, project::default_project()))
+            }
+            Err(e) => Err(Error::kube(&self.label, format!("get AppProject {name}"), e).into()),
+        }
+    }
+
+    pub(super) fn validate(
+        &mut self,
+        project_name: &str,
+        project: &AppProjectSpec,
+    ) -> Result<&'a ApplicationSource, Failure> {
+        let spec = &self.app.spec.spec;
+        let invalid = |message: String| Failure {
+            condition: condition::INVALID_SPEC_ERROR,
+            message: format!("application {}: {message}", self.label),
+        };
+        let source = match (&spec.source, spec.sources.as_slice()) {
+            (Some(s), _) => s,
+            (None, [only]) => only,
+            (None, []) => return Err(invalid("spec.source is required".into())),
+            (None, _) => {
+                return Err(invalid(
+                    "spec.sources with more than one source is not supported yet".into(),
+                ));
+            }
+        };
+        if source.repo_url.trim().is_empty() {
+            return Err(invalid("spec.source.repoURL is empty".into()));
+        }
+        if !spec.destination.is_in_cluster() {
+            return Err(invalid(format!(
+                "destination {} is not supported yet: only the controller's own cluster ({} / {}) is",
+                spec.destination
+                    .server
+                    .as_deref()
+                    .or(spec.destination.name.as_deref())
+                    .unwrap_or(""),
+                driftless_api::IN_CLUSTER_SERVER,
+                driftless_api::IN_CLUSTER_NAME
+            )));
+        }
+        if !project::source_allowed(project, &source.repo_url) {
+            return Err(invalid(format!(
+                "repository {} is not permitted in project {project_name}",
+                source.repo_url
+            )));
+        }
+        if !project::destination_allowed(project, &spec.destination) {
+            return Err(invalid(format!(
+                "destination namespace {:?} is not permitted in project {project_name}",
+                spec.destination.namespace.as_deref().unwrap_or("")
+            )));
+        }
+        Ok(source)
+    }
+}

@@ -1,0 +1,309 @@
+//! Diff, decide and sync: the sync engine's target, the automated-sync
+//! decision, running a sync and recording its operation state.
+
+use std::time::Instant;
+
+use driftless_api::{
+    ApplicationSource, Operation, OperationInitiator, OperationPhase, OperationState,
+    RevisionHistory, SyncOperation, SyncOperationResult, condition,
+};
+use driftless_render::Object;
+use driftless_sync::{Target, parse_sync_options};
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
+use k8s_openapi::jiff::Timestamp;
+
+use crate::decide::{self, AutoSyncInput, Decision};
+use crate::error::{Error, Result};
+use crate::events::{self, reason};
+use crate::metrics::Metrics;
+use crate::pipeline::Comparison;
+use crate::retry::RetryPolicy;
+
+use super::{Failure, Reconciler, tracking_name};
+
+impl<'a> Reconciler<'a> {
+    pub(super) fn target(&mut self, sync_op: Option<&SyncOperation>) -> Target {
+        let spec = &self.app.spec.spec;
+        let policy = spec.sync_policy.clone().unwrap_or_default();
+        let automated = policy.automated().cloned();
+        let mut options: Vec<String> = policy.sync_options.clone();
+        if let Some(op) = sync_op {
+            options.extend(op.sync_options.iter().cloned());
+        }
+        let (options, unknown) = parse_sync_options(&options);
+        for u in unknown {
+            self.conditions.push((
+                condition::UNSUPPORTED_FIELD_WARNING.to_string(),
+                format!(
+                    "application {}: sync option {u:?} is not supported",
+                    self.label
+                ),
+            ));
+        }
+        Target {
+            app: tracking_name(self.app, &self.ctx.config.credentials_namespace),
+            namespace: spec.destination.namespace.clone().filter(|n| !n.is_empty()),
+            options,
+            ignore_differences: spec.ignore_differences.clone(),
+            prune: match sync_op {
+                Some(op) => op.prune,
+                None => automated.as_ref().is_some_and(|a| a.prune),
+            },
+            allow_empty: automated.as_ref().is_some_and(|a| a.allow_empty),
+            dry_run: sync_op.is_some_and(|op| op.dry_run),
+            resources: sync_op.filter(|op| !op.resources.is_empty()).map(|op| {
+                op.resources
+                    .iter()
+                    .map(|r| driftless_api::SyncOperationResource {
+                        namespace: r
+                            .namespace
+                            .clone()
+                            .or_else(|| spec.destination.namespace.clone()),
+                        ..r.clone()
+                    })
+                    .collect()
+            }),
+            previous: self.prev.resources.clone(),
+        }
+    }
+
+    pub(super) async fn diff(
+        &self,
+        target: &Target,
+        desired: &[Object],
+        sha: &str,
+    ) -> Result<driftless_sync::Comparison, Failure> {
+        let cmp = self
+            .ctx
+            .engine
+            .diff(target, desired.to_vec())
+            .await
+            .map_err(|e| Error::Comparison {
+                app: self.label.clone(),
+                revision: sha.to_string(),
+                message: e.to_string(),
+            })?;
+        Ok(cmp)
+    }
+
+    pub(super) fn decide(&self, cmp: &Comparison, sha: &str, empty: bool) -> Decision {
+        let policy = self.app.spec.spec.sync_policy.as_ref();
+        let retry = match RetryPolicy::from_strategy(policy.and_then(|p| p.retry.as_ref())) {
+            Ok(r) => r,
+            Err(m) => {
+                tracing::warn!(error = %m, "bad syncPolicy.retry; using the defaults");
+                RetryPolicy::default()
+            }
+        };
+        let (attempts, last_heal) = self
+            .ctx
+            .memory(&self.id, |m| (m.self_heal_attempts, m.last_self_heal));
+        decide::auto_sync(
+            &AutoSyncInput {
+                policy,
+                revision: sha,
+                out_of_sync: cmp.out_of_sync(),
+                only_pruning: cmp.only_pruning(),
+                empty_render: empty,
+                last: self.prev.operation_state.as_ref(),
+                self_heal_attempts: attempts,
+                last_self_heal: last_heal,
+                now: self.now,
+            },
+            &retry,
+        )
+    }
+
+    pub(super) fn automated_operation(&self, sha: &str, target: &Target) -> Operation {
+        Operation {
+            sync: Some(SyncOperation {
+                revision: Some(sha.to_string()),
+                prune: target.prune,
+                ..Default::default()
+            }),
+            initiated_by: Some(OperationInitiator {
+                username: None,
+                automated: true,
+            }),
+            ..Default::default()
+        }
+    }
+
+    pub(super) fn finished_op(
+        &self,
+        operation: Operation,
+        phase: OperationPhase,
+        message: String,
+        result: Option<SyncOperationResult>,
+        retry: u32,
+    ) -> OperationState {
+        OperationState {
+            operation,
+            phase,
+            message: Some(message),
+            sync_result: result,
+            started_at: Some(Time(self.now)),
+            finished_at: Some(Time(Timestamp::now())),
+            retry_count: Some(i64::from(retry)),
+        }
+    }
+
+    /// Runs a sync: records it as Running, applies, records the outcome,
+    /// and compares again for the status.
+    #[allow(clippy::too_many_arguments)]
+    pub(super) async fn sync(
+        &mut self,
+        op: Operation,
+        target: &Target,
+        cmp: driftless_sync::Comparison,
+        desired: &[Object],
+        sha: &str,
+        source: &ApplicationSource,
+        retry: u32,
+    ) -> Result<(OperationState, Option<RevisionHistory>, Comparison), Failure> {
+        let short = &sha[..sha.len().min(7)];
+        let running = OperationState {
+            operation: op.clone(),
+            phase: OperationPhase::Running,
+            message: Some(format!("syncing to {short}")),
+            started_at: Some(Time(self.now)),
+            retry_count: Some(i64::from(retry)),
+            ..Default::default()
+        };
+        let mut with_running = self.prev.clone();
+        with_running.operation_state = Some(running);
+        self.write_status(&with_running)
+            .await
+            .map_err(Failure::from)?;
+        self.prev = with_running;
+        events::publish(
+            self.ctx,
+            self.app,
+            false,
+            reason::SYNC_STARTED,
+            format!(
+                "sync to {sha} started ({} resources out of sync)",
+                cmp.out_of_sync().count()
+            ),
+        )
+        .await;
+
+        let started = Instant::now();
+        let outcome = self.ctx.engine.sync(target, cmp).await;
+        self.ctx
+            .metrics
+            .sync_duration
+            .observe(started.elapsed().as_secs_f64());
+        let (phase, message, result) = match outcome {
+            Ok(r) => {
+                let phase = if r.succeeded {
+                    OperationPhase::Succeeded
+                } else {
+                    OperationPhase::Failed
+                };
+                let resources = r.resource_results();
+                let pruned: Vec<String> = r
+                    .resources
+                    .iter()
+                    .filter(|o| o.action == driftless_sync::Action::Pruned)
+                    .map(|o| o.key.to_string())
+                    .collect();
+                if !pruned.is_empty() {
+                    events::publish(
+                        self.ctx,
+                        self.app,
+                        false,
+                        reason::PRUNED,
+                        format!("pruned {}", pruned.join(", ")),
+                    )
+                    .await;
+                }
+                (
+                    phase,
+                    r.message.clone(),
+                    Some(SyncOperationResult {
+                        revision: sha.to_string(),
+                        source: Some(source.clone()),
+                        resources,
+                    }),
+                )
+            }
+            Err(e) => (
+                OperationPhase::Error,
+                e.to_string(),
+                Some(SyncOperationResult {
+                    revision: sha.to_string(),
+                    source: Some(source.clone()),
+                    resources: vec![],
+                }),
+            ),
+        };
+        let ok = phase == OperationPhase::Succeeded;
+        Metrics::count(
+            &self.ctx.metrics.syncs,
+            match phase {
+                OperationPhase::Succeeded => "succeeded",
+                OperationPhase::Failed => "failed",
+                _ => "error",
+            },
+        );
+        events::publish(
+            self.ctx,
+            self.app,
+            !ok,
+            if ok {
+                reason::SYNC_SUCCEEDED
+            } else {
+                reason::SYNC_FAILED
+            },
+            if ok {
+                format!("sync to {sha} succeeded: {message}")
+            } else {
+                format!("sync to {sha} failed: {message}")
+            },
+        )
+        .await;
+        let initiated_by = op.initiated_by.clone();
+        let dry_run = target.dry_run;
+        let state = self.finished_op(op, phase, message, result, retry);
+        let entry = (ok && !dry_run).then(|| RevisionHistory {
+            id: 0,
+            revision: sha.to_string(),
+            deployed_at: state.finished_at.clone(),
+            deploy_started_at: state.started_at.clone(),
+            source: Some(source.clone()),
+            initiated_by,
+        });
+        // Compare again so the status shows the cluster after the sync.
+        let mut after_target = target.clone();
+        after_target.resources = None;
+        let after = match self.ctx.engine.diff(&after_target, desired.to_vec()).await {
+            Ok(c) => Comparison::from_engine(&c),
+            Err(e) => {
+                return Err(Error::Comparison {
+                    app: self.label.clone(),
+                    revision: sha.to_string(),
+                    message: e.to_string(),
+                }
+                .into());
+            }
+        };
+        Ok((state, entry, after))
+    }
+
+    pub(super) fn add_sync_error_condition(&mut self, last: Option<&OperationState>, sha: &str) {
+        let Some(last) = last else { return };
+        let same_revision = last.sync_result.as_ref().map(|r| r.revision.as_str()) == Some(sha);
+        if same_revision && matches!(last.phase, OperationPhase::Failed | OperationPhase::Error) {
+            self.conditions.push((
+                condition::SYNC_ERROR.to_string(),
+                format!(
+                    "application {}: sync to {sha} failed (attempt {}): {}",
+                    self.label,
+                    last.retry_count.unwrap_or(0) + 1,
+                    last.message.as_deref().unwrap_or("")
+                ),
+            ));
+        }
+    }
+}

@@ -1,0 +1,101 @@
+//! Writes to the Application: status (only when it changed), clearing a
+//! handled operation or refresh annotation, and what follows a status
+//! (metrics, the parent's refresh).
+
+use driftless_api::ApplicationStatus;
+use kube::api::{Patch, PatchParams};
+use serde_json::json;
+
+use crate::error::{Error, Result};
+use crate::metrics::AppLabels;
+use crate::patch;
+use crate::status;
+
+use super::{REFRESH_ANNOTATION, Reconciler};
+
+impl<'a> Reconciler<'a> {
+    pub(super) async fn write_status(&self, next: &ApplicationStatus) -> Result<()> {
+        if !status::differs(&self.prev, next) {
+            return Ok(());
+        }
+        let old = serde_json::to_value(&self.prev).unwrap_or_default();
+        let new = serde_json::to_value(next).unwrap_or_default();
+        let Some(diff) = patch::merge_diff(&old, &new) else {
+            return Ok(());
+        };
+        tracing::debug!(patch = %diff, "writing status");
+        let body = json!({ "status": diff });
+        let written = self
+            .api()
+            .patch_status(&self.id.1, &PatchParams::default(), &Patch::Merge(&body))
+            .await
+            .map_err(|e| Error::kube(&self.label, "write status", e))?;
+        self.ctx.metrics.app_writes.inc();
+        let rv = written
+            .metadata
+            .resource_version
+            .as_deref()
+            .and_then(|v| v.parse::<u64>().ok());
+        self.ctx.memory(&self.id, |m| {
+            m.written = rv.map(|rv| (rv, next.clone()));
+        });
+        Ok(())
+    }
+
+    pub(super) async fn clear_operation(&self) -> Result<()> {
+        let body = json!({ "operation": null });
+        self.api()
+            .patch(&self.id.1, &PatchParams::default(), &Patch::Merge(&body))
+            .await
+            .map_err(|e| Error::kube(&self.label, "clear operation", e))?;
+        self.ctx.metrics.app_writes.inc();
+        Ok(())
+    }
+
+    pub(super) async fn remove_refresh_annotation(&self) -> Result<()> {
+        let body = json!({ "metadata": { "annotations": { REFRESH_ANNOTATION: null } } });
+        self.api()
+            .patch(&self.id.1, &PatchParams::default(), &Patch::Merge(&body))
+            .await
+            .map_err(|e| Error::kube(&self.label, "remove the refresh annotation", e))?;
+        self.ctx.metrics.app_writes.inc();
+        Ok(())
+    }
+
+    /// Metrics, the parent's refresh (App of Apps), and a sooner requeue
+    /// while resources are still progressing.
+    pub(super) fn after_status(&mut self, next: &ApplicationStatus) {
+        let sync = next
+            .sync
+            .as_ref()
+            .map(|s| format!("{:?}", s.status))
+            .unwrap_or_else(|| "Unknown".into());
+        let health = next.health.as_ref().map(|h| h.status);
+        self.ctx.metrics.set_app_state(
+            self.id.clone(),
+            Some(AppLabels {
+                sync_status: sync,
+                health_status: health
+                    .map(|h| format!("{h:?}"))
+                    .unwrap_or_else(|| "Unknown".into()),
+            }),
+        );
+        use driftless_api::HealthStatusCode::{Missing, Progressing};
+        // With watches on the managed kinds, health changes requeue the
+        // Application themselves; without them, look again soon.
+        if !self.ctx.config.watch_managed && matches!(health, Some(Progressing | Missing)) {
+            self.requeue = self.requeue.min(self.ctx.config.progress_interval);
+        }
+        let prev_view = (
+            self.prev.sync.as_ref().map(|s| s.status),
+            self.prev.health.as_ref().map(|h| h.status),
+        );
+        let next_view = (next.sync.as_ref().map(|s| s.status), health);
+        if prev_view != next_view {
+            let parents = self.ctx.graph().parents_of(&self.id);
+            for parent in parents {
+                self.ctx.trigger(&parent);
+            }
+        }
+    }
+}
