@@ -133,3 +133,80 @@ spec:
         status.conditions
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_broken_render_is_reported_prunes_nothing_and_a_webhook_push_recovers() {
+    let h = Harness::start("render", Duration::from_secs(600)).await;
+    let dest = h.namespace("render-dest").await;
+    let repo = h.git.create_repo("render/app");
+    let cm = |v: &str| {
+        format!("apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: cm\ndata:\n  v: {v}\n")
+    };
+    repo.write("app/cm.yaml", &cm("one"));
+    let first = repo.commit("first");
+    h.apply(&format!(
+        "apiVersion: argoproj.io/v1alpha1
+kind: Application
+metadata:
+  name: fragile
+  namespace: {ns}
+spec:
+  source:
+    repoURL: {url}
+    targetRevision: main
+    path: app
+  destination:
+    server: https://kubernetes.default.svc
+    namespace: {dest}
+  syncPolicy:
+    automated:
+      prune: true
+",
+        ns = h.apps_ns,
+        url = h.git.git_url("render/app"),
+    ));
+    h.wait_synced_healthy("fragile", Some(&first)).await;
+
+    // Unparsable YAML: reported, and the live ConfigMap is not pruned.
+    repo.write(
+        "app/cm.yaml",
+        "apiVersion: v1\nkind: ConfigMap\nmetadata: [unclosed\n",
+    );
+    repo.commit("broken");
+    let hook = |h: &Harness| {
+        serde_json::json!({
+            "repository": h.git.git_url("render/app"),
+            "ref": "refs/heads/main",
+            "changedFiles": ["app/cm.yaml"],
+        })
+        .to_string()
+    };
+    assert_eq!(h.post_webhook(&hook(&h)).await.0, 200);
+    let app = h
+        .wait_app("fragile", "reporting a ComparisonError", |a| {
+            a.status.as_ref().is_some_and(|s| {
+                s.conditions
+                    .iter()
+                    .any(|c| c.type_ == condition::COMPARISON_ERROR && c.message.contains("app"))
+            })
+        })
+        .await;
+    let sync = app.status.and_then(|s| s.sync).expect("sync status");
+    assert_eq!(sync.status, driftless_api::SyncStatusCode::Unknown);
+    let cms: kube::Api<k8s_openapi::api::core::v1::ConfigMap> =
+        kube::Api::namespaced(h.client.clone(), &dest);
+    assert!(
+        cms.get_opt("cm").await.expect("get").is_some(),
+        "never prune on a failed render"
+    );
+
+    // The fix arrives by webhook and the app recovers.
+    repo.write("app/cm.yaml", &cm("two"));
+    let fixed = repo.commit("fixed");
+    assert_eq!(h.post_webhook(&hook(&h)).await.0, 200);
+    let app = h.wait_synced_healthy("fragile", Some(&fixed)).await;
+    assert!(
+        app.status.unwrap_or_default().conditions.is_empty(),
+        "the ComparisonError is cleared"
+    );
+}

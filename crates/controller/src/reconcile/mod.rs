@@ -261,6 +261,13 @@ impl<'a> Reconciler<'a> {
             .to_string();
         let fetch = self.should_fetch(refresh.is_some() || operation.is_some());
         let repo = source.repo_url.clone();
+        // Known before anything can fail, so a webhook push can refresh an
+        // Application whose last fetch or render failed.
+        self.ctx.memory(&self.id, |m| {
+            m.repo = repo.clone();
+            m.path = source.path().to_string();
+            m.target_revision = source.revision().to_string();
+        });
         let sha = self
             .ctx
             .source
@@ -283,12 +290,8 @@ impl<'a> Reconciler<'a> {
         let rendered = self
             .render(&source, &sha, refresh == Some(Refresh::Hard))
             .await?;
-        self.ctx.memory(&self.id, |m| {
-            m.repo = repo.clone();
-            m.path = source.path().to_string();
-            m.files_read = rendered.files_read.clone();
-            m.target_revision = source.revision().to_string();
-        });
+        self.ctx
+            .memory(&self.id, |m| m.files_read = rendered.files_read.clone());
         let mut desired = rendered.objects.clone();
         let mut blocked = self.check_children(&mut desired);
         let forbidden = project::forbidden_objects(
