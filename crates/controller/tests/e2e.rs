@@ -144,6 +144,25 @@ async fn apply_syncs_and_polling_follows_pushes_and_prunes() {
     let status = app.status.unwrap_or_default();
     assert_eq!(status.resources.len(), 1, "{:?}", status.resources);
     assert_eq!(status.history.len(), 2);
+    // `kubectl describe` tells the story.
+    let reasons = eventually("sync events on the Application", || async {
+        let out = h.kubectl(&[
+            "-n",
+            &h.apps_ns,
+            "get",
+            "events",
+            "--field-selector",
+            "involvedObject.name=web",
+            "-o",
+            "jsonpath={.items[*].reason}",
+        ]);
+        (out.contains("OperationStarted")
+            && out.contains("OperationCompleted")
+            && out.contains("ResourcesPruned"))
+        .then_some(out)
+    })
+    .await;
+    assert!(!reasons.contains("OperationFailed"), "{reasons}");
     assert_eq!(
         revision_of(&h.wait_synced_healthy("web", None).await),
         Some(second.as_str())
@@ -423,4 +442,52 @@ async fn restart_mid_sync_converges_without_duplicate_work() {
         .status
         .unwrap_or_default();
     assert_eq!(later.history.len(), 2);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn without_automated_prune_a_removed_file_requires_pruning() {
+    let h = Harness::start("noprune", Duration::from_secs(1)).await;
+    let dest = h.namespace("noprune-dest").await;
+    let repo = h.git.create_repo("noprune/app");
+    let cm = |name: &str| {
+        format!("apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: {name}\ndata:\n  a: b\n")
+    };
+    repo.write("app/keep.yaml", &cm("keep"));
+    repo.write("app/gone.yaml", &cm("gone"));
+    let first = repo.commit("first");
+    let automated_no_prune = "  syncPolicy:\n    automated:\n      selfHeal: true\n";
+    h.apply(&application_yaml(
+        "web",
+        &h.apps_ns,
+        &h.git.git_url("noprune/app"),
+        "app",
+        &dest,
+        automated_no_prune,
+    ));
+    h.wait_synced_healthy("web", Some(&first)).await;
+
+    repo.remove("app/gone.yaml");
+    let second = repo.commit("remove gone");
+    let app = h
+        .wait_app("web", "OutOfSync with gone requiring pruning", |a| {
+            revision_of(a) == Some(second.as_str())
+                && a.status.as_ref().is_some_and(|s| {
+                    s.resources
+                        .iter()
+                        .any(|r| r.name == "gone" && r.requires_pruning)
+                })
+        })
+        .await;
+    let status = app.status.unwrap_or_default();
+    assert_eq!(
+        status.sync.map(|s| s.status),
+        Some(driftless_api::SyncStatusCode::OutOfSync)
+    );
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    let cms: Api<ConfigMap> = Api::namespaced(h.client.clone(), &dest);
+    assert!(
+        cms.get_opt("gone").await.expect("get").is_some(),
+        "not pruned without prune"
+    );
+    assert!(cms.get_opt("keep").await.expect("get").is_some());
 }
