@@ -90,6 +90,26 @@ fn app_predicate(app: &Application) -> Option<u64> {
     Some(h.finish())
 }
 
+/// Forgets, every 30 s, the Applications no longer in any watched store
+/// (deleted without our finalizer): their memory, watches and metrics.
+async fn forget_deleted(ctx: Arc<Context>, stores: Vec<reflector::Store<Application>>) {
+    for store in &stores {
+        if store.wait_until_ready().await.is_err() {
+            return;
+        }
+    }
+    loop {
+        tokio::time::sleep(std::time::Duration::from_secs(30)).await;
+        for (id, _) in ctx.remembered() {
+            let key = ObjectRef::new(&id.1).within(&id.0);
+            if stores.iter().all(|s| s.get(&key).is_none()) {
+                tracing::debug!(app = %format!("{}/{}", id.0, id.1), "forgetting a deleted Application");
+                ctx.forget(&id);
+            }
+        }
+    }
+}
+
 /// Starts the controller with `client`; it stops when `shutdown` resolves.
 pub async fn start(
     client: Client,
@@ -165,8 +185,10 @@ pub async fn start(
             ns.dedup();
             ns.into_iter().map(Some).collect()
         };
-        let controllers =
-            scopes.into_iter().map(|scope| {
+        let mut stores = Vec::new();
+        let controllers: Vec<_> = scopes
+            .into_iter()
+            .map(|scope| {
                 let api: Api<Application> = match &scope {
                     Some(ns) => Api::namespaced(client.clone(), ns),
                     None => Api::all(client.clone()),
@@ -177,6 +199,7 @@ pub async fn start(
                     rx.recv().await.map(|r| (r, rx))
                 });
                 let (reader, writer) = reflector::store();
+                stores.push(reader.clone());
                 let stream = watcher(api, watcher::Config::default())
                     .default_backoff()
                     .reflect(writer)
@@ -192,7 +215,9 @@ pub async fn start(
                             tracing::debug!(%error, "controller event");
                         }
                     })
-            });
+            })
+            .collect();
+        let gc = tokio::spawn(forget_deleted(ctx.clone(), stores));
         ready.store(true, Ordering::SeqCst);
         let all = futures::future::join_all(controllers);
         let result = match lease {
@@ -215,6 +240,7 @@ pub async fn start(
                 Ok(())
             }
         };
+        gc.abort();
         ctx.watches.stop_all();
         result
     });

@@ -35,14 +35,24 @@ async fn install_crds(cp: &ControlPlane) {
             &projects,
         ])
         .unwrap_or_else(|e| panic!("installing CRDs: {e}"));
-        cp.kubectl(&[
-            "wait",
-            "--for=condition=Established",
-            "crd/applications.argoproj.io",
-            "crd/appprojects.argoproj.io",
-            "--timeout=60s",
-        ])
-        .unwrap_or_else(|e| panic!("waiting for CRDs: {e}"));
+        // Right after an apply, a CRD may not have status.conditions yet,
+        // which `kubectl wait` reports as an error: retry that for a while.
+        let started = Instant::now();
+        loop {
+            match cp.kubectl(&[
+                "wait",
+                "--for=condition=Established",
+                "crd/applications.argoproj.io",
+                "crd/appprojects.argoproj.io",
+                "--timeout=60s",
+            ]) {
+                Ok(_) => break,
+                Err(e) if started.elapsed() > Duration::from_secs(60) => {
+                    panic!("waiting for CRDs: {e}")
+                }
+                Err(_) => tokio::time::sleep(Duration::from_millis(500)).await,
+            }
+        }
     })
     .await;
 }
