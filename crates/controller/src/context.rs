@@ -43,6 +43,8 @@ pub struct AppMemory {
     /// The status this controller last wrote, with the resourceVersion the
     /// write produced: used instead of a watch cache that has not seen it yet.
     pub written: Option<(u64, driftless_api::ApplicationStatus)>,
+    /// API failures in a row (for the error policy's backoff).
+    pub api_failures: u32,
     /// Fields of the spec driftless does not support, for a generation.
     pub unknown_fields: Option<(Option<i64>, Vec<String>)>,
 }

@@ -10,6 +10,8 @@
 //! [`decide`], [`status`], [`cycle`], [`retry`]); the pipeline is reached
 //! through the [`pipeline`] traits.
 
+#![warn(missing_docs)]
+
 pub mod adapters;
 pub mod config;
 pub mod context;

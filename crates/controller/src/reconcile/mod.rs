@@ -105,6 +105,9 @@ pub async fn reconcile(app: Arc<Application>, ctx: Arc<Context>) -> Result<Actio
         } else {
             Reconciler::new(&app, &ctx).run().await
         };
+        if result.is_ok() {
+            ctx.memory(&id, |m| m.api_failures = 0);
+        }
         ctx.metrics
             .reconcile_duration
             .observe(started.elapsed().as_secs_f64());
@@ -122,9 +125,20 @@ pub async fn reconcile(app: Arc<Application>, ctx: Arc<Context>) -> Result<Actio
 }
 
 /// The error policy: API failures are retried after a short, growing delay.
-pub fn error_policy(app: Arc<Application>, error: &Error, _ctx: Arc<Context>) -> Action {
-    tracing::debug!(app = %app.name_any(), %error, "requeue after error");
-    Action::requeue(Duration::from_secs(5))
+pub fn error_policy(app: Arc<Application>, error: &Error, ctx: Arc<Context>) -> Action {
+    let failures = ctx.memory(&app_id(&app), |m| {
+        m.api_failures = m.api_failures.saturating_add(1);
+        m.api_failures
+    });
+    let delay = error_delay(failures);
+    tracing::debug!(app = %app.name_any(), %error, failures, ?delay, "requeue after error");
+    Action::requeue(delay)
+}
+
+/// 5 s after the first failure in a row, doubling, at most 5 minutes.
+pub fn error_delay(failures: u32) -> Duration {
+    let exp = failures.saturating_sub(1).min(6);
+    Duration::from_secs(5u64 << exp).min(Duration::from_secs(300))
 }
 
 /// A pipeline failure, reported as a condition.
@@ -441,6 +455,12 @@ mod tests {
             sync_of(&freshest_status(&stale, None)),
             Some(SyncStatusCode::OutOfSync)
         );
+    }
+
+    #[test]
+    fn api_errors_back_off() {
+        let secs: Vec<u64> = (1..=8).map(|n| error_delay(n).as_secs()).collect();
+        assert_eq!(secs, [5, 10, 20, 40, 80, 160, 300, 300]);
     }
 
     #[test]
