@@ -5,7 +5,7 @@
 //! median wall time and peak RSS of each and the ratios, plus the median
 //! in-process render time (no process start).
 //!
-//! `cargo run --release -p driftless-render --example bench -- [--driftless PATH] [--runs N]`
+//! `cargo run --release -p driftless-render --example bench -- [--driftless PATH] [--runs N] [--in-process-only]`
 //! (or `bench/render.sh`). A measurement, never a test.
 
 use std::fmt::Write as _;
@@ -113,10 +113,12 @@ fn main() {
     let mut args = std::env::args().skip(1);
     let mut driftless: Option<PathBuf> = None;
     let mut runs = 11usize;
+    let mut with_kubectl = true;
     while let Some(arg) = args.next() {
         match arg.as_str() {
             "--driftless" => driftless = args.next().map(PathBuf::from),
             "--runs" => runs = args.next().and_then(|n| n.parse().ok()).unwrap_or(runs),
+            "--in-process-only" => with_kubectl = false,
             other => {
                 eprintln!("unknown argument {other}");
                 std::process::exit(2);
@@ -179,13 +181,25 @@ fn main() {
                 ours.push(t);
                 ours_rss.push(rss);
             }
-            let (t, rss) =
-                run_child(&kubectl, &[Path::new("kustomize"), &dir]).expect("kubectl kustomize");
-            theirs.push(t);
-            theirs_rss.push(rss);
+            if with_kubectl {
+                let (t, rss) = run_child(&kubectl, &[Path::new("kustomize"), &dir])
+                    .expect("kubectl kustomize");
+                theirs.push(t);
+                theirs_rss.push(rss);
+            }
         }
         let ms = |d: Duration| format!("{:.2}ms", d.as_secs_f64() * 1000.0);
         let inproc = median(in_process);
+        if theirs.is_empty() {
+            let _ = writeln!(
+                report,
+                "{:<42} {:>7} {:>11}",
+                case.name,
+                objects,
+                ms(inproc)
+            );
+            continue;
+        }
         let kctl = median(theirs);
         let kctl_rss = median(theirs_rss);
         let (ours_t, ratio, ours_m, rss_ratio) = if ours.is_empty() {

@@ -6,7 +6,7 @@ use serde_json::Value;
 
 use super::config::Config;
 use super::file::{Kind, Kustomization};
-use super::resource::{Configured, Resource};
+use super::resource::{Configured, ResId, Resource};
 use super::sort::Order;
 use super::{generators, images, patches, replacements, replicas, transform, vars};
 use crate::error::RenderError;
@@ -579,9 +579,19 @@ pub fn append_all(
     new: Vec<Resource>,
     file: &str,
 ) -> Result<(), RenderError> {
+    let key = |id: &ResId| {
+        (
+            id.group.clone(),
+            id.version.clone(),
+            id.kind.clone(),
+            id.effective_namespace().to_string(),
+            id.name.clone(),
+        )
+    };
+    let mut known: std::collections::HashSet<_> = into.iter().map(|r| key(&r.id())).collect();
     for res in new {
         let id = res.id();
-        if into.iter().any(|r| r.id().same(&id)) {
+        if !known.insert(key(&id)) {
             return Err(RenderError::resource(
                 file,
                 format!("may not add resource with an already registered id: {id}"),
@@ -607,6 +617,7 @@ fn add_generated(
     let matching: Vec<usize> = resources
         .iter()
         .enumerate()
+        .filter(|(_, r)| r.object.name() == id.name || r.history.iter().any(|h| h.name == id.name))
         .filter(|(_, r)| r.id().same(&id) || r.had_id(&id))
         .map(|(i, _)| i)
         .collect();

@@ -192,7 +192,13 @@ impl Resource {
 
     /// Records `before` as an earlier id when the object's id changed since.
     pub fn record(&mut self, before: ResId) {
-        if before != self.id() && self.history.last() != Some(&before) {
+        let o = &self.object;
+        let unchanged = o.name() == before.name
+            && o.kind() == before.kind
+            && o.namespace().unwrap_or("") == before.namespace
+            && o.group() == before.group
+            && o.version() == before.version;
+        if !unchanged && self.history.last() != Some(&before) {
             self.history.push(before);
         }
     }
