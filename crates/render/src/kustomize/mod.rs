@@ -1,4 +1,19 @@
-//! The Kustomize engine: loads kustomizations and builds them into objects.
+//! The Kustomize engine: loads kustomizations and builds them into objects,
+//! following kustomize v5.5 (`kubectl kustomize`).
+//!
+//! Each kustomization is built in kustomize's order ([`build`]): its
+//! `resources` (files, and directories built recursively), `configurations`
+//! and `crds`, its generators (`configMapGenerator`, `secretGenerator`,
+//! `generators`), its `components`, then its transformers (patches,
+//! namespace, prefix, suffix, labels, annotations, JSON 6902 patches,
+//! replicas, images, replacements, `transformers`) and its `vars`. Only the
+//! top level then appends content hashes to generated names, rewrites name
+//! references ([`nameref`]), resolves vars, drops local-config objects,
+//! sorts ([`sort`]) and adds `buildMetadata` annotations ([`metadata`]).
+//!
+//! Every resource keeps the ids it had ([`resource::Resource`]), which is how
+//! patches, name references, vars and replacements find objects that were
+//! renamed on the way.
 
 pub mod build;
 pub mod config;
