@@ -1,7 +1,7 @@
 //! The Kustomize engine: loads kustomizations and builds them into objects,
 //! following kustomize v5.5 (`kubectl kustomize`).
 //!
-//! Each kustomization is built in kustomize's order ([`build`]): its
+//! Each kustomization is built in kustomize's order ([`build()`], [`mod@build`]): its
 //! `resources` (files, and directories built recursively), `configurations`
 //! and `crds`, its generators (`configMapGenerator`, `secretGenerator`,
 //! `generators`), its `components`, then its transformers (patches,
