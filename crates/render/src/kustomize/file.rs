@@ -80,7 +80,12 @@ impl Kustomization {
     pub fn parse(text: &str, dir: &str, file: &str) -> Result<Self, RenderError> {
         let value = crate::yaml::parse_one(text, file)?;
         let raw = match value {
-            Value::Null => Map::new(),
+            Value::Null => {
+                return Err(RenderError::Parse {
+                    file: file.to_string(),
+                    message: "kustomization file is empty".into(),
+                });
+            }
             Value::Object(map) => map,
             _ => {
                 return Err(RenderError::Parse {
