@@ -1,5 +1,5 @@
-//! Differential test: the seed documents' overlays (fixture trees under
-//! `tests/fixtures/`) rendered natively and by `kubectl kustomize` run
+//! Differential test: the seed documents' overlays and our own (fixture
+//! trees under `tests/fixtures/`) rendered natively and by `kubectl kustomize` run
 //! live, compared semantically (same documents, same order, same values).
 //! Overlays kubectl refuses must be refused by us too. Fails, never skips,
 //! when kubectl is missing.
@@ -25,6 +25,8 @@ const OVERLAYS: &[&str] = &[
     "seed002/k8s/base",
     "seed004/apps/staging",
     "seed004/apps/production",
+    "own/base",
+    "own/overlays/prod",
 ];
 
 fn kubectl(dir: &Path) -> Result<Vec<Value>, String> {
