@@ -1,9 +1,10 @@
 //! Reading files from the tree (recording which were read) and parsing them
 //! as YAML or JSON into ordered JSON values; printing objects back as YAML.
 //!
-//! Parsing follows YAML 1.2 like kustomize (go-yaml v3): only
-//! `true`/`false` are booleans, and numbers with leading zeros stay strings
-//! (kustomize keeps the original text of every scalar).
+//! Parsing follows kustomize (go-yaml v3): only `true`/`false` are
+//! booleans (`yes`, `on` stay strings), and an integer with a leading zero
+//! is octal (`defaultMode: 0644` is 420, as the API server reads
+//! kustomize's output).
 
 use std::collections::BTreeSet;
 use std::sync::Mutex;
@@ -103,7 +104,7 @@ fn options(duplicates: serde_saphyr::options::DuplicateKeyPolicy) -> serde_saphy
         },
         strict_booleans: true,
         duplicate_keys: duplicates,
-        leading_zero_numbers_as_strings: true,
+        legacy_octal_numbers: true,
         underscored_numbers_as_strings: true,
     }
 }
@@ -201,7 +202,7 @@ mod tests {
             parse_documents("a: yes\nb: 0755\nc: true\nd: 3\n---\n---\ne: ~\n", "f").unwrap();
         assert_eq!(docs.len(), 2);
         assert_eq!(docs[0]["a"], "yes");
-        assert_eq!(docs[0]["b"], "0755");
+        assert_eq!(docs[0]["b"], 0o755);
         assert_eq!(docs[0]["c"], true);
         assert_eq!(docs[0]["d"], 3);
         assert!(docs[1]["e"].is_null());
