@@ -256,3 +256,15 @@ fn generated_names_are_followed_by_references() {
         [0]["configMapRef"]["name"];
     assert_eq!(reference, cm.name());
 }
+
+#[test]
+fn octal_modes_and_yaml_1_2_booleans() {
+    let (_d, t) = tree(&[(
+        "cm.yaml",
+        "apiVersion: v1\nkind: Pod\nmetadata:\n  name: p\n  labels:\n    enabled: yes\nspec:\n  volumes:\n  - name: v\n    configMap:\n      name: c\n      defaultMode: 0644\n",
+    )]);
+    let rendered = render(&t, "", &RenderOptions::default()).unwrap();
+    let pod = &rendered.objects[0];
+    assert_eq!(pod.0["spec"]["volumes"][0]["configMap"]["defaultMode"], 420);
+    assert_eq!(pod.label("enabled"), Some("yes"));
+}
