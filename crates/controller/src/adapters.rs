@@ -69,14 +69,9 @@ impl Source for GitSource {
     }
 }
 
-/// The sync engine, called so the controller's futures stay `Send`.
-///
-/// rustc cannot prove the engine's futures `Send` (closures over borrowed
-/// items inside `stream::iter(..).map(..).buffer_unordered(..)` hit the
-/// higher-ranked lifetime limitation), and kube-runtime needs `Send`
-/// reconcile futures. Each call therefore builds the engine's future on a
-/// blocking-pool thread from owned inputs and drives it there with the
-/// runtime's handle; only owned, `Send` values cross threads.
+/// The sync engine, with its errors as pipeline stage errors. The engine's
+/// futures are `Send` (checked when the sync crate compiles), so they run
+/// directly on the controller's runtime.
 #[derive(Clone)]
 pub struct Engine(pub driftless_sync::SyncEngine);
 
@@ -87,11 +82,9 @@ impl Engine {
         target: &driftless_sync::Target,
         desired: Vec<driftless_render::Object>,
     ) -> Result<driftless_sync::Comparison, StageError> {
-        let (engine, target) = (self.0.clone(), target.clone());
-        let handle = tokio::runtime::Handle::current();
-        tokio::task::spawn_blocking(move || handle.block_on(engine.diff(&target, desired)))
+        self.0
+            .diff(target, desired)
             .await
-            .map_err(|e| join_error("diff", &e))?
             .map_err(StageError::from_display)
     }
 
@@ -101,15 +94,9 @@ impl Engine {
         target: &driftless_sync::Target,
         comparison: driftless_sync::Comparison,
     ) -> Result<driftless_sync::SyncResult, StageError> {
-        let (engine, target) = (self.0.clone(), target.clone());
-        let handle = tokio::runtime::Handle::current();
-        tokio::task::spawn_blocking(move || handle.block_on(engine.sync(&target, &comparison)))
+        self.0
+            .sync(target, &comparison)
             .await
-            .map_err(|e| join_error("sync", &e))?
             .map_err(StageError::from_display)
     }
-}
-
-fn join_error(what: &str, e: &tokio::task::JoinError) -> StageError {
-    StageError(format!("the sync engine's {what} task failed: {e}"))
 }

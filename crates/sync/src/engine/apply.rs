@@ -93,8 +93,10 @@ impl SyncEngine {
             }
             let mut wait_for = Vec::new();
             for tier in wave.chunk_by(|a, b| a.sort_key().kind_rank == b.sort_key().kind_rank) {
-                let applied: Vec<Applied> = stream::iter(tier.iter())
-                    .map(|r| self.apply_one(target, r))
+                // Indices, not borrowed items: a closure over borrowed
+                // items cannot be proven `Send`.
+                let applied: Vec<Applied> = stream::iter(0..tier.len())
+                    .map(|i| self.apply_one(target, tier[i]))
                     .buffered(self.concurrency)
                     .collect()
                     .await;

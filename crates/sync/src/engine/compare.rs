@@ -262,8 +262,14 @@ impl SyncEngine {
         &self,
         scopes: &BTreeMap<(String, String, String, Option<String>), Resolved>,
     ) -> Result<HashMap<ObjectKey, Value>, SyncError> {
-        let lists: Vec<Vec<Value>> = stream::iter(scopes.iter())
-            .map(|((_, _, kind, ns), resolved)| async move {
+        // Owned items: a closure over borrowed ones cannot be proven `Send`.
+        let owned: Vec<(String, Option<String>, Resolved)> = scopes
+            .iter()
+            .map(|((_, _, kind, ns), r)| (kind.clone(), ns.clone(), r.clone()))
+            .collect();
+        let lists: Vec<Vec<Value>> = stream::iter(owned)
+            .map(|(kind, ns, resolved)| async move {
+                let resolved = &resolved;
                 let api = kubeapi::api(&self.client, resolved, ns.as_deref().unwrap_or(""));
                 match kubeapi::list(&api, resolved).await {
                     Ok(items) => Ok(items),

@@ -81,3 +81,18 @@ impl SyncEngine {
         &self.client
     }
 }
+
+/// Compile-time proof that the engine's futures are `Send`, so a
+/// kube-runtime controller can await them on its multi-threaded runtime.
+/// Never called: it only has to type-check.
+#[allow(dead_code)]
+fn futures_are_send(
+    engine: &SyncEngine,
+    target: &crate::model::Target,
+    comparison: &crate::model::Comparison,
+) {
+    fn assert_send<T: Send>(_: T) {}
+    assert_send(engine.diff(target, Vec::new()));
+    assert_send(engine.sync(target, comparison));
+    assert_send(engine.delete_tracked(target, comparison));
+}

@@ -112,8 +112,10 @@ impl SyncEngine {
             .map(<[&ResourceDiff]>::to_vec)
             .collect();
         for group in groups {
-            let outcomes: Vec<(ResourceOutcome, usize)> = stream::iter(group)
-                .map(|r| self.prune_one(target, r))
+            // Indices, not borrowed items: a closure over borrowed items
+            // cannot be proven `Send`.
+            let outcomes: Vec<(ResourceOutcome, usize)> = stream::iter(0..group.len())
+                .map(|i| self.prune_one(target, group[i]))
                 .buffer_unordered(self.concurrency)
                 .collect()
                 .await;

@@ -29,8 +29,11 @@ impl SyncEngine {
     ) -> Result<(), WaitFailure> {
         let start = Instant::now();
         loop {
-            let states: Vec<(String, driftless_api::HealthStatus)> = stream::iter(objects)
-                .map(|(key, resolved)| async move {
+            // Indices, not borrowed items: a closure over borrowed items
+            // cannot be proven `Send`.
+            let states: Vec<(String, driftless_api::HealthStatus)> = stream::iter(0..objects.len())
+                .map(|i| async move {
+                    let (key, resolved) = &objects[i];
                     let api = kubeapi::api(&self.client, resolved, &key.namespace);
                     let health = match api.get_opt(&key.name).await {
                         Ok(Some(obj)) => health::assess(&kubeapi::to_value(obj, resolved)),
