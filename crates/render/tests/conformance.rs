@@ -79,6 +79,8 @@ fn run_case(dir: &Path, verbose: bool) -> Result<(), String> {
     compare(&ours, &expected)?;
     if ours_text == expected_text {
         BYTE_EXACT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    } else if std::env::var_os("DRIFTLESS_CONFORMANCE_TEXT_DIFFS").is_some() {
+        println!("text differs: {}", dir.display());
     }
     Ok(())
 }
