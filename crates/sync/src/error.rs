@@ -19,6 +19,17 @@ pub enum SyncError {
         #[source]
         source: kube::Error,
     },
+    /// Watching a kind for tracked objects (to find what to prune) failed
+    /// before its first complete list.
+    #[error("watching {kind} in {scope} for tracked objects failed: {message}")]
+    Watch {
+        /// The kind watched (`apiVersion/Kind`).
+        kind: String,
+        /// The namespace, or "all namespaces".
+        scope: String,
+        /// What went wrong.
+        message: String,
+    },
     /// A request about one object failed.
     #[error("{action} {object} failed: {source}")]
     Object {

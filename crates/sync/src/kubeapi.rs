@@ -1,10 +1,9 @@
 //! Thin helpers over kube's dynamic API: an `Api` for a resolved kind,
-//! paginated lists as JSON, server-side apply, and reading API errors.
+//! objects as JSON, server-side apply, and reading API errors.
 
 use kube::Client;
 use kube::api::{
-    Api, DeleteParams, DynamicObject, ListParams, Patch, PatchParams, Preconditions,
-    ValidationDirective,
+    Api, DeleteParams, DynamicObject, Patch, PatchParams, Preconditions, ValidationDirective,
 };
 use serde_json::Value;
 
@@ -31,24 +30,6 @@ pub fn to_value(obj: DynamicObject, resolved: &Resolved) -> Value {
         map.insert("kind".into(), Value::String(resolved.resource.kind.clone()));
     }
     value
-}
-
-/// Every object of a kind in a namespace (all namespaces when `None`), in pages of 500.
-pub async fn list(
-    api: &Api<DynamicObject>,
-    resolved: &Resolved,
-) -> Result<Vec<Value>, kube::Error> {
-    let mut items = Vec::new();
-    let mut params = ListParams::default().limit(500);
-    loop {
-        let page = api.list(&params).await?;
-        let token = page.metadata.continue_.clone().filter(|t| !t.is_empty());
-        items.extend(page.items.into_iter().map(|o| to_value(o, resolved)));
-        match token {
-            Some(t) => params = params.continue_token(&t),
-            None => return Ok(items),
-        }
-    }
 }
 
 /// Server-side apply parameters: `manager`, forced, optionally dry-run and

@@ -72,6 +72,7 @@ mod engine;
 pub mod error;
 pub mod health;
 pub mod ignore;
+mod index;
 pub mod jq;
 mod kubeapi;
 pub mod model;

@@ -190,11 +190,14 @@ impl SyncEngine {
         let params = kubeapi::apply_params(&self.field_manager, false, r.options.validates());
         let wait_for = Some((r.key.clone(), resolved.clone()));
         match kubeapi::apply(&api, &resolved, &r.key.name, &body, &params).await {
-            Ok(_) => Applied {
-                outcome: outcome(r, action, action.as_str()),
-                writes: 1,
-                wait_for,
-            },
+            Ok(live) => {
+                self.index.record(&resolved, &live);
+                Applied {
+                    outcome: outcome(r, action, action.as_str()),
+                    writes: 1,
+                    wait_for,
+                }
+            }
             Err(e) if kubeapi::is_immutable(&e) && r.options.replaces_on_conflict() => {
                 let uid = r
                     .live
@@ -276,7 +279,7 @@ impl SyncEngine {
         }
         kubeapi::apply(api, resolved, name, body, params)
             .await
-            .map(|_| ())
+            .map(|live| self.index.record(resolved, &live))
             .map_err(|e| {
                 format!(
                     "{}: create after delete failed: {}",

@@ -1,6 +1,7 @@
-//! [`SyncEngine::diff`]: live objects are listed, every rendered object that
-//! exists is dry-run applied, and the prediction is compared with the live
-//! object. Nothing is written.
+//! [`SyncEngine::diff`]: the live objects are fetched by name (the rendered
+//! ones, the previous ones and those the tracked-object index names), every
+//! rendered object that exists is dry-run applied, and the prediction is
+//! compared with the live object. Nothing is written.
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 
@@ -13,24 +14,10 @@ use super::SyncEngine;
 use super::prepare::Prepared;
 use crate::discovery::Resolved;
 use crate::error::SyncError;
+use crate::index::ScopeKey;
 use crate::model::{Comparison, ManagedKind, ResourceDiff, ResourceState, Target, Warning};
 use crate::tracking::{Ownership, TRACKING_ANNOTATION, ownership};
 use crate::{health, ignore, kubeapi, normalize, order, path, text};
-
-/// The identity of a live object.
-pub(super) fn live_key(live: &Value) -> ObjectKey {
-    let s = |p: &str| live.pointer(p).and_then(Value::as_str).unwrap_or("");
-    let api_version = s("/apiVersion");
-    ObjectKey {
-        group: api_version
-            .rsplit_once('/')
-            .map_or("", |(g, _)| g)
-            .to_string(),
-        kind: s("/kind").to_string(),
-        namespace: s("/metadata/namespace").to_string(),
-        name: s("/metadata/name").to_string(),
-    }
-}
 
 fn has_controller_owner(live: &Value) -> bool {
     live.pointer("/metadata/ownerReferences")
@@ -104,7 +91,7 @@ impl SyncEngine {
         let prepared = self.prepare(target, desired, &mut warnings).await?;
 
         let scopes = self.list_scopes(target, &prepared).await?;
-        let live = self.list_live(&scopes).await?;
+        let live = self.fetch_live(target, &prepared, &scopes).await?;
         let managed_kinds = managed_kinds(&scopes);
 
         let mut ignore_errors = Vec::new();
@@ -216,13 +203,14 @@ impl SyncEngine {
             .map_err(|e| format!("{}: dry-run apply refused: {}", p.key, kubeapi::message(&e)))
     }
 
-    /// The (kind, namespace) pairs to list: those rendered and those
-    /// managed last time. `None` namespace lists a cluster-scoped kind.
+    /// The (kind, namespace) pairs searched for tracked objects: those
+    /// rendered and those managed last time. A `None` namespace means a
+    /// cluster-scoped kind (or all namespaces).
     async fn list_scopes(
         &self,
         target: &Target,
         prepared: &[Prepared],
-    ) -> Result<BTreeMap<(String, String, String, Option<String>), Resolved>, SyncError> {
+    ) -> Result<BTreeMap<ScopeKey, Resolved>, SyncError> {
         let mut scopes = BTreeMap::new();
         let mut add = |r: &Resolved, ns: &str| {
             let ns = (r.namespaced && !ns.is_empty()).then(|| ns.to_string());
@@ -258,25 +246,73 @@ impl SyncEngine {
         Ok(scopes)
     }
 
-    async fn list_live(
+    /// The live objects a diff needs, each fetched by name (bounded
+    /// concurrency): every rendered object, every object of a scope whose
+    /// tracking annotation names the Application (found through the shared
+    /// [`crate::index::TrackedIndex`], not by listing the kind), and every
+    /// previous resource that is no longer rendered.
+    async fn fetch_live(
         &self,
-        scopes: &BTreeMap<(String, String, String, Option<String>), Resolved>,
+        target: &Target,
+        prepared: &[Prepared],
+        scopes: &BTreeMap<ScopeKey, Resolved>,
     ) -> Result<HashMap<ObjectKey, Value>, SyncError> {
-        // Owned items: a closure over borrowed ones cannot be proven `Send`.
-        let owned: Vec<(String, Option<String>, Resolved)> = scopes
+        let mut wanted: HashMap<ObjectKey, Resolved> = prepared
             .iter()
-            .map(|((_, _, kind, ns), r)| (kind.clone(), ns.clone(), r.clone()))
+            .filter_map(|p| Some((p.key.clone(), p.resolved.clone()?)))
             .collect();
-        let lists: Vec<Vec<Value>> = stream::iter(owned)
-            .map(|(kind, ns, resolved)| async move {
-                let resolved = &resolved;
-                let api = kubeapi::api(&self.client, resolved, ns.as_deref().unwrap_or(""));
-                match kubeapi::list(&api, resolved).await {
-                    Ok(items) => Ok(items),
-                    Err(e) if kubeapi::status_code(&e) == Some(404) => Ok(Vec::new()),
-                    Err(source) => Err(SyncError::List {
-                        kind: format!("{}/{kind}", resolved.resource.api_version),
-                        scope: ns.clone().unwrap_or_else(|| "all namespaces".into()),
+
+        // Owned items: a closure over borrowed ones cannot be proven `Send`.
+        let owned: Vec<(ScopeKey, Resolved)> =
+            scopes.iter().map(|(k, r)| (k.clone(), r.clone())).collect();
+        let tracked: Vec<Vec<(ObjectKey, Resolved)>> = stream::iter(owned)
+            .map(|(scope, resolved)| async move {
+                let ids = self.index.tracked(&scope, &resolved, &target.app).await?;
+                let res = &resolved.resource;
+                Ok::<_, SyncError>(
+                    ids.into_iter()
+                        .map(|(namespace, name)| {
+                            let key = ObjectKey {
+                                group: res.group.clone(),
+                                kind: res.kind.clone(),
+                                namespace,
+                                name,
+                            };
+                            (key, resolved.clone())
+                        })
+                        .collect(),
+                )
+            })
+            .buffer_unordered(self.concurrency)
+            .try_collect()
+            .await?;
+        for (key, resolved) in tracked.into_iter().flatten() {
+            wanted.entry(key).or_insert(resolved);
+        }
+        for prev in &target.previous {
+            let key = ObjectKey {
+                group: prev.group.clone(),
+                kind: prev.kind.clone(),
+                namespace: prev.namespace.clone().unwrap_or_default(),
+                name: prev.name.clone(),
+            };
+            if !wanted.contains_key(&key)
+                && let Some(resolved) = scope_of(scopes, &key)
+            {
+                wanted.insert(key, resolved.clone());
+            }
+        }
+
+        let fetched: Vec<Option<(ObjectKey, Value)>> = stream::iter(wanted)
+            .map(|(key, resolved)| async move {
+                let api = kubeapi::api(&self.client, &resolved, &key.namespace);
+                match api.get_opt(&key.name).await {
+                    Ok(found) => Ok(found.map(|obj| (key, kubeapi::to_value(obj, &resolved)))),
+                    // The kind is no longer served.
+                    Err(e) if kubeapi::status_code(&e) == Some(404) => Ok(None),
+                    Err(source) => Err(SyncError::Object {
+                        action: "get",
+                        object: key.to_string(),
                         source,
                     }),
                 }
@@ -284,11 +320,7 @@ impl SyncEngine {
             .buffer_unordered(self.concurrency)
             .try_collect()
             .await?;
-        Ok(lists
-            .into_iter()
-            .flatten()
-            .map(|v| (live_key(&v), v))
-            .collect())
+        Ok(fetched.into_iter().flatten().collect())
     }
 
     fn prune_candidates(
@@ -296,7 +328,7 @@ impl SyncEngine {
         target: &Target,
         live: &HashMap<ObjectKey, Value>,
         desired: &HashSet<ObjectKey>,
-        scopes: &BTreeMap<(String, String, String, Option<String>), Resolved>,
+        scopes: &BTreeMap<ScopeKey, Resolved>,
     ) -> Vec<ResourceDiff> {
         let mut out = Vec::new();
         for (key, obj) in live {
@@ -356,9 +388,19 @@ impl SyncEngine {
     }
 }
 
-fn managed_kinds(
-    scopes: &BTreeMap<(String, String, String, Option<String>), Resolved>,
-) -> Vec<ManagedKind> {
+/// The scope `key` is fetched through: its kind in its namespace (or in all).
+fn scope_of<'a>(scopes: &'a BTreeMap<ScopeKey, Resolved>, key: &ObjectKey) -> Option<&'a Resolved> {
+    scopes
+        .iter()
+        .find(|((group, _, kind, ns), _)| {
+            *group == key.group
+                && *kind == key.kind
+                && ns.as_deref().is_none_or(|ns| ns == key.namespace)
+        })
+        .map(|(_, r)| r)
+}
+
+fn managed_kinds(scopes: &BTreeMap<ScopeKey, Resolved>) -> Vec<ManagedKind> {
     let mut kinds: Vec<ManagedKind> = Vec::new();
     for r in scopes.values() {
         if !kinds.iter().any(|k| k.resource == r.resource) {
@@ -377,21 +419,23 @@ mod tests {
     use serde_json::json;
 
     #[test]
-    fn live_identity_and_owners() {
+    fn controller_owners() {
         let rs = json!({"apiVersion": "apps/v1", "kind": "ReplicaSet",
             "metadata": {"name": "web-1", "namespace": "dev",
                 "ownerReferences": [{"kind": "Deployment", "name": "web", "controller": true}]}});
-        assert_eq!(live_key(&rs).to_string(), "ReplicaSet.apps dev/web-1");
         assert!(has_controller_owner(&rs));
         let cm = json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "c"}});
-        assert_eq!(live_key(&cm).to_string(), "ConfigMap/c");
         assert!(!has_controller_owner(&cm));
     }
 
     #[test]
     fn compare_ignores_server_fields_and_named_differences() {
-        let key = live_key(&json!({"apiVersion": "apps/v1", "kind": "Deployment",
-            "metadata": {"name": "web", "namespace": "dev"}}));
+        let key = ObjectKey {
+            group: "apps".into(),
+            kind: "Deployment".into(),
+            namespace: "dev".into(),
+            name: "web".into(),
+        };
         let live = json!({"apiVersion": "apps/v1", "kind": "Deployment",
             "metadata": {"name": "web", "namespace": "dev", "resourceVersion": "7", "generation": 3,
                 "managedFields": [{"manager": "hpa", "fieldsV1": {"f:spec": {"f:replicas": {}}}}]},

@@ -12,16 +12,20 @@ use std::time::Duration;
 use kube::Client;
 
 use crate::discovery::Catalog;
+use crate::index::TrackedIndex;
 
 /// The field manager driftless applies with unless told otherwise.
 pub const DEFAULT_FIELD_MANAGER: &str = "driftless";
 
 /// Compares rendered objects with the cluster and syncs them. Cheap to
-/// clone; clones share the discovery cache.
+/// clone; clones share the discovery cache and the index of tracked objects
+/// (one metadata-only watch per kind and namespace diffed, shared by every
+/// Application syncing there).
 #[derive(Clone)]
 pub struct SyncEngine {
     client: Client,
     catalog: Arc<Catalog>,
+    index: Arc<TrackedIndex>,
     field_manager: String,
     concurrency: usize,
     wave_timeout: Duration,
@@ -34,6 +38,7 @@ impl SyncEngine {
     pub fn new(client: Client) -> Self {
         SyncEngine {
             catalog: Arc::new(Catalog::new(client.clone())),
+            index: Arc::new(TrackedIndex::new(client.clone())),
             client,
             field_manager: DEFAULT_FIELD_MANAGER.to_string(),
             concurrency: 16,

@@ -1,0 +1,434 @@
+//! An index of the live objects that carry a tracking annotation, per kind
+//! and namespace: which Application each one names. It is how a diff finds
+//! objects to prune without listing whole kinds for every Application.
+//!
+//! Each scope (a kind in a namespace, or in all of them) is kept current by
+//! one metadata-only watch, started the first time a diff asks about it and
+//! shared by every Application syncing into it. The index holds only names
+//! and Application names, never objects: a diff fetches each candidate it
+//! finds, so a stale entry costs one GET and is never acted on. Objects this
+//! engine applies are recorded at once ([`TrackedIndex::record`]), so a diff
+//! right after a sync sees what the sync created even before the watch does.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use futures::StreamExt;
+use kube::Client;
+use kube::api::{Api, DynamicObject};
+use kube::core::PartialObjectMeta;
+use kube::runtime::{WatchStreamExt, watcher};
+use serde_json::Value;
+use tokio::sync::watch;
+use tokio::task::AbortHandle;
+
+use crate::discovery::Resolved;
+use crate::error::SyncError;
+use crate::tracking::{TRACKING_ANNOTATION, parse_tracking_id};
+
+/// A kind (group, version, kind) in a namespace (`None`: all namespaces, or
+/// a cluster-scoped kind).
+pub(crate) type ScopeKey = (String, String, String, Option<String>);
+
+/// How long a scope may go unasked before its watch is stopped.
+const IDLE: Duration = Duration::from_secs(15 * 60);
+/// How long the first list of a scope may take.
+const READY_TIMEOUT: Duration = Duration::from_secs(120);
+
+/// One tracked object: the Application its annotation names, and the
+/// resource version that said so.
+#[derive(Clone, Debug, PartialEq, Eq)]
+struct Entry {
+    app: String,
+    version: u64,
+}
+
+/// (namespace, name) → entry.
+type Entries = HashMap<(String, String), Entry>;
+
+/// The entries of one scope; `relisting` collects a fresh list after the
+/// watch restarted.
+#[derive(Default)]
+struct ScopeEntries {
+    current: Entries,
+    relisting: Option<Entries>,
+}
+
+/// Whether a scope's first list has completed.
+#[derive(Clone, Debug, PartialEq, Eq)]
+enum Readiness {
+    Starting,
+    Ready,
+    /// The first list failed: the message, and the HTTP status when the
+    /// server gave one.
+    Failed(String, Option<u16>),
+}
+
+/// One watched scope. Dropping it stops its watch.
+struct Scope {
+    entries: Arc<Mutex<ScopeEntries>>,
+    ready: watch::Receiver<Readiness>,
+    task: AbortHandle,
+    last_used: Mutex<Instant>,
+}
+
+impl Drop for Scope {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+/// The tracked objects of every scope a diff asked about.
+pub(crate) struct TrackedIndex {
+    client: Client,
+    scopes: Mutex<HashMap<ScopeKey, Arc<Scope>>>,
+}
+
+/// A resource version as a number (0 when it is not one, which always
+/// loses to a real one and never blocks an update).
+fn version_of(rv: Option<&str>) -> u64 {
+    rv.and_then(|v| v.parse().ok()).unwrap_or(0)
+}
+
+/// The Application a tracking annotation names.
+fn tracked_app(annotation: Option<&str>) -> Option<String> {
+    annotation.and_then(parse_tracking_id).map(|id| id.app)
+}
+
+/// Records what an object's metadata says into `entries`, unless an entry
+/// from a later resource version is there already.
+fn upsert(entries: &mut Entries, id: (String, String), app: Option<String>, version: u64) {
+    let newer = entries
+        .get(&id)
+        .is_none_or(|e| version == 0 || e.version == 0 || version >= e.version);
+    if !newer {
+        return;
+    }
+    match app {
+        Some(app) => {
+            entries.insert(id, Entry { app, version });
+        }
+        None => {
+            entries.remove(&id);
+        }
+    }
+}
+
+/// Forgets a deleted object, unless a later resource version recreated it.
+fn remove(entries: &mut Entries, id: &(String, String), version: u64) {
+    if entries
+        .get(id)
+        .is_some_and(|e| version == 0 || e.version == 0 || version >= e.version)
+    {
+        entries.remove(id);
+    }
+}
+
+impl ScopeEntries {
+    fn apply(&mut self, meta: &PartialObjectMeta<DynamicObject>) {
+        let (id, app, version) = describe(meta);
+        upsert(&mut self.current, id, app, version);
+    }
+
+    fn delete(&mut self, meta: &PartialObjectMeta<DynamicObject>) {
+        let (id, _, version) = describe(meta);
+        remove(&mut self.current, &id, version);
+    }
+
+    fn init_apply(&mut self, meta: &PartialObjectMeta<DynamicObject>) {
+        let (id, app, version) = describe(meta);
+        upsert(self.relisting.get_or_insert_default(), id, app, version);
+    }
+
+    /// Replaces the entries with the fresh list, keeping those recorded
+    /// after the list was taken (newer than anything in it).
+    fn init_done(&mut self) {
+        let Some(mut fresh) = self.relisting.take() else {
+            return;
+        };
+        let listed_up_to = fresh.values().map(|e| e.version).max().unwrap_or(0);
+        for (id, entry) in self.current.drain() {
+            if entry.version > listed_up_to {
+                fresh.entry(id).or_insert(entry);
+            }
+        }
+        self.current = fresh;
+    }
+}
+
+fn describe(meta: &PartialObjectMeta<DynamicObject>) -> ((String, String), Option<String>, u64) {
+    let m = &meta.metadata;
+    let id = (
+        m.namespace.clone().unwrap_or_default(),
+        m.name.clone().unwrap_or_default(),
+    );
+    let annotation = m
+        .annotations
+        .as_ref()
+        .and_then(|a| a.get(TRACKING_ANNOTATION))
+        .map(String::as_str);
+    (
+        id,
+        tracked_app(annotation),
+        version_of(m.resource_version.as_deref()),
+    )
+}
+
+/// The HTTP status of a watcher error, when the server sent one.
+fn watcher_status(err: &watcher::Error) -> Option<u16> {
+    match err {
+        watcher::Error::InitialListFailed(e)
+        | watcher::Error::WatchStartFailed(e)
+        | watcher::Error::WatchFailed(e) => crate::kubeapi::status_code(e),
+        watcher::Error::WatchError(status) => Some(status.code),
+        watcher::Error::NoResourceVersion => None,
+    }
+}
+
+/// Keeps `entries` current from a metadata-only watch of `api` until aborted;
+/// reports the first list's outcome through `ready`. Ends when the first
+/// list fails.
+async fn run_watch(
+    api: Api<PartialObjectMeta<DynamicObject>>,
+    entries: Arc<Mutex<ScopeEntries>>,
+    ready: watch::Sender<Readiness>,
+) {
+    let mut events = std::pin::pin!(watcher(api, watcher::Config::default()).default_backoff());
+    while let Some(event) = events.next().await {
+        let event = match event {
+            Ok(event) => event,
+            Err(e) if *ready.borrow() == Readiness::Starting => {
+                let status = watcher_status(&e);
+                ready.send_replace(Readiness::Failed(e.to_string(), status));
+                return;
+            }
+            Err(e) => {
+                tracing::debug!(error = %e, "tracked-object watch interrupted; it resumes");
+                continue;
+            }
+        };
+        let mut guard = entries.lock().unwrap_or_else(|p| p.into_inner());
+        match event {
+            watcher::Event::Apply(meta) => guard.apply(&meta),
+            watcher::Event::Delete(meta) => guard.delete(&meta),
+            watcher::Event::Init => guard.relisting = Some(Entries::new()),
+            watcher::Event::InitApply(meta) => guard.init_apply(&meta),
+            watcher::Event::InitDone => {
+                guard.init_done();
+                drop(guard);
+                if *ready.borrow() != Readiness::Ready {
+                    ready.send_replace(Readiness::Ready);
+                }
+            }
+        }
+    }
+}
+
+/// `apiVersion/Kind`, for errors.
+fn describe_kind(resolved: &Resolved) -> String {
+    format!(
+        "{}/{}",
+        resolved.resource.api_version, resolved.resource.kind
+    )
+}
+
+impl TrackedIndex {
+    /// An empty index; watches start on first use.
+    pub(crate) fn new(client: Client) -> Self {
+        TrackedIndex {
+            client,
+            scopes: Mutex::new(HashMap::new()),
+        }
+    }
+
+    fn scopes(&self) -> std::sync::MutexGuard<'_, HashMap<ScopeKey, Arc<Scope>>> {
+        self.scopes.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// The scope `key`, its watch started when it is new. Stops the watches
+    /// of scopes nobody asked about for a while.
+    fn scope(&self, key: &ScopeKey, resolved: &Resolved) -> Arc<Scope> {
+        let mut scopes = self.scopes();
+        scopes.retain(|k, s| k == key || s.last_used.lock().map_or(true, |t| t.elapsed() < IDLE));
+        if let Some(scope) = scopes.get(key) {
+            *scope.last_used.lock().unwrap_or_else(|p| p.into_inner()) = Instant::now();
+            return scope.clone();
+        }
+        let api: Api<PartialObjectMeta<DynamicObject>> = match &key.3 {
+            Some(ns) if resolved.namespaced => {
+                Api::namespaced_with(self.client.clone(), ns, &resolved.resource)
+            }
+            _ => Api::all_with(self.client.clone(), &resolved.resource),
+        };
+        let entries = Arc::new(Mutex::new(ScopeEntries::default()));
+        let (tx, rx) = watch::channel(Readiness::Starting);
+        let task = tokio::spawn(run_watch(api, entries.clone(), tx)).abort_handle();
+        let scope = Arc::new(Scope {
+            entries,
+            ready: rx,
+            task,
+            last_used: Mutex::new(Instant::now()),
+        });
+        scopes.insert(key.clone(), scope.clone());
+        scope
+    }
+
+    /// Forgets `key` if it is still `scope` (after its first list failed).
+    fn forget(&self, key: &ScopeKey, scope: &Arc<Scope>) {
+        let mut scopes = self.scopes();
+        if scopes.get(key).is_some_and(|s| Arc::ptr_eq(s, scope)) {
+            scopes.remove(key);
+        }
+    }
+
+    /// The (namespace, name) of every object in scope `key` whose tracking
+    /// annotation names Application `app`. Waits for the scope's first list
+    /// when it is new. A kind the server no longer serves has none.
+    pub(crate) async fn tracked(
+        &self,
+        key: &ScopeKey,
+        resolved: &Resolved,
+        app: &str,
+    ) -> Result<Vec<(String, String)>, SyncError> {
+        let scope = self.scope(key, resolved);
+        let mut ready = scope.ready.clone();
+        let outcome =
+            tokio::time::timeout(READY_TIMEOUT, ready.wait_for(|r| *r != Readiness::Starting))
+                .await;
+        let state = match outcome {
+            Ok(Ok(state)) => state.clone(),
+            Ok(Err(_)) => Readiness::Failed("the watch ended".into(), None),
+            Err(_) => Readiness::Failed(
+                format!("no complete list after {}s", READY_TIMEOUT.as_secs()),
+                None,
+            ),
+        };
+        match state {
+            Readiness::Ready => {}
+            Readiness::Starting => unreachable!("waited for a state other than Starting"),
+            Readiness::Failed(message, status) => {
+                self.forget(key, &scope);
+                if status == Some(404) {
+                    return Ok(Vec::new());
+                }
+                return Err(SyncError::Watch {
+                    kind: describe_kind(resolved),
+                    scope: key.3.clone().unwrap_or_else(|| "all namespaces".into()),
+                    message,
+                });
+            }
+        }
+        let entries = scope.entries.lock().unwrap_or_else(|p| p.into_inner());
+        Ok(entries
+            .current
+            .iter()
+            .filter(|(_, e)| e.app == app)
+            .map(|(id, _)| id.clone())
+            .collect())
+    }
+
+    /// Records an object this engine just wrote (as the server returned
+    /// it) in every watched scope of its kind that holds it, so the next
+    /// diff finds it even before the watch reports it.
+    pub(crate) fn record(&self, resolved: &Resolved, live: &Value) {
+        let s = |p: &str| live.pointer(p).and_then(Value::as_str);
+        let namespace = s("/metadata/namespace").unwrap_or("").to_string();
+        let name = s("/metadata/name").unwrap_or("").to_string();
+        let app = tracked_app(
+            live.pointer("/metadata/annotations")
+                .and_then(|a| a.get(TRACKING_ANNOTATION))
+                .and_then(Value::as_str),
+        );
+        let version = version_of(s("/metadata/resourceVersion"));
+        let res = &resolved.resource;
+        let scopes: Vec<Arc<Scope>> = self
+            .scopes()
+            .iter()
+            .filter(|((g, v, k, ns), _)| {
+                (g, v, k) == (&res.group, &res.version, &res.kind)
+                    && ns.as_deref().is_none_or(|ns| ns == namespace)
+            })
+            .map(|(_, s)| s.clone())
+            .collect();
+        for scope in scopes {
+            let mut entries = scope.entries.lock().unwrap_or_else(|p| p.into_inner());
+            let id = (namespace.clone(), name.clone());
+            upsert(&mut entries.current, id.clone(), app.clone(), version);
+            if let Some(relisting) = entries.relisting.as_mut() {
+                upsert(relisting, id, app.clone(), version);
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn id(name: &str) -> (String, String) {
+        ("ns".to_string(), name.to_string())
+    }
+
+    #[test]
+    fn later_versions_win() {
+        let mut entries = Entries::new();
+        upsert(&mut entries, id("a"), Some("one".into()), 10);
+        upsert(&mut entries, id("a"), Some("two".into()), 9);
+        assert_eq!(entries[&id("a")].app, "one");
+        upsert(&mut entries, id("a"), Some("two".into()), 11);
+        assert_eq!(entries[&id("a")].app, "two");
+        // An older delete does not remove a newer object.
+        remove(&mut entries, &id("a"), 10);
+        assert!(entries.contains_key(&id("a")));
+        remove(&mut entries, &id("a"), 12);
+        assert!(entries.is_empty());
+    }
+
+    #[test]
+    fn untracked_objects_are_forgotten() {
+        let mut entries = Entries::new();
+        upsert(&mut entries, id("a"), Some("one".into()), 1);
+        upsert(&mut entries, id("a"), None, 2);
+        assert!(entries.is_empty());
+        upsert(&mut entries, id("b"), None, 1);
+        assert!(entries.is_empty());
+    }
+
+    #[test]
+    fn a_relist_replaces_the_entries() {
+        let mut entries = ScopeEntries::default();
+        entries.current.insert(
+            id("gone"),
+            Entry {
+                app: "a".into(),
+                version: 1,
+            },
+        );
+        entries.relisting = Some(Entries::new());
+        upsert(
+            entries.relisting.as_mut().expect("relisting"),
+            id("kept"),
+            Some("a".into()),
+            2,
+        );
+        entries.init_done();
+        assert!(entries.relisting.is_none());
+        assert_eq!(
+            entries.current.keys().collect::<Vec<_>>(),
+            vec![&id("kept")]
+        );
+    }
+
+    #[test]
+    fn reads_the_application_from_the_annotation() {
+        assert_eq!(
+            tracked_app(Some("guestbook:apps/Deployment:dev/web")).as_deref(),
+            Some("guestbook")
+        );
+        assert_eq!(tracked_app(Some("junk")), None);
+        assert_eq!(tracked_app(None), None);
+        assert_eq!(version_of(Some("42")), 42);
+        assert_eq!(version_of(Some("x")), 0);
+    }
+}
