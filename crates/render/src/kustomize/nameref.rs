@@ -240,3 +240,70 @@ fn same_ending(a: &[String], b: &[String], allow_empty: bool) -> bool {
     let (short, long) = if a.len() <= b.len() { (a, b) } else { (b, a) };
     long.ends_with(short)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::object::Object;
+    use serde_json::json;
+
+    fn res(value: Value, prefixes: &[&str], renamed_from: Option<&str>) -> Resource {
+        let mut r = Resource::new(Object::from_value(value).unwrap(), "f");
+        r.prefixes = prefixes.iter().map(|p| p.to_string()).collect();
+        if let Some(old) = renamed_from {
+            let mut id = r.id();
+            id.name = old.to_string();
+            r.history.push(id);
+        }
+        r
+    }
+
+    fn pod(name: &str, cm: &str, prefixes: &[&str]) -> Resource {
+        res(
+            json!({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": name},
+                "spec": {"volumes": [{"name": "v", "configMap": {"name": cm}}]}}),
+            prefixes,
+            None,
+        )
+    }
+
+    fn cm(name: &str, old: &str, prefixes: &[&str]) -> Resource {
+        res(
+            json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": name}}),
+            prefixes,
+            Some(old),
+        )
+    }
+
+    fn volume_ref(r: &Resource) -> &str {
+        r.object.0["spec"]["volumes"][0]["configMap"]["name"]
+            .as_str()
+            .unwrap()
+    }
+
+    #[test]
+    fn follows_renames_within_the_same_branch() {
+        let mut list = vec![
+            pod("a-p", "cfg", &["a-"]),
+            pod("b-p", "cfg", &["b-"]),
+            cm("a-cfg", "cfg", &["a-"]),
+            cm("b-cfg", "cfg", &["b-"]),
+        ];
+        fix(&mut list, &Config::default(), "k").unwrap();
+        assert_eq!(volume_ref(&list[0]), "a-cfg");
+        assert_eq!(volume_ref(&list[1]), "b-cfg");
+    }
+
+    #[test]
+    fn ambiguous_referrals_are_errors() {
+        let mut list = vec![
+            pod("p", "cfg", &[]),
+            cm("x-cfg", "cfg", &[]),
+            cm("y-cfg", "cfg", &[]),
+        ];
+        let err = fix(&mut list, &Config::default(), "k")
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("multiple possible referrals"), "{err}");
+    }
+}

@@ -157,3 +157,75 @@ impl Order {
         });
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::object::Object;
+    use serde_json::json;
+
+    fn res(kind: &str, name: &str, ns: Option<&str>) -> Resource {
+        let mut meta = json!({"name": name});
+        if let Some(ns) = ns {
+            meta["namespace"] = json!(ns);
+        }
+        let obj = Object::from_value(json!({"apiVersion": "v1", "kind": kind, "metadata": meta}));
+        Resource::new(obj.unwrap(), "f")
+    }
+
+    fn kinds(list: &[Resource]) -> Vec<String> {
+        list.iter()
+            .map(|r| format!("{}/{}", r.object.kind(), r.object.name()))
+            .collect()
+    }
+
+    #[test]
+    fn legacy_order_puts_namespaces_first_and_webhooks_last() {
+        let mut list = vec![
+            res("ValidatingWebhookConfiguration", "v", None),
+            res("Deployment", "d", Some("a")),
+            res("Widget", "w", None),
+            res("ConfigMap", "b", None),
+            res("ConfigMap", "a", Some("x")),
+            res("Namespace", "n", None),
+        ];
+        Order::default().sort(&mut list);
+        assert_eq!(
+            kinds(&list),
+            [
+                "Namespace/n",
+                "ConfigMap/a",
+                "ConfigMap/b",
+                "Deployment/d",
+                "Widget/w",
+                "ValidatingWebhookConfiguration/v"
+            ]
+        );
+    }
+
+    #[test]
+    fn sort_options() {
+        let fifo = Order::parse(Some(&json!({"order": "fifo"})), "k").unwrap();
+        assert_eq!(fifo, Some(Order::Fifo));
+        let mut list = vec![res("Service", "s", None), res("Namespace", "n", None)];
+        Order::Fifo.sort(&mut list);
+        assert_eq!(kinds(&list), ["Service/s", "Namespace/n"]);
+        let custom = Order::parse(
+            Some(&json!({"order": "legacy", "legacySortOptions": {"orderFirst": ["Service"], "orderLast": ["Namespace"]}})),
+            "k",
+        )
+        .unwrap()
+        .unwrap();
+        let mut list = vec![res("Namespace", "n", None), res("Service", "s", None)];
+        custom.sort(&mut list);
+        assert_eq!(kinds(&list), ["Service/s", "Namespace/n"]);
+        assert!(
+            Order::parse(
+                Some(&json!({"order": "fifo", "legacySortOptions": {}})),
+                "k"
+            )
+            .is_err()
+        );
+        assert!(Order::parse(Some(&json!({"order": "random"})), "k").is_err());
+    }
+}
