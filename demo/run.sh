@@ -93,7 +93,6 @@ git -C "$work" -c user.name=demo -c user.email=demo@example.com commit -qam "dev
 git -C "$work" push -q "$push_url" main
 curl -sf -X POST -H 'Content-Type: application/json' \
   -d "{\"repository\":\"$git_url\",\"ref\":\"refs/heads/main\"}" http://127.0.0.1:18080/api/webhook >/dev/null || true
-dev_image() { kubectl get deployment my-app -n development -o jsonpath='{.spec.template.spec.containers[0].image}'; }
 wait_for 120 "dev to run my-app:dev-2" bash -c "[[ \$(kubectl get deployment my-app -n development -o jsonpath='{.spec.template.spec.containers[0].image}') == my-registry/my-app:dev-2 ]]"
 for ns in development staging production; do
   printf '%-12s %s\n' "$ns" "$(kubectl get deployment my-app -n "$ns" -o jsonpath='{.spec.template.spec.containers[0].image}')"
