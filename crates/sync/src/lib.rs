@@ -57,6 +57,14 @@
 //!   [`Target::allow_empty`].
 //! - Kinds that are no longer rendered are searched for objects to prune only
 //!   through [`Target::previous`]: pass the last `status.resources`.
+//! - A diff costs requests in proportion to the Application's own objects,
+//!   not to the size of its namespace: live objects are fetched by name;
+//!   objects to prune are found through one metadata-only watch per kind and
+//!   namespace (started on first use, shared by every Application syncing
+//!   there; objects this engine applies are known at once, those another
+//!   writer annotates once the watch reports them); and a dry-run is skipped
+//!   when neither the desired object nor the live one (its resource version)
+//!   changed since they were found in sync.
 //! - Deleting an Application (its finalizer): [`SyncEngine::delete_tracked`]
 //!   with the comparison of an empty render; only `Delete=false` keeps an object.
 //! - A wave is waited for (until healthy) only when a later wave follows, and
@@ -82,6 +90,7 @@ pub mod order;
 pub mod path;
 pub mod text;
 pub mod tracking;
+mod verdicts;
 
 pub use discovery::{Catalog, Resolved};
 pub use engine::{DEFAULT_FIELD_MANAGER, SyncEngine};

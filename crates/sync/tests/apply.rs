@@ -466,3 +466,47 @@ async fn create_namespace_option_creates_the_destination() {
         .kubectl(&["delete", "namespace", &fresh, "--wait=false"])
         .expect("cleanup");
 }
+
+#[tokio::test]
+async fn drift_is_seen_after_the_object_was_found_in_sync() {
+    let env = env("sync-verdict").await;
+    let target = env.target("verdict");
+    let objects = vec![config_map("settings", json!({"mode": "a"}))];
+    env.sync_ok(&target, &objects).await;
+    let settings = key("", "ConfigMap", &env.ns, "settings");
+    // Found in sync twice: the second time without a dry-run.
+    for _ in 0..2 {
+        let cmp = env.diff(&target, &objects).await;
+        assert_eq!(state(&cmp, &settings), ResourceState::Synced);
+    }
+
+    env.cp
+        .kubectl(&[
+            "-n",
+            &env.ns,
+            "patch",
+            "configmap/settings",
+            "--type=merge",
+            "-p",
+            r#"{"data":{"mode":"b"}}"#,
+        ])
+        .expect("editing by hand");
+    let drifted = env.diff(&target, &objects).await;
+    assert_eq!(state(&drifted, &settings), ResourceState::OutOfSync);
+    assert!(
+        resource(&drifted, &settings).diff.contains("mode"),
+        "{}",
+        resource(&drifted, &settings).diff
+    );
+
+    // A changed desired object is compared again too.
+    let edited = vec![config_map("settings", json!({"mode": "c"}))];
+    let cmp = env.diff(&target, &edited).await;
+    assert_eq!(state(&cmp, &settings), ResourceState::OutOfSync);
+    let result = env.sync_ok(&target, &edited).await;
+    assert_eq!(result.writes, 1);
+    assert_eq!(
+        state(&env.diff(&target, &edited).await, &settings),
+        ResourceState::Synced
+    );
+}

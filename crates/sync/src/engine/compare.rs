@@ -1,7 +1,8 @@
 //! [`SyncEngine::diff`]: the live objects are fetched by name (the rendered
 //! ones, the previous ones and those the tracked-object index names), every
-//! rendered object that exists is dry-run applied, and the prediction is
-//! compared with the live object. Nothing is written.
+//! rendered object that exists is dry-run applied (unless the same desired
+//! object was found in sync with the same live resource version before),
+//! and the prediction is compared with the live object. Nothing is written.
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 
@@ -17,7 +18,16 @@ use crate::error::SyncError;
 use crate::index::ScopeKey;
 use crate::model::{Comparison, ManagedKind, ResourceDiff, ResourceState, Target, Warning};
 use crate::tracking::{Ownership, TRACKING_ANNOTATION, ownership};
-use crate::{health, ignore, kubeapi, normalize, order, path, text};
+use crate::{health, ignore, kubeapi, normalize, order, path, text, verdicts};
+
+/// What a diff knows of a rendered object that exists.
+enum Prediction {
+    /// A server-side dry-run's result, and the fingerprint of the
+    /// comparison's inputs (for [`crate::verdicts::Verdicts`]).
+    DryRun(Result<Value, String>, Option<u64>),
+    /// The same inputs were compared before and found in sync.
+    KnownSynced,
+}
 
 fn has_controller_owner(live: &Value) -> bool {
     live.pointer("/metadata/ownerReferences")
@@ -96,11 +106,19 @@ impl SyncEngine {
 
         let mut ignore_errors = Vec::new();
         let desired_keys: HashSet<ObjectKey> = prepared.iter().map(|p| p.key.clone()).collect();
-        let predictions: Vec<(Prepared, Option<Result<Value, String>>)> = stream::iter(prepared)
+        let predictions: Vec<(Prepared, Option<Prediction>)> = stream::iter(prepared)
             .map(|p| async {
                 let live_obj = live.get(&p.key);
                 let prediction = match (&p.resolved, live_obj) {
-                    (Some(resolved), Some(_)) => Some(self.dry_run(&p, resolved).await),
+                    (Some(resolved), Some(l)) => {
+                        let rules = ignore::matching(&target.ignore_differences, &p.key);
+                        let print = verdicts::fingerprint(&p.obj, l, &rules);
+                        if print.is_some_and(|f| self.verdicts.is_synced(&p.key, f)) {
+                            Some(Prediction::KnownSynced)
+                        } else {
+                            Some(Prediction::DryRun(self.dry_run(&p, resolved).await, print))
+                        }
+                    }
                     _ => None,
                 };
                 (p, prediction)
@@ -143,13 +161,24 @@ impl SyncEngine {
                     )
                 }
                 (Some(_), None) => (ResourceState::OutOfSync, String::new()),
-                (Some(_), Some(Err(e))) => {
+                (Some(_), Some(Prediction::DryRun(Err(e), _))) => {
+                    self.verdicts.record(&p.key, None, false);
                     error.get_or_insert(e);
                     (ResourceState::OutOfSync, String::new())
                 }
-                (Some(l), Some(Ok(predicted))) => {
+                (Some(_), Some(Prediction::KnownSynced)) if shared_with.is_none() => {
+                    (ResourceState::Synced, String::new())
+                }
+                (Some(_), Some(Prediction::KnownSynced)) => {
+                    (ResourceState::OutOfSync, String::new())
+                }
+                (Some(l), Some(Prediction::DryRun(Ok(predicted), print))) => {
+                    let errors_before = ignore_errors.len();
                     let (equal, diff) = compare(&p.key, &rules, l, &predicted, &mut ignore_errors);
-                    let state = if equal && shared_with.is_none() {
+                    let synced = equal && shared_with.is_none();
+                    let clean = error.is_none() && ignore_errors.len() == errors_before;
+                    self.verdicts.record(&p.key, print, synced && clean);
+                    let state = if synced {
                         ResourceState::Synced
                     } else {
                         ResourceState::OutOfSync

@@ -13,6 +13,7 @@ use kube::Client;
 
 use crate::discovery::Catalog;
 use crate::index::TrackedIndex;
+use crate::verdicts::Verdicts;
 
 /// The field manager driftless applies with unless told otherwise.
 pub const DEFAULT_FIELD_MANAGER: &str = "driftless";
@@ -20,12 +21,14 @@ pub const DEFAULT_FIELD_MANAGER: &str = "driftless";
 /// Compares rendered objects with the cluster and syncs them. Cheap to
 /// clone; clones share the discovery cache and the index of tracked objects
 /// (one metadata-only watch per kind and namespace diffed, shared by every
-/// Application syncing there).
+/// Application syncing there) and the remembered in-sync verdicts (a
+/// dry-run is skipped when neither the desired nor the live object changed).
 #[derive(Clone)]
 pub struct SyncEngine {
     client: Client,
     catalog: Arc<Catalog>,
     index: Arc<TrackedIndex>,
+    verdicts: Arc<Verdicts>,
     field_manager: String,
     concurrency: usize,
     wave_timeout: Duration,
@@ -39,6 +42,7 @@ impl SyncEngine {
         SyncEngine {
             catalog: Arc::new(Catalog::new(client.clone())),
             index: Arc::new(TrackedIndex::new(client.clone())),
+            verdicts: Arc::new(Verdicts::default()),
             client,
             field_manager: DEFAULT_FIELD_MANAGER.to_string(),
             concurrency: 16,
@@ -50,6 +54,8 @@ impl SyncEngine {
     /// Uses `manager` as the server-side apply field manager.
     pub fn with_field_manager(mut self, manager: impl Into<String>) -> Self {
         self.field_manager = manager.into();
+        // Verdicts were reached by dry-runs as the previous manager.
+        self.verdicts = Arc::new(Verdicts::default());
         self
     }
 
