@@ -115,6 +115,61 @@ impl FieldSpec {
         }
         result.map_err(|e| format!("path {}: {e}", self.path))
     }
+
+    /// Walks the spec's path in `object` as [`Self::apply`] does without
+    /// `create` (so nothing is created or changed) and calls `visit` with
+    /// the path to, and the value of, every value found; errors are the
+    /// same as [`Self::apply`]'s (those of `visit` included).
+    pub fn visit(&self, object: &Object, visit: &mut PathVisitor<'_>) -> Result<(), String> {
+        let segments = split_slash_path(&self.path);
+        let mut path = Vec::new();
+        visit_spec(&object.0, &segments, &mut path, visit)
+            .map_err(|e| format!("path {}: {e}", self.path))
+    }
+}
+
+/// One step on the way from an object's root to a value inside it: a map
+/// field (`S` is `&str` while the object is borrowed, `String` to keep the
+/// path) or a list element.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Step<S> {
+    /// The map field with this name.
+    Field(S),
+    /// The list element at this index.
+    Index(usize),
+}
+
+impl Step<&str> {
+    /// The same step, owning its field name.
+    pub fn to_owned_step(&self) -> Step<String> {
+        match self {
+            Step::Field(name) => Step::Field((*name).to_string()),
+            Step::Index(i) => Step::Index(*i),
+        }
+    }
+}
+
+/// What [`FieldSpec::visit`] calls with each value found and its path.
+pub type PathVisitor<'f> = dyn FnMut(&[Step<&str>], &Value) -> Result<(), String> + 'f;
+
+/// The value at `path` below `root`, if every step exists.
+pub fn value_at_mut<'v, S: AsRef<str>>(
+    root: &'v mut Map<String, Value>,
+    path: &[Step<S>],
+) -> Option<&'v mut Value> {
+    let (first, rest) = path.split_first()?;
+    let Step::Field(name) = first else {
+        return None;
+    };
+    let mut node = root.get_mut(name.as_ref())?;
+    for step in rest {
+        node = match (step, node) {
+            (Step::Field(name), Value::Object(map)) => map.get_mut(name.as_ref())?,
+            (Step::Index(i), Value::Array(items)) => items.get_mut(*i)?,
+            _ => return None,
+        };
+    }
+    Some(node)
 }
 
 /// Splits a field spec path on `/`, keeping `\/` as a literal slash.
@@ -185,6 +240,57 @@ fn walk_spec(
             }
             walk_spec(field, rest, create, set)
         }
+        _ => Err(format!(
+            "expected sequence or mapping node at {first}, found a scalar"
+        )),
+    }
+}
+
+/// [`walk_spec`] without `create`, on a borrowed map (the object's root),
+/// keeping the path.
+fn visit_spec<'a>(
+    map: &'a Map<String, Value>,
+    segments: &[String],
+    path: &mut Vec<Step<&'a str>>,
+    visit: &mut PathVisitor<'_>,
+) -> Result<(), String> {
+    let Some((first, rest)) = segments.split_first() else {
+        return Ok(());
+    };
+    let name = first.strip_suffix("[]").unwrap_or(first);
+    if name.is_empty() {
+        return Err("cannot set or create an empty field name".into());
+    }
+    let Some((key, field)) = map.get_key_value(name) else {
+        return Ok(());
+    };
+    path.push(Step::Field(key.as_str()));
+    let result = visit_node(field, rest, path, visit);
+    path.pop();
+    result
+}
+
+fn visit_node<'a>(
+    node: &'a Value,
+    segments: &[String],
+    path: &mut Vec<Step<&'a str>>,
+    visit: &mut PathVisitor<'_>,
+) -> Result<(), String> {
+    let Some(first) = segments.first() else {
+        return visit(path, node);
+    };
+    match node {
+        Value::Null => Ok(()),
+        Value::Array(items) => {
+            for (i, item) in items.iter().enumerate() {
+                path.push(Step::Index(i));
+                let result = visit_node(item, segments, path, visit);
+                path.pop();
+                result?;
+            }
+            Ok(())
+        }
+        Value::Object(map) => visit_spec(map, segments, path, visit),
         _ => Err(format!(
             "expected sequence or mapping node at {first}, found a scalar"
         )),
@@ -486,6 +592,47 @@ mod tests {
         })
         .unwrap();
         assert_eq!(count, 2);
+    }
+
+    #[test]
+    fn field_spec_visit_gives_paths_and_the_errors_of_apply() {
+        let mut obj = deployment();
+        let spec = FieldSpec::new("", "spec/template/spec/containers[]/image", false);
+        let mut seen = Vec::new();
+        spec.visit(&obj, &mut |path, value| {
+            seen.push((
+                path.iter().map(Step::to_owned_step).collect::<Vec<_>>(),
+                value.clone(),
+            ));
+            Ok(())
+        })
+        .unwrap();
+        assert_eq!(seen.len(), 2);
+        let field = |s: &str| Step::Field(s.to_string());
+        assert_eq!(
+            seen[1].0,
+            [
+                field("spec"),
+                field("template"),
+                field("spec"),
+                field("containers"),
+                Step::Index(1),
+                field("image")
+            ]
+        );
+        assert_eq!(seen[1].1, "busybox");
+        *value_at_mut(&mut obj.0, &seen[1].0).unwrap() = json!("x");
+        assert_eq!(
+            obj.0["spec"]["template"]["spec"]["containers"][1]["image"],
+            "x"
+        );
+        assert!(value_at_mut(&mut obj.0, &[field("spec"), Step::Index(0)]).is_none());
+        let bad = FieldSpec::new("", "metadata/name/x", false);
+        let visited = bad.visit(&obj, &mut |_, _| Ok(())).unwrap_err();
+        let applied = bad
+            .apply(&mut obj, &Value::Null, &mut |_| Ok(()))
+            .unwrap_err();
+        assert_eq!(visited, applied);
     }
 
     #[test]

@@ -12,7 +12,7 @@
 use serde::Deserialize;
 use serde_json::{Map, Value};
 
-use super::fieldpath::{FieldSpec, scalar_string};
+use super::fieldpath::{FieldSpec, Step, scalar_string, split_slash_path, value_at_mut};
 use crate::error::RenderError;
 use crate::object::Object;
 
@@ -100,14 +100,158 @@ pub fn apply(objects: &mut [Object], images: &Value, file: &str) -> Result<(), R
 
 /// Applies the `images` field with the given field specs (the defaults
 /// plus those of `configurations`).
+///
+/// kustomize applies each entry in turn to every object, through the
+/// containers walk and then each selected field spec, so a field reached
+/// `k` times (e.g. by the walk and by a default spec) is rewritten by the
+/// first entry `k` times, then by the second `k` times, and so on. This
+/// finds each object's image fields (and how often each is reached) once
+/// and applies the entries in that order, which gives the same result:
+/// which fields are reached, and any error, do not depend on the image
+/// values. Only a field spec that could change an object's `kind` or
+/// `apiVersion` (and so which specs select it) makes that untrue: then the
+/// entries are applied one at a time to every object.
 pub fn apply_with_field_specs(
     objects: &mut [Object],
     images: &Value,
     file: &str,
     field_specs: &[FieldSpec],
 ) -> Result<(), RenderError> {
-    for image in parse(images, file)? {
-        let matcher = Matcher::new(&image.name);
+    let images = parse(images, file)?;
+    if images.is_empty() {
+        return Ok(());
+    }
+    let entries: Vec<(&Image, Matcher)> = images
+        .iter()
+        .map(|image| (image, Matcher::new(&image.name)))
+        .collect();
+    if field_specs.iter().any(may_change_type) {
+        return apply_per_entry(objects, &entries, file, field_specs);
+    }
+    for object in objects.iter_mut() {
+        if object.kind() == "CustomResourceDefinition" {
+            continue;
+        }
+        let fields = image_fields(object, field_specs).map_err(|message| {
+            RenderError::field(file, "images", format!("{}: {message}", object.key()))
+        })?;
+        for (path, times) in fields {
+            let Some(value) = value_at_mut(&mut object.0, &path) else {
+                continue;
+            };
+            for (image, matcher) in &entries {
+                for _ in 0..times {
+                    rewrite(value, image, matcher);
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Whether a field spec's path starts at `kind` or `apiVersion`.
+fn may_change_type(spec: &FieldSpec) -> bool {
+    let segments = split_slash_path(&spec.path);
+    let first = segments.first().map_or("", String::as_str);
+    matches!(
+        first.strip_suffix("[]").unwrap_or(first),
+        "kind" | "apiVersion"
+    )
+}
+
+/// Paths to image fields, each with how many times it is reached.
+type Fields = Vec<(Vec<Step<String>>, usize)>;
+
+/// The image fields of `object` that the entries rewrite (`null`s left
+/// out) with how many times each is reached: once by the containers walk
+/// and once by each selected field spec reaching it. Errors as the first
+/// entry would meet them: the walk's first, then each spec's in order.
+fn image_fields(object: &Object, field_specs: &[FieldSpec]) -> Result<Fields, String> {
+    let mut found: Vec<Vec<Step<String>>> = Vec::new();
+    let mut path = Vec::new();
+    walk_container_images(&object.0, &mut path, &mut found)?;
+    for spec in field_specs.iter().filter(|s| s.selects(object)) {
+        spec.visit(object, &mut |path, value| {
+            check(value)?;
+            if !value.is_null() {
+                found.push(path.iter().map(Step::to_owned_step).collect());
+            }
+            Ok(())
+        })?;
+    }
+    found.sort_unstable();
+    let mut fields: Fields = Vec::with_capacity(found.len());
+    for path in found {
+        match fields.last_mut() {
+            Some((last, times)) if *last == path => *times += 1,
+            _ => fields.push((path, 1)),
+        }
+    }
+    Ok(fields)
+}
+
+/// Collects the path of the `image` of every element of every
+/// `containers`/`initContainers` list anywhere below `map`, in the order
+/// kustomize visits them.
+fn walk_container_images<'a>(
+    map: &'a Map<String, Value>,
+    path: &mut Vec<Step<&'a str>>,
+    found: &mut Vec<Vec<Step<String>>>,
+) -> Result<(), String> {
+    for (key, value) in map {
+        path.push(Step::Field(key.as_str()));
+        walk_container_images_in(value, path, found)?;
+        if (key == "containers" || key == "initContainers")
+            && let Value::Array(items) = value
+        {
+            for (i, item) in items.iter().enumerate() {
+                let Some(field) = item.as_object().and_then(|m| m.get("image")) else {
+                    continue;
+                };
+                check(field)?;
+                if !field.is_null() {
+                    let mut owned: Vec<Step<String>> =
+                        path.iter().map(Step::to_owned_step).collect();
+                    owned.push(Step::Index(i));
+                    owned.push(Step::Field("image".to_string()));
+                    found.push(owned);
+                }
+            }
+        }
+        path.pop();
+    }
+    Ok(())
+}
+
+fn walk_container_images_in<'a>(
+    node: &'a Value,
+    path: &mut Vec<Step<&'a str>>,
+    found: &mut Vec<Vec<Step<String>>>,
+) -> Result<(), String> {
+    match node {
+        Value::Object(map) => walk_container_images(map, path, found),
+        Value::Array(items) => {
+            for (i, item) in items.iter().enumerate() {
+                path.push(Step::Index(i));
+                let result = walk_container_images_in(item, path, found);
+                path.pop();
+                result?;
+            }
+            Ok(())
+        }
+        _ => Ok(()),
+    }
+}
+
+/// kustomize's order, one entry at a time over all objects (see
+/// [`apply_with_field_specs`]).
+fn apply_per_entry(
+    objects: &mut [Object],
+    entries: &[(&Image, Matcher)],
+    file: &str,
+    field_specs: &[FieldSpec],
+) -> Result<(), RenderError> {
+    for (image, matcher) in entries {
         for object in objects.iter_mut() {
             if object.kind() == "CustomResourceDefinition" {
                 continue;
@@ -116,7 +260,7 @@ pub fn apply_with_field_specs(
             let error =
                 |message: String| RenderError::field(file, "images", format!("{key}: {message}"));
             let mut root = Value::Object(std::mem::take(&mut object.0));
-            let walked = walk_containers(&mut root, &image, &matcher);
+            let walked = walk_containers(&mut root, image, matcher);
             if let Value::Object(map) = root {
                 object.0 = map;
             }
@@ -124,7 +268,7 @@ pub fn apply_with_field_specs(
             let selected: Vec<&FieldSpec> =
                 field_specs.iter().filter(|s| s.selects(object)).collect();
             for spec in selected {
-                let mut set = |v: &mut Value| update(v, &image, &matcher);
+                let mut set = |v: &mut Value| update(v, image, matcher);
                 // Fields are never created here: a missing image stays missing.
                 let spec = FieldSpec {
                     create: false,
@@ -190,47 +334,69 @@ impl Matcher {
     }
 }
 
-/// Rewrites one image reference when it matches.
+/// Rewrites one image reference when it matches; an error for a map or a
+/// list.
 fn update(value: &mut Value, image: &Image, matcher: &Matcher) -> Result<(), String> {
+    check(value)?;
+    rewrite(value, image, matcher);
+    Ok(())
+}
+
+/// An image field must be a scalar (or `null`).
+fn check(value: &Value) -> Result<(), String> {
+    match value {
+        Value::Object(_) | Value::Array(_) => Err("an image field must hold a string".into()),
+        _ => Ok(()),
+    }
+}
+
+/// Rewrites one scalar image reference when it matches (`null`, maps and
+/// lists are left alone).
+fn rewrite(value: &mut Value, image: &Image, matcher: &Matcher) {
+    let converted;
     let reference = match &*value {
-        Value::Null => return Ok(()),
-        Value::Object(_) | Value::Array(_) => {
-            return Err("an image field must hold a string".into());
+        Value::Null | Value::Object(_) | Value::Array(_) => return,
+        Value::String(s) => s.as_str(),
+        other => {
+            converted = scalar_string(other).unwrap_or_default();
+            converted.as_str()
         }
-        other => scalar_string(other).unwrap_or_default(),
     };
-    if !matcher.matches(&reference) {
-        return Ok(());
+    if !matcher.matches(reference) {
+        return;
     }
-    let (name, tag, digest) = split(&reference);
-    let mut name = name.to_string();
-    let (mut tag, mut digest) = (tag.to_string(), digest.to_string());
-    if !image.new_name.is_empty() {
-        name = image.new_name.clone();
-    }
+    let (name, mut tag, mut digest) = split(reference);
+    let name = if image.new_name.is_empty() {
+        name
+    } else {
+        image.new_name.as_str()
+    };
     match (image.new_tag.is_empty(), image.digest.is_empty()) {
         (false, false) => {
-            tag = image.new_tag.clone();
-            digest = image.digest.clone();
+            tag = &image.new_tag;
+            digest = &image.digest;
         }
         (false, true) => {
-            tag = image.new_tag.clone();
-            digest.clear();
+            tag = &image.new_tag;
+            digest = "";
         }
         (true, false) => {
-            tag.clear();
-            digest = image.digest.clone();
+            tag = "";
+            digest = &image.digest;
         }
         (true, true) => {}
     }
+    let mut out = String::with_capacity(name.len() + tag.len() + digest.len() + 2);
+    out.push_str(name);
     if !tag.is_empty() {
-        name = format!("{name}:{tag}");
+        out.push(':');
+        out.push_str(tag);
     }
     if !digest.is_empty() {
-        name = format!("{name}@{digest}");
+        out.push('@');
+        out.push_str(digest);
     }
-    *value = Value::String(name);
-    Ok(())
+    *value = Value::String(out);
 }
 
 /// Splits `[host[:port]/]path[:tag][@digest]` into name, tag and digest
@@ -548,6 +714,93 @@ mod tests {
         assert_eq!(
             objects[0].0["spec"]["containers"][0]["image"],
             "nginx-extra:1"
+        );
+    }
+
+    /// Each entry rewrites a field as often as the walk and the specs
+    /// reach it before the next entry runs: `a` becomes `b` (not `c`).
+    #[test]
+    fn entries_apply_in_kustomize_order() {
+        let deployment = || {
+            obj(
+                json!({"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "d"},
+            "spec": {"template": {"spec": {"containers": [{"image": "a"}, {"image": "c:1"}, {"image": null}],
+            "initContainers": [{"image": "b@sha256:x"}]}}}}),
+            )
+        };
+        let cases = [
+            json!([{"name": "b", "newName": "c"}, {"name": "a", "newName": "b"}]),
+            json!([{"name": "a", "newName": "a@sha256:q"}, {"name": "c", "newName": "c:7"}]),
+            json!([{"name": "[abc]", "newTag": "t"}, {"name": "c", "digest": "sha256:d"}]),
+        ];
+        let mut specs = default_field_specs();
+        specs.push(FieldSpec::new(
+            "Deployment",
+            "spec/template/spec/containers/image",
+            false,
+        ));
+        for images in &cases {
+            let mut fast = vec![deployment()];
+            apply_with_field_specs(&mut fast, images, "k.yaml", &specs).unwrap();
+            let mut slow = vec![deployment()];
+            let parsed = parse(images, "k.yaml").unwrap();
+            let entries: Vec<(&Image, Matcher)> =
+                parsed.iter().map(|i| (i, Matcher::new(&i.name))).collect();
+            apply_per_entry(&mut slow, &entries, "k.yaml", &specs).unwrap();
+            assert_eq!(fast, slow, "{images}");
+        }
+        let mut objects = vec![deployment()];
+        apply(&mut objects, &cases[0], "k.yaml").unwrap();
+        assert_eq!(
+            objects[0].0["spec"]["template"]["spec"]["containers"][0]["image"],
+            "b"
+        );
+    }
+
+    /// A field spec at `kind` can change which specs select an object:
+    /// the entries then run one at a time over all objects.
+    #[test]
+    fn kind_field_specs_apply_entry_by_entry() {
+        let mut objects = vec![obj(
+            json!({"apiVersion": "v1", "kind": "a", "metadata": {"name": "p"},
+            "spec": {"x": "a"}}),
+        )];
+        let specs = vec![
+            FieldSpec::new("", "kind", false),
+            FieldSpec::new("a", "spec/x", false),
+        ];
+        let images = json!([{"name": "a", "newName": "b"}, {"name": "b", "newName": "c"}]);
+        apply_with_field_specs(&mut objects, &images, "k.yaml", &specs).unwrap();
+        assert_eq!(objects[0].0["kind"], "c");
+        assert_eq!(objects[0].0["spec"]["x"], "b");
+    }
+
+    #[test]
+    fn errors_are_those_of_the_first_entry() {
+        let pod = |image: Value| {
+            obj(
+                json!({"kind": "Pod", "metadata": {"name": "p"}, "spec": {"containers": [{"image": image}]}}),
+            )
+        };
+        let images = json!([{"name": "x", "newTag": "1"}]);
+        let mut objects = vec![pod(json!("x")), pod(json!({"a": 1}))];
+        let err = apply(&mut objects, &images, "k.yaml")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("Pod/p: an image field must hold a string"),
+            "{err}"
+        );
+        let specs = vec![FieldSpec::new("Pod", "spec/containers/image/deeper", false)];
+        let mut objects = vec![pod(json!("x"))];
+        let err = apply_with_field_specs(&mut objects, &images, "k.yaml", &specs)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains(
+                "path spec/containers/image/deeper: expected sequence or mapping node at deeper"
+            ),
+            "{err}"
         );
     }
 

@@ -69,23 +69,34 @@ pub fn apply_with_field_specs(
     file: &str,
     field_specs: &[FieldSpec],
 ) -> Result<(), RenderError> {
-    for (i, replica) in parse(replicas, file)?.into_iter().enumerate() {
+    let replicas = parse(replicas, file)?;
+    if replicas.is_empty() {
+        return Ok(());
+    }
+    // Each object's names (current and previous), or the error reading its
+    // previous ids; read again whenever a field spec changes the object.
+    let mut names: Vec<Result<Vec<String>, String>> = objects.iter().map(object_names).collect();
+    for (i, replica) in replicas.into_iter().enumerate() {
         let field = format!("replicas[{i}]");
         let mut found = false;
+        let count = Value::from(replica.count);
         for spec in field_specs {
-            for object in objects.iter_mut() {
-                let ids = object_ids(object).map_err(|m| RenderError::field(file, &field, m))?;
-                if !spec.selects(object) || !ids.iter().any(|id| id.name == replica.name) {
+            for (object, names) in objects.iter_mut().zip(names.iter_mut()) {
+                let named = match names {
+                    Ok(names) => names.contains(&replica.name),
+                    Err(m) => return Err(RenderError::field(file, &field, m.clone())),
+                };
+                if !named || !spec.selects(object) {
                     continue;
                 }
                 found = true;
-                let count = Value::from(replica.count);
                 let key = object.key();
                 spec.apply(object, &count, &mut |v| {
                     *v = count.clone();
                     Ok(())
                 })
                 .map_err(|m| RenderError::field(file, &field, format!("{key}: {m}")))?;
+                *names = object_names(object);
             }
         }
         if !found {
@@ -102,6 +113,11 @@ pub fn apply_with_field_specs(
         }
     }
     Ok(())
+}
+
+/// The names of [`object_ids`].
+fn object_names(object: &Object) -> Result<Vec<String>, String> {
+    object_ids(object).map(|ids| ids.into_iter().map(|id| id.name).collect())
 }
 
 /// kustomize's `Gvk.String()`: `Kind.version.group` with `[noKind]`,
@@ -183,6 +199,25 @@ mod tests {
         )
         .unwrap();
         assert_eq!(objects[0].0["spec"]["size"], 3);
+    }
+
+    /// Unreadable previous ids are an error even on an object no field
+    /// spec selects, as in kustomize's order of checks.
+    #[test]
+    fn previous_ids_are_read_for_every_object() {
+        let mut d = obj("ConfigMap", "c", json!({}));
+        d.set_annotation(PREVIOUS_NAMES, "a,b");
+        d.set_annotation(PREVIOUS_KINDS, "ConfigMap");
+        d.set_annotation(PREVIOUS_NAMESPACES, "default");
+        let mut objects = vec![obj("Deployment", "web", json!({})), d];
+        let err = apply(
+            &mut objects,
+            &json!([{"name": "web", "count": 2}]),
+            "k.yaml",
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(err.contains("number of previous names"), "{err}");
     }
 
     #[test]
