@@ -85,13 +85,24 @@ impl FieldSpec {
     /// Whether the spec's group/version/kind select `object` (kustomize's
     /// `Gvk.IsSelected`: each part set in the spec must be equal).
     pub fn selects(&self, object: &Object) -> bool {
-        let matches = |want: &Option<String>, have: &str| match want.as_deref() {
-            None | Some("") => true,
-            Some(want) => want == have,
-        };
-        matches(&self.group, object.group())
-            && matches(&self.version, object.version())
-            && matches(&self.kind, object.kind())
+        // The kind first, and each part of the object read only when the
+        // spec sets it: this runs for every object and spec.
+        if let Some(kind) = self.kind.as_deref().filter(|w| !w.is_empty())
+            && kind != object.kind()
+        {
+            return false;
+        }
+        if let Some(group) = self.group.as_deref().filter(|w| !w.is_empty())
+            && group != object.group()
+        {
+            return false;
+        }
+        if let Some(version) = self.version.as_deref().filter(|w| !w.is_empty())
+            && version != object.version()
+        {
+            return false;
+        }
+        true
     }
 
     /// Walks the spec's path in `object` (whether or not [`Self::selects`]

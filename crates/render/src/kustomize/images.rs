@@ -140,8 +140,11 @@ pub fn apply_with_field_specs(
                 continue;
             };
             for (image, matcher) in &entries {
+                // A reference that does not match is left as it is.
                 for _ in 0..times {
-                    rewrite(value, image, matcher);
+                    if !rewrite(value, image, matcher) {
+                        break;
+                    }
                 }
             }
         }
@@ -311,27 +314,73 @@ fn walk_containers(node: &mut Value, image: &Image, matcher: &Matcher) -> Result
 
 /// Matches image references against an entry's name the way kustomize's
 /// `IsImageMatched` does: `^name(:tag)?(@sha256:digest)?$`.
+///
+/// Most names hold no regular expression syntax but `.` (any character):
+/// those are matched directly, without compiling an expression.
 struct Matcher {
-    regex: Option<regex::Regex>,
+    kind: MatcherKind,
     name: String,
+}
+
+enum MatcherKind {
+    /// The name is letters, digits, `/`, `_`, `-`, `:`, `@` and `.` only.
+    Simple,
+    Regex(regex::Regex),
+    /// Not a valid expression: the name is compared literally.
+    Invalid,
 }
 
 impl Matcher {
     fn new(name: &str) -> Self {
-        let pattern = format!("^{name}(:[a-zA-Z0-9_.{{}}-]*)?(@sha256:[a-zA-Z0-9_.{{}}-]*)?$");
+        let simple = name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "/_-:@.".contains(c));
+        let kind = if simple {
+            MatcherKind::Simple
+        } else {
+            let pattern = format!("^{name}(:[a-zA-Z0-9_.{{}}-]*)?(@sha256:[a-zA-Z0-9_.{{}}-]*)?$");
+            match regex::Regex::new(&pattern) {
+                Ok(regex) => MatcherKind::Regex(regex),
+                Err(_) => MatcherKind::Invalid,
+            }
+        };
         Self {
-            regex: regex::Regex::new(&pattern).ok(),
+            kind,
             name: name.to_string(),
         }
     }
 
     fn matches(&self, reference: &str) -> bool {
-        match &self.regex {
-            Some(regex) => regex.is_match(reference),
-            // Not a valid expression: compare the name literally.
-            None => split(reference).0 == self.name,
+        match &self.kind {
+            MatcherKind::Simple => simple_match(&self.name, reference),
+            MatcherKind::Regex(regex) => regex.is_match(reference),
+            MatcherKind::Invalid => split(reference).0 == self.name,
         }
     }
+}
+
+/// `^name(:[a-zA-Z0-9_.{}-]*)?(@sha256:[a-zA-Z0-9_.{}-]*)?$` for a name of
+/// literal ASCII characters and `.` (any character but a newline).
+fn simple_match(name: &str, reference: &str) -> bool {
+    let mut chars = reference.chars();
+    for want in name.chars() {
+        match chars.next() {
+            Some('\n') | None => return false,
+            Some(c) if want != '.' && c != want => return false,
+            Some(_) => {}
+        }
+    }
+    let in_class = |c: char| c.is_ascii_alphanumeric() || "_.{}-".contains(c);
+    let rest = chars.as_str();
+    let rest = match rest.strip_prefix(':') {
+        Some(tag) => tag.trim_start_matches(in_class),
+        None => rest,
+    };
+    let rest = match rest.strip_prefix("@sha256:") {
+        Some(digest) => digest.trim_start_matches(in_class),
+        None => rest,
+    };
+    rest.is_empty()
 }
 
 /// Rewrites one image reference when it matches; an error for a map or a
@@ -351,11 +400,11 @@ fn check(value: &Value) -> Result<(), String> {
 }
 
 /// Rewrites one scalar image reference when it matches (`null`, maps and
-/// lists are left alone).
-fn rewrite(value: &mut Value, image: &Image, matcher: &Matcher) {
+/// lists are left alone); whether it matched.
+fn rewrite(value: &mut Value, image: &Image, matcher: &Matcher) -> bool {
     let converted;
     let reference = match &*value {
-        Value::Null | Value::Object(_) | Value::Array(_) => return,
+        Value::Null | Value::Object(_) | Value::Array(_) => return false,
         Value::String(s) => s.as_str(),
         other => {
             converted = scalar_string(other).unwrap_or_default();
@@ -363,7 +412,7 @@ fn rewrite(value: &mut Value, image: &Image, matcher: &Matcher) {
         }
     };
     if !matcher.matches(reference) {
-        return;
+        return false;
     }
     let (name, mut tag, mut digest) = split(reference);
     let name = if image.new_name.is_empty() {
@@ -397,6 +446,7 @@ fn rewrite(value: &mut Value, image: &Image, matcher: &Matcher) {
         out.push_str(digest);
     }
     *value = Value::String(out);
+    true
 }
 
 /// Splits `[host[:port]/]path[:tag][@digest]` into name, tag and digest
@@ -551,6 +601,60 @@ mod tests {
             split("host:1234/my/image:v1"),
             ("host:1234/my/image", "v1", "")
         );
+    }
+
+    /// Simple names match exactly as their regular expression does.
+    #[test]
+    fn simple_names_match_like_the_expression() {
+        let names = [
+            "nginx",
+            "registry.example.com/app",
+            "host:5000/app",
+            "a.b",
+            "",
+            "x@y",
+            "my-app_1",
+            "...",
+        ];
+        let references = [
+            "nginx",
+            "nginx:1",
+            "nginx:1@sha256:ab",
+            "nginx@sha256:",
+            "nginx:",
+            "nginx:a:b",
+            "nginx@sha1:x",
+            "nginxx",
+            "ngin",
+            "nginx:1 ",
+            "",
+            ":",
+            "registryXexample.com/app:1",
+            "registry.example.com/app@sha256:{x}-_.",
+            "host:5000/app:v1@sha256:ab",
+            "nginx:1@sha256:a@b",
+            "a\nb",
+            "aéb:1",
+            "a.b:é",
+            "x@y:1",
+            "abc",
+            "a\n",
+        ];
+        for name in names {
+            let matcher = Matcher::new(name);
+            assert!(matches!(matcher.kind, MatcherKind::Simple), "{name}");
+            let pattern = format!("^{name}(:[a-zA-Z0-9_.{{}}-]*)?(@sha256:[a-zA-Z0-9_.{{}}-]*)?$");
+            let regex = regex::Regex::new(&pattern).unwrap();
+            for reference in references {
+                assert_eq!(
+                    matcher.matches(reference),
+                    regex.is_match(reference),
+                    "{name} against {reference:?}"
+                );
+            }
+        }
+        assert!(matches!(Matcher::new("ng.*x").kind, MatcherKind::Regex(_)));
+        assert!(matches!(Matcher::new("a(").kind, MatcherKind::Invalid));
     }
 
     /// TestTransfomersImageDefaultConfig from the corpus.
