@@ -2,11 +2,14 @@
 //! transformers of each kustomization in kustomize's order, then the steps
 //! only the top level runs (hash suffixes, name references, vars, order).
 
+use std::collections::hash_map::Entry;
+use std::collections::{HashMap, HashSet};
+
 use serde_json::Value;
 
 use super::config::Config;
 use super::file::{Kind, Kustomization};
-use super::resource::{Configured, ResId, Resource};
+use super::resource::{Configured, ResId, Resource, effective_namespace_in};
 use super::sort::Order;
 use super::{generators, images, patches, replacements, replicas, transform, vars};
 use crate::error::RenderError;
@@ -573,32 +576,73 @@ pub fn unsupported_plugin(file: &str, field: &str, doc: &Value) -> RenderError {
     }
 }
 
-/// Appends resources, refusing an id that is already there.
+/// Appends resources, refusing an id that is already there: the error
+/// names the first of `new` whose id is in `into` or earlier in `new`.
+///
+/// This runs for every resource file of a kustomization, so the ids of
+/// `into` are compared where they are, without copying them.
 pub fn append_all(
     into: &mut Vec<Resource>,
     new: Vec<Resource>,
     file: &str,
 ) -> Result<(), RenderError> {
-    let key = |id: &ResId| {
-        (
-            id.group.clone(),
-            id.version.clone(),
-            id.kind.clone(),
-            id.effective_namespace().to_string(),
-            id.name.clone(),
-        )
-    };
-    let mut known: std::collections::HashSet<_> = into.iter().map(|r| key(&r.id())).collect();
-    for res in new {
-        let id = res.id();
-        if !known.insert(key(&id)) {
-            return Err(RenderError::resource(
-                file,
-                format!("may not add resource with an already registered id: {id}"),
-            ));
+    let ids: Vec<ResId> = new.iter().map(Resource::id).collect();
+    // Group, version, kind, effective namespace, name -> first index in `new`.
+    let mut first: HashMap<(&str, &str, &str, &str, &str), usize> =
+        HashMap::with_capacity(ids.len());
+    let mut duplicate: Option<usize> = None;
+    for (i, id) in ids.iter().enumerate() {
+        let key = (
+            id.group.as_str(),
+            id.version.as_str(),
+            id.kind.as_str(),
+            id.effective_namespace(),
+            id.name.as_str(),
+        );
+        match first.entry(key) {
+            Entry::Occupied(_) => {
+                duplicate.get_or_insert(i);
+            }
+            Entry::Vacant(slot) => {
+                slot.insert(i);
+            }
         }
-        into.push(res);
     }
+    // Most existing objects differ by name: compare that first.
+    let names: HashSet<&str> = if ids.len() > 8 {
+        ids.iter().map(|id| id.name.as_str()).collect()
+    } else {
+        HashSet::new()
+    };
+    let may_be_new = |name: &str| {
+        if names.is_empty() {
+            ids.iter().any(|id| id.name == name)
+        } else {
+            names.contains(name)
+        }
+    };
+    for res in into.iter() {
+        let object = &res.object;
+        if !may_be_new(object.name()) {
+            continue;
+        }
+        let (group, kind) = (object.group(), object.kind());
+        let namespace = effective_namespace_in(group, kind, object.namespace().unwrap_or(""));
+        let key = (group, object.version(), kind, namespace, object.name());
+        if let Some(&i) = first.get(&key) {
+            duplicate = Some(duplicate.map_or(i, |d| d.min(i)));
+        }
+    }
+    if let Some(i) = duplicate {
+        // Those before it are appended, as one at a time would have.
+        let id = ids[i].to_string();
+        into.extend(new.into_iter().take(i));
+        return Err(RenderError::resource(
+            file,
+            format!("may not add resource with an already registered id: {id}"),
+        ));
+    }
+    into.extend(new);
     Ok(())
 }
 
@@ -704,4 +748,56 @@ fn stringify_metadata(mut object: Object) -> Object {
         }
     }
     object
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn res(kind: &str, name: &str, namespace: Option<&str>) -> Resource {
+        let mut meta = json!({"name": name});
+        if let Some(ns) = namespace {
+            meta["namespace"] = json!(ns);
+        }
+        let object =
+            Object::from_value(json!({"apiVersion": "v1", "kind": kind, "metadata": meta}));
+        Resource::new(object.unwrap(), "f.yaml")
+    }
+
+    #[test]
+    fn append_all_names_the_first_duplicate() {
+        let mut into = vec![res("ConfigMap", "a", None), res("Namespace", "n", None)];
+        append_all(&mut into, vec![res("ConfigMap", "b", None)], "k.yaml").unwrap();
+        assert_eq!(into.len(), 3);
+        // `default` is the effective namespace; a Namespace has none.
+        let err = append_all(
+            &mut into,
+            vec![
+                res("ConfigMap", "c", None),
+                res("ConfigMap", "c", None),
+                res("ConfigMap", "a", Some("default")),
+            ],
+            "k.yaml",
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(err.ends_with("/v1/ConfigMap/c.[noNs]"), "{err}");
+        assert_eq!(into.len(), 4);
+        let err = append_all(
+            &mut into,
+            vec![
+                res("ConfigMap", "d", None),
+                res("Namespace", "n", Some("x")),
+                res("ConfigMap", "b", None),
+            ],
+            "k.yaml",
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(err.ends_with("/v1/Namespace/n.x"), "{err}");
+        assert_eq!(into.len(), 5);
+        append_all(&mut into, vec![res("ConfigMap", "a", Some("x"))], "k.yaml").unwrap();
+        assert_eq!(into.len(), 6);
+    }
 }

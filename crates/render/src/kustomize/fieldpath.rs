@@ -117,10 +117,16 @@ impl FieldSpec {
         created: &Value,
         set: &mut dyn FnMut(&mut Value) -> Result<(), String>,
     ) -> Result<(), String> {
-        let segments = split_slash_path(&self.path);
         let create = self.create.then_some(created);
         let mut root = Value::Object(std::mem::take(&mut object.0));
-        let result = walk_spec(&mut root, &segments, create, set);
+        // This runs for every object and spec: split without copying
+        // unless there is an escaped slash.
+        let result = if self.path.contains('\\') {
+            walk_spec(&mut root, &split_slash_path(&self.path), create, set)
+        } else {
+            let segments: Vec<&str> = self.path.split('/').collect();
+            walk_spec(&mut root, &segments, create, set)
+        };
         if let Value::Object(map) = root {
             object.0 = map;
         }
@@ -201,15 +207,16 @@ pub fn split_slash_path(path: &str) -> Vec<String> {
     out
 }
 
-fn walk_spec(
+fn walk_spec<S: AsRef<str>>(
     node: &mut Value,
-    path: &[String],
+    path: &[S],
     create: Option<&Value>,
     set: &mut dyn FnMut(&mut Value) -> Result<(), String>,
 ) -> Result<(), String> {
     let Some((first, rest)) = path.split_first() else {
         return set(node);
     };
+    let first = first.as_ref();
     match node {
         Value::Null => Ok(()),
         Value::Array(items) => {
@@ -221,7 +228,7 @@ fn walk_spec(
         Value::Object(map) => {
             let (name, is_seq) = match first.strip_suffix("[]") {
                 Some(name) => (name, true),
-                None => (first.as_str(), false),
+                None => (first, false),
             };
             if name.is_empty() {
                 return Err("cannot set or create an empty field name".into());

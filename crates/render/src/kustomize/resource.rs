@@ -34,12 +34,7 @@ impl ResId {
 
     /// The namespace, `default` when unset (kustomize's effective namespace).
     pub fn effective_namespace(&self) -> &str {
-        let cluster = is_cluster_scoped_in(&self.group, &self.kind);
-        if self.namespace.is_empty() || cluster {
-            if cluster { "" } else { "default" }
-        } else {
-            &self.namespace
-        }
+        effective_namespace_in(&self.group, &self.kind, &self.namespace)
     }
 
     /// Same group, version, kind, name and effective namespace.
@@ -77,6 +72,17 @@ impl std::fmt::Display for ResId {
             "{group}/{}/{}/{}.{ns}",
             self.version, self.kind, self.name
         )
+    }
+}
+
+/// kustomize's effective namespace of an object of `group` and `kind` in
+/// `namespace`: empty for a cluster-scoped kind, `default` when unset.
+pub fn effective_namespace_in<'a>(group: &str, kind: &str, namespace: &'a str) -> &'a str {
+    let cluster = is_cluster_scoped_in(group, kind);
+    if namespace.is_empty() || cluster {
+        if cluster { "" } else { "default" }
+    } else {
+        namespace
     }
 }
 
