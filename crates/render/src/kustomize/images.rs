@@ -362,16 +362,27 @@ impl Matcher {
 /// `^name(:[a-zA-Z0-9_.{}-]*)?(@sha256:[a-zA-Z0-9_.{}-]*)?$` for a name of
 /// literal ASCII characters and `.` (any character but a newline).
 fn simple_match(name: &str, reference: &str) -> bool {
-    let mut chars = reference.chars();
-    for want in name.chars() {
-        match chars.next() {
-            Some('\n') | None => return false,
-            Some(c) if want != '.' && c != want => return false,
-            Some(_) => {}
+    // `name` is ASCII, and an ASCII byte is never part of a longer UTF-8
+    // sequence: compare bytes, stepping over a whole character for a `.`.
+    let bytes = reference.as_bytes();
+    let mut at = 0;
+    for want in name.bytes() {
+        let Some(&have) = bytes.get(at) else {
+            return false;
+        };
+        if want == b'.' {
+            if have == b'\n' {
+                return false;
+            }
+            at += utf8_len(have);
+        } else if have != want {
+            return false;
+        } else {
+            at += 1;
         }
     }
     let in_class = |c: char| c.is_ascii_alphanumeric() || "_.{}-".contains(c);
-    let rest = chars.as_str();
+    let rest = &reference[at..];
     let rest = match rest.strip_prefix(':') {
         Some(tag) => tag.trim_start_matches(in_class),
         None => rest,
@@ -381,6 +392,16 @@ fn simple_match(name: &str, reference: &str) -> bool {
         None => rest,
     };
     rest.is_empty()
+}
+
+/// The length of the UTF-8 character starting with byte `first`.
+fn utf8_len(first: u8) -> usize {
+    match first {
+        0x00..=0x7f => 1,
+        0xc0..=0xdf => 2,
+        0xe0..=0xef => 3,
+        _ => 4,
+    }
 }
 
 /// Rewrites one image reference when it matches; an error for a map or a
@@ -636,6 +657,11 @@ mod tests {
             "a\nb",
             "aéb:1",
             "a.b:é",
+            "a😀b",
+            "a€b:x",
+            "é",
+            "😀..",
+            "x😀y:1",
             "x@y:1",
             "abc",
             "a\n",

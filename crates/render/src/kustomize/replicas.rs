@@ -7,10 +7,12 @@
 //! add more ([`apply_with_field_specs`]). An entry that matches no object
 //! is an error, as in kustomize.
 
+use std::collections::HashMap;
+
 use serde::Deserialize;
 use serde_json::Value;
 
-use super::fieldpath::FieldSpec;
+use super::fieldpath::{FieldSpec, split_slash_path};
 use super::replacements::object_ids;
 use crate::error::RenderError;
 use crate::object::Object;
@@ -73,10 +75,105 @@ pub fn apply_with_field_specs(
     if replicas.is_empty() {
         return Ok(());
     }
-    // Each object's names (current and previous), or the error reading its
-    // previous ids; read again whenever a field spec changes the object.
+    if field_specs.iter().any(may_change_ids) {
+        return apply_scanning(objects, replicas, file, field_specs);
+    }
+    // No field spec can change an object's names (current and previous):
+    // find the objects of each name once.
+    let names: Vec<Result<Vec<String>, String>> = objects.iter().map(object_names).collect();
+    let first_error = names.iter().position(Result::is_err);
+    let mut by_name: HashMap<&str, Vec<usize>> = HashMap::new();
+    for (i, object_names) in names.iter().enumerate() {
+        for name in object_names.iter().flatten() {
+            let indices = by_name.entry(name.as_str()).or_default();
+            if indices.last() != Some(&i) {
+                indices.push(i);
+            }
+        }
+    }
+    for (i, replica) in replicas.iter().enumerate() {
+        let field = format!("replicas[{i}]");
+        let mut found = false;
+        let count = Value::from(replica.count);
+        let named = by_name
+            .get(replica.name.as_str())
+            .map_or(&[][..], Vec::as_slice);
+        for spec in field_specs {
+            // Objects are visited in order, and the first whose previous
+            // ids cannot be read stops the first pass.
+            let before_error = named
+                .iter()
+                .take_while(|&&j| first_error.is_none_or(|e| j < e));
+            for &j in before_error {
+                let object = &mut objects[j];
+                if !spec.selects(object) {
+                    continue;
+                }
+                found = true;
+                set_count(object, spec, &count, file, &field)?;
+            }
+            if let Some(Err(message)) = first_error.map(|e| &names[e]) {
+                return Err(RenderError::field(file, &field, message.clone()));
+            }
+        }
+        if !found {
+            return Err(not_found(replica, file, &field, field_specs));
+        }
+    }
+    Ok(())
+}
+
+/// Whether a field spec's path starts at `metadata`, `kind` or
+/// `apiVersion` (and so may change the ids the entries are matched with).
+fn may_change_ids(spec: &FieldSpec) -> bool {
+    let segments = split_slash_path(&spec.path);
+    let first = segments.first().map_or("", String::as_str);
+    matches!(
+        first.strip_suffix("[]").unwrap_or(first),
+        "metadata" | "kind" | "apiVersion"
+    )
+}
+
+/// Sets the count at `spec` in `object`.
+fn set_count(
+    object: &mut Object,
+    spec: &FieldSpec,
+    count: &Value,
+    file: &str,
+    field: &str,
+) -> Result<(), RenderError> {
+    let key = object.key();
+    spec.apply(object, count, &mut |v| {
+        *v = count.clone();
+        Ok(())
+    })
+    .map_err(|m| RenderError::field(file, field, format!("{key}: {m}")))
+}
+
+/// The error for an entry that matched no object.
+fn not_found(replica: &Replica, file: &str, field: &str, field_specs: &[FieldSpec]) -> RenderError {
+    let gvks: Vec<String> = field_specs.iter().map(gvk_string).collect();
+    RenderError::field(
+        file,
+        field,
+        format!(
+            "resource with name {} does not match a config with the following GVK [{}]",
+            replica.name,
+            gvks.join(" ")
+        ),
+    )
+}
+
+/// kustomize's order without an index: every entry, field spec and object
+/// in turn, reading an object's names again after a spec changed it.
+fn apply_scanning(
+    objects: &mut [Object],
+    replicas: Vec<Replica>,
+    file: &str,
+    field_specs: &[FieldSpec],
+) -> Result<(), RenderError> {
     let mut names: Vec<Result<Vec<String>, String>> = objects.iter().map(object_names).collect();
-    for (i, replica) in replicas.into_iter().enumerate() {
+    for (i, replica) in replicas.iter().enumerate() {
         let field = format!("replicas[{i}]");
         let mut found = false;
         let count = Value::from(replica.count);
@@ -90,26 +187,12 @@ pub fn apply_with_field_specs(
                     continue;
                 }
                 found = true;
-                let key = object.key();
-                spec.apply(object, &count, &mut |v| {
-                    *v = count.clone();
-                    Ok(())
-                })
-                .map_err(|m| RenderError::field(file, &field, format!("{key}: {m}")))?;
+                set_count(object, spec, &count, file, &field)?;
                 *names = object_names(object);
             }
         }
         if !found {
-            let gvks: Vec<String> = field_specs.iter().map(gvk_string).collect();
-            return Err(RenderError::field(
-                file,
-                &field,
-                format!(
-                    "resource with name {} does not match a config with the following GVK [{}]",
-                    replica.name,
-                    gvks.join(" ")
-                ),
-            ));
+            return Err(not_found(replica, file, &field, field_specs));
         }
     }
     Ok(())
@@ -199,6 +282,54 @@ mod tests {
         )
         .unwrap();
         assert_eq!(objects[0].0["spec"]["size"], 3);
+    }
+
+    /// The name index gives what scanning every object gives, errors and
+    /// partial changes included.
+    #[test]
+    fn index_agrees_with_scanning() {
+        let with_previous = |kind: &str, name: &str, previous: &str, kinds: &str| {
+            let mut o = obj(kind, name, json!({"replicas": 1}));
+            o.set_annotation(PREVIOUS_NAMES, previous);
+            o.set_annotation(PREVIOUS_KINDS, kinds);
+            o.set_annotation(PREVIOUS_NAMESPACES, "default");
+            o
+        };
+        let objects = vec![
+            obj("Deployment", "web", json!({})),
+            with_previous("StatefulSet", "p-web", "web,web", "StatefulSet,StatefulSet"),
+            obj("MyKind", "web", json!({"size": 1})),
+            with_previous("Deployment", "db2", "db", "Deployment"),
+            obj("Deployment", "db", json!({"replicas": 2})),
+        ];
+        let broken = with_previous("ConfigMap", "c", "a,b", "ConfigMap");
+        let mut specs = default_field_specs();
+        specs.push(FieldSpec::new("MyKind", "spec/size", false));
+        specs.push(FieldSpec::new("", "spec/replicas", false));
+        let entries = [
+            json!([{"name": "web", "count": 3}, {"name": "db", "count": 4}]),
+            json!([{"name": "db", "count": 0}, {"name": "nope", "count": 1}]),
+        ];
+        for mut inputs in [objects.clone(), {
+            let mut o = objects.clone();
+            o.insert(3, broken);
+            o
+        }] {
+            for entry in &entries {
+                let mut scanned = inputs.clone();
+                let want = apply_scanning(
+                    &mut scanned,
+                    parse(entry, "k.yaml").unwrap(),
+                    "k.yaml",
+                    &specs,
+                )
+                .map_err(|e| e.to_string());
+                let got = apply_with_field_specs(&mut inputs, entry, "k.yaml", &specs)
+                    .map_err(|e| e.to_string());
+                assert_eq!(got, want, "{entry}");
+                assert_eq!(inputs, scanned, "{entry}");
+            }
+        }
     }
 
     /// Unreadable previous ids are an error even on an object no field
