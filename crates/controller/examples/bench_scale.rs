@@ -134,12 +134,14 @@ async fn main() {
     let (_, peak_mib) = process_stats();
     let ctx = h.controller.as_ref().expect("controller").context.clone();
     // Let health settle (Deployments roll out after Synced): wait until no
-    // Application was written for 10 s (at most 2 minutes).
+    // Application was written for 10 s (at most 5 minutes: the local
+    // kube-controller-manager writes at its default 20 requests/s, so 1000
+    // Deployments take it about two minutes to observe).
     let settle = Instant::now();
     let mut last = counter(&ctx.metrics.encode(), "driftless_application_writes_total");
     let mut quiet_since = Instant::now();
     while quiet_since.elapsed() < Duration::from_secs(10)
-        && settle.elapsed() < Duration::from_secs(120)
+        && settle.elapsed() < Duration::from_secs(300)
     {
         tokio::time::sleep(Duration::from_secs(1)).await;
         let now = counter(&ctx.metrics.encode(), "driftless_application_writes_total");
