@@ -372,8 +372,15 @@ impl<'r, 't> Context<'r, 't> {
             (g, by)
         });
         let all: Vec<_> = from_fields.chain(plugin_generated).collect();
+        if all.is_empty() {
+            return Ok(());
+        }
+        let mut names = NameIndex::default();
+        for (i, res) in acc.resources.iter().enumerate() {
+            names.add(i, res);
+        }
         for (g, by) in all {
-            add_generated(&mut acc.resources, g, by, &k.file)?;
+            add_generated(&mut acc.resources, &mut names, g, by, &k.file)?;
         }
         Ok(())
     }
@@ -646,9 +653,38 @@ pub fn append_all(
     Ok(())
 }
 
-/// Adds a generated object, or merges it into the one it names.
+/// Which resources have (or had) each name: a superset, in no order, of
+/// the indices of the resources whose current or earlier name it is.
+#[derive(Default)]
+struct NameIndex(HashMap<String, Vec<usize>>);
+
+impl NameIndex {
+    /// Records the current and earlier names of `res`, at index `i`.
+    fn add(&mut self, i: usize, res: &Resource) {
+        let names =
+            std::iter::once(res.object.name()).chain(res.history.iter().map(|h| h.name.as_str()));
+        for name in names {
+            let indices = self.0.entry(name.to_string()).or_default();
+            if indices.last() != Some(&i) {
+                indices.push(i);
+            }
+        }
+    }
+
+    /// The indices that may have had `name`, in order.
+    fn get(&self, name: &str) -> Vec<usize> {
+        let mut indices = self.0.get(name).cloned().unwrap_or_default();
+        indices.sort_unstable();
+        indices.dedup();
+        indices
+    }
+}
+
+/// Adds a generated object, or merges it into the one it names (`names`
+/// indexes `resources` and is kept up to date).
 fn add_generated(
     resources: &mut Vec<Resource>,
+    names: &mut NameIndex,
     g: generators::Generated,
     by: Configured,
     file: &str,
@@ -658,12 +694,14 @@ fn add_generated(
     res.needs_hash = g.hash_suffix;
     res.generated = true;
     let id = res.id();
-    let matching: Vec<usize> = resources
-        .iter()
-        .enumerate()
-        .filter(|(_, r)| r.object.name() == id.name || r.history.iter().any(|h| h.name == id.name))
-        .filter(|(_, r)| r.id().same(&id) || r.had_id(&id))
-        .map(|(i, _)| i)
+    let matching: Vec<usize> = names
+        .get(&id.name)
+        .into_iter()
+        .filter(|&i| {
+            let r = &resources[i];
+            r.object.name() == id.name || r.history.iter().any(|h| h.name == id.name)
+        })
+        .filter(|&i| resources[i].id().same(&id) || resources[i].had_id(&id))
         .collect();
     match g.behavior {
         generators::Behavior::Create => {
@@ -673,6 +711,7 @@ fn add_generated(
                     format!("may not add resource with an already registered id: {id}"),
                 ));
             }
+            names.add(resources.len(), &res);
             resources.push(res);
         }
         behavior => {
@@ -693,6 +732,7 @@ fn add_generated(
             }
             resources[i].needs_hash = resources[i].generated && g.hash_suffix;
             resources[i].record(before);
+            names.add(i, &resources[i]);
         }
     }
     Ok(())
