@@ -31,37 +31,6 @@ pub const PREVIOUS_KINDS: &str = "internal.config.kubernetes.io/previousKinds";
 /// Annotation with an object's previous namespaces, parallel to [`PREVIOUS_NAMES`].
 pub const PREVIOUS_NAMESPACES: &str = "internal.config.kubernetes.io/previousNamespaces";
 
-/// Kinds of the built-in API that are not namespaced.
-const CLUSTER_SCOPED: &[&str] = &[
-    "APIService",
-    "CSIDriver",
-    "CSINode",
-    "CertificateSigningRequest",
-    "ClusterRole",
-    "ClusterRoleBinding",
-    "ComponentStatus",
-    "CustomResourceDefinition",
-    "FlowSchema",
-    "IngressClass",
-    "MutatingWebhookConfiguration",
-    "Namespace",
-    "Node",
-    "PersistentVolume",
-    "PodSecurityPolicy",
-    "PriorityClass",
-    "PriorityLevelConfiguration",
-    "RuntimeClass",
-    "SelfSubjectAccessReview",
-    "SelfSubjectRulesReview",
-    "StorageClass",
-    "SubjectAccessReview",
-    "TokenReview",
-    "ValidatingAdmissionPolicy",
-    "ValidatingAdmissionPolicyBinding",
-    "ValidatingWebhookConfiguration",
-    "VolumeAttachment",
-];
-
 /// An object id as kustomize compares them: group, version, kind, name and
 /// namespace; an empty part in a selector matches anything.
 #[derive(Clone, Debug, Default, Deserialize, PartialEq, Eq)]
@@ -87,7 +56,7 @@ impl ResId {
     /// The namespace kustomize compares: `_non_namespaceable_` for
     /// cluster-scoped kinds, `default` when empty.
     pub fn effective_namespace(&self) -> &str {
-        if CLUSTER_SCOPED.contains(&self.kind.as_str()) {
+        if super::resource::is_cluster_scoped(&self.kind) {
             "_non_namespaceable_"
         } else if self.namespace.is_empty() {
             "default"
