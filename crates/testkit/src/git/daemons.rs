@@ -4,7 +4,7 @@
 use std::io::Read;
 use std::net::{SocketAddr, TcpListener as StdListener, TcpStream};
 use std::os::unix::process::CommandExt;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -51,11 +51,21 @@ fn wait_for_port(port: u16, what: &str, child: &mut Child) {
     panic!("{what} did not listen on 127.0.0.1:{port} within 15s");
 }
 
+/// The `git-daemon` program itself. Started as `git daemon`, the daemon
+/// would be a grandchild: killing `git` (or its death signal) would orphan it.
+fn git_daemon_program() -> PathBuf {
+    let out = Command::new("git")
+        .arg("--exec-path")
+        .output()
+        .expect("run git --exec-path");
+    assert!(out.status.success(), "git --exec-path failed");
+    PathBuf::from(String::from_utf8_lossy(&out.stdout).trim()).join("git-daemon")
+}
+
 pub(super) fn start_daemon(base: &Path, port: Option<u16>) -> (Child, u16) {
     let port = port.unwrap_or_else(free_port);
-    let mut cmd = Command::new("git");
+    let mut cmd = Command::new(git_daemon_program());
     cmd.args([
-        "daemon",
         "--reuseaddr",
         "--export-all",
         "--informative-errors",
