@@ -158,6 +158,22 @@ impl<'r, 't> Context<'r, 't> {
         Ok(())
     }
 
+    /// Accumulates the kustomization `sub` of directory `dir` (referred to
+    /// from `referrer`) into `acc`, with `dir` on the cycle-detection stack
+    /// for exactly that long.
+    fn accumulate_nested(
+        &mut self,
+        dir: &str,
+        referrer: &str,
+        sub: &Kustomization,
+        acc: &mut Acc,
+    ) -> Result<(), RenderError> {
+        self.enter(dir, referrer)?;
+        let result = self.accumulate_target(sub, acc);
+        self.stack.pop();
+        result
+    }
+
     /// Everything one kustomization does, in kustomize's order.
     fn accumulate_target(&mut self, k: &Kustomization, acc: &mut Acc) -> Result<(), RenderError> {
         self.load_openapi(k)?;
@@ -225,20 +241,9 @@ impl<'r, 't> Context<'r, 't> {
             match self.reader.entry(&path)? {
                 Some(EntryKind::Dir) => {
                     let sub = self.load_dir(&path, &k.file, &field)?;
-                    if sub.kind == Kind::Component {
-                        return Err(RenderError::field(
-                            &k.file,
-                            &field,
-                            format!(
-                                "expected kind 'Kustomization' for path '{path}' but got 'Component'"
-                            ),
-                        ));
-                    }
-                    self.enter(&path, &k.file)?;
+                    expect_kind(&sub, Kind::Kustomization, &k.file, &field, &path)?;
                     let mut sub_acc = Acc::default();
-                    let result = self.accumulate_target(&sub, &mut sub_acc);
-                    self.stack.pop();
-                    result?;
+                    self.accumulate_nested(&path, &k.file, &sub, &mut sub_acc)?;
                     append_all(&mut acc.resources, sub_acc.resources, &k.file)?;
                     acc.config.merge(&sub_acc.config);
                     acc.vars.merge(sub_acc.vars, &k.file)?;
@@ -306,17 +311,8 @@ impl<'r, 't> Context<'r, 't> {
                 ));
             }
             let sub = self.load_dir(&path, &k.file, &field)?;
-            if sub.kind != Kind::Component {
-                return Err(RenderError::field(
-                    &k.file,
-                    &field,
-                    format!("expected kind 'Component' for path '{path}' but got 'Kustomization'"),
-                ));
-            }
-            self.enter(&path, &k.file)?;
-            let result = self.accumulate_target(&sub, acc);
-            self.stack.pop();
-            result?;
+            expect_kind(&sub, Kind::Component, &k.file, &field, &path)?;
+            self.accumulate_nested(&path, &k.file, &sub, acc)?;
         }
         Ok(())
     }
@@ -404,11 +400,8 @@ impl<'r, 't> Context<'r, 't> {
         let path = join(&k.dir, entry)?;
         if self.reader.entry(&path)? == Some(EntryKind::Dir) {
             let sub = self.load_dir(&path, &k.file, field)?;
-            self.enter(&path, &k.file)?;
             let mut sub_acc = Acc::default();
-            let result = self.accumulate_target(&sub, &mut sub_acc);
-            self.stack.pop();
-            result?;
+            self.accumulate_nested(&path, &k.file, &sub, &mut sub_acc)?;
             let docs = sub_acc
                 .resources
                 .into_iter()
@@ -788,6 +781,33 @@ fn stringify_metadata(mut object: Object) -> Object {
         }
     }
     object
+}
+
+/// Refuses a Component where a Kustomization belongs and the other way round,
+/// in kustomize's words.
+fn expect_kind(
+    sub: &Kustomization,
+    want: Kind,
+    file: &str,
+    field: &str,
+    path: &str,
+) -> Result<(), RenderError> {
+    if sub.kind == want {
+        return Ok(());
+    }
+    let name = |kind| match kind {
+        Kind::Kustomization => "Kustomization",
+        Kind::Component => "Component",
+    };
+    Err(RenderError::field(
+        file,
+        field,
+        format!(
+            "expected kind '{}' for path '{path}' but got '{}'",
+            name(want),
+            name(sub.kind)
+        ),
+    ))
 }
 
 #[cfg(test)]
