@@ -37,25 +37,16 @@ async fn main() {
     repo.write("app/cm.yaml", &configmap(0));
     let first = repo.commit("0");
     let url = h.git.git_url("bench/hook");
-    h.apply(&format!(
-        "apiVersion: argoproj.io/v1alpha1
-kind: Application
-metadata:
-  name: bench
-  namespace: {ns}
-spec:
-  source:
-    repoURL: {url}
-    targetRevision: main
-    path: app
-  destination:
-    server: https://kubernetes.default.svc
-    namespace: {dest}
-  syncPolicy:
+    h.apply(&common::application_yaml(
+        "bench",
+        &h.apps_ns,
+        &url,
+        "app",
+        &dest,
+        "  syncPolicy:
     automated:
       prune: true
 ",
-        ns = h.apps_ns
     ));
     h.wait_synced_healthy("bench", Some(&first)).await;
     let cms: Api<ConfigMap> = Api::namespaced(h.client.clone(), &dest);

@@ -34,33 +34,6 @@ spec:
     )
 }
 
-fn application_yaml(
-    name: &str,
-    ns: &str,
-    repo: &str,
-    path: &str,
-    dest: &str,
-    extra: &str,
-) -> String {
-    format!(
-        "apiVersion: argoproj.io/v1alpha1
-kind: Application
-metadata:
-  name: {name}
-  namespace: {ns}
-spec:
-  project: default
-  source:
-    repoURL: {repo}
-    targetRevision: main
-    path: {path}
-  destination:
-    server: https://kubernetes.default.svc
-    namespace: {dest}
-{extra}"
-    )
-}
-
 const AUTOMATED: &str = "  syncPolicy:
     automated:
       prune: true
@@ -99,7 +72,7 @@ async fn apply_syncs_and_polling_follows_pushes_and_prunes() {
     );
     let first = repo.commit("first");
 
-    h.apply(&application_yaml(
+    h.apply(&common::application_yaml(
         "web",
         &h.apps_ns,
         &h.git.git_url("poll/app"),
@@ -195,10 +168,10 @@ async fn webhook_push_refreshes_only_affected_apps() {
     );
     let first = repo.commit("first");
     let url = h.git.git_url("hook/app");
-    h.apply(&application_yaml(
+    h.apply(&common::application_yaml(
         "a", &h.apps_ns, &url, "a", &dest_a, AUTOMATED,
     ));
-    h.apply(&application_yaml(
+    h.apply(&common::application_yaml(
         "b", &h.apps_ns, &url, "b", &dest_b, AUTOMATED,
     ));
     h.wait_synced_healthy("a", Some(&first)).await;
@@ -249,11 +222,11 @@ async fn drift_is_reverted_with_self_heal_and_reported_without() {
     );
     let first = repo.commit("first");
     let url = h.git.git_url("heal/app");
-    h.apply(&application_yaml(
+    h.apply(&common::application_yaml(
         "healed", &h.apps_ns, &url, "app", &healed_ns, AUTOMATED,
     ));
     let no_heal = "  syncPolicy:\n    automated:\n      prune: true\n";
-    h.apply(&application_yaml(
+    h.apply(&common::application_yaml(
         "manual", &h.apps_ns, &url, "app", &manual_ns, no_heal,
     ));
     h.wait_synced_healthy("healed", Some(&first)).await;
@@ -312,7 +285,7 @@ async fn finalizer_deletes_resources_and_idle_apps_are_not_rewritten() {
         "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: kept\n  annotations:\n    argocd.argoproj.io/sync-options: Delete=false\ndata:\n  a: b\n",
     );
     let first = repo.commit("first");
-    let yaml = application_yaml(
+    let yaml = common::application_yaml(
         "fin",
         &h.apps_ns,
         &h.git.git_url("fin/app"),
@@ -385,7 +358,7 @@ async fn restart_mid_sync_converges_without_duplicate_work() {
         &deployment_yaml("web", 1, "nginx:1.27"),
     );
     let first = repo.commit("first");
-    h.apply(&application_yaml(
+    h.apply(&common::application_yaml(
         "web",
         &h.apps_ns,
         &h.git.git_url("restart/app"),
@@ -456,7 +429,7 @@ async fn without_automated_prune_a_removed_file_requires_pruning() {
     repo.write("app/gone.yaml", &cm("gone"));
     let first = repo.commit("first");
     let automated_no_prune = "  syncPolicy:\n    automated:\n      selfHeal: true\n";
-    h.apply(&application_yaml(
+    h.apply(&common::application_yaml(
         "web",
         &h.apps_ns,
         &h.git.git_url("noprune/app"),

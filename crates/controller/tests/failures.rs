@@ -41,31 +41,20 @@ spec:
 ",
     );
     let bad = repo.commit("broken");
-    h.apply(&format!(
-        "apiVersion: argoproj.io/v1alpha1
-kind: Application
-metadata:
-  name: flaky
-  namespace: {ns}
-spec:
-  project: default
-  source:
-    repoURL: {url}
-    targetRevision: main
-    path: app
-  destination:
-    server: https://kubernetes.default.svc
-    namespace: {dest}
-  syncPolicy:
-    automated: {{}}
+    h.apply(&common::application_yaml(
+        "flaky",
+        &h.apps_ns,
+        &h.git.git_url("fail/app"),
+        "app",
+        &dest,
+        "  syncPolicy:
+    automated: {}
     retry:
       limit: 2
       backoff:
         duration: 1s
         factor: 1
 ",
-        ns = h.apps_ns,
-        url = h.git.git_url("fail/app"),
     ));
     let app = h
         .wait_app("flaky", "failed twice more", |a| {
@@ -144,26 +133,16 @@ async fn a_broken_render_is_reported_prunes_nothing_and_a_webhook_push_recovers(
     };
     repo.write("app/cm.yaml", &cm("one"));
     let first = repo.commit("first");
-    h.apply(&format!(
-        "apiVersion: argoproj.io/v1alpha1
-kind: Application
-metadata:
-  name: fragile
-  namespace: {ns}
-spec:
-  source:
-    repoURL: {url}
-    targetRevision: main
-    path: app
-  destination:
-    server: https://kubernetes.default.svc
-    namespace: {dest}
-  syncPolicy:
+    h.apply(&common::application_yaml(
+        "fragile",
+        &h.apps_ns,
+        &h.git.git_url("render/app"),
+        "app",
+        &dest,
+        "  syncPolicy:
     automated:
       prune: true
 ",
-        ns = h.apps_ns,
-        url = h.git.git_url("render/app"),
     ));
     h.wait_synced_healthy("fragile", Some(&first)).await;
 

@@ -60,25 +60,15 @@ async fn only_the_lease_holder_reconciles_and_the_other_takes_over() {
     .await;
     let (b, stop_b) = start(&h, "replica-b", cache_b.path()).await;
 
-    h.apply(&format!(
-        "apiVersion: argoproj.io/v1alpha1
-kind: Application
-metadata:
-  name: leased
-  namespace: {ns}
-spec:
-  source:
-    repoURL: {url}
-    targetRevision: main
-    path: app
-  destination:
-    server: https://kubernetes.default.svc
-    namespace: {dest}
-  syncPolicy:
-    automated: {{}}
+    h.apply(&common::application_yaml(
+        "leased",
+        &h.apps_ns,
+        &h.git.git_url("lease/app"),
+        "app",
+        &dest,
+        "  syncPolicy:
+    automated: {}
 ",
-        ns = h.apps_ns,
-        url = h.git.git_url("lease/app"),
     ));
     h.wait_synced_healthy("leased", Some(&first)).await;
     let metrics_of = |r: &Running| r.context.metrics.encode();

@@ -303,3 +303,32 @@ async fn http_request(addr: SocketAddr, method: &str, path: &str, body: &str) ->
         .unwrap_or_default();
     (code, body)
 }
+
+/// An Application deploying `path` of `repo` (branch main) into `dest` in this
+/// cluster; `extra` is appended under `spec` (e.g. a `syncPolicy`).
+pub fn application_yaml(
+    name: &str,
+    ns: &str,
+    repo: &str,
+    path: &str,
+    dest: &str,
+    extra: &str,
+) -> String {
+    format!(
+        "apiVersion: argoproj.io/v1alpha1
+kind: Application
+metadata:
+  name: {name}
+  namespace: {ns}
+spec:
+  project: default
+  source:
+    repoURL: {repo}
+    targetRevision: main
+    path: {path}
+  destination:
+    server: https://kubernetes.default.svc
+    namespace: {dest}
+{extra}"
+    )
+}
