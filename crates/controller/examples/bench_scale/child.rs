@@ -1,0 +1,203 @@
+//! The controller under measurement: `driftless controller` as its own
+//! process, read through /proc (peak RSS, CPU time) and its /metrics.
+
+use std::net::{SocketAddr, TcpListener};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// Clock ticks per second of /proc/<pid>/stat (USER_HZ, 100 on Linux).
+const TICKS_PER_SECOND: f64 = 100.0;
+
+/// A running `driftless controller`; killed on drop.
+pub struct ControllerProcess {
+    child: Child,
+    /// Where its HTTP server listens.
+    pub addr: SocketAddr,
+    /// Its log (stdout and stderr).
+    pub log: PathBuf,
+}
+
+/// The `driftless` binary: `$DRIFTLESS_CONTROLLER_BIN`, else the workspace's release build.
+pub fn binary() -> PathBuf {
+    std::env::var_os("DRIFTLESS_CONTROLLER_BIN")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| {
+            Path::new(env!("CARGO_MANIFEST_DIR")).join("../../target/release/driftless")
+        })
+}
+
+/// A TCP port on 127.0.0.1 that nothing listens on right now.
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("a free port")
+}
+
+impl ControllerProcess {
+    /// Starts `binary controller` for the Applications in `namespace`, with
+    /// `kubeconfig`, its Git mirrors and log under `work`, and `extra` flags.
+    pub fn spawn(
+        binary: &Path,
+        kubeconfig: &Path,
+        namespace: &str,
+        work: &Path,
+        extra: &[String],
+    ) -> ControllerProcess {
+        let addr = SocketAddr::from(([127, 0, 0, 1], free_port()));
+        let log = work.join("controller.log");
+        let out = std::fs::File::create(&log).expect("controller log");
+        let err = out.try_clone().expect("controller log");
+        let child = Command::new(binary)
+            .arg("controller")
+            .args(["--namespaces", namespace])
+            .args(["--credentials-namespace", namespace])
+            .args(["--listen", &addr.to_string()])
+            .arg("--cache-dir")
+            .arg(work.join("repos"))
+            .args(extra)
+            .env("KUBECONFIG", kubeconfig)
+            .stdin(Stdio::null())
+            .stdout(out)
+            .stderr(err)
+            .spawn()
+            .unwrap_or_else(|e| panic!("starting {}: {e}", binary.display()));
+        ControllerProcess { child, addr, log }
+    }
+
+    /// The child's process id.
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// Panics (with its log) if the child has exited.
+    pub fn check_alive(&mut self) {
+        if let Ok(Some(status)) = self.child.try_wait() {
+            let log = std::fs::read_to_string(&self.log).unwrap_or_default();
+            let tail: Vec<&str> = log.lines().rev().take(30).collect();
+            panic!(
+                "the controller exited ({status}); last lines of {}:\n{}",
+                self.log.display(),
+                tail.into_iter().rev().collect::<Vec<_>>().join("\n")
+            );
+        }
+    }
+
+    /// User + system CPU seconds the child has used so far.
+    pub fn cpu_seconds(&self) -> f64 {
+        let stat = std::fs::read_to_string(format!("/proc/{}/stat", self.pid()))
+            .expect("the controller's /proc/<pid>/stat");
+        // Fields after the command name, which is in parentheses and may
+        // contain spaces: utime and stime are the 12th and 13th of them.
+        let fields: Vec<&str> = stat
+            .rsplit(')')
+            .next()
+            .unwrap_or("")
+            .split_whitespace()
+            .collect();
+        let ticks = |i: usize| fields.get(i).and_then(|v| v.parse::<f64>().ok());
+        let (user, system) = (ticks(11), ticks(12));
+        (user.expect("utime") + system.expect("stime")) / TICKS_PER_SECOND
+    }
+
+    /// The child's peak resident set size so far, in MiB (VmHWM).
+    pub fn peak_rss_mib(&self) -> f64 {
+        self.status_kib("VmHWM:") / 1024.0
+    }
+
+    /// The child's current resident set size, in MiB (VmRSS).
+    pub fn rss_mib(&self) -> f64 {
+        self.status_kib("VmRSS:") / 1024.0
+    }
+
+    fn status_kib(&self, field: &str) -> f64 {
+        let status = std::fs::read_to_string(format!("/proc/{}/status", self.pid()))
+            .expect("the controller's /proc/<pid>/status");
+        status
+            .lines()
+            .find(|l| l.starts_with(field))
+            .and_then(|l| l.split_whitespace().nth(1)?.parse::<f64>().ok())
+            .unwrap_or_else(|| panic!("no {field} in /proc/<pid>/status"))
+    }
+
+    /// Waits (up to a minute) until its /readyz answers ok.
+    pub async fn wait_ready(&mut self) {
+        let started = Instant::now();
+        loop {
+            self.check_alive();
+            if let Ok(Ok((200, _))) =
+                tokio::time::timeout(Duration::from_secs(2), http_get(self.addr, "/readyz")).await
+            {
+                return;
+            }
+            assert!(
+                started.elapsed() < Duration::from_secs(60),
+                "the controller was not ready within a minute (log: {})",
+                self.log.display()
+            );
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
+    /// The sum of the metric `name` (over its labels) from /metrics.
+    pub async fn metric(&mut self, name: &str) -> f64 {
+        self.check_alive();
+        let (code, body) = http_get(self.addr, "/metrics")
+            .await
+            .unwrap_or_else(|e| panic!("GET /metrics: {e}"));
+        assert_eq!(code, 200, "GET /metrics: {body}");
+        body.lines()
+            .filter(|l| {
+                l.strip_prefix(name)
+                    .is_some_and(|rest| rest.starts_with([' ', '{']))
+            })
+            .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
+            .sum()
+    }
+
+    /// Stops the child: SIGTERM, then SIGKILL after 10 s.
+    pub fn stop(&mut self) {
+        if self.child.try_wait().ok().flatten().is_some() {
+            return;
+        }
+        let _ = Command::new("kill")
+            .args(["-TERM", &self.pid().to_string()])
+            .status();
+        let started = Instant::now();
+        while started.elapsed() < Duration::from_secs(10) {
+            if self.child.try_wait().ok().flatten().is_some() {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Drop for ControllerProcess {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
+/// GET `path` from `addr` (HTTP/1.1, one request per connection): status and body.
+async fn http_get(addr: SocketAddr, path: &str) -> std::io::Result<(u16, String)> {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut stream = tokio::net::TcpStream::connect(addr).await?;
+    let request = format!("GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n");
+    stream.write_all(request.as_bytes()).await?;
+    let mut response = String::new();
+    stream.read_to_string(&mut response).await?;
+    let code = response
+        .split_whitespace()
+        .nth(1)
+        .and_then(|c| c.parse().ok())
+        .unwrap_or(0);
+    let body = response
+        .split_once("\r\n\r\n")
+        .map(|(_, b)| b.to_string())
+        .unwrap_or_default();
+    Ok((code, body))
+}

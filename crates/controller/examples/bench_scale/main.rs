@@ -1,0 +1,202 @@
+//! Scale: N Applications (default 1000; first argument), each a Deployment
+//! (replicas 0), ServiceAccount, Service and Ingress from its own path, the
+//! shape of Flux's public benchmark. The controller runs as its own process
+//! (`driftless controller`, the release build; `$DRIFTLESS_CONTROLLER_BIN` overrides
+//! it, `$DRIFTLESS_CONTROLLER_ARGS` adds flags) against a local control plane
+//! and Git server. Prints the time from applying the Applications to all
+//! Synced, the controller's peak RSS, and then its CPU time and Application
+//! writes during an idle minute (the second argument, in seconds, shortens
+//! it), next to Flux's published numbers.
+//!
+//! `cargo build --release -p driftless-cli && cargo run --release -p driftless-controller --example bench_scale -- 1000`
+
+#[path = "../../tests/common/mod.rs"]
+mod common;
+
+mod child;
+
+use std::time::{Duration, Instant};
+
+use child::ControllerProcess;
+use driftless_api::SyncStatusCode;
+use kube::api::ListParams;
+
+/// Flux's published result for 1,000 such objects: 4 min 13 s.
+const FLUX_SECONDS: f64 = 253.0;
+/// Flux's published peak memory for it.
+const FLUX_MIB: f64 = 223.0;
+/// The controller's counter of Application writes.
+const WRITES: &str = "driftless_application_writes_total";
+
+fn files(i: usize) -> Vec<(String, String)> {
+    let name = format!("app-{i}");
+    vec![
+        (
+            format!("apps/{name}/deployment.yaml"),
+            format!(
+                "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: {name}\nspec:\n  replicas: 0\n  selector:\n    matchLabels:\n      app: {name}\n  template:\n    metadata:\n      labels:\n        app: {name}\n    spec:\n      serviceAccountName: {name}\n      containers:\n      - name: web\n        image: nginx:1.27\n"
+            ),
+        ),
+        (
+            format!("apps/{name}/serviceaccount.yaml"),
+            format!("apiVersion: v1\nkind: ServiceAccount\nmetadata:\n  name: {name}\n"),
+        ),
+        (
+            format!("apps/{name}/service.yaml"),
+            format!(
+                "apiVersion: v1\nkind: Service\nmetadata:\n  name: {name}\nspec:\n  selector:\n    app: {name}\n  ports:\n  - port: 80\n"
+            ),
+        ),
+        (
+            format!("apps/{name}/ingress.yaml"),
+            format!(
+                "apiVersion: networking.k8s.io/v1\nkind: Ingress\nmetadata:\n  name: {name}\nspec:\n  rules:\n  - host: {name}.example.com\n    http:\n      paths:\n      - path: /\n        pathType: Prefix\n        backend:\n          service:\n            name: {name}\n            port:\n              number: 80\n"
+            ),
+        ),
+    ]
+}
+
+/// The Applications' manifests, one per path of `url`.
+fn applications(n: usize, ns: &str, url: &str, dest: &str) -> String {
+    let mut manifests = String::new();
+    for i in 0..n {
+        manifests.push_str(&format!(
+            "---\napiVersion: argoproj.io/v1alpha1\nkind: Application\nmetadata:\n  name: app-{i}\n  namespace: {ns}\nspec:\n  source:\n    repoURL: {url}\n    targetRevision: main\n    path: apps/app-{i}\n  destination:\n    server: https://kubernetes.default.svc\n    namespace: {dest}\n  syncPolicy:\n    automated:\n      prune: true\n"
+        ));
+    }
+    manifests
+}
+
+/// How many of the Applications report Synced.
+async fn synced(h: &common::Harness) -> usize {
+    let list = h
+        .apps()
+        .list(&ListParams::default())
+        .await
+        .expect("list Applications");
+    list.items
+        .iter()
+        .filter(|a| {
+            a.status
+                .as_ref()
+                .and_then(|s| s.sync.as_ref())
+                .map(|s| s.status)
+                == Some(SyncStatusCode::Synced)
+        })
+        .count()
+}
+
+#[tokio::main(flavor = "multi_thread")]
+async fn main() {
+    let n: usize = std::env::args()
+        .nth(1)
+        .and_then(|a| a.parse().ok())
+        .unwrap_or(1000);
+    let idle_secs: u64 = std::env::args()
+        .nth(2)
+        .and_then(|a| a.parse().ok())
+        .unwrap_or(60);
+    let binary = child::binary();
+    assert!(
+        binary.is_file(),
+        "{} is missing: cargo build --release -p driftless-cli (or set DRIFTLESS_CONTROLLER_BIN)",
+        binary.display()
+    );
+    let extra: Vec<String> = std::env::var("DRIFTLESS_CONTROLLER_ARGS")
+        .unwrap_or_default()
+        .split_whitespace()
+        .map(String::from)
+        .collect();
+
+    let h = common::Harness::new("bench-scale").await;
+    let dest = h.namespace("bench-scale-dest").await;
+    let repo = h.git.create_repo("bench/scale");
+    for i in 0..n {
+        for (path, body) in files(i) {
+            repo.write(&path, &body);
+        }
+    }
+    repo.commit("apps");
+    let manifests = applications(n, &h.apps_ns, &h.git.git_url("bench/scale"), &dest);
+
+    let work = tempfile::tempdir().expect("temp dir");
+    let mut controller = ControllerProcess::spawn(
+        &binary,
+        h.cp.kubeconfig_path(),
+        &h.apps_ns,
+        work.path(),
+        &extra,
+    );
+    controller.wait_ready().await;
+    let started_mib = controller.rss_mib();
+
+    let started = Instant::now();
+    h.apply(&manifests);
+    loop {
+        let synced = synced(&h).await;
+        if synced == n {
+            break;
+        }
+        controller.check_alive();
+        assert!(
+            started.elapsed() < Duration::from_secs(1800),
+            "only {synced} of {n} Synced after 30 minutes"
+        );
+        tokio::time::sleep(Duration::from_secs(1)).await;
+    }
+    let to_synced = started.elapsed().as_secs_f64();
+    let synced_peak_mib = controller.peak_rss_mib();
+    let synced_cpu = controller.cpu_seconds();
+
+    // Let health settle (Deployments roll out after Synced): wait until no
+    // Application was written for 10 s (at most 5 minutes: the local
+    // kube-controller-manager writes at its default 20 requests/s, so 1000
+    // Deployments take it about two minutes to observe).
+    let settle = Instant::now();
+    let mut last = controller.metric(WRITES).await;
+    let mut quiet_since = Instant::now();
+    while quiet_since.elapsed() < Duration::from_secs(10)
+        && settle.elapsed() < Duration::from_secs(300)
+    {
+        tokio::time::sleep(Duration::from_secs(1)).await;
+        let now = controller.metric(WRITES).await;
+        if now != last {
+            last = now;
+            quiet_since = Instant::now();
+        }
+    }
+    let settled = settle.elapsed().as_secs_f64();
+
+    let cpu0 = controller.cpu_seconds();
+    let writes0 = controller.metric(WRITES).await;
+    tokio::time::sleep(Duration::from_secs(idle_secs)).await;
+    let cpu1 = controller.cpu_seconds();
+    let writes1 = controller.metric(WRITES).await;
+    let peak_mib = controller.peak_rss_mib();
+    let idle_mib = controller.rss_mib();
+    controller.stop();
+
+    let per_min = 60.0 / idle_secs as f64;
+    println!(
+        "{n} applications, controller as its own process (pid {}{}):",
+        controller.pid(),
+        if extra.is_empty() {
+            String::new()
+        } else {
+            format!(", flags {}", extra.join(" "))
+        }
+    );
+    println!(
+        "  all Synced in {to_synced:.1}s (goal <= 60s for 1000; Flux: {FLUX_SECONDS:.0}s, {:.1}x ours); settled after {settled:.1}s more",
+        FLUX_SECONDS / to_synced
+    );
+    println!(
+        "  controller peak RSS {peak_mib:.1} MiB (goal <= 100 MiB; Flux: {FLUX_MIB:.0} MiB, {:.1}x ours); {started_mib:.1} MiB at start, {synced_peak_mib:.1} MiB peak at all Synced, {idle_mib:.1} MiB idle",
+        FLUX_MIB / peak_mib
+    );
+    println!(
+        "  CPU {synced_cpu:.1} s up to all Synced; idle: {:.2} CPU-seconds/min, {:.0} Application writes/min (goal ~0)",
+        (cpu1 - cpu0) * per_min,
+        (writes1 - writes0) * per_min,
+    );
+}
