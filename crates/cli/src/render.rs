@@ -45,7 +45,10 @@ pub fn run(args: &Args) -> anyhow::Result<()> {
         ..Default::default()
     };
     let rendered = driftless_render::render(&tree, &relative, &options)?;
-    print!("{}", driftless_render::to_yaml(&rendered.objects)?);
+    let stdout = std::io::stdout();
+    let mut out = std::io::BufWriter::new(stdout.lock());
+    driftless_render::write_yaml(&rendered.objects, &mut out)?;
+    std::io::Write::flush(&mut out).context("writing the output")?;
     Ok(())
 }
 

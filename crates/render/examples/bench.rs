@@ -5,7 +5,7 @@
 //! median wall time and peak RSS of each and the ratios, plus the median
 //! in-process render time (no process start).
 //!
-//! `cargo run --release -p driftless-render --example bench -- [--driftless PATH] [--runs N] [--in-process-only]`
+//! `cargo run --release -p driftless-render --example bench -- [--driftless PATH] [--runs N] [--in-process-only] [--write-tree DIR] [--render ROOT PATH]`
 //! (or `bench/render.sh`). A measurement, never a test.
 
 use std::fmt::Write as _;
@@ -119,6 +119,25 @@ fn main() {
             "--driftless" => driftless = args.next().map(PathBuf::from),
             "--runs" => runs = args.next().and_then(|n| n.parse().ok()).unwrap_or(runs),
             "--in-process-only" => with_kubectl = false,
+            "--render" => {
+                // Renders ROOT/PATH once and prints it, for profiling by hand.
+                let root = PathBuf::from(args.next().unwrap_or_else(|| ".".into()));
+                let path = args.next().unwrap_or_default();
+                let tree = DiskTree::new(&root).expect("opening the directory");
+                let rendered = render_kustomization(&tree, &path, &RenderOptions::default())
+                    .expect("rendering");
+                let stdout = std::io::stdout();
+                driftless_render::write_yaml(&rendered.objects, &mut stdout.lock())
+                    .expect("printing");
+                return;
+            }
+            "--write-tree" => {
+                // Writes the synthetic tree to DIR and exits, for profiling by hand.
+                let dir = PathBuf::from(args.next().unwrap_or_else(|| "synthetic".into()));
+                synthetic_tree(&dir, 170).expect("writing the synthetic tree");
+                println!("{}", dir.join("overlay").display());
+                return;
+            }
             other => {
                 eprintln!("unknown argument {other}");
                 std::process::exit(2);

@@ -157,3 +157,8 @@ pub fn render_kustomization(
 pub fn to_yaml(objects: &[Object]) -> Result<String, RenderError> {
     yaml::to_yaml(objects)
 }
+
+/// Writes objects as [`to_yaml`] prints them, one document at a time.
+pub fn write_yaml(objects: &[Object], out: &mut dyn std::io::Write) -> Result<(), RenderError> {
+    yaml::write_yaml(objects, out)
+}

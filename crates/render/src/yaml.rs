@@ -135,7 +135,39 @@ fn parse_with(
             file: file.to_string(),
             message: first_line(&e.to_string()),
         })?;
-    Ok(docs.into_iter().filter(|d| !d.is_null()).collect())
+    Ok(docs
+        .into_iter()
+        .filter(|d| !d.is_null())
+        .map(|mut d| {
+            compact(&mut d);
+            d
+        })
+        .collect())
+}
+
+/// Gives back the spare capacity parsing left in every map, array and
+/// string (they grow by doubling): a parsed tree is kept for the whole
+/// render, so its size is the render's memory.
+fn compact(value: &mut Value) {
+    match value {
+        Value::Object(map) => {
+            let mut exact: serde_json::Map<String, Value> = std::mem::take(map)
+                .into_iter()
+                .map(|(mut key, mut item)| {
+                    key.shrink_to_fit();
+                    compact(&mut item);
+                    (key, item)
+                })
+                .collect();
+            std::mem::swap(map, &mut exact);
+        }
+        Value::Array(items) => {
+            items.iter_mut().for_each(compact);
+            items.shrink_to_fit();
+        }
+        Value::String(text) => text.shrink_to_fit(),
+        _ => {}
+    }
 }
 
 /// Parses a single YAML document (a kustomization, an inline patch).
@@ -155,22 +187,46 @@ fn first_line(message: &str) -> String {
     message.lines().next().unwrap_or(message).to_string()
 }
 
-/// A copy of `value` with every map's keys sorted, as `kubectl kustomize`
-/// prints them.
-fn sorted_keys(value: &Value) -> Value {
-    match value {
-        Value::Object(map) => {
-            let mut keys: Vec<&String> = map.keys().collect();
-            keys.sort();
-            Value::Object(
-                keys.into_iter()
-                    .map(|k| (k.clone(), sorted_keys(&map[k])))
-                    .collect(),
-            )
+/// Serializes a value (or a map) with every map's keys sorted, as
+/// `kubectl kustomize` prints them, without copying it.
+enum Sorted<'a> {
+    Value(&'a Value),
+    Map(&'a serde_json::Map<String, Value>),
+}
+
+impl serde::Serialize for Sorted<'_> {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::{SerializeMap, SerializeSeq};
+        match *self {
+            Sorted::Map(map) | Sorted::Value(Value::Object(map)) => {
+                let mut entries: Vec<(&String, &Value)> = map.iter().collect();
+                entries.sort_unstable_by(|a, b| a.0.cmp(b.0));
+                let mut out = serializer.serialize_map(Some(entries.len()))?;
+                for (key, value) in entries {
+                    out.serialize_entry(key, &Sorted::Value(value))?;
+                }
+                out.end()
+            }
+            Sorted::Value(Value::Array(items)) => {
+                let mut out = serializer.serialize_seq(Some(items.len()))?;
+                for item in items {
+                    out.serialize_element(&Sorted::Value(item))?;
+                }
+                out.end()
+            }
+            Sorted::Value(scalar) => scalar.serialize(serializer),
         }
-        Value::Array(items) => Value::Array(items.iter().map(sorted_keys).collect()),
-        other => other.clone(),
     }
+}
+
+/// Appends one object as a YAML document (keys sorted) to `out`.
+fn push_document(out: &mut String, object: &Object) -> Result<(), RenderError> {
+    serde_saphyr::to_fmt_writer(out, &Sorted::Map(&object.0))
+        .map_err(|e| RenderError::Output(e.to_string()))?;
+    if !out.ends_with('\n') {
+        out.push('\n');
+    }
+    Ok(())
 }
 
 /// Prints objects as YAML documents separated by `---`, keys sorted like
@@ -181,15 +237,25 @@ pub fn to_yaml(objects: &[Object]) -> Result<String, RenderError> {
         if i > 0 {
             out.push_str("---\n");
         }
-        let sorted = sorted_keys(&Value::Object(object.0.clone()));
-        let text =
-            serde_saphyr::to_string(&sorted).map_err(|e| RenderError::Output(e.to_string()))?;
-        out.push_str(&text);
-        if !text.ends_with('\n') {
-            out.push('\n');
-        }
+        push_document(&mut out, object)?;
     }
     Ok(out)
+}
+
+/// Writes objects as [`to_yaml`] prints them, one document at a time, so a
+/// large render is never held twice in memory.
+pub fn write_yaml(objects: &[Object], out: &mut dyn std::io::Write) -> Result<(), RenderError> {
+    let mut document = String::new();
+    for (i, object) in objects.iter().enumerate() {
+        document.clear();
+        if i > 0 {
+            document.push_str("---\n");
+        }
+        push_document(&mut document, object)?;
+        out.write_all(document.as_bytes())
+            .map_err(|e| RenderError::Output(e.to_string()))?;
+    }
+    Ok(())
 }
 
 #[cfg(test)]

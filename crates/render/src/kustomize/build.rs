@@ -4,6 +4,7 @@
 
 use std::collections::hash_map::Entry;
 use std::collections::{HashMap, HashSet};
+use std::rc::Rc;
 
 use serde_json::Value;
 
@@ -416,14 +417,16 @@ impl<'r, 't> Context<'r, 't> {
     fn run_transformers(&mut self, k: &Kustomization, acc: &mut Acc) -> Result<(), RenderError> {
         let file = k.file.as_str();
         let res = &mut acc.resources;
+        // One shared record per transformer run, not one copy per resource.
         let ran = |res: &mut [Resource], kind: &str| {
+            let by = Rc::new(Configured {
+                configured_in: file.to_string(),
+                kind: kind.to_string(),
+                name: None,
+                namespace: None,
+            });
             for r in res.iter_mut() {
-                r.transformations.push(Configured {
-                    configured_in: file.to_string(),
-                    kind: kind.to_string(),
-                    name: None,
-                    namespace: None,
-                });
+                r.transformations.push(Rc::clone(&by));
             }
         };
         if k.get("patchesStrategicMerge").is_some() {
@@ -489,15 +492,17 @@ impl<'r, 't> Context<'r, 't> {
             ran(res, "ReplicaCountTransformer");
             let mut specs = replicas::default_field_specs();
             specs.extend(acc.config.extra_specs("replicas", file)?);
-            with_objects(res, |objects| {
-                replicas::apply_with_field_specs(objects, list, file, &specs)
-            })?;
+            with_objects_where(
+                res,
+                |object| replicas::may_scale(object, &specs),
+                |objects| replicas::apply_with_field_specs(objects, list, file, &specs),
+            )?;
         }
         if let Some(list) = k.get("images") {
             ran(res, "ImageTagTransformer");
             let mut specs = images::default_field_specs();
             specs.extend(acc.config.extra_specs("images", file)?);
-            with_objects(res, |objects| {
+            with_objects_ids_unchanged(res, |objects| {
                 images::apply_with_field_specs(objects, list, file, &specs)
             })?;
         }
@@ -512,19 +517,20 @@ impl<'r, 't> Context<'r, 't> {
             let field = format!("transformers[{i}]");
             let (docs, config_file) = self.plugin_configs(k, entry, &field)?;
             for doc in docs {
+                let by = Rc::new(Configured {
+                    configured_in: config_file.clone(),
+                    kind: doc.get("kind").and_then(Value::as_str).unwrap_or("").into(),
+                    name: doc
+                        .pointer("/metadata/name")
+                        .and_then(Value::as_str)
+                        .map(str::to_string),
+                    namespace: doc
+                        .pointer("/metadata/namespace")
+                        .and_then(Value::as_str)
+                        .map(str::to_string),
+                });
                 for r in acc.resources.iter_mut() {
-                    r.transformations.push(Configured {
-                        configured_in: config_file.clone(),
-                        kind: doc.get("kind").and_then(Value::as_str).unwrap_or("").into(),
-                        name: doc
-                            .pointer("/metadata/name")
-                            .and_then(Value::as_str)
-                            .map(str::to_string),
-                        namespace: doc
-                            .pointer("/metadata/namespace")
-                            .and_then(Value::as_str)
-                            .map(str::to_string),
-                    });
+                    r.transformations.push(Rc::clone(&by));
                 }
                 super::plugins::run_transformer(
                     self,
@@ -731,10 +737,39 @@ fn add_generated(
     Ok(())
 }
 
+/// Runs a transformer that neither matches nor changes object names (the
+/// images transformer) over resources, without [`with_objects`]'
+/// previous-id bookkeeping.
+pub fn with_objects_ids_unchanged(
+    resources: &mut [Resource],
+    f: impl FnOnce(&mut [Object]) -> Result<(), RenderError>,
+) -> Result<(), RenderError> {
+    let mut objects: Vec<Object> = resources
+        .iter_mut()
+        .map(|r| Object(std::mem::take(&mut r.object.0)))
+        .collect();
+    let result = f(&mut objects);
+    for (res, object) in resources.iter_mut().zip(objects) {
+        res.object = object;
+    }
+    result
+}
+
 /// Runs a transformer written for plain objects over resources, keeping
 /// their history.
 pub fn with_objects(
     resources: &mut [Resource],
+    f: impl FnOnce(&mut [Object]) -> Result<(), RenderError>,
+) -> Result<(), RenderError> {
+    with_objects_where(resources, |_| true, f)
+}
+
+/// [`with_objects`], writing the previous ids the transformer matches
+/// names against only into the objects `needs_ids` selects (the others
+/// cannot be changed by it, and skipping them saves memory on big builds).
+pub fn with_objects_where(
+    resources: &mut [Resource],
+    needs_ids: impl Fn(&Object) -> bool,
     f: impl FnOnce(&mut [Object]) -> Result<(), RenderError>,
 ) -> Result<(), RenderError> {
     let before: Vec<_> = resources.iter().map(Resource::id).collect();
@@ -742,6 +777,9 @@ pub fn with_objects(
         .iter_mut()
         .map(|r| {
             let mut object = Object(std::mem::take(&mut r.object.0));
+            if !needs_ids(&object) {
+                return object;
+            }
             let previous: Vec<replacements::ResId> = r
                 .history
                 .iter()

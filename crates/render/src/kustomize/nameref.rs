@@ -13,13 +13,20 @@ use crate::error::RenderError;
 struct Candidate {
     group: String,
     kind: String,
+    /// Every id the object had, oldest first, the current one last.
     ids: Vec<ResId>,
-    previous: Vec<ResId>,
     name: String,
     namespace: String,
     actual_namespace: Option<String>,
     prefixes: Vec<String>,
     suffixes: Vec<String>,
+}
+
+impl Candidate {
+    /// The ids the object had before its current one.
+    fn previous(&self) -> &[ResId] {
+        &self.ids[..self.ids.len().saturating_sub(1)]
+    }
 }
 
 /// Rewrites references in `resources` to the current names.
@@ -30,7 +37,6 @@ pub fn fix(resources: &mut [Resource], config: &Config, file: &str) -> Result<()
             group: r.object.group().to_string(),
             kind: r.object.kind().to_string(),
             ids: r.all_ids().collect(),
-            previous: r.history.clone(),
             name: r.object.name().to_string(),
             namespace: r.id().effective_namespace().to_string(),
             actual_namespace: r.object.namespace().map(str::to_string),
@@ -202,7 +208,7 @@ fn find<'c>(
             .iter()
             .copied()
             .filter(|c| {
-                c.previous
+                c.previous()
                     .iter()
                     .any(|id| id.name == name && id.effective_namespace() == ns)
             })

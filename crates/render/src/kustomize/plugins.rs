@@ -4,7 +4,7 @@
 
 use serde_json::{Map, Value};
 
-use super::build::{Context, unsupported_plugin, with_objects};
+use super::build::{Context, unsupported_plugin, with_objects, with_objects_ids_unchanged};
 use super::config::Config;
 use super::fieldpath::FieldSpec;
 use super::file::{Kustomization, scalar_text};
@@ -141,7 +141,7 @@ pub fn run_transformer(
                 specs = images::default_field_specs();
             }
             let list = Value::Array(vec![image]);
-            with_objects(resources, |objects| {
+            with_objects_ids_unchanged(resources, |objects| {
                 images::apply_with_field_specs(objects, &list, file, &specs)
             })
         }

@@ -179,11 +179,15 @@ pub fn clear_previous_ids(object: &mut Object) {
         return;
     };
     if let Some(annotations) = meta.get_mut("annotations").and_then(Value::as_object_mut) {
+        let mut removed = false;
         for key in [PREVIOUS_NAMES, PREVIOUS_KINDS, PREVIOUS_NAMESPACES] {
-            annotations.remove(key);
+            removed |= annotations.shift_remove(key).is_some();
         }
         if annotations.is_empty() {
             meta.remove("annotations");
+        } else if removed {
+            // Give back what the temporary annotations grew the map by.
+            *annotations = std::mem::take(annotations).into_iter().collect();
         }
     }
 }

@@ -123,6 +123,15 @@ pub fn apply_with_field_specs(
     Ok(())
 }
 
+/// Whether these field specs can scale `object` (or may change ids, when
+/// any object may come to match): only such objects need their previous
+/// names.
+pub fn may_scale(object: &Object, field_specs: &[FieldSpec]) -> bool {
+    field_specs
+        .iter()
+        .any(|spec| may_change_ids(spec) || spec.selects(object))
+}
+
 /// Whether a field spec's path starts at `metadata`, `kind` or
 /// `apiVersion` (and so may change the ids the entries are matched with).
 fn may_change_ids(spec: &FieldSpec) -> bool {

@@ -2,6 +2,8 @@
 //! about it (earlier ids, generator options, the prefixes and suffixes
 //! applied), and the ordered map of resources one kustomization holds.
 
+use std::rc::Rc;
+
 use crate::object::Object;
 
 /// A resource id as kustomize compares them: group, version, kind,
@@ -166,8 +168,9 @@ pub struct Resource {
     pub origin: String,
     /// The generator that made the object, when one did.
     pub generated_by: Option<Configured>,
-    /// The transformers that ran over the object, in order.
-    pub transformations: Vec<Configured>,
+    /// The transformers that ran over the object, in order (shared: one
+    /// record per transformer run, whatever the number of resources).
+    pub transformations: Vec<Rc<Configured>>,
 }
 
 impl Resource {
