@@ -15,8 +15,8 @@ pub struct Selector {
     group: Option<String>,
     version: Option<String>,
     kind: Option<String>,
-    name: Option<Regex>,
-    namespace: Option<Regex>,
+    name: Option<Pattern>,
+    namespace: Option<Pattern>,
     labels: Vec<Requirement>,
     annotations: Vec<Requirement>,
 }
@@ -36,10 +36,10 @@ impl Selector {
                 Some(other) => Ok(Some(super::file::scalar_text(other))),
             }
         };
-        let regex = |pattern: Option<String>, key: &str| -> Result<Option<Regex>, RenderError> {
+        let regex = |pattern: Option<String>, key: &str| -> Result<Option<Pattern>, RenderError> {
             pattern
                 .map(|p| {
-                    Regex::new(&format!("^(?:{p})$")).map_err(|e| {
+                    Pattern::new(&p).map_err(|e| {
                         RenderError::field(file, &format!("{field}.{key}"), e.to_string())
                     })
                 })
@@ -80,6 +80,35 @@ impl Selector {
         id_matches
             && matches_all(&self.labels, &resource.object, "labels")
             && matches_all(&self.annotations, &resource.object, "annotations")
+    }
+}
+
+/// A name or namespace pattern: a regular expression anchored at both
+/// ends, compared as plain text when it has no special characters (most
+/// targets name one object; this skips building a regex for them).
+#[derive(Debug)]
+enum Pattern {
+    Literal(String),
+    Regex(Regex),
+}
+
+impl Pattern {
+    fn new(pattern: &str) -> Result<Self, regex::Error> {
+        let literal = pattern
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
+        if literal {
+            Ok(Self::Literal(pattern.to_string()))
+        } else {
+            Regex::new(&format!("^(?:{pattern})$")).map(Self::Regex)
+        }
+    }
+
+    fn is_match(&self, text: &str) -> bool {
+        match self {
+            Self::Literal(literal) => literal == text,
+            Self::Regex(regex) => regex.is_match(text),
+        }
     }
 }
 
@@ -217,6 +246,20 @@ mod tests {
             "metadata": {"name": "web-1", "labels": labels}}))
         .unwrap();
         Resource::new(obj, "f")
+    }
+
+    #[test]
+    fn patterns_match_whole_names_literal_or_not() {
+        let literal = Pattern::new("web-1").unwrap();
+        assert!(matches!(literal, Pattern::Literal(_)));
+        assert!(literal.is_match("web-1"));
+        assert!(!literal.is_match("web-10"));
+        assert!(!literal.is_match("my-web-1"));
+        // A dot is a regex wildcard, as in kustomize.
+        let dotted = Pattern::new("web.1").unwrap();
+        assert!(dotted.is_match("web-1") && dotted.is_match("web.1"));
+        assert!(!dotted.is_match("web-10"));
+        assert!(Pattern::new("web(").is_err());
     }
 
     #[test]
