@@ -44,6 +44,9 @@ pub struct Context<'r, 't> {
     pub schema: Option<crate::patch::Schema>,
     /// Whether an `openapi:` field was met already.
     openapi_seen: bool,
+    /// Whether a resource file was read already: a custom schema met after
+    /// that is layered over the built-in one instead of replacing it.
+    resources_read: bool,
 }
 
 /// Whether a resource entry names a remote location.
@@ -66,6 +69,7 @@ impl<'r, 't> Context<'r, 't> {
             load_anywhere,
             schema: None,
             openapi_seen: false,
+            resources_read: false,
         }
     }
 
@@ -224,7 +228,17 @@ impl<'r, 't> Context<'r, 't> {
         };
         let schema = crate::patch::Schema::for_openapi_field(version, text.as_deref())
             .map_err(|e| RenderError::field(&k.file, "openapi", e.to_string()))?;
-        self.schema = Some(schema.into_owned());
+        // Kustomize's schema is global: read before any resource, a custom
+        // one replaces the built-in schema; read later (in a component, after
+        // the resources) it is layered over it, so its `$ref`s to built-in
+        // types resolve (see the patch module's docs).
+        let schema = match schema {
+            std::borrow::Cow::Owned(custom) if self.resources_read => {
+                custom.with_base(crate::patch::Schema::builtin())
+            }
+            other => other.into_owned(),
+        };
+        self.schema = Some(schema);
         Ok(())
     }
 
@@ -252,6 +266,7 @@ impl<'r, 't> Context<'r, 't> {
                 Some(EntryKind::File) => {
                     let file = self.file_path(k, entry, &field)?;
                     let resources = self.read_resources(&file)?;
+                    self.resources_read = true;
                     append_all(&mut acc.resources, resources, &k.file)?;
                 }
                 None => {
