@@ -18,7 +18,8 @@ done
 command -v kubectl >/dev/null || { echo "kubectl is required" >&2; exit 1; }
 set --
 if [ "$cli" = yes ]; then
-  cargo build --release -p driftless-cli
-  set -- --driftless "$(pwd)/target/release/driftless"
+  # Measure the binary the container image ships (static, release profile).
+  deploy/build-static.sh target/static >/dev/null
+  set -- --driftless "$(pwd)/target/static/driftless"
 fi
 cargo run --release -p driftless-render --example bench -- --runs "$runs" "$@"

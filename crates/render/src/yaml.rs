@@ -145,22 +145,12 @@ fn parse_with(
         .collect())
 }
 
-/// Gives back the spare capacity parsing left in every map, array and
-/// string (they grow by doubling): a parsed tree is kept for the whole
-/// render, so its size is the render's memory.
-fn compact(value: &mut Value) {
+/// Gives back the spare capacity parsing (or a transformer) left in every
+/// map, array and string (they grow by doubling): objects are kept for the
+/// whole render, so their size is the render's memory.
+pub(crate) fn compact(value: &mut Value) {
     match value {
-        Value::Object(map) => {
-            let mut exact: serde_json::Map<String, Value> = std::mem::take(map)
-                .into_iter()
-                .map(|(mut key, mut item)| {
-                    key.shrink_to_fit();
-                    compact(&mut item);
-                    (key, item)
-                })
-                .collect();
-            std::mem::swap(map, &mut exact);
-        }
+        Value::Object(map) => compact_map(map),
         Value::Array(items) => {
             items.iter_mut().for_each(compact);
             items.shrink_to_fit();
@@ -168,6 +158,19 @@ fn compact(value: &mut Value) {
         Value::String(text) => text.shrink_to_fit(),
         _ => {}
     }
+}
+
+/// [`compact`] for a map (an object's top level).
+pub(crate) fn compact_map(map: &mut serde_json::Map<String, Value>) {
+    let mut exact: serde_json::Map<String, Value> = std::mem::take(map)
+        .into_iter()
+        .map(|(mut key, mut item)| {
+            key.shrink_to_fit();
+            compact(&mut item);
+            (key, item)
+        })
+        .collect();
+    std::mem::swap(map, &mut exact);
 }
 
 /// Parses a single YAML document (a kustomization, an inline patch).

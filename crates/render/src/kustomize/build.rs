@@ -259,6 +259,11 @@ impl<'r, 't> Context<'r, 't> {
                     expect_kind(&sub, Kind::Kustomization, &k.file, &field, &path)?;
                     let mut sub_acc = Acc::default();
                     self.accumulate_nested(&path, &k.file, &sub, &mut sub_acc)?;
+                    // The base is done: give back what its transformers grew
+                    // maps by before this level transforms them again.
+                    for r in &mut sub_acc.resources {
+                        crate::yaml::compact_map(&mut r.object.0);
+                    }
                     append_all(&mut acc.resources, sub_acc.resources, &k.file)?;
                     acc.config.merge(&sub_acc.config);
                     acc.vars.merge(sub_acc.vars, &k.file)?;
@@ -391,6 +396,8 @@ impl<'r, 't> Context<'r, 't> {
         for (i, res) in acc.resources.iter().enumerate() {
             names.add(i, res);
         }
+        // At most one new resource each (merges add none), without doubling.
+        acc.resources.reserve_exact(all.len());
         for (g, by) in all {
             add_generated(&mut acc.resources, &mut names, g, by, &k.file)?;
         }
