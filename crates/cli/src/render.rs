@@ -18,6 +18,11 @@ pub struct Args {
     /// For a plain directory: also read manifests in subdirectories.
     #[arg(long)]
     recurse: bool,
+    /// A kustomize command for what the native renderer refuses (Helm charts,
+    /// plugins, remote bases), e.g. `kustomize build --enable-helm`; the
+    /// directory is appended to it.
+    #[arg(long, value_name = "COMMAND", env = "DRIFTLESS_KUSTOMIZE_COMMAND")]
+    kustomize_command: Option<String>,
 }
 
 /// Renders and prints.
@@ -37,11 +42,19 @@ pub fn run(args: &Args) -> anyhow::Result<()> {
         .with_context(|| format!("{} is outside the root {}", path.display(), root.display()))?;
     let relative = relative.to_string_lossy().replace('\\', "/");
     let tree = DiskTree::new(&root)?;
+    let external_kustomize = args
+        .kustomize_command
+        .as_deref()
+        .filter(|c| !c.trim().is_empty())
+        .map(driftless_render::ExternalKustomize::parse)
+        .transpose()
+        .map_err(anyhow::Error::msg)?;
     let options = RenderOptions {
         directory: args.recurse.then(|| driftless_render::DirectoryOptions {
             recurse: true,
             ..Default::default()
         }),
+        external_kustomize,
         ..Default::default()
     };
     let rendered = driftless_render::render(&tree, &relative, &options)?;

@@ -63,6 +63,14 @@ pub enum RenderError {
         /// The chain of directories that leads back to it.
         chain: String,
     },
+    /// The configured external kustomize command failed.
+    #[error("external render ({command}): {message}")]
+    External {
+        /// The command line.
+        command: String,
+        /// What went wrong, with what the command printed on stderr.
+        message: String,
+    },
     /// Output could not be produced.
     #[error("writing YAML: {0}")]
     Output(String),

@@ -3,6 +3,7 @@
 //! plain directories of YAML/JSON manifests.
 
 pub mod error;
+pub mod external;
 pub mod kustomize;
 pub mod object;
 pub mod patch;
@@ -11,6 +12,7 @@ pub mod tree;
 pub mod yaml;
 
 pub use error::RenderError;
+pub use external::ExternalKustomize;
 pub use object::{Object, ObjectKey};
 pub use tree::{DiskTree, EntryKind, FileTree, TreeError};
 
@@ -111,6 +113,9 @@ pub struct RenderOptions {
     /// Allow kustomizations to read files outside their own directory
     /// (`--load-restrictor LoadRestrictionsNone`); never outside the tree.
     pub load_restrictions_none: bool,
+    /// A kustomize command for the paths the native engine refuses (Helm
+    /// charts, plugins, remote bases); `None` keeps those an error.
+    pub external_kustomize: Option<ExternalKustomize>,
 }
 
 /// Renders `path` (a directory of `tree`, `""` for the root): a Kustomize
@@ -123,8 +128,7 @@ pub fn render(
     let path = tree::join("", path)?;
     let reader = yaml::Reader::new(tree);
     let (objects, source_type) = if kustomize::find_kustomization(tree, &path)?.is_some() {
-        let objects = kustomize::build(&reader, &path, options)?;
-        (objects, SourceType::Kustomize)
+        return build_kustomization(tree, &path, &reader, options);
     } else {
         let objects = plain::render(&reader, &path, options.directory.as_ref())?;
         (objects, SourceType::Directory)
@@ -145,12 +149,38 @@ pub fn render_kustomization(
 ) -> Result<Rendered, RenderError> {
     let path = tree::join("", path)?;
     let reader = yaml::Reader::new(tree);
-    let objects = kustomize::build(&reader, &path, options)?;
-    Ok(Rendered {
-        objects,
-        source_type: SourceType::Kustomize,
-        files_read: reader.into_files_read(),
-    })
+    build_kustomization(tree, &path, &reader, options)
+}
+
+/// A native Kustomize build, handed to the external command (when one is
+/// configured) if the native engine refuses a feature the path uses.
+fn build_kustomization(
+    tree: &dyn FileTree,
+    path: &str,
+    reader: &yaml::Reader<'_>,
+    options: &RenderOptions,
+) -> Result<Rendered, RenderError> {
+    match kustomize::build(reader, path, options) {
+        Ok(objects) => Ok(Rendered {
+            objects,
+            source_type: SourceType::Kustomize,
+            files_read: reader.files_read(),
+        }),
+        Err(refused @ RenderError::Unsupported { .. }) => {
+            let Some(external) = &options.external_kustomize else {
+                return Err(refused);
+            };
+            tracing::debug!(path, %refused, command = %external.display(), "rendering with the external kustomize");
+            let (objects, files_read) =
+                external::render(tree, path, options.kustomize.as_ref(), external)?;
+            Ok(Rendered {
+                objects,
+                source_type: SourceType::Kustomize,
+                files_read,
+            })
+        }
+        Err(other) => Err(other),
+    }
 }
 
 /// Prints objects as `kubectl kustomize` does: YAML documents separated by `---`.

@@ -71,6 +71,11 @@ pub trait FileTree: Send + Sync {
     fn read(&self, path: &str) -> Result<Vec<u8>, TreeError>;
     /// The entries of the directory at `path`, sorted by name.
     fn list(&self, path: &str) -> Result<Vec<(String, EntryKind)>, TreeError>;
+    /// The directory on disk the tree is, when it is one (a program can
+    /// then read it in place instead of from a copy).
+    fn disk_root(&self) -> Option<&Path> {
+        None
+    }
 }
 
 /// Joins `rel` onto the directory `base` (both relative to the tree root) and
@@ -171,6 +176,10 @@ fn lexically_inside(root: &Path, path: &Path) -> bool {
 }
 
 impl FileTree for DiskTree {
+    fn disk_root(&self) -> Option<&Path> {
+        Some(&self.root)
+    }
+
     fn entry(&self, path: &str) -> Result<Option<EntryKind>, TreeError> {
         let Some(real) = self.resolve(path)? else {
             return Ok(None);

@@ -73,6 +73,14 @@ impl<'a> Reader<'a> {
         parse_documents(&text, path)
     }
 
+    /// Every file read so far, sorted (a copy).
+    pub fn files_read(&self) -> Vec<String> {
+        self.read
+            .lock()
+            .map(|set| set.iter().cloned().collect())
+            .unwrap_or_default()
+    }
+
     /// Every file read so far, sorted.
     pub fn into_files_read(self) -> Vec<String> {
         self.read

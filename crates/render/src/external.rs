@@ -1,0 +1,272 @@
+//! The escape hatch for what the native engine refuses (Helm charts,
+//! generator and transformer plugins, remote bases): when an operator
+//! configures an external `kustomize` command, such a path is rendered by
+//! it instead, as Argo CD renders every path.
+//!
+//! A directory on disk is rendered in place. Any other tree (a Git commit),
+//! or a directory when Argo CD's `spec.source.kustomize` overrides are set,
+//! is copied to a temporary directory first, the overrides written into the
+//! path's kustomization file there (what Argo CD's `kustomize edit` calls
+//! do). The command runs with the directory appended to its arguments, and
+//! its standard output is parsed as the objects. The command runs with a time
+//! limit; a failure names the command and what it printed on stderr.
+
+use std::io::Read;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use crate::error::RenderError;
+use crate::object::Object;
+use crate::tree::{EntryKind, FileTree, join};
+use crate::{KustomizeOverrides, kustomize, yaml};
+
+/// How long an external render may take unless configured otherwise.
+pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(90);
+
+/// At most this many bytes of files are copied out of a tree.
+const MAX_TREE_BYTES: u64 = 512 * 1024 * 1024;
+
+/// At most this many files are copied out of a tree.
+const MAX_TREE_FILES: usize = 50_000;
+
+/// An external kustomize command, e.g. `kustomize build --enable-helm` or
+/// `kubectl kustomize --enable-alpha-plugins`; the directory to build is
+/// appended as its last argument.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ExternalKustomize {
+    /// The program.
+    pub program: PathBuf,
+    /// Its arguments before the directory.
+    pub args: Vec<String>,
+    /// How long one render may take before the command is killed.
+    pub timeout: Duration,
+}
+
+impl ExternalKustomize {
+    /// Parses a command line (words separated by whitespace, no quoting).
+    pub fn parse(command: &str) -> Result<Self, String> {
+        let mut words = command.split_whitespace();
+        let program = words
+            .next()
+            .ok_or_else(|| "the kustomize command is empty".to_string())?;
+        Ok(Self {
+            program: PathBuf::from(program),
+            args: words.map(str::to_string).collect(),
+            timeout: DEFAULT_TIMEOUT,
+        })
+    }
+
+    /// The command line, for messages.
+    pub fn display(&self) -> String {
+        std::iter::once(self.program.display().to_string())
+            .chain(self.args.iter().cloned())
+            .collect::<Vec<_>>()
+            .join(" ")
+    }
+}
+
+/// Renders `path` of `tree` with `external`, applying `overrides` to its
+/// kustomization first. Returns the objects and the tree files copied (all
+/// of them: what the command reads cannot be known; none when the tree was
+/// read in place).
+pub fn render(
+    tree: &dyn FileTree,
+    path: &str,
+    overrides: Option<&KustomizeOverrides>,
+    external: &ExternalKustomize,
+) -> Result<(Vec<Object>, Vec<String>), RenderError> {
+    let command = external.display();
+    if let (Some(root), None) = (tree.disk_root(), overrides) {
+        let output = run(external, &root.join(path)).map_err(|message| RenderError::External {
+            command: command.clone(),
+            message,
+        })?;
+        return Ok((parse_output(&output, &command)?, Vec::new()));
+    }
+    let io_error = |what: &str, e: std::io::Error| RenderError::External {
+        command: command.clone(),
+        message: format!("{what}: {e}"),
+    };
+    let workdir = tempfile::Builder::new()
+        .prefix("driftless-kustomize-")
+        .tempdir()
+        .map_err(|e| io_error("creating a working directory", e))?;
+    let mut copied = Vec::new();
+    let mut budget = MAX_TREE_BYTES;
+    copy_tree(tree, "", workdir.path(), &mut copied, &mut budget)
+        .map_err(|e| with_command(e, &command))?;
+    if let Some(overrides) = overrides {
+        write_overrides(tree, path, overrides, workdir.path())?;
+    }
+    let dir = if path.is_empty() {
+        workdir.path().to_path_buf()
+    } else {
+        workdir.path().join(path)
+    };
+    let output = run(external, &dir).map_err(|message| RenderError::External {
+        command: command.clone(),
+        message,
+    })?;
+    copied.sort();
+    Ok((parse_output(&output, &command)?, copied))
+}
+
+/// The objects the command printed.
+fn parse_output(output: &str, command: &str) -> Result<Vec<Object>, RenderError> {
+    let source = format!("output of {command}");
+    yaml::parse_documents(output, &source)?
+        .into_iter()
+        .map(|value| {
+            Object::from_value(value).ok_or_else(|| {
+                RenderError::resource(&source, "a document is not a mapping (not an object)")
+            })
+        })
+        .collect()
+}
+
+/// Puts the command into a tree error's message.
+fn with_command(error: RenderError, command: &str) -> RenderError {
+    RenderError::External {
+        command: command.to_string(),
+        message: format!("copying the repository: {error}"),
+    }
+}
+
+/// Copies `dir` of `tree` (recursively; `.git` skipped) below `dest`.
+fn copy_tree(
+    tree: &dyn FileTree,
+    dir: &str,
+    dest: &Path,
+    copied: &mut Vec<String>,
+    budget: &mut u64,
+) -> Result<(), RenderError> {
+    for (name, kind) in tree.list(dir)? {
+        if name == ".git" {
+            continue;
+        }
+        let path = join(dir, &name)?;
+        let target = dest.join(&path);
+        match kind {
+            EntryKind::Dir => {
+                std::fs::create_dir_all(&target).map_err(|e| write_error(&path, e))?;
+                copy_tree(tree, &path, dest, copied, budget)?;
+            }
+            EntryKind::File => {
+                let bytes = tree.read(&path)?;
+                let size = bytes.len() as u64;
+                if size > *budget || copied.len() >= MAX_TREE_FILES {
+                    return Err(RenderError::resource(
+                        &path,
+                        format!(
+                            "the repository is larger than an external render may copy \
+                             ({MAX_TREE_FILES} files, {} MiB)",
+                            MAX_TREE_BYTES >> 20
+                        ),
+                    ));
+                }
+                *budget -= size;
+                if let Some(parent) = target.parent() {
+                    std::fs::create_dir_all(parent).map_err(|e| write_error(&path, e))?;
+                }
+                std::fs::write(&target, bytes).map_err(|e| write_error(&path, e))?;
+                copied.push(path);
+            }
+        }
+    }
+    Ok(())
+}
+
+fn write_error(path: &str, error: std::io::Error) -> RenderError {
+    RenderError::resource(path, format!("writing a copy: {error}"))
+}
+
+/// Rewrites the kustomization of `path` in the copy with the overrides
+/// applied, as Argo CD's `kustomize edit set ...` calls do.
+fn write_overrides(
+    tree: &dyn FileTree,
+    path: &str,
+    overrides: &KustomizeOverrides,
+    dest: &Path,
+) -> Result<(), RenderError> {
+    let reader = yaml::Reader::new(tree);
+    let Some(file) = kustomize::find_kustomization(tree, path)? else {
+        return Err(RenderError::resource(
+            path,
+            "unable to find one of 'kustomization.yaml', 'kustomization.yml' or 'Kustomization'",
+        ));
+    };
+    let mut k = kustomize::file::Kustomization::load(&reader, path, &file)?;
+    kustomize::overrides::apply(&mut k, overrides)?;
+    let text =
+        serde_saphyr::to_string(&k.fields).map_err(|e| RenderError::Output(e.to_string()))?;
+    std::fs::write(dest.join(&file), text).map_err(|e| write_error(&file, e))
+}
+
+/// Runs the command on `dir` within its time limit; stdout on success.
+fn run(external: &ExternalKustomize, dir: &Path) -> Result<String, String> {
+    let mut child = Command::new(&external.program)
+        .args(&external.args)
+        .arg(dir)
+        .current_dir(dir)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .map_err(|e| format!("cannot start: {e}"))?;
+    let stdout = drain(child.stdout.take());
+    let stderr = drain(child.stderr.take());
+    let started = Instant::now();
+    let status = loop {
+        match child.try_wait() {
+            Ok(Some(status)) => break status,
+            Ok(None) if started.elapsed() >= external.timeout => {
+                let _ = child.kill();
+                let _ = child.wait();
+                return Err(format!(
+                    "timed out after {}s and was stopped",
+                    external.timeout.as_secs_f64()
+                ));
+            }
+            Ok(None) => std::thread::sleep(Duration::from_millis(10)),
+            Err(e) => return Err(format!("waiting for it: {e}")),
+        }
+    };
+    let stdout = stdout.join().unwrap_or_default();
+    let stderr = stderr.join().unwrap_or_default();
+    if !status.success() {
+        let text = String::from_utf8_lossy(&stderr);
+        let text = text.trim();
+        let shown: String = text.chars().take(2000).collect();
+        return Err(format!(
+            "{status}{}{shown}",
+            if shown.is_empty() { "" } else { ": " }
+        ));
+    }
+    String::from_utf8(stdout).map_err(|_| "printed output that is not UTF-8".to_string())
+}
+
+/// Reads a pipe to its end on a thread (so a full pipe never blocks the child).
+fn drain(pipe: Option<impl Read + Send + 'static>) -> std::thread::JoinHandle<Vec<u8>> {
+    std::thread::spawn(move || {
+        let mut bytes = Vec::new();
+        if let Some(mut pipe) = pipe {
+            let _ = pipe.read_to_end(&mut bytes);
+        }
+        bytes
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_a_command_line() {
+        let k = ExternalKustomize::parse("  kustomize build --enable-helm ").unwrap();
+        assert_eq!(k.program, PathBuf::from("kustomize"));
+        assert_eq!(k.args, ["build", "--enable-helm"]);
+        assert_eq!(k.display(), "kustomize build --enable-helm");
+        assert!(ExternalKustomize::parse("   ").is_err());
+    }
+}
