@@ -81,6 +81,14 @@ fn kubectl_with_plugins(home: &Path) -> ExternalKustomize {
     .unwrap()
 }
 
+/// Options rendering refused paths with `external`.
+fn with_external(external: ExternalKustomize) -> RenderOptions {
+    RenderOptions {
+        external_kustomize: Some(external),
+        ..RenderOptions::default()
+    }
+}
+
 fn names(objects: &[driftless_render::Object]) -> Vec<String> {
     objects
         .iter()
@@ -108,10 +116,7 @@ fn plugins_are_refused_natively_and_rendered_by_the_configured_command() {
         "{refused}"
     );
 
-    let options = RenderOptions {
-        external_kustomize: Some(kubectl_with_plugins(&home)),
-        ..RenderOptions::default()
-    };
+    let options = with_external(kubectl_with_plugins(&home));
     let rendered = render(&tree, "app", &options).unwrap();
     assert_eq!(
         names(&rendered.objects),
@@ -176,12 +181,9 @@ fn a_failing_command_is_reported_with_its_stderr() {
     let (repo, _home) = fixture(dir.path());
     let tree = DiskTree::new(&repo).unwrap();
     // No plugin home: kubectl cannot find the plugin.
-    let options = RenderOptions {
-        external_kustomize: Some(
-            ExternalKustomize::parse("kubectl kustomize --enable-alpha-plugins").unwrap(),
-        ),
-        ..RenderOptions::default()
-    };
+    let options = with_external(
+        ExternalKustomize::parse("kubectl kustomize --enable-alpha-plugins").unwrap(),
+    );
     let err = render(&tree, "app", &options).unwrap_err();
     let text = err.to_string();
     assert!(matches!(err, RenderError::External { .. }), "{text}");
@@ -207,10 +209,7 @@ fn a_command_over_its_time_limit_is_stopped() {
         args: vec!["-c".into(), "sleep 600".into(), "slow-kustomize".into()],
         timeout: Duration::from_millis(300),
     };
-    let options = RenderOptions {
-        external_kustomize: Some(slow),
-        ..RenderOptions::default()
-    };
+    let options = with_external(slow);
     let err = render(&tree, "app", &options).unwrap_err().to_string();
     assert!(
         err.contains("timed out after 0.3s and was stopped"),
@@ -224,10 +223,7 @@ fn supported_paths_never_run_the_command() {
     let (repo, _home) = fixture(dir.path());
     let tree = DiskTree::new(&repo).unwrap();
     // A command that would fail if it ran.
-    let options = RenderOptions {
-        external_kustomize: Some(ExternalKustomize::parse("false").unwrap()),
-        ..RenderOptions::default()
-    };
+    let options = with_external(ExternalKustomize::parse("false").unwrap());
     let rendered = render(&tree, "base", &options).unwrap();
     assert_eq!(names(&rendered.objects), ["Deployment/web"]);
     assert_eq!(

@@ -360,19 +360,7 @@ impl<'r, 't> Context<'r, 't> {
             for doc in docs {
                 match generators::generate_builtin(tree, &k.dir, &file, &doc)? {
                     Some(g) => {
-                        let by = Configured {
-                            configured_in: file.clone(),
-                            kind: doc.get("kind").and_then(Value::as_str).unwrap_or("").into(),
-                            name: doc
-                                .pointer("/metadata/name")
-                                .and_then(Value::as_str)
-                                .map(str::to_string),
-                            namespace: doc
-                                .pointer("/metadata/namespace")
-                                .and_then(Value::as_str)
-                                .map(str::to_string),
-                        };
-                        plugin_generated.push((g, by));
+                        plugin_generated.push((g, Configured::plugin(&file, &doc)));
                     }
                     None => return Err(unsupported_plugin(&file, &field, &doc)),
                 }
@@ -539,18 +527,7 @@ impl<'r, 't> Context<'r, 't> {
             let field = format!("transformers[{i}]");
             let (docs, config_file) = self.plugin_configs(k, entry, &field)?;
             for doc in docs {
-                let by = Rc::new(Configured {
-                    configured_in: config_file.clone(),
-                    kind: doc.get("kind").and_then(Value::as_str).unwrap_or("").into(),
-                    name: doc
-                        .pointer("/metadata/name")
-                        .and_then(Value::as_str)
-                        .map(str::to_string),
-                    namespace: doc
-                        .pointer("/metadata/namespace")
-                        .and_then(Value::as_str)
-                        .map(str::to_string),
-                });
+                let by = Rc::new(Configured::plugin(&config_file, &doc));
                 for r in acc.resources.iter_mut() {
                     r.transformations.push(Rc::clone(&by));
                 }

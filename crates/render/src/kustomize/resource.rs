@@ -149,6 +149,19 @@ pub struct Configured {
     pub namespace: Option<String>,
 }
 
+impl Configured {
+    /// The record of a plugin config `doc` read from `file`.
+    pub fn plugin(file: &str, doc: &serde_json::Value) -> Self {
+        let text = |pointer: &str| doc.pointer(pointer).and_then(serde_json::Value::as_str);
+        Self {
+            configured_in: file.to_string(),
+            kind: text("/kind").unwrap_or("").to_string(),
+            name: text("/metadata/name").map(str::to_string),
+            namespace: text("/metadata/namespace").map(str::to_string),
+        }
+    }
+}
+
 /// One resource of a build.
 #[derive(Clone, Debug)]
 pub struct Resource {
