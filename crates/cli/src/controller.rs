@@ -28,7 +28,7 @@ pub struct Args {
     #[arg(long, env = "DRIFTLESS_CACHE_DIR")]
     cache_dir: Option<PathBuf>,
     /// How many Applications are reconciled at once.
-    #[arg(long, default_value_t = 8)]
+    #[arg(long, default_value_t = 16)]
     concurrency: u16,
     /// Elect a leader with a Lease, so only one replica writes.
     #[arg(long)]

@@ -62,7 +62,8 @@ pub struct ControllerConfig {
     pub leader_election: Option<LeaderElection>,
     /// Webhook secrets per Git provider.
     pub webhook_secrets: WebhookSecrets,
-    /// How many Applications are reconciled at once.
+    /// How many Applications are reconciled at once. Default 16: a
+    /// reconcile mostly waits on the API server and Git (bench_scale).
     pub concurrency: u16,
     /// How many renders are cached.
     pub render_cache_size: usize,
@@ -90,7 +91,7 @@ impl Default for ControllerConfig {
             field_manager: driftless_sync::DEFAULT_FIELD_MANAGER.to_string(),
             leader_election: None,
             webhook_secrets: WebhookSecrets::default(),
-            concurrency: 8,
+            concurrency: 16,
             render_cache_size: 512,
             watch_managed: true,
             instance: std::env::var("POD_NAME").ok(),
