@@ -45,6 +45,12 @@ pub struct Args {
     /// Log as JSON lines instead of text.
     #[arg(long)]
     log_json: bool,
+    /// A kustomize command for what the native renderer refuses (Helm charts,
+    /// plugins, remote bases), e.g. `kustomize build --enable-helm`; the
+    /// directory is appended to it. Without it such paths are a
+    /// ComparisonError naming the field.
+    #[arg(long, value_name = "COMMAND", env = "DRIFTLESS_KUSTOMIZE_COMMAND")]
+    kustomize_command: Option<String>,
 }
 
 /// Webhook secrets come from the environment only, so they never show in a
@@ -121,6 +127,8 @@ pub fn run(args: &Args) -> anyhow::Result<()> {
     config.concurrency = args.concurrency.max(1);
     config.watch_managed = !args.no_watch_managed;
     config.webhook_secrets = webhook_secrets();
+    config.kustomize_command =
+        crate::render::external_kustomize(args.kustomize_command.as_deref())?;
     if args.leader_elect {
         let namespace = args
             .lease_namespace

@@ -42,13 +42,7 @@ pub fn run(args: &Args) -> anyhow::Result<()> {
         .with_context(|| format!("{} is outside the root {}", path.display(), root.display()))?;
     let relative = relative.to_string_lossy().replace('\\', "/");
     let tree = DiskTree::new(&root)?;
-    let external_kustomize = args
-        .kustomize_command
-        .as_deref()
-        .filter(|c| !c.trim().is_empty())
-        .map(driftless_render::ExternalKustomize::parse)
-        .transpose()
-        .map_err(anyhow::Error::msg)?;
+    let external_kustomize = external_kustomize(args.kustomize_command.as_deref())?;
     let options = RenderOptions {
         directory: args.recurse.then(|| driftless_render::DirectoryOptions {
             recurse: true,
@@ -63,6 +57,18 @@ pub fn run(args: &Args) -> anyhow::Result<()> {
     driftless_render::write_yaml(&rendered.objects, &mut out)?;
     std::io::Write::flush(&mut out).context("writing the output")?;
     Ok(())
+}
+
+/// The `--kustomize-command` option (of `render` and `controller`); blank
+/// means none.
+pub fn external_kustomize(
+    command: Option<&str>,
+) -> anyhow::Result<Option<driftless_render::ExternalKustomize>> {
+    command
+        .filter(|c| !c.trim().is_empty())
+        .map(driftless_render::ExternalKustomize::parse)
+        .transpose()
+        .map_err(anyhow::Error::msg)
 }
 
 /// The nearest ancestor of `path` (itself included) that holds `.git`.

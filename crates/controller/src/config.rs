@@ -71,6 +71,9 @@ pub struct ControllerConfig {
     pub watch_managed: bool,
     /// The reporting instance name of Kubernetes Events (the Pod name).
     pub instance: Option<String>,
+    /// A kustomize command for the paths the native renderer refuses (Helm
+    /// charts, plugins, remote bases); `None` reports those as errors.
+    pub kustomize_command: Option<driftless_render::ExternalKustomize>,
 }
 
 impl Default for ControllerConfig {
@@ -95,6 +98,7 @@ impl Default for ControllerConfig {
             render_cache_size: 512,
             watch_managed: true,
             instance: std::env::var("POD_NAME").ok(),
+            kustomize_command: None,
         }
     }
 }

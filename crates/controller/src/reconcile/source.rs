@@ -46,10 +46,13 @@ impl<'a> Reconciler<'a> {
             path: source.path().to_string(),
             message,
         };
-        let options = overrides::render_options(source).map_err(|m| Failure {
+        let mut options = overrides::render_options(source).map_err(|m| Failure {
             condition: condition::INVALID_SPEC_ERROR,
             message: format!("application {}: {m}", self.label),
         })?;
+        options
+            .external_kustomize
+            .clone_from(&self.ctx.config.kustomize_command);
         let rendered = self
             .ctx
             .source

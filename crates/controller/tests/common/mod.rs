@@ -122,14 +122,18 @@ impl Harness {
 
     /// (Re)starts the controller.
     pub async fn start_controller(&mut self, requeue: Duration) {
+        self.start_controller_with(self.config(requeue)).await;
+    }
+
+    /// (Re)starts the controller with `config` (see [`Harness::config`]).
+    pub async fn start_controller_with(&mut self, config: ControllerConfig) {
         self.stop_controller().await;
         let (tx, rx) = tokio::sync::oneshot::channel::<()>();
-        let running =
-            driftless_controller::start(self.client.clone(), self.config(requeue), async move {
-                let _ = rx.await;
-            })
-            .await
-            .unwrap_or_else(|e| panic!("starting the controller: {e}"));
+        let running = driftless_controller::start(self.client.clone(), config, async move {
+            let _ = rx.await;
+        })
+        .await
+        .unwrap_or_else(|e| panic!("starting the controller: {e}"));
         self.controller = Some(running);
         self.shutdown = Some(tx);
     }
