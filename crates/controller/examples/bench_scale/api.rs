@@ -63,3 +63,24 @@ pub fn describe(before: &Counts, after: &Counts, top: usize) -> String {
         .collect();
     format!("{total:.0} ({})", parts.join(", "))
 }
+
+/// Writes (create, update, patch, apply, delete; not dry-runs) served
+/// between `before` and `after` to the objects themselves (no subresource)
+/// of `resources`.
+pub fn writes_to(before: &Counts, after: &Counts, resources: &[&str]) -> f64 {
+    const WRITE_VERBS: [&str; 6] = [
+        "POST",
+        "PUT",
+        "PATCH",
+        "APPLY",
+        "DELETE",
+        "DELETECOLLECTION",
+    ];
+    after
+        .iter()
+        .filter(|((verb, resource), _)| {
+            WRITE_VERBS.contains(&verb.as_str()) && resources.contains(&resource.as_str())
+        })
+        .map(|(k, v)| v - before.get(k).copied().unwrap_or(0.0))
+        .sum()
+}

@@ -213,9 +213,22 @@ async fn main() {
 
     let cpu0 = controller.cpu_seconds();
     let writes0 = controller.metric(WRITES).await;
+    let idle_before = api::snapshot(h.cp);
     tokio::time::sleep(Duration::from_secs(idle_secs)).await;
     let cpu1 = controller.cpu_seconds();
     let writes1 = controller.metric(WRITES).await;
+    let idle_writes = api::writes_to(
+        &idle_before,
+        &api::snapshot(h.cp),
+        &[
+            "applications",
+            "events",
+            "deployments",
+            "services",
+            "serviceaccounts",
+            "ingresses",
+        ],
+    );
     let peak_mib = controller.peak_rss_mib();
     let idle_mib = controller.rss_mib();
     controller.stop();
@@ -243,8 +256,9 @@ async fn main() {
         FLUX_MIB / peak_mib
     );
     println!(
-        "  CPU {synced_cpu:.1} s up to all Synced; idle: {:.2} CPU-seconds/min, {:.0} Application writes/min (goal ~0)",
+        "  CPU {synced_cpu:.1} s up to all Synced; idle: {:.2} CPU-seconds/min, {:.0} Application writes/min by the controller, {:.0} API writes/min to Applications, Events and the managed kinds by any client (goal ~0)",
         (cpu1 - cpu0) * per_min,
         (writes1 - writes0) * per_min,
+        idle_writes * per_min,
     );
 }
