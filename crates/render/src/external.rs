@@ -77,60 +77,38 @@ pub fn render(
     external: &ExternalKustomize,
 ) -> Result<(Vec<Object>, Vec<String>), RenderError> {
     let command = external.display();
-    if let (Some(root), None) = (tree.disk_root(), overrides) {
-        let output = run(external, &root.join(path)).map_err(|message| RenderError::External {
-            command: command.clone(),
-            message,
-        })?;
-        return Ok((parse_output(&output, &command)?, Vec::new()));
-    }
-    let io_error = |what: &str, e: std::io::Error| RenderError::External {
-        command: command.clone(),
-        message: format!("{what}: {e}"),
-    };
-    let workdir = tempfile::Builder::new()
-        .prefix("driftless-kustomize-")
-        .tempdir()
-        .map_err(|e| io_error("creating a working directory", e))?;
-    let mut copied = Vec::new();
-    let mut budget = MAX_TREE_BYTES;
-    copy_tree(tree, "", workdir.path(), &mut copied, &mut budget)
-        .map_err(|e| with_command(e, &command))?;
-    if let Some(overrides) = overrides {
-        write_overrides(tree, path, overrides, workdir.path())?;
-    }
-    let dir = if path.is_empty() {
-        workdir.path().to_path_buf()
-    } else {
-        workdir.path().join(path)
-    };
-    let output = run(external, &dir).map_err(|message| RenderError::External {
+    let failed = |message: String| RenderError::External {
         command: command.clone(),
         message,
-    })?;
-    copied.sort();
-    Ok((parse_output(&output, &command)?, copied))
-}
-
-/// The objects the command printed.
-fn parse_output(output: &str, command: &str) -> Result<Vec<Object>, RenderError> {
+    };
+    let (output, copied) = match (tree.disk_root(), overrides) {
+        (Some(root), None) => (run(external, &root.join(path)).map_err(failed)?, Vec::new()),
+        _ => {
+            let workdir = tempfile::Builder::new()
+                .prefix("driftless-kustomize-")
+                .tempdir()
+                .map_err(|e| failed(format!("creating a working directory: {e}")))?;
+            let (mut copied, mut budget) = (Vec::new(), MAX_TREE_BYTES);
+            copy_tree(tree, "", workdir.path(), &mut copied, &mut budget)
+                .map_err(|e| failed(format!("copying the repository: {e}")))?;
+            if let Some(overrides) = overrides {
+                write_overrides(tree, path, overrides, workdir.path())?;
+            }
+            let output = run(external, &workdir.path().join(path)).map_err(failed)?;
+            copied.sort();
+            (output, copied)
+        }
+    };
     let source = format!("output of {command}");
-    yaml::parse_documents(output, &source)?
+    let objects = yaml::parse_documents(&output, &source)?
         .into_iter()
         .map(|value| {
             Object::from_value(value).ok_or_else(|| {
                 RenderError::resource(&source, "a document is not a mapping (not an object)")
             })
         })
-        .collect()
-}
-
-/// Puts the command into a tree error's message.
-fn with_command(error: RenderError, command: &str) -> RenderError {
-    RenderError::External {
-        command: command.to_string(),
-        message: format!("copying the repository: {error}"),
-    }
+        .collect::<Result<_, _>>()?;
+    Ok((objects, copied))
 }
 
 /// Copies `dir` of `tree` (recursively; `.git` skipped) below `dest`.

@@ -127,15 +127,13 @@ pub fn render(
 ) -> Result<Rendered, RenderError> {
     let path = tree::join("", path)?;
     let reader = yaml::Reader::new(tree);
-    let (objects, source_type) = if kustomize::find_kustomization(tree, &path)?.is_some() {
-        return build_kustomization(tree, &path, &reader, options);
-    } else {
-        let objects = plain::render(&reader, &path, options.directory.as_ref())?;
-        (objects, SourceType::Directory)
-    };
+    if kustomize::find_kustomization(tree, &path)?.is_some() {
+        return build_kustomization(reader, &path, options);
+    }
+    let objects = plain::render(&reader, &path, options.directory.as_ref())?;
     Ok(Rendered {
         objects,
-        source_type,
+        source_type: SourceType::Directory,
         files_read: reader.into_files_read(),
     })
 }
@@ -148,23 +146,21 @@ pub fn render_kustomization(
     options: &RenderOptions,
 ) -> Result<Rendered, RenderError> {
     let path = tree::join("", path)?;
-    let reader = yaml::Reader::new(tree);
-    build_kustomization(tree, &path, &reader, options)
+    build_kustomization(yaml::Reader::new(tree), &path, options)
 }
 
 /// A native Kustomize build, handed to the external command (when one is
 /// configured) if the native engine refuses a feature the path uses.
 fn build_kustomization(
-    tree: &dyn FileTree,
+    reader: yaml::Reader<'_>,
     path: &str,
-    reader: &yaml::Reader<'_>,
     options: &RenderOptions,
 ) -> Result<Rendered, RenderError> {
-    match kustomize::build(reader, path, options) {
+    match kustomize::build(&reader, path, options) {
         Ok(objects) => Ok(Rendered {
             objects,
             source_type: SourceType::Kustomize,
-            files_read: reader.files_read(),
+            files_read: reader.into_files_read(),
         }),
         Err(refused @ RenderError::Unsupported { .. }) => {
             let Some(external) = &options.external_kustomize else {
@@ -172,7 +168,7 @@ fn build_kustomization(
             };
             tracing::debug!(path, %refused, command = %external.display(), "rendering with the external kustomize");
             let (objects, files_read) =
-                external::render(tree, path, options.kustomize.as_ref(), external)?;
+                external::render(reader.tree(), path, options.kustomize.as_ref(), external)?;
             Ok(Rendered {
                 objects,
                 source_type: SourceType::Kustomize,

@@ -73,14 +73,6 @@ impl<'a> Reader<'a> {
         parse_documents(&text, path)
     }
 
-    /// Every file read so far, sorted (a copy).
-    pub fn files_read(&self) -> Vec<String> {
-        self.read
-            .lock()
-            .map(|set| set.iter().cloned().collect())
-            .unwrap_or_default()
-    }
-
     /// Every file read so far, sorted.
     pub fn into_files_read(self) -> Vec<String> {
         self.read
@@ -154,9 +146,10 @@ fn parse_with(
 }
 
 /// Gives back the spare capacity parsing (or a transformer) left in every
-/// map, array and string (they grow by doubling): objects are kept for the
-/// whole render, so their size is the render's memory.
-pub(crate) fn compact(value: &mut Value) {
+/// map, array and string (they grow by doubling): parsed objects are kept
+/// for a whole render (and in the controller's render cache), so their size
+/// is the render's memory.
+fn compact(value: &mut Value) {
     match value {
         Value::Object(map) => compact_map(map),
         Value::Array(items) => {
@@ -243,14 +236,9 @@ fn push_document(out: &mut String, object: &Object) -> Result<(), RenderError> {
 /// Prints objects as YAML documents separated by `---`, keys sorted like
 /// `kubectl kustomize` prints them.
 pub fn to_yaml(objects: &[Object]) -> Result<String, RenderError> {
-    let mut out = String::new();
-    for (i, object) in objects.iter().enumerate() {
-        if i > 0 {
-            out.push_str("---\n");
-        }
-        push_document(&mut out, object)?;
-    }
-    Ok(out)
+    let mut out = Vec::new();
+    write_yaml(objects, &mut out)?;
+    String::from_utf8(out).map_err(|e| RenderError::Output(e.to_string()))
 }
 
 /// Writes objects as [`to_yaml`] prints them, one document at a time, so a

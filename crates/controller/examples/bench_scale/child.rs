@@ -1,7 +1,7 @@
 //! The controller under measurement: `driftless controller` as its own
 //! process, read through /proc (peak RSS, CPU time) and its /metrics.
 
-use std::net::{SocketAddr, TcpListener};
+use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -27,14 +27,6 @@ pub fn binary() -> PathBuf {
         })
 }
 
-/// A TCP port on 127.0.0.1 that nothing listens on right now.
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("a free port")
-}
-
 impl ControllerProcess {
     /// Starts `binary controller` for the Applications in `namespace`, with
     /// `kubeconfig`, its Git mirrors and log under `work`, and `extra` flags.
@@ -45,7 +37,7 @@ impl ControllerProcess {
         work: &Path,
         extra: &[String],
     ) -> ControllerProcess {
-        let addr = SocketAddr::from(([127, 0, 0, 1], free_port()));
+        let addr = SocketAddr::from(([127, 0, 0, 1], driftless_testkit::free_port()));
         let log = work.join("controller.log");
         let out = std::fs::File::create(&log).expect("controller log");
         let err = out.try_clone().expect("controller log");

@@ -512,9 +512,12 @@ impl<'r, 't> Context<'r, 't> {
             ran(res, "ImageTagTransformer");
             let mut specs = images::default_field_specs();
             specs.extend(acc.config.extra_specs("images", file)?);
-            with_objects_ids_unchanged(res, |objects| {
-                images::apply_with_field_specs(objects, list, file, &specs)
-            })?;
+            // Images neither match nor change names: no previous ids needed.
+            with_objects_where(
+                res,
+                |_| false,
+                |objects| images::apply_with_field_specs(objects, list, file, &specs),
+            )?;
         }
         if let Some(list) = k.get("replacements") {
             ran(res, "ReplacementTransformer");
@@ -734,24 +737,6 @@ fn add_generated(
         }
     }
     Ok(())
-}
-
-/// Runs a transformer that neither matches nor changes object names (the
-/// images transformer) over resources, without [`with_objects`]'
-/// previous-id bookkeeping.
-pub fn with_objects_ids_unchanged(
-    resources: &mut [Resource],
-    f: impl FnOnce(&mut [Object]) -> Result<(), RenderError>,
-) -> Result<(), RenderError> {
-    let mut objects: Vec<Object> = resources
-        .iter_mut()
-        .map(|r| Object(std::mem::take(&mut r.object.0)))
-        .collect();
-    let result = f(&mut objects);
-    for (res, object) in resources.iter_mut().zip(objects) {
-        res.object = object;
-    }
-    result
 }
 
 /// Runs a transformer written for plain objects over resources, keeping

@@ -4,7 +4,7 @@
 
 use serde_json::{Map, Value};
 
-use super::build::{Context, unsupported_plugin, with_objects, with_objects_ids_unchanged};
+use super::build::{Context, unsupported_plugin, with_objects, with_objects_where};
 use super::config::Config;
 use super::fieldpath::FieldSpec;
 use super::file::{Kustomization, scalar_text};
@@ -141,9 +141,11 @@ pub fn run_transformer(
                 specs = images::default_field_specs();
             }
             let list = Value::Array(vec![image]);
-            with_objects_ids_unchanged(resources, |objects| {
-                images::apply_with_field_specs(objects, &list, file, &specs)
-            })
+            with_objects_where(
+                resources,
+                |_| false,
+                |objects| images::apply_with_field_specs(objects, &list, file, &specs),
+            )
         }
         "ReplicaCountTransformer" => {
             let replica = doc.get("replica").cloned().unwrap_or(Value::Null);

@@ -187,7 +187,7 @@ pub fn clear_previous_ids(object: &mut Object) {
             meta.remove("annotations");
         } else if removed {
             // Give back what the temporary annotations grew the map by.
-            *annotations = std::mem::take(annotations).into_iter().collect();
+            crate::yaml::compact_map(annotations);
         }
     }
 }

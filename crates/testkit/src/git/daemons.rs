@@ -2,7 +2,7 @@
 //! started on free ports and tied to the server thread's life.
 
 use std::io::Read;
-use std::net::{SocketAddr, TcpListener as StdListener, TcpStream};
+use std::net::{SocketAddr, TcpStream};
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -21,14 +21,6 @@ pub(super) fn die_with_parent(cmd: &mut Command) {
             Ok(())
         });
     }
-}
-
-/// A port that was free a moment ago.
-fn free_port() -> u16 {
-    StdListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("find a free port")
 }
 
 /// Waits until something accepts connections on `port`, or panics naming `what`.
@@ -63,7 +55,7 @@ fn git_daemon_program() -> PathBuf {
 }
 
 pub(super) fn start_daemon(base: &Path, port: Option<u16>) -> (Child, u16) {
-    let port = port.unwrap_or_else(free_port);
+    let port = port.unwrap_or_else(crate::free_port);
     let mut cmd = Command::new(git_daemon_program());
     cmd.args([
         "--reuseaddr",
@@ -129,7 +121,7 @@ pub(super) fn start_sshd(work: &Path) -> Option<(Child, SshAccess)> {
     .expect("write authorized_keys");
     // sshd refuses to start without its privilege separation directory.
     let _ = std::fs::create_dir_all("/run/sshd");
-    let port = free_port();
+    let port = crate::free_port();
     let config = dir.join("sshd_config");
     std::fs::write(
         &config,
