@@ -6,6 +6,8 @@
 # change to dev and shows dev follow while staging and prod stay.
 #
 # Usage: demo/run.sh [--keep]     (--keep leaves everything running)
+# Env:   DRIFTLESS_DEMO_LISTEN (the controller's address, default 127.0.0.1:18080),
+#        DRIFTLESS_STATE (where the control plane and the demo keep their files)
 set -euo pipefail
 
 repo=$(cd "$(dirname "$0")/.." && pwd)
@@ -37,12 +39,16 @@ wait_for() { # wait_for SECONDS DESCRIPTION COMMAND...
   done
 }
 
-say "building driftless and the test Git server"
-cargo build -q --locked -p driftless-cli -p driftless-testkit --example git-server
+say "setting up: Debian packages, Rust components, control-plane binaries (first time: about 10-15 minutes)"
+# shellcheck source=../tests/setup.sh
+source tests/setup.sh
+
+say "building driftless and the test Git server (first time: about 5 minutes)"
+cargo build --locked -p driftless-cli --bin driftless -p driftless-testkit --example git-server
 driftless=$repo/target/debug/driftless
+listen=${DRIFTLESS_DEMO_LISTEN:-127.0.0.1:18080}
 
 say "starting a local control plane (kube-apiserver, etcd, controller-manager, scheduler, kwok)"
-tests/cluster/build-binaries.sh >/dev/null
 eval "$(tests/cluster/ctl.sh up demo)"
 kubectl get nodes
 
@@ -68,10 +74,10 @@ git -C "$work" push -q "$push_url" main
 say "installing the CRDs and starting the controller"
 "$driftless" crd | kubectl apply -f -
 kubectl create namespace argocd --dry-run=client -o yaml | kubectl apply -f -
-"$driftless" controller --namespaces argocd --listen 127.0.0.1:18080 --requeue-interval 30s \
+"$driftless" controller --namespaces argocd --listen "$listen" --requeue-interval 30s \
   --cache-dir "$state/cache" >"$state/controller.log" 2>&1 &
 pids+=($!)
-wait_for 60 "the controller to be ready" curl -sf http://127.0.0.1:18080/readyz
+wait_for 60 "the controller to be ready" curl -sf http://$listen/readyz
 
 say "applying the root Application (App of Apps)"
 sed "s#REPO_URL#$git_url#" demo/root-app.yaml | kubectl apply -f -
@@ -92,13 +98,26 @@ sed -i 's/newTag: "dev-latest"/newTag: "dev-2"/' "$work/overlays/dev/kustomizati
 git -C "$work" -c user.name=demo -c user.email=demo@example.com commit -qam "dev: my-app image dev-2"
 git -C "$work" push -q "$push_url" main
 curl -sf -X POST -H 'Content-Type: application/json' \
-  -d "{\"repository\":\"$git_url\",\"ref\":\"refs/heads/main\"}" http://127.0.0.1:18080/api/webhook >/dev/null || true
+  -d "{\"repository\":\"$git_url\",\"ref\":\"refs/heads/main\"}" http://$listen/api/webhook >/dev/null || true
 wait_for 120 "dev to run my-app:dev-2" bash -c "[[ \$(kubectl get deployment my-app -n development -o jsonpath='{.spec.template.spec.containers[0].image}') == my-registry/my-app:dev-2 ]]"
 for ns in development staging production; do
   printf '%-12s %s\n' "$ns" "$(kubectl get deployment my-app -n "$ns" -o jsonpath='{.spec.template.spec.containers[0].image}')"
 done
 wait_for 120 "all Applications Synced and Healthy again" all_synced_healthy
 kubectl get applications -A
+
+say "what runs where"
+cat <<SUMMARY
+  control plane   export KUBECONFIG=$KUBECONFIG
+                  kubectl get applications -A; kubectl get deployments -A -l app=my-app
+  Git repository  $git_url (push: $push_url)
+  controller      log: $state/controller.log; metrics: http://$listen/metrics
+  webhook         POST http://$listen/api/webhook with a GitHub, GitLab, Gitea, Gogs or
+                  Bitbucket push payload, or {"repository": URL, "ref": "refs/heads/main"}
+                  (the demo posted the latter after its push)
+SUMMARY
 if $keep; then
-  echo "left running: export KUBECONFIG=$KUBECONFIG; controller log $state/controller.log"
+  echo "  left running (--keep); stop it with: kill ${pids[*]}; tests/cluster/ctl.sh down demo"
+else
+  echo "  stopping everything now; demo/run.sh --keep leaves it running"
 fi

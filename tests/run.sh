@@ -2,7 +2,9 @@
 # The test command (README): lint, then every test in the workspace against
 # one real local control plane (kube-apiserver, etcd, controller-manager,
 # scheduler, kwok) that this script starts and stops. Tests that need Git
-# start their own Git server on 127.0.0.1.
+# start their own Git server on 127.0.0.1. tests/setup.sh first installs what
+# a fresh Debian machine lacks (packages, Rust components) and builds the
+# control-plane binaries (first time: about 10-15 minutes; cached after).
 #
 # Usage: tests/run.sh [extra cargo test args]
 set -euo pipefail
@@ -13,14 +15,15 @@ name=tests-$$
 
 step() { printf '\n==> %s\n' "$*" >&2; }
 
+step "set-up (tests/setup.sh)"
+# shellcheck source=setup.sh
+source tests/setup.sh
+
 step "cargo fmt --check"
 cargo fmt --all -- --check
 
 step "cargo clippy (all targets, -D warnings)"
 cargo clippy --workspace --all-targets --locked -- -D warnings
-
-step "building the control-plane binaries (cached by version)"
-tests/cluster/build-binaries.sh >/dev/null
 
 step "starting a local control plane ($name)"
 cleanup() { tests/cluster/ctl.sh down "$name" >/dev/null 2>&1 || true; }

@@ -2,6 +2,12 @@
 # Builds the control-plane binaries (kube-apiserver, kube-controller-manager,
 # kube-scheduler, etcd, kwok) from the pinned Go wrapper modules beside this
 # script, into a cache directory keyed by version. A second run is a no-op.
+# The first (cold) build takes about 10-15 minutes on 2 cores, most of it
+# Kubernetes; each step prints when it starts and how long it took.
+#
+# Concurrent runs (the demo and the tests started together) share one build:
+# the second waits on a lock in the cache directory and then finds the
+# binaries built.
 #
 # Usage: tests/cluster/build-binaries.sh        # prints the bin directory
 # Env:   DRIFTLESS_CACHE (default ~/.cache/driftless)
@@ -15,40 +21,82 @@ etcd_version=$(awk '/^require go.etcd.io\/etcd\/server\/v3 /{print $3}' "$here/e
 kwok_version=$(awk '/^require sigs.k8s.io\/kwok /{print $3}' "$here/kwok/go.mod")
 
 bin="$cache/bin/k8s-$k8s_version-etcd-$etcd_version-kwok-$kwok_version"
-mkdir -p "$bin"
+binaries=(kube-apiserver kube-controller-manager kube-scheduler etcd kwok)
 
 export GOTOOLCHAIN=local CGO_ENABLED=0 GOFLAGS=-mod=mod
 
 log() { echo "build-binaries: $*" >&2; }
 
-build() { # build <module dir> <output dir> <ldflags> <packages...>
-  local dir=$1 out=$2 ldflags=$3
-  shift 3
-  (cd "$dir" && go build -trimpath -ldflags "$ldflags" -o "$out/" "$@")
+all_built() {
+  local b
+  for b in "${binaries[@]}"; do [[ -x $bin/$b ]] || return 1; done
+}
+
+if all_built; then
+  echo "$bin"
+  exit 0
+fi
+
+mkdir -p "$bin"
+# One build at a time per cache: a concurrent run waits here, then finds the
+# binaries the first one built. The holder writes its pid into the lock file.
+lock=$cache/bin/.build.lock
+exec 9>>"$lock"
+if ! flock -n 9; then
+  log "waiting for another build of the control-plane binaries in $bin (pid $(cat "$lock" 2>/dev/null || echo unknown))"
+  flock 9
+fi
+echo $$ >"$lock"
+
+elapsed() { # elapsed START_SECONDS -> "4m07s"
+  local s=$((SECONDS - $1))
+  printf '%dm%02ds' $((s / 60)) $((s % 60))
+}
+
+# Go prints one "go: downloading" line per module (hundreds for Kubernetes):
+# show a count every 100 modules instead, and everything else as it comes.
+quiet_downloads() {
+  awk '/^go: downloading / { if (++n % 100 == 0) printf "build-binaries:   %d Go modules downloaded\n", n; next }
+       { print }
+       END { if (n % 100) printf "build-binaries:   %d Go modules downloaded\n", n }' >&2
+}
+
+heartbeat_pid=
+stop_heartbeat() { [[ -z $heartbeat_pid ]] || kill "$heartbeat_pid" 2>/dev/null || true; heartbeat_pid=; }
+trap stop_heartbeat EXIT
+
+build() { # build <what> <module dir> <output dir> <ldflags> <packages...>
+  local what=$1 dir=$2 out=$3 ldflags=$4 start=$SECONDS
+  shift 4
+  log "building $what ..."
+  # A short sleep, so none outlives the build by more than 5 s.
+  (ticks=0; while sleep 5; do ((++ticks % 12)) || log "  still building $what ($(elapsed "$start"))"; done) 9>&- &
+  heartbeat_pid=$!
+  (cd "$dir" && go build -trimpath -ldflags "$ldflags" -o "$out/" "$@" 2>&1 9>&- | quiet_downloads)
+  stop_heartbeat
+  log "built $what in $(elapsed "$start")"
 }
 
 if [[ ! -x $bin/kube-apiserver || ! -x $bin/kube-controller-manager || ! -x $bin/kube-scheduler ]]; then
   minor=$(echo "$k8s_version" | cut -d. -f2)
-  log "building Kubernetes $k8s_version (cold builds take 10-25 minutes on 2 cores)"
+  log "Kubernetes $k8s_version is built once and cached in $bin (cold: about 10-15 minutes on 2 cores)"
   tmp=$(mktemp -d "$bin/.k8s.XXXX")
-  build "$here/k8s" "$tmp" \
+  build "kube-apiserver, kube-controller-manager, kube-scheduler $k8s_version" "$here/k8s" "$tmp" \
     "-s -w -X k8s.io/component-base/version.gitVersion=$k8s_version -X k8s.io/component-base/version.gitMajor=1 -X k8s.io/component-base/version.gitMinor=$minor" \
     k8s.io/kubernetes/cmd/kube-apiserver k8s.io/kubernetes/cmd/kube-controller-manager k8s.io/kubernetes/cmd/kube-scheduler
   mv "$tmp"/* "$bin/" && rmdir "$tmp"
 fi
 
 if [[ ! -x $bin/etcd ]]; then
-  log "building etcd $etcd_version"
   tmp=$(mktemp -d "$bin/.etcd.XXXX")
-  build "$here/etcd" "$tmp" "-s -w" go.etcd.io/etcd/server/v3
+  build "etcd $etcd_version" "$here/etcd" "$tmp" "-s -w" go.etcd.io/etcd/server/v3
   mv "$tmp/v3" "$bin/etcd" 2>/dev/null || mv "$tmp"/* "$bin/etcd"
   rm -rf "$tmp"
 fi
 
 if [[ ! -x $bin/kwok ]]; then
-  log "building kwok $kwok_version"
   tmp=$(mktemp -d "$bin/.kwok.XXXX")
-  build "$here/kwok" "$tmp" "-s -w" sigs.k8s.io/kwok/cmd/kwok
+  build "kwok $kwok_version" "$here/kwok" "$tmp" "-s -w" sigs.k8s.io/kwok/cmd/kwok
   mv "$tmp"/kwok "$bin/kwok" && rmdir "$tmp"
 fi
 

@@ -1,0 +1,58 @@
+#!/usr/bin/env bash
+# Set-up shared by the README's two commands (demo/run.sh, tests/run.sh) and
+# CI (.ci/run): installs the Debian packages the tests and the demo need
+# (openssh-server for the SSH Git tests, openssl, ...), the Rust components
+# the test command uses (rustfmt, clippy), checks for Go and kubectl, and
+# builds the control-plane binaries (cached by version). Idempotent: when
+# everything is there it only checks (about a second).
+#
+# Usage: tests/setup.sh              (or `source tests/setup.sh` to keep PATH)
+# Env:   DRIFTLESS_CACHE (control-plane build cache, see tests/cluster/build-binaries.sh)
+set -euo pipefail
+
+setup_dir=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+setup_log() { echo "setup: $*" >&2; }
+
+# Go builds the control plane; the machine image ships it in /usr/local/go.
+export PATH=/usr/local/go/bin:$HOME/go/bin:$HOME/.cargo/bin:$PATH
+
+setup_apt() {
+  local pkg missing=() sudo=()
+  for pkg in git openssl pkg-config libssl-dev cmake make gcc g++ \
+    openssh-server openssh-client procps curl util-linux; do
+    dpkg -s "$pkg" >/dev/null 2>&1 || missing+=("$pkg")
+  done
+  ((${#missing[@]})) || return 0
+  if ((EUID != 0)); then
+    command -v sudo >/dev/null || {
+      setup_log "missing Debian packages: ${missing[*]} (run as root or install sudo)"
+      return 1
+    }
+    sudo=(sudo)
+  fi
+  setup_log "apt-get install ${missing[*]}"
+  "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get update -q
+  "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive \
+    apt-get install -y -q --no-install-recommends "${missing[@]}"
+}
+
+setup_tools() {
+  local tool
+  for tool in go kubectl cargo git; do
+    command -v "$tool" >/dev/null || {
+      setup_log "$tool is not installed (the machine image ships Go, Rust, git and kubectl)"
+      return 1
+    }
+  done
+  if command -v rustup >/dev/null; then
+    local installed
+    installed=$(rustup component list --installed 2>/dev/null)
+    grep -q '^rustfmt' <<<"$installed" || rustup component add rustfmt
+    grep -q '^clippy' <<<"$installed" || rustup component add clippy
+  fi
+}
+
+setup_apt
+setup_tools
+# Prints its progress on stderr; the bin directory it prints is not needed here.
+"$setup_dir/cluster/build-binaries.sh" >/dev/null
