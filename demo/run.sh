@@ -17,7 +17,11 @@ keep=false
 state=${DRIFTLESS_STATE:-$HOME/.cache/driftless/run}/demo-work
 rm -rf "$state" && mkdir -p "$state"
 
-say() { printf '\n\033[1m==> %s\033[0m\n' "$*" >&2; }
+if [[ -t 2 ]]; then
+  say() { printf '\n\033[1m==> %s\033[0m\n' "$*" >&2; }
+else
+  say() { printf '\n==> %s\n' "$*" >&2; }
+fi
 pids=()
 cleanup() {
   $keep && return

@@ -8,8 +8,43 @@ use std::time::Duration;
 use anyhow::Context;
 use driftless_controller::{ControllerConfig, LeaderElection};
 
+/// What `driftless controller --help` says about the HTTP endpoints.
+const ENDPOINTS_HELP: &str = "\
+HTTP endpoints (on --listen):
+  POST /api/webhook   a Git host's push event: refreshes at once every Application whose
+                      repository, target revision and (when the payload lists changed files)
+                      path or files read match, instead of waiting for --requeue-interval
+  GET  /metrics       Prometheus metrics
+  GET  /healthz, /readyz
+
+Webhook payloads: the provider is detected from the headers: GitHub (X-GitHub-Event),
+GitLab (X-Gitlab-Event), Gitea/Forgejo (X-Gitea-Event), Gogs (X-Gogs-Event), Bitbucket
+Cloud (X-Event-Key), each with its own push payload; anything else is the generic form
+  {\"repository\": \"https://git.example.com/org/app.git\", \"ref\": \"refs/heads/main\",
+   \"changedFiles\": [\"apps/web/deployment.yaml\"]}
+(\"ref\" may be a branch name; \"repositories\": [...] may list several; \"changedFiles\"
+is optional).
+
+Webhook secrets come from the environment only (never a flag, so they stay out of
+process listings). A provider without a secret is accepted unverified, as Argo CD does:
+  DRIFTLESS_WEBHOOK_GITHUB_SECRET     HMAC-SHA256 in X-Hub-Signature-256
+  DRIFTLESS_WEBHOOK_GITLAB_SECRET     equal to X-Gitlab-Token
+  DRIFTLESS_WEBHOOK_GITEA_SECRET      HMAC-SHA256 in X-Gitea-Signature
+  DRIFTLESS_WEBHOOK_GOGS_SECRET       HMAC-SHA256 in X-Gogs-Signature
+  DRIFTLESS_WEBHOOK_BITBUCKET_UUID    equal to X-Hook-UUID
+  DRIFTLESS_WEBHOOK_BITBUCKET_SECRET  HMAC in X-Hub-Signature
+  DRIFTLESS_WEBHOOK_SECRET            generic form: X-Driftless-Signature-256: sha256=<hex HMAC-SHA256 of the body>
+Example: curl -X POST -H 'Content-Type: application/json' \\
+  -d '{\"repository\":\"https://git.example.com/org/app.git\",\"ref\":\"main\"}' \\
+  http://127.0.0.1:8080/api/webhook";
+
 /// Arguments of `driftless controller`.
 #[derive(Debug, clap::Args)]
+#[command(
+    after_help = "Push webhooks: POST /api/webhook (GitHub, GitLab, Gitea, Gogs, Bitbucket or a \
+                  generic JSON form); `--help` shows the payloads and secrets.",
+    after_long_help = ENDPOINTS_HELP
+)]
 pub struct Args {
     /// Namespaces whose Applications are reconciled, comma-separated; `*` for
     /// all. Default: `argocd` plus the controller's own namespace.
@@ -42,9 +77,6 @@ pub struct Args {
     /// Do not watch managed objects for drift (self-heal then acts on the requeue interval only).
     #[arg(long)]
     no_watch_managed: bool,
-    /// Log as JSON lines instead of text.
-    #[arg(long)]
-    log_json: bool,
     /// A kustomize command for what the native renderer refuses (Helm charts,
     /// plugins, remote bases), e.g. `kustomize build --enable-helm`; the
     /// directory is appended to it. Without it such paths are a
@@ -93,20 +125,8 @@ fn parse_duration(text: &str) -> Result<Duration, String> {
     Ok(Duration::from_secs(seconds))
 }
 
-fn init_logging(json: bool) {
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    let builder = tracing_subscriber::fmt().with_env_filter(filter);
-    if json {
-        builder.json().init();
-    } else {
-        builder.init();
-    }
-}
-
 /// Runs the controller until SIGTERM or Ctrl-C.
 pub fn run(args: &Args) -> anyhow::Result<()> {
-    init_logging(args.log_json);
     let mut config = ControllerConfig::default();
     if !args.namespaces.is_empty() {
         config.namespaces = args

@@ -3,6 +3,7 @@
 
 mod controller;
 mod crd;
+mod logging;
 mod render;
 
 use clap::{Parser, Subcommand};
@@ -15,6 +16,16 @@ use clap::{Parser, Subcommand};
     about = "GitOps for Kubernetes: Git is the only way in"
 )]
 struct Cli {
+    /// How log lines (on stderr) are written: `text`, or `json` (one JSON
+    /// object per line, for log pipelines).
+    #[arg(
+        long,
+        global = true,
+        value_enum,
+        default_value_t,
+        env = "DRIFTLESS_LOG_FORMAT"
+    )]
+    log_format: logging::LogFormat,
     #[command(subcommand)]
     command: Command,
 }
@@ -31,6 +42,7 @@ enum Command {
 
 fn main() -> std::process::ExitCode {
     let cli = Cli::parse();
+    logging::init(cli.log_format);
     let result = match cli.command {
         Command::Controller(args) => controller::run(&args),
         Command::Crd(args) => crd::run(&args),

@@ -9,7 +9,8 @@ use driftless_render::{DiskTree, RenderOptions};
 /// Arguments of `driftless render`.
 #[derive(Debug, clap::Args)]
 pub struct Args {
-    /// The directory to render.
+    /// The directory to render: a kustomization's directory or a plain
+    /// directory of manifests (not a file).
     path: PathBuf,
     /// The directory no file may be read from outside of (as a Git repository
     /// confines an Application). Default: the Git work tree holding PATH, or `/`.
@@ -31,6 +32,14 @@ pub fn run(args: &Args) -> anyhow::Result<()> {
         .path
         .canonicalize()
         .with_context(|| format!("{}: cannot open", args.path.display()))?;
+    if !path.is_dir() {
+        anyhow::bail!(
+            "{} is a file, not a directory: driftless render takes the directory holding \
+             a kustomization or plain manifests (try `driftless render {}`)",
+            args.path.display(),
+            suggested_directory(&args.path).display()
+        );
+    }
     let root = match &args.root {
         Some(root) => root
             .canonicalize()
@@ -69,6 +78,14 @@ pub fn external_kustomize(
         .map(driftless_render::ExternalKustomize::parse)
         .transpose()
         .map_err(anyhow::Error::msg)
+}
+
+/// The directory holding `file`, as the user spelled it (`.` for a bare name).
+fn suggested_directory(file: &Path) -> &Path {
+    match file.parent() {
+        Some(parent) if !parent.as_os_str().is_empty() => parent,
+        _ => Path::new("."),
+    }
 }
 
 /// The nearest ancestor of `path` (itself included) that holds `.git`.

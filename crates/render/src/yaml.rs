@@ -19,6 +19,11 @@ use crate::tree::{EntryKind, FileTree, TreeError};
 const MAX_EVENTS: usize = 5_000_000;
 /// Most documents in one file.
 const MAX_DOCUMENTS: usize = 100_000;
+/// Most nodes (mappings, sequences, scalars) one file may expand to, aliases
+/// counted at every use: what stops an alias bomb.
+const MAX_NODES: usize = 250_000;
+/// Deepest nesting of mappings and sequences.
+const MAX_DEPTH: usize = 64;
 
 /// A [`FileTree`] reader that remembers every file it read.
 pub struct Reader<'a> {
@@ -101,6 +106,8 @@ fn options(duplicates: serde_saphyr::options::DuplicateKeyPolicy) -> serde_saphy
         budget: serde_saphyr::budget! {
             max_events: MAX_EVENTS,
             max_documents: MAX_DOCUMENTS,
+            max_nodes: MAX_NODES,
+            max_depth: MAX_DEPTH,
         },
         strict_booleans: true,
         duplicate_keys: duplicates,
@@ -133,7 +140,7 @@ fn parse_with(
     let docs: Vec<Value> = serde_saphyr::from_multiple_with_options(text, options(duplicates))
         .map_err(|e| RenderError::Parse {
             file: file.to_string(),
-            message: first_line(&e.to_string()),
+            message: error_message(&e),
         })?;
     Ok(docs
         .into_iter()
@@ -185,6 +192,62 @@ pub fn parse_one(text: &str, file: &str) -> Result<Value, RenderError> {
             message: format!("expected one YAML document, found {n}"),
         }),
     }
+}
+
+/// A parse error for people: a breached budget says which limit in words
+/// (the parser's own text is `budget breached: Nodes { nodes: 250001 }`),
+/// anything else is the parser's first line.
+fn error_message(error: &serde_saphyr::Error) -> String {
+    let mut inner = error;
+    while let serde_saphyr::Error::AliasError { error, .. }
+    | serde_saphyr::Error::WithSnippet { error, .. } = inner
+    {
+        inner = error;
+    }
+    let serde_saphyr::Error::Budget { breach, location } = inner else {
+        return first_line(&error.to_string());
+    };
+    let what = budget_message(breach);
+    match location.line() {
+        0 => what,
+        line => format!("{what} (at line {line})"),
+    }
+}
+
+fn budget_message(breach: &serde_saphyr::budget::BudgetBreach) -> String {
+    use serde_saphyr::budget::BudgetBreach as B;
+    match breach {
+        B::Nodes { .. } => format!(
+            "YAML document expands to more than {} nodes (alias bomb?)",
+            thousands(MAX_NODES)
+        ),
+        B::Aliases { .. } | B::AliasAnchorRatio { .. } => {
+            "YAML document uses aliases too often (alias bomb?)".to_string()
+        }
+        B::Events { .. } => format!(
+            "YAML text is too large: more than {} parser events",
+            thousands(MAX_EVENTS)
+        ),
+        B::Documents { .. } => format!(
+            "YAML file has more than {} documents",
+            thousands(MAX_DOCUMENTS)
+        ),
+        B::Depth { .. } => format!("YAML document nests deeper than {MAX_DEPTH} levels"),
+        other => format!("YAML document exceeds a parser limit ({other:?})"),
+    }
+}
+
+/// `250000` as `250,000`.
+fn thousands(n: usize) -> String {
+    let digits = n.to_string();
+    let mut out = String::new();
+    for (i, digit) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(digit);
+    }
+    out
 }
 
 fn first_line(message: &str) -> String {
@@ -277,6 +340,38 @@ mod tests {
     fn errors_name_the_file() {
         let err = parse_documents("a: [1, 2", "dir/bad.yaml").unwrap_err();
         assert!(err.to_string().starts_with("dir/bad.yaml:"), "{err}");
+    }
+
+    #[test]
+    fn an_alias_bomb_is_refused_in_words() {
+        // Each level doubles the one before: 2^20 nodes from 20 lines.
+        let mut text = String::from("a0: &a0 [x, x]\n");
+        for i in 1..20 {
+            text.push_str(&format!("a{i}: &a{i} [*a{p}, *a{p}]\n", p = i - 1));
+        }
+        let err = parse_documents(&text, "bomb.yaml").unwrap_err().to_string();
+        assert!(
+            err.starts_with(
+                "bomb.yaml: YAML document expands to more than 250,000 nodes (alias bomb?)"
+            ),
+            "{err}"
+        );
+        assert!(!err.contains("budget breached"), "{err}");
+    }
+
+    #[test]
+    fn too_deep_nesting_is_refused_in_words() {
+        let text = format!("{}{}", "[".repeat(70), "]".repeat(70));
+        let err = parse_documents(&text, "deep.yaml").unwrap_err().to_string();
+        assert!(err.contains("nests deeper than 64 levels"), "{err}");
+    }
+
+    #[test]
+    fn thousands_separators() {
+        assert_eq!(thousands(0), "0");
+        assert_eq!(thousands(999), "999");
+        assert_eq!(thousands(1_000), "1,000");
+        assert_eq!(thousands(5_000_000), "5,000,000");
     }
 
     #[test]

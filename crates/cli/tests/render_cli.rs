@@ -1,0 +1,58 @@
+//! `driftless render` as a user runs it: the built binary on real files.
+
+use std::path::Path;
+use std::process::{Command, Output};
+
+fn render(path: &Path) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_driftless"))
+        .arg("render")
+        .arg(path)
+        .output()
+        .expect("running driftless render")
+}
+
+fn write_config_map(dir: &Path) -> std::path::PathBuf {
+    let file = dir.join("config.yaml");
+    std::fs::write(
+        &file,
+        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: settings\ndata:\n  a: b\n",
+    )
+    .expect("writing the manifest");
+    file
+}
+
+#[test]
+fn a_file_is_refused_with_its_directory_suggested() {
+    let dir = tempfile::tempdir().expect("temporary directory");
+    let file = write_config_map(dir.path());
+    let out = render(&file);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        !out.status.success(),
+        "rendering a file succeeded: {stderr}"
+    );
+    assert!(
+        stderr.contains(&format!("{} is a file, not a directory", file.display())),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains(&format!("try `driftless render {}`", dir.path().display())),
+        "{stderr}"
+    );
+    assert!(out.stdout.is_empty(), "printed output for a refused path");
+}
+
+#[test]
+fn the_suggested_directory_renders() {
+    let dir = tempfile::tempdir().expect("temporary directory");
+    write_config_map(dir.path());
+    let out = render(dir.path());
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(stdout.contains("kind: ConfigMap"), "{stdout}");
+    assert!(stdout.contains("name: settings"), "{stdout}");
+}
