@@ -4,7 +4,10 @@
 //! same field values. Error cases must fail.
 //!
 //! The corpus lives at `<repo>/../shared/conformance/kustomize` (or
-//! `$DRIFTLESS_CONFORMANCE_DIR`). Known failures are listed in
+//! `$DRIFTLESS_CONFORMANCE_DIR`), outside the repository. Where it is absent
+//! the test says so in one line of the test run and passes, unless it was
+//! asked for: in CI (`CI=true`) or with `DRIFTLESS_CONFORMANCE_DIR` set, a
+//! missing corpus fails the test. Known failures are listed in
 //! `conformance-expected-failures.txt`; the test fails when an unlisted case
 //! fails or a listed case passes (so the list only shrinks).
 //! `DRIFTLESS_CONFORMANCE_ONLY=<case>` runs one case and prints both outputs.
@@ -18,11 +21,29 @@ use serde_json::Value;
 /// Output cases whose text is byte-for-byte kubectl's (informational).
 static BYTE_EXACT: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
 
-fn corpus_dir() -> PathBuf {
-    if let Ok(dir) = std::env::var("DRIFTLESS_CONFORMANCE_DIR") {
-        return PathBuf::from(dir);
+/// Where the corpus is, and whether it must be there (named explicitly, or
+/// CI, which has it).
+fn corpus_dir() -> (PathBuf, bool) {
+    let in_ci = std::env::var("CI").is_ok_and(|v| v == "true" || v == "1");
+    match std::env::var_os("DRIFTLESS_CONFORMANCE_DIR") {
+        Some(dir) => (PathBuf::from(dir), true),
+        None => {
+            // crates/render -> the repository -> the directory beside it.
+            let beside_repo = Path::new(env!("CARGO_MANIFEST_DIR")).ancestors().nth(3);
+            let dir = beside_repo
+                .unwrap_or(Path::new("/"))
+                .join("shared/conformance/kustomize");
+            (dir, in_ci)
+        }
     }
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/conformance/kustomize")
+}
+
+/// A line the test run shows even though the test passes: libtest captures
+/// only the `print!` family, so this writes to stderr directly.
+fn announce(line: &str) {
+    use std::io::Write;
+    let mut stderr = std::io::stderr().lock();
+    let _ = writeln!(stderr, "\n{line}");
 }
 
 fn expected_failures() -> BTreeMap<String, String> {
@@ -125,13 +146,20 @@ fn compare(ours: &[Value], expected: &[Value]) -> Result<(), String> {
 
 #[test]
 fn kustomize_conformance() {
-    let corpus = corpus_dir();
+    let (corpus, required) = corpus_dir();
     let cases_dir = corpus.join("cases");
-    assert!(
-        cases_dir.is_dir(),
-        "conformance corpus not found at {} (set DRIFTLESS_CONFORMANCE_DIR)",
-        corpus.display()
-    );
+    if !cases_dir.is_dir() {
+        let line = format!(
+            "conformance corpus not present: all cases not run (no {}; set DRIFTLESS_CONFORMANCE_DIR)",
+            cases_dir.display()
+        );
+        assert!(
+            !required,
+            "{line}; CI=true or DRIFTLESS_CONFORMANCE_DIR requires it"
+        );
+        announce(&line);
+        return;
+    }
     let only = std::env::var("DRIFTLESS_CONFORMANCE_ONLY").ok();
     let mut names: Vec<String> = std::fs::read_dir(&cases_dir)
         .expect("listing cases")
