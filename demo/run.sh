@@ -47,7 +47,7 @@ say "setting up: Debian packages, Rust components, control-plane binaries (first
 # shellcheck source=../tests/setup.sh
 source tests/setup.sh
 
-say "building driftless and the test Git server (first time: about 5 minutes)"
+say "building driftless and the test Git server (first time: about 6 minutes)"
 cargo build --locked -p driftless-cli --bin driftless -p driftless-testkit --example git-server
 driftless=$repo/target/debug/driftless
 listen=${DRIFTLESS_DEMO_LISTEN:-127.0.0.1:18080}
