@@ -345,6 +345,7 @@ mod tests {
     #[test]
     fn kinds() {
         let p = AppProjectSpec {
+            destinations: vec![in_cluster("*")],
             namespace_resource_blacklist: vec![GroupKind {
                 group: "".into(),
                 kind: "Secret".into(),
