@@ -373,7 +373,7 @@ impl<'a> Reconciler<'a> {
             }
             Decision::Skip(_) => cmp,
         };
-        if !final_cmp.out_of_sync() {
+        if !final_cmp.needs_sync() {
             self.ctx.memory(&self.id, |m| m.self_heal_attempts = 0);
         }
         let last_op = obs
