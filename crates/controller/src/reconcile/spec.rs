@@ -80,7 +80,12 @@ impl<'a> Reconciler<'a> {
                 project::default_project()
             }
             Err(e) => {
-                return Err(Error::kube(&self.label, format!("get AppProject {name}"), e).into());
+                return Err(Error::kube(
+                    &self.label,
+                    format!("get AppProject {control}/{name}"),
+                    e,
+                )
+                .into());
             }
         };
         if !project::source_namespace_allowed(&spec, &self.id.0, control) {
