@@ -47,10 +47,18 @@ Example: curl -X POST -H 'Content-Type: application/json' \\
 )]
 pub struct Args {
     /// Namespaces whose Applications are reconciled, comma-separated; `*` for
-    /// all. Default: `argocd` plus the controller's own namespace.
+    /// all. Default: `argocd` (or the control-plane namespace) plus the
+    /// controller's own namespace. Applications outside the control-plane
+    /// namespace also need their project's `sourceNamespaces` to list theirs.
     #[arg(long, value_delimiter = ',', env = "DRIFTLESS_NAMESPACES")]
     namespaces: Vec<String>,
-    /// The namespace holding repository credential Secrets (Argo CD format).
+    /// The control-plane namespace (default `argocd`): AppProjects are read
+    /// from it, and an Application outside it is reconciled only when its
+    /// project's `sourceNamespaces` lists the Application's namespace.
+    #[arg(long, env = "DRIFTLESS_CONTROL_PLANE_NAMESPACE")]
+    control_plane_namespace: Option<String>,
+    /// The namespace holding repository credential Secrets (Argo CD format);
+    /// default: the control-plane namespace.
     #[arg(long, env = "DRIFTLESS_CREDENTIALS_NAMESPACE")]
     credentials_namespace: Option<String>,
     /// How often every Application is compared with Git (with ±10% jitter), e.g. `3m`, `30s`.
@@ -136,9 +144,17 @@ pub fn run(args: &Args) -> anyhow::Result<()> {
             .filter(|ns| !ns.is_empty() && ns != "*")
             .collect();
     }
-    if let Some(ns) = &args.credentials_namespace {
-        config.credentials_namespace = ns.clone();
+    if let Some(ns) = &args.control_plane_namespace {
+        config.control_plane_namespace = ns.clone();
+        // By default the Applications of the control-plane namespace are watched.
+        if args.namespaces.is_empty() && !config.namespaces.contains(ns) {
+            config.namespaces.push(ns.clone());
+        }
     }
+    config.credentials_namespace = args
+        .credentials_namespace
+        .clone()
+        .unwrap_or_else(|| config.control_plane_namespace.clone());
     config.requeue_interval = args.requeue_interval;
     config.listen = Some(args.listen);
     if let Some(dir) = &args.cache_dir {

@@ -44,7 +44,14 @@ pub struct ControllerConfig {
     /// Namespaces whose Applications are reconciled; empty means all.
     /// Default: `argocd` plus the controller's own namespace.
     pub namespaces: Vec<String>,
-    /// The namespace holding repository credential Secrets (Argo CD format).
+    /// The control-plane namespace (Argo CD's own, `argocd` by default):
+    /// AppProjects are looked up here, Applications here may use any
+    /// project, and Applications elsewhere only a project whose
+    /// `sourceNamespaces` lists their namespace. Their tracking ids carry a
+    /// bare name here and `<namespace>_<name>` elsewhere.
+    pub control_plane_namespace: String,
+    /// The namespace holding repository credential Secrets (Argo CD format);
+    /// usually the control-plane namespace.
     pub credentials_namespace: String,
     /// How often every Application is compared with Git (±10 % jitter). Default 3 min.
     pub requeue_interval: Duration,
@@ -86,6 +93,7 @@ impl Default for ControllerConfig {
         }
         ControllerConfig {
             namespaces,
+            control_plane_namespace: DEFAULT_NAMESPACE.to_string(),
             credentials_namespace: DEFAULT_NAMESPACE.to_string(),
             requeue_interval: Duration::from_secs(180),
             progress_interval: Duration::from_secs(5),

@@ -23,6 +23,8 @@ pub mod reason {
     pub const INVALID_SPEC: &str = "InvalidSpecError";
     /// The Application's resources are being deleted (finalizer).
     pub const DELETING: &str = "ResourcesDeleting";
+    /// An object is tracked by another Application and left to it.
+    pub const SHARED_RESOURCE: &str = "SharedResourceWarning";
 }
 
 /// Publishes an Event on `app`; a failure to publish is logged, never fatal.

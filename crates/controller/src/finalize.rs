@@ -48,7 +48,7 @@ pub async fn finalize(app: &Application, ctx: &Context) -> Result<Action> {
             .unwrap_or_default(),
     );
     let mut target = Target {
-        app: tracking_name(app, &ctx.config.credentials_namespace),
+        app: tracking_name(app, &ctx.config.control_plane_namespace),
         namespace: spec.destination.namespace.clone().filter(|n| !n.is_empty()),
         options,
         prune: true,

@@ -70,7 +70,9 @@ pub struct ResourceDiff {
     pub missing: bool,
     /// Its sync wave.
     pub sync_wave: Option<i64>,
-    /// The other Application whose tracking id the live object carries.
+    /// The other Application whose tracking id the live object carries, when
+    /// this Application leaves the object to it (not with
+    /// `FailOnSharedResource=true`, where a sync fails on it instead).
     pub shared_with: Option<String>,
 }
 
@@ -91,11 +93,20 @@ impl Comparison {
             .any(|r| r.status != SyncStatusCode::Synced)
     }
 
+    /// Whether a sync could change anything: something differs that is not
+    /// left to another Application (such an object stays OutOfSync, but
+    /// syncing again would not change it).
+    pub fn needs_sync(&self) -> bool {
+        self.resources
+            .iter()
+            .any(|r| r.status != SyncStatusCode::Synced && r.shared_with.is_none())
+    }
+
     /// Whether the only differences are resources requiring pruning.
     pub fn only_pruning(&self) -> bool {
         self.resources
             .iter()
-            .filter(|r| r.status != SyncStatusCode::Synced)
+            .filter(|r| r.status != SyncStatusCode::Synced && r.shared_with.is_none())
             .all(|r| r.requires_pruning)
     }
 }
@@ -116,7 +127,7 @@ impl Comparison {
                     requires_pruning: r.state == ResourceState::RequiresPruning,
                     missing: r.state == ResourceState::Missing,
                     sync_wave: Some(r.wave),
-                    shared_with: r.shared_with.clone(),
+                    shared_with: r.left_to().map(str::to_string),
                 })
                 .collect(),
             warnings: cmp.warnings.iter().map(|w| w.message.clone()).collect(),

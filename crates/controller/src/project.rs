@@ -142,53 +142,126 @@ pub fn kind_allowed(project: &AppProjectSpec, group: &str, kind: &str, namespace
     }
 }
 
-/// Kinds known to be cluster-scoped without asking the API server.
-pub fn well_known_cluster_scoped(group: &str, kind: &str) -> bool {
-    matches!(
-        (group, kind),
-        ("", "Namespace" | "Node" | "PersistentVolume")
-            | (
-                "rbac.authorization.k8s.io",
-                "ClusterRole" | "ClusterRoleBinding"
-            )
-            | ("apiextensions.k8s.io", "CustomResourceDefinition")
-            | ("storage.k8s.io", "StorageClass" | "CSIDriver")
-            | (
-                "admissionregistration.k8s.io",
-                "MutatingWebhookConfiguration" | "ValidatingWebhookConfiguration"
-            )
-            | ("scheduling.k8s.io", "PriorityClass")
-            | ("networking.k8s.io", "IngressClass")
-            | ("apiregistration.k8s.io", "APIService")
-    )
+/// Whether an Application in `app_namespace` may use `project`: always in
+/// the control-plane namespace, elsewhere only when one of the project's
+/// `sourceNamespaces` globs matches (Argo CD's "applications in any
+/// namespace"; its implicit `default` project lists none).
+pub fn source_namespace_allowed(
+    project: &AppProjectSpec,
+    app_namespace: &str,
+    control_namespace: &str,
+) -> bool {
+    app_namespace.is_empty()
+        || app_namespace == control_namespace
+        || project
+            .source_namespaces
+            .iter()
+            .any(|pattern| glob_match(pattern, app_namespace))
 }
 
-/// Every rendered object the project does not allow, as messages naming
-/// the object. An object without a namespace of a kind not known to be
-/// cluster-scoped counts as namespaced (it lands in the destination namespace).
-pub fn forbidden_objects<'a>(
+/// Whether `dest` names no cluster at all (neither `server` nor `name`):
+/// Argo CD refuses such an Application.
+pub fn destination_missing(dest: &ApplicationDestination) -> bool {
+    let blank = |v: &Option<String>| v.as_deref().is_none_or(|s| s.trim().is_empty());
+    blank(&dest.server) && blank(&dest.name)
+}
+
+/// The project's destination rules, for messages: `server/namespace, ...`.
+pub fn describe_destinations(project: &AppProjectSpec) -> String {
+    if project.destinations.is_empty() {
+        return "none".into();
+    }
+    project
+        .destinations
+        .iter()
+        .map(|d| {
+            let cluster = d.server.as_deref().or(d.name.as_deref()).unwrap_or("");
+            format!(
+                "{cluster} namespace {:?}",
+                d.namespace.as_deref().unwrap_or("")
+            )
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// Every object the project does not allow, as messages naming the object
+/// and the rule. `keys` are the objects as the sync engine would write them:
+/// namespaced objects carry the namespace they are applied to (their own,
+/// else the destination's), cluster-scoped ones an empty namespace (the
+/// engine knows scopes from discovery). As Argo CD does, a namespaced object
+/// is checked against `destinations` with its own namespace on the
+/// Application's cluster, and a cluster-scoped one against the
+/// cluster-scoped kind lists only.
+pub fn forbidden_resources<'a>(
     project: &AppProjectSpec,
     project_name: &str,
+    dest: &ApplicationDestination,
     keys: impl IntoIterator<Item = &'a ObjectKey>,
 ) -> Vec<String> {
     keys.into_iter()
-        .filter_map(|key| {
-            let namespaced = !well_known_cluster_scoped(&key.group, &key.kind);
-            (!kind_allowed(project, &key.group, &key.kind, namespaced)).then(|| {
-                let scope = if namespaced {
-                    "namespaced"
-                } else {
-                    "cluster-scoped"
-                };
-                format!("{scope} resource {key} is not permitted in project {project_name}")
-            })
-        })
+        .filter_map(|key| forbidden_resource(project, project_name, dest, key))
         .collect()
+}
+
+fn forbidden_resource(
+    project: &AppProjectSpec,
+    project_name: &str,
+    dest: &ApplicationDestination,
+    key: &ObjectKey,
+) -> Option<String> {
+    let namespaced = !key.namespace.is_empty();
+    if !kind_allowed(project, &key.group, &key.kind, namespaced) {
+        let (scope, lists) = if namespaced {
+            ("namespaced", "namespaceResourceWhitelist/Blacklist")
+        } else {
+            ("cluster-scoped", "clusterResourceWhitelist/Blacklist")
+        };
+        return Some(format!(
+            "{scope} resource {key} is not permitted in project {project_name} (its {lists})"
+        ));
+    }
+    let in_namespace = ApplicationDestination {
+        namespace: Some(key.namespace.clone()),
+        ..dest.clone()
+    };
+    (namespaced && !destination_allowed(project, &in_namespace)).then(|| {
+        format!(
+            "{key}: namespace {} is not permitted in project {project_name} (its destinations: {})",
+            key.namespace,
+            describe_destinations(project)
+        )
+    })
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn key(group: &str, kind: &str, namespace: &str, name: &str) -> ObjectKey {
+        ObjectKey {
+            group: group.into(),
+            kind: kind.into(),
+            namespace: namespace.into(),
+            name: name.into(),
+        }
+    }
+
+    fn in_cluster(namespace: &str) -> ApplicationDestination {
+        ApplicationDestination {
+            server: Some(driftless_api::IN_CLUSTER_SERVER.into()),
+            namespace: Some(namespace.into()),
+            name: None,
+        }
+    }
+
+    fn only_namespace(pattern: &str) -> AppProjectSpec {
+        AppProjectSpec {
+            source_repos: vec!["*".into()],
+            destinations: vec![in_cluster(pattern)],
+            ..Default::default()
+        }
+    }
 
     #[test]
     fn globs() {
@@ -272,6 +345,7 @@ mod tests {
     #[test]
     fn kinds() {
         let p = AppProjectSpec {
+            destinations: vec![in_cluster("*")],
             namespace_resource_blacklist: vec![GroupKind {
                 group: "".into(),
                 kind: "Secret".into(),
@@ -285,24 +359,90 @@ mod tests {
             "no cluster kinds unless whitelisted"
         );
         let keys = [
-            ObjectKey {
-                group: "".into(),
-                kind: "Namespace".into(),
-                namespace: "".into(),
-                name: "prod".into(),
-            },
-            ObjectKey {
-                group: "apps".into(),
-                kind: "Deployment".into(),
-                namespace: "".into(),
-                name: "web".into(),
-            },
+            key("", "Namespace", "", "prod"),
+            key("apps", "Deployment", "team-a", "web"),
         ];
-        let msgs = forbidden_objects(&p, "team", &keys);
+        let msgs = forbidden_resources(&p, "team", &in_cluster(""), &keys);
         assert_eq!(msgs.len(), 1);
         assert!(
-            msgs[0].contains("Namespace/prod") && msgs[0].contains("team"),
+            msgs[0].contains("Namespace/prod") && msgs[0].contains("project team"),
             "{msgs:?}"
         );
+    }
+
+    #[test]
+    fn objects_are_checked_in_their_own_namespace() {
+        let p = only_namespace("allowed");
+        let dest = in_cluster("allowed");
+        let ok = key("", "ConfigMap", "allowed", "app");
+        let escape = key("", "ConfigMap", "kube-system", "escape");
+        let msgs = forbidden_resources(&p, "team", &dest, [&ok, &escape]);
+        assert_eq!(msgs.len(), 1, "{msgs:?}");
+        assert!(
+            msgs[0].contains("ConfigMap kube-system/escape")
+                && msgs[0].contains("namespace kube-system is not permitted in project team")
+                && msgs[0].contains("\"allowed\""),
+            "{msgs:?}"
+        );
+        // The rule applies to the Application's cluster, by name too.
+        let by_name = ApplicationDestination {
+            server: None,
+            name: Some("elsewhere".into()),
+            namespace: Some("allowed".into()),
+        };
+        assert_eq!(forbidden_resources(&p, "team", &by_name, [&ok]).len(), 1);
+    }
+
+    #[test]
+    fn cluster_scoped_objects_follow_the_kind_lists_only() {
+        let mut p = only_namespace("allowed");
+        let ns = key("", "Namespace", "", "other");
+        let msgs = forbidden_resources(&p, "team", &in_cluster("allowed"), [&ns]);
+        assert!(
+            msgs.len() == 1 && msgs[0].contains("cluster-scoped resource Namespace/other"),
+            "{msgs:?}"
+        );
+        p.cluster_resource_whitelist = vec![GroupKind {
+            group: "".into(),
+            kind: "Namespace".into(),
+        }];
+        assert!(forbidden_resources(&p, "team", &in_cluster("allowed"), [&ns]).is_empty());
+        // Negated destination rules deny a namespace even when another allows it.
+        let mut p = only_namespace("*");
+        p.destinations.push(in_cluster("!kube-*"));
+        let cm = key("", "ConfigMap", "kube-public", "x");
+        assert_eq!(
+            forbidden_resources(&p, "team", &in_cluster("a"), [&cm]).len(),
+            1
+        );
+    }
+
+    #[test]
+    fn source_namespaces() {
+        let mut p = default_project();
+        assert!(source_namespace_allowed(&p, "argocd", "argocd"));
+        assert!(
+            !source_namespace_allowed(&p, "team-a", "argocd"),
+            "the implicit default project lists no source namespaces"
+        );
+        p.source_namespaces = vec!["team-*".into(), "ops".into()];
+        assert!(source_namespace_allowed(&p, "team-a", "argocd"));
+        assert!(source_namespace_allowed(&p, "ops", "argocd"));
+        assert!(!source_namespace_allowed(&p, "operations", "argocd"));
+    }
+
+    #[test]
+    fn missing_destinations() {
+        assert!(destination_missing(&ApplicationDestination::default()));
+        assert!(destination_missing(&ApplicationDestination {
+            server: Some(" ".into()),
+            name: Some(String::new()),
+            namespace: Some("dev".into()),
+        }));
+        assert!(!destination_missing(&in_cluster("")));
+        assert!(!destination_missing(&ApplicationDestination {
+            name: Some("in-cluster".into()),
+            ..Default::default()
+        }));
     }
 }

@@ -113,6 +113,13 @@ impl ResourceDiff {
         }
     }
 
+    /// The other Application that tracks this object, when the sync leaves
+    /// the object to it: neither applied nor pruned here (with
+    /// `FailOnSharedResource=true` the sync fails on it instead, and this is `None`).
+    pub fn left_to(&self) -> Option<&str> {
+        self.shared_with.as_deref().filter(|_| !self.blocked)
+    }
+
     /// The sync status for `status.resources`.
     pub fn sync_status(&self) -> SyncStatusCode {
         match self.state {

@@ -323,6 +323,20 @@ async fn shared_resources_are_reported_and_never_fought_over() {
                 && w.message.contains("app-a"))
     );
 
+    // Without FailOnSharedResource the sync leaves it to app a: not applied.
+    assert_eq!(r.left_to(), Some("app-a"));
+    let b_objects = vec![config_map("shared", json!({"owner": "b"}))];
+    let cmp = env.diff(&b, &b_objects).await;
+    let result = env.engine.sync(&b, &cmp).await.expect("sync");
+    assert!(result.succeeded, "{}", result.message);
+    assert_eq!(
+        result.outcome(&shared).expect("reported").action,
+        Action::Skipped
+    );
+    assert_eq!(result.writes, 0);
+    let live = env.get("v1", "ConfigMap", "shared").await.expect("exists");
+    assert_eq!(live["data"]["owner"], "a");
+
     let mut strict = b.clone();
     strict.options = parse_sync_options(&["FailOnSharedResource=true"]).0;
     let cmp = env.diff(&strict, &objects).await;

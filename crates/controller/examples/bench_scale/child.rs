@@ -44,7 +44,7 @@ impl ControllerProcess {
         let child = Command::new(binary)
             .arg("controller")
             .args(["--namespaces", namespace])
-            .args(["--credentials-namespace", namespace])
+            .args(["--control-plane-namespace", namespace])
             .args(["--listen", &addr.to_string()])
             .arg("--cache-dir")
             .arg(work.join("repos"))

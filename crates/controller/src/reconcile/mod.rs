@@ -3,6 +3,7 @@
 //! → write status. Errors of the pipeline become conditions and Events on
 //! the Application; only API failures reach the error policy.
 
+mod boundaries;
 mod source;
 mod spec;
 mod sync;
@@ -14,7 +15,6 @@ use std::time::{Duration, Instant};
 use driftless_api::{
     Application, ApplicationSource, ApplicationStatus, Operation, OperationPhase, condition,
 };
-use driftless_render::Object;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
 use k8s_openapi::jiff::Timestamp;
 use kube::api::Api;
@@ -27,11 +27,11 @@ use crate::cycle::AppId;
 use crate::decide::Decision;
 use crate::error::{Error, Result};
 use crate::events::{self, reason};
+use crate::finalize;
 use crate::metrics::Metrics;
 use crate::pipeline::Comparison;
 use crate::retry::{self};
 use crate::status::{self, Observation};
-use crate::{finalize, project};
 
 /// The annotation asking for a refresh: `normal` (fetch Git) or `hard` (also re-render).
 pub const REFRESH_ANNOTATION: &str = "argocd.argoproj.io/refresh";
@@ -307,23 +307,13 @@ impl<'a> Reconciler<'a> {
         self.ctx
             .memory(&self.id, |m| m.files_read = rendered.files_read.clone());
         let mut desired = rendered.objects.clone();
-        let mut blocked = self.check_children(&mut desired);
-        let forbidden = project::forbidden_objects(
-            &project,
-            &project_name,
-            desired.iter().map(Object::key).collect::<Vec<_>>().iter(),
-        );
-        if !forbidden.is_empty() {
-            blocked = true;
-            self.conditions.push((
-                condition::INVALID_SPEC_ERROR.to_string(),
-                format!("application {}: {}", self.label, forbidden.join("; ")),
-            ));
-        }
+        let blocked = self.check_children(&mut desired);
 
         // Diff.
         let mut target = self.target(sync_op);
         let engine_cmp = self.diff(&target, &desired, &sha).await?;
+        self.check_project(&project_name, &project, &engine_cmp)?;
+        self.report_shared(&engine_cmp).await;
         self.ctx.set_tracking_name(&target.app, &self.id);
         for warning in &engine_cmp.warnings {
             self.conditions
@@ -383,7 +373,7 @@ impl<'a> Reconciler<'a> {
             }
             Decision::Skip(_) => cmp,
         };
-        if !final_cmp.out_of_sync() {
+        if !final_cmp.needs_sync() {
             self.ctx.memory(&self.id, |m| m.self_heal_attempts = 0);
         }
         let last_op = obs

@@ -59,29 +59,51 @@ impl<'a> Reconciler<'a> {
         }
     }
 
+    /// The Application's AppProject, read from the control-plane namespace
+    /// (the implicit `default` when no AppProject `default` exists), once the
+    /// project is known to accept Applications from this one's namespace.
     pub(super) async fn project(&self) -> Result<(String, AppProjectSpec), Failure> {
         let name = match self.app.spec.spec.project.as_str() {
             "" => driftless_api::DEFAULT_PROJECT.to_string(),
             n => n.to_string(),
         };
-        let api: Api<AppProject> = Api::namespaced(self.ctx.client.clone(), &self.id.0);
-        match api.get_opt(&name).await {
-            Ok(Some(p)) => Ok((name, p.spec)),
-            Ok(None) if name == driftless_api::DEFAULT_PROJECT => {
-                Ok((name, project::default_project()))
+        let control = &self.ctx.config.control_plane_namespace;
+        let api: Api<AppProject> = Api::namespaced(self.ctx.client.clone(), control);
+        let spec = match api.get_opt(&name).await {
+            Ok(Some(p)) => p.spec,
+            Ok(None) if name == driftless_api::DEFAULT_PROJECT => project::default_project(),
+            Ok(None) => {
+                return Err(self.invalid(format!("AppProject {control}/{name} does not exist")));
             }
-            Ok(None) => Err(Failure {
-                condition: condition::INVALID_SPEC_ERROR,
-                message: format!(
-                    "application {}: AppProject {}/{name} does not exist",
-                    self.label, self.id.0
-                ),
-            }),
             // No AppProject CRD installed: only the implicit default exists.
             Err(kube::Error::Api(s)) if s.code == 404 && name == driftless_api::DEFAULT_PROJECT => {
-                Ok((name, project::default_project()))
+                project::default_project()
             }
-            Err(e) => Err(Error::kube(&self.label, format!("get AppProject {name}"), e).into()),
+            Err(e) => {
+                return Err(Error::kube(
+                    &self.label,
+                    format!("get AppProject {control}/{name}"),
+                    e,
+                )
+                .into());
+            }
+        };
+        if !project::source_namespace_allowed(&spec, &self.id.0, control) {
+            return Err(self.invalid(format!(
+                "Applications in namespace {} may not use project {name}: only Applications in \
+                 the control-plane namespace {control} may, unless the project's sourceNamespaces \
+                 lists their namespace (it lists: {})",
+                self.id.0,
+                listed(&spec.source_namespaces)
+            )));
+        }
+        Ok((name, spec))
+    }
+
+    fn invalid(&self, message: String) -> Failure {
+        Failure {
+            condition: condition::INVALID_SPEC_ERROR,
+            message: format!("application {}: {message}", self.label),
         }
     }
 
@@ -91,10 +113,7 @@ impl<'a> Reconciler<'a> {
         project: &AppProjectSpec,
     ) -> Result<&'a ApplicationSource, Failure> {
         let spec = &self.app.spec.spec;
-        let invalid = |message: String| Failure {
-            condition: condition::INVALID_SPEC_ERROR,
-            message: format!("application {}: {message}", self.label),
-        };
+        let invalid = |message: String| self.invalid(message);
         let source = match (&spec.source, spec.sources.as_slice()) {
             (Some(s), _) => s,
             (None, [only]) => only,
@@ -107,6 +126,14 @@ impl<'a> Reconciler<'a> {
         };
         if source.repo_url.trim().is_empty() {
             return Err(invalid("spec.source.repoURL is empty".into()));
+        }
+        if project::destination_missing(&spec.destination) {
+            return Err(invalid(format!(
+                "spec.destination names no cluster: set destination.server ({}) or \
+                 destination.name ({})",
+                driftless_api::IN_CLUSTER_SERVER,
+                driftless_api::IN_CLUSTER_NAME
+            )));
         }
         if !spec.destination.is_in_cluster() {
             return Err(invalid(format!(
@@ -133,5 +160,14 @@ impl<'a> Reconciler<'a> {
             )));
         }
         Ok(source)
+    }
+}
+
+/// A list for messages: `a, b`, or `nothing`.
+fn listed(items: &[String]) -> String {
+    if items.is_empty() {
+        "nothing".into()
+    } else {
+        items.join(", ")
     }
 }

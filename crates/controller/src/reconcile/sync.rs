@@ -41,7 +41,7 @@ impl<'a> Reconciler<'a> {
             ));
         }
         Target {
-            app: tracking_name(self.app, &self.ctx.config.credentials_namespace),
+            app: tracking_name(self.app, &self.ctx.config.control_plane_namespace),
             namespace: spec.destination.namespace.clone().filter(|n| !n.is_empty()),
             options,
             ignore_differences: spec.ignore_differences.clone(),
@@ -102,7 +102,7 @@ impl<'a> Reconciler<'a> {
             &AutoSyncInput {
                 policy,
                 revision: sha,
-                out_of_sync: cmp.out_of_sync(),
+                out_of_sync: cmp.needs_sync(),
                 only_pruning: cmp.only_pruning(),
                 empty_render: empty,
                 last: self.prev.operation_state.as_ref(),

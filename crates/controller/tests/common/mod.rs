@@ -111,6 +111,7 @@ impl Harness {
     pub fn config(&self, requeue: Duration) -> ControllerConfig {
         ControllerConfig {
             namespaces: vec![self.apps_ns.clone()],
+            control_plane_namespace: self.apps_ns.clone(),
             credentials_namespace: self.apps_ns.clone(),
             requeue_interval: requeue,
             progress_interval: Duration::from_millis(500),

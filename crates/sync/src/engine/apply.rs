@@ -148,6 +148,10 @@ impl SyncEngine {
             let message = r.error.clone().unwrap_or_else(|| "blocked".into());
             return done(outcome(r, Action::Failed, message));
         }
+        if let Some(owner) = r.left_to() {
+            let message = format!("not applied: tracked by Application {owner}");
+            return done(outcome(r, Action::Skipped, message));
+        }
         if r.state == ResourceState::Synced {
             return done(outcome(r, Action::Unchanged, "unchanged"));
         }

@@ -59,6 +59,18 @@ pub(crate) fn strip_ignored(
     path::remove_all(doc, paths);
 }
 
+/// What is said about `key`, tracked by the Application `other`: it is
+/// never taken over; with `FailOnSharedResource=true` the sync fails on it.
+fn shared_message(key: &ObjectKey, other: &str, fail: bool) -> String {
+    if fail {
+        format!("{key} is tracked by Application {other}; FailOnSharedResource=true fails the sync")
+    } else {
+        format!(
+            "{key} is tracked by Application {other}; it is left to that Application (not applied, not pruned)"
+        )
+    }
+}
+
 /// Compares a dry-run prediction with the live object: equal after
 /// normalization and ignoreDifferences, and the unified diff.
 fn compare(
@@ -139,9 +151,10 @@ impl SyncEngine {
                     .and_then(|a| a.get(TRACKING_ANNOTATION))
                     .and_then(Value::as_str);
                 if let Ownership::OtherApp(other) = ownership(&target.app, &p.key, annotation) {
-                    let message = format!("{} is also tracked by Application {other}", p.key);
+                    let message =
+                        shared_message(&p.key, &other, p.options.fails_on_shared_resource());
                     if p.options.fails_on_shared_resource() {
-                        error = Some(format!("{message} (FailOnSharedResource=true)"));
+                        error = Some(message.clone());
                     }
                     warnings.push(Warning {
                         condition: condition::SHARED_RESOURCE_WARNING,
