@@ -99,4 +99,15 @@ impl Engine {
             .await
             .map_err(StageError::from_display)
     }
+
+    /// [`driftless_sync::SyncEngine::delete_tracked`].
+    pub async fn delete_tracked(
+        &self,
+        target: &driftless_sync::Target,
+    ) -> Result<driftless_sync::Deletion, StageError> {
+        self.0
+            .delete_tracked(target)
+            .await
+            .map_err(StageError::from_display)
+    }
 }

@@ -47,6 +47,12 @@ pub struct AppMemory {
     pub api_failures: u32,
     /// Fields of the spec driftless does not support, for a generation.
     pub unknown_fields: Option<(Option<i64>, Vec<String>)>,
+    /// Deletion (finalizer) passes in a row that made no progress.
+    pub deletion_stalled: u32,
+    /// Objects left to delete or wait for after the last deletion pass.
+    pub deletion_left: Option<usize>,
+    /// The `DeletionError` message last written (`Some(None)`: cleared).
+    pub deletion_report: Option<Option<String>>,
 }
 
 /// Where to send reconcile requests for one namespace (`None`: all).

@@ -1,22 +1,43 @@
 //! Deleting an Application: with the finalizer
 //! `resources-finalizer.argocd.argoproj.io` (foreground) or its
 //! `/background` form, every object tracked to it (except `Delete=false`
-//! ones) is deleted before the finalizer is removed; without it, the
+//! ones; `Prune=false` only matters to syncs) is deleted through the sync
+//! engine's delete path before the finalizer is removed; without it, the
 //! resources stay.
+//!
+//! A deletion that does not progress backs off (1 s, doubling, at most
+//! [`MAX_DELAY`]); what blocks it (an object that keeps a finalizer, a
+//! refused delete) is reported in a `DeletionError` condition, and an Event
+//! is published only when that report changes.
 
 use std::time::Duration;
 
-use driftless_api::{Application, RESOURCES_FINALIZER, SyncOperationResource};
-use driftless_sync::{PropagationPolicy, ResourceState, Target, parse_sync_options};
+use driftless_api::{Application, ApplicationCondition, RESOURCES_FINALIZER};
+use driftless_sync::{Deletion, PropagationPolicy, Target, parse_sync_options};
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
+use k8s_openapi::jiff::Timestamp;
 use kube::api::{Api, Patch, PatchParams};
 use kube::runtime::controller::Action;
 use kube::{Resource, ResourceExt};
 use serde_json::json;
 
 use crate::context::Context;
+use crate::cycle::AppId;
 use crate::error::{Error, Result};
-use crate::events::{self, reason};
+use crate::events;
 use crate::reconcile::{app_id, tracking_name};
+
+/// The condition naming what keeps an Application's deletion from
+/// finishing (Argo CD's name for it).
+pub(crate) const DELETION_ERROR: &str = "DeletionError";
+/// The longest wait between two passes of a deletion that does not progress.
+pub(crate) const MAX_DELAY: Duration = Duration::from_secs(120);
+/// Passes without progress before objects still being deleted (and not
+/// refused) are reported as blocking: foreground deletion and ordinary
+/// finalizers take a few seconds.
+const STALLED_PASSES: u32 = 3;
+/// The most objects named in the condition and Events.
+const NAMED: usize = 5;
 
 /// Our finalizers on `app`: (the name, background?).
 pub fn our_finalizer(app: &Application) -> Option<(String, bool)> {
@@ -31,7 +52,8 @@ pub fn our_finalizer(app: &Application) -> Option<(String, bool)> {
     })
 }
 
-/// Handles an Application being deleted.
+/// Handles an Application being deleted: one pass of deleting its
+/// resources, then the finalizer's removal once nothing is left.
 pub async fn finalize(app: &Application, ctx: &Context) -> Result<Action> {
     let id = app_id(app);
     let label = format!("{}/{}", id.0, id.1);
@@ -39,18 +61,59 @@ pub async fn finalize(app: &Application, ctx: &Context) -> Result<Action> {
         ctx.forget(&id);
         return Ok(Action::await_change());
     };
+    let target = deletion_target(app, ctx, background);
+    ctx.set_tracking_name(&target.app, &id);
+    let deletion = match ctx.engine.delete_tracked(&target).await {
+        Ok(d) => d,
+        Err(e) => {
+            let failed = vec![format!("cannot find its resources: {e}")];
+            let stalled = record_pass(ctx, &id, None);
+            report(app, ctx, &label, &failed).await?;
+            return Ok(Action::requeue(deletion_delay(stalled)));
+        }
+    };
+    if ctx.config.watch_managed {
+        // The objects' changes (a finalizer removed, an object gone) requeue it.
+        let kinds = &deletion.managed_kinds;
+        ctx.watches.update(&ctx.client, ctx.weak(), &id, kinds);
+    }
+    if deletion.finished() {
+        tracing::info!(
+            kept = deletion.kept.len(),
+            "resources deleted; removing the finalizer"
+        );
+        remove_finalizer(app, ctx, &label, &finalizer).await?;
+        ctx.forget(&id);
+        return Ok(Action::await_change());
+    }
+    if !deletion.deleted.is_empty() {
+        let names: Vec<String> = deletion.deleted.iter().map(ToString::to_string).collect();
+        let note = format!(
+            "deleting {} resources of application {label}: {}",
+            names.len(),
+            named(&names)
+        );
+        events::publish(ctx, app, false, events::reason::DELETING, note).await;
+    }
+    let stalled = record_pass(ctx, &id, Some(&deletion));
+    report(app, ctx, &label, &blockers(&deletion, stalled)).await?;
+    Ok(Action::requeue(deletion_delay(stalled)))
+}
+
+/// What deleting `app` searches and deletes with: its tracking name, its
+/// sync options, the finalizer's propagation policy, and its last
+/// `status.resources` (so kinds no longer rendered are searched too).
+fn deletion_target(app: &Application, ctx: &Context, background: bool) -> Target {
     let spec = &app.spec.spec;
-    let (options, _) = parse_sync_options(
-        &spec
-            .sync_policy
-            .as_ref()
-            .map(|p| p.sync_options.clone())
-            .unwrap_or_default(),
-    );
+    let options = spec
+        .sync_policy
+        .as_ref()
+        .map(|p| p.sync_options.clone())
+        .unwrap_or_default();
     let mut target = Target {
         app: tracking_name(app, &ctx.config.control_plane_namespace),
         namespace: spec.destination.namespace.clone().filter(|n| !n.is_empty()),
-        options,
+        options: parse_sync_options(&options).0,
         prune: true,
         allow_empty: true,
         previous: app.status.clone().unwrap_or_default().resources,
@@ -61,61 +124,117 @@ pub async fn finalize(app: &Application, ctx: &Context) -> Result<Action> {
     } else {
         PropagationPolicy::Foreground
     });
-    let delete_error = |message: String| Error::Delete {
-        app: label.clone(),
-        message,
-    };
-    // Everything tracked to the app, as seen with nothing rendered.
-    let cmp = ctx
-        .engine
-        .diff(&target, Vec::new())
-        .await
-        .map_err(|e| delete_error(e.to_string()))?;
-    let deletable: Vec<SyncOperationResource> = cmp
-        .resources
-        .iter()
-        .filter(|r| r.state == ResourceState::RequiresPruning && r.options.allows_delete())
-        .map(|r| SyncOperationResource {
-            group: r.key.group.clone(),
-            kind: r.key.kind.clone(),
-            name: r.key.name.clone(),
-            namespace: (!r.key.namespace.is_empty()).then(|| r.key.namespace.clone()),
-        })
-        .collect();
-    if !deletable.is_empty() {
-        let pending = cmp
-            .resources
-            .iter()
-            .filter(|r| {
-                r.live
-                    .as_ref()
-                    .is_some_and(|l| l.pointer("/metadata/deletionTimestamp").is_none())
-            })
-            .count();
-        if pending > 0 {
-            events::publish(
-                ctx,
-                app,
-                false,
-                reason::DELETING,
-                format!(
-                    "deleting {} resources of application {label}",
-                    deletable.len()
-                ),
-            )
-            .await;
-        }
-        target.resources = Some(deletable.clone());
-        let result = ctx
-            .engine
-            .sync(&target, cmp)
-            .await
-            .map_err(|e| delete_error(e.to_string()))?;
-        tracing::info!(deleted = deletable.len(), message = %result.message, "deleting resources");
-        // Objects deleted in the foreground stay until their dependents go.
-        return Ok(Action::requeue(Duration::from_secs(1)));
+    target
+}
+
+/// What blocks the deletion now: refused deletes at once, objects still
+/// being deleted once the deletion stalled for [`STALLED_PASSES`] passes.
+fn blockers(deletion: &Deletion, stalled: u32) -> Vec<String> {
+    if stalled >= STALLED_PASSES || !deletion.failed.is_empty() {
+        deletion.blockers()
+    } else {
+        Vec::new()
     }
-    // Nothing left: let the Application go.
+}
+
+/// Records one pass (`None`: it failed before deleting anything) and
+/// returns how many passes in a row made no progress (deleted nothing, and
+/// nothing went away).
+fn record_pass(ctx: &Context, id: &AppId, deletion: Option<&Deletion>) -> u32 {
+    let left = deletion.map(|d| d.deleted.len() + d.waiting.len() + d.failed.len());
+    let deleted = deletion.is_some_and(|d| !d.deleted.is_empty());
+    ctx.memory(id, |m| {
+        let progress = deleted || matches!((left, m.deletion_left), (Some(l), Some(p)) if l < p);
+        m.deletion_stalled = if progress {
+            0
+        } else {
+            m.deletion_stalled.saturating_add(1)
+        };
+        m.deletion_left = left;
+        m.deletion_stalled
+    })
+}
+
+/// The delay before the next pass after `stalled` passes in a row without
+/// progress: 1 s while objects are deleted or go away, then doubling up to
+/// [`MAX_DELAY`].
+pub(crate) fn deletion_delay(stalled: u32) -> Duration {
+    Duration::from_secs(1u64 << stalled.min(16)).min(MAX_DELAY)
+}
+
+/// The first [`NAMED`] of `names`, and how many more there are.
+fn named(names: &[String]) -> String {
+    let mut text = names
+        .iter()
+        .take(NAMED)
+        .cloned()
+        .collect::<Vec<_>>()
+        .join("; ");
+    if names.len() > NAMED {
+        text.push_str(&format!("; and {} more", names.len() - NAMED));
+    }
+    text
+}
+
+/// The `DeletionError` message for `blockers` (`None` when nothing blocks).
+pub(crate) fn deletion_message(label: &str, blockers: &[String]) -> Option<String> {
+    (!blockers.is_empty()).then(|| {
+        format!(
+            "application {label}: deleting its resources is blocked: {}",
+            named(blockers)
+        )
+    })
+}
+
+/// Sets (or clears) the `DeletionError` condition; writes and publishes an
+/// Event only when its message changed since the last report.
+async fn report(app: &Application, ctx: &Context, label: &str, blockers: &[String]) -> Result<()> {
+    let id = app_id(app);
+    let message = deletion_message(label, blockers);
+    let status = app.status.clone().unwrap_or_default();
+    let shown = status
+        .conditions
+        .iter()
+        .find(|c| c.type_ == DELETION_ERROR)
+        .map(|c| c.message.clone());
+    let last = ctx
+        .memory(&id, |m| m.deletion_report.clone())
+        .unwrap_or(shown);
+    if last == message {
+        return Ok(());
+    }
+    let mut conditions: Vec<ApplicationCondition> = status
+        .conditions
+        .into_iter()
+        .filter(|c| c.type_ != DELETION_ERROR)
+        .collect();
+    if let Some(m) = &message {
+        tracing::warn!(message = %m, "deletion blocked");
+        conditions.push(ApplicationCondition {
+            type_: DELETION_ERROR.to_string(),
+            message: m.clone(),
+            last_transition_time: Some(Time(Timestamp::now())),
+        });
+        events::publish(ctx, app, true, DELETION_ERROR, m.clone()).await;
+    }
+    let api: Api<Application> = Api::namespaced(ctx.client.clone(), &id.0);
+    let body = json!({ "status": { "conditions": conditions } });
+    api.patch_status(&id.1, &PatchParams::default(), &Patch::Merge(&body))
+        .await
+        .map_err(|e| Error::kube(label, "write the DeletionError condition", e))?;
+    ctx.metrics.app_writes.inc();
+    ctx.memory(&id, |m| m.deletion_report = Some(message));
+    Ok(())
+}
+
+/// Removes `finalizer`, letting the Application go.
+async fn remove_finalizer(
+    app: &Application,
+    ctx: &Context,
+    label: &str,
+    finalizer: &str,
+) -> Result<()> {
+    let id = app_id(app);
     let remaining: Vec<String> = app
         .finalizers()
         .iter()
@@ -131,7 +250,62 @@ pub async fn finalize(app: &Application, ctx: &Context) -> Result<Action> {
     });
     api.patch(&id.1, &PatchParams::default(), &Patch::Merge(&body))
         .await
-        .map_err(|e| Error::kube(&label, format!("remove finalizer {finalizer}"), e))?;
-    ctx.forget(&id);
-    Ok(Action::await_change())
+        .map_err(|e| Error::kube(label, format!("remove finalizer {finalizer}"), e))?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use driftless_render::ObjectKey;
+
+    fn key(name: &str) -> ObjectKey {
+        ObjectKey {
+            group: String::new(),
+            kind: "ConfigMap".into(),
+            namespace: "dev".into(),
+            name: name.into(),
+        }
+    }
+
+    #[test]
+    fn a_stalled_deletion_backs_off_up_to_two_minutes() {
+        let secs: Vec<u64> = (0..10).map(|n| deletion_delay(n).as_secs()).collect();
+        assert_eq!(secs, [1, 2, 4, 8, 16, 32, 64, 120, 120, 120]);
+        assert_eq!(deletion_delay(u32::MAX), MAX_DELAY);
+    }
+
+    #[test]
+    fn refusals_block_at_once_objects_being_deleted_once_stalled() {
+        let waiting = Deletion {
+            waiting: vec![(key("slow"), "being deleted".into())],
+            ..Deletion::default()
+        };
+        assert!(blockers(&waiting, 0).is_empty(), "a first wait is normal");
+        assert_eq!(
+            blockers(&waiting, STALLED_PASSES),
+            ["ConfigMap dev/slow: being deleted"]
+        );
+        let refused = Deletion {
+            failed: vec![(key("locked"), "delete failed: forbidden".into())],
+            ..Deletion::default()
+        };
+        assert_eq!(
+            blockers(&refused, 0),
+            ["ConfigMap dev/locked: delete failed: forbidden"]
+        );
+    }
+
+    #[test]
+    fn the_message_names_the_first_objects_and_counts_the_rest() {
+        assert_eq!(deletion_message("argocd/web", &[]), None);
+        let many: Vec<String> = (0..7).map(|i| format!("ConfigMap dev/c{i}: x")).collect();
+        let m = deletion_message("argocd/web", &many).expect("blocked");
+        assert!(m.starts_with("application argocd/web: deleting its resources is blocked: "));
+        assert!(
+            m.contains("ConfigMap dev/c4: x") && !m.contains("c5"),
+            "{m}"
+        );
+        assert!(m.ends_with("; and 2 more"), "{m}");
+    }
 }

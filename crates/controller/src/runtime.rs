@@ -50,6 +50,12 @@ pub struct Running {
 }
 
 impl Running {
+    /// Stops the controller at once, as a crash would: reconciles in flight
+    /// are dropped wherever they are (for tests of recovery).
+    pub fn abort(self) {
+        self.task.abort();
+    }
+
     /// Waits for the controller to stop (after shutdown, or an error).
     pub async fn wait(self) -> Result<()> {
         match self.task.await {
@@ -131,8 +137,11 @@ pub async fn start(
         ))
     })?;
     let source = Arc::new(GitSource::new(Arc::new(cache), metrics.clone()));
-    let engine =
-        Engine(SyncEngine::new(client.clone()).with_field_manager(config.field_manager.clone()));
+    let engine = Engine(
+        SyncEngine::new(client.clone())
+            .with_field_manager(config.field_manager.clone())
+            .with_wave_timeout(config.wave_timeout),
+    );
     let recorder = Recorder::new(
         client.clone(),
         Reporter {

@@ -65,10 +65,13 @@
 //!   writer annotates once the watch reports them); and a dry-run is skipped
 //!   when neither the desired object nor the live one (its resource version)
 //!   changed since they were found in sync.
-//! - Deleting an Application (its finalizer): [`SyncEngine::delete_tracked`]
-//!   with the comparison of an empty render; only `Delete=false` keeps an object.
-//! - A wave is waited for (until healthy) only when a later wave follows, and
-//!   only for the objects that wave wrote; a Degraded object or
+//! - Deleting an Application (its finalizer): call
+//!   [`SyncEngine::delete_tracked`] until its [`Deletion`] is finished; only
+//!   `Delete=false` keeps an object, and objects already being deleted are
+//!   reported with the finalizers they wait for instead of being deleted again.
+//! - A wave is waited for (until healthy) only when a later wave follows, for
+//!   every object of it, written by this sync or unchanged since an earlier
+//!   one: a wave is a gate across attempts. A Degraded object or
 //!   [`SyncEngine::with_wave_timeout`] fails the sync and stops later waves
 //!   and pruning.
 //! - Sync hooks (`argocd.argoproj.io/hook`) are applied as ordinary objects
@@ -88,12 +91,13 @@ pub mod normalize;
 pub mod options;
 pub mod order;
 pub mod path;
+mod rejections;
 pub mod text;
 pub mod tracking;
 mod verdicts;
 
 pub use discovery::{Catalog, Resolved};
-pub use engine::{DEFAULT_FIELD_MANAGER, SyncEngine};
+pub use engine::{DEFAULT_FIELD_MANAGER, Deletion, SyncEngine};
 pub use error::SyncError;
 pub use model::{
     Action, Comparison, ManagedKind, ResourceDiff, ResourceOutcome, ResourceState, SyncResult,

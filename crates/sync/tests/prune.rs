@@ -240,15 +240,21 @@ async fn deleting_the_application_keeps_only_delete_false_objects() {
     env.sync_ok(&target, &objects).await;
     target.previous = env.diff(&target, &objects).await.resource_statuses();
 
-    let cmp = env.diff(&target, &[]).await;
-    let result = env.engine.delete_tracked(&target, &cmp).await;
-    assert!(result.succeeded, "{}", result.message);
-    assert_eq!(result.writes, 2);
-    let kept = result
-        .outcome(&key("", "ConfigMap", &env.ns, "no-delete"))
-        .expect("reported");
-    assert_eq!(kept.action, Action::PruneSkipped);
-    assert!(kept.message.contains("Delete=false"));
+    let deletion = env.engine.delete_tracked(&target).await.expect("delete");
+    assert!(deletion.failed.is_empty(), "{:?}", deletion.failed);
+    assert_eq!(deletion.writes, 2);
+    let mut deleted: Vec<&str> = deletion.deleted.iter().map(|k| k.name.as_str()).collect();
+    deleted.sort();
+    assert_eq!(
+        deleted,
+        ["no-prune", "plain"],
+        "Prune=false does not keep it"
+    );
+    assert_eq!(
+        deletion.kept,
+        [key("", "ConfigMap", &env.ns, "no-delete")],
+        "Delete=false keeps it"
+    );
     assert!(env.get("v1", "ConfigMap", "no-delete").await.is_some());
     for name in ["no-prune", "plain"] {
         env.eventually(&format!("ConfigMap {name} gone"), || async {
@@ -258,5 +264,68 @@ async fn deleting_the_application_keeps_only_delete_false_objects() {
                 .then_some(())
         })
         .await;
+    }
+}
+
+#[tokio::test]
+async fn an_object_being_deleted_is_reported_with_its_finalizers_not_deleted_again() {
+    let env = env("delete-stuck").await;
+    let mut target = env.target("stuck");
+    let mut held = config_map("held", json!({}));
+    held["metadata"]["finalizers"] = json!(["driftless.test/never"]);
+    let objects = vec![held];
+    env.sync_ok(&target, &objects).await;
+    target.previous = env.diff(&target, &objects).await.resource_statuses();
+
+    let first = env.engine.delete_tracked(&target).await.expect("delete");
+    assert_eq!(first.deleted, [key("", "ConfigMap", &env.ns, "held")]);
+    assert!(!first.finished());
+    let again = env.engine.delete_tracked(&target).await.expect("delete");
+    assert_eq!(again.writes, 0, "no second delete request");
+    assert!(again.deleted.is_empty() && !again.finished());
+    let blockers = again.blockers();
+    assert_eq!(blockers.len(), 1, "{blockers:?}");
+    assert!(
+        blockers[0].contains("held") && blockers[0].contains("driftless.test/never"),
+        "{blockers:?}"
+    );
+
+    // Once its finalizer is removed, it goes and the deletion is finished.
+    env.cp
+        .kubectl(&[
+            "-n",
+            &env.ns,
+            "patch",
+            "configmap",
+            "held",
+            "--type=merge",
+            "-p",
+            r#"{"metadata":{"finalizers":null}}"#,
+        ])
+        .expect("removing the finalizer");
+    env.eventually("the deletion finished", || async {
+        let d = env.engine.delete_tracked(&target).await.expect("delete");
+        d.finished().then_some(())
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn the_application_level_delete_false_option_keeps_every_object() {
+    let env = env("delete-app-keep").await;
+    let mut target = env.target("keeper");
+    target.options = parse_sync_options(&["Delete=false"]).0;
+    let objects = vec![config_map("a", json!({})), config_map("b", json!({}))];
+    env.sync_ok(&target, &objects).await;
+    target.previous = env.diff(&target, &objects).await.resource_statuses();
+
+    let deletion = env.engine.delete_tracked(&target).await.expect("delete");
+    assert!(deletion.finished(), "nothing to delete or wait for");
+    assert_eq!((deletion.kept.len(), deletion.writes), (2, 0));
+    for name in ["a", "b"] {
+        assert!(
+            env.get("v1", "ConfigMap", name).await.is_some(),
+            "{name} kept"
+        );
     }
 }

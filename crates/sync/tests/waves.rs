@@ -141,3 +141,40 @@ async fn never_ready_deployment_goes_degraded_after_its_deadline() {
     );
     assert!(!seen.contains(&HealthStatusCode::Healthy), "{seen:?}");
 }
+
+#[tokio::test]
+async fn an_unchanged_unhealthy_wave_still_gates_the_next_attempt() {
+    let env = env("waves-again").await;
+    let engine = env
+        .engine
+        .clone()
+        .with_wave_timeout(std::time::Duration::from_secs(2));
+    let target = env.target("again");
+    let objects = vec![
+        deployment("pending", 1, unschedulable()),
+        with_annotation(config_map("later", json!({})), WAVE, "1"),
+    ];
+    for attempt in ["first", "second"] {
+        let cmp = env.diff(&target, &objects).await;
+        let result = engine.sync(&target, &cmp).await.expect("sync");
+        assert!(!result.succeeded, "{attempt} attempt: {}", result.message);
+        assert!(
+            result.message.contains("wave 0 timed out"),
+            "{attempt} attempt: {}",
+            result.message
+        );
+        let pending = result
+            .outcome(&key("apps", "Deployment", &env.ns, "pending"))
+            .expect("reported");
+        let expected = if attempt == "first" {
+            Action::Created
+        } else {
+            Action::Unchanged
+        };
+        assert_eq!(pending.action, expected, "{attempt} attempt");
+        assert!(
+            env.get("v1", "ConfigMap", "later").await.is_none(),
+            "{attempt} attempt applied wave 1 while wave 0 is unhealthy"
+        );
+    }
+}

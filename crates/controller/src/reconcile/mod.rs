@@ -261,6 +261,7 @@ impl<'a> Reconciler<'a> {
         operation: Option<&Operation>,
         refresh: Option<Refresh>,
     ) -> Result<(), Failure> {
+        self.recover_interrupted().await.map_err(Failure::from)?;
         // Dereference and validate.
         self.report_unknown_fields().await;
         let (project_name, project) = self.project().await?;

@@ -21,6 +21,31 @@ use crate::retry::RetryPolicy;
 
 use super::{Failure, Reconciler, tracking_name};
 
+/// How an operation cut short by a controller restart is recorded.
+pub(crate) const INTERRUPTED: &str = "operation interrupted by a controller restart; retrying";
+
+/// `running` (an operation recorded as Running) as interrupted at `now`:
+/// phase Error, with the revision it was syncing to and its retry count, so
+/// the retry policy decides when it runs again.
+pub(crate) fn interrupted(running: &OperationState, now: Timestamp) -> OperationState {
+    let revision = running
+        .sync_result
+        .as_ref()
+        .map(|r| r.revision.clone())
+        .or_else(|| running.operation.sync.as_ref()?.revision.clone())
+        .filter(|r| !r.is_empty());
+    OperationState {
+        phase: OperationPhase::Error,
+        message: Some(INTERRUPTED.to_string()),
+        sync_result: revision.map(|revision| SyncOperationResult {
+            revision,
+            ..running.sync_result.clone().unwrap_or_default()
+        }),
+        finished_at: Some(Time(now)),
+        ..running.clone()
+    }
+}
+
 impl<'a> Reconciler<'a> {
     pub(super) fn target(&mut self, sync_op: Option<&SyncOperation>) -> Target {
         let spec = &self.app.spec.spec;
@@ -84,6 +109,37 @@ impl<'a> Reconciler<'a> {
                 message: e.to_string(),
             })?;
         Ok(cmp)
+    }
+
+    /// Records an operation left Running as interrupted. Reconciles of one
+    /// Application never overlap, so a Running operation seen here has no
+    /// worker: the controller stopped or crashed in the middle of it.
+    pub(super) async fn recover_interrupted(&mut self) -> Result<()> {
+        let Some(running) = self
+            .prev
+            .operation_state
+            .as_ref()
+            .filter(|op| op.phase == OperationPhase::Running)
+        else {
+            return Ok(());
+        };
+        let state = interrupted(running, Timestamp::now());
+        let revision = state.sync_result.as_ref().map(|r| r.revision.clone());
+        let mut next = self.prev.clone();
+        next.operation_state = Some(state);
+        self.write_status(&next).await?;
+        self.prev = next;
+        let to = revision.map(|r| format!(" to {r}")).unwrap_or_default();
+        tracing::warn!("sync{to} was interrupted by a controller restart");
+        events::publish(
+            self.ctx,
+            self.app,
+            true,
+            reason::SYNC_FAILED,
+            format!("sync{to} was interrupted by a controller restart; it is retried per the retry policy"),
+        )
+        .await;
+        Ok(())
     }
 
     pub(super) fn decide(&self, cmp: &Comparison, sha: &str, empty: bool) -> Decision {
@@ -168,6 +224,12 @@ impl<'a> Reconciler<'a> {
             message: Some(format!("syncing to {short}")),
             started_at: Some(Time(self.now)),
             retry_count: Some(i64::from(retry)),
+            // The revision, so an interrupted sync is retried at it.
+            sync_result: Some(SyncOperationResult {
+                revision: sha.to_string(),
+                source: Some(source.clone()),
+                resources: vec![],
+            }),
             ..Default::default()
         };
         let mut with_running = self.prev.clone();
@@ -305,5 +367,88 @@ impl<'a> Reconciler<'a> {
                 ),
             ));
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::decide::auto_sync;
+    use driftless_api::{SyncPolicy, SyncPolicyAutomated};
+    use std::time::Duration;
+
+    fn running(revision: Option<&str>, in_result: bool, retry: i64) -> OperationState {
+        OperationState {
+            operation: Operation {
+                sync: Some(SyncOperation {
+                    revision: revision.map(str::to_string),
+                    ..Default::default()
+                }),
+                ..Default::default()
+            },
+            phase: OperationPhase::Running,
+            message: Some("syncing to abc".into()),
+            sync_result: in_result.then(|| SyncOperationResult {
+                revision: revision.unwrap_or_default().to_string(),
+                ..Default::default()
+            }),
+            started_at: Some(Time(Timestamp::from_second(50).unwrap())),
+            retry_count: Some(retry),
+            finished_at: None,
+        }
+    }
+
+    #[test]
+    fn an_interrupted_operation_keeps_its_revision_and_retry_count() {
+        let now = Timestamp::from_second(100).unwrap();
+        for in_result in [true, false] {
+            let state = interrupted(&running(Some("r2"), in_result, 3), now);
+            assert_eq!(state.phase, OperationPhase::Error);
+            assert_eq!(state.message.as_deref(), Some(INTERRUPTED));
+            assert_eq!(state.retry_count, Some(3));
+            assert_eq!(state.finished_at, Some(Time(now)));
+            assert_eq!(
+                state.started_at,
+                Some(Time(Timestamp::from_second(50).unwrap()))
+            );
+            assert_eq!(state.sync_result.map(|r| r.revision).as_deref(), Some("r2"));
+        }
+        let unknown = interrupted(&running(None, false, 0), now);
+        assert_eq!(unknown.sync_result, None, "no revision to retry at");
+    }
+
+    #[test]
+    fn an_interrupted_operation_is_retried_per_the_retry_policy() {
+        let policy = SyncPolicy {
+            automated: Some(SyncPolicyAutomated::default()),
+            ..Default::default()
+        };
+        let state = interrupted(
+            &running(Some("r2"), true, 0),
+            Timestamp::from_second(100).unwrap(),
+        );
+        let input = |now: i64| AutoSyncInput {
+            policy: Some(&policy),
+            revision: "r2",
+            out_of_sync: true,
+            only_pruning: false,
+            empty_render: false,
+            last: Some(&state),
+            self_heal_attempts: 0,
+            last_self_heal: None,
+            now: Timestamp::from_second(now).unwrap(),
+        };
+        let retry = RetryPolicy::default();
+        assert_eq!(
+            auto_sync(&input(101), &retry),
+            Decision::Wait(Duration::from_secs(4))
+        );
+        assert_eq!(
+            auto_sync(&input(105), &retry),
+            Decision::Sync {
+                retry: 1,
+                self_heal: false
+            }
+        );
     }
 }

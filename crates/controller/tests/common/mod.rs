@@ -149,6 +149,19 @@ impl Harness {
         }
     }
 
+    /// Kills the controller as a crash would: a sync in flight stops
+    /// wherever it is (its Application's status says Running).
+    pub async fn kill_controller(&mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+        if let Some(running) = self.controller.take() {
+            running.abort();
+        }
+        // Let the aborted tasks unwind before a new controller starts.
+        tokio::task::yield_now().await;
+    }
+
     /// The controller's HTTP address.
     pub fn http_addr(&self) -> SocketAddr {
         self.controller

@@ -1,5 +1,8 @@
 //! [`SyncEngine::sync`]: applies what differs in order (phase, wave, kind),
-//! waits for each wave to become healthy, then prunes.
+//! waits for each wave to become healthy, then prunes. A wave is a gate
+//! across attempts: every object of it (written now, or unchanged since an
+//! earlier attempt or another writer) must be healthy before the next wave
+//! starts.
 
 use std::time::{Duration, Instant};
 
@@ -107,7 +110,9 @@ impl SyncEngine {
                         failure.get_or_insert_with(|| a.outcome.message.clone());
                     }
                     if let Some(w) = a.wait_for {
-                        if w.0.kind == "CustomResourceDefinition" {
+                        if w.0.kind == "CustomResourceDefinition"
+                            && a.outcome.action != Action::Unchanged
+                        {
                             crds.push(w.clone());
                         }
                         wait_for.push(w);
@@ -153,7 +158,13 @@ impl SyncEngine {
             return done(outcome(r, Action::Skipped, message));
         }
         if r.state == ResourceState::Synced {
-            return done(outcome(r, Action::Unchanged, "unchanged"));
+            // Unchanged, but still gating the next wave: it must be healthy
+            // whichever attempt wrote it.
+            return Applied {
+                outcome: outcome(r, Action::Unchanged, "unchanged"),
+                writes: 0,
+                wait_for: r.resolved.clone().map(|res| (r.key.clone(), res)),
+            };
         }
         let Some(desired) = &r.desired else {
             return done(outcome(r, Action::Unchanged, "nothing to apply"));

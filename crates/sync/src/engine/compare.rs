@@ -18,7 +18,7 @@ use crate::error::SyncError;
 use crate::index::ScopeKey;
 use crate::model::{Comparison, ManagedKind, ResourceDiff, ResourceState, Target, Warning};
 use crate::tracking::{Ownership, TRACKING_ANNOTATION, ownership};
-use crate::{health, ignore, kubeapi, normalize, order, path, text, verdicts};
+use crate::{health, ignore, kubeapi, normalize, order, path, rejections, text, verdicts};
 
 /// What a diff knows of a rendered object that exists.
 enum Prediction {
@@ -128,7 +128,10 @@ impl SyncEngine {
                         if print.is_some_and(|f| self.verdicts.is_synced(&p.key, f)) {
                             Some(Prediction::KnownSynced)
                         } else {
-                            Some(Prediction::DryRun(self.dry_run(&p, resolved).await, print))
+                            Some(Prediction::DryRun(
+                                self.dry_run(&p, resolved, print).await,
+                                print,
+                            ))
                         }
                     }
                     _ => None,
@@ -236,13 +239,36 @@ impl SyncEngine {
         })
     }
 
-    async fn dry_run(&self, p: &Prepared, resolved: &Resolved) -> Result<Value, String> {
+    /// A server-side dry-run of `p`, unless the same request (`print`) was
+    /// refused as invalid or too large before ([`crate::rejections`]).
+    async fn dry_run(
+        &self,
+        p: &Prepared,
+        resolved: &Resolved,
+        print: Option<u64>,
+    ) -> Result<Value, String> {
+        if let Some(message) = print.and_then(|f| self.rejections.get(&p.key, f)) {
+            return Err(message);
+        }
         let api = kubeapi::api(&self.client, resolved, &p.key.namespace);
         let params = kubeapi::apply_params(&self.field_manager, true, p.options.validates());
         let body = Value::Object(p.obj.0.clone());
-        kubeapi::apply(&api, resolved, &p.key.name, &body, &params)
-            .await
-            .map_err(|e| format!("{}: dry-run apply refused: {}", p.key, kubeapi::message(&e)))
+        let result = kubeapi::apply(&api, resolved, &p.key.name, &body, &params).await;
+        match result {
+            Ok(predicted) => {
+                self.rejections.forget(&p.key);
+                Ok(predicted)
+            }
+            Err(e) => {
+                let message = format!("{}: dry-run apply refused: {}", p.key, kubeapi::message(&e));
+                if let Some(f) =
+                    print.filter(|_| rejections::is_permanent(kubeapi::status_code(&e)))
+                {
+                    self.rejections.record(&p.key, f, &message);
+                }
+                Err(message)
+            }
+        }
     }
 
     /// The (kind, namespace) pairs searched for tracked objects: those

@@ -2,6 +2,7 @@
 
 mod apply;
 mod compare;
+mod delete;
 mod prepare;
 mod prune;
 mod wait;
@@ -13,7 +14,10 @@ use kube::Client;
 
 use crate::discovery::Catalog;
 use crate::index::TrackedIndex;
+use crate::rejections::Rejections;
 use crate::verdicts::Verdicts;
+
+pub use delete::Deletion;
 
 /// The field manager driftless applies with unless told otherwise.
 pub const DEFAULT_FIELD_MANAGER: &str = "driftless";
@@ -21,14 +25,17 @@ pub const DEFAULT_FIELD_MANAGER: &str = "driftless";
 /// Compares rendered objects with the cluster and syncs them. Cheap to
 /// clone; clones share the discovery cache and the index of tracked objects
 /// (one metadata-only watch per kind and namespace diffed, shared by every
-/// Application syncing there) and the remembered in-sync verdicts (a
-/// dry-run is skipped when neither the desired nor the live object changed).
+/// Application syncing there) and the remembered in-sync verdicts and
+/// rejections (a dry-run is skipped when neither the desired nor the live
+/// object changed since it was found in sync, or refused as invalid or too
+/// large).
 #[derive(Clone)]
 pub struct SyncEngine {
     client: Client,
     catalog: Arc<Catalog>,
     index: Arc<TrackedIndex>,
     verdicts: Arc<Verdicts>,
+    rejections: Arc<Rejections>,
     field_manager: String,
     concurrency: usize,
     wave_timeout: Duration,
@@ -43,6 +50,7 @@ impl SyncEngine {
             catalog: Arc::new(Catalog::new(client.clone())),
             index: Arc::new(TrackedIndex::new(client.clone())),
             verdicts: Arc::new(Verdicts::default()),
+            rejections: Arc::new(Rejections::default()),
             client,
             field_manager: DEFAULT_FIELD_MANAGER.to_string(),
             concurrency: 16,
@@ -56,6 +64,7 @@ impl SyncEngine {
         self.field_manager = manager.into();
         // Verdicts were reached by dry-runs as the previous manager.
         self.verdicts = Arc::new(Verdicts::default());
+        self.rejections = Arc::new(Rejections::default());
         self
     }
 
@@ -105,5 +114,5 @@ fn futures_are_send(
     fn assert_send<T: Send>(_: T) {}
     assert_send(engine.diff(target, Vec::new()));
     assert_send(engine.sync(target, comparison));
-    assert_send(engine.delete_tracked(target, comparison));
+    assert_send(engine.delete_tracked(target));
 }

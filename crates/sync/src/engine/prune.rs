@@ -1,18 +1,17 @@
 //! Pruning: deleting tracked objects that are no longer rendered, in reverse
-//! wave order, `PruneLast` ones after the others.
+//! wave order, `PruneLast` ones after the others. Deleting an Application's
+//! objects (`super::delete`) goes through the same requests with its own rules.
 
 use futures::{StreamExt, stream};
 use serde_json::Value;
 
 use super::SyncEngine;
 use crate::kubeapi;
-use crate::model::{
-    Action, Comparison, ResourceDiff, ResourceOutcome, ResourceState, SyncResult, Target,
-};
+use crate::model::{Action, ResourceDiff, ResourceOutcome, SyncResult, Target};
 
 /// Why objects are being deleted.
 #[derive(Clone, Copy, PartialEq, Eq)]
-enum Mode {
+pub(super) enum Mode {
     /// Pruning after a sync: `Prune=false` and prune off keep objects.
     Prune,
     /// The sync failed: nothing is pruned.
@@ -33,38 +32,6 @@ fn outcome(r: &ResourceDiff, action: Action, message: impl Into<String>) -> Reso
 }
 
 impl SyncEngine {
-    /// Deletes every resource of `comparison` tracked to the Application and
-    /// selected by `target.resources` (for deleting the Application: its
-    /// finalizer), except those with the sync option `Delete=false`. Unlike
-    /// pruning, `Prune=false` and `target.prune` do not matter here; the
-    /// propagation policy does. Call it with the comparison of an empty
-    /// render (`diff(target, vec![])`, with `target.previous` set).
-    #[tracing::instrument(skip_all, fields(app = %target.app))]
-    pub async fn delete_tracked(&self, target: &Target, comparison: &Comparison) -> SyncResult {
-        let candidates: Vec<&ResourceDiff> = comparison
-            .resources
-            .iter()
-            .filter(|r| r.state == ResourceState::RequiresPruning && target.selects(&r.key))
-            .collect();
-        let mut result = SyncResult::default();
-        self.delete_candidates(target, &candidates, Mode::Delete, &mut result)
-            .await;
-        let failed = result
-            .resources
-            .iter()
-            .filter(|r| r.action == Action::Failed)
-            .count();
-        let deleted = result
-            .resources
-            .iter()
-            .filter(|r| r.action == Action::Pruned)
-            .count();
-        let kept = result.resources.len() - failed - deleted;
-        result.succeeded = failed == 0;
-        result.message = format!("{deleted} deleted, {kept} kept (Delete=false), {failed} failed");
-        result
-    }
-
     /// Prunes `candidates` (or records why not) into `result`.
     pub(super) async fn prune_all(
         &self,
@@ -78,7 +45,9 @@ impl SyncEngine {
             .await;
     }
 
-    async fn delete_candidates(
+    /// Deletes `candidates` in reverse wave order (`PruneLast` ones last),
+    /// or records why one is kept, into `result`.
+    pub(super) async fn delete_candidates(
         &self,
         target: &Target,
         candidates: &[&ResourceDiff],
@@ -115,7 +84,7 @@ impl SyncEngine {
             // Indices, not borrowed items: a closure over borrowed items
             // cannot be proven `Send`.
             let outcomes: Vec<(ResourceOutcome, usize)> = stream::iter(0..group.len())
-                .map(|i| self.prune_one(target, group[i]))
+                .map(|i| self.prune_one(target, group[i], mode))
                 .buffer_unordered(self.concurrency)
                 .collect()
                 .await;
@@ -126,19 +95,29 @@ impl SyncEngine {
         }
     }
 
-    async fn prune_one(&self, target: &Target, r: &ResourceDiff) -> (ResourceOutcome, usize) {
+    async fn prune_one(
+        &self,
+        target: &Target,
+        r: &ResourceDiff,
+        mode: Mode,
+    ) -> (ResourceOutcome, usize) {
+        let verb = if mode == Mode::Delete {
+            "delete"
+        } else {
+            "prune"
+        };
         let Some(resolved) = &r.resolved else {
             return (
                 outcome(
                     r,
                     Action::Failed,
-                    format!("{}: cannot prune: kind not served", r.key),
+                    format!("{}: cannot {verb}: kind not served", r.key),
                 ),
                 0,
             );
         };
         if target.dry_run {
-            return (outcome(r, Action::Pruned, "pruned (dry run)"), 0);
+            return (outcome(r, Action::Pruned, format!("{verb}d (dry run)")), 0);
         }
         let uid = r
             .live
@@ -153,7 +132,7 @@ impl SyncEngine {
                 outcome(
                     r,
                     Action::Pruned,
-                    format!("pruned ({} deletion)", policy.as_str().to_lowercase()),
+                    format!("{verb}d ({} deletion)", policy.as_str().to_lowercase()),
                 ),
                 1,
             ),
@@ -161,7 +140,7 @@ impl SyncEngine {
                 outcome(
                     r,
                     Action::Failed,
-                    format!("{}: prune failed: {}", r.key, kubeapi::message(&e)),
+                    format!("{}: {verb} failed: {}", r.key, kubeapi::message(&e)),
                 ),
                 1,
             ),
