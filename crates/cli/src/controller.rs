@@ -64,6 +64,10 @@ pub struct Args {
     /// How often every Application is compared with Git (with ±10% jitter), e.g. `3m`, `30s`.
     #[arg(long, default_value = "3m", value_parser = parse_duration)]
     requeue_interval: Duration,
+    /// How long a sync waits for one wave's objects to become healthy
+    /// before it fails and stops the later waves, e.g. `10m`.
+    #[arg(long, default_value = "10m", value_parser = parse_duration, env = "DRIFTLESS_WAVE_TIMEOUT")]
+    wave_timeout: Duration,
     /// Where the webhook, metrics and health endpoints listen.
     #[arg(long, default_value = "0.0.0.0:8080")]
     listen: SocketAddr,
@@ -156,6 +160,7 @@ pub fn run(args: &Args) -> anyhow::Result<()> {
         .clone()
         .unwrap_or_else(|| config.control_plane_namespace.clone());
     config.requeue_interval = args.requeue_interval;
+    config.wave_timeout = args.wave_timeout;
     config.listen = Some(args.listen);
     if let Some(dir) = &args.cache_dir {
         config.repo_cache_dir = dir.clone();
