@@ -9,6 +9,7 @@ pub mod kustomize;
 pub mod reference;
 pub mod revision;
 pub mod source;
+pub mod unsupported;
 
 use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
 use kube::CustomResourceExt;

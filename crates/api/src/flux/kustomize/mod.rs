@@ -8,10 +8,13 @@
 //! through the `v1beta2` API), and a field from a newer Flux is reported by
 //! the controller rather than silently dropped.
 
+mod convert;
+mod timing;
 mod types;
 pub mod v1;
 pub mod v1beta2;
 
+pub use timing::InvalidDuration;
 pub use types::*;
 
 /// The API group.
