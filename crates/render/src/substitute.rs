@@ -229,11 +229,10 @@ pub fn substitute_text(
     while let Some(at) = rest.find('$') {
         out.push_str(&rest[..at]);
         let after = &rest[at + 1..];
-        if after.starts_with("${") {
+        if let Some(escaped) = after.strip_prefix("${") {
             // `$${` is an escape for a literal `${`.
-            out.push('$');
-            out.push('{');
-            rest = &after[2..];
+            out.push_str("${");
+            rest = escaped;
         } else if let Some(inner) = after.strip_prefix('{').filter(|s| starts_with_name(s)) {
             let (value, consumed) = expand(inner, vars, mode, object)?;
             out.push_str(&value);
