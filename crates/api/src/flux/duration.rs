@@ -43,6 +43,21 @@ pub enum DurationError {
     },
 }
 
+/// A duration field of a spec that does not hold a valid duration.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("spec.{field}: {source}")]
+pub struct InvalidDuration {
+    /// The field (`interval`, `retryInterval`, `timeout`).
+    pub field: &'static str,
+    /// What is wrong with it.
+    pub source: DurationError,
+}
+
+/// Parses the duration in spec field `field`.
+pub fn parse_field(field: &'static str, text: &str) -> Result<Duration, InvalidDuration> {
+    parse_duration(text).map_err(|source| InvalidDuration { field, source })
+}
+
 /// Nanoseconds per unit, as Go's `time.ParseDuration` knows them.
 fn unit_nanos(unit: &str) -> Option<u128> {
     Some(match unit {

@@ -14,7 +14,7 @@ mod types;
 pub mod v1;
 pub mod v1beta2;
 
-pub use timing::InvalidDuration;
+pub use super::duration::InvalidDuration;
 pub use types::*;
 
 /// The API group.

@@ -3,24 +3,10 @@
 use std::time::Duration;
 
 use super::{deletion_policy, v1::KustomizationSpec};
-use crate::flux::duration::{DurationError, parse_duration};
-
-/// A spec field that does not hold a valid value.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("spec.{field}: {source}")]
-pub struct InvalidDuration {
-    /// The field (`interval`, `retryInterval`, `timeout`).
-    pub field: &'static str,
-    /// What is wrong with it.
-    pub source: DurationError,
-}
+use crate::flux::duration::{InvalidDuration, parse_field as field};
 
 /// Flux's floor for the default timeout.
 const MIN_TIMEOUT: Duration = Duration::from_secs(30);
-
-fn field(field: &'static str, text: &str) -> Result<Duration, InvalidDuration> {
-    parse_duration(text).map_err(|source| InvalidDuration { field, source })
-}
 
 impl KustomizationSpec {
     /// How often to reconcile (`spec.interval`).

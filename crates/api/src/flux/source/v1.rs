@@ -7,6 +7,7 @@ use serde::{Deserialize, Serialize};
 use super::{
     GitRepositoryInclude, GitRepositoryRef, GitRepositoryStatus, GitRepositoryVerification,
 };
+use crate::flux::duration::{InvalidDuration, parse_field};
 use crate::flux::reference::LocalObjectReference;
 
 /// Where to fetch a Git repository from and which revision to follow.
@@ -91,4 +92,42 @@ pub struct GitRepositorySpec {
     /// Directories to check out; all when empty (not supported: reported).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub sparse_checkout: Vec<String>,
+}
+
+/// Flux's default time limit for Git operations.
+const DEFAULT_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(60);
+
+impl GitRepositorySpec {
+    /// How often to check for new commits (`spec.interval`).
+    pub fn interval_duration(&self) -> Result<std::time::Duration, InvalidDuration> {
+        parse_field("interval", &self.interval)
+    }
+
+    /// The time limit for Git operations: `spec.timeout`, else 60s.
+    pub fn timeout_duration(&self) -> Result<std::time::Duration, InvalidDuration> {
+        self.timeout
+            .as_deref()
+            .map_or(Ok(DEFAULT_TIMEOUT), |text| parse_field("timeout", text))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use super::*;
+
+    #[test]
+    fn durations_with_fluxs_default_timeout() {
+        let mut spec = GitRepositorySpec {
+            interval: "1m0s".into(),
+            ..GitRepositorySpec::default()
+        };
+        assert_eq!(spec.interval_duration(), Ok(Duration::from_secs(60)));
+        assert_eq!(spec.timeout_duration(), Ok(DEFAULT_TIMEOUT));
+        spec.timeout = Some("90s".into());
+        assert_eq!(spec.timeout_duration(), Ok(Duration::from_secs(90)));
+        spec.timeout = Some("a while".into());
+        assert_eq!(spec.timeout_duration().unwrap_err().field, "timeout");
+    }
 }
