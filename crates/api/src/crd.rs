@@ -3,11 +3,25 @@
 use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
 use kube::CustomResourceExt;
 
+use crate::flux;
 use crate::{AppProject, Application};
 
-/// Every CRD driftless installs, in install order.
+/// Every CRD driftless installs, in install order: Argo CD's `Application`
+/// and `AppProject`, then Flux's `GitRepository` and `Kustomization`.
 pub fn crds() -> Vec<CustomResourceDefinition> {
-    vec![Application::crd(), AppProject::crd()]
+    // The Flux versions are generated from fixed Rust types with the same
+    // group, kind and scope, so merging them cannot fail (a unit test checks).
+    let merged = |crd: Result<CustomResourceDefinition, _>| {
+        crd.unwrap_or_else(|e: kube::core::crd::MergeError| {
+            panic!("the Flux CRD versions do not merge: {e}")
+        })
+    };
+    vec![
+        Application::crd(),
+        AppProject::crd(),
+        merged(flux::git_repository_crd()),
+        merged(flux::kustomization_crd()),
+    ]
 }
 
 /// The CRDs as one multi-document YAML stream, as checked in under `crds/`.

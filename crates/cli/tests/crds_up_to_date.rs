@@ -46,7 +46,7 @@ fn checked_in_crds_match_the_rust_types() {
 }
 
 #[test]
-fn crd_command_prints_both_crds() {
+fn crd_command_prints_every_crd() {
     let out = Command::new(env!("CARGO_BIN_EXE_driftless"))
         .arg("crd")
         .output()
@@ -55,5 +55,7 @@ fn crd_command_prints_both_crds() {
     let text = String::from_utf8(out.stdout).unwrap();
     assert!(text.contains("name: applications.argoproj.io"));
     assert!(text.contains("name: appprojects.argoproj.io"));
-    assert_eq!(text.matches("kind: CustomResourceDefinition").count(), 2);
+    assert!(text.contains("name: gitrepositories.source.toolkit.fluxcd.io"));
+    assert!(text.contains("name: kustomizations.kustomize.toolkit.fluxcd.io"));
+    assert_eq!(text.matches("kind: CustomResourceDefinition").count(), 4);
 }

@@ -8,6 +8,7 @@ pub mod kustomize;
 pub mod object;
 pub mod patch;
 pub mod plain;
+pub mod substitute;
 pub mod tree;
 pub mod yaml;
 

@@ -9,6 +9,7 @@
 
 use std::collections::BTreeMap;
 
+pub mod flux;
 mod kube_secrets;
 
 use futures::future::BoxFuture;

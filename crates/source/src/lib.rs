@@ -32,6 +32,7 @@ pub mod credentials;
 mod diff;
 mod error;
 mod fetch;
+pub mod ignore;
 mod job;
 mod maintenance;
 pub mod revision;
