@@ -88,6 +88,7 @@ pub mod normalize;
 pub mod options;
 pub mod order;
 pub mod path;
+pub mod progress;
 pub mod text;
 pub mod tracking;
 mod verdicts;
@@ -100,4 +101,5 @@ pub use model::{
     Target, Warning,
 };
 pub use options::{PropagationPolicy, SyncOptions, parse_sync_options};
+pub use progress::Progress;
 pub use tracking::{TRACKING_ANNOTATION, tracking_id};

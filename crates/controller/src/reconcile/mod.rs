@@ -3,6 +3,7 @@
 //! → write status. Errors of the pipeline become conditions and Events on
 //! the Application; only API failures reach the error policy.
 
+mod progress;
 mod source;
 mod spec;
 mod sync;
@@ -282,6 +283,9 @@ impl<'a> Reconciler<'a> {
             m.path = source.path().to_string();
             m.target_revision = source.revision().to_string();
         });
+        if fetch {
+            self.before_fetch(operation, &repo, &wanted).await?;
+        }
         let sha = self
             .ctx
             .source
@@ -381,7 +385,14 @@ impl<'a> Reconciler<'a> {
                 self.requeue = self.requeue.min(delay + Duration::from_millis(100));
                 cmp
             }
-            Decision::Skip(_) => cmp,
+            Decision::Skip(why) => {
+                // A requested sync that cannot run ends here, not Running.
+                if let Some(op) = operation.filter(|op| op.sync.is_some()) {
+                    let state = self.finished_op(op.clone(), OperationPhase::Failed, why, None, 0);
+                    obs.operation_state = Some(state);
+                }
+                cmp
+            }
         };
         if !final_cmp.out_of_sync() {
             self.ctx.memory(&self.id, |m| m.self_heal_attempts = 0);
