@@ -112,9 +112,10 @@ pub fn compute(prev: &ApplicationStatus, obs: Observation<'_>) -> ApplicationSta
 }
 
 /// The status written when a sync starts: `prev` with the Running
-/// `operation`, keeping the last known sync and health. An Application that
-/// has none yet (its first sync) takes them from `before`, the comparison
-/// the sync starts from, so SYNC and HEALTH are never blank while it runs.
+/// `operation`, keeping the last known sync and health. Where they are not
+/// known (a first sync; Unknown after a failed comparison) they come from
+/// `before`, the comparison the sync starts from, so SYNC and HEALTH are
+/// never blank (nor needlessly Unknown) while it runs.
 pub fn running(
     prev: &ApplicationStatus,
     operation: OperationState,
@@ -122,8 +123,16 @@ pub fn running(
     revision: &str,
 ) -> ApplicationStatus {
     let mut next = prev.clone();
-    if next.sync.is_none() || next.health.is_none() {
-        let known = compute(
+    let sync_known = prev
+        .sync
+        .as_ref()
+        .is_some_and(|s| s.status != SyncStatusCode::Unknown);
+    let health_known = prev
+        .health
+        .as_ref()
+        .is_some_and(|h| h.status != HealthStatusCode::Unknown);
+    if !sync_known || !health_known {
+        let compared = compute(
             prev,
             Observation {
                 revision: Some(revision.to_string()),
@@ -131,10 +140,14 @@ pub fn running(
                 ..Default::default()
             },
         );
-        next.sync = next.sync.or(known.sync);
-        next.health = next.health.or(known.health);
+        if !sync_known {
+            next.sync = compared.sync;
+        }
+        if !health_known {
+            next.health = compared.health;
+        }
         if next.resources.is_empty() {
-            next.resources = known.resources;
+            next.resources = compared.resources;
         }
     }
     next.operation_state = Some(operation);
@@ -449,6 +462,10 @@ mod tests {
         };
         let s = running(&ApplicationStatus::default(), op("syncing"), &before, "abc");
         assert_eq!(s.sync.as_ref().unwrap().status, SyncStatusCode::OutOfSync);
+        let unknown = waiting(&ApplicationStatus::default(), None);
+        let after_fetch = running(&unknown, op("syncing"), &before, "abc");
+        assert_eq!(after_fetch.sync, s.sync, "Unknown is not a known value");
+        assert_eq!(after_fetch.health, s.health);
         assert_eq!(s.sync.as_ref().unwrap().revision.as_deref(), Some("abc"));
         assert_eq!(s.health.as_ref().unwrap().status, HealthStatusCode::Missing);
         assert_eq!(s.resources.len(), 1);
