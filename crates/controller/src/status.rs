@@ -163,7 +163,7 @@ pub fn waiting(prev: &ApplicationStatus, operation: Option<OperationState>) -> A
         status: SyncStatusCode::Unknown,
         ..Default::default()
     });
-    next.health.get_or_insert_with(|| HealthStatus {
+    next.health.get_or_insert(HealthStatus {
         status: HealthStatusCode::Unknown,
         message: None,
     });
