@@ -25,6 +25,15 @@ pub const DEFAULT_PROJECT: &str = "default";
 
 /// The top level of an Application: its `spec` and the optional `operation`
 /// used to request a sync by hand (as `argocd app sync` does).
+///
+/// Printer columns: SYNC STATUS, HEALTH STATUS, REVISION, AGE and MESSAGE;
+/// `-o wide` adds OPERATION and PROJECT. MESSAGE is
+/// `.status.conditions[0].message`: a printer column takes one JSONPath
+/// without filters, and the controller sorts conditions errors first, so the
+/// first condition is the most severe thing to know (blank when all is well).
+/// What a running sync waits for is `status.operationState.message`
+/// (OPERATION), kept apart so a long wave does not hide an error. Both are
+/// Argo CD's own fields: no field is added that Argo CD's tools would not know.
 #[derive(CustomResource, Clone, Debug, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
 // Several printer columns share `type_ = "string"`, which clippy mistakes for a repeated attribute.
 #[allow(clippy::duplicated_attributes)]
@@ -60,6 +69,17 @@ pub const DEFAULT_PROJECT: &str = "default";
         name = "Age",
         type_ = "date",
         json_path = ".metadata.creationTimestamp"
+    ),
+    printcolumn(
+        name = "Message",
+        type_ = "string",
+        json_path = ".status.conditions[0].message"
+    ),
+    printcolumn(
+        name = "Operation",
+        type_ = "string",
+        json_path = ".status.operationState.message",
+        priority = "1"
     ),
     printcolumn(
         name = "Project",
@@ -147,6 +167,21 @@ pub struct ApplicationSource {
     /// A reference name other sources can use for this one's files (`$ref/...`).
     #[serde(default, rename = "ref", skip_serializing_if = "Option::is_none")]
     pub ref_: Option<String>,
+    /// A config management plugin to render with. Not supported: an
+    /// Application naming one reports a ComparisonError and is never
+    /// rendered as a plain directory.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub plugin: Option<ApplicationSourcePlugin>,
+}
+
+/// Argo CD's config management plugin settings (only the name is read).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+#[schemars(extend("x-kubernetes-preserve-unknown-fields" = true))]
+pub struct ApplicationSourcePlugin {
+    /// The plugin's name; Argo CD discovers one when it is empty.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
 }
 
 impl ApplicationSource {
@@ -697,6 +732,16 @@ pub mod condition {
     pub const CYCLIC_DEPENDENCY_ERROR: &str = "CyclicDependencyError";
     /// A resource requires pruning but pruning is off.
     pub const ORPHANED_RESOURCE_WARNING: &str = "OrphanedResourceWarning";
+    /// The render skipped something (a symlink it does not follow, files of
+    /// a kind it does not render) but rendered the rest. Argo CD has no
+    /// such type; the `Warning` suffix makes its tools treat it as one.
+    pub const COMPARISON_WARNING: &str = "ComparisonWarning";
+
+    /// Whether a condition type is an error (`...Error`), which sorts before
+    /// warnings in `status.conditions` (the MESSAGE column shows the first).
+    pub fn is_error(type_: &str) -> bool {
+        type_.ends_with("Error")
+    }
 }
 
 /// The state of the latest operation.

@@ -83,14 +83,14 @@ mod tests {
             "source": {"repoURL": "https://example.com/r.git", "helm": {"valueFiles": ["v.yaml"]}},
             "destination": {},
             "syncPolicy": {"managedNamespaceMetadata": {"labels": {"a": "b"}}},
-            "sources": [{"repoURL": "x", "plugin": {"name": "p"}}],
+            "sources": [{"repoURL": "x", "plugin": {"name": "p", "env": [{"name": "A", "value": "b"}]}}],
         });
         assert_eq!(
             unsupported_spec_fields(&spec),
             [
                 "spec.source.helm",
                 "spec.syncPolicy.managedNamespaceMetadata",
-                "spec.sources[0].plugin"
+                "spec.sources[0].plugin.env"
             ]
         );
     }

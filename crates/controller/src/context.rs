@@ -9,13 +9,13 @@ use std::time::Instant;
 use driftless_api::Application;
 use k8s_openapi::jiff::Timestamp;
 use kube::Client;
-use kube::runtime::events::Recorder;
 use kube::runtime::reflector::ObjectRef;
 use tokio::sync::mpsc::UnboundedSender;
 
 use crate::adapters::Engine;
 use crate::config::ControllerConfig;
 use crate::cycle::{AppGraph, AppId};
+use crate::events::Recorder;
 use crate::metrics::Metrics;
 use crate::pipeline::Source;
 use crate::render_cache::RenderCache;

@@ -1,11 +1,31 @@
 //! Kubernetes Events on Applications, so `kubectl describe application`
 //! tells the story (sync started/succeeded/failed, prunes, errors).
+//!
+//! kube-runtime's `Recorder` aggregates Events by (type, reason, action)
+//! and, on a repeat, re-sends the first Event's text with a higher count: a
+//! self-heal that configured one object read "2 created". [`Recorder`]
+//! aggregates only repeats of the same text, so every Event describes its
+//! own occurrence.
+
+use std::collections::HashMap;
+use std::sync::{Mutex, MutexGuard};
 
 use driftless_api::Application;
-use kube::Resource;
-use kube::runtime::events::{Event, EventType};
+use k8s_openapi::api::core::v1::ObjectReference;
+use k8s_openapi::api::events::v1::{Event as K8sEvent, EventSeries};
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::{MicroTime, ObjectMeta};
+use k8s_openapi::jiff::{SignedDuration, Timestamp};
+use kube::api::{Api, Patch, PatchParams, PostParams};
+use kube::runtime::events::{Event, EventType, Reporter};
+use kube::{Client, Resource};
+use serde_json::json;
 
 use crate::context::Context;
+
+/// A repeat within this long joins the earlier Event's series.
+const SERIES_WINDOW: SignedDuration = SignedDuration::from_mins(6);
+/// The longest note kept (the API server allows 1 kB).
+const MAX_NOTE_BYTES: usize = 1000;
 
 /// Event reasons, as Argo CD names them where it has a name.
 pub mod reason {
@@ -27,6 +47,153 @@ pub mod reason {
     pub const SHARED_RESOURCE: &str = "SharedResourceWarning";
 }
 
+/// What makes two Events the same occurrence repeated: the object, type,
+/// reason and text.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+struct Key {
+    regarding: (
+        Option<String>,
+        Option<String>,
+        Option<String>,
+        Option<String>,
+    ),
+    warning: bool,
+    reason: String,
+    note: Option<String>,
+}
+
+/// An Event already sent, to extend its series on a repeat.
+#[derive(Clone, Debug)]
+struct Sent {
+    namespace: String,
+    name: String,
+    count: i32,
+    last: Timestamp,
+}
+
+/// Publishes `events.k8s.io/v1` Events; a repeat of the same text within
+/// [`SERIES_WINDOW`] raises the count of the earlier Event instead of
+/// creating another.
+pub struct Recorder {
+    client: Client,
+    reporter: Reporter,
+    sent: Mutex<HashMap<Key, Sent>>,
+}
+
+impl Recorder {
+    /// A recorder reporting as `reporter`.
+    pub fn new(client: Client, reporter: Reporter) -> Self {
+        Recorder {
+            client,
+            reporter,
+            sent: Mutex::new(HashMap::new()),
+        }
+    }
+
+    fn sent(&self) -> MutexGuard<'_, HashMap<Key, Sent>> {
+        self.sent.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Publishes `event` about the object `regarding`.
+    pub async fn publish(
+        &self,
+        event: &Event,
+        regarding: &ObjectReference,
+    ) -> Result<(), kube::Error> {
+        let now = Timestamp::now();
+        let key = Key {
+            regarding: (
+                regarding.namespace.clone(),
+                regarding.kind.clone(),
+                regarding.name.clone(),
+                regarding.uid.clone(),
+            ),
+            warning: event.type_ == EventType::Warning,
+            reason: event.reason.clone(),
+            note: event.note.clone(),
+        };
+        let repeat = {
+            let mut sent = self.sent();
+            sent.retain(|_, s| s.last + SERIES_WINDOW > now);
+            sent.get(&key).cloned()
+        };
+        let sent = match repeat {
+            Some(earlier) => self.extend_series(earlier, now).await?,
+            None => self.create(event, regarding, now).await?,
+        };
+        self.sent().insert(key, sent);
+        Ok(())
+    }
+
+    async fn extend_series(&self, mut earlier: Sent, now: Timestamp) -> Result<Sent, kube::Error> {
+        earlier.count += 1;
+        earlier.last = now;
+        let series = EventSeries {
+            count: earlier.count,
+            last_observed_time: MicroTime(now),
+        };
+        let api: Api<K8sEvent> = Api::namespaced(self.client.clone(), &earlier.namespace);
+        let body = json!({ "series": series });
+        api.patch(&earlier.name, &PatchParams::default(), &Patch::Merge(&body))
+            .await?;
+        Ok(earlier)
+    }
+
+    async fn create(
+        &self,
+        event: &Event,
+        regarding: &ObjectReference,
+        now: Timestamp,
+    ) -> Result<Sent, kube::Error> {
+        let namespace = regarding
+            .namespace
+            .clone()
+            .unwrap_or_else(|| "default".to_string());
+        let name = format!(
+            "{}.{:x}",
+            regarding
+                .name
+                .as_deref()
+                .unwrap_or(&self.reporter.controller),
+            now.as_nanosecond()
+        );
+        let body = K8sEvent {
+            action: Some(event.action.clone()),
+            reason: Some(event.reason.clone()),
+            event_time: Some(MicroTime(now)),
+            regarding: Some(regarding.clone()),
+            related: event.secondary.clone(),
+            note: event.note.clone(),
+            metadata: ObjectMeta {
+                namespace: Some(namespace.clone()),
+                name: Some(name.clone()),
+                ..Default::default()
+            },
+            reporting_controller: Some(self.reporter.controller.clone()),
+            reporting_instance: Some(
+                self.reporter
+                    .instance
+                    .clone()
+                    .unwrap_or_else(|| self.reporter.controller.clone()),
+            ),
+            type_: Some(if event.type_ == EventType::Warning {
+                "Warning".into()
+            } else {
+                "Normal".into()
+            }),
+            ..Default::default()
+        };
+        let api: Api<K8sEvent> = Api::namespaced(self.client.clone(), &namespace);
+        api.create(&PostParams::default(), &body).await?;
+        Ok(Sent {
+            namespace,
+            name,
+            count: 1,
+            last: now,
+        })
+    }
+}
+
 /// Publishes an Event on `app`; a failure to publish is logged, never fatal.
 pub async fn publish(ctx: &Context, app: &Application, warning: bool, reason: &str, note: String) {
     let event = Event {
@@ -36,7 +203,7 @@ pub async fn publish(ctx: &Context, app: &Application, warning: bool, reason: &s
             EventType::Normal
         },
         reason: reason.to_string(),
-        note: Some(truncate(note, 1000)),
+        note: Some(truncate(note, MAX_NOTE_BYTES)),
         action: reason.to_string(),
         secondary: None,
     };

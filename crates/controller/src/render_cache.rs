@@ -107,6 +107,7 @@ mod tests {
             objects: vec![],
             source_type: SourceType::Directory,
             files_read: vec![file.into()],
+            warnings: vec![],
         })
     }
 

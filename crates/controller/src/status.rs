@@ -5,7 +5,7 @@
 use driftless_api::{
     ApplicationCondition, ApplicationDestination, ApplicationSource, ApplicationStatus, ComparedTo,
     HealthStatus, HealthStatusCode, OperationState, ResourceStatus, RevisionHistory, SyncStatus,
-    SyncStatusCode,
+    SyncStatusCode, condition,
 };
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
 
@@ -111,6 +111,68 @@ pub fn compute(prev: &ApplicationStatus, obs: Observation<'_>) -> ApplicationSta
     next
 }
 
+/// The status written when a sync starts: `prev` with the Running
+/// `operation`, keeping the last known sync and health. Where they are not
+/// known (a first sync; Unknown after a failed comparison) they come from
+/// `before`, the comparison the sync starts from, so SYNC and HEALTH are
+/// never blank (nor needlessly Unknown) while it runs.
+pub fn running(
+    prev: &ApplicationStatus,
+    operation: OperationState,
+    before: &Comparison,
+    revision: &str,
+) -> ApplicationStatus {
+    let mut next = prev.clone();
+    let sync_known = prev
+        .sync
+        .as_ref()
+        .is_some_and(|s| s.status != SyncStatusCode::Unknown);
+    let health_known = prev
+        .health
+        .as_ref()
+        .is_some_and(|h| h.status != HealthStatusCode::Unknown);
+    if !sync_known || !health_known {
+        let compared = compute(
+            prev,
+            Observation {
+                revision: Some(revision.to_string()),
+                comparison: Some(before),
+                ..Default::default()
+            },
+        );
+        if !sync_known {
+            next.sync = compared.sync;
+        }
+        if !health_known {
+            next.health = compared.health;
+        }
+        if next.resources.is_empty() {
+            next.resources = compared.resources;
+        }
+    }
+    next.operation_state = Some(operation);
+    next
+}
+
+/// The status written before a fetch (which may take minutes): `prev`, with
+/// Unknown sync and health when it has none yet (a new Application), and the
+/// requested `operation`'s Running state when there is one.
+pub fn waiting(prev: &ApplicationStatus, operation: Option<OperationState>) -> ApplicationStatus {
+    let mut next = prev.clone();
+    next.sync.get_or_insert_with(|| SyncStatus {
+        status: SyncStatusCode::Unknown,
+        ..Default::default()
+    });
+    next.health.get_or_insert(HealthStatus {
+        status: HealthStatusCode::Unknown,
+        message: None,
+    });
+    if operation.is_some() {
+        next.operation_state = operation;
+    }
+    next
+}
+
 fn resources(cmp: &Comparison) -> (Vec<ResourceStatus>, usize) {
     let mut list: Vec<ResourceStatus> = cmp
         .resources
@@ -168,7 +230,8 @@ pub fn health(cmp: &Comparison) -> HealthStatus {
     }
 }
 
-/// The conditions that hold now; a condition already present with the same
+/// The conditions that hold now, errors before warnings (the MESSAGE printer
+/// column shows the first); a condition already present with the same
 /// type and message keeps its `lastTransitionTime`.
 pub fn merge_conditions(
     prev: &[ApplicationCondition],
@@ -193,6 +256,8 @@ pub fn merge_conditions(
             last_transition_time: kept.or_else(|| now.cloned()),
         });
     }
+    // Stable: the order within errors and within warnings is kept.
+    out.sort_by_key(|c| !condition::is_error(&c.type_));
     out
 }
 
@@ -349,6 +414,118 @@ mod tests {
         let changed = merge_conditions(&prev, &[("SyncError".into(), "y".into())], Some(&at(3)));
         assert_eq!(changed[0].last_transition_time, Some(at(3)));
         assert!(merge_conditions(&prev, &[], None).is_empty());
+    }
+
+    #[test]
+    fn errors_come_first_so_the_message_column_shows_one() {
+        let held = [
+            (
+                "ComparisonWarning".to_string(),
+                "symlink a -> /etc skipped".to_string(),
+            ),
+            ("SyncError".to_string(), "sync failed".to_string()),
+            ("UnsupportedFieldWarning".to_string(), "spec.x".to_string()),
+            ("ComparisonError".to_string(), "render failed".to_string()),
+        ];
+        let types: Vec<String> = merge_conditions(&[], &held, None)
+            .into_iter()
+            .map(|c| c.type_)
+            .collect();
+        assert_eq!(
+            types,
+            [
+                "SyncError",
+                "ComparisonError",
+                "ComparisonWarning",
+                "UnsupportedFieldWarning"
+            ]
+        );
+    }
+
+    fn op(message: &str) -> OperationState {
+        OperationState {
+            phase: driftless_api::OperationPhase::Running,
+            message: Some(message.into()),
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn a_first_sync_shows_the_comparison_it_starts_from() {
+        let before = Comparison {
+            resources: vec![diff(
+                "web",
+                SyncStatusCode::OutOfSync,
+                HealthStatusCode::Missing,
+            )],
+            warnings: vec![],
+        };
+        let s = running(&ApplicationStatus::default(), op("syncing"), &before, "abc");
+        assert_eq!(s.sync.as_ref().unwrap().status, SyncStatusCode::OutOfSync);
+        let unknown = waiting(&ApplicationStatus::default(), None);
+        let after_fetch = running(&unknown, op("syncing"), &before, "abc");
+        assert_eq!(after_fetch.sync, s.sync, "Unknown is not a known value");
+        assert_eq!(after_fetch.health, s.health);
+        assert_eq!(s.sync.as_ref().unwrap().revision.as_deref(), Some("abc"));
+        assert_eq!(s.health.as_ref().unwrap().status, HealthStatusCode::Missing);
+        assert_eq!(s.resources.len(), 1);
+        assert_eq!(
+            s.operation_state.unwrap().message.as_deref(),
+            Some("syncing")
+        );
+    }
+
+    #[test]
+    fn a_later_sync_keeps_the_last_known_values() {
+        let synced = Comparison {
+            resources: vec![diff(
+                "web",
+                SyncStatusCode::Synced,
+                HealthStatusCode::Healthy,
+            )],
+            warnings: vec![],
+        };
+        let prev = compute(
+            &ApplicationStatus::default(),
+            Observation {
+                revision: Some("old".into()),
+                comparison: Some(&synced),
+                ..Default::default()
+            },
+        );
+        let before = Comparison {
+            resources: vec![diff(
+                "web",
+                SyncStatusCode::OutOfSync,
+                HealthStatusCode::Degraded,
+            )],
+            warnings: vec![],
+        };
+        let s = running(&prev, op("syncing"), &before, "new");
+        assert_eq!(s.sync, prev.sync);
+        assert_eq!(s.health, prev.health);
+        assert!(s.operation_state.is_some());
+    }
+
+    #[test]
+    fn before_a_first_fetch_sync_and_health_are_unknown_not_blank() {
+        let s = waiting(&ApplicationStatus::default(), None);
+        assert_eq!(s.sync.unwrap().status, SyncStatusCode::Unknown);
+        assert_eq!(s.health.unwrap().status, HealthStatusCode::Unknown);
+        assert!(s.operation_state.is_none());
+        let prev = ApplicationStatus {
+            health: Some(HealthStatus {
+                status: HealthStatusCode::Healthy,
+                message: None,
+            }),
+            ..Default::default()
+        };
+        let s = waiting(&prev, Some(op("fetching main")));
+        assert_eq!(s.health, prev.health, "a known health is kept");
+        assert_eq!(
+            s.operation_state.unwrap().message.as_deref(),
+            Some("fetching main")
+        );
     }
 
     #[test]

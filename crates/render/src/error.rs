@@ -2,6 +2,7 @@
 //! useful the field or object) at fault.
 
 use crate::tree::TreeError;
+use crate::warning::{display_dir, files};
 
 /// Why a render failed.
 #[derive(Debug, thiserror::Error)]
@@ -71,9 +72,36 @@ pub enum RenderError {
         /// What went wrong, with what the command printed on stderr.
         message: String,
     },
+    /// The path is a Helm chart (it holds `Chart.yaml`), which is not rendered yet.
+    #[error("Helm chart directory {}: Helm is not supported yet", display_dir(.path))]
+    HelmChart {
+        /// The chart's directory (tree path).
+        path: String,
+    },
+    /// The path rendered no object but holds files of a kind that is not
+    /// rendered (e.g. Jsonnet): an empty render here would be a false green.
+    #[error(
+        "no manifests found in {}: {} not rendered",
+        display_dir(.path),
+        are(*.count, .extension)
+    )]
+    NothingRendered {
+        /// The rendered directory (tree path).
+        path: String,
+        /// How many such files it holds.
+        count: usize,
+        /// Their extension, e.g. `.jsonnet`.
+        extension: String,
+    },
     /// Output could not be produced.
     #[error("writing YAML: {0}")]
     Output(String),
+}
+
+/// `1 .jsonnet file is`, `3 .jsonnet files are`.
+fn are(count: usize, extension: &str) -> String {
+    let verb = if count == 1 { "is" } else { "are" };
+    format!("{} {verb}", files(count, extension))
 }
 
 impl RenderError {

@@ -10,12 +10,14 @@ pub mod patch;
 pub mod plain;
 pub mod substitute;
 pub mod tree;
+pub mod warning;
 pub mod yaml;
 
 pub use error::RenderError;
 pub use external::ExternalKustomize;
 pub use object::{Object, ObjectKey};
-pub use tree::{DiskTree, EntryKind, FileTree, TreeError};
+pub use tree::{DiskTree, EntryKind, FileTree, SkippedLink, TreeError};
+pub use warning::RenderWarning;
 
 /// How a path was rendered.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -35,6 +37,9 @@ pub struct Rendered {
     pub source_type: SourceType,
     /// Every file the render read (tree paths, sorted, deduplicated).
     pub files_read: Vec<String>,
+    /// What the render skipped (symlinks not followed, files of a kind it
+    /// does not render); empty when it rendered everything it found.
+    pub warnings: Vec<RenderWarning>,
 }
 
 /// A patch given by an Application's `spec.source.kustomize.patches`.
@@ -120,7 +125,9 @@ pub struct RenderOptions {
 }
 
 /// Renders `path` (a directory of `tree`, `""` for the root): a Kustomize
-/// build when it holds a kustomization file, else a plain directory.
+/// build when it holds a kustomization file, else a plain directory. A Helm
+/// chart directory, and a directory whose only candidates are files of a
+/// kind not rendered (Jsonnet), are errors rather than an empty render.
 pub fn render(
     tree: &dyn FileTree,
     path: &str,
@@ -131,11 +138,12 @@ pub fn render(
     if kustomize::find_kustomization(tree, &path)?.is_some() {
         return build_kustomization(reader, &path, options);
     }
-    let objects = plain::render(&reader, &path, options.directory.as_ref())?;
+    let plain = plain::render(&reader, &path, options.directory.as_ref())?;
     Ok(Rendered {
-        objects,
+        objects: plain.objects,
         source_type: SourceType::Directory,
         files_read: reader.into_files_read(),
+        warnings: plain.warnings,
     })
 }
 
@@ -162,6 +170,7 @@ fn build_kustomization(
             objects,
             source_type: SourceType::Kustomize,
             files_read: reader.into_files_read(),
+            warnings: Vec::new(),
         }),
         Err(refused @ RenderError::Unsupported { .. }) => {
             let Some(external) = &options.external_kustomize else {
@@ -174,6 +183,7 @@ fn build_kustomization(
                 objects,
                 source_type: SourceType::Kustomize,
                 files_read,
+                warnings: Vec::new(),
             })
         }
         Err(other) => Err(other),

@@ -1,6 +1,10 @@
 //! Plain-directory rendering (no kustomization file), as Argo CD does it:
 //! every `.yaml`, `.yml` and `.json` file, multi-document YAML, `kind: List`
 //! flattened, with `directory.recurse`, `include` and `exclude` globs.
+//!
+//! What is not rendered is never silently dropped: a Helm chart directory
+//! and a directory holding only Jsonnet are errors; Jsonnet beside
+//! manifests, and symlinks that are not followed, are warnings.
 
 use regex::Regex;
 use serde_json::Value;
@@ -9,55 +13,120 @@ use crate::DirectoryOptions;
 use crate::error::RenderError;
 use crate::object::Object;
 use crate::tree::{EntryKind, join};
+use crate::warning::RenderWarning;
 use crate::yaml::Reader;
+
+/// The file that makes a directory a Helm chart.
+const HELM_CHART_FILE: &str = "Chart.yaml";
+/// Files Argo CD renders in a directory that driftless does not (yet).
+const JSONNET_EXTENSION: &str = ".jsonnet";
+
+/// What a plain directory rendered, and what it left out.
+#[derive(Clone, Debug, Default)]
+pub struct Plain {
+    /// The objects, in file order.
+    pub objects: Vec<Object>,
+    /// What was skipped.
+    pub warnings: Vec<RenderWarning>,
+}
+
+/// The files found under the rendered directory.
+#[derive(Default)]
+struct Found {
+    /// Manifest files as (tree path, path relative to the rendered dir).
+    manifests: Vec<(String, String)>,
+    /// Jsonnet files, relative to the rendered dir.
+    jsonnet: Vec<String>,
+    /// Symlinks that were not followed.
+    warnings: Vec<RenderWarning>,
+}
 
 /// Renders the manifests of the directory `dir`.
 pub fn render(
     reader: &Reader<'_>,
     dir: &str,
     options: Option<&DirectoryOptions>,
-) -> Result<Vec<Object>, RenderError> {
+) -> Result<Plain, RenderError> {
     let defaults = DirectoryOptions::default();
     let options = options.unwrap_or(&defaults);
-    let include = options
-        .include
-        .as_deref()
-        .filter(|g| !g.is_empty())
-        .map(|g| Glob::new(g, "directory.include"))
-        .transpose()?;
-    let exclude = options
-        .exclude
-        .as_deref()
-        .filter(|g| !g.is_empty())
-        .map(|g| Glob::new(g, "directory.exclude"))
-        .transpose()?;
-    let mut files = Vec::new();
-    collect(reader, dir, "", options.recurse, &mut files)?;
+    let filter = Filter::new(options)?;
+    let mut found = Found::default();
+    collect(reader, dir, "", options.recurse, &mut found)?;
     let mut objects = Vec::new();
-    for (path, rel) in files {
-        if include.as_ref().is_some_and(|g| !g.matches(&rel)) {
-            continue;
-        }
-        if exclude.as_ref().is_some_and(|g| g.matches(&rel)) {
-            continue;
-        }
-        for doc in reader.read_documents(&path)? {
-            flatten(doc, &path, &mut objects)?;
+    for (path, _) in found.manifests.iter().filter(|(_, rel)| filter.keeps(rel)) {
+        for doc in reader.read_documents(path)? {
+            flatten(doc, path, &mut objects)?;
         }
     }
-    Ok(objects)
+    let jsonnet = found.jsonnet.iter().filter(|rel| filter.keeps(rel)).count();
+    let mut warnings = found.warnings;
+    if jsonnet > 0 {
+        if objects.is_empty() {
+            return Err(RenderError::NothingRendered {
+                path: dir.to_string(),
+                count: jsonnet,
+                extension: JSONNET_EXTENSION.to_string(),
+            });
+        }
+        warnings.push(RenderWarning::UnrenderedFiles {
+            dir: dir.to_string(),
+            count: jsonnet,
+            extension: JSONNET_EXTENSION.to_string(),
+        });
+    }
+    Ok(Plain { objects, warnings })
 }
 
-/// Lists manifest files under `dir` as (tree path, path relative to the rendered dir).
+/// `directory.include` and `directory.exclude`.
+struct Filter {
+    include: Option<Glob>,
+    exclude: Option<Glob>,
+}
+
+impl Filter {
+    fn new(options: &DirectoryOptions) -> Result<Self, RenderError> {
+        let glob = |pattern: &Option<String>, field: &str| {
+            pattern
+                .as_deref()
+                .filter(|g| !g.is_empty())
+                .map(|g| Glob::new(g, field))
+                .transpose()
+        };
+        Ok(Filter {
+            include: glob(&options.include, "directory.include")?,
+            exclude: glob(&options.exclude, "directory.exclude")?,
+        })
+    }
+
+    /// Whether the file at `rel` (relative to the rendered dir) is rendered.
+    fn keeps(&self, rel: &str) -> bool {
+        self.include.as_ref().is_none_or(|g| g.matches(rel))
+            && !self.exclude.as_ref().is_some_and(|g| g.matches(rel))
+    }
+}
+
+/// Lists the files under `dir` (recursing when asked), refusing Helm charts
+/// and recording the symlinks left out.
 fn collect(
     reader: &Reader<'_>,
     dir: &str,
     rel: &str,
     recurse: bool,
-    out: &mut Vec<(String, String)>,
+    found: &mut Found,
 ) -> Result<(), RenderError> {
     let here = join(dir, rel)?;
-    for (name, kind) in reader.list(&here)? {
+    let entries = reader.list(&here)?;
+    if entries.contains(&(HELM_CHART_FILE.to_string(), EntryKind::File)) {
+        return Err(RenderError::HelmChart { path: here });
+    }
+    for link in reader.tree().skipped_links(&here)? {
+        found.warnings.push(RenderWarning::SkippedLink {
+            link: join(&here, &link.name)?,
+            target: link.target,
+            reason: link.reason,
+        });
+    }
+    for (name, kind) in entries {
         let child_rel = if rel.is_empty() {
             name.clone()
         } else {
@@ -65,9 +134,14 @@ fn collect(
         };
         match kind {
             EntryKind::Dir if recurse && !name.starts_with('.') => {
-                collect(reader, dir, &child_rel, recurse, out)?;
+                collect(reader, dir, &child_rel, recurse, found)?;
             }
-            EntryKind::File if is_manifest(&name) => out.push((join(dir, &child_rel)?, child_rel)),
+            EntryKind::File if is_manifest(&name) => {
+                found.manifests.push((join(dir, &child_rel)?, child_rel));
+            }
+            EntryKind::File if has_extension(&name, JSONNET_EXTENSION) => {
+                found.jsonnet.push(child_rel);
+            }
             _ => {}
         }
     }
@@ -77,7 +151,11 @@ fn collect(
 fn is_manifest(name: &str) -> bool {
     [".yaml", ".yml", ".json"]
         .iter()
-        .any(|ext| name.to_ascii_lowercase().ends_with(ext))
+        .any(|ext| has_extension(name, ext))
+}
+
+fn has_extension(name: &str, extension: &str) -> bool {
+    name.to_ascii_lowercase().ends_with(extension)
 }
 
 /// Adds a parsed document to `out`, flattening `kind: List` (and JSON arrays).
@@ -198,5 +276,127 @@ mod tests {
         flatten(list, "f", &mut out).unwrap();
         assert_eq!(out.len(), 2);
         assert!(flatten(serde_json::json!("x"), "f", &mut out).is_err());
+    }
+
+    const CM: &str = "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: cm\n";
+
+    /// A tree on disk with `files` (path, contents) under a temp dir.
+    fn tree(files: &[(&str, &str)]) -> (tempfile::TempDir, crate::DiskTree) {
+        let dir = tempfile::tempdir().unwrap();
+        for (path, text) in files {
+            let full = dir.path().join(path);
+            std::fs::create_dir_all(full.parent().unwrap()).unwrap();
+            std::fs::write(full, text).unwrap();
+        }
+        let tree = crate::DiskTree::new(dir.path()).unwrap();
+        (dir, tree)
+    }
+
+    fn render_dir(tree: &crate::DiskTree, dir: &str, recurse: bool) -> Result<Plain, RenderError> {
+        let options = DirectoryOptions {
+            recurse,
+            ..Default::default()
+        };
+        render(&Reader::new(tree), dir, Some(&options))
+    }
+
+    #[test]
+    fn a_helm_chart_directory_is_refused_by_name() {
+        let (_d, t) = tree(&[
+            ("chart/Chart.yaml", "apiVersion: v2\nname: web\n"),
+            ("chart/templates/cm.yaml", CM),
+            ("apps/web/Chart.yaml", "name: web\n"),
+            ("apps/cm.yaml", CM),
+        ]);
+        let err = render_dir(&t, "chart", false).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "Helm chart directory chart: Helm is not supported yet"
+        );
+        let err = render_dir(&t, "apps", true).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "Helm chart directory apps/web: Helm is not supported yet"
+        );
+        // Not recursing, the chart below is not part of the render.
+        assert_eq!(render_dir(&t, "apps", false).unwrap().objects.len(), 1);
+    }
+
+    #[test]
+    fn jsonnet_alone_is_an_error_and_beside_manifests_a_warning() {
+        let (_d, t) = tree(&[
+            ("only/a.jsonnet", "{}"),
+            ("only/b.jsonnet", "{}"),
+            ("only/c.jsonnet", "{}"),
+            ("only/lib.libsonnet", "{}"),
+            ("one/a.jsonnet", "{}"),
+            ("mixed/a.jsonnet", "{}"),
+            ("mixed/cm.yaml", CM),
+            ("empty/README.md", "nothing here"),
+        ]);
+        let err = render_dir(&t, "only", false).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "no manifests found in only: 3 .jsonnet files are not rendered"
+        );
+        let err = render_dir(&t, "one", false).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "no manifests found in one: 1 .jsonnet file is not rendered"
+        );
+        let mixed = render_dir(&t, "mixed", false).unwrap();
+        assert_eq!(mixed.objects.len(), 1);
+        assert_eq!(
+            mixed.warnings,
+            [RenderWarning::UnrenderedFiles {
+                dir: "mixed".into(),
+                count: 1,
+                extension: ".jsonnet".into()
+            }]
+        );
+        let empty = render_dir(&t, "empty", false).unwrap();
+        assert!(empty.objects.is_empty() && empty.warnings.is_empty());
+        let excluded = render(
+            &Reader::new(&t),
+            "only",
+            Some(&DirectoryOptions {
+                exclude: Some("*.jsonnet".into()),
+                ..Default::default()
+            }),
+        )
+        .unwrap();
+        assert!(
+            excluded.objects.is_empty(),
+            "excluded files are not counted"
+        );
+    }
+
+    #[test]
+    fn symlinks_not_followed_are_warnings_naming_link_and_target() {
+        let outside = tempfile::tempdir().unwrap();
+        std::fs::write(outside.path().join("secret.yaml"), CM).unwrap();
+        let (d, t) = tree(&[("app/cm.yaml", CM), ("app/sub/x.yaml", CM)]);
+        let app = d.path().join("app");
+        let secret = outside.path().join("secret.yaml");
+        std::os::unix::fs::symlink(&secret, app.join("leak.yaml")).unwrap();
+        std::os::unix::fs::symlink("/etc", app.join("etc")).unwrap();
+        std::os::unix::fs::symlink("missing.yaml", app.join("gone.yaml")).unwrap();
+        std::os::unix::fs::symlink("cm.yaml", app.join("alias.yaml")).unwrap();
+        std::os::unix::fs::symlink("sub", app.join("subdir")).unwrap();
+        let out = render_dir(&t, "app", false).unwrap();
+        assert_eq!(out.objects.len(), 2, "cm.yaml and its in-tree alias");
+        let messages: Vec<String> = out.warnings.iter().map(ToString::to_string).collect();
+        assert_eq!(
+            messages,
+            [
+                "symlink app/etc -> /etc skipped: it leads outside the repository".to_string(),
+                "symlink app/gone.yaml -> missing.yaml skipped: its target does not exist"
+                    .to_string(),
+                format!(
+                    "symlink app/leak.yaml -> {} skipped: it leads outside the repository",
+                    secret.display()
+                ),
+            ]
+        );
     }
 }

@@ -76,6 +76,46 @@ pub trait FileTree: Send + Sync {
     fn disk_root(&self) -> Option<&Path> {
         None
     }
+    /// The symbolic links directly in the directory `path` that [`FileTree::list`]
+    /// leaves out (they lead outside the tree, dangle or loop), sorted by
+    /// name. Trees without symlinks keep the default: none.
+    fn skipped_links(&self, path: &str) -> Result<Vec<SkippedLink>, TreeError> {
+        let _ = path;
+        Ok(Vec::new())
+    }
+}
+
+/// A symbolic link a listing left out, and why.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SkippedLink {
+    /// The link's name in its directory.
+    pub name: String,
+    /// What it points to, as written in the link.
+    pub target: String,
+    /// Why it is not followed.
+    pub reason: String,
+}
+
+impl SkippedLink {
+    /// The link `name` to `target`, left out of a listing because looking it
+    /// up gave `looked_up`; `None` when that lookup found something.
+    pub fn from_lookup(
+        name: String,
+        target: String,
+        looked_up: &Result<Option<EntryKind>, TreeError>,
+    ) -> Option<SkippedLink> {
+        let reason = match looked_up {
+            Ok(Some(_)) => return None,
+            Ok(None) => "its target does not exist".to_string(),
+            Err(TreeError::Escapes { .. }) => "it leads outside the repository".to_string(),
+            Err(e) => e.to_string(),
+        };
+        Some(SkippedLink {
+            name,
+            target,
+            reason,
+        })
+    }
 }
 
 /// Joins `rel` onto the directory `base` (both relative to the tree root) and
@@ -242,6 +282,30 @@ impl FileTree for DiskTree {
         entries.sort();
         Ok(entries)
     }
+
+    fn skipped_links(&self, path: &str) -> Result<Vec<SkippedLink>, TreeError> {
+        let name = join("", path)?;
+        let Some(real) = self.resolve(path)? else {
+            return Ok(Vec::new());
+        };
+        let io = |e: std::io::Error| TreeError::Io {
+            path: name.clone(),
+            message: e.to_string(),
+        };
+        let mut skipped = Vec::new();
+        for entry in std::fs::read_dir(&real).map_err(io)? {
+            let entry = entry.map_err(io)?;
+            let Ok(target) = std::fs::read_link(entry.path()) else {
+                continue; // not a symlink
+            };
+            let file_name = entry.file_name().to_string_lossy().into_owned();
+            let looked_up = self.entry(&join(&name, &file_name)?);
+            let target = target.to_string_lossy().into_owned();
+            skipped.extend(SkippedLink::from_lookup(file_name, target, &looked_up));
+        }
+        skipped.sort_by(|a, b| a.name.cmp(&b.name));
+        Ok(skipped)
+    }
 }
 
 #[cfg(test)]
@@ -270,6 +334,14 @@ mod tests {
         assert!(matches!(tree.read("leak"), Err(TreeError::Escapes { .. })));
         let names: Vec<_> = tree.list("").unwrap().into_iter().map(|(n, _)| n).collect();
         assert_eq!(names, ["alias.yaml", "ok.yaml"]);
+        let skipped = tree.skipped_links("").unwrap();
+        assert_eq!(skipped.len(), 1, "{skipped:?}");
+        assert_eq!(skipped[0].name, "leak");
+        assert_eq!(
+            skipped[0].target,
+            outside.path().join("secret").to_string_lossy()
+        );
+        assert!(skipped[0].reason.contains("outside the repository"));
         assert!(matches!(
             tree.read("missing"),
             Err(TreeError::NotFound { .. })

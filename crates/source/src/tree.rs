@@ -5,7 +5,7 @@
 use std::path::Path;
 use std::sync::Mutex;
 
-use driftless_render::tree::{EntryKind, FileTree, MAX_FILE_BYTES, TreeError, join};
+use driftless_render::tree::{EntryKind, FileTree, MAX_FILE_BYTES, SkippedLink, TreeError, join};
 use git2::{ObjectType, Oid, Repository};
 
 /// Symlink hops followed before giving up (like `ELOOP`).
@@ -205,5 +205,35 @@ impl FileTree for GitTree {
         }
         out.sort();
         Ok(out)
+    }
+
+    fn skipped_links(&self, path: &str) -> Result<Vec<SkippedLink>, TreeError> {
+        let path = join("", path)?;
+        let io = |e: git2::Error| TreeError::Io {
+            path: path.clone(),
+            message: e.message().to_string(),
+        };
+        let links: Vec<(String, String)> = {
+            let repo = self.repo();
+            let Some(Resolved::Tree(id)) = self.resolve(&repo, &path)? else {
+                return Ok(Vec::new());
+            };
+            let tree = repo.find_tree(id).map_err(io)?;
+            let mut links = Vec::new();
+            for entry in tree.iter().filter(|e| e.filemode() == MODE_SYMLINK) {
+                let Ok(name) = entry.name() else { continue };
+                let blob = repo.find_blob(entry.id()).map_err(io)?;
+                let target = String::from_utf8_lossy(blob.content()).into_owned();
+                links.push((name.to_string(), target));
+            }
+            links
+        };
+        let mut skipped = Vec::new();
+        for (name, target) in links {
+            let looked_up = self.entry(&join(&path, &name)?);
+            skipped.extend(SkippedLink::from_lookup(name, target, &looked_up));
+        }
+        skipped.sort_by(|a, b| a.name.cmp(&b.name));
+        Ok(skipped)
     }
 }

@@ -117,6 +117,21 @@ async fn symlinks_out_of_the_tree_are_refused() {
         tree.list("app").unwrap(),
         vec![("ok.yaml".to_string(), EntryKind::File)]
     );
+    // ... and name them, with their targets, for a warning.
+    let skipped: Vec<(String, String)> = tree
+        .skipped_links("app")
+        .unwrap()
+        .into_iter()
+        .map(|l| (l.name, l.target))
+        .collect();
+    assert_eq!(
+        skipped,
+        [
+            ("dir-out".to_string(), "../..".to_string()),
+            ("passwd".to_string(), "/etc/passwd".to_string()),
+            ("up".to_string(), "../../outside.yaml".to_string()),
+        ]
+    );
 }
 
 #[tokio::test]

@@ -91,6 +91,7 @@ pub mod normalize;
 pub mod options;
 pub mod order;
 pub mod path;
+pub mod progress;
 mod rejections;
 pub mod text;
 pub mod tracking;
@@ -104,4 +105,5 @@ pub use model::{
     Target, Warning,
 };
 pub use options::{PropagationPolicy, SyncOptions, parse_sync_options};
+pub use progress::Progress;
 pub use tracking::{TRACKING_ANNOTATION, tracking_id};

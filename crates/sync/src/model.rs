@@ -12,6 +12,7 @@ use serde_json::Value;
 use crate::discovery::Resolved;
 use crate::options::SyncOptions;
 use crate::order::{Phase, SortKey};
+use crate::progress::Progress;
 
 /// What to compare and sync: one Application's destination and settings.
 #[derive(Clone, Debug, Default)]
@@ -36,6 +37,8 @@ pub struct Target {
     /// `status.resources`): their kinds and namespaces are searched for
     /// objects to prune even when nothing of that kind is rendered any more.
     pub previous: Vec<ResourceStatus>,
+    /// Where a sync reports what it waits for (a wave becoming healthy).
+    pub progress: Progress,
 }
 
 impl Target {

@@ -4,6 +4,7 @@
 //! the Application; only API failures reach the error policy.
 
 mod boundaries;
+mod progress;
 mod source;
 mod spec;
 mod sync;
@@ -283,6 +284,9 @@ impl<'a> Reconciler<'a> {
             m.path = source.path().to_string();
             m.target_revision = source.revision().to_string();
         });
+        if fetch {
+            self.before_fetch(operation, &repo, &wanted).await?;
+        }
         let sha = self
             .ctx
             .source
@@ -372,7 +376,14 @@ impl<'a> Reconciler<'a> {
                 self.requeue = self.requeue.min(delay + Duration::from_millis(100));
                 cmp
             }
-            Decision::Skip(_) => cmp,
+            Decision::Skip(why) => {
+                // A requested sync that cannot run ends here, not Running.
+                if let Some(op) = operation.filter(|op| op.sync.is_some()) {
+                    let state = self.finished_op(op.clone(), OperationPhase::Failed, why, None, 0);
+                    obs.operation_state = Some(state);
+                }
+                cmp
+            }
         };
         if !final_cmp.needs_sync() {
             self.ctx.memory(&self.id, |m| m.self_heal_attempts = 0);

@@ -4,14 +4,16 @@
 use std::collections::BTreeSet;
 use std::sync::Arc;
 
-use driftless_api::{ApplicationSource, condition};
-use driftless_render::Object;
+use driftless_api::{ApplicationSource, Operation, OperationPhase, OperationState, condition};
+use driftless_render::{Object, Rendered};
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
 use kube::Resource;
 
 use crate::cycle::{self, AppId};
 use crate::error::{Error, Result};
 use crate::overrides;
 use crate::render_cache::RenderKey;
+use crate::status;
 
 use super::{Failure, Reconciler};
 
@@ -24,12 +26,79 @@ impl<'a> Reconciler<'a> {
         })
     }
 
+    /// Before a fetch, which may take minutes on a slow remote: a new
+    /// Application shows Unknown instead of blank SYNC/HEALTH, and a
+    /// requested sync shows Running, fetching (the last known values stay).
+    pub(super) async fn before_fetch(
+        &mut self,
+        operation: Option<&Operation>,
+        repo: &str,
+        revision: &str,
+    ) -> Result<(), Failure> {
+        let running = operation
+            .filter(|op| op.sync.is_some())
+            .map(|op| OperationState {
+                operation: op.clone(),
+                phase: OperationPhase::Running,
+                message: Some(format!("fetching {revision} of {repo}")),
+                started_at: Some(Time(self.now)),
+                retry_count: Some(0),
+                ..Default::default()
+            });
+        let next = status::waiting(&self.prev, running);
+        self.write_status(&next).await.map_err(Failure::from)?;
+        self.prev = next;
+        Ok(())
+    }
+
+    /// Renders the source at `sha` (from the cache unless `bypass_cache`);
+    /// what the render skipped becomes a ComparisonWarning condition.
     pub(super) async fn render(
+        &mut self,
+        source: &ApplicationSource,
+        sha: &str,
+        bypass_cache: bool,
+    ) -> Result<Arc<Rendered>, Failure> {
+        let rendered = self.render_cached(source, sha, bypass_cache).await?;
+        self.report_render_warnings(source, sha, &rendered);
+        Ok(rendered)
+    }
+
+    fn report_render_warnings(
+        &mut self,
+        source: &ApplicationSource,
+        sha: &str,
+        rendered: &Rendered,
+    ) {
+        let short = &sha[..sha.len().min(7)];
+        for warning in &rendered.warnings {
+            self.conditions.push((
+                condition::COMPARISON_WARNING.to_string(),
+                format!(
+                    "application {}: path {:?} at {short}: {warning}",
+                    self.label,
+                    source.path()
+                ),
+            ));
+        }
+    }
+
+    async fn render_cached(
         &self,
         source: &ApplicationSource,
         sha: &str,
         bypass_cache: bool,
-    ) -> Result<Arc<driftless_render::Rendered>, Failure> {
+    ) -> Result<Arc<Rendered>, Failure> {
+        let render_error = |message: String| Error::Render {
+            app: self.label.clone(),
+            repo: source.repo_url.clone(),
+            revision: sha.to_string(),
+            path: source.path().to_string(),
+            message,
+        };
+        if let Some(plugin) = &source.plugin {
+            return Err(render_error(unsupported_plugin(plugin)).into());
+        }
         let key = RenderKey {
             repo: source.repo_url.clone(),
             commit: sha.to_string(),
@@ -39,13 +108,6 @@ impl<'a> Reconciler<'a> {
         if !bypass_cache && let Some(hit) = self.ctx.render_cache.get(&key) {
             return Ok(hit);
         }
-        let render_error = |message: String| Error::Render {
-            app: self.label.clone(),
-            repo: source.repo_url.clone(),
-            revision: sha.to_string(),
-            path: source.path().to_string(),
-            message,
-        };
         let mut options = overrides::render_options(source).map_err(|m| Failure {
             condition: condition::INVALID_SPEC_ERROR,
             message: format!("application {}: {m}", self.label),
@@ -94,5 +156,35 @@ impl<'a> Reconciler<'a> {
             cycle::describe(&cycle),
         ));
         cycle.len() > 1
+    }
+}
+
+/// Why a `source.plugin` Application is not rendered (never as a plain
+/// directory: that would deploy nothing and report Synced).
+fn unsupported_plugin(plugin: &driftless_api::ApplicationSourcePlugin) -> String {
+    match plugin.name.as_deref().filter(|n| !n.is_empty()) {
+        Some(name) => format!("source.plugin {name}: config management plugins are not supported"),
+        None => "source.plugin: config management plugins are not supported".to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use driftless_api::ApplicationSourcePlugin;
+
+    #[test]
+    fn plugin_messages_name_the_plugin() {
+        let named = ApplicationSourcePlugin {
+            name: Some("argocd-vault-plugin".into()),
+        };
+        assert_eq!(
+            unsupported_plugin(&named),
+            "source.plugin argocd-vault-plugin: config management plugins are not supported"
+        );
+        assert_eq!(
+            unsupported_plugin(&ApplicationSourcePlugin::default()),
+            "source.plugin: config management plugins are not supported"
+        );
     }
 }

@@ -89,6 +89,7 @@ impl<'a> Reconciler<'a> {
                     .collect()
             }),
             previous: self.prev.resources.clone(),
+            progress: Default::default(),
         }
     }
 
@@ -232,8 +233,8 @@ impl<'a> Reconciler<'a> {
             }),
             ..Default::default()
         };
-        let mut with_running = self.prev.clone();
-        with_running.operation_state = Some(running);
+        let before = Comparison::from_engine(&cmp);
+        let with_running = crate::status::running(&self.prev, running, &before, sha);
         self.write_status(&with_running)
             .await
             .map_err(Failure::from)?;
@@ -251,11 +252,12 @@ impl<'a> Reconciler<'a> {
         .await;
 
         let started = Instant::now();
-        let outcome = self.ctx.engine.sync(target, cmp).await;
+        let outcome = self.sync_reporting_progress(target, cmp).await;
         self.ctx
             .metrics
             .sync_duration
             .observe(started.elapsed().as_secs_f64());
+        super::progress::log_sync(&self.label, sha, &outcome, started.elapsed());
         let (phase, message, result) = match outcome {
             Ok(r) => {
                 let phase = if r.succeeded {

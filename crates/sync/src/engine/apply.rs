@@ -120,7 +120,8 @@ impl SyncEngine {
                     result.resources.push(a.outcome);
                 }
                 if !crds.is_empty() && !target.dry_run {
-                    if let Err(e) = self.wait_healthy(&crds, CRD_TIMEOUT).await {
+                    let waiting = (&target.progress, "CustomResourceDefinitions");
+                    if let Err(e) = self.wait_healthy(&crds, CRD_TIMEOUT, waiting).await {
                         failure.get_or_insert(wait_message("CustomResourceDefinitions", e));
                     }
                     self.catalog.invalidate().await;
@@ -129,7 +130,12 @@ impl SyncEngine {
             let last = index + 1 == waves.len();
             if failure.is_none() && !last && !wait_for.is_empty() && !target.dry_run {
                 let started = Instant::now();
-                if let Err(e) = self.wait_healthy(&wait_for, self.wave_timeout).await {
+                let what = format!("wave {}", wave[0].wave);
+                let waiting = (&target.progress, what.as_str());
+                if let Err(e) = self
+                    .wait_healthy(&wait_for, self.wave_timeout, waiting)
+                    .await
+                {
                     failure = Some(wait_message(&format!("wave {}", wave[0].wave), e));
                 }
                 tracing::debug!(wave = wave[0].wave, waited = ?started.elapsed(), "wave healthy");

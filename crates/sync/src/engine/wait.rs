@@ -9,6 +9,7 @@ use futures::{StreamExt, stream};
 
 use super::SyncEngine;
 use crate::discovery::Resolved;
+use crate::progress::Progress;
 use crate::{health, kubeapi};
 
 /// Why waiting ended without every object healthy.
@@ -21,11 +22,13 @@ pub(super) enum WaitFailure {
 
 impl SyncEngine {
     /// Polls `objects` until all are Healthy (or Suspended), one is
-    /// Degraded, or `timeout` passes.
+    /// Degraded, or `timeout` passes; reports what `what` (e.g. `wave 0`)
+    /// still waits for to the progress of `waiting`.
     pub(super) async fn wait_healthy(
         &self,
         objects: &[(ObjectKey, Resolved)],
         timeout: Duration,
+        (progress, what): (&Progress, &str),
     ) -> Result<(), WaitFailure> {
         let start = Instant::now();
         loop {
@@ -58,7 +61,7 @@ impl SyncEngine {
             {
                 return Err(WaitFailure::Degraded(describe(bad)));
             }
-            let pending: Vec<String> = states
+            let pending: Vec<&(String, driftless_api::HealthStatus)> = states
                 .iter()
                 .filter(|(_, h)| {
                     !matches!(
@@ -66,11 +69,19 @@ impl SyncEngine {
                         HealthStatusCode::Healthy | HealthStatusCode::Suspended
                     )
                 })
-                .map(describe)
                 .collect();
             if pending.is_empty() {
                 return Ok(());
             }
+            let waiting_for: Vec<String> = pending
+                .iter()
+                .map(|(name, h)| match &h.message {
+                    Some(m) => format!("{name} ({:?}: {m})", h.status),
+                    None => format!("{name} ({:?})", h.status),
+                })
+                .collect();
+            progress.report(format!("{what}: waiting for {}", waiting_for.join("; ")));
+            let pending: Vec<String> = pending.into_iter().map(describe).collect();
             if start.elapsed() >= timeout {
                 return Err(WaitFailure::Timeout(pending.join("; ")));
             }
