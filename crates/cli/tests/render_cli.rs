@@ -56,3 +56,36 @@ fn the_suggested_directory_renders() {
     assert!(stdout.contains("kind: ConfigMap"), "{stdout}");
     assert!(stdout.contains("name: settings"), "{stdout}");
 }
+
+#[test]
+fn sources_that_are_not_rendered_yet_fail_instead_of_printing_nothing() {
+    let chart = tempfile::tempdir().expect("temporary directory");
+    std::fs::write(
+        chart.path().join("Chart.yaml"),
+        "apiVersion: v2\nname: web\nversion: 0.1.0\n",
+    )
+    .expect("writing Chart.yaml");
+    let jsonnet = tempfile::tempdir().expect("temporary directory");
+    for name in ["a", "b", "c"] {
+        std::fs::write(jsonnet.path().join(format!("{name}.jsonnet")), "{}\n")
+            .expect("writing a .jsonnet file");
+    }
+    for (dir, wanted) in [
+        (chart.path(), "Helm is not supported yet"),
+        (jsonnet.path(), "3 .jsonnet files are not rendered"),
+    ] {
+        let out = render(dir);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            !out.status.success(),
+            "{} rendered: {stderr}",
+            dir.display()
+        );
+        assert!(stderr.contains(wanted), "{stderr}");
+        assert!(
+            out.stdout.is_empty(),
+            "printed output for {}",
+            dir.display()
+        );
+    }
+}

@@ -41,6 +41,10 @@ pub struct Observation<'a> {
     pub history_limit: Option<i64>,
     /// Now.
     pub now: Option<Time>,
+    /// How messages name the Application (`application ns/name`): that
+    /// prefix is dropped from its own conditions, which already live on it,
+    /// so the MESSAGE column starts with what is wrong.
+    pub subject: Option<String>,
 }
 
 /// The new status: `prev` updated with `obs`.
@@ -95,6 +99,11 @@ pub fn compute(prev: &ApplicationStatus, obs: Observation<'_>) -> ApplicationSta
                     message: None,
                 });
             }
+        }
+    }
+    if let Some(subject) = &obs.subject {
+        for (_, message) in &mut conditions {
+            strip_subject(message, subject);
         }
     }
     next.conditions = merge_conditions(&prev.conditions, &conditions, obs.now.as_ref());
@@ -261,6 +270,17 @@ pub fn merge_conditions(
     out
 }
 
+/// Drops a leading `"{subject}: "` from `message`.
+fn strip_subject(message: &mut String, subject: &str) {
+    let cut = message
+        .strip_prefix(subject)
+        .and_then(|rest| rest.strip_prefix(": "))
+        .map(|rest| message.len() - rest.len());
+    if let Some(cut) = cut {
+        message.drain(..cut);
+    }
+}
+
 /// Appends a history entry with the next id, keeping the newest `limit`.
 pub fn push_history(history: &mut Vec<RevisionHistory>, mut entry: RevisionHistory, limit: usize) {
     entry.id = history.iter().map(|h| h.id).max().map_or(0, |m| m + 1);
@@ -408,6 +428,12 @@ mod tests {
 
     #[test]
     fn conditions_keep_transition_time() {
+        let mut own = "application argocd/web: cannot render path x".to_string();
+        strip_subject(&mut own, "application argocd/web");
+        assert_eq!(own, "cannot render path x");
+        let mut other = "application argocd/webshop: y".to_string();
+        strip_subject(&mut other, "application argocd/web");
+        assert_eq!(other, "application argocd/webshop: y");
         let prev = merge_conditions(&[], &[("SyncError".into(), "x".into())], Some(&at(1)));
         let same = merge_conditions(&prev, &[("SyncError".into(), "x".into())], Some(&at(2)));
         assert_eq!(same[0].last_transition_time, Some(at(1)));

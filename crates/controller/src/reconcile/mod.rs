@@ -206,6 +206,7 @@ impl<'a> Reconciler<'a> {
             destination: spec.destination.clone(),
             history_limit: spec.revision_history_limit,
             now: Some(Time(self.now)),
+            subject: Some(format!("application {}", self.label)),
             ..Default::default()
         }
     }
