@@ -6,6 +6,8 @@
 //! condition instead. A field is unsupported when it is in the stored object
 //! but does not survive a round trip through the Rust types.
 
+use serde::Serialize;
+use serde::de::DeserializeOwned;
 use serde_json::Value;
 
 use crate::ApplicationSpec;
@@ -15,7 +17,15 @@ use crate::ApplicationSpec;
 /// Paths come in the order the fields appear in `raw_spec`. A spec that does
 /// not deserialize at all yields `["spec"]`.
 pub fn unsupported_spec_fields(raw_spec: &Value) -> Vec<String> {
-    let Ok(spec) = serde_json::from_value::<ApplicationSpec>(raw_spec.clone()) else {
+    unknown_spec_fields::<ApplicationSpec>(raw_spec)
+}
+
+/// The dotted paths of fields in `raw_spec` (a `spec` as stored) that the
+/// Rust type `T` does not model (a field from a newer API version, or a
+/// typo: the CRDs keep unknown spec fields). A spec that does not
+/// deserialize yields `["spec"]`. Empty values are not reported.
+pub fn unknown_spec_fields<T: DeserializeOwned + Serialize>(raw_spec: &Value) -> Vec<String> {
+    let Ok(spec) = serde_json::from_value::<T>(raw_spec.clone()) else {
         return vec!["spec".to_string()];
     };
     let known = serde_json::to_value(&spec).unwrap_or(Value::Null);

@@ -2,10 +2,6 @@
 //! controller can say so in a `Stalled`/`Ready=False` condition instead of
 //! applying half of it or silently ignoring a field.
 
-use serde::Serialize;
-use serde::de::DeserializeOwned;
-use serde_json::Value;
-
 use super::kustomize::v1::KustomizationSpec;
 use super::source::v1::GitRepositorySpec;
 
@@ -109,51 +105,7 @@ pub fn git_repository_unsupported(spec: &GitRepositorySpec) -> Vec<Unsupported> 
     out
 }
 
-/// The paths (`spec.foo.bar`) of fields in `raw_spec`, as stored, that the
-/// Rust type `T` does not model (a field from a newer Flux, or a typo: the
-/// CRD keeps unknown spec fields). A spec that does not deserialize yields
-/// `["spec"]`. Empty values are not reported.
-pub fn unknown_spec_fields<T: DeserializeOwned + Serialize>(raw_spec: &Value) -> Vec<String> {
-    let Ok(spec) = serde_json::from_value::<T>(raw_spec.clone()) else {
-        return vec!["spec".to_string()];
-    };
-    let known = serde_json::to_value(&spec).unwrap_or(Value::Null);
-    let mut out = Vec::new();
-    missing_paths(raw_spec, &known, "spec", &mut out);
-    out
-}
-
-fn missing_paths(raw: &Value, known: &Value, path: &str, out: &mut Vec<String>) {
-    match (raw, known) {
-        (Value::Object(raw), Value::Object(known)) => {
-            for (key, value) in raw {
-                let child = format!("{path}.{key}");
-                match known.get(key) {
-                    Some(known_value) => missing_paths(value, known_value, &child, out),
-                    None if is_empty(value) => {}
-                    None => out.push(child),
-                }
-            }
-        }
-        (Value::Array(raw), Value::Array(known)) => {
-            for (i, (raw_item, known_item)) in raw.iter().zip(known).enumerate() {
-                missing_paths(raw_item, known_item, &format!("{path}[{i}]"), out);
-            }
-        }
-        _ => {}
-    }
-}
-
-fn is_empty(value: &Value) -> bool {
-    match value {
-        Value::Null => true,
-        Value::Object(map) => map.is_empty(),
-        Value::Array(items) => items.is_empty(),
-        Value::String(s) => s.is_empty(),
-        Value::Bool(b) => !b,
-        Value::Number(_) => false,
-    }
-}
+pub use crate::unsupported::unknown_spec_fields;
 
 #[cfg(test)]
 mod tests {
