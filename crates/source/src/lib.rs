@@ -36,6 +36,7 @@ pub mod ignore;
 mod job;
 mod maintenance;
 pub mod revision;
+pub mod semver_range;
 mod tree;
 pub mod url;
 pub mod webhook;
