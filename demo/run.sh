@@ -110,6 +110,12 @@ done
 wait_for 120 "all Applications Synced and Healthy again" all_synced_healthy
 kubectl get applications -A
 
+say "the controller's log: one line per sync (only dev synced the push)"
+pushed=$(git -C "$work" rev-parse HEAD)
+wait_for 30 "the log line of dev's sync of $pushed" \
+  grep -q "sync finished app=\"argocd/my-app-dev\" revision=$pushed" "$state/controller.log"
+grep -o 'sync finished .*' "$state/controller.log"
+
 say "what runs where"
 cat <<SUMMARY
   control plane   export KUBECONFIG=$KUBECONFIG
