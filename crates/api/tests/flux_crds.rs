@@ -5,8 +5,11 @@
 //! Flux's columns. Without a cluster: the merged CRDs' shape and a round
 //! trip of every fixture through the Rust types.
 
+mod common;
+
 use std::path::{Path, PathBuf};
 
+use common::missing_fields;
 use driftless_api::flux::{kustomize, source};
 use driftless_testkit::cluster::ControlPlane;
 use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
@@ -71,45 +74,10 @@ impl Fixture {
 
 fn fixtures() -> Vec<Fixture> {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/seeds/flux");
-    let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
-        .unwrap_or_else(|e| panic!("reading {}: {e}", dir.display()))
-        .map(|entry| entry.expect("a directory entry").path())
-        .filter(|path| path.extension().is_some_and(|ext| ext == "yaml"))
-        .collect();
-    files.sort();
-    files
+    common::yaml_documents(&dir)
         .into_iter()
-        .map(|file| {
-            let text = std::fs::read_to_string(&file)
-                .unwrap_or_else(|e| panic!("reading {}: {e}", file.display()));
-            let doc: Value = serde_saphyr::from_str(&text)
-                .unwrap_or_else(|e| panic!("parsing {}: {e}", file.display()));
-            Fixture { file, doc }
-        })
+        .map(|(file, doc)| Fixture { file, doc })
         .collect()
-}
-
-/// Every field of `want` that `have` lacks or holds with another value, as
-/// `path: what`. Arrays must match element by element.
-fn missing_fields(want: &Value, have: &Value, path: &str, out: &mut Vec<String>) {
-    match (want, have) {
-        (Value::Object(want), Value::Object(have)) => {
-            for (key, value) in want {
-                let path = format!("{path}.{key}");
-                match have.get(key) {
-                    Some(live) => missing_fields(value, live, &path, out),
-                    None => out.push(format!("{path}: {value} missing")),
-                }
-            }
-        }
-        (Value::Array(want), Value::Array(have)) if want.len() == have.len() => {
-            for (i, (value, live)) in want.iter().zip(have).enumerate() {
-                missing_fields(value, live, &format!("{path}[{i}]"), out);
-            }
-        }
-        _ if want == have => {}
-        _ => out.push(format!("{path}: wanted {want}, found {have}")),
-    }
 }
 
 fn assert_nothing_missing(want: &Value, have: &Value, what: &str) {
