@@ -72,14 +72,6 @@ pub enum Error {
         /// What went wrong.
         message: String,
     },
-    /// Deleting the Application's resources (finalizer) failed.
-    #[error("application {app}: cannot delete its resources: {message}")]
-    Delete {
-        /// The Application (`namespace/name`).
-        app: String,
-        /// What went wrong.
-        message: String,
-    },
     /// A configuration value is not usable.
     #[error("invalid controller configuration: {0}")]
     Config(String),
@@ -119,7 +111,7 @@ impl Error {
         use driftless_api::condition;
         match self {
             Error::InvalidSpec { .. } => condition::INVALID_SPEC_ERROR,
-            Error::Sync { .. } | Error::Delete { .. } => condition::SYNC_ERROR,
+            Error::Sync { .. } => condition::SYNC_ERROR,
             _ => condition::COMPARISON_ERROR,
         }
     }
