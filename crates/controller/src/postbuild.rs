@@ -64,7 +64,7 @@ pub enum PostBuildError {
         namespace: String,
         /// What the API server said.
         #[source]
-        source: kube::Error,
+        source: Box<kube::Error>,
     },
     /// A Secret key whose value is not UTF-8 text.
     #[error("substitute from 'Secret/{name}': the value of key {key:?} is not UTF-8 text")]
@@ -211,14 +211,14 @@ async fn read(
         kind: reference.kind.clone(),
         name: name.to_string(),
         namespace: namespace.to_string(),
-        source,
+        source: Box::new(source),
     };
     let found = match reference.kind.as_str() {
         "ConfigMap" => Api::<ConfigMap>::namespaced(client.clone(), namespace)
             .get_opt(name)
             .await
             .map_err(failed)?
-            .map(config_map_source),
+            .map(|cm| Ok(config_map_source(cm))),
         "Secret" => Api::<Secret>::namespaced(client.clone(), namespace)
             .get_opt(name)
             .await
@@ -242,12 +242,12 @@ async fn read(
     }
 }
 
-fn config_map_source(cm: ConfigMap) -> Result<Source, PostBuildError> {
-    Ok(Source {
+fn config_map_source(cm: ConfigMap) -> Source {
+    Source {
         origin: format!("ConfigMap/{}", cm.metadata.name.unwrap_or_default()),
         secret: false,
         data: cm.data.unwrap_or_default(),
-    })
+    }
 }
 
 fn secret_source(secret: Secret) -> Result<Source, PostBuildError> {
