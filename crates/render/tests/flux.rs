@@ -544,3 +544,30 @@ fn bad_input_names_the_file_or_field() {
         "{err}"
     );
 }
+
+#[test]
+fn symlinks_out_of_the_tree_are_reported_not_followed() {
+    let outside = tempfile::tempdir().expect("tempdir");
+    std::fs::write(outside.path().join("secret.yaml"), cm("outside")).expect("write");
+    let dir = tempfile::tempdir().expect("tempdir");
+    write(dir.path(), &[("app/a.yaml", &cm("inside"))]);
+    std::os::unix::fs::symlink(
+        outside.path().join("secret.yaml"),
+        dir.path().join("app/leak.yaml"),
+    )
+    .expect("symlink");
+    let tree = DiskTree::new(dir.path()).expect("tree");
+    let rendered = render(&tree, "app", &options(FluxOptions::default())).expect("builds");
+    let names: Vec<_> = rendered
+        .objects
+        .iter()
+        .map(|o| o.name().to_string())
+        .collect();
+    assert_eq!(names, ["inside"]);
+    assert_eq!(rendered.warnings.len(), 1, "{:?}", rendered.warnings);
+    let warning = rendered.warnings[0].to_string();
+    assert!(
+        warning.contains("app/leak.yaml") && warning.contains("outside the repository"),
+        "{warning}"
+    );
+}

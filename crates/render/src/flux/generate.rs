@@ -21,15 +21,24 @@ use crate::EntryKind;
 use crate::error::RenderError;
 use crate::kustomize::{self, file::Kustomization};
 use crate::tree::join;
+use crate::warning::RenderWarning;
 use crate::yaml::Reader;
 
 /// The namespace Flux writes into an empty generated kustomization.
 const PLACEHOLDER_NAMESPACE: &str = "_placeholder";
 
-/// The generated kustomization of `dir`, which has no kustomization file.
-pub(super) fn kustomization(reader: &Reader<'_>, dir: &str) -> Result<Kustomization, RenderError> {
-    let mut resources = Vec::new();
-    scan(reader, dir, "", &mut resources)?;
+/// The generated kustomization of `dir`, which has no kustomization file,
+/// and the symlinks the walk could not follow.
+pub(super) fn kustomization(
+    reader: &Reader<'_>,
+    dir: &str,
+) -> Result<(Kustomization, Vec<RenderWarning>), RenderError> {
+    let mut found = Found::default();
+    scan(reader, dir, "", &mut found)?;
+    let Found {
+        resources,
+        warnings,
+    } = found;
     let mut fields = Map::new();
     fields.insert(
         "apiVersion".into(),
@@ -47,18 +56,29 @@ pub(super) fn kustomization(reader: &Reader<'_>, dir: &str) -> Result<Kustomizat
     }
     let text = serde_json::to_string(&fields)
         .map_err(|e| RenderError::resource(dir, format!("generating a kustomization: {e}")))?;
-    Kustomization::parse(&text, dir, &super::generated_file_name(dir)?)
+    let k = Kustomization::parse(&text, dir, &super::generated_file_name(dir)?)?;
+    Ok((k, warnings))
 }
 
-/// Adds the resources under `dir/rel` to `out`, as paths relative to `dir`
-/// written `./a/b.yaml`, in walk order.
-fn scan(
-    reader: &Reader<'_>,
-    dir: &str,
-    rel: &str,
-    out: &mut Vec<String>,
-) -> Result<(), RenderError> {
+/// What the walk found.
+#[derive(Default)]
+struct Found {
+    /// Resources relative to the rendered directory, written `./a/b.yaml`.
+    resources: Vec<String>,
+    /// Symlinks not followed (outside the repository, dangling, looping).
+    warnings: Vec<RenderWarning>,
+}
+
+/// Adds what is under `dir/rel` to `found`, in walk order.
+fn scan(reader: &Reader<'_>, dir: &str, rel: &str, found: &mut Found) -> Result<(), RenderError> {
     let here = join(dir, rel)?;
+    for link in reader.tree().skipped_links(&here)? {
+        found.warnings.push(RenderWarning::SkippedLink {
+            link: join(&here, &link.name)?,
+            target: link.target,
+            reason: link.reason,
+        });
+    }
     for (name, kind) in reader.list(&here)? {
         let child_rel = if rel.is_empty() {
             name.clone()
@@ -69,12 +89,12 @@ fn scan(
             EntryKind::Dir => {
                 let child = join(dir, &child_rel)?;
                 if kustomize::find_kustomization(reader.tree(), &child)?.is_some() {
-                    out.push(format!("./{child_rel}"));
+                    found.resources.push(format!("./{child_rel}"));
                 } else {
-                    scan(reader, dir, &child_rel, out)?;
+                    scan(reader, dir, &child_rel, found)?;
                 }
             }
-            EntryKind::File if is_manifest(&name) => out.push(format!("./{child_rel}")),
+            EntryKind::File if is_manifest(&name) => found.resources.push(format!("./{child_rel}")),
             EntryKind::File => {}
         }
     }

@@ -3,12 +3,12 @@
 //! `LoadRestrictionsNone` and plugins disabled), on the native engine.
 //!
 //! 1. The root kustomization: the path's own kustomization file, or, when it
-//!    has none, one generated from its manifests ([`generate`]): every
+//!    has none, one generated from its manifests (`generate`): every
 //!    `.yaml`/`.yml` file found recursively (hidden ones too, other
 //!    extensions ignored), and every sub-directory that holds a
 //!    kustomization file as one resource, not descended into.
 //! 2. The Kustomization's own fields are written into that root
-//!    kustomization as Flux's generator writes them ([`overlay`]):
+//!    kustomization as Flux's generator writes them (`overlay`):
 //!    `targetNamespace`, `namePrefix` and `nameSuffix` replace the file's
 //!    values, `patches`, `patchesStrategicMerge`, `patchesJson6902` and
 //!    `components` are appended, `images` are merged by name.
@@ -115,16 +115,16 @@ pub(crate) fn render(
             ));
         }
     }
-    let (mut root, source_type) = match kustomize::find_kustomization(tree, path)? {
+    let (mut root, source_type, warnings) = match kustomize::find_kustomization(tree, path)? {
         Some(file) => {
             let mut k = Kustomization::load(&reader, path, &file)?;
             overlay::allow_empty_resources(&mut k);
-            (k, SourceType::Kustomize)
+            (k, SourceType::Kustomize, Vec::new())
         }
-        None => (
-            generate::kustomization(&reader, path)?,
-            SourceType::Directory,
-        ),
+        None => {
+            let (k, warnings) = generate::kustomization(&reader, path)?;
+            (k, SourceType::Directory, warnings)
+        }
     };
     overlay::apply(&mut root, flux, tree)?;
     let objects = Context::new(&reader, true).build_root(&root)?;
@@ -132,7 +132,7 @@ pub(crate) fn render(
         objects,
         source_type,
         files_read: reader.into_files_read(),
-        warnings: Vec::new(),
+        warnings,
     })
 }
 
