@@ -3,14 +3,18 @@
 //!
 //! The build of a Kustomization is, in kustomize-controller's order:
 //! [`render_path`] and [`render_options`] into [`driftless_render::render`],
-//! then [`crate::postbuild`] (variable substitution), then
+//! then [`after_render`]: [`crate::postbuild`] (variable substitution), then
 //! [`common_metadata`] (labels and annotations are set after substitution,
 //! so they are never substituted).
 
-use driftless_api::flux::kustomize::{CommonMetadata, Image, Patch, Selector, v1, v1beta2};
+use driftless_api::flux::kustomize::{
+    CommonMetadata, Image, Json6902, Json6902Patch, Patch, Selector, v1, v1beta2,
+};
 use driftless_render::flux::{FluxImage, FluxJson6902Patch, FluxOptions, FluxPatch};
 use driftless_render::{Object, PatchTarget, RenderOptions};
 use serde_json::{Map, Value};
+
+use crate::postbuild::PostBuildError;
 
 /// The tree path to build: `spec.path` relative to the source root, as
 /// Flux joins it (a leading `/` or `./` names the root too); the root when unset.
@@ -23,17 +27,7 @@ pub fn render_path(path: Option<&str>) -> String {
 
 /// The render options of a `v1` Kustomization.
 pub fn render_options(spec: &v1::KustomizationSpec) -> RenderOptions {
-    let flux = FluxOptions {
-        target_namespace: non_empty(&spec.target_namespace),
-        name_prefix: non_empty(&spec.name_prefix),
-        name_suffix: non_empty(&spec.name_suffix),
-        patches: spec.patches.iter().map(patch).collect(),
-        images: spec.images.iter().map(image).collect(),
-        components: spec.components.clone(),
-        ignore_missing_components: spec.ignore_missing_components,
-        ..FluxOptions::default()
-    };
-    with_flux(flux)
+    with_flux(v1_fields(spec))
 }
 
 /// The render options of a `v1beta2` Kustomization: its deprecated
@@ -47,20 +41,86 @@ pub fn render_options_v1beta2(spec: &v1beta2::KustomizationSpec) -> RenderOption
         name_prefix: non_empty(&spec.name_prefix),
         name_suffix: non_empty(&spec.name_suffix),
         patches: spec.patches.iter().map(patch).collect(),
-        patches_strategic_merge: spec.patches_strategic_merge.clone(),
-        patches_json6902: spec
-            .patches_json6902
-            .iter()
-            .map(|p| FluxJson6902Patch {
-                target: target(&p.target),
-                operations: p.patch.iter().map(operation).collect(),
-            })
-            .collect(),
         images: spec.images.iter().map(image).collect(),
         components: spec.components.clone(),
-        ignore_missing_components: false,
+        ..FluxOptions::default()
     };
-    with_flux(flux)
+    with_flux(with_deprecated(
+        flux,
+        &spec.patches_strategic_merge,
+        &spec.patches_json6902,
+    ))
+}
+
+/// The render options of a Kustomization's `spec` as stored (JSON, as read
+/// through the `v1` API): the `v1` fields, plus v1beta2's deprecated
+/// `patchesStrategicMerge` and `patchesJson6902`, which a Kustomization
+/// written as `v1beta2` keeps in its stored `v1` spec (the typed `v1` spec
+/// leaves them out).
+pub fn render_options_json(spec: &Value) -> Result<RenderOptions, serde_json::Error> {
+    let v1: v1::KustomizationSpec = serde_json::from_value(spec.clone())?;
+    let old: Deprecated = serde_json::from_value(spec.clone())?;
+    let flux = with_deprecated(
+        v1_fields(&v1),
+        &old.patches_strategic_merge,
+        &old.patches_json6902,
+    );
+    Ok(with_flux(flux))
+}
+
+/// v1beta2's deprecated patch fields, read from any spec.
+#[derive(serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct Deprecated {
+    #[serde(default)]
+    patches_strategic_merge: Vec<Value>,
+    #[serde(default, rename = "patchesJson6902")]
+    patches_json6902: Vec<Json6902Patch>,
+}
+
+fn v1_fields(spec: &v1::KustomizationSpec) -> FluxOptions {
+    FluxOptions {
+        target_namespace: non_empty(&spec.target_namespace),
+        name_prefix: non_empty(&spec.name_prefix),
+        name_suffix: non_empty(&spec.name_suffix),
+        patches: spec.patches.iter().map(patch).collect(),
+        images: spec.images.iter().map(image).collect(),
+        components: spec.components.clone(),
+        ignore_missing_components: spec.ignore_missing_components,
+        ..FluxOptions::default()
+    }
+}
+
+fn with_deprecated(
+    mut flux: FluxOptions,
+    strategic: &[Value],
+    json6902: &[Json6902Patch],
+) -> FluxOptions {
+    flux.patches_strategic_merge = strategic.to_vec();
+    flux.patches_json6902 = json6902
+        .iter()
+        .map(|p| FluxJson6902Patch {
+            target: target(&p.target),
+            operations: p.patch.iter().map(operation).collect(),
+        })
+        .collect();
+    flux
+}
+
+/// What follows the render, in kustomize-controller's order: `postBuild`
+/// substitution with the variables read from `namespace` (the
+/// Kustomization's), then `commonMetadata` (so its values are never
+/// substituted, and its annotations cannot turn substitution off).
+pub async fn after_render(
+    client: &kube::Client,
+    namespace: &str,
+    spec: &v1::KustomizationSpec,
+    objects: Vec<Object>,
+) -> Result<Vec<Object>, PostBuildError> {
+    let mut objects =
+        crate::postbuild::apply(client, namespace, spec.post_build.as_ref(), objects).await?;
+    common_metadata(&mut objects, spec.common_metadata.as_ref());
+    Ok(objects)
 }
 
 /// Sets `spec.commonMetadata` on the built (and substituted) objects.
@@ -110,7 +170,7 @@ fn image(i: &Image) -> FluxImage {
     }
 }
 
-fn operation(op: &driftless_api::flux::kustomize::Json6902) -> Value {
+fn operation(op: &Json6902) -> Value {
     let mut out = Map::new();
     out.insert("op".into(), Value::String(op.op.clone()));
     out.insert("path".into(), Value::String(op.path.clone()));
@@ -234,6 +294,35 @@ mod tests {
                 json!({"op": "add", "path": "/data/x", "value": "1"}),
                 json!({"op": "move", "from": "/data/x", "path": "/data/y"})
             ]
+        );
+    }
+
+    #[test]
+    fn a_stored_spec_keeps_v1beta2_deprecated_patches() {
+        let stored = json!({
+            "interval": "1m", "prune": false,
+            "sourceRef": {"kind": "GitRepository", "name": "repo"},
+            "targetNamespace": "apps", "ignoreMissingComponents": true,
+            "patches": [{"patch": "kind: X"}],
+            "patchesStrategicMerge": [{"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "c"}}],
+            "patchesJson6902": [{"target": {"kind": "ConfigMap"}, "patch": [{"op": "remove", "path": "/data"}]}]
+        });
+        let flux = render_options_json(&stored)
+            .expect("a spec")
+            .flux
+            .expect("flux options");
+        assert_eq!(flux.target_namespace.as_deref(), Some("apps"));
+        assert!(flux.ignore_missing_components);
+        assert_eq!(flux.patches.len(), 1);
+        assert_eq!(flux.patches_strategic_merge.len(), 1);
+        assert_eq!(
+            flux.patches_json6902[0].operations,
+            [json!({"op": "remove", "path": "/data"})]
+        );
+        let err = render_options_json(&json!({"interval": 5})).expect_err("not a spec");
+        assert!(
+            err.to_string().contains("interval") || err.to_string().contains("integer"),
+            "{err}"
         );
     }
 

@@ -8,7 +8,8 @@ use std::collections::BTreeMap;
 use std::io::Write;
 use std::sync::{Arc, Mutex};
 
-use driftless_api::flux::kustomize::{PostBuild, SubstituteReference};
+use driftless_api::flux::kustomize::{PostBuild, SubstituteReference, v1};
+use driftless_controller::flux_build;
 use driftless_controller::postbuild::{self, PostBuildError};
 use driftless_render::Object;
 use driftless_testkit::cluster::ControlPlane;
@@ -169,6 +170,45 @@ async fn a_missing_required_source_is_an_error_naming_it() {
         err.contains("substituteFrom[0]") && err.contains("Bucket"),
         "{err}"
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn common_metadata_comes_after_substitution() {
+    let cp = ControlPlane::shared().await;
+    let client = cp.client().await;
+    let ns = namespace_with_sources(cp).await;
+    let spec: v1::KustomizationSpec = serde_json::from_value(json!({
+        "interval": "1m", "prune": true,
+        "sourceRef": {"kind": "GitRepository", "name": "repo"},
+        "postBuild": {"substituteFrom": [{"kind": "ConfigMap", "name": "vars"}]},
+        "commonMetadata": {
+            "labels": {"team": "${env}"},
+            "annotations": {"kustomize.toolkit.fluxcd.io/substitute": "disabled"}
+        }
+    }))
+    .expect("a spec");
+    let out = flux_build::after_render(&client, &ns, &spec, rendered())
+        .await
+        .expect("builds");
+    let web = out[0].clone().into_value();
+    assert_eq!(
+        web["spec"]["replicas"],
+        json!(3),
+        "substituted despite the common annotation"
+    );
+    assert_eq!(web["metadata"]["labels"]["env"], "from-configmap");
+    assert_eq!(
+        web["metadata"]["labels"]["team"], "${env}",
+        "common labels are not substituted"
+    );
+    assert_eq!(
+        web["spec"]["template"]["metadata"],
+        Value::Null,
+        "common metadata stays out of templates"
+    );
+    for object in &out {
+        assert_eq!(object.label("team"), Some("${env}"), "{}", object.key());
+    }
 }
 
 /// A `MakeWriter` collecting every log line in memory.
