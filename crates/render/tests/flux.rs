@@ -279,9 +279,6 @@ patches:
             "apiVersion: kustomize.config.k8s.io/v1alpha1\nkind: Component\nresources: [monitor.yaml]\n".into(),
         ),
         ("components/monitoring/monitor.yaml", cm("monitor")),
-        // A file outside the path, read by a Flux patch? No: Flux patches
-        // are inline. A resource outside the path is allowed (no load
-        // restrictions) when the overlay names it.
     ]
 }
 
@@ -569,5 +566,82 @@ fn symlinks_out_of_the_tree_are_reported_not_followed() {
     assert!(
         warning.contains("app/leak.yaml") && warning.contains("outside the repository"),
         "{warning}"
+    );
+}
+
+#[test]
+fn common_labels_match_kustomize_labels_without_selectors() {
+    // kustomize's `labels` with includeSelectors and includeTemplates off
+    // touch metadata.labels only: what Flux's commonMetadata.labels does.
+    let files = overlay_tree();
+    let files = refs(&files);
+    let dir = tempfile::tempdir().expect("tempdir");
+    write(dir.path(), &files);
+    let tree = DiskTree::new(dir.path()).expect("tree");
+    let mut rendered = render(&tree, "overlays/prod", &options(FluxOptions::default()))
+        .expect("builds")
+        .objects;
+    let labels = std::collections::BTreeMap::from([
+        ("team".to_string(), "payments".to_string()),
+        ("app".to_string(), "overridden".to_string()),
+    ]);
+    driftless_render::flux::set_common_metadata(&mut rendered, &labels, &Default::default());
+    let text = to_yaml(&rendered).expect("yaml");
+    let mine = yaml::parse_documents(&text, "ours").expect("parses");
+    let hand_written = "apiVersion: kustomize.config.k8s.io/v1beta1
+kind: Kustomization
+namespace: production
+namePrefix: prod-
+resources:
+- ../../base
+images:
+- name: nginx
+  newName: mirror.example.com/nginx
+  digest: sha256:1111111111111111111111111111111111111111111111111111111111111111
+patches:
+- path: replicas.yaml
+labels:
+- pairs:
+    team: payments
+    app: overridden
+  includeSelectors: false
+  includeTemplates: false
+";
+    assert_same(&mine, &oracle(&files, "overlays/prod", hand_written));
+    let web = mine
+        .iter()
+        .find(|d| d["kind"] == "Deployment")
+        .expect("web");
+    assert_eq!(web["metadata"]["labels"]["app"], "overridden");
+    assert_eq!(web["spec"]["selector"]["matchLabels"]["app"], "web");
+    assert_eq!(web["spec"]["template"]["metadata"]["labels"]["app"], "web");
+}
+
+#[test]
+fn files_outside_a_kustomization_directory_may_be_read() {
+    // Flux builds with LoadRestrictionsNone: a kustomization may name files
+    // above its own directory (never outside the tree).
+    let files = [
+        (
+            "app/plain.yaml",
+            "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: plain\n",
+        ),
+        (
+            "app/nested/kustomization.yaml",
+            "resources: [../../shared/shared.yaml]\n",
+        ),
+        (
+            "shared/shared.yaml",
+            "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: shared\n",
+        ),
+    ];
+    let (mine, _) = ours(&files, "app", &FluxOptions::default());
+    assert_same(
+        &mine,
+        &oracle(&files, "app", "resources: [./nested, ./plain.yaml]\n"),
+    );
+    assert!(
+        names(&mine).contains(&"ConfigMap/shared".to_string()),
+        "{mine:?}"
     );
 }
