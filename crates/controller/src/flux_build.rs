@@ -57,9 +57,9 @@ pub fn render_options_v1beta2(spec: &v1beta2::KustomizationSpec) -> RenderOption
 /// `patchesStrategicMerge` and `patchesJson6902`, which a Kustomization
 /// written as `v1beta2` keeps in its stored `v1` spec (the typed `v1` spec
 /// leaves them out).
-pub fn render_options_json(spec: &Value) -> Result<RenderOptions, serde_json::Error> {
-    let v1: v1::KustomizationSpec = serde_json::from_value(spec.clone())?;
-    let old: Deprecated = serde_json::from_value(spec.clone())?;
+pub fn render_options_json(spec: &Value) -> Result<RenderOptions, SpecError> {
+    let v1: v1::KustomizationSpec = serde_json::from_value(spec.clone()).map_err(SpecError)?;
+    let old: Deprecated = serde_json::from_value(spec.clone()).map_err(SpecError)?;
     let flux = with_deprecated(
         v1_fields(&v1),
         &old.patches_strategic_merge,
@@ -67,6 +67,11 @@ pub fn render_options_json(spec: &Value) -> Result<RenderOptions, serde_json::Er
     );
     Ok(with_flux(flux))
 }
+
+/// A Kustomization spec that does not read as one.
+#[derive(Debug, thiserror::Error)]
+#[error("Kustomization spec is invalid: {0}")]
+pub struct SpecError(#[source] serde_json::Error);
 
 /// v1beta2's deprecated patch fields, read from any spec.
 #[derive(serde::Deserialize)]
