@@ -645,3 +645,27 @@ fn files_outside_a_kustomization_directory_may_be_read() {
         "{mine:?}"
     );
 }
+
+#[test]
+fn deprecated_bases_are_not_resources_to_flux() {
+    // Flux reads the file as kustomize's Go type before the build folds
+    // `bases` into `resources`: a root with only bases gets origin annotations.
+    let files = [
+        ("base/kustomization.yaml", "resources: [cm.yaml]\n"),
+        (
+            "base/cm.yaml",
+            "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: c\n",
+        ),
+        (
+            "app/kustomization.yaml",
+            "bases: [../base]\nnamePrefix: app-\n",
+        ),
+    ];
+    let (mine, _) = ours(&files, "app", &FluxOptions::default());
+    let hand_written = "bases: [../base]\nnamePrefix: app-\nbuildMetadata: [originAnnotations]\n";
+    assert_same(&mine, &oracle(&files, "app", hand_written));
+    assert!(
+        mine[0]["metadata"]["annotations"]["config.kubernetes.io/origin"].is_string(),
+        "{mine:?}"
+    );
+}

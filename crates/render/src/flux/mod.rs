@@ -117,8 +117,9 @@ pub(crate) fn render(
     }
     let (mut root, source_type, warnings) = match kustomize::find_kustomization(tree, path)? {
         Some(file) => {
-            let mut k = Kustomization::load(&reader, path, &file)?;
-            overlay::allow_empty_resources(&mut k);
+            let text = reader.read_text(&file)?;
+            let mut k = Kustomization::parse(&text, path, &file)?;
+            overlay::allow_empty_resources(&mut k, &text, &file)?;
             (k, SourceType::Kustomize, Vec::new())
         }
         None => {

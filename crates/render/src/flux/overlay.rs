@@ -12,21 +12,30 @@ use crate::tree::{FileTree, join};
 /// Where errors about the Kustomization's own fields point.
 const SPEC: &str = "Flux Kustomization spec";
 
-/// A kustomization file without resources gets `buildMetadata:
+/// A kustomization file (`text`) without `resources` gets `buildMetadata:
 /// [originAnnotations]`, as Flux's generator writes it (to keep kustomize
 /// from refusing the file as empty); its objects then carry
-/// `config.kubernetes.io/origin`.
-pub(super) fn allow_empty_resources(k: &mut Kustomization) {
-    let has_resources = k
-        .get("resources")
-        .and_then(Value::as_array)
-        .is_some_and(|list| !list.is_empty());
+/// `config.kubernetes.io/origin`. The deprecated `bases` do not count as
+/// resources there: Flux reads the file before kustomize folds them in.
+pub(super) fn allow_empty_resources(
+    k: &mut Kustomization,
+    text: &str,
+    file: &str,
+) -> Result<(), RenderError> {
+    let raw = crate::yaml::parse_one(text, file)?;
+    let has_resources = raw.as_object().is_some_and(|map| {
+        map.iter().any(|(key, value)| {
+            key.eq_ignore_ascii_case("resources")
+                && value.as_array().is_some_and(|list| !list.is_empty())
+        })
+    });
     if !has_resources {
         k.fields.insert(
             "buildMetadata".into(),
             Value::Array(vec![Value::String("originAnnotations".into())]),
         );
     }
+    Ok(())
 }
 
 /// Writes `flux` into `k`, in Flux's order.
