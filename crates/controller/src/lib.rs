@@ -20,6 +20,7 @@ pub mod decide;
 pub mod error;
 pub mod events;
 pub mod finalize;
+mod gitrepository;
 pub mod http;
 pub mod leader;
 pub mod metrics;

@@ -1,10 +1,26 @@
 //! Which Applications a Git push affects: same repository, a matching
 //! revision, and a changed file under the rendered path or among the files
-//! the last render read (bases included). Pure.
+//! the last render read (bases included). Pure, except
+//! [`refresh_git_repositories`].
 
 use driftless_source::webhook::PushEvent;
 
-use crate::context::AppMemory;
+use crate::context::{AppMemory, Context};
+
+/// Triggers a reconcile now of every watched Flux GitRepository whose
+/// `spec.url` is the pushed repository (same URL normalisation as for
+/// Applications): each reconcile fetches anyway, so no branch or path
+/// filter is needed. Returns them as `namespace/name`.
+pub(crate) fn refresh_git_repositories(push: &PushEvent, ctx: &Context) -> Vec<String> {
+    let mut triggered: Vec<String> = push
+        .repo_urls
+        .iter()
+        .flat_map(|url| ctx.git_repositories.trigger_url(url))
+        .collect();
+    triggered.sort();
+    triggered.dedup();
+    triggered
+}
 
 /// Whether `push` affects the Application remembered as `app`.
 pub fn affects(push: &PushEvent, app: &AppMemory) -> bool {
