@@ -38,10 +38,10 @@ impl MirrorCache {
     /// not exist yet) with `access`'s credentials and time limit, under the
     /// repository's fetch lock. Unlike [`MirrorCache::resolve`], a fetch
     /// another caller ran meanwhile does not count, and a failure is
-    /// returned as is.
+    /// returned as is. The time limit covers waiting for a fetch already
+    /// in flight for the repository too.
     pub async fn fetch_with(&self, url: &str, access: &Access) -> Result<()> {
         let slot = self.slot(url)?;
-        let guard = slot.lock.clone().lock_owned().await;
         let timeout = access.timeout.unwrap_or(self.options.fetch_timeout);
         let job = Job {
             slot: slot.clone(),
@@ -58,9 +58,14 @@ impl MirrorCache {
                 .map(|name| format!("+{name}:{name}"))
                 .collect(),
         };
-        let handle = tokio::task::spawn_blocking(move || job.fetch_only(guard));
-        // libgit2's deadline normally ends the fetch; this is the backstop.
-        match tokio::time::timeout(timeout + Duration::from_secs(10), handle).await {
+        let lock = slot.lock.clone();
+        let locked_fetch = async move {
+            let guard = lock.lock_owned().await;
+            tokio::task::spawn_blocking(move || job.fetch_only(guard)).await
+        };
+        // libgit2's deadline normally ends the fetch; this is the backstop
+        // (and the bound on waiting for the lock).
+        match tokio::time::timeout(timeout + Duration::from_secs(10), locked_fetch).await {
             Ok(Ok(result)) => result,
             Ok(Err(join)) => Err(SourceError::Fetch {
                 url: slot.url.to_string(),
