@@ -184,10 +184,15 @@ async fn refs_resolve_as_flux_and_pushes_arrive_without_the_interval() {
         ),
         git_repository("commit", &ns, &url, &format!("  ref:\n    commit: {c1}\n")),
         git_repository("master", &ns, &url, ""),
+        git_repository("beta", &ns, &url, "  ref:\n    branch: main\n").replace(
+            "source.toolkit.fluxcd.io/v1\n",
+            "source.toolkit.fluxcd.io/v1beta2\n",
+        ),
     ];
     h.apply(&docs.join("---\n"));
 
     wait_revision(&h, "branch", &format!("main@sha1:{c3}")).await;
+    wait_revision(&h, "beta", &format!("main@sha1:{c3}")).await;
     wait_revision(&h, "tag", &format!("v1.0.0@sha1:{c1}")).await;
     wait_revision(&h, "semver", &format!("v1.2.0@sha1:{c2}")).await;
     let commit = wait_revision(&h, "commit", &format!("sha1:{c1}")).await;

@@ -1,4 +1,4 @@
-//! One GitRepository reconcile, as phases: plan the spec → (suspended?) →
+//! One GitRepository reconcile, as phases: (suspended?) → plan the spec →
 //! credentials → fetch and resolve → status and events. Each phase returns
 //! a value; only the status write can fail the reconcile (and is retried).
 
@@ -30,15 +30,20 @@ const MAX_NOTE_BYTES: usize = 1000;
 
 /// What a reconcile ended with.
 enum Outcome {
+    /// The spec cannot be acted on (a condition reason and message).
     Stalled {
         reason: &'static str,
         message: String,
     },
+    /// `spec.suspend`: nothing done.
     Suspended,
+    /// The reference resolved to a commit now in the mirror.
     Fetched(Fetched),
+    /// The credentials, the fetch or the resolution failed.
     Failed {
         reason: &'static str,
         message: String,
+        /// Only a spec change can help.
         stalling: bool,
     },
 }
@@ -63,13 +68,14 @@ async fn reconcile_in(
     id: String,
 ) -> Result<Action, ReconcileError> {
     let obs = observed(&repo, &id);
+    // As Flux: a suspended object is not looked at, not even its spec.
     let planned = plan(&repo.spec);
     let outcome = match &planned {
+        _ if repo.spec.suspend => Outcome::Suspended,
         Err(stall) => Outcome::Stalled {
             reason: stall.reason,
             message: stall.message.clone(),
         },
-        Ok(_) if repo.spec.suspend => Outcome::Suspended,
         Ok(plan) => run(&ctx, &repo, plan).await,
     };
     let old = repo.status.clone().unwrap_or_default();
