@@ -12,14 +12,20 @@ use crate::context::{AppMemory, Context};
 /// Applications): each reconcile fetches anyway, so no branch or path
 /// filter is needed. Returns them as `namespace/name`.
 pub(crate) fn refresh_git_repositories(push: &PushEvent, ctx: &Context) -> Vec<String> {
-    let mut triggered: Vec<String> = push
-        .repo_urls
+    ctx.git_repositories
+        .trigger_where(|repo| names_repo(push, &repo.spec.url))
+}
+
+/// Whether `push` is about the repository at `url` (any of its spellings:
+/// scheme case, `.git`, trailing slash, default port).
+pub(crate) fn names_repo(push: &PushEvent, url: &str) -> bool {
+    let Ok(repo) = driftless_source::normalize_url(url) else {
+        return false;
+    };
+    push.repo_urls
         .iter()
-        .flat_map(|url| ctx.git_repositories.trigger_url(url))
-        .collect();
-    triggered.sort();
-    triggered.dedup();
-    triggered
+        .filter_map(|u| driftless_source::normalize_url(u).ok())
+        .any(|u| u == repo)
 }
 
 /// Whether `push` affects the Application remembered as `app`.
@@ -27,15 +33,7 @@ pub fn affects(push: &PushEvent, app: &AppMemory) -> bool {
     if app.repo.is_empty() {
         return false;
     }
-    let Ok(repo) = driftless_source::normalize_url(&app.repo) else {
-        return false;
-    };
-    let same_repo = push
-        .repo_urls
-        .iter()
-        .filter_map(|u| driftless_source::normalize_url(u).ok())
-        .any(|u| u == repo);
-    if !same_repo || !revision_matches(push, &app.target_revision) {
+    if !names_repo(push, &app.repo) || !revision_matches(push, &app.target_revision) {
         return false;
     }
     let Some(changed) = &push.changed_files else {
@@ -87,6 +85,26 @@ mod tests {
                 "overlays/dev/kustomization.yaml".into(),
             ],
             ..Default::default()
+        }
+    }
+
+    #[test]
+    fn gitrepositories_match_any_spelling_of_the_pushed_url() {
+        let p = push(None);
+        for url in [
+            "https://git.example/org/apps.git",
+            "https://git.example/org/apps",
+            "https://GIT.example/org/apps/",
+            "https://git.example:443/org/apps.git",
+        ] {
+            assert!(names_repo(&p, url), "{url}");
+        }
+        for url in [
+            "https://git.example/org/apps-old",
+            "https://git.example/other/apps",
+            "not a url",
+        ] {
+            assert!(!names_repo(&p, url), "{url}");
         }
     }
 

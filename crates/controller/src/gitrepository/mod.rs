@@ -26,7 +26,7 @@ use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
 
 use driftless_api::flux::RECONCILE_REQUESTED_AT;
 use driftless_api::flux::source::v1::GitRepository;
-use driftless_source::{Access, MirrorCache, RepoUrl, normalize_url};
+use driftless_source::{Access, MirrorCache, RepoUrl};
 use futures::StreamExt;
 use futures::future::{BoxFuture, Shared};
 use kube::runtime::reflector::{self, ObjectRef, Store};
@@ -85,17 +85,13 @@ impl GitRepositories {
         self.cache.get().cloned()
     }
 
-    /// Triggers a reconcile now of every watched GitRepository whose
-    /// `spec.url` is `url` (normalized: scheme, host case, `.git`, trailing
-    /// slash); returns them as `namespace/name`.
-    pub(crate) fn trigger_url(&self, url: &str) -> Vec<String> {
-        let Ok(pushed) = normalize_url(url) else {
-            return Vec::new();
-        };
+    /// Triggers a reconcile now of every watched GitRepository for which
+    /// `wanted` holds; returns them as `namespace/name`.
+    pub(crate) fn trigger_where(&self, wanted: impl Fn(&GitRepository) -> bool) -> Vec<String> {
         let mut triggered = Vec::new();
         for scope in self.scopes().iter() {
             for repo in scope.store.state() {
-                if normalize_url(&repo.spec.url).ok().as_deref() == Some(pushed.as_str()) {
+                if wanted(&repo) {
                     let _ = scope.trigger.send(ObjectRef::from_obj(repo.as_ref()));
                     triggered.push(format!(
                         "{}/{}",
