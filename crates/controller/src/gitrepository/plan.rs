@@ -10,6 +10,7 @@ use driftless_api::flux::source::v1::GitRepositorySpec;
 use driftless_api::flux::unsupported::git_repository_unsupported;
 use driftless_source::RepoUrl;
 use driftless_source::semver_range::SemverRange;
+use driftless_source::url::Scheme;
 
 use super::reference::Wanted;
 
@@ -55,10 +56,18 @@ pub(crate) fn plan(spec: &GitRepositorySpec) -> Result<Plan, Stall> {
     let timeout = spec
         .timeout_duration()
         .map_err(|e| invalid(e.to_string()))?;
-    let url = RepoUrl::parse(&spec.url).map_err(|e| Stall {
+    let url_invalid = |message: String| Stall {
         reason: reasons::URL_INVALID,
-        message: format!("spec.url: {e}"),
-    })?;
+        message,
+    };
+    let url = RepoUrl::parse(&spec.url).map_err(|e| url_invalid(format!("spec.url: {e}")))?;
+    if url.scheme == Scheme::File {
+        // A local path would read the controller's own disk (its other mirrors included).
+        return Err(url_invalid(
+            "spec.url: local paths and file:// URLs are not allowed; use https, http, ssh or git"
+                .into(),
+        ));
+    }
     let wanted = Wanted::from_ref(spec.reference.as_ref());
     if let Wanted::Semver(range) = &wanted {
         SemverRange::parse(range).map_err(|e| invalid(format!("spec.ref.semver: {e}")))?;
@@ -123,5 +132,13 @@ mod tests {
         assert!(s.message.contains("spec.ref.semver"), "{}", s.message);
         let s = plan(&spec(json!({"url": "", "interval": "1m"}))).unwrap_err();
         assert_eq!(s.reason, "URLInvalid");
+        for local in [
+            "file:///var/cache/driftless/x.git",
+            "/var/cache/driftless/x.git",
+        ] {
+            let s = plan(&spec(json!({"url": local, "interval": "1m"}))).unwrap_err();
+            assert_eq!(s.reason, "URLInvalid", "{local}");
+            assert!(s.message.contains("file://"), "{}", s.message);
+        }
     }
 }
