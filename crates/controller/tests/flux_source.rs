@@ -161,6 +161,8 @@ async fn refs_resolve_as_flux_and_pushes_arrive_without_the_interval() {
     repo.write("deploy/cm.yaml", "kind: ConfigMap\n");
     let c1 = repo.commit("one");
     repo.tag("v1.0.0");
+    repo.branch("release");
+    repo.checkout("main");
     let c2 = repo.commit("two");
     repo.tag("v1.2.0");
     let c3 = repo.commit("three");
@@ -184,6 +186,18 @@ async fn refs_resolve_as_flux_and_pushes_arrive_without_the_interval() {
         ),
         git_repository("commit", &ns, &url, &format!("  ref:\n    commit: {c1}\n")),
         git_repository("master", &ns, &url, ""),
+        git_repository(
+            "on-release",
+            &ns,
+            &url,
+            &format!("  ref:\n    commit: {c1}\n    branch: release\n"),
+        ),
+        git_repository(
+            "off-release",
+            &ns,
+            &url,
+            &format!("  ref:\n    commit: {c3}\n    branch: release\n"),
+        ),
         git_repository("beta", &ns, &url, "  ref:\n    branch: main\n").replace(
             "source.toolkit.fluxcd.io/v1\n",
             "source.toolkit.fluxcd.io/v1beta2\n",
@@ -203,6 +217,13 @@ async fn refs_resolve_as_flux_and_pushes_arrive_without_the_interval() {
         .expect("artifact");
     assert_eq!(artifact.url, url);
     assert_eq!(artifact.digest, None, "no tarball, so no digest");
+
+    // A commit on a branch is written with the branch; one not on it fails.
+    wait_revision(&h, "on-release", &format!("release@sha1:{c1}")).await;
+    let off = wait_repo(&h, "off-release", "not Ready", |r| ready_is(r, "False")).await;
+    let (_, reason, message) = condition(&off, "Ready").expect("Ready");
+    assert_eq!(reason, "GitOperationFailed");
+    assert!(message.contains("is not on branch 'release'"), "{message}");
 
     // No ref: branch master, which this repository does not have.
     let master = wait_repo(&h, "master", "not Ready", |r| ready_is(r, "False")).await;
