@@ -76,6 +76,8 @@ pub struct Context {
     pub render_cache: RenderCache,
     /// Metadata watches of managed kinds (self-heal).
     pub watches: Watches,
+    /// Flux GitRepositories: the mirror cache, stores and triggers.
+    pub(crate) git_repositories: crate::gitrepository::GitRepositories,
     graph: Mutex<AppGraph>,
     memory: Mutex<HashMap<AppId, AppMemory>>,
     tracking: Mutex<HashMap<String, AppId>>,
@@ -106,6 +108,7 @@ impl Context {
             recorder,
             metrics,
             watches: Watches::default(),
+            git_repositories: Default::default(),
             graph: Mutex::new(AppGraph::default()),
             memory: Mutex::new(HashMap::new()),
             tracking: Mutex::new(HashMap::new()),

@@ -106,11 +106,16 @@ async fn handle_webhook(
             refreshed.push(format!("{}/{}", id.0, id.1));
         }
     }
+    let sources = crate::webhook::refresh_git_repositories(&push, ctx);
     Metrics::count(&ctx.metrics.webhooks, "push");
-    tracing::info!(git_ref = %push.git_ref, apps = ?refreshed, "push received");
+    tracing::info!(git_ref = %push.git_ref, apps = ?refreshed, gitrepositories = ?sources, "push received");
     (
         StatusCode::OK,
-        format!("refreshing {} applications\n", refreshed.len()),
+        format!(
+            "refreshing {} applications and {} gitrepositories\n",
+            refreshed.len(),
+            sources.len()
+        ),
     )
         .into_response()
 }

@@ -21,6 +21,7 @@ pub mod error;
 pub mod events;
 pub mod finalize;
 pub mod flux_build;
+mod gitrepository;
 pub mod http;
 pub mod leader;
 pub mod metrics;

@@ -24,6 +24,7 @@ use crate::config::ControllerConfig;
 use crate::context::Context;
 use crate::error::{Error, Result};
 use crate::events::Recorder;
+use crate::gitrepository;
 use crate::http::{self, HttpState};
 use crate::metrics::Metrics;
 use crate::reconcile::{self, REFRESH_ANNOTATION};
@@ -137,7 +138,8 @@ pub async fn start(
             config.repo_cache_dir.display()
         ))
     })?;
-    let source = Arc::new(GitSource::new(Arc::new(cache), metrics.clone()));
+    let cache = Arc::new(cache);
+    let source = Arc::new(GitSource::new(cache.clone(), metrics.clone()));
     let engine = Engine(
         SyncEngine::new(client.clone())
             .with_field_manager(config.field_manager.clone())
@@ -195,6 +197,8 @@ pub async fn start(
             ns.dedup();
             ns.into_iter().map(Some).collect()
         };
+        let flux_sources =
+            gitrepository::spawn(ctx.clone(), cache, scopes.clone(), shutdown.clone());
         let mut stores = Vec::new();
         let controllers: Vec<_> = scopes
             .into_iter()
@@ -251,6 +255,7 @@ pub async fn start(
             }
         };
         gc.abort();
+        flux_sources.abort();
         ctx.watches.stop_all();
         result
     });

@@ -1,25 +1,39 @@
 //! Which Applications a Git push affects: same repository, a matching
 //! revision, and a changed file under the rendered path or among the files
-//! the last render read (bases included). Pure.
+//! the last render read (bases included). Pure, except
+//! [`refresh_git_repositories`].
 
 use driftless_source::webhook::PushEvent;
 
-use crate::context::AppMemory;
+use crate::context::{AppMemory, Context};
+
+/// Triggers a reconcile now of every watched Flux GitRepository whose
+/// `spec.url` is the pushed repository (same URL normalisation as for
+/// Applications): each reconcile fetches anyway, so no branch or path
+/// filter is needed. Returns them as `namespace/name`.
+pub(crate) fn refresh_git_repositories(push: &PushEvent, ctx: &Context) -> Vec<String> {
+    ctx.git_repositories
+        .trigger_where(|repo| names_repo(push, &repo.spec.url))
+}
+
+/// Whether `push` is about the repository at `url` (any of its spellings:
+/// scheme case, `.git`, trailing slash, default port).
+pub(crate) fn names_repo(push: &PushEvent, url: &str) -> bool {
+    let Ok(repo) = driftless_source::normalize_url(url) else {
+        return false;
+    };
+    push.repo_urls
+        .iter()
+        .filter_map(|u| driftless_source::normalize_url(u).ok())
+        .any(|u| u == repo)
+}
 
 /// Whether `push` affects the Application remembered as `app`.
 pub fn affects(push: &PushEvent, app: &AppMemory) -> bool {
     if app.repo.is_empty() {
         return false;
     }
-    let Ok(repo) = driftless_source::normalize_url(&app.repo) else {
-        return false;
-    };
-    let same_repo = push
-        .repo_urls
-        .iter()
-        .filter_map(|u| driftless_source::normalize_url(u).ok())
-        .any(|u| u == repo);
-    if !same_repo || !revision_matches(push, &app.target_revision) {
+    if !names_repo(push, &app.repo) || !revision_matches(push, &app.target_revision) {
         return false;
     }
     let Some(changed) = &push.changed_files else {
@@ -71,6 +85,26 @@ mod tests {
                 "overlays/dev/kustomization.yaml".into(),
             ],
             ..Default::default()
+        }
+    }
+
+    #[test]
+    fn gitrepositories_match_any_spelling_of_the_pushed_url() {
+        let p = push(None);
+        for url in [
+            "https://git.example/org/apps.git",
+            "https://git.example/org/apps",
+            "https://GIT.example/org/apps/",
+            "https://git.example:443/org/apps.git",
+        ] {
+            assert!(names_repo(&p, url), "{url}");
+        }
+        for url in [
+            "https://git.example/org/apps-old",
+            "https://git.example/other/apps",
+            "not a url",
+        ] {
+            assert!(!names_repo(&p, url), "{url}");
         }
     }
 

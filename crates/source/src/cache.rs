@@ -96,7 +96,7 @@ pub(crate) struct Slot {
     pub(crate) url: RepoUrl,
     pub(crate) key: String,
     pub(crate) path: PathBuf,
-    lock: Arc<tokio::sync::Mutex<Locked>>,
+    pub(crate) lock: Arc<tokio::sync::Mutex<Locked>>,
     /// Sequence number of the last fetch started.
     pub(crate) started: AtomicU64,
     /// Set once the mirror was validated: readers may then skip the lock.
@@ -108,7 +108,7 @@ pub(crate) struct Slot {
 pub struct MirrorCache {
     dir: PathBuf,
     credentials: Arc<dyn CredentialSource>,
-    options: Options,
+    pub(crate) options: Options,
     slots: Mutex<HashMap<String, Arc<Slot>>>,
 }
 
@@ -181,7 +181,7 @@ impl MirrorCache {
         out
     }
 
-    fn slot(&self, url: &str) -> Result<Arc<Slot>> {
+    pub(crate) fn slot(&self, url: &str) -> Result<Arc<Slot>> {
         let parsed = RepoUrl::parse(url)?;
         let key = parsed.normalized();
         let mut slots = lock(&self.slots);
@@ -277,6 +277,8 @@ impl MirrorCache {
             refresh,
             credentials,
             options: self.options.clone(),
+            timeout: self.options.fetch_timeout,
+            extra_refs: Vec::new(),
         };
         let handle = tokio::task::spawn_blocking(move || job.run(guard));
         // libgit2's own deadline normally ends the fetch; this is the backstop

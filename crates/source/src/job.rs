@@ -6,7 +6,7 @@
 use std::path::Path;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use git2::Repository;
 use tokio::sync::OwnedMutexGuard;
@@ -26,11 +26,15 @@ pub(crate) struct Job {
     pub(crate) refresh: bool,
     pub(crate) credentials: Option<RepoCredentials>,
     pub(crate) options: Options,
+    /// How long each network fetch of this job may take.
+    pub(crate) timeout: Duration,
+    /// Refs fetched besides branches and tags (clone and fetch alike).
+    pub(crate) extra_refs: Vec<String>,
 }
 
 impl Job {
-    pub(crate) fn run(self, mut guard: OwnedMutexGuard<Locked>) -> Result<Resolved> {
-        let state = &mut *guard;
+    /// Checks the mirror once per process; a corrupt one is removed.
+    fn validate(&self, state: &mut Locked) -> Result<()> {
         let slot = &self.slot;
         if !state.validated {
             if slot.path.exists() && !mirror_is_sound(&slot.path) {
@@ -40,6 +44,44 @@ impl Job {
             }
             state.validated = true;
         }
+        Ok(())
+    }
+
+    /// One network fetch with this job's own credentials, whatever the
+    /// mirror holds and whoever fetched last: its error is returned, never
+    /// replaced by the last good mirror (the caller keeps its own last good
+    /// state). A corrupt mirror is cloned again.
+    pub(crate) fn fetch_only(self, mut guard: OwnedMutexGuard<Locked>) -> Result<()> {
+        let state = &mut *guard;
+        let slot = &self.slot;
+        self.validate(state)?;
+        if !slot.path.exists() {
+            self.clone_mirror(state)?;
+            slot.ready.store(true, Ordering::SeqCst);
+            return Ok(());
+        }
+        let repo = Repository::open_bare(&slot.path).map_err(|e| cache_error(slot, &e))?;
+        slot.ready.store(true, Ordering::SeqCst);
+        match self.fetch_existing(state, &repo, self.extra_refs.clone()) {
+            Ok(()) => {
+                self.maintain(&repo);
+                Ok(())
+            }
+            Err(e) if looks_corrupt(&e) => {
+                tracing::warn!(repo = %slot.url, error = %e, "fetch hit a corrupt mirror; cloning it again");
+                drop(repo);
+                remove_mirror(slot)?;
+                lock(&slot.stats).recoveries += 1;
+                self.clone_mirror(state)
+            }
+            Err(e) => Err(e),
+        }
+    }
+
+    pub(crate) fn run(self, mut guard: OwnedMutexGuard<Locked>) -> Result<Resolved> {
+        let state = &mut *guard;
+        let slot = &self.slot;
+        self.validate(state)?;
         let mut fetched = false;
         if !slot.path.exists() {
             self.clone_mirror(state)?;
@@ -133,8 +175,8 @@ impl Job {
             credentials: self.credentials.as_ref(),
             known_hosts: self.options.known_hosts.as_deref(),
             tls_certs: self.options.tls_certs.as_deref(),
-            deadline: Instant::now() + self.options.fetch_timeout,
-            timeout_secs: self.options.fetch_timeout.as_secs(),
+            deadline: Instant::now() + self.timeout,
+            timeout_secs: self.timeout.as_secs(),
             extra_refspecs,
         }
     }
@@ -195,7 +237,7 @@ impl Job {
         ));
         let _ = std::fs::remove_dir_all(&partial);
         let repo = Repository::init_bare(&partial).map_err(|e| cache_error(slot, &e))?;
-        let result = self.counted(state, true, &repo, Vec::new());
+        let result = self.counted(state, true, &repo, self.extra_refs.clone());
         drop(repo);
         if let Err(e) = result {
             let _ = std::fs::remove_dir_all(&partial);

@@ -8,6 +8,10 @@
 //! * [`MirrorCache::tree`]: a commit's files as a
 //!   [`driftless_render::tree::FileTree`], read from the object database.
 //! * [`MirrorCache::changed_paths`]: the files two commits differ in.
+//! * [`MirrorCache::fetch_with`]: a fetch with the caller's own credentials
+//!   and time limit (a Flux `GitRepository`'s `secretRef`), then
+//!   [`MirrorCache::lookup`], [`MirrorCache::tags`] and
+//!   [`MirrorCache::contains`] read the mirror without fetching.
 //! * [`credentials`]: Argo CD repository Secrets (`repository`, `repo-creds`).
 //! * [`webhook`]: push webhooks from GitHub, GitLab, Gitea, Gogs, Bitbucket
 //!   Cloud and a generic JSON form.
@@ -27,6 +31,7 @@
 
 #![warn(missing_docs)]
 
+mod access;
 mod cache;
 pub mod credentials;
 mod diff;
@@ -41,6 +46,7 @@ mod tree;
 pub mod url;
 pub mod webhook;
 
+pub use access::Access;
 pub use cache::{FetchStats, MirrorCache, Options, Resolved};
 pub use diff::paths_touch;
 pub use error::{Result, SourceError};
