@@ -45,7 +45,7 @@ Example: curl -X POST -H 'Content-Type: application/json' \\
                   generic JSON form); `--help` shows the payloads and secrets.",
     after_long_help = ENDPOINTS_HELP
 )]
-pub struct Args {
+pub(crate) struct Args {
     /// Namespaces whose Applications are reconciled, comma-separated; `*` for
     /// all. Default: `argocd` (or the control-plane namespace) plus the
     /// controller's own namespace. Applications outside the control-plane
@@ -114,7 +114,7 @@ fn webhook_secrets() -> driftless_source::webhook::WebhookSecrets {
 }
 
 /// Parses `90`, `90s`, `5m`, `1h` or `250ms`.
-fn parse_duration(text: &str) -> Result<Duration, String> {
+pub(crate) fn parse_duration(text: &str) -> Result<Duration, String> {
     let text = text.trim();
     let split = text
         .find(|c: char| !c.is_ascii_digit())
@@ -138,7 +138,7 @@ fn parse_duration(text: &str) -> Result<Duration, String> {
 }
 
 /// Runs the controller until SIGTERM or Ctrl-C.
-pub fn run(args: &Args) -> anyhow::Result<()> {
+pub(crate) fn run(args: &Args) -> anyhow::Result<()> {
     let mut config = ControllerConfig::default();
     if !args.namespaces.is_empty() {
         config.namespaces = args

@@ -1,10 +1,24 @@
 //! `driftless`: a GitOps controller for Kubernetes that speaks Argo CD's
-//! `Application` API. Subcommands: `controller`, `render`, `crd`.
+//! `Application` and Flux's `Kustomization` APIs, and the command line to
+//! operate it: `get`, `diff`, `sync`, `wait`, `history`, `rollback`,
+//! `edit set image`, `promote`, ... Installed as `kubectl-driftless`, it is
+//! also a kubectl plugin (`kubectl driftless get apps`).
 
+mod cluster;
 mod controller;
 mod crd;
+mod diff;
+mod error;
+mod get;
+mod kinds;
 mod logging;
+mod ops;
+mod output;
+mod progress;
 mod render;
+mod wait;
+
+use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
@@ -13,7 +27,12 @@ use clap::{Parser, Subcommand};
 #[command(
     name = "driftless",
     version,
-    about = "GitOps for Kubernetes: Git is the only way in"
+    about = "GitOps for Kubernetes: Git is the only way in",
+    after_help = "Examples:
+  driftless get apps -A
+  driftless diff guestbook || echo 'guestbook differs from Git'
+  driftless sync guestbook --wait
+  driftless edit set image web=registry.example.com/web:1.4.2 --dir overlays/prod"
 )]
 struct Cli {
     /// How log lines (on stderr) are written: `text`, or `json` (one JSON
@@ -38,21 +57,49 @@ enum Command {
     Crd(crd::Args),
     /// Render a Kustomize overlay or a plain directory of manifests, like `kubectl kustomize`.
     Render(render::Args),
+    /// List Applications, Kustomizations or sources, like `kubectl get`.
+    Get(get::Args),
+    /// Show how the live objects differ from Git (exit 0 same, 1 different, 2 error).
+    Diff(diff::Args),
+    /// Sync an Application now (Argo CD's `operation`), optionally waiting for it.
+    Sync(ops::SyncArgs),
+    /// Reconcile a Kustomization now (Flux's `requestedAt`), optionally its source first.
+    Reconcile(ops::ReconcileArgs),
+    /// Compare an Application with Git now (`--hard`: render again).
+    Refresh(ops::RefreshArgs),
+    /// Wait until an Application is Synced and Healthy, or a Kustomization Ready.
+    Wait(wait::Args),
+    /// Stop automated syncs (Application) or reconciles (Kustomization).
+    Suspend(ops::SuspendArgs),
+    /// Undo `suspend`.
+    Resume(ops::SuspendArgs),
 }
 
-fn main() -> std::process::ExitCode {
+fn main() -> ExitCode {
     let cli = Cli::parse();
-    logging::init(cli.log_format);
+    let default_log = match cli.command {
+        Command::Controller(_) | Command::Render(_) | Command::Crd(_) => "info",
+        _ => "warn,kube_client=off",
+    };
+    logging::init(cli.log_format, default_log);
     let result = match cli.command {
         Command::Controller(args) => controller::run(&args),
         Command::Crd(args) => crd::run(&args),
         Command::Render(args) => render::run(&args),
+        Command::Get(args) => get::run(&args),
+        Command::Diff(args) => return diff::run(&args),
+        Command::Sync(args) => ops::sync(&args),
+        Command::Reconcile(args) => ops::reconcile(&args),
+        Command::Refresh(args) => ops::refresh(&args),
+        Command::Wait(args) => wait::run(&args),
+        Command::Suspend(args) => ops::suspend(&args, true),
+        Command::Resume(args) => ops::suspend(&args, false),
     };
     match result {
-        Ok(()) => std::process::ExitCode::SUCCESS,
+        Ok(()) => ExitCode::SUCCESS,
         Err(err) => {
             eprintln!("error: {err:#}");
-            std::process::ExitCode::FAILURE
+            ExitCode::FAILURE
         }
     }
 }
