@@ -8,6 +8,7 @@ mod cluster;
 mod controller;
 mod crd;
 mod diff;
+mod edit;
 mod error;
 mod get;
 mod kinds;
@@ -15,6 +16,7 @@ mod logging;
 mod ops;
 mod output;
 mod progress;
+mod promote;
 mod render;
 mod wait;
 
@@ -73,12 +75,17 @@ enum Command {
     Suspend(ops::SuspendArgs),
     /// Undo `suspend`.
     Resume(ops::SuspendArgs),
+    /// Edit a kustomization file (`edit set image`, as kustomize does).
+    Edit(edit::Args),
+    /// Copy image tags from one overlay to another, show the diff, optionally commit.
+    Promote(promote::Args),
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let default_log = match cli.command {
         Command::Controller(_) | Command::Render(_) | Command::Crd(_) => "info",
+        Command::Edit(_) | Command::Promote(_) => "warn",
         _ => "warn,kube_client=off",
     };
     logging::init(cli.log_format, default_log);
@@ -94,6 +101,8 @@ fn main() -> ExitCode {
         Command::Wait(args) => wait::run(&args),
         Command::Suspend(args) => ops::suspend(&args, true),
         Command::Resume(args) => ops::suspend(&args, false),
+        Command::Edit(args) => edit::run(&args),
+        Command::Promote(args) => promote::run(&args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

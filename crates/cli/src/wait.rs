@@ -338,7 +338,9 @@ mod tests {
             message: message.into(),
             reason: "R".into(),
             observed_generation: Some(2),
-            last_transition_time: Default::default(),
+            last_transition_time: k8s_openapi::apimachinery::pkg::apis::meta::v1::Time(
+                k8s_openapi::jiff::Timestamp::UNIX_EPOCH,
+            ),
         }
     }
 
