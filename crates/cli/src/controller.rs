@@ -10,6 +10,8 @@ use driftless_controller::{ControllerConfig, LeaderElection};
 
 /// What `driftless controller --help` says about the HTTP endpoints.
 const ENDPOINTS_HELP: &str = "\
+Example: driftless controller --namespaces argocd,team-a --requeue-interval 1m
+
 HTTP endpoints (on --listen):
   POST /api/webhook   a Git host's push event: refreshes at once every Application whose
                       repository, target revision and (when the payload lists changed files)
@@ -41,7 +43,8 @@ Example: curl -X POST -H 'Content-Type: application/json' \\
 /// Arguments of `driftless controller`.
 #[derive(Debug, clap::Args)]
 #[command(
-    after_help = "Push webhooks: POST /api/webhook (GitHub, GitLab, Gitea, Gogs, Bitbucket or a \
+    after_help = "Example: driftless controller --namespaces argocd,team-a --requeue-interval 1m\n\n\
+                  Push webhooks: POST /api/webhook (GitHub, GitLab, Gitea, Gogs, Bitbucket or a \
                   generic JSON form); `--help` shows the payloads and secrets.",
     after_long_help = ENDPOINTS_HELP
 )]

@@ -7,10 +7,12 @@
 mod cluster;
 mod controller;
 mod crd;
+mod delete;
 mod diff;
 mod edit;
 mod error;
 mod get;
+mod history;
 mod kinds;
 mod logging;
 mod ops;
@@ -18,11 +20,12 @@ mod output;
 mod progress;
 mod promote;
 mod render;
+mod tree;
 mod wait;
 
 use std::process::ExitCode;
 
-use clap::{Parser, Subcommand};
+use clap::{CommandFactory, FromArgMatches, Parser, Subcommand};
 
 /// The driftless command line.
 #[derive(Debug, Parser)]
@@ -79,13 +82,61 @@ enum Command {
     Edit(edit::Args),
     /// Copy image tags from one overlay to another, show the diff, optionally commit.
     Promote(promote::Args),
+    /// Show the objects an Application or Kustomization manages, as a tree.
+    Tree(tree::Args),
+    /// List an Application's past syncs.
+    History(history::HistoryArgs),
+    /// Sync an Application back to an earlier revision (automated sync is paused first).
+    Rollback(history::RollbackArgs),
+    /// Delete an Application or Kustomization (asks first on a terminal).
+    Delete(delete::Args),
+    /// Print a shell completion script.
+    Completion(CompletionArgs),
+}
+
+/// Arguments of `driftless completion`.
+#[derive(Debug, clap::Args)]
+#[command(after_help = "Examples:
+  source <(driftless completion bash)
+  driftless completion zsh > \"${fpath[1]}/_driftless\"
+  driftless completion fish > ~/.config/fish/completions/driftless.fish")]
+struct CompletionArgs {
+    /// The shell.
+    shell: clap_complete::Shell,
+}
+
+/// The program name users typed: `kubectl driftless` when run as the
+/// kubectl plugin `kubectl-driftless`, else `driftless`.
+fn program_name() -> &'static str {
+    let argv0 = std::env::args_os().next().unwrap_or_default();
+    let file = std::path::Path::new(&argv0)
+        .file_name()
+        .unwrap_or_default()
+        .to_string_lossy()
+        .into_owned();
+    if file.starts_with("kubectl-driftless") {
+        "kubectl driftless"
+    } else {
+        "driftless"
+    }
+}
+
+fn completion(args: &CompletionArgs) -> anyhow::Result<()> {
+    let mut command = Cli::command();
+    let name = program_name().replace(' ', "-");
+    clap_complete::generate(args.shell, &mut command, name, &mut std::io::stdout());
+    Ok(())
 }
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let matches = Cli::command().bin_name(program_name()).get_matches();
+    let cli = match Cli::from_arg_matches(&matches) {
+        Ok(cli) => cli,
+        Err(e) => e.exit(),
+    };
     let default_log = match cli.command {
         Command::Controller(_) | Command::Render(_) | Command::Crd(_) => "info",
-        Command::Edit(_) | Command::Promote(_) => "warn",
+        Command::Edit(_) | Command::Promote(_) | Command::Completion(_) => "warn",
         _ => "warn,kube_client=off",
     };
     logging::init(cli.log_format, default_log);
@@ -103,6 +154,11 @@ fn main() -> ExitCode {
         Command::Resume(args) => ops::suspend(&args, false),
         Command::Edit(args) => edit::run(&args),
         Command::Promote(args) => promote::run(&args),
+        Command::Tree(args) => tree::run(&args),
+        Command::History(args) => history::history(&args),
+        Command::Rollback(args) => history::rollback(&args),
+        Command::Delete(args) => delete::run(&args),
+        Command::Completion(args) => completion(&args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -133,6 +133,22 @@ async fn sync_app(cluster: &Cluster, app: &Application, args: &SyncArgs) -> anyh
         ))
         .into());
     }
+    let token = request_sync_with(cluster, &name, args).await?;
+    if args.wait {
+        let goal = Goal::Operation {
+            token,
+            dry_run: args.dry_run,
+        };
+        wait::wait_app(cluster, &name, goal, args.timeout).await?;
+    }
+    Ok(())
+}
+
+async fn request_sync_with(
+    cluster: &Cluster,
+    name: &str,
+    args: &SyncArgs,
+) -> Result<String, CliError> {
     let token = request_token();
     let patch = json!({"operation": {
         "initiatedBy": {"username": username()},
@@ -144,12 +160,8 @@ async fn sync_app(cluster: &Cluster, app: &Application, args: &SyncArgs) -> anyh
             "resources": args.resources,
         },
     }});
-    merge_patch::<Application>(
-        cluster,
-        &kinds::app_subject(&cluster.namespace, Some(&name)),
-        &patch,
-    )
-    .await?;
+    let subject = kinds::app_subject(&cluster.namespace, Some(name));
+    merge_patch::<Application>(cluster, &subject, &patch).await?;
     eprintln!(
         "Application {name}: sync requested{}",
         match &args.revision {
@@ -157,14 +169,28 @@ async fn sync_app(cluster: &Cluster, app: &Application, args: &SyncArgs) -> anyh
             None => String::new(),
         }
     );
-    if args.wait {
-        let goal = Goal::Operation {
-            token,
-            dry_run: args.dry_run,
-        };
-        wait::wait_app(cluster, &name, goal, args.timeout).await?;
-    }
-    Ok(())
+    Ok(token)
+}
+
+/// Requests a sync of `name` to `revision` (the target revision when
+/// `None`); returns the token `wait` recognises its outcome by.
+pub(crate) async fn request_sync(
+    cluster: &Cluster,
+    name: &str,
+    revision: Option<&str>,
+    prune: bool,
+) -> Result<String, CliError> {
+    let args = SyncArgs {
+        name: name.to_string(),
+        revision: revision.map(str::to_string),
+        prune,
+        dry_run: false,
+        resources: Vec::new(),
+        wait: false,
+        timeout: Duration::from_secs(0),
+        kube: KubeFlags::default(),
+    };
+    request_sync_with(cluster, name, &args).await
 }
 
 /// A JSON merge patch of one object.

@@ -11,6 +11,8 @@ use kustfile::Kustfile;
 
 /// Arguments of `driftless edit`.
 #[derive(Debug, clap::Args)]
+#[command(after_help = "Example:
+  driftless edit set image web=registry.example.com/web:1.4.2 --dir overlays/prod")]
 pub(crate) struct Args {
     #[command(subcommand)]
     command: EditCommand,
@@ -19,7 +21,11 @@ pub(crate) struct Args {
 #[derive(Debug, clap::Subcommand)]
 enum EditCommand {
     /// Set a field of the kustomization file.
-    #[command(subcommand)]
+    #[command(
+        subcommand,
+        after_help = "Example:
+  driftless edit set image nginx:1.27.3"
+    )]
     Set(SetCommand),
 }
 
