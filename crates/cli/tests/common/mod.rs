@@ -13,6 +13,7 @@ use driftless_testkit::cluster::ControlPlane;
 use driftless_testkit::git::GitServer;
 
 /// The outcome of one `driftless` run.
+#[derive(Debug)]
 pub struct Run {
     pub code: i32,
     pub stdout: String,
