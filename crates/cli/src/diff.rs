@@ -85,7 +85,17 @@ async fn compare(args: &Args) -> anyhow::Result<Comparison> {
         return diff(&engine, &target, objects).await;
     }
     let name = args.name.as_deref().unwrap_or_default();
-    let app = kinds::find_app(&cluster, name).await?;
+    let app = match kinds::find(&cluster, name).await? {
+        kinds::Found::App(app) => *app,
+        kinds::Found::Ks(ks) => {
+            return Err(CliError::Usage(format!(
+                "Kustomization {}: diff compares Applications; for a Flux path use \
+                 `driftless diff --path DIR --app NAME`",
+                ks.name_any()
+            ))
+            .into());
+        }
+    };
     let source = app
         .spec
         .spec

@@ -110,3 +110,59 @@ fn unreachable(server: &str, err: &(dyn std::error::Error + 'static)) -> CliErro
         detail: cause.to_string(),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use kube::core::Status;
+
+    fn subject(name: Option<&str>) -> Subject {
+        Subject {
+            kind: "Application",
+            crd: "applications.argoproj.io",
+            namespace: "argocd".into(),
+            name: name.map(str::to_string),
+        }
+    }
+
+    fn status(code: u16, reason: &str, named: Option<&str>) -> kube::Error {
+        let details = named.map(|n| serde_json::json!({"name": n, "kind": "applications"}));
+        let s: Status = serde_json::from_value(serde_json::json!({
+            "status": "Failure", "code": code, "reason": reason,
+            "message": format!("{code} {reason}"), "details": details,
+        }))
+        .expect("a Status");
+        kube::Error::Api(s.boxed())
+    }
+
+    #[test]
+    fn kube_errors_are_classified() {
+        let named = CliError::from_kube(
+            status(404, "NotFound", Some("web")),
+            &subject(Some("web")),
+            "s",
+        );
+        assert!(matches!(named, CliError::NotFound { .. }), "{named}");
+        let missing =
+            CliError::from_kube(status(404, "NotFound", None), &subject(Some("web")), "s");
+        assert!(matches!(missing, CliError::CrdMissing { .. }), "{missing}");
+        assert!(
+            missing
+                .to_string()
+                .contains("applications.argoproj.io CustomResourceDefinition is not installed")
+        );
+        let listing = CliError::from_kube(status(404, "", None), &subject(None), "s");
+        assert!(matches!(listing, CliError::CrdMissing { .. }), "{listing}");
+        let forbidden = CliError::from_kube(status(403, "Forbidden", None), &subject(None), "s");
+        assert!(matches!(forbidden, CliError::Forbidden(_)), "{forbidden}");
+        let other = CliError::from_kube(
+            status(500, "InternalError", None),
+            &subject(Some("web")),
+            "s",
+        );
+        assert_eq!(
+            other.to_string(),
+            "Application argocd/web: 500 InternalError"
+        );
+    }
+}

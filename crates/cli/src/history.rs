@@ -169,6 +169,7 @@ pub(crate) fn rollback(args: &RollbackArgs) -> anyhow::Result<()> {
                 Goal::Operation {
                     token,
                     dry_run: false,
+                    resources: Vec::new(),
                 },
                 args.timeout,
             )

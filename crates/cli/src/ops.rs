@@ -138,6 +138,7 @@ async fn sync_app(cluster: &Cluster, app: &Application, args: &SyncArgs) -> anyh
         let goal = Goal::Operation {
             token,
             dry_run: args.dry_run,
+            resources: args.resources.clone(),
         };
         wait::wait_app(cluster, &name, goal, args.timeout).await?;
     }

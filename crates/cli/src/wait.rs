@@ -7,7 +7,8 @@ use driftless_api::flux::condition::{find_condition, types};
 use driftless_api::flux::kustomize::v1::Kustomization;
 use driftless_api::flux::source::v1::GitRepository;
 use driftless_api::{
-    Application, HealthStatusCode, OperationPhase, OperationState, SyncStatusCode,
+    Application, HealthStatusCode, OperationPhase, OperationState, SyncOperationResource,
+    SyncStatusCode,
 };
 use kube::ResourceExt;
 
@@ -66,7 +67,12 @@ pub(crate) fn run(args: &Args) -> anyhow::Result<()> {
 pub(crate) enum Goal {
     /// The operation requested with `token` finished, then (unless a dry
     /// run) the Application is Healthy.
-    Operation { token: String, dry_run: bool },
+    Operation {
+        token: String,
+        dry_run: bool,
+        /// A partial sync's resources: only their health counts.
+        resources: Vec<SyncOperationResource>,
+    },
     /// The refresh annotation was handled (removed by the controller).
     Refreshed,
     /// Synced and/or Healthy with no operation running.
@@ -123,28 +129,66 @@ fn summary(app: &Application) -> String {
     )
 }
 
+/// Whether the synced objects are healthy: the selected ones after a
+/// partial sync (as `argocd app sync --resource` waits), else the Application.
+fn synced_objects_healthy(app: &Application, selected: &[SyncOperationResource]) -> bool {
+    if selected.is_empty() {
+        return health_of(app) == HealthStatusCode::Healthy;
+    }
+    let resources = app
+        .status
+        .as_ref()
+        .map(|s| s.resources.as_slice())
+        .unwrap_or_default();
+    selected.iter().all(|want| {
+        resources.iter().any(|r| {
+            r.group == want.group
+                && r.kind == want.kind
+                && r.name == want.name
+                && want
+                    .namespace
+                    .as_ref()
+                    .is_none_or(|ns| r.namespace.as_ref() == Some(ns))
+                && r.health
+                    .as_ref()
+                    .is_some_and(|h| h.status == HealthStatusCode::Healthy)
+        })
+    })
+}
+
+fn judge_operation(
+    app: &Application,
+    op: &OperationState,
+    dry_run: bool,
+    resources: &[SyncOperationResource],
+) -> Verdict {
+    let message = op.message.as_deref().unwrap_or("");
+    match op.phase {
+        OperationPhase::Running | OperationPhase::Terminating => Verdict::Waiting,
+        OperationPhase::Failed | OperationPhase::Error => Verdict::Failed(format!(
+            "{}: sync {:?}: {message}",
+            app.name_any(),
+            op.phase
+        )),
+        OperationPhase::Succeeded if dry_run => {
+            Verdict::Done(format!("{}: dry run succeeded: {message}", app.name_any()))
+        }
+        OperationPhase::Succeeded if synced_objects_healthy(app, resources) => {
+            Verdict::Done(format!("{} (sync succeeded: {message})", summary(app)))
+        }
+        OperationPhase::Succeeded => Verdict::Waiting,
+    }
+}
+
 fn judge(app: &Application, goal: &Goal) -> Verdict {
     match goal {
-        Goal::Operation { token, dry_run } => match ours(app, token) {
+        Goal::Operation {
+            token,
+            dry_run,
+            resources,
+        } => match ours(app, token) {
             None => Verdict::Waiting,
-            Some(op) => match op.phase {
-                OperationPhase::Running | OperationPhase::Terminating => Verdict::Waiting,
-                OperationPhase::Failed | OperationPhase::Error => Verdict::Failed(format!(
-                    "{}: sync {:?}: {}",
-                    app.name_any(),
-                    op.phase,
-                    op.message.as_deref().unwrap_or("")
-                )),
-                OperationPhase::Succeeded if *dry_run => Verdict::Done(format!(
-                    "{}: dry run succeeded: {}",
-                    app.name_any(),
-                    op.message.as_deref().unwrap_or("")
-                )),
-                OperationPhase::Succeeded if health_of(app) == HealthStatusCode::Healthy => {
-                    Verdict::Done(format!("{} (sync succeeded)", summary(app)))
-                }
-                OperationPhase::Succeeded => Verdict::Waiting,
-            },
+            Some(op) => judge_operation(app, op, *dry_run, resources),
         },
         Goal::Refreshed => {
             if app.annotations().contains_key(REFRESH_ANNOTATION) {

@@ -320,3 +320,93 @@ users:
 "
     )
 }
+
+/// `get --watch` prints a line when the Application changes; `sync
+/// --resource` syncs one object, `--dry-run` none, `--prune` deletes what
+/// left Git.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn watch_partial_dry_run_and_prune() {
+    use tokio::io::AsyncBufReadExt;
+
+    let mut w = World::new("cli-part").await;
+    let repo = w.git.create_repo("cli/part");
+    repo.write("app/one.yaml", &configmap("one", "first"));
+    repo.write("app/two.yaml", &configmap("two", "first"));
+    repo.commit("first");
+    w.start_controller().await;
+    w.apply(&w.app("part", "cli/part", "app", false));
+    w.wait_for("part", "{.status.sync.status}", "OutOfSync")
+        .await;
+
+    let mut watch = tokio::process::Command::new(env!("CARGO_BIN_EXE_driftless"))
+        .args(["get", "apps", "part", "--watch", "--kubeconfig"])
+        .arg(w.cp.kubeconfig_path())
+        .args(["-n", &w.ns])
+        .env("NO_COLOR", "1")
+        .stdout(std::process::Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .expect("starting get --watch");
+    let mut lines = tokio::io::BufReader::new(watch.stdout.take().expect("stdout")).lines();
+    let header = lines.next_line().await.expect("read").unwrap_or_default();
+    assert!(header.starts_with("NAME"), "{header}");
+    let first = lines.next_line().await.expect("read").unwrap_or_default();
+    assert!(
+        first.starts_with("part") && first.contains("OutOfSync"),
+        "{first}"
+    );
+
+    let dry = w
+        .cli(&["sync", "part", "--dry-run", "--wait", "--timeout", "60s"])
+        .await;
+    assert_eq!(dry.code, 0, "{dry}");
+    assert!(dry.stdout.contains("dry run succeeded"), "{dry}");
+    let absent = w.cp.kubectl(&["-n", &w.dest, "get", "configmap", "one"]);
+    assert!(absent.is_err(), "a dry run writes nothing: {absent:?}");
+
+    let one = w
+        .cli(&[
+            "sync",
+            "part",
+            "--resource",
+            ":ConfigMap:one",
+            "--wait",
+            "--timeout",
+            "60s",
+        ])
+        .await;
+    assert_eq!(one.code, 0, "{one}");
+    w.kubectl(&["-n", &w.dest, "get", "configmap", "one"]);
+    assert!(
+        w.cp.kubectl(&["-n", &w.dest, "get", "configmap", "two"])
+            .is_err(),
+        "only one was selected"
+    );
+
+    repo.remove("app/one.yaml");
+    repo.commit("one leaves Git");
+    let all = w
+        .cli(&["sync", "part", "--prune", "--wait", "--timeout", "60s"])
+        .await;
+    assert_eq!(all.code, 0, "{all}");
+    assert!(
+        w.cp.kubectl(&["-n", &w.dest, "get", "configmap", "one"])
+            .is_err(),
+        "pruned"
+    );
+    w.kubectl(&["-n", &w.dest, "get", "configmap", "two"]);
+
+    let synced = tokio::time::timeout(std::time::Duration::from_secs(60), async {
+        while let Ok(Some(line)) = lines.next_line().await {
+            if line.starts_with("part") && line.contains("Synced") {
+                return line;
+            }
+        }
+        String::new()
+    })
+    .await
+    .expect("get --watch printed the change");
+    assert!(synced.contains("Healthy"), "{synced}");
+    watch.kill().await.expect("stopping get --watch");
+    w.stop_controller().await;
+}
