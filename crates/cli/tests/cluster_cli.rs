@@ -105,6 +105,20 @@ async fn get_diff_sync_wait() {
         path_other.code, 1,
         "another tracking name differs: {path_other}"
     );
+
+    // A Secret: the diff names its keys, never its values.
+    std::fs::write(
+        local.path().join("secret.yaml"),
+        "apiVersion: v1\nkind: Secret\nmetadata:\n  name: creds\nstringData:\n  password: hunter2-cli\n",
+    )
+    .expect("write");
+    let secret = run_cli(&args("web"), None).await;
+    assert_eq!(secret.code, 1, "{secret}");
+    assert!(secret.stdout.contains("password:"), "{secret}");
+    assert!(
+        !secret.stdout.contains("hunter2-cli") && !secret.stderr.contains("hunter2-cli"),
+        "{secret}"
+    );
     w.stop_controller().await;
 }
 
@@ -197,6 +211,22 @@ async fn suspend_resume_refresh() {
         ]),
         "second"
     );
+
+    // Deleting with the cascade (the default): the controller deletes the objects first.
+    let delete = w.cli(&["delete", "auto", "--yes"]).await;
+    assert_eq!(delete.code, 0, "{delete}");
+    let started = std::time::Instant::now();
+    while w
+        .cp
+        .kubectl(&["-n", &w.dest, "get", "configmap", "one"])
+        .is_ok()
+    {
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(120),
+            "the ConfigMap stays"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    }
     w.stop_controller().await;
 }
 

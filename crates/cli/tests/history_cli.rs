@@ -84,6 +84,15 @@ async fn history_rollback_tree_delete() {
     assert!(refused.stderr.contains("pass --yes"), "{refused}");
     w.kubectl(&["-n", &w.ns, "get", "application", "roll"]);
 
+    // On a terminal it asks; "n" keeps the Application.
+    let kept = tokio::task::block_in_place(|| under_pty_with_input(&w, "delete roll", "n\n"));
+    assert!(
+        kept.contains("Delete Application roll in namespace") && kept.contains("[y/N]"),
+        "{kept:?}"
+    );
+    assert!(kept.contains("Application roll not deleted"), "{kept:?}");
+    w.kubectl(&["-n", &w.ns, "get", "application", "roll"]);
+
     let delete = w.cli(&["delete", "roll", "--no-cascade", "--yes"]).await;
     assert_eq!(delete.code, 0, "{delete}");
     let gone = w.cli(&["get", "apps", "roll"]).await;
@@ -98,20 +107,39 @@ async fn history_rollback_tree_delete() {
 
 /// Runs `driftless <args>` under a pseudo-terminal, returning what the terminal received.
 fn under_pty(w: &World, args: &str) -> String {
+    let (ok, text) = pty_run(w, args, "");
+    assert!(ok, "{args} under a terminal: {text}");
+    text
+}
+
+/// Like [`under_pty`], typing `input`; the exit status may be a failure.
+fn under_pty_with_input(w: &World, args: &str, input: &str) -> String {
+    pty_run(w, args, input).1
+}
+
+fn pty_run(w: &World, args: &str, input: &str) -> (bool, String) {
+    use std::io::Write;
     let command = format!(
         "'{}' {args} --kubeconfig '{}' -n '{}'",
         env!("CARGO_BIN_EXE_driftless"),
         w.cp.kubeconfig_path().display(),
         w.ns
     );
-    let out = std::process::Command::new("script")
+    let mut child = std::process::Command::new("script")
         .args(["-qfec", &command, "/dev/null"])
         .env_remove("NO_COLOR")
-        .output()
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
         .expect("running script");
-    let text = String::from_utf8_lossy(&out.stdout).into_owned();
-    assert!(out.status.success(), "{args} under a terminal: {text}");
-    text
+    let mut stdin = child.stdin.take().expect("stdin");
+    stdin.write_all(input.as_bytes()).expect("typing");
+    let out = child.wait_with_output().expect("waiting for script");
+    drop(stdin);
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+    )
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
