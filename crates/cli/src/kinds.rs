@@ -157,21 +157,6 @@ pub(crate) async fn find(cluster: &Cluster, text: &str) -> Result<Found, CliErro
     })
 }
 
-/// An Application by name (for the commands only Applications have).
-pub(crate) async fn find_app(cluster: &Cluster, text: &str) -> Result<Application, CliError> {
-    let name = text
-        .strip_prefix("app/")
-        .or_else(|| text.strip_prefix("application/"))
-        .unwrap_or(text);
-    get_opt::<Application>(cluster, &app_subject(&cluster.namespace, Some(name)))
-        .await?
-        .ok_or_else(|| CliError::NotFound {
-            kind: "Application",
-            name: name.to_string(),
-            namespace: cluster.namespace.clone(),
-        })
-}
-
 /// The GitRepository a Kustomization's `sourceRef` names, as `(namespace, name)`.
 pub(crate) fn source_of(ks: &Kustomization) -> Result<(String, String), CliError> {
     let reference = &ks.spec.source_ref;
