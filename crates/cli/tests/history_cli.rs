@@ -212,3 +212,37 @@ async fn progress_on_a_terminal_and_plain_when_piped() {
     assert!(!plain_table.stdout.contains('\x1b'), "{plain_table}");
     w.stop_controller().await;
 }
+
+/// An App of Apps: the child Application's objects indented under it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn app_of_apps_tree() {
+    let mut w = World::new("cli-aoa").await;
+    let repo = w.git.create_repo("cli/aoa");
+    repo.write("child/one.yaml", &configmap("one", "first"));
+    let child = w.app("child", "cli/aoa", "child", true);
+    repo.write("apps/child.yaml", &child);
+    repo.commit("an App of Apps");
+    w.start_controller().await;
+    let root = w.app("root", "cli/aoa", "apps", true).replace(
+        &format!("    namespace: {}\n", w.dest),
+        &format!("    namespace: {}\n", w.ns),
+    );
+    w.apply(&root);
+    w.wait_for("root", "{.status.sync.status}", "Synced").await;
+    w.wait_for("child", "{.status.health.status}", "Healthy")
+        .await;
+
+    let tree = w.cli(&["tree", "root"]).await;
+    assert_eq!(tree.code, 0, "{tree}");
+    let lines: Vec<&str> = tree.stdout.lines().collect();
+    assert!(lines[0].starts_with("Application root  Synced"), "{tree}");
+    assert!(
+        lines[1].starts_with("└── Application child  Synced Healthy"),
+        "{tree}"
+    );
+    assert!(
+        lines[2].starts_with(&format!("    └── ConfigMap {}/one  Synced Healthy", w.dest)),
+        "the child's objects one level deeper: {tree}"
+    );
+    w.stop_controller().await;
+}
