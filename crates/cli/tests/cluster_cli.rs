@@ -440,3 +440,65 @@ async fn watch_partial_dry_run_and_prune() {
     watch.kill().await.expect("stopping get --watch");
     w.stop_controller().await;
 }
+
+/// `--context` picks a context other than the current one.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn context_flag() {
+    let w = World::new("cli-ctx").await;
+    let text = std::fs::read_to_string(w.cp.kubeconfig_path()).expect("kubeconfig");
+    let mut config: serde_json::Value = serde_saphyr::from_str(&text).expect("YAML");
+    let good = config["current-context"]
+        .as_str()
+        .expect("a current context")
+        .to_string();
+    let mut dead_cluster = config["clusters"][0].clone();
+    dead_cluster["name"] = "dead".into();
+    dead_cluster["cluster"]["server"] = "https://127.0.0.1:1".into();
+    let mut dead_context = config["contexts"][0].clone();
+    dead_context["name"] = "dead".into();
+    dead_context["context"]["cluster"] = "dead".into();
+    config["clusters"]
+        .as_array_mut()
+        .expect("clusters")
+        .push(dead_cluster);
+    config["contexts"]
+        .as_array_mut()
+        .expect("contexts")
+        .push(dead_context);
+    config["current-context"] = "dead".into();
+    let dir = tempfile::tempdir().expect("temp dir");
+    let path = dir.path().join("two.kubeconfig");
+    std::fs::write(&path, config.to_string()).expect("write");
+    let run = |context: Option<&str>| {
+        let mut args = vec![
+            "get".to_string(),
+            "apps".into(),
+            "--kubeconfig".into(),
+            path.display().to_string(),
+            "-n".into(),
+            w.ns.clone(),
+        ];
+        if let Some(c) = context {
+            args.extend(["--context".into(), c.to_string()]);
+        }
+        args
+    };
+    let current = run_cli(&run(None), None).await;
+    assert!(
+        current.code != 0
+            && current
+                .stderr
+                .contains("cannot reach the cluster at https://127.0.0.1:1"),
+        "{current}"
+    );
+    let chosen = run_cli(&run(Some(&good)), None).await;
+    assert_eq!(chosen.code, 0, "{chosen}");
+    let unknown = run_cli(&run(Some("nope")), None).await;
+    assert!(
+        unknown.code != 0
+            && unknown.stderr.starts_with("error: kubeconfig:")
+            && unknown.stderr.contains("nope"),
+        "{unknown}"
+    );
+    assert_eq!(unknown.stderr.lines().count(), 1, "{unknown}");
+}
