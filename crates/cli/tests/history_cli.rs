@@ -179,6 +179,33 @@ async fn progress_on_a_terminal_and_plain_when_piped() {
         "colored object states: {tty:?}"
     );
 
+    let local = tempfile::tempdir().expect("temp dir");
+    std::fs::write(local.path().join("one.yaml"), configmap("one", "changed")).expect("write");
+    std::fs::write(local.path().join("two.yaml"), configmap("two", "first")).expect("write");
+    let diff_args = format!("diff tty --local '{}'", local.path().display());
+    let diff = tokio::task::block_in_place(|| under_pty_with_input(&w, &diff_args, ""));
+    assert!(
+        diff.contains("\x1b[31m-  value: first\x1b[0m"),
+        "removals red: {diff:?}"
+    );
+    assert!(
+        diff.contains("\x1b[32m+  value: changed\x1b[0m"),
+        "additions green: {diff:?}"
+    );
+    let piped_diff = w
+        .cli(&[
+            "diff",
+            "tty",
+            "--local",
+            &local.path().display().to_string(),
+        ])
+        .await;
+    assert_eq!(piped_diff.code, 1, "{piped_diff}");
+    assert!(
+        piped_diff.stdout.contains("\n-  value: first\n") && !piped_diff.stdout.contains('\x1b'),
+        "{piped_diff}"
+    );
+
     let table = tokio::task::block_in_place(|| under_pty(&w, "get apps"));
     assert!(
         table.contains("\x1b[32mSynced\x1b[0m") && table.contains("\x1b[1mNAME\x1b[0m"),
