@@ -242,8 +242,8 @@ pub(crate) fn reconcile(args: &ReconcileArgs) -> anyhow::Result<()> {
     })?
 }
 
-/// Annotates `requestedAt` (the source's first, when asked) and waits for
-/// the Kustomization to handle it.
+/// Annotates `requestedAt` (the source's first, when asked) and, with a
+/// `timeout`, waits for the Kustomization to handle it.
 pub(crate) async fn reconcile_ks(
     cluster: &Cluster,
     ks: &Kustomization,
@@ -257,20 +257,26 @@ pub(crate) async fn reconcile_ks(
         ))
         .into());
     }
-    let timeout = timeout.unwrap_or(Duration::from_secs(300));
     if with_source {
         let (ns, source) = kinds::source_of(ks)?;
         let token = request_token();
         let subject = kinds::source_subject(&ns, Some(&source));
         merge_patch::<GitRepository>(cluster, &subject, &requested_at(&token)).await?;
         eprintln!("GitRepository {ns}/{source}: reconcile requested");
-        wait::wait_source(cluster, &subject, &token, timeout).await?;
+        // As `flux reconcile --with-source`: the Kustomization is asked once
+        // its source has the new revision (without a wait it is asked at once).
+        if let Some(timeout) = timeout {
+            wait::wait_source(cluster, &subject, &token, timeout).await?;
+        }
     }
     let token = request_token();
     let subject = kinds::ks_subject(&cluster.namespace, Some(&name));
     merge_patch::<Kustomization>(cluster, &subject, &requested_at(&token)).await?;
     eprintln!("Kustomization {name}: reconcile requested");
-    wait::wait_ks(cluster, &name, Some(&token), timeout).await
+    match timeout {
+        Some(timeout) => wait::wait_ks(cluster, &name, Some(&token), timeout).await,
+        None => Ok(()),
+    }
 }
 
 fn requested_at(token: &str) -> serde_json::Value {
