@@ -344,3 +344,45 @@ fn promote_copies_tags_and_commits() {
         "everything committed"
     );
 }
+
+/// The `images:` field: its line and the entry lines under it.
+fn images_field(text: &str) -> String {
+    let mut lines = text.lines().skip_while(|l| !l.starts_with("images:"));
+    let mut out: Vec<&str> = lines.next().into_iter().collect();
+    out.extend(lines.take_while(|l| l.starts_with("- ") || l.starts_with("  ")));
+    out.join("\n")
+}
+
+/// Seed 002's staging overlay (indented lists, comments, blank lines, a
+/// generator): `images:` exactly as kustomize writes it; kustomize
+/// re-indents and reorders the other fields, driftless leaves them alone.
+#[test]
+fn seed_overlay_images_as_kustomize_rest_untouched() {
+    let seed = "apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\n\nnamespace: staging\n\nresources:\n  - ../../base\n  - ingress.yaml\n  - secrets.yaml\n\n# Staging uses base configuration mostly as-is\npatchesStrategicMerge:\n  - deployment-patch.yaml\n\n# Use staging-specific image tags\nimages:\n  - name: my-app\n    newTag: staging-latest\n\n# Staging-specific labels\ncommonLabels:\n  environment: staging\n  \n# Override some base configuration\nconfigMapGenerator:\n  - name: app-config\n    behavior: merge\n    literals:\n      - LOG_LEVEL=debug\n      - DEBUG_MODE=true\n";
+    let theirs = tempfile::tempdir().expect("temp dir");
+    let ours = tempfile::tempdir().expect("temp dir");
+    for dir in [&theirs, &ours] {
+        std::fs::write(dir.path().join("kustomization.yaml"), seed).expect("write");
+    }
+    let args = ["edit", "set", "image", "my-app:staging-0a1b2c3"];
+    let k = Command::new(kustomize())
+        .args(args)
+        .current_dir(theirs.path())
+        .output()
+        .expect("kustomize");
+    assert!(k.status.success(), "{}", String::from_utf8_lossy(&k.stderr));
+    let d = driftless(&args, ours.path());
+    assert!(d.status.success(), "{}", String::from_utf8_lossy(&d.stderr));
+    let want = std::fs::read_to_string(theirs.path().join("kustomization.yaml")).expect("read");
+    let got = std::fs::read_to_string(ours.path().join("kustomization.yaml")).expect("read");
+    assert_eq!(images_field(&got), images_field(&want));
+    assert_eq!(
+        images_field(&got),
+        "images:\n- name: my-app\n  newTag: staging-0a1b2c3"
+    );
+    assert_eq!(
+        got.replace(&images_field(&got), ""),
+        seed.replace(&images_field(seed).to_string(), ""),
+        "everything else as it was"
+    );
+}
