@@ -203,8 +203,14 @@ spec:
 
 /// Runs the built binary with `args` (in `dir` when given).
 pub async fn run_cli(args: &[String], dir: Option<&Path>) -> Run {
+    static CACHE: std::sync::OnceLock<tempfile::TempDir> = std::sync::OnceLock::new();
+    let cache = CACHE.get_or_init(|| tempfile::tempdir().expect("temp dir"));
     let mut cmd = tokio::process::Command::new(env!("CARGO_BIN_EXE_driftless"));
-    cmd.args(args).env_remove("RUST_LOG").env("NO_COLOR", "1");
+    cmd.args(args)
+        .env_remove("RUST_LOG")
+        .env("NO_COLOR", "1")
+        // `diff`'s Git mirrors, kept out of the user's cache.
+        .env("DRIFTLESS_CACHE_DIR", cache.path());
     if let Some(dir) = dir {
         cmd.current_dir(dir);
     }
