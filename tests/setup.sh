@@ -56,3 +56,4 @@ setup_apt
 setup_tools
 # Prints its progress on stderr; the bin directory it prints is not needed here.
 "$setup_dir/cluster/build-binaries.sh" >/dev/null
+"$setup_dir/cluster/build-kustomize.sh" >/dev/null

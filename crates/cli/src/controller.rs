@@ -10,6 +10,8 @@ use driftless_controller::{ControllerConfig, LeaderElection};
 
 /// What `driftless controller --help` says about the HTTP endpoints.
 const ENDPOINTS_HELP: &str = "\
+Example: driftless controller --namespaces argocd,team-a --requeue-interval 1m
+
 HTTP endpoints (on --listen):
   POST /api/webhook   a Git host's push event: refreshes at once every Application whose
                       repository, target revision and (when the payload lists changed files)
@@ -41,11 +43,12 @@ Example: curl -X POST -H 'Content-Type: application/json' \\
 /// Arguments of `driftless controller`.
 #[derive(Debug, clap::Args)]
 #[command(
-    after_help = "Push webhooks: POST /api/webhook (GitHub, GitLab, Gitea, Gogs, Bitbucket or a \
+    after_help = "Example: driftless controller --namespaces argocd,team-a --requeue-interval 1m\n\n\
+                  Push webhooks: POST /api/webhook (GitHub, GitLab, Gitea, Gogs, Bitbucket or a \
                   generic JSON form); `--help` shows the payloads and secrets.",
     after_long_help = ENDPOINTS_HELP
 )]
-pub struct Args {
+pub(crate) struct Args {
     /// Namespaces whose Applications are reconciled, comma-separated; `*` for
     /// all. Default: `argocd` (or the control-plane namespace) plus the
     /// controller's own namespace. Applications outside the control-plane
@@ -114,7 +117,7 @@ fn webhook_secrets() -> driftless_source::webhook::WebhookSecrets {
 }
 
 /// Parses `90`, `90s`, `5m`, `1h` or `250ms`.
-fn parse_duration(text: &str) -> Result<Duration, String> {
+pub(crate) fn parse_duration(text: &str) -> Result<Duration, String> {
     let text = text.trim();
     let split = text
         .find(|c: char| !c.is_ascii_digit())
@@ -138,7 +141,7 @@ fn parse_duration(text: &str) -> Result<Duration, String> {
 }
 
 /// Runs the controller until SIGTERM or Ctrl-C.
-pub fn run(args: &Args) -> anyhow::Result<()> {
+pub(crate) fn run(args: &Args) -> anyhow::Result<()> {
     let mut config = ControllerConfig::default();
     if !args.namespaces.is_empty() {
         config.namespaces = args

@@ -8,14 +8,17 @@ use driftless_api::crd::{crd_file_name, crds, crds_yaml};
 
 /// Arguments of `driftless crd`.
 #[derive(Debug, clap::Args)]
-pub struct Args {
+#[command(after_help = "Examples:
+  driftless crd | kubectl apply --server-side -f -   # install or update the CRDs
+  driftless crd --write crds                         # regenerate the checked-in files")]
+pub(crate) struct Args {
     /// Write one YAML file per CRD into this directory instead of printing them.
     #[arg(long, value_name = "DIR")]
     write: Option<PathBuf>,
 }
 
 /// Prints or writes the CRDs.
-pub fn run(args: &Args) -> anyhow::Result<()> {
+pub(crate) fn run(args: &Args) -> anyhow::Result<()> {
     let Some(dir) = &args.write else {
         print!("{}", crds_yaml().context("serializing the CRDs")?);
         return Ok(());

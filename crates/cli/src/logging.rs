@@ -1,6 +1,6 @@
 //! Log output of every subcommand: to stderr (stdout is `render`'s and
 //! `crd`'s output), as text or as JSON lines, filtered by `RUST_LOG`
-//! (default `info`).
+//! (default `info` for the controller, `warn` for the other commands).
 
 use std::io::IsTerminal;
 
@@ -18,8 +18,12 @@ pub(crate) enum LogFormat {
 }
 
 /// Installs the global subscriber.
-pub(crate) fn init(format: LogFormat) {
-    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
+///
+/// `default` is the filter when `RUST_LOG` is unset: `info` for the
+/// controller; the operator commands print their own one-line errors, so
+/// they log warnings only and nothing of the kube client.
+pub(crate) fn init(format: LogFormat, default: &str) {
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(default));
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr);

@@ -8,7 +8,11 @@ use driftless_render::{DiskTree, RenderOptions};
 
 /// Arguments of `driftless render`.
 #[derive(Debug, clap::Args)]
-pub struct Args {
+#[command(after_help = "Examples:
+  driftless render overlays/prod                # like kubectl kustomize overlays/prod
+  driftless render manifests --recurse          # a plain directory and its subdirectories
+  driftless render overlays/prod | kubectl diff -f -")]
+pub(crate) struct Args {
     /// The directory to render: a kustomization's directory or a plain
     /// directory of manifests (not a file).
     path: PathBuf,
@@ -27,7 +31,7 @@ pub struct Args {
 }
 
 /// Renders and prints.
-pub fn run(args: &Args) -> anyhow::Result<()> {
+pub(crate) fn run(args: &Args) -> anyhow::Result<()> {
     let path = args
         .path
         .canonicalize()
@@ -70,7 +74,7 @@ pub fn run(args: &Args) -> anyhow::Result<()> {
 
 /// The `--kustomize-command` option (of `render` and `controller`); blank
 /// means none.
-pub fn external_kustomize(
+pub(crate) fn external_kustomize(
     command: Option<&str>,
 ) -> anyhow::Result<Option<driftless_render::ExternalKustomize>> {
     command

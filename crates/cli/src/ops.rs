@@ -1,0 +1,439 @@
+//! Requests through the API, as Argo CD's and Flux's own tools make them:
+//! `sync` (an Application's `operation`), `reconcile` and `refresh`
+//! (`reconcile.fluxcd.io/requestedAt`, `argocd.argoproj.io/refresh`),
+//! `suspend` and `resume`.
+
+use std::time::Duration;
+
+use driftless_api::flux::RECONCILE_REQUESTED_AT;
+use driftless_api::flux::kustomize::v1::Kustomization;
+use driftless_api::flux::source::v1::GitRepository;
+use driftless_api::{Application, OperationPhase, SyncOperationResource};
+use kube::api::{Patch, PatchParams};
+use kube::{Api, ResourceExt};
+use serde_json::json;
+
+use crate::cluster::{Cluster, KubeFlags, block_on};
+use crate::controller::parse_duration;
+use crate::error::{CliError, Subject};
+use crate::kinds::{self, Found};
+use crate::wait::{self, Goal};
+
+/// The annotation `argocd app get --refresh` sets.
+pub(crate) const REFRESH_ANNOTATION: &str = "argocd.argoproj.io/refresh";
+
+/// Arguments of `driftless sync`.
+#[derive(Debug, clap::Args)]
+#[command(after_help = "Examples:
+  driftless sync guestbook --wait                     # sync to the target revision, show progress
+  driftless sync guestbook --revision v1.2.0 --prune  # sync an older tag and delete what left Git
+  driftless sync guestbook --resource apps:Deployment:web --resource :Service:web
+  driftless sync guestbook --dry-run                  # what would be applied (see the operation state)
+  driftless sync ks/podinfo --wait                    # a Flux Kustomization: a reconcile")]
+pub(crate) struct SyncArgs {
+    /// The Application (or `ks/NAME`, a Kustomization).
+    name: String,
+    /// Sync this revision (branch, tag or commit) instead of the target revision.
+    #[arg(long)]
+    revision: Option<String>,
+    /// Delete the objects that left Git.
+    #[arg(long)]
+    prune: bool,
+    /// Only report what the sync would do.
+    #[arg(long)]
+    dry_run: bool,
+    /// Sync only this object, `GROUP:KIND:NAME` or `GROUP:KIND:NAMESPACE/NAME`
+    /// (empty group for the core API: `:ConfigMap:settings`); repeatable.
+    #[arg(long = "resource", value_name = "GROUP:KIND:NAME", value_parser = parse_resource)]
+    resources: Vec<SyncOperationResource>,
+    /// Wait for the sync to finish and the objects to become healthy, showing progress.
+    #[arg(long)]
+    wait: bool,
+    /// How long `--wait` waits, e.g. `90s`, `5m`.
+    #[arg(long, default_value = "5m", value_parser = parse_duration)]
+    timeout: Duration,
+    #[command(flatten)]
+    kube: KubeFlags,
+}
+
+/// Parses Argo CD's `GROUP:KIND:NAME` / `GROUP:KIND:NAMESPACE/NAME`.
+fn parse_resource(text: &str) -> Result<SyncOperationResource, String> {
+    let parts: Vec<&str> = text.splitn(3, ':').collect();
+    let [group, kind, name] = parts[..] else {
+        return Err(format!(
+            "{text:?} is not GROUP:KIND:NAME (e.g. apps:Deployment:web, :ConfigMap:settings)"
+        ));
+    };
+    let (namespace, name) = match name.split_once('/') {
+        Some((ns, n)) => (Some(ns.to_string()), n),
+        None => (None, name),
+    };
+    if kind.is_empty() || name.is_empty() {
+        return Err(format!(
+            "{text:?}: the kind and the name are required (GROUP:KIND:NAME)"
+        ));
+    }
+    Ok(SyncOperationResource {
+        group: group.to_string(),
+        kind: kind.to_string(),
+        name: name.to_string(),
+        namespace,
+    })
+}
+
+/// Who asks, for `operation.initiatedBy.username` (as `argocd app sync` records it).
+fn username() -> String {
+    std::env::var("USER")
+        .ok()
+        .filter(|u| !u.is_empty())
+        .unwrap_or_else(|| "driftless-cli".into())
+}
+
+/// A value unique to this request, to recognise its outcome.
+pub(crate) fn request_token() -> String {
+    k8s_openapi::jiff::Timestamp::now().to_string()
+}
+
+/// Runs `sync`.
+pub(crate) fn sync(args: &SyncArgs) -> anyhow::Result<()> {
+    block_on(async {
+        let cluster = Cluster::connect(&args.kube).await?;
+        match kinds::find(&cluster, &args.name).await? {
+            Found::App(app) => sync_app(&cluster, &app, args).await,
+            Found::Ks(ks) => {
+                if args.revision.is_some()
+                    || args.prune
+                    || args.dry_run
+                    || !args.resources.is_empty()
+                {
+                    return Err(CliError::Usage(format!(
+                        "Kustomization {}: --revision, --prune, --dry-run and --resource are \
+                         Application options; a Kustomization is reconciled as its spec says",
+                        ks.name_any()
+                    ))
+                    .into());
+                }
+                reconcile_ks(&cluster, &ks, false, args.wait.then_some(args.timeout)).await
+            }
+        }
+    })?
+}
+
+async fn sync_app(cluster: &Cluster, app: &Application, args: &SyncArgs) -> anyhow::Result<()> {
+    let name = app.name_any();
+    let running = app
+        .status
+        .as_ref()
+        .and_then(|s| s.operation_state.as_ref())
+        .is_some_and(|o| o.phase == OperationPhase::Running);
+    if app.spec.operation.is_some() || running {
+        return Err(CliError::Failed(format!(
+            "Application {name}: another operation is already in progress \
+             (see `driftless get app {name} -o wide`)"
+        ))
+        .into());
+    }
+    let token = request_sync_with(cluster, &name, args).await?;
+    if args.wait {
+        let goal = Goal::Operation {
+            token,
+            dry_run: args.dry_run,
+            resources: args.resources.clone(),
+        };
+        wait::wait_app(cluster, &name, goal, args.timeout).await?;
+    }
+    Ok(())
+}
+
+async fn request_sync_with(
+    cluster: &Cluster,
+    name: &str,
+    args: &SyncArgs,
+) -> Result<String, CliError> {
+    let token = request_token();
+    let patch = json!({"operation": {
+        "initiatedBy": {"username": username()},
+        "info": [{"name": "Requested-By", "value": format!("driftless-cli {token}")}],
+        "sync": {
+            "revision": args.revision,
+            "prune": args.prune,
+            "dryRun": args.dry_run,
+            "resources": args.resources,
+        },
+    }});
+    let subject = kinds::app_subject(&cluster.namespace, Some(name));
+    merge_patch::<Application>(cluster, &subject, &patch).await?;
+    eprintln!(
+        "Application {name}: sync requested{}",
+        match &args.revision {
+            Some(r) => format!(" to {r}"),
+            None => String::new(),
+        }
+    );
+    Ok(token)
+}
+
+/// Requests a sync of `name` to `revision` (the target revision when
+/// `None`); returns the token `wait` recognises its outcome by.
+pub(crate) async fn request_sync(
+    cluster: &Cluster,
+    name: &str,
+    revision: Option<&str>,
+    prune: bool,
+) -> Result<String, CliError> {
+    let args = SyncArgs {
+        name: name.to_string(),
+        revision: revision.map(str::to_string),
+        prune,
+        dry_run: false,
+        resources: Vec::new(),
+        wait: false,
+        timeout: Duration::from_secs(0),
+        kube: KubeFlags::default(),
+    };
+    request_sync_with(cluster, name, &args).await
+}
+
+/// A JSON merge patch of one object.
+pub(crate) async fn merge_patch<K>(
+    cluster: &Cluster,
+    subject: &Subject,
+    patch: &serde_json::Value,
+) -> Result<K, CliError>
+where
+    K: kinds::Namespaced,
+{
+    let api: Api<K> = Api::namespaced(cluster.client.clone(), &subject.namespace);
+    let name = subject.name.as_deref().unwrap_or_default();
+    api.patch(name, &PatchParams::default(), &Patch::Merge(patch))
+        .await
+        .map_err(|e| CliError::from_kube(e, subject, &cluster.server))
+}
+
+/// Arguments of `driftless reconcile`.
+#[derive(Debug, clap::Args)]
+#[command(after_help = "Examples:
+  driftless reconcile podinfo                 # a Kustomization: reconcile now, wait for the result
+  driftless reconcile podinfo --with-source   # fetch its GitRepository first (after a push)
+  driftless reconcile app/guestbook           # an Application: compare with Git now (a refresh)")]
+pub(crate) struct ReconcileArgs {
+    /// The Kustomization or Application.
+    name: String,
+    /// Reconcile the Kustomization's GitRepository first (for an Application: a hard refresh).
+    #[arg(long)]
+    with_source: bool,
+    /// How long to wait for the result.
+    #[arg(long, default_value = "5m", value_parser = parse_duration)]
+    timeout: Duration,
+    #[command(flatten)]
+    kube: KubeFlags,
+}
+
+/// Runs `reconcile`.
+pub(crate) fn reconcile(args: &ReconcileArgs) -> anyhow::Result<()> {
+    block_on(async {
+        let cluster = Cluster::connect(&args.kube).await?;
+        match kinds::find(&cluster, &args.name).await? {
+            Found::Ks(ks) => {
+                reconcile_ks(&cluster, &ks, args.with_source, Some(args.timeout)).await
+            }
+            Found::App(app) => refresh_app(&cluster, &app, args.with_source, args.timeout).await,
+        }
+    })?
+}
+
+/// Annotates `requestedAt` (the source's first, when asked) and, with a
+/// `timeout`, waits for the Kustomization to handle it.
+pub(crate) async fn reconcile_ks(
+    cluster: &Cluster,
+    ks: &Kustomization,
+    with_source: bool,
+    timeout: Option<Duration>,
+) -> anyhow::Result<()> {
+    let name = ks.name_any();
+    if ks.spec.suspend {
+        return Err(CliError::Failed(format!(
+            "Kustomization {name} is suspended: `driftless resume {name}` first"
+        ))
+        .into());
+    }
+    if with_source {
+        let (ns, source) = kinds::source_of(ks)?;
+        let token = request_token();
+        let subject = kinds::source_subject(&ns, Some(&source));
+        merge_patch::<GitRepository>(cluster, &subject, &requested_at(&token)).await?;
+        eprintln!("GitRepository {ns}/{source}: reconcile requested");
+        // As `flux reconcile --with-source`: the Kustomization is asked once
+        // its source has the new revision (without a wait it is asked at once).
+        if let Some(timeout) = timeout {
+            wait::wait_source(cluster, &subject, &token, timeout).await?;
+        }
+    }
+    let token = request_token();
+    let subject = kinds::ks_subject(&cluster.namespace, Some(&name));
+    merge_patch::<Kustomization>(cluster, &subject, &requested_at(&token)).await?;
+    eprintln!("Kustomization {name}: reconcile requested");
+    match timeout {
+        Some(timeout) => wait::wait_ks(cluster, &name, Some(&token), timeout).await,
+        None => Ok(()),
+    }
+}
+
+fn requested_at(token: &str) -> serde_json::Value {
+    json!({"metadata": {"annotations": {RECONCILE_REQUESTED_AT: token}}})
+}
+
+/// Arguments of `driftless refresh`.
+#[derive(Debug, clap::Args)]
+#[command(after_help = "Examples:
+  driftless refresh guestbook          # compare with Git now
+  driftless refresh guestbook --hard   # and render again, bypassing the render cache")]
+pub(crate) struct RefreshArgs {
+    /// The Application (or a Kustomization: a reconcile).
+    name: String,
+    /// Render again even when the commit did not change (for a Kustomization: fetch its source too).
+    #[arg(long)]
+    hard: bool,
+    /// How long to wait for the controller to handle the refresh.
+    #[arg(long, default_value = "2m", value_parser = parse_duration)]
+    timeout: Duration,
+    #[command(flatten)]
+    kube: KubeFlags,
+}
+
+/// Runs `refresh`.
+pub(crate) fn refresh(args: &RefreshArgs) -> anyhow::Result<()> {
+    block_on(async {
+        let cluster = Cluster::connect(&args.kube).await?;
+        match kinds::find(&cluster, &args.name).await? {
+            Found::App(app) => refresh_app(&cluster, &app, args.hard, args.timeout).await,
+            Found::Ks(ks) => reconcile_ks(&cluster, &ks, args.hard, Some(args.timeout)).await,
+        }
+    })?
+}
+
+async fn refresh_app(
+    cluster: &Cluster,
+    app: &Application,
+    hard: bool,
+    timeout: Duration,
+) -> anyhow::Result<()> {
+    let name = app.name_any();
+    let value = if hard { "hard" } else { "normal" };
+    let patch = json!({"metadata": {"annotations": {REFRESH_ANNOTATION: value}}});
+    merge_patch::<Application>(
+        cluster,
+        &kinds::app_subject(&cluster.namespace, Some(&name)),
+        &patch,
+    )
+    .await?;
+    eprintln!("Application {name}: {value} refresh requested");
+    wait::wait_app(cluster, &name, Goal::Refreshed, timeout).await
+}
+
+/// Arguments of `driftless suspend` and `driftless resume`.
+#[derive(Debug, clap::Args)]
+#[command(after_help = "Examples:
+  driftless suspend podinfo     # a Kustomization: spec.suspend=true (Flux stops reconciling it)
+  driftless suspend guestbook   # an Application: automated sync disabled (syncPolicy.automated.enabled=false)
+  driftless resume guestbook")]
+pub(crate) struct SuspendArgs {
+    /// The Application or Kustomization.
+    name: String,
+    #[command(flatten)]
+    kube: KubeFlags,
+}
+
+/// Runs `suspend` (`suspend = true`) or `resume`.
+pub(crate) fn suspend(args: &SuspendArgs, suspend: bool) -> anyhow::Result<()> {
+    block_on(async {
+        let cluster = Cluster::connect(&args.kube).await?;
+        match kinds::find(&cluster, &args.name).await? {
+            Found::Ks(ks) => {
+                let name = ks.name_any();
+                let patch = json!({"spec": {"suspend": suspend}});
+                merge_patch::<Kustomization>(
+                    &cluster,
+                    &kinds::ks_subject(&cluster.namespace, Some(&name)),
+                    &patch,
+                )
+                .await?;
+                println!(
+                    "Kustomization {name} {}",
+                    if suspend { "suspended" } else { "resumed" }
+                );
+                Ok(())
+            }
+            Found::App(app) => set_automated(&cluster, &app, !suspend).await,
+        }
+    })?
+}
+
+/// Suspends or resumes an Application's automated sync through
+/// `syncPolicy.automated.enabled` (Argo CD 2.14+), which keeps its `prune`
+/// and `selfHeal` settings for when it is resumed.
+pub(crate) async fn set_automated(
+    cluster: &Cluster,
+    app: &Application,
+    enabled: bool,
+) -> anyhow::Result<()> {
+    let name = app.name_any();
+    let automated = app
+        .spec
+        .spec
+        .sync_policy
+        .as_ref()
+        .and_then(|p| p.automated.as_ref());
+    let Some(automated) = automated else {
+        return Err(CliError::Failed(format!(
+            "Application {name} has no automated sync policy (spec.syncPolicy.automated) to {}",
+            if enabled { "resume" } else { "suspend" }
+        ))
+        .into());
+    };
+    if automated.enabled.unwrap_or(true) == enabled {
+        println!(
+            "Application {name}: automated sync is already {}",
+            if enabled { "enabled" } else { "disabled" }
+        );
+        return Ok(());
+    }
+    let patch = json!({"spec": {"syncPolicy": {"automated": {"enabled": enabled}}}});
+    merge_patch::<Application>(
+        cluster,
+        &kinds::app_subject(&cluster.namespace, Some(&name)),
+        &patch,
+    )
+    .await?;
+    println!(
+        "Application {name}: automated sync {}",
+        if enabled {
+            "enabled (resumed)"
+        } else {
+            "disabled (suspended; `driftless resume` enables it again)"
+        }
+    );
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn resources_like_argocd() {
+        let r = parse_resource("apps:Deployment:web").unwrap();
+        assert_eq!(
+            (r.group.as_str(), r.kind.as_str(), r.name.as_str()),
+            ("apps", "Deployment", "web")
+        );
+        assert_eq!(r.namespace, None);
+        let r = parse_resource(":ConfigMap:prod/settings").unwrap();
+        assert_eq!(
+            (r.group.as_str(), r.namespace.as_deref(), r.name.as_str()),
+            ("", Some("prod"), "settings")
+        );
+        assert!(parse_resource("Deployment/web").is_err());
+        assert!(parse_resource("apps::web").is_err());
+    }
+}
