@@ -3,15 +3,17 @@
 //! redrawn in place (plain lines when piped).
 
 use std::collections::BTreeMap;
-use std::io::{IsTerminal, Write};
-use std::time::Instant;
+use std::io::IsTerminal;
+use std::time::{Duration, Instant};
 
 use driftless_api::{Application, HealthStatusCode, SyncStatusCode};
 
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+
 use crate::output::color::{self, Color};
 
-const SPINNER: [&str; 10] = ["⠋", "⠙", "⠹", "⠸", "⠼", "⠴", "⠦", "⠧", "⠇", "⠏"];
-const BAR_WIDTH: usize = 20;
+/// The spinner's frames; the last one is shown when finished.
+const SPINNER: [&str; 11] = ["⠋", "⠙", "⠹", "⠸", "⠼", "⠴", "⠦", "⠧", "⠇", "⠏", "✓"];
 
 /// What one poll saw of an Application, for the display.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -82,15 +84,15 @@ fn key(kind: &str, namespace: Option<&str>, name: &str) -> String {
     }
 }
 
-/// The display.
+/// The display: on a terminal an indicatif bar (spinner, objects healthy
+/// of all, elapsed time) redrawn in place below the object lines; piped,
+/// plain lines only.
 pub(crate) struct Progress {
     name: String,
-    tty: bool,
+    bar: Option<ProgressBar>,
     colored: bool,
     last: Snapshot,
-    frame: usize,
     started: Instant,
-    status_line: bool,
 }
 
 impl Progress {
@@ -99,66 +101,51 @@ impl Progress {
         let tty = std::io::stdout().is_terminal();
         Progress {
             name: name.to_string(),
-            tty,
+            bar: tty.then(|| status_bar(name)),
             colored: tty && std::env::var_os("NO_COLOR").is_none(),
             last: Snapshot::default(),
-            frame: 0,
             started: Instant::now(),
-            status_line: false,
         }
     }
 
     /// Shows what changed since the last update.
     pub(crate) fn update(&mut self, snap: Snapshot) {
-        let mut out = String::new();
-        self.clear_status(&mut out);
         for (k, v) in &snap.objects {
             if self.last.objects.get(k) != Some(v) {
-                out.push_str(&format!("  {k}: {}\n", self.paint_state(v)));
+                self.line(&format!("  {k}: {}", self.paint_state(v)));
             }
         }
         let total = snap.objects.len();
-        if self.tty {
-            self.frame = (self.frame + 1) % SPINNER.len();
-            out.push_str(&format!(
-                "{} {}: {} {} {}/{} healthy, {}/{} synced ({}s)",
-                SPINNER[self.frame],
-                self.name,
-                snap.phase,
-                bar(snap.healthy, total),
-                snap.healthy,
-                total,
-                snap.synced,
-                total,
-                self.started.elapsed().as_secs()
-            ));
-            self.status_line = true;
-        } else if snap.phase != self.last.phase {
-            out.push_str(&format!("{}: {}\n", self.name, snap.phase));
+        match &self.bar {
+            Some(bar) => {
+                bar.set_length(total as u64);
+                bar.set_position(snap.healthy as u64);
+                bar.set_message(format!("{} {}/{total} synced", snap.phase, snap.synced));
+            }
+            None if snap.phase != self.last.phase => {
+                println!("{}: {}", self.name, snap.phase);
+            }
+            None => {}
         }
-        print_flush(&out);
         self.last = snap;
     }
 
     /// Ends the display with a summary line (green on success, red otherwise).
     pub(crate) fn finish(&mut self, ok: bool, summary: &str) {
-        let mut out = String::new();
-        self.clear_status(&mut out);
+        if let Some(bar) = self.bar.take() {
+            bar.finish_and_clear();
+        }
         let mark = if ok { "✓" } else { "✗" };
         let text = format!("{mark} {summary} ({}s)", self.started.elapsed().as_secs());
-        out.push_str(&color::paint(
-            &text,
-            if ok { Color::Green } else { Color::Red },
-            self.colored,
-        ));
-        out.push('\n');
-        print_flush(&out);
+        let color = if ok { Color::Green } else { Color::Red };
+        println!("{}", color::paint(&text, color, self.colored));
     }
 
-    fn clear_status(&mut self, out: &mut String) {
-        if self.status_line {
-            out.push_str("\r\x1b[2K");
-            self.status_line = false;
+    /// One line above the bar (or a plain line when piped).
+    fn line(&self, text: &str) {
+        match &self.bar {
+            Some(bar) => bar.println(text),
+            None => println!("{text}"),
         }
     }
 
@@ -174,28 +161,24 @@ impl Progress {
     }
 }
 
-fn print_flush(text: &str) {
-    let mut out = std::io::stdout().lock();
-    let _ = out.write_all(text.as_bytes());
-    let _ = out.flush();
-}
-
-/// `[######--------------]`: `done` of `total`.
-fn bar(done: usize, total: usize) -> String {
-    let filled = (done * BAR_WIDTH).checked_div(total).unwrap_or(0);
-    format!("[{}{}]", "#".repeat(filled), "-".repeat(BAR_WIDTH - filled))
+/// The terminal's status line: `⠙ NAME: PHASE n/m synced [####----] k/m healthy (3s)`.
+fn status_bar(name: &str) -> ProgressBar {
+    let style = ProgressStyle::with_template(
+        "{spinner} {prefix}: {msg} [{bar:20}] {pos}/{len} healthy ({elapsed})",
+    )
+    .expect("a valid template")
+    .tick_strings(&SPINNER)
+    .progress_chars("##-");
+    let bar = ProgressBar::with_draw_target(Some(0), ProgressDrawTarget::stdout())
+        .with_style(style)
+        .with_prefix(name.to_string());
+    bar.enable_steady_tick(Duration::from_millis(100));
+    bar
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn bars() {
-        assert_eq!(bar(0, 0), format!("[{}]", "-".repeat(20)));
-        assert_eq!(bar(1, 2), format!("[{}{}]", "#".repeat(10), "-".repeat(10)));
-        assert_eq!(bar(3, 3), format!("[{}]", "#".repeat(20)));
-    }
 
     #[test]
     fn snapshots_count_objects() {
