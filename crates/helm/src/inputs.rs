@@ -1,0 +1,143 @@
+//! The files a render reads besides the chart: value files and file
+//! parameters, read through a [`FileTree`] (never leaving the repository or
+//! the chart), digested for the render cache, and written as private copies
+//! into the sandbox for helm.
+
+use std::path::PathBuf;
+
+use driftless_render::tree::{FileTree, join};
+use driftless_render::TreeError;
+use sha2::{Digest, Sha256};
+
+use crate::args::PreparedFiles;
+use crate::sandbox::Sandbox;
+use crate::{FileRef, HelmError, TemplateOptions};
+
+/// What [`FileRef::Chart`] paths are relative to.
+pub(crate) struct ChartBase<'a> {
+    /// The tree holding the chart.
+    pub(crate) tree: &'a dyn FileTree,
+    /// The chart directory in it (`""` when the tree is the chart).
+    pub(crate) dir: String,
+}
+
+/// The contents of every file a render reads besides the chart.
+#[derive(Debug, Default)]
+pub(crate) struct Collected {
+    value_files: Vec<Vec<u8>>,
+    inline_values: Option<Vec<u8>>,
+    file_parameters: Vec<(String, Vec<u8>)>,
+    /// Value files that did not exist and were skipped (`ignoreMissingValueFiles`).
+    pub(crate) skipped: Vec<String>,
+}
+
+/// Reads the value files and file parameters `options` names.
+pub(crate) fn collect(
+    options: &TemplateOptions<'_>,
+    base: &ChartBase<'_>,
+    chart: &str,
+) -> Result<Collected, HelmError> {
+    let mut collected = Collected::default();
+    for (i, file) in options.value_files.iter().enumerate() {
+        match read(file, base, chart, &format!("valueFiles[{i}]")) {
+            Ok(bytes) => collected.value_files.push(bytes),
+            Err(HelmError::Tree {
+                source: TreeError::NotFound { .. },
+                ..
+            }) if options.ignore_missing_value_files => collected.skipped.push(file.label().to_string()),
+            Err(error) => return Err(error),
+        }
+    }
+    collected.inline_values = options.values.as_ref().map(|v| v.as_bytes().to_vec());
+    for (i, (name, file)) in options.file_parameters.iter().enumerate() {
+        check_parameter_name(chart, i, name)?;
+        let bytes = read(file, base, chart, &format!("fileParameters[{i}]"))?;
+        collected.file_parameters.push((name.clone(), bytes));
+    }
+    Ok(collected)
+}
+
+fn check_parameter_name(chart: &str, i: usize, name: &str) -> Result<(), HelmError> {
+    if name.is_empty() || name.contains(['=', ',']) {
+        return Err(HelmError::Input {
+            chart: chart.to_string(),
+            field: format!("fileParameters[{i}].name"),
+            message: format!("{name:?} is not a value path (empty, or holds '=' or ',')"),
+        });
+    }
+    Ok(())
+}
+
+fn read(
+    file: &FileRef<'_>,
+    base: &ChartBase<'_>,
+    chart: &str,
+    field: &str,
+) -> Result<Vec<u8>, HelmError> {
+    let (tree, path) = match file {
+        FileRef::Chart(rel) => {
+            if rel.contains("://") {
+                return Err(HelmError::Input {
+                    chart: chart.to_string(),
+                    field: field.to_string(),
+                    message: format!("{rel:?}: value files from URLs are not supported; put the file in Git"),
+                });
+            }
+            (base.tree, join(&base.dir, rel))
+        }
+        FileRef::Tree { tree, path, .. } => (*tree, join("", path)),
+    };
+    let tree_error = |source| HelmError::Tree {
+        chart: chart.to_string(),
+        source,
+    };
+    tree.read(&path.map_err(tree_error)?).map_err(tree_error)
+}
+
+impl Collected {
+    /// Feeds every content (with its position) into `hasher`.
+    pub(crate) fn digest_into(&self, hasher: &mut Sha256) {
+        let mut part = |tag: &str, bytes: &[u8]| {
+            hasher.update(tag.as_bytes());
+            hasher.update((bytes.len() as u64).to_le_bytes());
+            hasher.update(bytes);
+        };
+        for bytes in &self.value_files {
+            part("values", bytes);
+        }
+        if let Some(bytes) = &self.inline_values {
+            part("inline", bytes);
+        }
+        for (name, bytes) in &self.file_parameters {
+            part("file-parameter", name.as_bytes());
+            part("content", bytes);
+        }
+    }
+
+    /// Writes the files into the sandbox; their paths for helm's flags.
+    pub(crate) fn write(&self, sandbox: &Sandbox, chart: &str) -> Result<PreparedFiles, HelmError> {
+        let dir = sandbox.work().join("inputs");
+        let write = |name: String, bytes: &[u8]| -> Result<PathBuf, HelmError> {
+            let path = dir.join(name);
+            std::fs::create_dir_all(&dir)
+                .and_then(|()| std::fs::write(&path, bytes))
+                .map_err(|source| HelmError::Io {
+                    chart: chart.to_string(),
+                    path: path.display().to_string(),
+                    source,
+                })?;
+            Ok(path)
+        };
+        let mut files = PreparedFiles::default();
+        for (i, bytes) in self.value_files.iter().enumerate() {
+            files.values.push(write(format!("values-{i}.yaml"), bytes)?);
+        }
+        if let Some(bytes) = &self.inline_values {
+            files.values.push(write("inline-values.yaml".into(), bytes)?);
+        }
+        for (i, (name, bytes)) in self.file_parameters.iter().enumerate() {
+            files.file_parameters.push((name.clone(), write(format!("file-{i}"), bytes)?));
+        }
+        Ok(files)
+    }
+}
