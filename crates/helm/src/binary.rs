@@ -85,12 +85,7 @@ impl Helm {
         let stdout = stdout.join().unwrap_or_default();
         let stderr = stderr.join().unwrap_or_default();
         if !status.success() {
-            let text = redacted(&String::from_utf8_lossy(&stderr), redact);
-            let shown: String = text.trim().chars().take(2000).collect();
-            return Err(format!(
-                "{status}{}{shown}",
-                if shown.is_empty() { "" } else { ": " }
-            ));
+            return Err(failure_message(status, &stdout, &stderr, redact));
         }
         if stdout.len() as u64 > MAX_OUTPUT_BYTES {
             return Err(format!(
@@ -100,6 +95,30 @@ impl Helm {
         }
         Ok(stdout)
     }
+}
+
+/// The exit status and what helm printed: stderr, and stdout too (helm
+/// reports why a repository could not be read there), each cut at 2000
+/// characters, secrets redacted.
+fn failure_message(
+    status: std::process::ExitStatus,
+    stdout: &[u8],
+    stderr: &[u8],
+    redact: &[&str],
+) -> String {
+    let shown = |bytes: &[u8]| -> String {
+        let text = redacted(&String::from_utf8_lossy(bytes), redact);
+        text.trim().chars().take(2000).collect()
+    };
+    let (err, out) = (shown(stderr), shown(stdout));
+    let mut message = status.to_string();
+    for part in [err, out] {
+        if !part.is_empty() {
+            message.push_str(": ");
+            message.push_str(&part);
+        }
+    }
+    message
 }
 
 /// `text` with every non-empty secret replaced by `***`.
