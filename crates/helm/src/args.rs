@@ -58,7 +58,14 @@ pub(crate) fn template_args(
         value.push(path);
         flag("--set-file", value);
     }
-    args.push(if options.skip_crds { "--skip-crds" } else { "--include-crds" }.into());
+    args.push(
+        if options.skip_crds {
+            "--skip-crds"
+        } else {
+            "--include-crds"
+        }
+        .into(),
+    );
     if options.skip_schema_validation {
         args.push("--skip-schema-validation".into());
     }
@@ -89,14 +96,19 @@ mod tests {
     use super::*;
 
     fn strings(args: &[OsString]) -> Vec<String> {
-        args.iter().map(|a| a.to_string_lossy().into_owned()).collect()
+        args.iter()
+            .map(|a| a.to_string_lossy().into_owned())
+            .collect()
     }
 
     #[test]
     fn minimal_options_include_crds() {
         let options = TemplateOptions::new("web");
         let args = template_args(&options, "/s/chart".into(), &PreparedFiles::default());
-        assert_eq!(strings(&args), ["template", "web", "/s/chart", "--include-crds"]);
+        assert_eq!(
+            strings(&args),
+            ["template", "web", "/s/chart", "--include-crds"]
+        );
     }
 
     #[test]
@@ -122,18 +134,51 @@ mod tests {
         assert_eq!(
             strings(&args),
             [
-                "template", "web", "/s/chart",
-                "--namespace", "prod",
-                "--kube-version", "1.34.0",
-                "--api-versions", "monitoring.coreos.com/v1",
-                "--api-versions", "v1/Service",
-                "--values", "/s/v0.yaml",
-                "--values", "/s/inline.yaml",
-                "--set", "image.tag=1.2.3",
-                "--set-string", "port=8080",
-                "--set-file", "config=/s/f0",
+                "template",
+                "web",
+                "/s/chart",
+                "--namespace",
+                "prod",
+                "--kube-version",
+                "1.34.0",
+                "--api-versions",
+                "monitoring.coreos.com/v1",
+                "--api-versions",
+                "v1/Service",
+                "--values",
+                "/s/v0.yaml",
+                "--values",
+                "/s/inline.yaml",
+                "--set",
+                "image.tag=1.2.3",
+                "--set-string",
+                "port=8080",
+                "--set-file",
+                "config=/s/f0",
                 "--skip-crds",
                 "--skip-schema-validation",
+            ]
+        );
+    }
+
+    #[test]
+    fn values_that_look_like_flags_stay_values() {
+        let mut options = TemplateOptions::new("web");
+        options.parameters = vec![Parameter::new("x", "--post-renderer=/bin/sh")];
+        options.namespace = Some("--post-renderer".into());
+        let args = strings(&template_args(
+            &options,
+            "/c".into(),
+            &PreparedFiles::default(),
+        ));
+        // Each value is the argument right after its flag, never a flag of its own.
+        assert_eq!(
+            args[3..7],
+            [
+                "--namespace",
+                "--post-renderer",
+                "--set",
+                "x=--post-renderer=/bin/sh"
             ]
         );
     }

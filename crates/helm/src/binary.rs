@@ -88,10 +88,7 @@ impl Helm {
             return Err(failure_message(status, &stdout, &stderr, redact));
         }
         if stdout.len() as u64 > MAX_OUTPUT_BYTES {
-            return Err(format!(
-                "printed more than {} MiB",
-                MAX_OUTPUT_BYTES >> 20
-            ));
+            return Err(format!("printed more than {} MiB", MAX_OUTPUT_BYTES >> 20));
         }
         Ok(stdout)
     }
@@ -169,12 +166,20 @@ mod tests {
         let env = String::from_utf8(out).unwrap();
         let names: Vec<&str> = env.lines().filter_map(|l| l.split('=').next()).collect();
         assert!(names.contains(&"HELM_CONFIG_HOME"), "{env}");
-        assert!(!names.contains(&"CARGO"), "inherited the test's environment: {env}");
+        assert!(
+            !names.contains(&"CARGO"),
+            "inherited the test's environment: {env}"
+        );
         assert!(!names.contains(&"PATH") || env.contains("PATH=/"), "{env}");
 
         let slow = Helm::new("/bin/sh").with_timeout(Duration::from_millis(200));
         let error = slow
-            .run(&sandbox, parent.path(), &["-c".into(), "sleep 30".into()], &[])
+            .run(
+                &sandbox,
+                parent.path(),
+                &["-c".into(), "sleep 30".into()],
+                &[],
+            )
             .unwrap_err();
         assert!(error.contains("timed out"), "{error}");
 

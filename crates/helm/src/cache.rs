@@ -35,7 +35,10 @@ pub(crate) fn key(
     field("version", version);
     field("release", &options.release_name);
     field("namespace", options.namespace.as_deref().unwrap_or("\0"));
-    field("kube-version", options.kube_version.as_deref().unwrap_or("\0"));
+    field(
+        "kube-version",
+        options.kube_version.as_deref().unwrap_or("\0"),
+    );
     for api in &options.api_versions {
         field("api-version", api);
     }

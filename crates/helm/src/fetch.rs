@@ -99,9 +99,19 @@ impl ChartStore<'_> {
                 .write_registry_login(&host, credentials)
                 .map_err(|source| self.io_error(&spec.chart, &sandbox.work(), source))?;
         }
-        let pull = pull_args(reference.clone(), spec.version.trim(), &sandbox, spec.plain_http);
+        let pull = pull_args(
+            reference.clone(),
+            spec.version.trim(),
+            &sandbox,
+            spec.plain_http,
+        );
         self.helm
-            .run(&sandbox, &sandbox.work(), &pull, &secrets(spec.credentials.as_ref()))
+            .run(
+                &sandbox,
+                &sandbox.work(),
+                &pull,
+                &secrets(spec.credentials.as_ref()),
+            )
             .map_err(|m| helm_failed(&spec.chart, &spec.version, &reference)("pull", m))?;
         let pulled = unpacked_dir(&sandbox, &spec.chart)?;
         let version = chart_version(&pulled.join("Chart.yaml")).unwrap_or(spec.version.clone());
@@ -150,12 +160,21 @@ impl ChartStore<'_> {
 }
 
 /// `pull REF --version V --untar --untardir <sandbox>/pulled [--plain-http]`.
-fn pull_args(reference: String, version: &str, sandbox: &Sandbox, plain_http: bool) -> Vec<OsString> {
+fn pull_args(
+    reference: String,
+    version: &str,
+    sandbox: &Sandbox,
+    plain_http: bool,
+) -> Vec<OsString> {
     let mut args: Vec<OsString> = vec!["pull".into(), reference.into()];
     if !version.is_empty() {
         args.extend(["--version".into(), version.into()]);
     }
-    args.extend(["--untar".into(), "--untardir".into(), sandbox.work().join("pulled").into()]);
+    args.extend([
+        "--untar".into(),
+        "--untardir".into(),
+        sandbox.work().join("pulled").into(),
+    ]);
     if plain_http {
         args.push("--plain-http".into());
     }
@@ -179,7 +198,9 @@ fn unpacked_dir(sandbox: &Sandbox, chart: &str) -> Result<PathBuf, HelmError> {
         _ => Err(HelmError::Input {
             chart: chart.to_string(),
             field: "chart".into(),
-            message: "the pulled archive does not hold exactly one chart directory with a Chart.yaml".into(),
+            message:
+                "the pulled archive does not hold exactly one chart directory with a Chart.yaml"
+                    .into(),
         }),
     }
 }
@@ -191,7 +212,9 @@ pub(crate) fn chart_version(file: &Path) -> Option<String> {
         version: String,
     }
     let text = std::fs::read_to_string(file).ok()?;
-    serde_saphyr::from_str::<Chart>(&text).ok().map(|c| c.version)
+    serde_saphyr::from_str::<Chart>(&text)
+        .ok()
+        .map(|c| c.version)
 }
 
 /// The secrets to keep out of messages.

@@ -89,7 +89,11 @@ fn no_such_version(versions: &[String], wanted: &str, repository: &str, chart: &
     HelmError::NoSuchVersion {
         chart: chart.to_string(),
         repository: repository.to_string(),
-        wanted: if wanted.is_empty() { "*".into() } else { wanted.to_string() },
+        wanted: if wanted.is_empty() {
+            "*".into()
+        } else {
+            wanted.to_string()
+        },
         available: if newest.is_empty() {
             "none".into()
         } else {
@@ -128,7 +132,11 @@ generated: "2026-01-01T00:00:00Z"
     #[test]
     fn lists_the_versions_of_one_chart() {
         assert_eq!(versions(), ["1.10.0", "1.2.0", "2.0.0-rc.1", "v0.9.0"]);
-        assert!(chart_versions(INDEX, "http://repo", "missing").unwrap().is_empty());
+        assert!(
+            chart_versions(INDEX, "http://repo", "missing")
+                .unwrap()
+                .is_empty()
+        );
     }
 
     #[test]
@@ -151,7 +159,10 @@ generated: "2026-01-01T00:00:00Z"
             .to_string();
         assert!(error.contains("chart web in http://repo"), "{error}");
         assert!(error.contains("no version matches 1.3.0"), "{error}");
-        assert!(error.contains("available: 2.0.0-rc.1, 1.10.0, 1.2.0, v0.9.0"), "{error}");
+        assert!(
+            error.contains("available: 2.0.0-rc.1, 1.10.0, 1.2.0, v0.9.0"),
+            "{error}"
+        );
         let error = pick_version(&versions(), "^3", "http://repo", "web").unwrap_err();
         assert!(matches!(error, HelmError::NoSuchVersion { .. }), "{error}");
         let error = pick_version(&[], "1.0.0", "http://repo", "web").unwrap_err();
@@ -168,6 +179,9 @@ generated: "2026-01-01T00:00:00Z"
     #[test]
     fn a_broken_index_names_the_repository() {
         let error = chart_versions("entries: [", "http://repo", "web").unwrap_err();
-        assert!(error.to_string().contains("http://repo: index.yaml"), "{error}");
+        assert!(
+            error.to_string().contains("http://repo: index.yaml"),
+            "{error}"
+        );
     }
 }

@@ -5,8 +5,8 @@
 
 use std::path::PathBuf;
 
-use driftless_render::tree::{FileTree, join};
 use driftless_render::TreeError;
+use driftless_render::tree::{FileTree, join};
 use sha2::{Digest, Sha256};
 
 use crate::args::PreparedFiles;
@@ -44,7 +44,9 @@ pub(crate) fn collect(
             Err(HelmError::Tree {
                 source: TreeError::NotFound { .. },
                 ..
-            }) if options.ignore_missing_value_files => collected.skipped.push(file.label().to_string()),
+            }) if options.ignore_missing_value_files => {
+                collected.skipped.push(file.label().to_string())
+            }
             Err(error) => return Err(error),
         }
     }
@@ -80,7 +82,9 @@ fn read(
                 return Err(HelmError::Input {
                     chart: chart.to_string(),
                     field: field.to_string(),
-                    message: format!("{rel:?}: value files from URLs are not supported; put the file in Git"),
+                    message: format!(
+                        "{rel:?}: value files from URLs are not supported; put the file in Git"
+                    ),
                 });
             }
             (base.tree, join(&base.dir, rel))
@@ -133,10 +137,14 @@ impl Collected {
             files.values.push(write(format!("values-{i}.yaml"), bytes)?);
         }
         if let Some(bytes) = &self.inline_values {
-            files.values.push(write("inline-values.yaml".into(), bytes)?);
+            files
+                .values
+                .push(write("inline-values.yaml".into(), bytes)?);
         }
         for (i, (name, bytes)) in self.file_parameters.iter().enumerate() {
-            files.file_parameters.push((name.clone(), write(format!("file-{i}"), bytes)?));
+            files
+                .file_parameters
+                .push((name.clone(), write(format!("file-{i}"), bytes)?));
         }
         Ok(files)
     }

@@ -94,7 +94,11 @@ pub struct RepoChart {
 
 impl RepoChart {
     /// A chart without credentials.
-    pub fn new(url: impl Into<String>, chart: impl Into<String>, version: impl Into<String>) -> Self {
+    pub fn new(
+        url: impl Into<String>,
+        chart: impl Into<String>,
+        version: impl Into<String>,
+    ) -> Self {
         Self {
             url: url.into(),
             chart: chart.into(),
@@ -124,7 +128,11 @@ pub struct OciChart {
 
 impl OciChart {
     /// A chart without credentials, over HTTPS.
-    pub fn new(url: impl Into<String>, chart: impl Into<String>, version: impl Into<String>) -> Self {
+    pub fn new(
+        url: impl Into<String>,
+        chart: impl Into<String>,
+        version: impl Into<String>,
+    ) -> Self {
         Self {
             url: url.into(),
             chart: chart.into(),

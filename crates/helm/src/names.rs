@@ -56,7 +56,9 @@ pub(crate) fn check_chart_name(chart: &str) -> Result<(), HelmError> {
 /// A chart repository URL: `http://` or `https://`.
 pub(crate) fn check_repo_url(chart: &str, url: &str) -> Result<(), HelmError> {
     let lower = url.to_ascii_lowercase();
-    if (lower.starts_with("http://") || lower.starts_with("https://")) && !url.contains(char::is_whitespace) {
+    if (lower.starts_with("http://") || lower.starts_with("https://"))
+        && !url.contains(char::is_whitespace)
+    {
         Ok(())
     } else {
         Err(input(
@@ -70,7 +72,10 @@ pub(crate) fn check_repo_url(chart: &str, url: &str) -> Result<(), HelmError> {
 /// The `oci://host/path/chart` reference and the registry host (for its
 /// login) of a chart in an OCI registry.
 pub(crate) fn oci_reference(chart: &str, url: &str) -> Result<(String, String), HelmError> {
-    let bare = url.strip_prefix("oci://").unwrap_or(url).trim_end_matches('/');
+    let bare = url
+        .strip_prefix("oci://")
+        .unwrap_or(url)
+        .trim_end_matches('/');
     let host = bare.split('/').next().unwrap_or_default();
     let valid = !host.is_empty()
         && !bare.starts_with('-')
@@ -97,7 +102,15 @@ mod tests {
         for good in ["web", "a", "web-1", "my.app", &"a".repeat(53)] {
             assert!(check_release_name("c", good).is_ok(), "{good}");
         }
-        for bad in ["", "-web", "--post-renderer", "Web", "web-", "a b", &"a".repeat(54)] {
+        for bad in [
+            "",
+            "-web",
+            "--post-renderer",
+            "Web",
+            "web-",
+            "a b",
+            &"a".repeat(54),
+        ] {
             let error = check_release_name("c", bad).unwrap_err().to_string();
             assert!(error.contains("releaseName"), "{error}");
         }
@@ -115,7 +128,13 @@ mod tests {
     fn repository_urls() {
         assert!(check_repo_url("c", "https://charts.example.com/stable").is_ok());
         assert!(check_repo_url("c", "HTTP://127.0.0.1:8080").is_ok());
-        for bad in ["file:///etc", "oci://r/x", "charts.example.com", "-https://x", "https://a b"] {
+        for bad in [
+            "file:///etc",
+            "oci://r/x",
+            "charts.example.com",
+            "-https://x",
+            "https://a b",
+        ] {
             assert!(check_repo_url("c", bad).is_err(), "{bad}");
         }
     }
@@ -124,7 +143,10 @@ mod tests {
     fn oci_references() {
         assert_eq!(
             oci_reference("web", "oci://127.0.0.1:5000/charts/").unwrap(),
-            ("oci://127.0.0.1:5000/charts/web".to_string(), "127.0.0.1:5000".to_string())
+            (
+                "oci://127.0.0.1:5000/charts/web".to_string(),
+                "127.0.0.1:5000".to_string()
+            )
         );
         assert_eq!(
             oci_reference("web", "registry.example.com").unwrap().0,

@@ -41,7 +41,9 @@ mod tests {
 
     #[test]
     fn a_scalar_document_is_an_error_naming_the_chart() {
-        let error = parse(b"just text\n", "web", "1.0.0").unwrap_err().to_string();
+        let error = parse(b"just text\n", "web", "1.0.0")
+            .unwrap_err()
+            .to_string();
         assert!(error.contains("chart web version 1.0.0"), "{error}");
         assert!(error.contains("not a mapping"), "{error}");
     }

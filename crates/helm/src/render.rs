@@ -104,9 +104,15 @@ impl Renderer {
             tree: &disk,
             dir: String::new(),
         };
-        self.render_with(store, &base, options, label, identity, Some(&version), |_| {
-            Ok((dir.clone(), version.clone()))
-        })
+        self.render_with(
+            store,
+            &base,
+            options,
+            label,
+            identity,
+            Some(&version),
+            |_| Ok((dir.clone(), version.clone())),
+        )
     }
 
     /// Reads the inputs, answers from the cache when it can, else prepares
@@ -141,7 +147,9 @@ impl Renderer {
         let out = self
             .helm
             .run(&sandbox, &sandbox.work(), &template, &[])
-            .map_err(|m| helm_failed(label, &chart_version, identity_repository(identity))("template", m))?;
+            .map_err(|m| {
+                helm_failed(label, &chart_version, identity_repository(identity))("template", m)
+            })?;
         let objects = Arc::new(output::parse(&out, label, &chart_version)?);
         self.cache.put(key, objects.clone());
         Ok(Rendered {

@@ -49,7 +49,10 @@ pub(crate) fn prepare(
 ) -> Result<Prepared, HelmError> {
     let path = join("", &spec.path).map_err(|source| tree_error(spec, source))?;
     let chart_yaml = join(&path, "Chart.yaml").map_err(|source| tree_error(spec, source))?;
-    let bytes = spec.tree.read(&chart_yaml).map_err(|source| tree_error(spec, source))?;
+    let bytes = spec
+        .tree
+        .read(&chart_yaml)
+        .map_err(|source| tree_error(spec, source))?;
     let text = String::from_utf8_lossy(&bytes);
     let chart: ChartFile = serde_saphyr::from_str(&text).map_err(|e| HelmError::Input {
         chart: spec.path.clone(),
@@ -110,7 +113,9 @@ fn build_dependencies(
             && let Some(credentials) = credentials_of(url)
         {
             let host = bare.split('/').next().unwrap_or_default();
-            sandbox.write_registry_login(host, credentials).map_err(io)?;
+            sandbox
+                .write_registry_login(host, credentials)
+                .map_err(io)?;
         }
     }
     sandbox.write_repositories(&repos).map_err(io)?;
@@ -120,10 +125,9 @@ fn build_dependencies(
         .map(|(_, c)| c.password.as_str())
         .collect();
     let args: Vec<OsString> = vec!["dependency".into(), "build".into(), dir.into()];
-    store
-        .helm
-        .run(sandbox, dir, &args, &redact)
-        .map_err(|m| helm_failed(&spec.path, &spec.revision, &spec.repo_url)("dependency build", m))?;
+    store.helm.run(sandbox, dir, &args, &redact).map_err(|m| {
+        helm_failed(&spec.path, &spec.revision, &spec.repo_url)("dependency build", m)
+    })?;
     Ok(())
 }
 
@@ -148,7 +152,11 @@ fn copy_dir(
         source,
     };
     std::fs::create_dir_all(dest.join(dir)).map_err(|e| io(dir, e))?;
-    for (name, kind) in spec.tree.list(dir).map_err(|source| tree_error(spec, source))? {
+    for (name, kind) in spec
+        .tree
+        .list(dir)
+        .map_err(|source| tree_error(spec, source))?
+    {
         if name == ".git" {
             continue;
         }
@@ -156,7 +164,10 @@ fn copy_dir(
         match kind {
             EntryKind::Dir => copy_dir(spec, &path, dest, budget)?,
             EntryKind::File => {
-                let bytes = spec.tree.read(&path).map_err(|source| tree_error(spec, source))?;
+                let bytes = spec
+                    .tree
+                    .read(&path)
+                    .map_err(|source| tree_error(spec, source))?;
                 budget.bytes += bytes.len() as u64;
                 budget.files += 1;
                 if budget.bytes > MAX_COPY_BYTES || budget.files > MAX_COPY_FILES {

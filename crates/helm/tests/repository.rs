@@ -6,7 +6,9 @@ mod common;
 use std::ffi::OsStr;
 
 use common::{config_data, helm_template, kinds_and_names, renderer, web_chart};
-use driftless_helm::{ChartSource, Credentials, FileRef, HelmError, Parameter, RepoChart, TemplateOptions};
+use driftless_helm::{
+    ChartSource, Credentials, FileRef, HelmError, Parameter, RepoChart, TemplateOptions,
+};
 use driftless_render::DiskTree;
 use driftless_testkit::helm::{ChartRepo, package};
 
@@ -92,7 +94,10 @@ fn a_semver_range_picks_the_highest_match_and_renders_like_helm_template() {
     let data = config_data(&rendered.objects);
     assert_eq!(data["greeting"], "inline");
     assert_eq!(data["port"], "9090");
-    assert_eq!(data["portType"], "string", "forceString keeps 9090 a string");
+    assert_eq!(
+        data["portType"], "string",
+        "forceString keeps 9090 a string"
+    );
     assert_eq!(data["config"], "from a file");
     assert_eq!(data["chart"], "1.2.0");
     assert_eq!(data["kube"], "v1.33.0");
@@ -100,7 +105,10 @@ fn a_semver_range_picks_the_highest_match_and_renders_like_helm_template() {
     assert_eq!(
         kinds_and_names(&rendered.objects),
         [
-            ("CustomResourceDefinition".into(), "widgets.example.com".into()),
+            (
+                "CustomResourceDefinition".into(),
+                "widgets.example.com".into()
+            ),
             ("ConfigMap".into(), "shop-config".into()),
             ("Service".into(), "shop".into()),
         ]
@@ -118,7 +126,10 @@ fn an_unchanged_render_is_served_from_the_cache_without_a_request() {
     assert!(!first.cached);
     assert_eq!(
         kinds_and_names(&first.objects),
-        [("ConfigMap".into(), "web-config".into()), ("Service".into(), "web".into())],
+        [
+            ("ConfigMap".into(), "web-config".into()),
+            ("Service".into(), "web".into())
+        ],
         "skipCrds leaves the CRD out"
     );
     let requests = repo.requests();
@@ -130,7 +141,9 @@ fn an_unchanged_render_is_served_from_the_cache_without_a_request() {
     assert_eq!(repo.requests(), requests, "a cache hit fetches nothing");
 
     // A changed input is a new render (the chart itself stays cached on disk).
-    options.parameters.push(Parameter::new("greeting", "changed"));
+    options
+        .parameters
+        .push(Parameter::new("greeting", "changed"));
     let third = renderer.render(&chart, &options).unwrap();
     assert!(!third.cached);
     assert_eq!(config_data(&third.objects)["greeting"], "changed");
@@ -147,9 +160,21 @@ fn basic_auth_needs_the_right_password_and_never_shows_it() {
     let error = renderer
         .render(&ChartSource::Repository(spec.clone()), &options)
         .unwrap_err();
-    assert!(matches!(error, HelmError::Helm { step: "repo update", .. }), "{error}");
+    assert!(
+        matches!(
+            error,
+            HelmError::Helm {
+                step: "repo update",
+                ..
+            }
+        ),
+        "{error}"
+    );
     let text = error.to_string();
-    assert!(text.contains("chart web") && text.contains(repo.url()), "{text}");
+    assert!(
+        text.contains("chart web") && text.contains(repo.url()),
+        "{text}"
+    );
     assert!(text.contains("401"), "names the refusal: {text}");
 
     spec.credentials = Some(Credentials::new("reader", "wrong-battery"));
@@ -158,7 +183,10 @@ fn basic_auth_needs_the_right_password_and_never_shows_it() {
         .unwrap_err()
         .to_string();
     assert!(error.contains("401"), "{error}");
-    assert!(!error.contains("wrong-battery"), "the password leaked: {error}");
+    assert!(
+        !error.contains("wrong-battery"),
+        "the password leaked: {error}"
+    );
 
     spec.credentials = Some(Credentials::new("reader", "correct-horse"));
     let rendered = renderer
@@ -178,13 +206,22 @@ fn a_missing_version_names_chart_repository_and_the_versions_there() {
         let error = renderer.render(&chart, &options).unwrap_err();
         assert!(matches!(error, HelmError::NoSuchVersion { .. }), "{error}");
         let text = error.to_string();
-        assert!(text.contains(&format!("chart web in {}", repo.url())), "{text}");
-        assert!(text.contains(&format!("no version matches {wanted}")), "{text}");
+        assert!(
+            text.contains(&format!("chart web in {}", repo.url())),
+            "{text}"
+        );
+        assert!(
+            text.contains(&format!("no version matches {wanted}")),
+            "{text}"
+        );
         assert!(text.contains("available: 2.0.0, 1.2.0, 1.0.0"), "{text}");
     }
     let missing = ChartSource::Repository(RepoChart::new(repo.url(), "nope", "1.0.0"));
     let text = renderer.render(&missing, &options).unwrap_err().to_string();
-    assert!(text.contains("chart nope") && text.contains("available: none"), "{text}");
+    assert!(
+        text.contains("chart nope") && text.contains("available: none"),
+        "{text}"
+    );
 }
 
 #[test]
@@ -195,7 +232,10 @@ fn a_missing_value_file_fails_or_is_skipped_when_asked() {
     let mut options = TemplateOptions::new("web");
     options.value_files = vec![FileRef::Chart("values-missing.yaml".into())];
     let error = renderer.render(&chart, &options).unwrap_err().to_string();
-    assert!(error.contains("chart web") && error.contains("values-missing.yaml"), "{error}");
+    assert!(
+        error.contains("chart web") && error.contains("values-missing.yaml"),
+        "{error}"
+    );
 
     options.ignore_missing_value_files = true;
     let rendered = renderer.render(&chart, &options).unwrap();
@@ -208,13 +248,18 @@ fn value_files_cannot_leave_the_chart() {
     let (repo, work) = repo_with_web(None);
     let renderer = renderer(work.path());
     let chart = ChartSource::Repository(RepoChart::new(repo.url(), "web", "2.0.0"));
-    for escaping in ["../../../../../../etc/passwd", "/etc/passwd", "https://evil.example/v.yaml"] {
+    for escaping in [
+        "../../../../../../etc/passwd",
+        "/etc/passwd",
+        "https://evil.example/v.yaml",
+    ] {
         let mut options = TemplateOptions::new("web");
         options.value_files = vec![FileRef::Chart(escaping.into())];
         let error = renderer.render(&chart, &options).unwrap_err().to_string();
         assert!(error.contains("chart web"), "{error}");
         assert!(
-            error.contains("outside the repository root") || error.contains("URLs are not supported"),
+            error.contains("outside the repository root")
+                || error.contains("URLs are not supported"),
             "{escaping}: {error}"
         );
     }
@@ -234,8 +279,19 @@ fn a_template_error_names_chart_version_and_file() {
     repo.add(&package(&chart, &work.path().join("packages")));
     let renderer = renderer(work.path());
     let source = ChartSource::Repository(RepoChart::new(repo.url(), "broken", "0.1.0"));
-    let error = renderer.render(&source, &TemplateOptions::new("r")).unwrap_err();
-    assert!(matches!(error, HelmError::Helm { step: "template", .. }), "{error}");
+    let error = renderer
+        .render(&source, &TemplateOptions::new("r"))
+        .unwrap_err();
+    assert!(
+        matches!(
+            error,
+            HelmError::Helm {
+                step: "template",
+                ..
+            }
+        ),
+        "{error}"
+    );
     let text = error.to_string();
     assert!(text.contains("chart broken version 0.1.0"), "{text}");
     assert!(text.contains("templates/bad.yaml"), "{text}");

@@ -46,7 +46,8 @@ fn find_binaries() -> Binaries {
             registry: registry.into(),
         };
     }
-    let script = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../tests/cluster/build-helm.sh");
+    let script =
+        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../tests/cluster/build-helm.sh");
     let out = Command::new(&script)
         .output()
         .unwrap_or_else(|e| panic!("cannot run {}: {e}", script.display()));

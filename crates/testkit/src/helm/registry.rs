@@ -14,7 +14,8 @@ pub const REGISTRY_USER: &str = "chart-pusher";
 pub const REGISTRY_PASSWORD: &str = "oci-test-password";
 /// `REGISTRY_USER:bcrypt(REGISTRY_PASSWORD)` (the registry's htpasswd
 /// accepts bcrypt only; computed once with Go's `x/crypto/bcrypt`, cost 10).
-const HTPASSWD: &str = "chart-pusher:$2a$10$gyPsRipKrDA4enOnM4.VxupLZh1L75ICdp0hl10ct2pP0GODaJDHS\n";
+const HTPASSWD: &str =
+    "chart-pusher:$2a$10$gyPsRipKrDA4enOnM4.VxupLZh1L75ICdp0hl10ct2pP0GODaJDHS\n";
 
 /// A running registry process.
 pub struct OciRegistry {

@@ -42,7 +42,9 @@ impl ChartRepo {
             )
         });
         let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind chart repo");
-        listener.set_nonblocking(true).expect("nonblocking listener");
+        listener
+            .set_nonblocking(true)
+            .expect("nonblocking listener");
         let url = format!("http://{}", listener.local_addr().expect("local addr"));
         let requests = Arc::new(AtomicUsize::new(0));
         let state = Arc::new(State {
@@ -59,8 +61,11 @@ impl ChartRepo {
             shutdown: Some(tx),
             thread: Some(thread),
         };
-        std::fs::write(repo.dir().join("index.yaml"), "apiVersion: v1\nentries: {}\n")
-            .expect("write empty index.yaml");
+        std::fs::write(
+            repo.dir().join("index.yaml"),
+            "apiVersion: v1\nentries: {}\n",
+        )
+        .expect("write empty index.yaml");
         repo
     }
 
@@ -148,7 +153,10 @@ fn handle(state: &State, req: Request<Incoming>) -> Response<Full<Bytes>> {
             .get(hyper::header::AUTHORIZATION)
             .and_then(|v| v.to_str().ok());
         if given != Some(expected.as_str()) {
-            let mut resp = respond(StatusCode::UNAUTHORIZED, b"authentication required\n".to_vec());
+            let mut resp = respond(
+                StatusCode::UNAUTHORIZED,
+                b"authentication required\n".to_vec(),
+            );
             resp.headers_mut().insert(
                 hyper::header::WWW_AUTHENTICATE,
                 hyper::header::HeaderValue::from_static("Basic realm=\"driftless-charts\""),
