@@ -90,7 +90,7 @@ pub enum HelmError {
         /// The chart version.
         version: String,
         /// What the parser said.
-        source: RenderError,
+        source: Box<RenderError>,
     },
     /// The private working directory could not be prepared.
     #[error("chart {chart}: preparing {path}: {source}")]

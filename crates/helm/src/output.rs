@@ -9,7 +9,7 @@ pub(crate) fn parse(output: &[u8], chart: &str, version: &str) -> Result<Vec<Obj
     let failed = |source| HelmError::Output {
         chart: chart.to_string(),
         version: version.to_string(),
-        source,
+        source: Box::new(source),
     };
     let text = std::str::from_utf8(output)
         .map_err(|_| failed(RenderError::resource("output", "not UTF-8")))?;
