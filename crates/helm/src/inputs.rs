@@ -149,3 +149,109 @@ impl Collected {
         Ok(files)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use driftless_render::DiskTree;
+
+    use super::*;
+
+    fn repo() -> (tempfile::TempDir, DiskTree) {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir_all(dir.path().join("charts/web")).unwrap();
+        std::fs::create_dir_all(dir.path().join("envs")).unwrap();
+        std::fs::write(dir.path().join("charts/web/values-a.yaml"), "a: 1\n").unwrap();
+        std::fs::write(dir.path().join("envs/prod.yaml"), "env: prod\n").unwrap();
+        let tree = DiskTree::new(dir.path()).unwrap();
+        (dir, tree)
+    }
+
+    #[test]
+    fn chart_paths_are_relative_to_the_chart_and_stay_in_the_tree() {
+        let (_dir, tree) = repo();
+        let base = ChartBase {
+            tree: &tree,
+            dir: "charts/web".into(),
+        };
+        let mut options = TemplateOptions::new("web");
+        options.value_files = vec![
+            FileRef::Chart("values-a.yaml".into()),
+            FileRef::Chart("../../envs/prod.yaml".into()),
+        ];
+        let collected = collect(&options, &base, "web").unwrap();
+        assert_eq!(
+            collected.value_files,
+            [b"a: 1\n".to_vec(), b"env: prod\n".to_vec()]
+        );
+
+        options.value_files = vec![FileRef::Chart("../../../outside.yaml".into())];
+        let error = collect(&options, &base, "web").unwrap_err();
+        assert!(
+            matches!(
+                error,
+                HelmError::Tree {
+                    source: TreeError::Escapes { .. },
+                    ..
+                }
+            ),
+            "{error}"
+        );
+    }
+
+    #[test]
+    fn missing_value_files_are_skipped_only_when_asked_and_file_parameters_never() {
+        let (_dir, tree) = repo();
+        let base = ChartBase {
+            tree: &tree,
+            dir: "charts/web".into(),
+        };
+        let mut options = TemplateOptions::new("web");
+        options.value_files = vec![FileRef::Chart("nope.yaml".into())];
+        let error = collect(&options, &base, "web").unwrap_err().to_string();
+        assert!(error.contains("charts/web/nope.yaml"), "{error}");
+        options.ignore_missing_value_files = true;
+        assert_eq!(
+            collect(&options, &base, "web").unwrap().skipped,
+            ["nope.yaml"]
+        );
+
+        options.file_parameters = vec![("cfg".into(), FileRef::Chart("nope.txt".into()))];
+        assert!(collect(&options, &base, "web").is_err());
+        options.file_parameters = vec![("a=b".into(), FileRef::Chart("values-a.yaml".into()))];
+        let error = collect(&options, &base, "web").unwrap_err().to_string();
+        assert!(error.contains("fileParameters[0].name"), "{error}");
+    }
+
+    #[test]
+    fn the_digest_follows_the_contents_and_files_are_written_into_the_sandbox() {
+        let (dir, tree) = repo();
+        let base = ChartBase {
+            tree: &tree,
+            dir: "charts/web".into(),
+        };
+        let mut options = TemplateOptions::new("web");
+        options.value_files = vec![FileRef::Chart("values-a.yaml".into())];
+        options.values = Some("b: 2\n".into());
+        let digest = |c: &Collected| {
+            let mut h = Sha256::new();
+            c.digest_into(&mut h);
+            h.finalize()
+        };
+        let first = collect(&options, &base, "web").unwrap();
+        std::fs::write(dir.path().join("charts/web/values-a.yaml"), "a: 2\n").unwrap();
+        let second = collect(&options, &base, "web").unwrap();
+        assert_ne!(digest(&first), digest(&second));
+
+        let sandbox_root = tempfile::tempdir().unwrap();
+        let sandbox = Sandbox::new(sandbox_root.path()).unwrap();
+        let files = second.write(&sandbox, "web").unwrap();
+        assert_eq!(
+            files.values.len(),
+            2,
+            "the value file, then the inline values"
+        );
+        assert_eq!(std::fs::read_to_string(&files.values[0]).unwrap(), "a: 2\n");
+        assert_eq!(std::fs::read_to_string(&files.values[1]).unwrap(), "b: 2\n");
+        assert!(files.values.iter().all(|p| p.starts_with(sandbox.work())));
+    }
+}

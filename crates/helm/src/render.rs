@@ -79,7 +79,12 @@ impl Renderer {
                     tree: spec.tree,
                     dir: spec.path.clone(),
                 };
-                self.render_with(&store, &base, options, &label, &identity, None, |sandbox| {
+                let target = Target {
+                    label: &label,
+                    identity: &identity,
+                    version: None,
+                };
+                self.render_with(&store, &base, options, &target, |sandbox| {
                     tree_chart::prepare(&store, sandbox, spec).map(|p| (p.dir, p.version))
                 })
             }
@@ -104,31 +109,32 @@ impl Renderer {
             tree: &disk,
             dir: String::new(),
         };
-        self.render_with(
-            store,
-            &base,
-            options,
+        let target = Target {
             label,
             identity,
-            Some(&version),
-            |_| Ok((dir.clone(), version.clone())),
-        )
+            version: Some(&version),
+        };
+        self.render_with(store, &base, options, &target, |_| {
+            Ok((dir.clone(), version.clone()))
+        })
     }
 
     /// Reads the inputs, answers from the cache when it can, else prepares
     /// the chart directory with `chart_dir` in a fresh sandbox and runs
     /// `helm template` there.
-    #[allow(clippy::too_many_arguments)]
     fn render_with(
         &self,
         store: &ChartStore<'_>,
         base: &ChartBase<'_>,
         options: &TemplateOptions<'_>,
-        label: &str,
-        identity: &str,
-        version: Option<&str>,
+        target: &Target<'_>,
         chart_dir: impl FnOnce(&crate::sandbox::Sandbox) -> Result<(PathBuf, String), HelmError>,
     ) -> Result<Rendered, HelmError> {
+        let Target {
+            label,
+            identity,
+            version,
+        } = *target;
         let collected = inputs::collect(options, base, label)?;
         let key = cache::key(identity, version.unwrap_or(""), options, &collected);
         if let Some(objects) = self.cache.get(&key) {
@@ -159,6 +165,17 @@ impl Renderer {
             skipped_value_files: collected.skipped,
         })
     }
+}
+
+/// Which chart a render is of.
+#[derive(Clone, Copy)]
+struct Target<'a> {
+    /// How messages name the chart.
+    label: &'a str,
+    /// Where it comes from (the cache key's first part).
+    identity: &'a str,
+    /// Its version, when known before the chart is prepared.
+    version: Option<&'a str>,
 }
 
 /// The repository URL part of a cache identity, for messages.
