@@ -17,6 +17,9 @@ pub(crate) const DEFAULT_CAPACITY: usize = 256;
 /// A cache key: a SHA-256 digest.
 pub(crate) type Key = [u8; 32];
 
+/// A cached render: the objects and the chart version they came from.
+pub(crate) type Entry = (Arc<Vec<Object>>, String);
+
 /// The key of a render of `identity` (where the chart comes from) at
 /// `version` with `options` and the `collected` file contents.
 pub(crate) fn key(
@@ -61,7 +64,7 @@ pub(crate) struct RenderCache {
 
 #[derive(Debug, Default)]
 struct Inner {
-    map: HashMap<Key, Arc<Vec<Object>>>,
+    map: HashMap<Key, Entry>,
     order: VecDeque<Key>,
 }
 
@@ -73,14 +76,14 @@ impl RenderCache {
         }
     }
 
-    pub(crate) fn get(&self, key: &Key) -> Option<Arc<Vec<Object>>> {
+    pub(crate) fn get(&self, key: &Key) -> Option<Entry> {
         let inner = self.inner.lock().unwrap_or_else(|e| e.into_inner());
         inner.map.get(key).cloned()
     }
 
-    pub(crate) fn put(&self, key: Key, objects: Arc<Vec<Object>>) {
+    pub(crate) fn put(&self, key: Key, entry: Entry) {
         let mut inner = self.inner.lock().unwrap_or_else(|e| e.into_inner());
-        if inner.map.insert(key, objects).is_none() {
+        if inner.map.insert(key, entry).is_none() {
             inner.order.push_back(key);
         }
         while inner.order.len() > self.capacity {
@@ -118,12 +121,15 @@ mod tests {
     #[test]
     fn the_oldest_entry_leaves_first() {
         let cache = RenderCache::new(2);
-        let objects = Arc::new(Vec::new());
-        cache.put([1; 32], objects.clone());
-        cache.put([2; 32], objects.clone());
-        cache.put([3; 32], objects);
+        let entry = (Arc::new(Vec::new()), "1.0.0".to_string());
+        cache.put([1; 32], entry.clone());
+        cache.put([2; 32], entry.clone());
+        cache.put([3; 32], entry);
         assert!(cache.get(&[1; 32]).is_none());
         assert!(cache.get(&[2; 32]).is_some());
-        assert!(cache.get(&[3; 32]).is_some());
+        assert_eq!(
+            cache.get(&[3; 32]).map(|(_, v)| v).as_deref(),
+            Some("1.0.0")
+        );
     }
 }

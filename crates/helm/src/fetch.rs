@@ -119,6 +119,9 @@ impl ChartStore<'_> {
     }
 
     fn lookup(&self, url: &str, chart: &str, version: &str) -> Option<Fetched> {
+        if !names::is_plain_version(version) {
+            return None;
+        }
         let dir = self.cached(url, chart, version);
         dir.join("Chart.yaml").is_file().then(|| Fetched {
             dir,
@@ -135,6 +138,13 @@ impl ChartStore<'_> {
         version: &str,
     ) -> Result<Fetched, HelmError> {
         let pulled = unpacked_dir(sandbox, chart)?;
+        if !names::is_plain_version(version) {
+            return Err(HelmError::Input {
+                chart: chart.to_string(),
+                field: "version".into(),
+                message: format!("{version:?} (from {url}) is not a chart version"),
+            });
+        }
         let target = self.cached(url, chart, version);
         let parent = target.parent().unwrap_or(self.root);
         std::fs::create_dir_all(parent).map_err(|e| self.io_error(chart, parent, e))?;

@@ -53,6 +53,18 @@ pub(crate) fn check_chart_name(chart: &str) -> Result<(), HelmError> {
     }
 }
 
+/// A version that is safe as a directory name of the chart cache: letters,
+/// digits, `.`, `-`, `+`, `_`, not starting with `.` (never `..`, `/` or a
+/// range operator).
+pub(crate) fn is_plain_version(version: &str) -> bool {
+    !version.is_empty()
+        && version.len() <= 128
+        && !version.starts_with('.')
+        && version
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '+' | '_'))
+}
+
 /// A chart repository URL: `http://` or `https://`.
 pub(crate) fn check_repo_url(chart: &str, url: &str) -> Result<(), HelmError> {
     let lower = url.to_ascii_lowercase();
@@ -121,6 +133,18 @@ mod tests {
         assert!(check_chart_name("kube-prometheus_stack.v2").is_ok());
         for bad in ["", "-x", "../x", "a/b", ".hidden", "a b"] {
             assert!(check_chart_name(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn plain_versions() {
+        for good in ["1.2.3", "v1.2.3-rc.1+build_5"] {
+            assert!(is_plain_version(good), "{good}");
+        }
+        for bad in [
+            "", "..", "../x", "1.0/..", "^1.2", ">=1 <2", ".hidden", "1 .2",
+        ] {
+            assert!(!is_plain_version(bad), "{bad}");
         }
     }
 

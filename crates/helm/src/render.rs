@@ -137,11 +137,11 @@ impl Renderer {
         } = *target;
         let collected = inputs::collect(options, base, label)?;
         let key = cache::key(identity, version.unwrap_or(""), options, &collected);
-        if let Some(objects) = self.cache.get(&key) {
+        if let Some((objects, version)) = self.cache.get(&key) {
             tracing::debug!(chart = label, "helm render cache hit");
             return Ok(Rendered {
                 objects,
-                version: version.unwrap_or("").to_string(),
+                version,
                 cached: true,
                 skipped_value_files: collected.skipped,
             });
@@ -157,7 +157,8 @@ impl Renderer {
                 helm_failed(label, &chart_version, identity_repository(identity))("template", m)
             })?;
         let objects = Arc::new(output::parse(&out, label, &chart_version)?);
-        self.cache.put(key, objects.clone());
+        self.cache
+            .put(key, (objects.clone(), chart_version.clone()));
         Ok(Rendered {
             objects,
             version: chart_version,

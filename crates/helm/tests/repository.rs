@@ -194,6 +194,10 @@ fn basic_auth_needs_the_right_password_and_never_shows_it() {
         .unwrap();
     assert_eq!(rendered.version, "1.2.0");
     assert_eq!(config_data(&rendered.objects)["greeting"], "hello");
+
+    // Each private Helm home (with the credentials written into it) is gone.
+    let homes = std::fs::read_dir(work.path().join("helm-work/tmp")).unwrap().count();
+    assert_eq!(homes, 0, "a sandbox was left behind");
 }
 
 #[test]
