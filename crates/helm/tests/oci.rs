@@ -63,7 +63,9 @@ fn a_chart_from_a_registry_with_auth_renders_and_is_cached() {
     assert!(again.cached);
 
     spec.version = "0.1.0".into();
-    let older = renderer.render(&ChartSource::Oci(spec.clone()), &options).unwrap();
+    let older = renderer
+        .render(&ChartSource::Oci(spec.clone()), &options)
+        .unwrap();
     assert_eq!(config_data(&older.objects)["chart"], "0.1.0");
 
     // A range is resolved by helm from the registry's tags.

@@ -196,7 +196,9 @@ fn basic_auth_needs_the_right_password_and_never_shows_it() {
     assert_eq!(config_data(&rendered.objects)["greeting"], "hello");
 
     // Each private Helm home (with the credentials written into it) is gone.
-    let homes = std::fs::read_dir(work.path().join("helm-work/tmp")).unwrap().count();
+    let homes = std::fs::read_dir(work.path().join("helm-work/tmp"))
+        .unwrap()
+        .count();
     assert_eq!(homes, 0, "a sandbox was left behind");
 }
 
