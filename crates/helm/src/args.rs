@@ -29,9 +29,11 @@ pub(crate) fn template_args(
         options.release_name.clone().into(),
         chart_dir.into(),
     ];
+    // `--flag=value`, one argument: a value can never be read as a flag.
     let mut flag = |name: &str, value: OsString| {
-        args.push(name.into());
-        args.push(value);
+        let mut arg = OsString::from(format!("{name}="));
+        arg.push(value);
+        args.push(arg);
     };
     if let Some(namespace) = &options.namespace {
         flag("--namespace", namespace.into());
@@ -137,24 +139,15 @@ mod tests {
                 "template",
                 "web",
                 "/s/chart",
-                "--namespace",
-                "prod",
-                "--kube-version",
-                "1.34.0",
-                "--api-versions",
-                "monitoring.coreos.com/v1",
-                "--api-versions",
-                "v1/Service",
-                "--values",
-                "/s/v0.yaml",
-                "--values",
-                "/s/inline.yaml",
-                "--set",
-                "image.tag=1.2.3",
-                "--set-string",
-                "port=8080",
-                "--set-file",
-                "config=/s/f0",
+                "--namespace=prod",
+                "--kube-version=1.34.0",
+                "--api-versions=monitoring.coreos.com/v1",
+                "--api-versions=v1/Service",
+                "--values=/s/v0.yaml",
+                "--values=/s/inline.yaml",
+                "--set=image.tag=1.2.3",
+                "--set-string=port=8080",
+                "--set-file=config=/s/f0",
                 "--skip-crds",
                 "--skip-schema-validation",
             ]
@@ -171,14 +164,13 @@ mod tests {
             "/c".into(),
             &PreparedFiles::default(),
         ));
-        // Each value is the argument right after its flag, never a flag of its own.
+        // Each value is part of its flag's argument, never an argument of its own.
         assert_eq!(
-            args[3..7],
+            args[3..],
             [
-                "--namespace",
-                "--post-renderer",
-                "--set",
-                "x=--post-renderer=/bin/sh"
+                "--namespace=--post-renderer",
+                "--set=x=--post-renderer=/bin/sh",
+                "--include-crds"
             ]
         );
     }

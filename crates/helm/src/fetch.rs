@@ -178,13 +178,11 @@ fn pull_args(
 ) -> Vec<OsString> {
     let mut args: Vec<OsString> = vec!["pull".into(), reference.into()];
     if !version.is_empty() {
-        args.extend(["--version".into(), version.into()]);
+        args.push(format!("--version={version}").into());
     }
-    args.extend([
-        "--untar".into(),
-        "--untardir".into(),
-        sandbox.work().join("pulled").into(),
-    ]);
+    let mut untardir = OsString::from("--untardir=");
+    untardir.push(sandbox.work().join("pulled"));
+    args.extend(["--untar".into(), untardir]);
     if plain_http {
         args.push("--plain-http".into());
     }

@@ -302,3 +302,39 @@ fn a_template_error_names_chart_version_and_file() {
     assert!(text.contains("chart broken version 0.1.0"), "{text}");
     assert!(text.contains("templates/bad.yaml"), "{text}");
 }
+
+#[test]
+fn schema_validation_runs_unless_skipped() {
+    let repo = ChartRepo::start(None);
+    let work = tempfile::tempdir().unwrap();
+    let chart = web_chart(work.path(), "3.0.0");
+    std::fs::write(
+        chart.join("values.schema.json"),
+        r#"{"type":"object","properties":{"port":{"type":"integer"}}}"#,
+    )
+    .unwrap();
+    repo.add(&package(&chart, &work.path().join("packages")));
+    let renderer = renderer(work.path());
+    let source = ChartSource::Repository(RepoChart::new(repo.url(), "web", "3.0.0"));
+    let mut options = TemplateOptions::new("web");
+    options.parameters = vec![Parameter {
+        force_string: true,
+        ..Parameter::new("port", "eighty")
+    }];
+    let error = renderer.render(&source, &options).unwrap_err();
+    assert!(
+        matches!(
+            error,
+            HelmError::Helm {
+                step: "template",
+                ..
+            }
+        ),
+        "{error}"
+    );
+    assert!(error.to_string().contains("schema"), "{error}");
+
+    options.skip_schema_validation = true;
+    let rendered = renderer.render(&source, &options).unwrap();
+    assert_eq!(config_data(&rendered.objects)["port"], "eighty");
+}
