@@ -338,3 +338,71 @@ fn schema_validation_runs_unless_skipped() {
     let rendered = renderer.render(&source, &options).unwrap();
     assert_eq!(config_data(&rendered.objects)["port"], "eighty");
 }
+
+const BAD_CHART: &[u8] = b"apiVersion: v2\nname: bad\nversion: 1.0.0\n";
+const BAD_TEMPLATE: &[u8] = b"apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: bad\n";
+
+#[test]
+fn an_archive_with_entries_leaving_the_chart_is_refused_and_writes_nothing_outside() {
+    let repo = ChartRepo::start(None);
+    let work = tempfile::tempdir().unwrap();
+    let archive = work.path().join("bad-1.0.0.tgz");
+    // From helm's untar directory, six `..` lead to the test's directory.
+    let escaping = format!("bad/{}escaped.txt", "../".repeat(6));
+    driftless_testkit::helm::write_raw_archive(
+        &archive,
+        &[
+            ("bad/Chart.yaml", BAD_CHART),
+            ("bad/templates/cm.yaml", BAD_TEMPLATE),
+            (&escaping, b"written outside"),
+        ],
+    );
+    repo.serve_unchecked(&archive, "bad", "1.0.0");
+    let renderer = renderer(work.path());
+    let source = ChartSource::Repository(RepoChart::new(repo.url(), "bad", "1.0.0"));
+    let error = renderer
+        .render(&source, &TemplateOptions::new("bad"))
+        .unwrap_err();
+    assert!(
+        matches!(error, HelmError::Helm { step: "pull", .. }),
+        "{error}"
+    );
+    let text = error.to_string();
+    assert!(text.contains("chart bad version 1.0.0"), "{text}");
+    assert!(
+        text.contains("illegally references parent directory"),
+        "{text}"
+    );
+    assert!(
+        !work.path().join("escaped.txt").exists(),
+        "an entry was written outside"
+    );
+}
+
+#[test]
+fn a_chart_bomb_is_refused_with_the_file_named() {
+    let repo = ChartRepo::start(None);
+    let work = tempfile::tempdir().unwrap();
+    let archive = work.path().join("bad-1.0.0.tgz");
+    // 6 MiB of zeros: a few KiB compressed, more than helm unpacks per file.
+    let bomb = vec![0u8; 6 << 20];
+    driftless_testkit::helm::write_raw_archive(
+        &archive,
+        &[
+            ("bad/Chart.yaml", BAD_CHART),
+            ("bad/templates/cm.yaml", BAD_TEMPLATE),
+            ("bad/files/bomb.bin", &bomb),
+        ],
+    );
+    assert!(std::fs::metadata(&archive).unwrap().len() < 64 << 10);
+    repo.serve_unchecked(&archive, "bad", "1.0.0");
+    let renderer = renderer(work.path());
+    let source = ChartSource::Repository(RepoChart::new(repo.url(), "bad", "1.0.0"));
+    let text = renderer
+        .render(&source, &TemplateOptions::new("bad"))
+        .unwrap_err()
+        .to_string();
+    assert!(text.contains("chart bad version 1.0.0"), "{text}");
+    assert!(text.contains("bad/files/bomb.bin"), "{text}");
+    assert!(text.contains("larger than the maximum file size"), "{text}");
+}

@@ -12,7 +12,7 @@ use std::path::PathBuf;
 use std::process::Command;
 use std::sync::OnceLock;
 
-pub use charts::{package, push, write_chart};
+pub use charts::{package, push, write_chart, write_raw_archive};
 pub use registry::{OciRegistry, REGISTRY_PASSWORD, REGISTRY_USER};
 pub use repo::ChartRepo;
 

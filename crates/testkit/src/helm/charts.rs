@@ -86,3 +86,52 @@ pub fn push(archive: &Path, reference: &str, credentials: Option<(&str, &str)>) 
         ],
     );
 }
+
+/// Writes a gzipped tar archive with exactly these `(name, contents)`
+/// entries, names unchecked (`../` allowed): hostile chart archives that
+/// `helm package` would never make. Needs the `gzip` command.
+pub fn write_raw_archive(path: &Path, entries: &[(&str, &[u8])]) {
+    let mut tar = Vec::new();
+    for (name, contents) in entries {
+        tar.extend_from_slice(&ustar_header(name, contents.len()));
+        tar.extend_from_slice(contents);
+        tar.resize(tar.len().div_ceil(512) * 512, 0);
+    }
+    tar.resize(tar.len() + 1024, 0);
+    let mut gzip = std::process::Command::new("gzip")
+        .args(["-n", "-c"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .expect("run gzip");
+    let mut stdin = gzip.stdin.take().expect("gzip stdin");
+    let writer = std::thread::spawn(move || {
+        use std::io::Write as _;
+        stdin.write_all(&tar).expect("feed gzip");
+    });
+    let out = gzip.wait_with_output().expect("gzip output");
+    writer.join().expect("gzip writer");
+    assert!(out.status.success(), "gzip failed");
+    std::fs::write(path, out.stdout).expect("write archive");
+}
+
+/// A POSIX ustar header for a regular file.
+fn ustar_header(name: &str, size: usize) -> [u8; 512] {
+    let mut header = [0u8; 512];
+    assert!(name.len() <= 100, "tar entry name too long: {name}");
+    header[..name.len()].copy_from_slice(name.as_bytes());
+    let mut field =
+        |at: usize, text: String| header[at..at + text.len()].copy_from_slice(text.as_bytes());
+    field(100, "0000644\0".into());
+    field(108, "0000000\0".into());
+    field(116, "0000000\0".into());
+    field(124, format!("{size:011o}\0"));
+    field(136, "00000000000\0".into());
+    field(156, "0".into());
+    field(257, "ustar\0".into());
+    field(263, "00".into());
+    header[148..156].copy_from_slice(b"        ");
+    let sum: u32 = header.iter().map(|&b| u32::from(b)).sum();
+    header[148..156].copy_from_slice(format!("{sum:06o}\0 ").as_bytes());
+    header
+}

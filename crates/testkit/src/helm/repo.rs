@@ -90,6 +90,20 @@ impl ChartRepo {
         );
     }
 
+    /// Serves `archive` as the only chart: copies it and writes an
+    /// `index.yaml` listing it as `chart` `version`, without helm looking
+    /// inside (for hostile archives `helm repo index` would refuse).
+    pub fn serve_unchecked(&self, archive: &Path, chart: &str, version: &str) {
+        let name = archive.file_name().expect("archive file name");
+        std::fs::copy(archive, self.dir().join(name)).expect("copy chart archive");
+        let index = format!(
+            "apiVersion: v1\nentries:\n  {chart}:\n    - apiVersion: v2\n      name: {chart}\n      \
+             version: {version}\n      urls:\n        - {}\n",
+            name.to_string_lossy()
+        );
+        std::fs::write(self.dir().join("index.yaml"), index).expect("write index.yaml");
+    }
+
     /// How many requests it has answered (any status).
     pub fn requests(&self) -> usize {
         self.requests.load(Ordering::SeqCst)
