@@ -8,8 +8,8 @@ use std::sync::{Arc, Mutex};
 use driftless_render::Object;
 use sha2::{Digest, Sha256};
 
-use crate::TemplateOptions;
 use crate::inputs::Collected;
+use crate::{Credentials, TemplateOptions};
 
 /// How many rendered charts are kept unless configured otherwise.
 pub(crate) const DEFAULT_CAPACITY: usize = 256;
@@ -19,6 +19,27 @@ pub(crate) type Key = [u8; 32];
 
 /// A cached render: the objects and the chart version they came from.
 pub(crate) type Entry = (Arc<Vec<Object>>, String);
+
+/// Where a chart comes from, for cache keys: the repository and a digest of
+/// the credentials used to read it (so what one set of credentials fetched
+/// is never served to a render with other credentials, or none).
+pub(crate) fn source_key(repository: &str, credentials: Option<&Credentials>) -> String {
+    let digest = credentials.map_or_else(
+        || "anonymous".to_string(),
+        |c| {
+            let mut hasher = Sha256::new();
+            hasher.update(c.username.as_bytes());
+            hasher.update([0]);
+            hasher.update(c.password.as_bytes());
+            hasher
+                .finalize()
+                .iter()
+                .map(|b| format!("{b:02x}"))
+                .collect()
+        },
+    );
+    format!("{repository}\0{digest}")
+}
 
 /// The key of a render of `identity` (where the chart comes from) at
 /// `version` with `options` and the `collected` file contents.
@@ -116,6 +137,20 @@ mod tests {
         let mut namespaced = base.clone();
         namespaced.namespace = Some("prod".into());
         assert_ne!(first, k(&namespaced, "1.0.0"));
+    }
+
+    #[test]
+    fn credentials_are_part_of_the_source_but_never_in_clear() {
+        let anonymous = source_key("http://r", None);
+        let ann = source_key("http://r", Some(&Credentials::new("ann", "s3cret")));
+        let other = source_key("http://r", Some(&Credentials::new("ann", "other")));
+        assert_ne!(anonymous, ann);
+        assert_ne!(ann, other);
+        assert!(!ann.contains("s3cret"), "{ann}");
+        assert_eq!(
+            ann,
+            source_key("http://r", Some(&Credentials::new("ann", "s3cret")))
+        );
     }
 
     #[test]

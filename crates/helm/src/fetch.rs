@@ -10,7 +10,7 @@ use sha2::{Digest, Sha256};
 
 use crate::binary::Helm;
 use crate::sandbox::{RepoEntry, Sandbox};
-use crate::{HelmError, OciChart, RepoChart, index, names};
+use crate::{HelmError, OciChart, RepoChart, cache, index, names};
 
 /// A chart unpacked in the cache.
 #[derive(Debug)]
@@ -38,8 +38,11 @@ impl ChartStore<'_> {
         })
     }
 
-    fn cached(&self, url: &str, chart: &str, version: &str) -> PathBuf {
-        let digest = Sha256::digest(url.as_bytes());
+    /// The cache directory of `chart` `version` from `source` (the
+    /// repository URL and its credentials' digest: a chart fetched with
+    /// credentials is never handed to a render without them).
+    fn cached(&self, source: &str, chart: &str, version: &str) -> PathBuf {
+        let digest = Sha256::digest(source.as_bytes());
         let key: String = digest.iter().take(8).map(|b| format!("{b:02x}")).collect();
         self.root.join("charts").join(key).join(chart).join(version)
     }
@@ -49,7 +52,8 @@ impl ChartStore<'_> {
     pub(crate) fn fetch_repo(&self, spec: &RepoChart) -> Result<Fetched, HelmError> {
         names::check_chart_name(&spec.chart)?;
         names::check_repo_url(&spec.chart, &spec.url)?;
-        if let Some(hit) = self.lookup(&spec.url, &spec.chart, spec.version.trim()) {
+        let source = cache::source_key(&spec.url, spec.credentials.as_ref());
+        if let Some(hit) = self.lookup(&source, &spec.chart, spec.version.trim()) {
             return Ok(hit);
         }
         let sandbox = self.sandbox(&spec.chart)?;
@@ -74,14 +78,14 @@ impl ChartStore<'_> {
         })?;
         let versions = index::chart_versions(&text, &spec.url, &spec.chart)?;
         let version = index::pick_version(&versions, &spec.version, &spec.url, &spec.chart)?;
-        if let Some(hit) = self.lookup(&spec.url, &spec.chart, &version) {
+        if let Some(hit) = self.lookup(&source, &spec.chart, &version) {
             return Ok(hit);
         }
         let pull = pull_args(format!("repo/{}", spec.chart), &version, &sandbox, false);
         self.helm
             .run(&sandbox, &sandbox.work(), &pull, &redact)
             .map_err(|m| helm_failed(&spec.chart, &version, &spec.url)("pull", m))?;
-        self.store(&sandbox, &spec.url, &spec.chart, &version)
+        self.store(&sandbox, &source, &spec.chart, &version)
     }
 
     /// The chart `spec` names, from its OCI registry (or the cache when the
@@ -90,7 +94,8 @@ impl ChartStore<'_> {
     pub(crate) fn fetch_oci(&self, spec: &OciChart) -> Result<Fetched, HelmError> {
         names::check_chart_name(&spec.chart)?;
         let (reference, host) = names::oci_reference(&spec.chart, &spec.url)?;
-        if let Some(hit) = self.lookup(&reference, &spec.chart, spec.version.trim()) {
+        let source = cache::source_key(&reference, spec.credentials.as_ref());
+        if let Some(hit) = self.lookup(&source, &spec.chart, spec.version.trim()) {
             return Ok(hit);
         }
         let sandbox = self.sandbox(&spec.chart)?;
@@ -115,14 +120,14 @@ impl ChartStore<'_> {
             .map_err(|m| helm_failed(&spec.chart, &spec.version, &reference)("pull", m))?;
         let pulled = unpacked_dir(&sandbox, &spec.chart)?;
         let version = chart_version(&pulled.join("Chart.yaml")).unwrap_or(spec.version.clone());
-        self.store(&sandbox, &reference, &spec.chart, &version)
+        self.store(&sandbox, &source, &spec.chart, &version)
     }
 
-    fn lookup(&self, url: &str, chart: &str, version: &str) -> Option<Fetched> {
+    fn lookup(&self, source: &str, chart: &str, version: &str) -> Option<Fetched> {
         if !names::is_plain_version(version) {
             return None;
         }
-        let dir = self.cached(url, chart, version);
+        let dir = self.cached(source, chart, version);
         dir.join("Chart.yaml").is_file().then(|| Fetched {
             dir,
             version: version.to_string(),
@@ -133,7 +138,7 @@ impl ChartStore<'_> {
     fn store(
         &self,
         sandbox: &Sandbox,
-        url: &str,
+        source: &str,
         chart: &str,
         version: &str,
     ) -> Result<Fetched, HelmError> {
@@ -142,15 +147,15 @@ impl ChartStore<'_> {
             return Err(HelmError::Input {
                 chart: chart.to_string(),
                 field: "version".into(),
-                message: format!("{version:?} (from {url}) is not a chart version"),
+                message: format!("{version:?} (from the repository) is not a chart version"),
             });
         }
-        let target = self.cached(url, chart, version);
+        let target = self.cached(source, chart, version);
         let parent = target.parent().unwrap_or(self.root);
         std::fs::create_dir_all(parent).map_err(|e| self.io_error(chart, parent, e))?;
         if let Err(error) = std::fs::rename(&pulled, &target) {
             // Another render stored the same chart first: use that one.
-            if self.lookup(url, chart, version).is_none() {
+            if self.lookup(source, chart, version).is_none() {
                 return Err(self.io_error(chart, &target, error));
             }
         }

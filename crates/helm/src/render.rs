@@ -62,19 +62,32 @@ impl Renderer {
             ChartSource::Repository(spec) => {
                 names::check_release_name(&spec.chart, &options.release_name)?;
                 let fetched = store.fetch_repo(spec)?;
-                let identity = format!("repo\0{}\0{}", spec.url, spec.chart);
+                let source = cache::source_key(&spec.url, spec.credentials.as_ref());
+                let identity = format!("repo\0{source}\0{}", spec.chart);
                 self.render_fetched(&store, fetched, &spec.chart, &identity, options)
             }
             ChartSource::Oci(spec) => {
                 names::check_release_name(&spec.chart, &options.release_name)?;
                 let fetched = store.fetch_oci(spec)?;
-                let identity = format!("oci\0{}\0{}", spec.url, spec.chart);
+                let source = cache::source_key(&spec.url, spec.credentials.as_ref());
+                let identity = format!("oci\0{source}\0{}", spec.chart);
                 self.render_fetched(&store, fetched, &spec.chart, &identity, options)
             }
             ChartSource::Tree(spec) => {
                 let label = format!("{} in {}", spec.path, spec.repo_url);
                 names::check_release_name(&label, &options.release_name)?;
-                let identity = format!("git\0{}\0{}\0{}", spec.repo_url, spec.revision, spec.path);
+                let dependencies: Vec<String> = spec
+                    .dependency_credentials
+                    .iter()
+                    .map(|(url, c)| cache::source_key(url, Some(c)))
+                    .collect();
+                let identity = format!(
+                    "git\0{}\0{}\0{}\0{}",
+                    spec.repo_url,
+                    spec.revision,
+                    spec.path,
+                    dependencies.join("\0")
+                );
                 let base = ChartBase {
                     tree: spec.tree,
                     dir: spec.path.clone(),

@@ -190,10 +190,24 @@ fn basic_auth_needs_the_right_password_and_never_shows_it() {
 
     spec.credentials = Some(Credentials::new("reader", "correct-horse"));
     let rendered = renderer
-        .render(&ChartSource::Repository(spec), &options)
+        .render(&ChartSource::Repository(spec.clone()), &options)
         .unwrap();
     assert_eq!(rendered.version, "1.2.0");
     assert_eq!(config_data(&rendered.objects)["greeting"], "hello");
+
+    // What the right password fetched and rendered is not served to a
+    // render with a wrong password or none, from either cache.
+    spec.credentials = Some(Credentials::new("reader", "wrong-battery"));
+    spec.version = "1.2.0".into();
+    let error = renderer
+        .render(&ChartSource::Repository(spec.clone()), &options)
+        .unwrap_err();
+    assert!(error.to_string().contains("401"), "{error}");
+    spec.credentials = None;
+    let error = renderer
+        .render(&ChartSource::Repository(spec), &options)
+        .unwrap_err();
+    assert!(error.to_string().contains("401"), "{error}");
 
     // Each private Helm home (with the credentials written into it) is gone.
     let homes = std::fs::read_dir(work.path().join("helm-work/tmp"))
