@@ -420,3 +420,32 @@ fn a_chart_bomb_is_refused_with_the_file_named() {
     assert!(text.contains("bad/files/bomb.bin"), "{text}");
     assert!(text.contains("larger than the maximum file size"), "{text}");
 }
+
+#[test]
+fn concurrent_renders_of_one_chart_share_the_cache_safely() {
+    let (repo, work) = repo_with_web(None);
+    let renderer = renderer(work.path());
+    let results: Vec<_> = std::thread::scope(|scope| {
+        let handles: Vec<_> = (0..4)
+            .map(|i| {
+                let renderer = &renderer;
+                let url = repo.url().to_string();
+                scope.spawn(move || {
+                    let chart = ChartSource::Repository(RepoChart::new(url, "web", "2.0.0"));
+                    let mut options = TemplateOptions::new("web");
+                    options.parameters = vec![Parameter::new("greeting", format!("hi-{i}"))];
+                    renderer.render(&chart, &options)
+                })
+            })
+            .collect();
+        handles.into_iter().map(|h| h.join().unwrap()).collect()
+    });
+    for (i, result) in results.into_iter().enumerate() {
+        let rendered = result.unwrap();
+        assert_eq!(rendered.version, "2.0.0");
+        assert_eq!(
+            config_data(&rendered.objects)["greeting"],
+            format!("hi-{i}")
+        );
+    }
+}
