@@ -30,6 +30,7 @@
 mod args;
 mod binary;
 mod cache;
+mod dependencies;
 mod error;
 mod fetch;
 mod index;

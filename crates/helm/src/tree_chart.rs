@@ -1,16 +1,15 @@
-//! A chart directory of a Git tree: copied into the sandbox (with the
-//! `file://` dependencies it names), then its `dependencies` fetched from
-//! their repositories by `helm dependency build`, with only the credentials
-//! given for those repositories.
+//! A chart directory of a Git tree, copied into the sandbox with the
+//! `file://` dependencies it names, then its `dependencies` built
+//! ([`dependencies`]).
 
-use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 
 use driftless_render::tree::{EntryKind, join};
 
-use crate::fetch::{ChartStore, helm_failed};
-use crate::sandbox::{RepoEntry, Sandbox};
-use crate::{Credentials, HelmError, TreeChart};
+use crate::dependencies::{self, Dependency};
+use crate::fetch::ChartStore;
+use crate::sandbox::Sandbox;
+use crate::{HelmError, TreeChart};
 
 /// At most this many bytes are copied out of a tree for one chart.
 const MAX_COPY_BYTES: u64 = 256 * 1024 * 1024;
@@ -18,13 +17,7 @@ const MAX_COPY_BYTES: u64 = 256 * 1024 * 1024;
 /// At most this many files are copied out of a tree for one chart.
 const MAX_COPY_FILES: usize = 20_000;
 
-/// One `dependencies` entry of a `Chart.yaml`.
-#[derive(Debug, serde::Deserialize)]
-struct Dependency {
-    #[serde(default)]
-    repository: String,
-}
-
+/// The fields of a `Chart.yaml` read here.
 #[derive(Debug, serde::Deserialize)]
 struct ChartFile {
     #[serde(default)]
@@ -70,65 +63,12 @@ pub(crate) fn prepare(
     }
     let dir = root.join(&path);
     if !chart.dependencies.is_empty() {
-        build_dependencies(store, sandbox, spec, &chart, &dir)?;
+        dependencies::build(store, sandbox, spec, &chart.dependencies, &dir)?;
     }
     Ok(Prepared {
         dir,
         version: chart.version,
     })
-}
-
-/// `helm dependency build` in `dir`, the remote repositories (and their
-/// credentials, when given) written into the sandbox first.
-fn build_dependencies(
-    store: &ChartStore<'_>,
-    sandbox: &Sandbox,
-    spec: &TreeChart<'_>,
-    chart: &ChartFile,
-    dir: &Path,
-) -> Result<(), HelmError> {
-    let credentials_of = |url: &str| -> Option<&Credentials> {
-        let url = url.trim_end_matches('/');
-        spec.dependency_credentials
-            .iter()
-            .find(|(u, _)| u.trim_end_matches('/') == url)
-            .map(|(_, c)| c)
-    };
-    let io = |source| HelmError::Io {
-        chart: spec.path.clone(),
-        path: sandbox.work().display().to_string(),
-        source,
-    };
-    let mut repos = Vec::new();
-    for (i, dependency) in chart.dependencies.iter().enumerate() {
-        let url = dependency.repository.as_str();
-        if url.starts_with("http://") || url.starts_with("https://") {
-            repos.push(RepoEntry {
-                name: format!("dependency-{i}"),
-                url,
-                credentials: credentials_of(url),
-                pass_credentials: false,
-            });
-        } else if let Some(bare) = url.strip_prefix("oci://")
-            && let Some(credentials) = credentials_of(url)
-        {
-            let host = bare.split('/').next().unwrap_or_default();
-            sandbox
-                .write_registry_login(host, credentials)
-                .map_err(io)?;
-        }
-    }
-    sandbox.write_repositories(&repos).map_err(io)?;
-    let redact: Vec<&str> = spec
-        .dependency_credentials
-        .iter()
-        .map(|(_, c)| c.password.as_str())
-        .collect();
-    let args: Vec<OsString> = vec!["dependency".into(), "build".into(), dir.into()];
-    store.helm.run(sandbox, dir, &args, &redact).map_err(|m| {
-        helm_failed(&spec.path, &spec.revision, &spec.repo_url)("dependency build", m)
-    })?;
-    Ok(())
 }
 
 #[derive(Default)]

@@ -245,3 +245,76 @@ async fn nothing_in_the_repository_makes_helm_run_a_program_or_read_outside_it()
         .to_string();
     assert!(error.contains("outside the repository root"), "{error}");
 }
+
+#[tokio::test]
+async fn a_locked_dependency_build_is_reused_across_commits_and_values() {
+    let work = tempfile::tempdir().unwrap();
+    let charts = lib_repo(work.path());
+    let server = GitServer::start_with(GitServerOptions::default()).await;
+    let repo = server.create_repo("locked");
+    repo.write(
+        "charts/app/Chart.yaml",
+        &APP_CHART.replace("REPO", charts.url()),
+    );
+    repo.write("charts/app/values.yaml", "env: default\n");
+    repo.write("charts/app/templates/cm.yaml", APP_CONFIGMAP);
+    // `helm dependency update` writes the Chart.lock a user commits.
+    let home = tempfile::tempdir().unwrap();
+    let app = repo.work_path().join("charts/app");
+    let helm = |args: &[&std::ffi::OsStr]| driftless_testkit::helm::run_helm(home.path(), args);
+    helm(&[
+        "repo".as_ref(),
+        "add".as_ref(),
+        "deps".as_ref(),
+        charts.url().as_ref(),
+        "--username=deps".as_ref(),
+        "--password=dep-secret".as_ref(),
+    ]);
+    helm(&["dependency".as_ref(), "update".as_ref(), app.as_os_str()]);
+    std::fs::remove_dir_all(app.join("charts")).unwrap();
+    assert!(app.join("Chart.lock").is_file());
+    let first_sha = repo.commit("locked app chart");
+    let renderer = renderer(work.path());
+    let credentials = vec![(
+        charts.url().to_string(),
+        Credentials::new("deps", "dep-secret"),
+    )];
+    let render = |tree: &GitTree, sha: &str, options: &TemplateOptions<'_>| {
+        let chart = ChartSource::Tree(TreeChart {
+            tree,
+            path: "charts/app".into(),
+            repo_url: server.git_url(repo.name()),
+            revision: sha.to_string(),
+            dependency_credentials: credentials.clone(),
+        });
+        renderer.render(&chart, options).unwrap()
+    };
+
+    let (_, tree) = tree_of(&server, &repo, &first_sha, &work.path().join("a")).await;
+    let mut options = TemplateOptions::new("shop");
+    let first = render(&tree, &first_sha, &options);
+    assert_eq!(first.objects[0].name(), "lib-1.1.0");
+    let requests = charts.requests();
+    assert!(requests > 0);
+
+    options.parameters = vec![driftless_helm::Parameter::new("env", "changed")];
+    let second = render(&tree, &first_sha, &options);
+    assert!(!second.cached, "new values are a new render");
+    assert_eq!(config_data(&second.objects[1..])["env"], "changed");
+    assert_eq!(
+        charts.requests(),
+        requests,
+        "the locked dependencies were reused"
+    );
+
+    repo.write("README.md", "unrelated change\n");
+    let second_sha = repo.commit("unrelated");
+    let (_, tree) = tree_of(&server, &repo, &second_sha, &work.path().join("b")).await;
+    let third = render(&tree, &second_sha, &options);
+    assert!(!third.cached, "a new commit is a new render");
+    assert_eq!(
+        kinds_and_names(&third.objects),
+        kinds_and_names(&second.objects)
+    );
+    assert_eq!(charts.requests(), requests, "and still no fetch");
+}
