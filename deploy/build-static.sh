@@ -1,7 +1,10 @@
 #!/usr/bin/env bash
-# Builds the statically linked release binary the container image ships.
-# The Dockerfile's build stage and CI (.ci/run) both run exactly this, so the
-# image build cannot rot unnoticed even where no Docker engine runs.
+# Builds what the container image ships: the statically linked release
+# binary, and the pinned `helm` it runs for charts (built from the Go module
+# proxy by tests/cluster/build-helm.sh, static since CGO is off, cached by
+# version). The Dockerfile's build stage and CI (.ci/run) both run exactly
+# this, so the image build cannot rot unnoticed even where no Docker engine
+# runs. Needs Go (the Dockerfile copies it from the golang image).
 #
 # Usage: deploy/build-static.sh [OUT_DIR]      (default: target/static)
 set -euo pipefail
@@ -24,3 +27,14 @@ if ldd "$out/driftless" 2>&1 | grep -q '=>'; then
   exit 1
 fi
 "$out/driftless" --version
+
+# helm: the same pinned build the tests use.
+export PATH=/usr/local/go/bin:$PATH
+eval "$(tests/cluster/build-helm.sh helm)"
+cp "$DRIFTLESS_HELM" "$out/helm"
+if ldd "$out/helm" 2>&1 | grep -q '=>'; then
+  echo "build-static: $out/helm is dynamically linked:" >&2
+  ldd "$out/helm" >&2
+  exit 1
+fi
+"$out/helm" version --short

@@ -3,8 +3,9 @@
 # CI (.ci/run): installs the Debian packages the tests and the demo need
 # (openssh-server for the SSH Git tests, openssl, ...), the Rust components
 # the test command uses (rustfmt, clippy), checks for Go and kubectl, and
-# builds the control-plane binaries (cached by version). Idempotent: when
-# everything is there it only checks (about a second).
+# builds the control-plane binaries, helm and a test OCI registry (cached by
+# version). Idempotent: when everything is there it only checks (about a
+# second).
 #
 # Usage: tests/setup.sh              (or `source tests/setup.sh` to keep PATH)
 # Env:   DRIFTLESS_CACHE (control-plane build cache, see tests/cluster/build-binaries.sh)
@@ -56,4 +57,7 @@ setup_apt
 setup_tools
 # Prints its progress on stderr; the bin directory it prints is not needed here.
 "$setup_dir/cluster/build-binaries.sh" >/dev/null
+# helm (pinned, what the controller runs) and an OCI registry for chart tests.
+"$setup_dir/cluster/build-helm.sh" >/dev/null
+# kustomize (the version kubectl embeds): the reference for `driftless edit set image`.
 "$setup_dir/cluster/build-kustomize.sh" >/dev/null

@@ -25,7 +25,9 @@ binaries=(kube-apiserver kube-controller-manager kube-scheduler etcd kwok)
 
 export GOTOOLCHAIN=local CGO_ENABLED=0 GOFLAGS=-mod=mod
 
-log() { echo "build-binaries: $*" >&2; }
+log_prefix=build-binaries
+# shellcheck source=lib/gobuild.sh
+. "$here/lib/gobuild.sh"
 
 all_built() {
   local b
@@ -38,44 +40,7 @@ if all_built; then
 fi
 
 mkdir -p "$bin"
-# One build at a time per cache: a concurrent run waits here, then finds the
-# binaries the first one built. The holder writes its pid into the lock file.
-lock=$cache/bin/.build.lock
-exec 9>>"$lock"
-if ! flock -n 9; then
-  log "waiting for another build of the control-plane binaries in $bin (pid $(cat "$lock" 2>/dev/null || echo unknown))"
-  flock 9
-fi
-echo $$ >"$lock"
-
-elapsed() { # elapsed START_SECONDS -> "4m07s"
-  local s=$((SECONDS - $1))
-  printf '%dm%02ds' $((s / 60)) $((s % 60))
-}
-
-# Go prints one "go: downloading" line per module (hundreds for Kubernetes):
-# show a count every 100 modules instead, and everything else as it comes.
-quiet_downloads() {
-  awk '/^go: downloading / { if (++n % 100 == 0) printf "build-binaries:   %d Go modules downloaded\n", n; next }
-       { print }
-       END { if (n % 100) printf "build-binaries:   %d Go modules downloaded\n", n }' >&2
-}
-
-heartbeat_pid=
-stop_heartbeat() { [[ -z $heartbeat_pid ]] || kill "$heartbeat_pid" 2>/dev/null || true; heartbeat_pid=; }
-trap stop_heartbeat EXIT
-
-build() { # build <what> <module dir> <output dir> <ldflags> <packages...>
-  local what=$1 dir=$2 out=$3 ldflags=$4 start=$SECONDS
-  shift 4
-  log "building $what ..."
-  # A short sleep, so none outlives the build by more than 5 s.
-  (ticks=0; while sleep 5; do ((++ticks % 12)) || log "  still building $what ($(elapsed "$start"))"; done) 9>&- &
-  heartbeat_pid=$!
-  (cd "$dir" && go build -trimpath -ldflags "$ldflags" -o "$out/" "$@" 2>&1 9>&- | quiet_downloads)
-  stop_heartbeat
-  log "built $what in $(elapsed "$start")"
-}
+take_lock "$cache/bin/.build.lock" "the control-plane binaries in $bin"
 
 if [[ ! -x $bin/kube-apiserver || ! -x $bin/kube-controller-manager || ! -x $bin/kube-scheduler ]]; then
   minor=$(echo "$k8s_version" | cut -d. -f2)

@@ -1,8 +1,10 @@
 //! Test support for driftless: a real Kubernetes control plane
-//! ([`cluster`]) and a real Git server ([`git`]) on 127.0.0.1.
+//! ([`cluster`]), a real Git server ([`git`]), and Helm chart servers
+//! ([`helm`]: a chart repository and an OCI registry) on 127.0.0.1.
 
 pub mod cluster;
 pub mod git;
+pub mod helm;
 
 /// A TCP port on 127.0.0.1 that was free a moment ago.
 pub fn free_port() -> u16 {

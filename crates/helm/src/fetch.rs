@@ -1,0 +1,251 @@
+//! Fetching a chart from a chart repository or an OCI registry with the
+//! pinned helm (`helm repo update` for the index, `helm pull --untar`), each
+//! in its own sandbox holding only that repository's credentials, into an
+//! on-disk cache of unpacked charts keyed by (repository, chart, version).
+
+use std::ffi::OsString;
+use std::path::{Path, PathBuf};
+
+use sha2::{Digest, Sha256};
+
+use crate::binary::Helm;
+use crate::sandbox::{RepoEntry, Sandbox};
+use crate::{HelmError, OciChart, RepoChart, cache, index, names};
+
+/// A chart unpacked in the cache.
+#[derive(Debug)]
+pub(crate) struct Fetched {
+    /// The unpacked chart directory (holding `Chart.yaml`).
+    pub(crate) dir: PathBuf,
+    /// The version fetched.
+    pub(crate) version: String,
+}
+
+/// Where charts are unpacked and sandboxes made.
+pub(crate) struct ChartStore<'a> {
+    pub(crate) helm: &'a Helm,
+    pub(crate) root: &'a Path,
+}
+
+impl ChartStore<'_> {
+    /// A fresh sandbox below the store's root.
+    pub(crate) fn sandbox(&self, chart: &str) -> Result<Sandbox, HelmError> {
+        let parent = self.root.join("tmp");
+        Sandbox::new(&parent).map_err(|source| HelmError::Io {
+            chart: chart.to_string(),
+            path: parent.display().to_string(),
+            source,
+        })
+    }
+
+    /// The cache directory of `chart` `version` from `source` (the
+    /// repository URL and its credentials' digest: a chart fetched with
+    /// credentials is never handed to a render without them).
+    fn cached(&self, source: &str, chart: &str, version: &str) -> PathBuf {
+        let digest = Sha256::digest(source.as_bytes());
+        let key: String = digest.iter().take(8).map(|b| format!("{b:02x}")).collect();
+        self.root.join("charts").join(key).join(chart).join(version)
+    }
+
+    /// The chart `spec` names, from its repository (or the cache when the
+    /// version is exact and already unpacked).
+    pub(crate) fn fetch_repo(&self, spec: &RepoChart) -> Result<Fetched, HelmError> {
+        names::check_chart_name(&spec.chart)?;
+        names::check_repo_url(&spec.chart, &spec.url)?;
+        let source = cache::source_key(&spec.url, spec.credentials.as_ref());
+        if let Some(hit) = self.lookup(&source, &spec.chart, spec.version.trim()) {
+            return Ok(hit);
+        }
+        let sandbox = self.sandbox(&spec.chart)?;
+        let failed = helm_failed(&spec.chart, &spec.version, &spec.url);
+        let redact = secrets(spec.credentials.as_ref());
+        sandbox
+            .write_repositories(&[RepoEntry {
+                name: "repo".into(),
+                url: &spec.url,
+                credentials: spec.credentials.as_ref(),
+                pass_credentials: spec.pass_credentials,
+            }])
+            .map_err(|source| self.io_error(&spec.chart, &sandbox.work(), source))?;
+        let update: Vec<OsString> = vec!["repo".into(), "update".into(), "repo".into()];
+        self.helm
+            .run(&sandbox, &sandbox.work(), &update, &redact)
+            .map_err(|m| failed("repo update", m))?;
+        let index_file = sandbox.index_file("repo");
+        let text = std::fs::read_to_string(&index_file).map_err(|e| HelmError::Index {
+            repository: spec.url.clone(),
+            message: e.to_string(),
+        })?;
+        let versions = index::chart_versions(&text, &spec.url, &spec.chart)?;
+        let version = index::pick_version(&versions, &spec.version, &spec.url, &spec.chart)?;
+        if let Some(hit) = self.lookup(&source, &spec.chart, &version) {
+            return Ok(hit);
+        }
+        let pull = pull_args(format!("repo/{}", spec.chart), &version, &sandbox, false);
+        self.helm
+            .run(&sandbox, &sandbox.work(), &pull, &redact)
+            .map_err(|m| helm_failed(&spec.chart, &version, &spec.url)("pull", m))?;
+        self.store(&sandbox, &source, &spec.chart, &version)
+    }
+
+    /// The chart `spec` names, from its OCI registry (or the cache when the
+    /// version is exact and already unpacked). A range is resolved by helm
+    /// from the registry's tags; the version is then read from the chart.
+    pub(crate) fn fetch_oci(&self, spec: &OciChart) -> Result<Fetched, HelmError> {
+        names::check_chart_name(&spec.chart)?;
+        let (reference, host) = names::oci_reference(&spec.chart, &spec.url)?;
+        let source = cache::source_key(&reference, spec.credentials.as_ref());
+        if let Some(hit) = self.lookup(&source, &spec.chart, spec.version.trim()) {
+            return Ok(hit);
+        }
+        let sandbox = self.sandbox(&spec.chart)?;
+        if let Some(credentials) = &spec.credentials {
+            sandbox
+                .write_registry_login(&host, credentials)
+                .map_err(|source| self.io_error(&spec.chart, &sandbox.work(), source))?;
+        }
+        let pull = pull_args(
+            reference.clone(),
+            spec.version.trim(),
+            &sandbox,
+            spec.plain_http,
+        );
+        self.helm
+            .run(
+                &sandbox,
+                &sandbox.work(),
+                &pull,
+                &secrets(spec.credentials.as_ref()),
+            )
+            .map_err(|m| helm_failed(&spec.chart, &spec.version, &reference)("pull", m))?;
+        let pulled = unpacked_dir(&sandbox, &spec.chart)?;
+        let version = chart_version(&pulled.join("Chart.yaml")).unwrap_or(spec.version.clone());
+        self.store(&sandbox, &source, &spec.chart, &version)
+    }
+
+    fn lookup(&self, source: &str, chart: &str, version: &str) -> Option<Fetched> {
+        if !names::is_plain_version(version) {
+            return None;
+        }
+        let dir = self.cached(source, chart, version);
+        dir.join("Chart.yaml").is_file().then(|| Fetched {
+            dir,
+            version: version.to_string(),
+        })
+    }
+
+    /// Moves the chart `helm pull --untar` left in the sandbox into the cache.
+    fn store(
+        &self,
+        sandbox: &Sandbox,
+        source: &str,
+        chart: &str,
+        version: &str,
+    ) -> Result<Fetched, HelmError> {
+        let pulled = unpacked_dir(sandbox, chart)?;
+        if !names::is_plain_version(version) {
+            return Err(HelmError::Input {
+                chart: chart.to_string(),
+                field: "version".into(),
+                message: format!("{version:?} (from the repository) is not a chart version"),
+            });
+        }
+        let target = self.cached(source, chart, version);
+        let parent = target.parent().unwrap_or(self.root);
+        std::fs::create_dir_all(parent).map_err(|e| self.io_error(chart, parent, e))?;
+        if let Err(error) = std::fs::rename(&pulled, &target) {
+            // Another render stored the same chart first: use that one.
+            if self.lookup(source, chart, version).is_none() {
+                return Err(self.io_error(chart, &target, error));
+            }
+        }
+        Ok(Fetched {
+            dir: target,
+            version: version.to_string(),
+        })
+    }
+
+    fn io_error(&self, chart: &str, path: &Path, source: std::io::Error) -> HelmError {
+        HelmError::Io {
+            chart: chart.to_string(),
+            path: path.display().to_string(),
+            source,
+        }
+    }
+}
+
+/// `pull REF --version V --untar --untardir <sandbox>/pulled [--plain-http]`.
+fn pull_args(
+    reference: String,
+    version: &str,
+    sandbox: &Sandbox,
+    plain_http: bool,
+) -> Vec<OsString> {
+    let mut args: Vec<OsString> = vec!["pull".into(), reference.into()];
+    if !version.is_empty() {
+        args.push(format!("--version={version}").into());
+    }
+    let mut untardir = OsString::from("--untardir=");
+    untardir.push(sandbox.work().join("pulled"));
+    args.extend(["--untar".into(), untardir]);
+    if plain_http {
+        args.push("--plain-http".into());
+    }
+    args
+}
+
+/// The one directory `helm pull --untar` made (named after the chart).
+fn unpacked_dir(sandbox: &Sandbox, chart: &str) -> Result<PathBuf, HelmError> {
+    let pulled = sandbox.work().join("pulled");
+    let dirs: Vec<PathBuf> = std::fs::read_dir(&pulled)
+        .map_err(|source| HelmError::Io {
+            chart: chart.to_string(),
+            path: pulled.display().to_string(),
+            source,
+        })?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.is_dir())
+        .collect();
+    match dirs.as_slice() {
+        [one] if one.join("Chart.yaml").is_file() => Ok(one.clone()),
+        _ => Err(HelmError::Input {
+            chart: chart.to_string(),
+            field: "chart".into(),
+            message:
+                "the pulled archive does not hold exactly one chart directory with a Chart.yaml"
+                    .into(),
+        }),
+    }
+}
+
+/// The `version` of a `Chart.yaml`.
+pub(crate) fn chart_version(file: &Path) -> Option<String> {
+    #[derive(serde::Deserialize)]
+    struct Chart {
+        version: String,
+    }
+    let text = std::fs::read_to_string(file).ok()?;
+    serde_saphyr::from_str::<Chart>(&text)
+        .ok()
+        .map(|c| c.version)
+}
+
+/// The secrets to keep out of messages.
+pub(crate) fn secrets(credentials: Option<&crate::Credentials>) -> Vec<&str> {
+    credentials.map_or_else(Vec::new, |c| vec![c.password.as_str()])
+}
+
+/// Makes the error of a failed helm step of `chart` `version` from `repository`.
+pub(crate) fn helm_failed<'a>(
+    chart: &'a str,
+    version: &'a str,
+    repository: &'a str,
+) -> impl Fn(&'static str, String) -> HelmError + 'a {
+    move |step, message| HelmError::Helm {
+        chart: chart.to_string(),
+        version: version.to_string(),
+        repository: repository.to_string(),
+        step,
+        message,
+    }
+}
