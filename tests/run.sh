@@ -15,15 +15,23 @@ name=tests-$$
 
 step() { printf '\n==> %s\n' "$*" >&2; }
 
-step "set-up (tests/setup.sh)"
+step "set-up (tests/setup.sh; the Go builds run behind the cargo build)"
+export DRIFTLESS_SETUP_GO=background
 # shellcheck source=setup.sh
 source tests/setup.sh
+unset DRIFTLESS_SETUP_GO
 
 step "cargo fmt --check"
 cargo fmt --all -- --check
 
 step "cargo clippy (all targets, -D warnings)"
 cargo clippy --workspace --all-targets --locked -- -D warnings
+
+step "cargo test --workspace --no-run (the build)"
+cargo test --workspace --locked --no-run
+
+step "waiting for the Go-built binaries"
+setup_wait_go
 
 step "starting a local control plane ($name)"
 cleanup() { tests/cluster/ctl.sh down "$name" >/dev/null 2>&1 || true; }

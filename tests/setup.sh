@@ -53,11 +53,43 @@ setup_tools() {
   fi
 }
 
+# The Go-built binaries, cached by version: the control plane, helm (pinned,
+# what the controller runs) and an OCI registry for chart tests, kustomize
+# (the version kubectl embeds: the reference for `driftless edit set image`).
+# Each prints its progress on stderr; the paths they print are not needed.
+setup_go_binaries() {
+  "$setup_dir/cluster/build-binaries.sh" >/dev/null
+  "$setup_dir/cluster/build-helm.sh" >/dev/null
+  "$setup_dir/cluster/build-kustomize.sh" >/dev/null
+}
+
+# With DRIFTLESS_SETUP_GO=background the Go builds run behind the caller's
+# cargo build (on a fresh machine each leaves cores idle the other can use);
+# the caller then runs setup_wait_go before it needs them.
+setup_go_log=${DRIFTLESS_CACHE:-$HOME/.cache/driftless}/setup-go-builds.$$.log
+setup_go_pid=
+setup_wait_go() {
+  [[ -n $setup_go_pid ]] || return 0
+  local status=0
+  wait "$setup_go_pid" || status=$?
+  setup_go_pid=
+  if ((status != 0)); then
+    cat "$setup_go_log" >&2
+    setup_log "the Go builds failed (log above: $setup_go_log)"
+    return 1
+  fi
+  grep -v '^$' "$setup_go_log" | tail -n 20 >&2 || true
+  rm -f "$setup_go_log"
+  setup_log "Go-built binaries ready"
+}
+
 setup_apt
 setup_tools
-# Prints its progress on stderr; the bin directory it prints is not needed here.
-"$setup_dir/cluster/build-binaries.sh" >/dev/null
-# helm (pinned, what the controller runs) and an OCI registry for chart tests.
-"$setup_dir/cluster/build-helm.sh" >/dev/null
-# kustomize (the version kubectl embeds): the reference for `driftless edit set image`.
-"$setup_dir/cluster/build-kustomize.sh" >/dev/null
+if [[ ${DRIFTLESS_SETUP_GO:-} == background ]]; then
+  mkdir -p "$(dirname "$setup_go_log")"
+  setup_go_binaries >"$setup_go_log" 2>&1 &
+  setup_go_pid=$!
+  setup_log "building the Go binaries in the background (log: $setup_go_log)"
+else
+  setup_go_binaries
+fi
