@@ -17,6 +17,7 @@ pub mod config;
 pub mod context;
 pub mod cycle;
 pub mod decide;
+pub mod engine;
 pub mod error;
 pub mod events;
 pub mod finalize;

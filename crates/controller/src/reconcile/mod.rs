@@ -26,6 +26,7 @@ use tracing::Instrument;
 use crate::context::Context;
 use crate::cycle::AppId;
 use crate::decide::Decision;
+use crate::engine::{self, Owner};
 use crate::error::{Error, Result};
 use crate::events::{self, reason};
 use crate::finalize;
@@ -189,6 +190,11 @@ impl<'a> Reconciler<'a> {
         }
     }
 
+    /// This Application as the engine's phases name it.
+    fn owner(&self) -> Owner {
+        Owner::new("application", &self.id.0, &self.id.1)
+    }
+
     fn api(&self) -> Api<Application> {
         Api::namespaced(self.ctx.client.clone(), &self.id.0)
     }
@@ -249,6 +255,9 @@ impl<'a> Reconciler<'a> {
                     self.clear_operation().await?;
                 }
                 self.requeue = self.requeue.min(Duration::from_secs(30));
+                // Metrics and the parent's refresh follow a failed
+                // reconcile's status as they follow a successful one's.
+                self.after_status(&next);
             }
         }
         if refresh.is_some() {
@@ -288,17 +297,9 @@ impl<'a> Reconciler<'a> {
         if fetch {
             self.before_fetch(operation, &repo, &wanted).await?;
         }
-        let sha = self
-            .ctx
-            .source
-            .resolve(&repo, &wanted, fetch)
+        let sha = engine::resolve(self.ctx, &self.owner(), &repo, &wanted, fetch)
             .await
-            .map_err(|e| Error::Source {
-                app: self.label.clone(),
-                repo: repo.clone(),
-                revision: wanted.clone(),
-                message: e.0,
-            })?;
+            .map_err(Error::from)?;
         if fetch {
             self.ctx.memory(&self.id, |m| {
                 m.last_fetch = Some(Instant::now());
