@@ -76,7 +76,8 @@ pub async fn finalize(app: &Application, ctx: &Context) -> Result<Action> {
     if ctx.config.watch_managed {
         // The objects' changes (a finalizer removed, an object gone) requeue it.
         let kinds = &deletion.managed_kinds;
-        ctx.watches.update(&ctx.client, ctx.weak(), &id, kinds);
+        let owner = crate::context::OwnerId::Application(id.clone());
+        ctx.watches.update(&ctx.client, ctx.weak(), &owner, kinds);
     }
     if deletion.finished() {
         tracing::info!(

@@ -22,6 +22,7 @@ pub mod error;
 pub mod events;
 pub mod finalize;
 pub mod http;
+pub mod kustomization;
 pub mod leader;
 pub mod metrics;
 pub mod overrides;

@@ -196,6 +196,12 @@ pub async fn start(
             ns.into_iter().map(Some).collect()
         };
         let mut stores = Vec::new();
+        let kustomizations = crate::kustomization::controller::controllers(
+            ctx.clone(),
+            client.clone(),
+            &scopes,
+            shutdown.clone(),
+        );
         let controllers: Vec<_> = scopes
             .into_iter()
             .map(|scope| {
@@ -229,7 +235,10 @@ pub async fn start(
             .collect();
         let gc = tokio::spawn(forget_deleted(ctx.clone(), stores));
         ready.store(true, Ordering::SeqCst);
-        let all = futures::future::join_all(controllers);
+        let all = futures::future::join(
+            futures::future::join_all(controllers),
+            futures::future::join_all(kustomizations),
+        );
         let result = match lease {
             Some(mut keeper) => {
                 let result = tokio::select! {

@@ -1,7 +1,7 @@
 //! Self-heal: metadata-only watches of the kinds Applications manage,
 //! started when a kind is first managed and stopped when no Application
 //! manages it any more. A change to a tracked object requeues its
-//! Application (found through the tracking annotation) at once; whether to
+//! Application or Kustomization (found through the tracking annotation) at once; whether to
 //! re-sync, and how soon after the last self-heal, is the reconcile's call.
 
 use std::collections::{BTreeSet, HashMap};
@@ -15,11 +15,10 @@ use kube::core::PartialObjectMeta;
 use kube::runtime::{WatchStreamExt, watcher};
 use kube::{Client, ResourceExt};
 
-use crate::context::Context;
-use crate::cycle::AppId;
+use crate::context::{Context, OwnerId};
 
 struct KindWatch {
-    users: BTreeSet<AppId>,
+    users: BTreeSet<OwnerId>,
     task: tokio::task::JoinHandle<()>,
 }
 
@@ -39,7 +38,13 @@ fn kind_key(k: &ManagedKind) -> String {
 impl Watches {
     /// Records that `app` manages exactly `kinds` now: starts watches for
     /// kinds not yet watched, and stops those no Application manages.
-    pub fn update(&self, client: &Client, ctx: Weak<Context>, app: &AppId, kinds: &[ManagedKind]) {
+    pub fn update(
+        &self,
+        client: &Client,
+        ctx: Weak<Context>,
+        app: &OwnerId,
+        kinds: &[ManagedKind],
+    ) {
         let wanted: HashMap<String, &ManagedKind> =
             kinds.iter().map(|k| (kind_key(k), k)).collect();
         let mut running = self.kinds.lock().unwrap_or_else(|e| e.into_inner());
@@ -67,7 +72,7 @@ impl Watches {
     }
 
     /// Forgets `app` (deleted), stopping watches nobody needs.
-    pub fn forget(&self, app: &AppId) {
+    pub fn forget(&self, app: &OwnerId) {
         let mut running = self.kinds.lock().unwrap_or_else(|e| e.into_inner());
         running.retain(|_, watch| {
             watch.users.remove(app);
@@ -118,8 +123,8 @@ async fn watch_kind(client: Client, kind: ManagedKind, ctx: Weak<Context>) {
         else {
             continue;
         };
-        if let Some(app) = ctx.app_by_tracking_name(&id.app) {
-            ctx.trigger(&app);
+        if let Some(owner) = ctx.owner_by_tracking_name(&id.app) {
+            ctx.trigger_owner(&owner);
         }
     }
 }

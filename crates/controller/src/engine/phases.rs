@@ -120,7 +120,11 @@ pub async fn sync(
 
 /// One pass of deleting every object tracked to `target.app` (the owner is
 /// being deleted); call again until [`Deletion::finished`].
-pub async fn delete(ctx: &Context, owner: &Owner, target: &Target) -> Result<Deletion, DeleteError> {
+pub async fn delete(
+    ctx: &Context,
+    owner: &Owner,
+    target: &Target,
+) -> Result<Deletion, DeleteError> {
     ctx.engine
         .delete_tracked(target)
         .await

@@ -330,7 +330,7 @@ impl<'a> Reconciler<'a> {
             self.ctx.watches.update(
                 &self.ctx.client,
                 self.ctx.weak(),
-                &self.id,
+                &crate::context::OwnerId::Application(self.id.clone()),
                 &engine_cmp.managed_kinds,
             );
         }

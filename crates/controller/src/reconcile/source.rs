@@ -10,9 +10,9 @@ use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
 use kube::Resource;
 
 use crate::cycle::{self, AppId};
+use crate::engine::{self, RenderRequest};
 use crate::error::{Error, Result};
 use crate::overrides;
-use crate::engine::{self, RenderRequest};
 use crate::status;
 
 use super::{Failure, Reconciler};

@@ -1,0 +1,555 @@
+//! One Kustomization's reconcile on the engine's phases: plan → dependencies
+//! → source → resolve → render → compare → sync → health → status. Every
+//! failure becomes an [`Outcome`] (a condition with Flux's reason); only
+//! API failures writing the Kustomization itself reach the error policy.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use driftless_api::flux::RECONCILE_REQUESTED_AT;
+use driftless_api::flux::condition::reasons;
+use driftless_api::flux::kustomize::v1::Kustomization;
+use driftless_api::flux::kustomize::{KustomizationStatus, ResourceInventory};
+use driftless_render::Object;
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
+use k8s_openapi::jiff::Timestamp;
+use kube::runtime::controller::Action;
+use kube::{Resource, ResourceExt};
+use tracing::Instrument;
+
+use super::error::KustomizationError;
+use super::health::{self, Check, Exprs, Verdict};
+use super::plan::{self, Plan, PlanError};
+use super::status::{self, Outcome, Report};
+use super::{deps, inventory, source, write};
+use crate::context::{Context, OwnerId};
+use crate::cycle::AppId;
+use crate::engine::{self, Owner, RenderRequest};
+use crate::pipeline::Comparison;
+
+/// How soon health checks in progress are looked at again (the managed
+/// objects' watch events usually come first).
+const HEALTH_POLL: Duration = Duration::from_secs(2);
+
+/// One reconcile's state: who, and what it started from.
+pub(super) struct Run<'a> {
+    ks: &'a Kustomization,
+    ctx: &'a Context,
+    id: AppId,
+    owner: Owner,
+    prev: KustomizationStatus,
+}
+
+/// A phase's early end: the outcome and when to look again.
+type Stop = (Outcome, Duration);
+
+fn failed(reason: &'static str, message: impl Into<String>, retry: Duration) -> Stop {
+    let message = message.into();
+    (Outcome::Failed { reason, message }, retry)
+}
+
+/// What the phases produced for the status.
+struct Done {
+    revision: Option<String>,
+    outcome: Outcome,
+    inventory: Option<ResourceInventory>,
+    requeue: Duration,
+}
+
+impl<'a> Run<'a> {
+    pub(super) fn new(ks: &'a Kustomization, ctx: &'a Context) -> Self {
+        let id = (ks.namespace().unwrap_or_default(), ks.name_any());
+        Run {
+            owner: Owner::new("kustomization", &id.0, &id.1),
+            prev: write::freshest(ks, ctx, &id),
+            id,
+            ks,
+            ctx,
+        }
+    }
+
+    /// Runs the phases, writes the status and publishes what changed.
+    pub(super) async fn run(self) -> Result<Action, KustomizationError> {
+        let done = self.phases().await;
+        let report = Report {
+            generation: self.ks.meta().generation,
+            revision: done.revision,
+            outcome: done.outcome,
+            inventory: done.inventory,
+            requested_at: self.ks.annotations().get(RECONCILE_REQUESTED_AT).cloned(),
+        };
+        let next = status::next(&self.prev, &report, Time(Timestamp::now()));
+        write::status(self.ctx, &self.id, &self.prev, &next).await?;
+        write::event(self.ctx, self.ks, &self.prev, &next).await;
+        let changed = write::ready_of(&self.prev) != write::ready_of(&next)
+            || self.prev.last_applied_revision != next.last_applied_revision;
+        if changed {
+            for dependent in self.ctx.flux.dependents_of(&self.id) {
+                self.ctx.flux.trigger(&dependent);
+            }
+        }
+        tracing::debug!(outcome = ?report.outcome, requeue = ?done.requeue, "reconciled");
+        Ok(Action::requeue(done.requeue))
+    }
+
+    async fn phases(&self) -> Done {
+        let plan = match plan::plan(self.ks) {
+            Ok(plan) => plan,
+            Err(e) => return self.stalled(e),
+        };
+        let mut revision = None;
+        match self.apply(&plan, &mut revision).await {
+            Ok((outcome, inventory, requeue)) => Done {
+                revision,
+                outcome,
+                inventory: Some(inventory),
+                requeue,
+            },
+            Err((outcome, requeue)) => Done {
+                revision,
+                outcome,
+                inventory: None,
+                requeue,
+            },
+        }
+    }
+
+    fn stalled(&self, e: PlanError) -> Done {
+        let reason = match &e {
+            PlanError::Unsupported(_) => reasons::UNSUPPORTED,
+            PlanError::Duration(_) => reasons::INVALID_SPEC,
+        };
+        Done {
+            revision: None,
+            outcome: Outcome::Stalled {
+                reason,
+                message: format!(
+                    "kustomization {}: {e}; nothing was applied",
+                    self.owner.name
+                ),
+            },
+            inventory: None,
+            requeue: Duration::from_secs(600),
+        }
+    }
+
+    /// Dependencies → source → render → compare → sync → health.
+    async fn apply(
+        &self,
+        plan: &Plan,
+        revision: &mut Option<String>,
+    ) -> Result<(Outcome, ResourceInventory, Duration), Stop> {
+        let retry = plan.retry_interval;
+        self.check_dependencies(retry).await?;
+        let source = (plan.source.namespace.clone(), plan.source.name.clone());
+        self.ctx.flux.set_source(&self.id, &source);
+        let artifact = source::fetch(&self.ctx.client, &plan.source)
+            .await
+            .map_err(|e| failed(reasons::ARTIFACT_FAILED, e.to_string(), retry))?;
+        *revision = Some(artifact.revision.clone());
+        let ctx = self.ctx;
+        let sha = engine::resolve(ctx, &self.owner, &artifact.url, &artifact.sha, false)
+            .await
+            .map_err(|e| failed(reasons::ARTIFACT_FAILED, e.to_string(), retry))?;
+        let desired = self.render(plan, &artifact.url, &sha).await?;
+        let (cmp, inventory) = self.compare(plan, &desired, &sha).await?;
+        self.sync(plan, cmp, &artifact.revision).await?;
+        let (outcome, requeue) = self.health(plan, &inventory, &artifact.revision).await;
+        Ok((outcome, inventory, requeue))
+    }
+
+    async fn check_dependencies(&self, retry: Duration) -> Result<(), Stop> {
+        let ns = &self.id.0;
+        let ids: Vec<AppId> = self
+            .ks
+            .spec
+            .depends_on
+            .iter()
+            .map(|d| deps::dependency_id(d, ns))
+            .collect();
+        self.ctx.flux.set_dependencies(&self.id, &ids);
+        deps::check_all(&self.ctx.client, self.ks)
+            .await
+            .map_err(|m| failed(reasons::DEPENDENCY_NOT_READY, m, retry))
+    }
+
+    /// Renders the path and labels every object as Flux does.
+    async fn render(&self, plan: &Plan, url: &str, sha: &str) -> Result<Vec<Object>, Stop> {
+        let request = RenderRequest {
+            repo: url.to_string(),
+            commit: sha.to_string(),
+            path: plan.path.clone(),
+            options: plan.render.clone(),
+            fingerprint: plan.render_fingerprint(),
+        };
+        let rendered = engine::render(self.ctx, &self.owner, &request, false)
+            .await
+            .map_err(|e| failed(reasons::BUILD_FAILED, e.to_string(), plan.retry_interval))?;
+        // h2: postBuild substitution (crate::postbuild) goes here, over `objects`.
+        let mut objects = rendered.objects.clone();
+        for obj in &mut objects {
+            label(obj, plan);
+        }
+        Ok(objects)
+    }
+
+    /// Compares, limits pruning to the inventory (none after an empty
+    /// build), and starts the self-heal watches.
+    async fn compare(
+        &self,
+        plan: &Plan,
+        desired: &[Object],
+        sha: &str,
+    ) -> Result<(driftless_sync::Comparison, ResourceInventory), Stop> {
+        let prev_inventory = self.prev.inventory.as_ref();
+        let target = plan.target(inventory::previous(prev_inventory));
+        let owner_id = OwnerId::Kustomization(self.id.clone());
+        self.ctx.set_tracking_owner(&target.app, owner_id.clone());
+        let mut cmp = engine::compare(self.ctx, &self.owner, &target, desired, sha)
+            .await
+            .map_err(|e| {
+                failed(
+                    reasons::RECONCILIATION_FAILED,
+                    e.to_string(),
+                    plan.retry_interval,
+                )
+            })?;
+        if self.ctx.config.watch_managed {
+            let kinds = &cmp.managed_kinds;
+            self.ctx
+                .watches
+                .update(&self.ctx.client, self.ctx.weak(), &owner_id, kinds);
+        }
+        let keep = if desired.is_empty() {
+            None
+        } else {
+            prev_inventory
+        };
+        inventory::restrict_pruning(&mut cmp, keep);
+        let inv = inventory::of(&cmp);
+        Ok((cmp, inv))
+    }
+
+    /// Applies and prunes what differs; an object another owner manages is
+    /// a conflict (reported, never taken over).
+    async fn sync(
+        &self,
+        plan: &Plan,
+        cmp: driftless_sync::Comparison,
+        revision: &str,
+    ) -> Result<(), Stop> {
+        let retry = plan.retry_interval;
+        let conflicts: Vec<String> = cmp
+            .resources
+            .iter()
+            .filter_map(|r| {
+                Some(format!(
+                    "{} is managed by {}",
+                    r.key,
+                    owner_name(r.shared_with.as_deref()?)
+                ))
+            })
+            .collect();
+        if Comparison::from_engine(&cmp).out_of_sync() {
+            let target = plan.target(inventory::previous(self.prev.inventory.as_ref()));
+            let result = engine::sync(self.ctx, &self.owner, &target, cmp, revision)
+                .await
+                .map_err(|e| failed(reasons::RECONCILIATION_FAILED, e.to_string(), retry))?;
+            self.report_pruned(&result).await;
+            if !result.succeeded && conflicts.is_empty() {
+                return Err(failed(
+                    reasons::RECONCILIATION_FAILED,
+                    format!("apply failed: {}", result.message),
+                    retry,
+                ));
+            }
+        }
+        if !conflicts.is_empty() {
+            let message = format!("conflict: {}; not taken over", conflicts.join("; "));
+            return Err(failed(reasons::RECONCILIATION_FAILED, message, retry));
+        }
+        Ok(())
+    }
+
+    async fn report_pruned(&self, result: &driftless_sync::SyncResult) {
+        let pruned: Vec<String> = result
+            .resources
+            .iter()
+            .filter(|o| o.action == driftless_sync::Action::Pruned)
+            .map(|o| o.key.to_string())
+            .collect();
+        if !pruned.is_empty() {
+            let note = format!("pruned {}", pruned.join(", "));
+            crate::events::publish(self.ctx, self.ks, false, "Progressing", note).await;
+        }
+    }
+
+    /// `wait` / `healthChecks`: Ready when healthy; HealthCheckFailed when
+    /// an object failed or `timeout` passed since this revision was applied.
+    async fn health(
+        &self,
+        plan: &Plan,
+        inv: &ResourceInventory,
+        revision: &str,
+    ) -> (Outcome, Duration) {
+        let checks = checks(plan, inv);
+        let exprs = match Exprs::compile(&self.ks.spec.health_check_exprs) {
+            Ok(e) => e,
+            Err(m) => return failed(reasons::HEALTH_CHECK_FAILED, m, plan.retry_interval),
+        };
+        let generation = self.ks.meta().generation.unwrap_or_default();
+        let key = format!("{revision}@{generation}");
+        let since = self.ctx.flux.memory(&self.id, |m| match &m.applied {
+            Some((k, at)) if *k == key => *at,
+            _ => {
+                let now = Instant::now();
+                m.applied = Some((key.clone(), now));
+                now
+            }
+        });
+        let observed = health::observe(self.ctx, &checks, &exprs).await;
+        match health::judge(&observed) {
+            Verdict::Healthy => (
+                Outcome::Applied {
+                    checked: !checks.is_empty(),
+                },
+                plan.interval,
+            ),
+            Verdict::Failed(m) => (
+                Outcome::Unhealthy {
+                    message: format!("health check failed: {m}"),
+                },
+                plan.retry_interval,
+            ),
+            Verdict::Progressing(m) if since.elapsed() >= plan.timeout => (
+                Outcome::Unhealthy {
+                    message: format!(
+                        "health check failed after {:?}: timeout waiting for: {m}",
+                        plan.timeout
+                    ),
+                },
+                plan.retry_interval,
+            ),
+            Verdict::Progressing(m) => (
+                Outcome::Progressing {
+                    message: format!("Health check in progress: waiting for: {m}"),
+                },
+                HEALTH_POLL,
+            ),
+        }
+    }
+}
+
+/// The objects whose health decides Ready: everything applied with
+/// `wait`, else the `healthChecks` (their version from the inventory when
+/// `apiVersion` is empty).
+fn checks(plan: &Plan, inv: &ResourceInventory) -> Vec<Check> {
+    let applied = inv
+        .entries
+        .iter()
+        .filter_map(|e| Some((inventory::parse_id(&e.id)?, e.v.clone())));
+    let api_version = |group: &str, v: &str| {
+        if group.is_empty() {
+            v.to_string()
+        } else {
+            format!("{group}/{v}")
+        }
+    };
+    if plan.wait {
+        return applied
+            .map(|(key, v)| Check {
+                api_version: api_version(&key.group, &v),
+                key,
+            })
+            .collect();
+    }
+    let applied: Vec<_> = applied.collect();
+    plan.health_checks
+        .iter()
+        .map(|c| {
+            let given = c.api_version.clone().filter(|v| !v.is_empty());
+            let group = given
+                .as_deref()
+                .and_then(|v| v.rsplit_once('/'))
+                .map(|(g, _)| g.to_string());
+            let found = applied
+                .iter()
+                .find(|(k, _)| k.kind == c.kind && k.name == c.name);
+            let group = group
+                .or_else(|| found.map(|(k, _)| k.group.clone()))
+                .unwrap_or_default();
+            let version = given.unwrap_or_else(|| {
+                found
+                    .map(|(k, v)| api_version(&k.group, v))
+                    .unwrap_or_else(|| "v1".into())
+            });
+            Check {
+                key: driftless_render::ObjectKey {
+                    group,
+                    kind: c.kind.clone(),
+                    namespace: c.namespace.clone().unwrap_or_default(),
+                    name: c.name.clone(),
+                },
+                api_version: version,
+            }
+        })
+        .collect()
+}
+
+/// Flux's owner labels and `commonMetadata` on one object.
+fn label(obj: &mut Object, plan: &Plan) {
+    let meta = obj.metadata_mut();
+    for (field, pairs) in [("labels", &plan.labels), ("annotations", &plan.annotations)] {
+        if pairs.is_empty() {
+            continue;
+        }
+        let map = meta
+            .entry(field)
+            .or_insert_with(|| serde_json::Value::Object(Default::default()));
+        if !map.is_object() {
+            *map = serde_json::Value::Object(Default::default());
+        }
+        if let Some(map) = map.as_object_mut() {
+            for (k, v) in pairs {
+                map.insert(k.clone(), serde_json::Value::String(v.clone()));
+            }
+        }
+    }
+}
+
+/// How an owner is named in a conflict: `Kustomization ns/name` or `Application …`.
+fn owner_name(tracking: &str) -> String {
+    match plan::parse_tracking_name(tracking) {
+        Some((ns, name)) => format!("Kustomization {ns}/{name}"),
+        None => format!("Application {}", tracking.replacen('_', "/", 1)),
+    }
+}
+
+/// The reconcile entry point handed to the kube-runtime `Controller`.
+pub async fn reconcile(
+    ks: Arc<Kustomization>,
+    ctx: Arc<Context>,
+) -> Result<Action, KustomizationError> {
+    let id = (ks.namespace().unwrap_or_default(), ks.name_any());
+    let span = tracing::info_span!("reconcile", kustomization = %format!("{}/{}", id.0, id.1));
+    let result = reconcile_inner(&ks, &ctx).instrument(span).await;
+    if result.is_ok() {
+        ctx.flux.memory(&id, |m| m.api_failures = 0);
+    }
+    result
+}
+
+async fn reconcile_inner(ks: &Kustomization, ctx: &Context) -> Result<Action, KustomizationError> {
+    if ks.meta().deletion_timestamp.is_some() {
+        return super::finalize::finalize(ks, ctx).await;
+    }
+    let ours = driftless_api::flux::kustomize::FINALIZER;
+    if !ks.finalizers().iter().any(|f| f == ours) {
+        write::finalizer(ctx, ks, true).await?;
+    }
+    if ks.spec.suspend {
+        tracing::debug!("suspended");
+        return Ok(Action::await_change());
+    }
+    Run::new(ks, ctx).run().await
+}
+
+/// API failures are retried after a short, growing delay.
+pub fn error_policy(
+    ks: Arc<Kustomization>,
+    error: &KustomizationError,
+    ctx: Arc<Context>,
+) -> Action {
+    let id = (ks.namespace().unwrap_or_default(), ks.name_any());
+    let failures = ctx.flux.memory(&id, |m| {
+        m.api_failures = m.api_failures.saturating_add(1);
+        m.api_failures
+    });
+    tracing::debug!(%error, failures, "requeue after error");
+    Action::requeue(crate::reconcile::error_delay(failures))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use driftless_api::flux::kustomize::ResourceRef;
+    use serde_json::json;
+
+    fn plan_of(spec: serde_json::Value) -> Plan {
+        let mut k = Kustomization::new("apps", serde_json::from_value(spec).unwrap());
+        k.metadata.namespace = Some("flux-system".into());
+        plan::plan(&k).unwrap()
+    }
+
+    fn inv() -> ResourceInventory {
+        ResourceInventory {
+            entries: vec![
+                ResourceRef {
+                    id: "production_my-app_apps_Deployment".into(),
+                    v: "v1".into(),
+                },
+                ResourceRef {
+                    id: "production_settings__ConfigMap".into(),
+                    v: "v1".into(),
+                },
+            ],
+        }
+    }
+
+    #[test]
+    fn wait_checks_everything_applied() {
+        let p = plan_of(
+            json!({"interval": "1m", "prune": true, "wait": true, "sourceRef": {"kind": "GitRepository", "name": "r"}}),
+        );
+        let c = checks(&p, &inv());
+        let names: Vec<String> = c.iter().map(|c| format!("{} {c}", c.api_version)).collect();
+        assert_eq!(
+            names,
+            [
+                "apps/v1 Deployment/production/my-app",
+                "v1 ConfigMap/production/settings"
+            ]
+        );
+    }
+
+    #[test]
+    fn health_checks_take_their_version_from_the_inventory_when_unset() {
+        let p = plan_of(
+            json!({"interval": "1m", "prune": true, "sourceRef": {"kind": "GitRepository", "name": "r"},
+            "healthChecks": [{"kind": "Deployment", "name": "my-app", "namespace": "production"},
+                             {"apiVersion": "apps/v1", "kind": "StatefulSet", "name": "db"}]}),
+        );
+        let c = checks(&p, &inv());
+        assert_eq!(c[0].api_version, "apps/v1");
+        assert_eq!(c[0].key.group, "apps");
+        assert_eq!(c[1].key.namespace, "flux-system");
+        assert_eq!(c[1].key.group, "apps");
+    }
+
+    #[test]
+    fn objects_get_flux_labels_and_common_metadata() {
+        let p = plan_of(
+            json!({"interval": "1m", "prune": true, "sourceRef": {"kind": "GitRepository", "name": "r"},
+            "commonMetadata": {"annotations": {"team": "a"}}}),
+        );
+        let mut obj = Object::from_value(json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "x", "labels": {"app": "x"}}})).unwrap();
+        label(&mut obj, &p);
+        assert_eq!(obj.label("kustomize.toolkit.fluxcd.io/name"), Some("apps"));
+        assert_eq!(
+            obj.label("kustomize.toolkit.fluxcd.io/namespace"),
+            Some("flux-system")
+        );
+        assert_eq!(obj.label("app"), Some("x"));
+        assert_eq!(obj.annotation("team"), Some("a"));
+    }
+
+    #[test]
+    fn conflicts_name_the_other_owner() {
+        assert_eq!(
+            owner_name("kustomization_flux-system_infra"),
+            "Kustomization flux-system/infra"
+        );
+        assert_eq!(owner_name("team-a_web"), "Application team-a/web");
+        assert_eq!(owner_name("web"), "Application web");
+    }
+}
