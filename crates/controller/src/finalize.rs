@@ -64,7 +64,7 @@ pub async fn finalize(app: &Application, ctx: &Context) -> Result<Action> {
     let target = deletion_target(app, ctx, background);
     ctx.set_tracking_name(&target.app, &id);
     let owner = crate::engine::Owner::new("application", &id.0, &id.1);
-    let deletion = match crate::engine::delete(ctx, &owner, &target).await {
+    let deletion = match crate::engine::delete(&ctx.engine, &owner, &target).await {
         Ok(d) => d,
         Err(e) => {
             let failed = vec![format!("cannot find its resources: {}", e.message)];

@@ -460,3 +460,58 @@ async fn deletion_follows_the_deletion_policy() {
         "WaitForTermination waited for it"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_service_account_applies_with_its_own_rights() {
+    let w = World::new("ks-sa").await;
+    w.repo.write("app/cm.yaml", &config_map("app", "v1"));
+    let revision = w.push("v1").await;
+    w.h.apply(&format!(
+        "apiVersion: v1\nkind: ServiceAccount\nmetadata:\n  name: deployer\n  namespace: {}\n",
+        w.ns
+    ));
+    w.apply_ks("app", "app", "  serviceAccountName: deployer\n");
+    let ks = wait_ks(&w.h, &w.ns, "app", "refused", |ks| {
+        ready_is(ks, "False", "ReconciliationFailed")
+    })
+    .await;
+    let message = condition(&ks, "Ready").unwrap().2;
+    let user = format!("system:serviceaccount:{}:deployer", w.ns);
+    assert!(
+        message.contains("forbidden") && message.contains(&user),
+        "{message}"
+    );
+    assert!(
+        w.config_map("app").await.is_none(),
+        "nothing applied without the rights"
+    );
+
+    w.h.apply(&format!(
+        "apiVersion: rbac.authorization.k8s.io/v1
+kind: RoleBinding
+metadata:
+  name: deployer-edit
+  namespace: {}
+roleRef:
+  apiGroup: rbac.authorization.k8s.io
+  kind: ClusterRole
+  name: edit
+subjects:
+- kind: ServiceAccount
+  name: deployer
+  namespace: {}
+",
+        w.dest, w.ns
+    ));
+    let at = "2026-12-03T11:00:00Z";
+    w.patch_ks(
+        "app",
+        json!({"metadata": {"annotations": {"reconcile.fluxcd.io/requestedAt": at}}}),
+    )
+    .await;
+    wait_ks(&w.h, &w.ns, "app", "Ready with the rights", |ks| {
+        ready_at(ks, &revision)
+    })
+    .await;
+    assert_eq!(w.value_of("app").await.as_deref(), Some("v1"));
+}

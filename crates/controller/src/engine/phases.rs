@@ -1,5 +1,7 @@
 //! The phases themselves: each takes what the previous one returned and
-//! the shared [`Context`], and returns a value or its phase's error.
+//! the shared [`Context`] (or the sync [`Engine`] to act with: the
+//! controller's own, or one impersonating a ServiceAccount), and returns a
+//! value or its phase's error.
 
 use std::sync::Arc;
 
@@ -7,6 +9,7 @@ use driftless_render::{Object, RenderOptions, Rendered};
 use driftless_sync::{Comparison, Deletion, SyncResult, Target};
 
 use super::error::{ApplyError, CompareError, DeleteError, Owner, RenderError, ResolveError};
+use crate::adapters::Engine;
 use crate::context::Context;
 use crate::render_cache::RenderKey;
 
@@ -84,13 +87,13 @@ pub async fn render(
 
 /// Compares `desired` with the cluster for `target` (nothing is written).
 pub async fn compare(
-    ctx: &Context,
+    engine: &Engine,
     owner: &Owner,
     target: &Target,
     desired: &[Object],
     revision: &str,
 ) -> Result<Comparison, CompareError> {
-    ctx.engine
+    engine
         .diff(target, desired.to_vec())
         .await
         .map_err(|e| CompareError {
@@ -102,13 +105,13 @@ pub async fn compare(
 
 /// Applies and prunes what `comparison` (of a successful render) says differs.
 pub async fn sync(
-    ctx: &Context,
+    engine: &Engine,
     owner: &Owner,
     target: &Target,
     comparison: Comparison,
     revision: &str,
 ) -> Result<SyncResult, ApplyError> {
-    ctx.engine
+    engine
         .sync(target, comparison)
         .await
         .map_err(|e| ApplyError {
@@ -121,11 +124,11 @@ pub async fn sync(
 /// One pass of deleting every object tracked to `target.app` (the owner is
 /// being deleted); call again until [`Deletion::finished`].
 pub async fn delete(
-    ctx: &Context,
+    engine: &Engine,
     owner: &Owner,
     target: &Target,
 ) -> Result<Deletion, DeleteError> {
-    ctx.engine
+    engine
         .delete_tracked(target)
         .await
         .map_err(|e| DeleteError {

@@ -51,7 +51,15 @@ async fn delete_pass(ks: &Kustomization, ctx: &Context, id: &(String, String)) -
         previous: inventory::previous(status.inventory.as_ref()),
         ..Default::default()
     };
-    let deletion = match engine::delete(ctx, &owner, &target).await {
+    let sa = ks.spec.service_account_name.as_deref();
+    let acting = match super::impersonate::engine(ctx, &id.0, sa) {
+        Ok(e) => e,
+        Err(error) => {
+            tracing::warn!(%error, "cannot delete the Kustomization's objects");
+            return false;
+        }
+    };
+    let deletion = match engine::delete(&acting, &owner, &target).await {
         Ok(d) => d,
         Err(error) => {
             tracing::warn!(%error, "cannot delete the Kustomization's objects");

@@ -9,6 +9,7 @@ pub mod deps;
 pub mod error;
 pub mod finalize;
 pub mod health;
+pub mod impersonate;
 pub mod inventory;
 pub mod plan;
 mod reconcile;

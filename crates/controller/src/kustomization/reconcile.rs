@@ -21,7 +21,8 @@ use super::error::KustomizationError;
 use super::health::{self, Check, Exprs, Verdict};
 use super::plan::{self, Plan, PlanError};
 use super::status::{self, Outcome, Report};
-use super::{deps, inventory, source, write};
+use super::{deps, impersonate, inventory, source, write};
+use crate::adapters::Engine;
 use crate::context::{Context, OwnerId};
 use crate::cycle::AppId;
 use crate::engine::{self, Owner, RenderRequest};
@@ -152,8 +153,11 @@ impl<'a> Run<'a> {
             .await
             .map_err(|e| failed(reasons::ARTIFACT_FAILED, e.to_string(), retry))?;
         let desired = self.render(plan, &artifact.url, &sha).await?;
-        let (cmp, inventory) = self.compare(plan, &desired, &sha).await?;
-        self.sync(plan, cmp, &artifact.revision).await?;
+        let sa = self.ks.spec.service_account_name.as_deref();
+        let acting = impersonate::engine(ctx, &self.id.0, sa)
+            .map_err(|m| failed(reasons::RECONCILIATION_FAILED, m, retry))?;
+        let (cmp, inventory) = self.compare(&acting, plan, &desired, &sha).await?;
+        self.sync(&acting, plan, cmp, &artifact.revision).await?;
         let (outcome, requeue) = self.health(plan, &inventory, &artifact.revision).await;
         Ok((outcome, inventory, requeue))
     }
@@ -197,6 +201,7 @@ impl<'a> Run<'a> {
     /// build), and starts the self-heal watches.
     async fn compare(
         &self,
+        acting: &Engine,
         plan: &Plan,
         desired: &[Object],
         sha: &str,
@@ -205,7 +210,7 @@ impl<'a> Run<'a> {
         let target = plan.target(inventory::previous(prev_inventory));
         let owner_id = OwnerId::Kustomization(self.id.clone());
         self.ctx.set_tracking_owner(&target.app, owner_id.clone());
-        let mut cmp = engine::compare(self.ctx, &self.owner, &target, desired, sha)
+        let mut cmp = engine::compare(acting, &self.owner, &target, desired, sha)
             .await
             .map_err(|e| {
                 failed(
@@ -234,6 +239,7 @@ impl<'a> Run<'a> {
     /// a conflict (reported, never taken over).
     async fn sync(
         &self,
+        acting: &Engine,
         plan: &Plan,
         cmp: driftless_sync::Comparison,
         revision: &str,
@@ -252,7 +258,7 @@ impl<'a> Run<'a> {
             .collect();
         if Comparison::from_engine(&cmp).out_of_sync() {
             let target = plan.target(inventory::previous(self.prev.inventory.as_ref()));
-            let result = engine::sync(self.ctx, &self.owner, &target, cmp, revision)
+            let result = engine::sync(acting, &self.owner, &target, cmp, revision)
                 .await
                 .map_err(|e| failed(reasons::RECONCILIATION_FAILED, e.to_string(), retry))?;
             self.report_pruned(&result).await;

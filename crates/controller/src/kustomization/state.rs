@@ -14,6 +14,7 @@ use driftless_api::flux::kustomize::v1::Kustomization;
 use kube::runtime::reflector::ObjectRef;
 use tokio::sync::mpsc::UnboundedSender;
 
+use crate::adapters::Engine;
 use crate::cycle::AppId;
 
 /// What is remembered about one Kustomization between reconciles.
@@ -37,6 +38,7 @@ pub struct State {
     memory: Mutex<HashMap<AppId, Memory>>,
     dependents: Mutex<HashMap<AppId, BTreeSet<AppId>>>,
     by_source: Mutex<HashMap<AppId, BTreeSet<AppId>>>,
+    engines: Mutex<HashMap<AppId, Engine>>,
 }
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -106,6 +108,22 @@ impl State {
             .get(source)
             .map(|s| s.iter().cloned().collect())
             .unwrap_or_default()
+    }
+
+    /// The sync engine acting as the ServiceAccount `account`, made by
+    /// `make` the first time.
+    pub fn engine_for(
+        &self,
+        account: AppId,
+        make: impl FnOnce() -> Result<Engine, String>,
+    ) -> Result<Engine, String> {
+        let mut engines = lock(&self.engines);
+        if let Some(engine) = engines.get(&account) {
+            return Ok(engine.clone());
+        }
+        let engine = make()?;
+        engines.insert(account, engine.clone());
+        Ok(engine)
     }
 
     /// Forgets `id` (deleted).

@@ -24,7 +24,7 @@ impl Reconciler<'_> {
         let ctx = self.ctx;
         let owner = self.owner();
         let sync = async {
-            crate::engine::sync(ctx, &owner, &target, cmp, sha)
+            crate::engine::sync(&ctx.engine, &owner, &target, cmp, sha)
                 .await
                 .map_err(|e| StageError(e.message))
         };

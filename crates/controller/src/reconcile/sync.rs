@@ -99,7 +99,7 @@ impl<'a> Reconciler<'a> {
         desired: &[Object],
         sha: &str,
     ) -> Result<driftless_sync::Comparison, Failure> {
-        let cmp = crate::engine::compare(self.ctx, &self.owner(), target, desired, sha)
+        let cmp = crate::engine::compare(&self.ctx.engine, &self.owner(), target, desired, sha)
             .await
             .map_err(Error::from)?;
         Ok(cmp)
