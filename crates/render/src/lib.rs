@@ -4,6 +4,7 @@
 
 pub mod error;
 pub mod external;
+pub mod flux;
 pub mod kustomize;
 pub mod object;
 pub mod patch;
@@ -122,18 +123,26 @@ pub struct RenderOptions {
     /// A kustomize command for the paths the native engine refuses (Helm
     /// charts, plugins, remote bases); `None` keeps those an error.
     pub external_kustomize: Option<ExternalKustomize>,
+    /// Render the path as Flux's kustomize-controller does, with these
+    /// Kustomization fields (see [`flux`]); the other options are then not used.
+    pub flux: Option<flux::FluxOptions>,
 }
 
 /// Renders `path` (a directory of `tree`, `""` for the root): a Kustomize
 /// build when it holds a kustomization file, else a plain directory. A Helm
 /// chart directory, and a directory whose only candidates are files of a
 /// kind not rendered (Jsonnet), are errors rather than an empty render.
+/// With [`RenderOptions::flux`] set, the path is built as Flux builds it
+/// ([`flux`]) instead.
 pub fn render(
     tree: &dyn FileTree,
     path: &str,
     options: &RenderOptions,
 ) -> Result<Rendered, RenderError> {
     let path = tree::join("", path)?;
+    if let Some(flux) = &options.flux {
+        return flux::render(tree, &path, flux);
+    }
     let reader = yaml::Reader::new(tree);
     if kustomize::find_kustomization(tree, &path)?.is_some() {
         return build_kustomization(reader, &path, options);
