@@ -355,6 +355,21 @@ async fn bad_source_references_and_unsupported_fields_apply_nothing() {
     );
     assert!(message.contains("spec.sourceRef.kind"), "{message}");
 
+    w.apply_ks(
+        "newer",
+        "app",
+        "  driftIgnoreRules:\n  - paths: [\"/data\"]\n",
+    );
+    let ks = wait_ks(&w.h, &w.ns, "newer", "Stalled", |ks| {
+        condition(ks, "Stalled").is_some_and(|c| c.0 == "True")
+    })
+    .await;
+    let message = condition(&ks, "Ready").unwrap().2;
+    assert!(
+        message.contains("spec.driftIgnoreRules"),
+        "an unknown field is named: {message}"
+    );
+
     w.apply_ks("sops", "app", "  decryption:\n    provider: sops\n");
     let ks = wait_ks(&w.h, &w.ns, "sops", "Stalled", |ks| {
         condition(ks, "Stalled").is_some_and(|c| c.0 == "True")
@@ -514,4 +529,61 @@ subjects:
     })
     .await;
     assert_eq!(w.value_of("app").await.as_deref(), Some("v1"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn post_build_substitution_and_v1beta2_patches_are_applied() {
+    let w = World::new("ks-build").await;
+    w.repo.write(
+        "vars/cm.yaml",
+        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: vars\ndata:\n  greeting: ${greeting}\n  color: ${color}\n  size: ${size:=medium}\n",
+    );
+    w.repo
+        .write("patched/cm.yaml", &config_map("patched", "from-git"));
+    let revision = w.push("templates").await;
+    w.h.apply(&format!(
+        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: colors\n  namespace: {}\ndata:\n  color: blue\n",
+        w.ns
+    ));
+    let post_build = "  postBuild:
+    substitute:
+      greeting: hello
+    substituteFrom:
+    - kind: ConfigMap
+      name: colors
+    - kind: Secret
+      name: not-there
+      optional: true
+";
+    w.apply_ks("vars", "vars", post_build);
+    let beta = ks_yaml(
+        "patched",
+        &w.ns,
+        "repo",
+        "patched",
+        &w.dest,
+        "  patchesStrategicMerge:
+  - apiVersion: v1
+    kind: ConfigMap
+    metadata:
+      name: patched
+    data:
+      value: from-patch
+",
+    )
+    .replace(
+        "kustomize.toolkit.fluxcd.io/v1\n",
+        "kustomize.toolkit.fluxcd.io/v1beta2\n",
+    );
+    w.h.apply(&beta);
+    wait_ks(&w.h, &w.ns, "vars", "Ready", |ks| ready_at(ks, &revision)).await;
+    let data = w.config_map("vars").await.unwrap().data.unwrap();
+    assert_eq!(data.get("greeting").map(String::as_str), Some("hello"));
+    assert_eq!(data.get("color").map(String::as_str), Some("blue"));
+    assert_eq!(data.get("size").map(String::as_str), Some("medium"));
+    wait_ks(&w.h, &w.ns, "patched", "Ready", |ks| {
+        ready_at(ks, &revision)
+    })
+    .await;
+    assert_eq!(w.value_of("patched").await.as_deref(), Some("from-patch"));
 }

@@ -12,6 +12,7 @@ pub mod health;
 pub mod impersonate;
 pub mod inventory;
 pub mod plan;
+pub mod raw;
 mod reconcile;
 pub mod source;
 mod state;

@@ -7,12 +7,9 @@ use std::time::Duration;
 
 use driftless_api::flux::duration::InvalidDuration;
 use driftless_api::flux::kustomize::v1::{Kustomization, KustomizationSpec};
-use driftless_api::flux::kustomize::{Image, Patch, Selector};
 use driftless_api::flux::reference::NamespacedObjectKindReference;
 use driftless_api::flux::unsupported::{Unsupported, kustomization_unsupported};
-use driftless_render::{
-    DirectoryOptions, KustomizeOverrides, OverridePatch, PatchTarget, RenderOptions,
-};
+use driftless_render::RenderOptions;
 use driftless_sync::{SyncOptions, Target};
 use kube::ResourceExt;
 
@@ -28,6 +25,9 @@ pub enum PlanError {
     /// Fields driftless cannot honour.
     #[error("not supported: {}", list(.0))]
     Unsupported(Vec<Unsupported>),
+    /// Fields driftless does not know (from a newer Flux, or a typo).
+    #[error("not supported: {0} (unknown fields)")]
+    Unknown(String),
     /// A malformed duration.
     #[error(transparent)]
     Duration(#[from] InvalidDuration),
@@ -67,7 +67,7 @@ pub struct Plan {
     pub tracking_name: String,
     /// The source.
     pub source: SourceRef,
-    /// The path to render (`./` stripped; the root when empty).
+    /// The path to render (as Flux joins it; the root when empty).
     pub path: String,
     /// The render options.
     pub render: RenderOptions,
@@ -87,11 +87,9 @@ pub struct Plan {
     pub retry_interval: Duration,
     /// `spec.timeout` as Flux computes it.
     pub timeout: Duration,
-    /// Labels and annotations set on every applied object: Flux's owner
-    /// labels and `spec.commonMetadata`.
+    /// Flux's owner labels, set on every applied object (after
+    /// `commonMetadata`, so they cannot be overridden).
     pub labels: Vec<(String, String)>,
-    /// `spec.commonMetadata.annotations`.
-    pub annotations: Vec<(String, String)>,
 }
 
 /// The tracking name of the Kustomization `namespace/name`.
@@ -116,7 +114,7 @@ pub fn plan(ks: &Kustomization) -> Result<Plan, PlanError> {
     }
     let ns = ks.namespace().unwrap_or_default();
     let name = ks.name_any();
-    let mut labels = vec![
+    let labels = vec![
         (
             driftless_api::flux::kustomize::NAME_LABEL.to_string(),
             name.clone(),
@@ -126,8 +124,6 @@ pub fn plan(ks: &Kustomization) -> Result<Plan, PlanError> {
             ns.clone(),
         ),
     ];
-    let common = spec.common_metadata.clone().unwrap_or_default();
-    labels.extend(common.labels);
     Ok(Plan {
         label: format!("{ns}/{name}"),
         tracking_name: tracking_name(&ns, &name),
@@ -141,8 +137,8 @@ pub fn plan(ks: &Kustomization) -> Result<Plan, PlanError> {
                 .unwrap_or_else(|| ns.clone()),
             name: spec.source_ref.name.clone(),
         },
-        path: clean_path(spec.path.as_deref().unwrap_or("")),
-        render: render_options(spec),
+        path: crate::flux_build::render_path(spec.path.as_deref()),
+        render: crate::flux_build::render_options(spec),
         target_namespace: spec.target_namespace.clone().filter(|n| !n.is_empty()),
         prune: spec.prune,
         force: spec.force,
@@ -152,18 +148,7 @@ pub fn plan(ks: &Kustomization) -> Result<Plan, PlanError> {
         retry_interval: spec.retry_interval_duration()?,
         timeout: spec.timeout_duration()?,
         labels,
-        annotations: common.annotations.into_iter().collect(),
     })
-}
-
-/// `./apps/production/` → `apps/production`; `./` → ``.
-fn clean_path(path: &str) -> String {
-    let trimmed = path.trim().trim_start_matches("./").trim_matches('/');
-    if trimmed == "." {
-        String::new()
-    } else {
-        trimmed.to_string()
-    }
 }
 
 fn health_checks(spec: &KustomizationSpec, ns: &str) -> Vec<NamespacedObjectKindReference> {
@@ -178,68 +163,6 @@ fn health_checks(spec: &KustomizationSpec, ns: &str) -> Vec<NamespacedObjectKind
             ..c.clone()
         })
         .collect()
-}
-
-/// The render options of `spec`: the overlay Flux applies over the path's
-/// kustomization (target namespace, name prefix/suffix, patches, images,
-/// components); a directory without a kustomization is rendered
-/// recursively, as Flux generates one for it.
-///
-/// h2: once `crate::flux_build` is merged, Flux's own build of the path
-/// (generated kustomization, the full overlay) replaces this mapping here.
-pub fn render_options(spec: &KustomizationSpec) -> RenderOptions {
-    let overrides = KustomizeOverrides {
-        images: spec.images.iter().map(image).collect(),
-        name_prefix: spec.name_prefix.clone().filter(|s| !s.is_empty()),
-        name_suffix: spec.name_suffix.clone().filter(|s| !s.is_empty()),
-        namespace: spec.target_namespace.clone().filter(|s| !s.is_empty()),
-        patches: spec.patches.iter().map(patch).collect(),
-        components: spec.components.clone(),
-        ..Default::default()
-    };
-    RenderOptions {
-        kustomize: (overrides != KustomizeOverrides::default()).then_some(overrides),
-        directory: Some(DirectoryOptions {
-            recurse: true,
-            ..Default::default()
-        }),
-        ..Default::default()
-    }
-}
-
-/// A Flux image entry in the `name=newName:tag` / `name@digest` form the
-/// renderer's overrides take.
-fn image(i: &Image) -> String {
-    let mut out = i.name.clone();
-    if let Some(new_name) = i.new_name.as_deref().filter(|n| !n.is_empty()) {
-        out = format!("{out}={new_name}");
-    }
-    if let Some(digest) = i.digest.as_deref().filter(|d| !d.is_empty()) {
-        out = format!("{out}@{digest}");
-    } else if let Some(tag) = i.new_tag.as_deref().filter(|t| !t.is_empty()) {
-        out = format!("{out}:{tag}");
-    }
-    out
-}
-
-fn patch(p: &Patch) -> OverridePatch {
-    OverridePatch {
-        patch: Some(p.patch.clone()),
-        target: p.target.as_ref().map(selector),
-        ..Default::default()
-    }
-}
-
-fn selector(s: &Selector) -> PatchTarget {
-    PatchTarget {
-        group: s.group.clone(),
-        version: s.version.clone(),
-        kind: s.kind.clone(),
-        name: s.name.clone(),
-        namespace: s.namespace.clone(),
-        label_selector: s.label_selector.clone(),
-        annotation_selector: s.annotation_selector.clone(),
-    }
 }
 
 impl Plan {
@@ -313,7 +236,6 @@ mod tests {
         assert_eq!(p.interval, Duration::from_secs(600));
         assert_eq!(p.retry_interval, Duration::from_secs(600));
         assert_eq!(p.timeout, Duration::from_secs(570));
-        assert_eq!(p.render.kustomize, None, "no overlay asked for");
         assert_eq!(
             p.labels[..2],
             [
@@ -334,34 +256,23 @@ mod tests {
     }
 
     #[test]
-    fn the_overlay_maps_onto_render_overrides() {
+    fn sources_health_checks_and_target_namespace() {
         let p = plan(&ks(json!({
             "interval": "5m", "sourceRef": {"kind": "GitRepository", "name": "repo", "namespace": "src"},
             "prune": false, "targetNamespace": "staging", "namePrefix": "s-",
-            "images": [{"name": "nginx", "newTag": "1.27"}, {"name": "app", "newName": "reg/app", "digest": "sha256:ab"}],
-            "patches": [{"patch": "- op: add", "target": {"kind": "Deployment", "labelSelector": "a=b"}}],
-            "components": ["../c"], "healthChecks": [{"kind": "Deployment", "name": "web"}],
-            "commonMetadata": {"labels": {"team": "a"}, "annotations": {"note": "x"}}
+            "healthChecks": [{"kind": "Deployment", "name": "web"}]
         })))
         .unwrap();
         assert_eq!(p.source.namespace, "src");
         assert_eq!(p.target_namespace.as_deref(), Some("staging"));
-        let k = p.render.kustomize.clone().unwrap();
-        assert_eq!(k.namespace.as_deref(), Some("staging"));
-        assert_eq!(k.name_prefix.as_deref(), Some("s-"));
-        assert_eq!(k.images, ["nginx:1.27", "app=reg/app@sha256:ab"]);
-        assert_eq!(k.components, ["../c"]);
-        let target = k.patches[0].target.clone().unwrap();
-        assert_eq!(target.kind.as_deref(), Some("Deployment"));
-        assert_eq!(target.label_selector.as_deref(), Some("a=b"));
+        assert!(p.render.flux.is_some(), "Flux's build of the path");
         assert_eq!(
             p.health_checks[0].namespace.as_deref(),
             Some("flux-system"),
             "defaulted to the Kustomization's namespace"
         );
-        assert!(p.labels.contains(&("team".into(), "a".into())));
-        assert_eq!(p.annotations, [("note".to_string(), "x".to_string())]);
         assert_eq!(p.target(vec![]).namespace.as_deref(), Some("staging"));
+        assert!(!p.target(vec![]).prune);
     }
 
     #[test]
@@ -381,13 +292,5 @@ mod tests {
         })))
         .unwrap_err();
         assert!(err.to_string().contains("spec.interval"), "{err}");
-    }
-
-    #[test]
-    fn paths_are_cleaned() {
-        assert_eq!(clean_path("./k8s/overlays/staging"), "k8s/overlays/staging");
-        assert_eq!(clean_path("./"), "");
-        assert_eq!(clean_path(""), "");
-        assert_eq!(clean_path("apps/"), "apps");
     }
 }

@@ -21,7 +21,7 @@ use super::error::KustomizationError;
 use super::health::{self, Check, Exprs, Verdict};
 use super::plan::{self, Plan, PlanError};
 use super::status::{self, Outcome, Report};
-use super::{deps, impersonate, inventory, source, write};
+use super::{deps, impersonate, inventory, raw, source, write};
 use crate::adapters::Engine;
 use crate::context::{Context, OwnerId};
 use crate::cycle::AppId;
@@ -94,10 +94,20 @@ impl<'a> Run<'a> {
     }
 
     async fn phases(&self) -> Done {
-        let plan = match plan::plan(self.ks) {
+        let mut plan = match plan::plan(self.ks) {
             Ok(plan) => plan,
             Err(e) => return self.stalled(e),
         };
+        match raw::read(self.ctx, &self.id, self.ks).await {
+            Ok(raw) if !raw.unknown.is_empty() => {
+                let fields = raw.unknown.join(", ");
+                return self.stalled(PlanError::Unknown(fields));
+            }
+            Ok(raw) => plan.render = raw.render,
+            Err(error) => {
+                tracing::warn!(%error, "cannot read the stored spec; building the typed one")
+            }
+        }
         let mut revision = None;
         match self.apply(&plan, &mut revision).await {
             Ok((outcome, inventory, requeue)) => Done {
@@ -117,7 +127,7 @@ impl<'a> Run<'a> {
 
     fn stalled(&self, e: PlanError) -> Done {
         let reason = match &e {
-            PlanError::Unsupported(_) => reasons::UNSUPPORTED,
+            PlanError::Unsupported(_) | PlanError::Unknown(_) => reasons::UNSUPPORTED,
             PlanError::Duration(_) => reasons::INVALID_SPEC,
         };
         Done {
@@ -189,8 +199,18 @@ impl<'a> Run<'a> {
         let rendered = engine::render(self.ctx, &self.owner, &request, false)
             .await
             .map_err(|e| failed(reasons::BUILD_FAILED, e.to_string(), plan.retry_interval))?;
-        // h2: postBuild substitution (crate::postbuild) goes here, over `objects`.
-        let mut objects = rendered.objects.clone();
+        let objects = rendered.objects.clone();
+        let client = &self.ctx.client;
+        let mut objects =
+            crate::flux_build::after_render(client, &self.id.0, &self.ks.spec, objects)
+                .await
+                .map_err(|e| {
+                    failed(
+                        reasons::BUILD_FAILED,
+                        format!("kustomization {}: {e}", self.owner.name),
+                        plan.retry_interval,
+                    )
+                })?;
         for obj in &mut objects {
             label(obj, plan);
         }
@@ -402,23 +422,18 @@ fn checks(plan: &Plan, inv: &ResourceInventory) -> Vec<Check> {
         .collect()
 }
 
-/// Flux's owner labels and `commonMetadata` on one object.
+/// Flux's owner labels on one object.
 fn label(obj: &mut Object, plan: &Plan) {
     let meta = obj.metadata_mut();
-    for (field, pairs) in [("labels", &plan.labels), ("annotations", &plan.annotations)] {
-        if pairs.is_empty() {
-            continue;
-        }
-        let map = meta
-            .entry(field)
-            .or_insert_with(|| serde_json::Value::Object(Default::default()));
-        if !map.is_object() {
-            *map = serde_json::Value::Object(Default::default());
-        }
-        if let Some(map) = map.as_object_mut() {
-            for (k, v) in pairs {
-                map.insert(k.clone(), serde_json::Value::String(v.clone()));
-            }
+    let labels = meta
+        .entry("labels")
+        .or_insert_with(|| serde_json::Value::Object(Default::default()));
+    if !labels.is_object() {
+        *labels = serde_json::Value::Object(Default::default());
+    }
+    if let Some(labels) = labels.as_object_mut() {
+        for (k, v) in &plan.labels {
+            labels.insert(k.clone(), serde_json::Value::String(v.clone()));
         }
     }
 }
@@ -533,10 +548,9 @@ mod tests {
     }
 
     #[test]
-    fn objects_get_flux_labels_and_common_metadata() {
+    fn objects_get_flux_labels() {
         let p = plan_of(
-            json!({"interval": "1m", "prune": true, "sourceRef": {"kind": "GitRepository", "name": "r"},
-            "commonMetadata": {"annotations": {"team": "a"}}}),
+            json!({"interval": "1m", "prune": true, "sourceRef": {"kind": "GitRepository", "name": "r"}}),
         );
         let mut obj = Object::from_value(json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "x", "labels": {"app": "x"}}})).unwrap();
         label(&mut obj, &p);
@@ -546,7 +560,6 @@ mod tests {
             Some("flux-system")
         );
         assert_eq!(obj.label("app"), Some("x"));
-        assert_eq!(obj.annotation("team"), Some("a"));
     }
 
     #[test]

@@ -27,6 +27,8 @@ pub struct Memory {
     /// The status this controller last wrote, with the resourceVersion the
     /// write produced (the watch cache may not have seen it yet).
     pub written: Option<(u64, KustomizationStatus)>,
+    /// The stored spec examined, for a generation.
+    pub raw: Option<(Option<i64>, super::raw::Raw)>,
 }
 
 type Trigger = (Option<String>, UnboundedSender<ObjectRef<Kustomization>>);
