@@ -20,6 +20,7 @@ pub mod decide;
 pub mod engine;
 pub mod error;
 pub mod events;
+pub mod filtered_tree;
 pub mod finalize;
 pub mod flux_build;
 pub mod http;

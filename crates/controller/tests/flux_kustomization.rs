@@ -587,3 +587,43 @@ async fn post_build_substitution_and_v1beta2_patches_are_applied() {
     .await;
     assert_eq!(w.value_of("patched").await.as_deref(), Some("from-patch"));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn files_the_source_ignores_are_not_applied() {
+    let w = World::new("ks-ignore").await;
+    w.repo.write("app/cm.yaml", &config_map("kept", "v1"));
+    w.repo
+        .write("app/ignored.yaml", &config_map("ignored", "v1"));
+    w.repo
+        .write("app/sub/.sourceignore", "# local rules\nskipped.yaml\n");
+    w.repo
+        .write("app/sub/skipped.yaml", &config_map("skipped", "v1"));
+    w.repo
+        .write("app/sub/also-kept.yaml", &config_map("also-kept", "v1"));
+    w.repo.commit("with ignored files");
+    let url = w.h.git.git_url("ks-ignore/repo");
+    let source =
+        git_repository_yaml("ignoring", &w.ns, &url) + "  ignore: |\n    app/ignored.yaml\n";
+    w.h.apply(&source);
+    let revision = publish_artifact(&w.h, &w.ns, "ignoring", &w.repo).await;
+    w.h.apply(&ks_yaml("app", &w.ns, "ignoring", "app", &w.dest, ""));
+    let ks = wait_ks(&w.h, &w.ns, "app", "Ready", |ks| ready_at(ks, &revision)).await;
+    let ids: Vec<String> = ks
+        .status
+        .unwrap()
+        .inventory
+        .unwrap()
+        .entries
+        .into_iter()
+        .map(|e| e.id)
+        .collect();
+    assert_eq!(
+        ids,
+        [
+            format!("{}_also-kept__ConfigMap", w.dest),
+            format!("{}_kept__ConfigMap", w.dest)
+        ]
+    );
+    assert!(w.config_map("ignored").await.is_none(), "spec.ignore");
+    assert!(w.config_map("skipped").await.is_none(), ".sourceignore");
+}

@@ -11,6 +11,7 @@ use driftless_sync::{Comparison, Deletion, SyncResult, Target};
 use super::error::{ApplyError, CompareError, DeleteError, Owner, RenderError, ResolveError};
 use crate::adapters::Engine;
 use crate::context::Context;
+use crate::pipeline::SourceFilter;
 use crate::render_cache::RenderKey;
 
 /// Resolves `revision` (branch, tag, SHA) of `repo` to a commit SHA;
@@ -47,6 +48,8 @@ pub struct RenderRequest {
     pub options: RenderOptions,
     /// Identifies the options in the cache key (equal options, equal fingerprint).
     pub fingerprint: String,
+    /// The Flux source's file selection (`None`: every file of the commit).
+    pub filter: Option<SourceFilter>,
 }
 
 /// Renders `request`, from the shared render cache unless `bypass_cache`.
@@ -60,7 +63,10 @@ pub async fn render(
         repo: request.repo.clone(),
         commit: request.commit.clone(),
         path: request.path.clone(),
-        overrides: request.fingerprint.clone(),
+        overrides: match &request.filter {
+            Some(filter) => format!("{}|ignore:{:?}", request.fingerprint, filter.spec_ignore),
+            None => request.fingerprint.clone(),
+        },
     };
     if !bypass_cache && let Some(hit) = ctx.render_cache.get(&key) {
         return Ok(hit);
@@ -71,7 +77,13 @@ pub async fn render(
         .clone_from(&ctx.config.kustomize_command);
     let rendered = ctx
         .source
-        .render(&request.repo, &request.commit, &request.path, &options)
+        .render(
+            &request.repo,
+            &request.commit,
+            &request.path,
+            &options,
+            request.filter.as_ref(),
+        )
         .await
         .map_err(|e| RenderError {
             owner: owner.clone(),

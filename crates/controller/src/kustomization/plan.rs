@@ -223,7 +223,10 @@ mod tests {
             "healthChecks": [{"apiVersion": "apps/v1", "kind": "Deployment", "name": "my-app", "namespace": "production"}]
         })))
         .unwrap();
-        assert_eq!(p.path, "./apps/production", "joined to the root by the renderer");
+        assert_eq!(
+            p.path, "./apps/production",
+            "joined to the root by the renderer"
+        );
         assert_eq!(
             p.source,
             SourceRef {

@@ -26,7 +26,7 @@ use crate::adapters::Engine;
 use crate::context::{Context, OwnerId};
 use crate::cycle::AppId;
 use crate::engine::{self, Owner, RenderRequest};
-use crate::pipeline::Comparison;
+use crate::pipeline::{Comparison, SourceFilter};
 
 /// How soon health checks in progress are looked at again (the managed
 /// objects' watch events usually come first).
@@ -162,7 +162,7 @@ impl<'a> Run<'a> {
         let sha = engine::resolve(ctx, &self.owner, &artifact.url, &artifact.sha, false)
             .await
             .map_err(|e| failed(reasons::ARTIFACT_FAILED, e.to_string(), retry))?;
-        let desired = self.render(plan, &artifact.url, &sha).await?;
+        let desired = self.render(plan, &artifact, &sha).await?;
         let sa = self.ks.spec.service_account_name.as_deref();
         let acting = impersonate::engine(ctx, &self.id.0, sa)
             .map_err(|m| failed(reasons::RECONCILIATION_FAILED, m, retry))?;
@@ -188,13 +188,21 @@ impl<'a> Run<'a> {
     }
 
     /// Renders the path and labels every object as Flux does.
-    async fn render(&self, plan: &Plan, url: &str, sha: &str) -> Result<Vec<Object>, Stop> {
+    async fn render(
+        &self,
+        plan: &Plan,
+        artifact: &source::Artifact,
+        sha: &str,
+    ) -> Result<Vec<Object>, Stop> {
         let request = RenderRequest {
-            repo: url.to_string(),
+            repo: artifact.url.clone(),
             commit: sha.to_string(),
             path: plan.path.clone(),
             options: plan.render.clone(),
             fingerprint: plan.render_fingerprint(),
+            filter: Some(SourceFilter {
+                spec_ignore: artifact.ignore.clone(),
+            }),
         };
         let rendered = engine::render(self.ctx, &self.owner, &request, false)
             .await

@@ -19,6 +19,8 @@ pub struct Artifact {
     pub revision: String,
     /// The commit SHA.
     pub sha: String,
+    /// The GitRepository's `spec.ignore` patterns.
+    pub ignore: Option<String>,
 }
 
 /// Why the source cannot be used (reported as `ArtifactFailed`).
@@ -52,6 +54,7 @@ pub fn artifact_of(source: &SourceRef, gitrepo: &GitRepository) -> Result<Artifa
         url: gitrepo.spec.url.clone(),
         sha: revision_sha(&artifact.revision).to_string(),
         revision: artifact.revision,
+        ignore: gitrepo.spec.ignore.clone(),
     })
 }
 
@@ -120,7 +123,8 @@ mod tests {
             Ok(Artifact {
                 url: "git://h/r".into(),
                 revision: "main@sha1:0123abcd".into(),
-                sha: "0123abcd".into()
+                sha: "0123abcd".into(),
+                ignore: None,
             })
         );
     }

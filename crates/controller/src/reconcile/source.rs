@@ -110,6 +110,7 @@ impl<'a> Reconciler<'a> {
             path: source.path().to_string(),
             options,
             fingerprint: overrides::fingerprint(source),
+            filter: None,
         };
         let rendered = engine::render(self.ctx, &self.owner(), &request, bypass_cache)
             .await
