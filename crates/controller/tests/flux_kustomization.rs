@@ -425,6 +425,44 @@ async fn an_object_an_application_manages_is_a_conflict_not_taken_over() {
         !labels.contains_key("kustomize.toolkit.fluxcd.io/name"),
         "not taken over: {labels:?}"
     );
+
+    // The other way round: an Application leaves a Kustomization's object alone.
+    w.repo
+        .write("flux/cm.yaml", &config_map("flux-owned", "from-git"));
+    let revision = w.push("flux-owned").await;
+    w.apply_ks("holder", "flux", "");
+    wait_ks(&w.h, &w.ns, "holder", "Ready", |ks| ready_at(ks, &revision)).await;
+    let late = common::application_yaml(
+        "late",
+        &w.ns,
+        &w.h.git.git_url("ks-conflict/repo"),
+        "flux",
+        &w.dest,
+        "  syncPolicy:\n    automated: {}\n",
+    );
+    w.h.apply(&late);
+    let needle = format!("is tracked by Kustomization {}/holder", w.ns);
+    w.h.wait_app("late", "warned about the Kustomization's object", |app| {
+        app.status.as_ref().is_some_and(|s| {
+            s.conditions
+                .iter()
+                .any(|c| c.type_ == "SharedResourceWarning" && c.message.contains(&needle))
+        })
+    })
+    .await;
+    let cm = w.config_map("flux-owned").await.unwrap();
+    let tracking = cm
+        .metadata
+        .annotations
+        .unwrap_or_default()
+        .get("argocd.argoproj.io/tracking-id")
+        .cloned();
+    assert!(
+        tracking
+            .as_deref()
+            .is_some_and(|t| t.starts_with("kustomization_")),
+        "{tracking:?}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]

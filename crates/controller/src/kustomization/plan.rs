@@ -13,12 +13,6 @@ use driftless_render::RenderOptions;
 use driftless_sync::{SyncOptions, Target};
 use kube::ResourceExt;
 
-/// Prefix of every Kustomization's tracking name. Application tracking
-/// names are `<name>` or `<namespace>_<name>` (at most one `_`, which
-/// Kubernetes names never contain), so `kustomization_<ns>_<name>` (two)
-/// can never collide with one.
-const TRACKING_PREFIX: &str = "kustomization_";
-
 /// Why a Kustomization cannot be planned; nothing is applied.
 #[derive(Debug, thiserror::Error)]
 pub enum PlanError {
@@ -92,17 +86,14 @@ pub struct Plan {
     pub labels: Vec<(String, String)>,
 }
 
-/// The tracking name of the Kustomization `namespace/name`.
+/// The tracking name of the Kustomization `namespace/name` (see
+/// [`driftless_sync::tracking::KUSTOMIZATION_PREFIX`]: it never collides
+/// with an Application's).
 pub fn tracking_name(namespace: &str, name: &str) -> String {
-    format!("{TRACKING_PREFIX}{namespace}_{name}")
-}
-
-/// The Kustomization `(namespace, name)` a tracking name belongs to, when
-/// it is one of a Kustomization.
-pub fn parse_tracking_name(tracking: &str) -> Option<(String, String)> {
-    let rest = tracking.strip_prefix(TRACKING_PREFIX)?;
-    let (ns, name) = rest.split_once('_')?;
-    Some((ns.to_string(), name.to_string()))
+    format!(
+        "{}{namespace}_{name}",
+        driftless_sync::tracking::KUSTOMIZATION_PREFIX
+    )
 }
 
 /// Plans `ks`: refuses unsupported fields and malformed durations.
@@ -207,11 +198,9 @@ mod tests {
         assert_eq!(t, "kustomization_flux-system_apps");
         assert_eq!(t.matches('_').count(), 2);
         assert_eq!(
-            parse_tracking_name(&t),
-            Some(("flux-system".into(), "apps".into()))
+            driftless_sync::tracking::kustomization_of(&t),
+            Some(("flux-system", "apps"))
         );
-        assert_eq!(parse_tracking_name("team-a_web"), None);
-        assert_eq!(parse_tracking_name("web"), None);
     }
 
     #[test]

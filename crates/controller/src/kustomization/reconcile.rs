@@ -280,7 +280,7 @@ impl<'a> Run<'a> {
                 Some(format!(
                     "{} is managed by {}",
                     r.key,
-                    owner_name(r.shared_with.as_deref()?)
+                    driftless_sync::tracking::describe_owner(r.shared_with.as_deref()?)
                 ))
             })
             .collect();
@@ -446,14 +446,6 @@ fn label(obj: &mut Object, plan: &Plan) {
     }
 }
 
-/// How an owner is named in a conflict: `Kustomization ns/name` or `Application …`.
-fn owner_name(tracking: &str) -> String {
-    match plan::parse_tracking_name(tracking) {
-        Some((ns, name)) => format!("Kustomization {ns}/{name}"),
-        None => format!("Application {}", tracking.replacen('_', "/", 1)),
-    }
-}
-
 /// The reconcile entry point handed to the kube-runtime `Controller`.
 pub async fn reconcile(
     ks: Arc<Kustomization>,
@@ -568,15 +560,5 @@ mod tests {
             Some("flux-system")
         );
         assert_eq!(obj.label("app"), Some("x"));
-    }
-
-    #[test]
-    fn conflicts_name_the_other_owner() {
-        assert_eq!(
-            owner_name("kustomization_flux-system_infra"),
-            "Kustomization flux-system/infra"
-        );
-        assert_eq!(owner_name("team-a_web"), "Application team-a/web");
-        assert_eq!(owner_name("web"), "Application web");
     }
 }
