@@ -485,6 +485,17 @@ async fn deletion_follows_the_deletion_policy() {
         .replace("prune: true", "prune: false"),
     );
     w.apply_ks("wait", "waited", "  deletionPolicy: WaitForTermination\n");
+    // Tracked to "delete" but not in its inventory: never deleted.
+    let tracking = format!("kustomization_{}_delete:/ConfigMap:{}/stray", w.ns, w.dest);
+    let mut stray: ConfigMap = serde_json::from_value(json!({
+        "metadata": {"name": "stray", "annotations": {"argocd.argoproj.io/tracking-id": tracking}}
+    }))
+    .unwrap();
+    stray.metadata.namespace = Some(w.dest.clone());
+    w.config_maps()
+        .create(&PostParams::default(), &stray)
+        .await
+        .unwrap();
     for name in ["orphan", "delete", "wait"] {
         wait_ks(&w.h, &w.ns, name, "Ready", |ks| ready_at(ks, &revision)).await;
         let ks = kustomizations(&w.h, &w.ns).get(name).await.unwrap();
@@ -511,6 +522,10 @@ async fn deletion_follows_the_deletion_policy() {
     assert!(
         w.config_map("waited").await.is_none(),
         "WaitForTermination waited for it"
+    );
+    assert!(
+        w.config_map("stray").await.is_some(),
+        "only the inventory is deleted"
     );
 }
 

@@ -2,9 +2,9 @@
 //! `spec.deletionPolicy` says: `MirrorPrune` (the default) deletes what it
 //! applied when `prune` is true, `Delete` always, `WaitForTermination`
 //! always and waits until the objects are gone, `Orphan` never. Objects
-//! are found and deleted through the engine's delete path (every object
-//! tracked to this Kustomization in the kinds its inventory lists), never
-//! through a sync.
+//! are found and deleted through the engine's delete path (the objects
+//! its inventory lists, and only those tracked to this Kustomization),
+//! never through a sync.
 
 use std::time::Duration;
 
@@ -49,6 +49,7 @@ async fn delete_pass(ks: &Kustomization, ctx: &Context, id: &(String, String)) -
         prune: true,
         allow_empty: true,
         previous: inventory::previous(status.inventory.as_ref()),
+        resources: Some(inventory::selection(status.inventory.as_ref())),
         ..Default::default()
     };
     let sa = ks.spec.service_account_name.as_deref();

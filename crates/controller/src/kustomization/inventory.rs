@@ -6,8 +6,8 @@
 
 use std::collections::BTreeSet;
 
-use driftless_api::ResourceStatus;
 use driftless_api::flux::kustomize::{ResourceInventory, ResourceRef, inventory_id};
+use driftless_api::{ResourceStatus, SyncOperationResource};
 use driftless_render::ObjectKey;
 use driftless_sync::{Comparison, ResourceState};
 
@@ -69,6 +69,23 @@ pub fn previous(inventory: Option<&ResourceInventory>) -> Vec<ResourceStatus> {
         .collect()
 }
 
+/// The inventory as a selection of objects (for deletion: only what the
+/// inventory lists is deleted, even among objects tracked to the owner).
+pub fn selection(inventory: Option<&ResourceInventory>) -> Vec<SyncOperationResource> {
+    inventory
+        .map(|inv| inv.entries.as_slice())
+        .unwrap_or_default()
+        .iter()
+        .filter_map(|entry| parse_id(&entry.id))
+        .map(|key| SyncOperationResource {
+            group: key.group,
+            kind: key.kind,
+            name: key.name,
+            namespace: (!key.namespace.is_empty()).then_some(key.namespace),
+        })
+        .collect()
+}
+
 /// Leaves in `cmp` only the prune candidates the inventory lists (none
 /// without an inventory): an object tracked to this Kustomization but not
 /// in its inventory is never deleted.
@@ -118,5 +135,13 @@ mod tests {
         assert_eq!(prev[0].version, "v1");
         assert_eq!(prev[0].namespace.as_deref(), Some("staging"));
         assert!(previous(None).is_empty());
+        let selected = selection(Some(&inv));
+        assert_eq!(selected.len(), 1);
+        assert_eq!(
+            (selected[0].kind.as_str(), selected[0].name.as_str()),
+            ("Deployment", "web")
+        );
+        assert_eq!(selected[0].namespace.as_deref(), Some("staging"));
+        assert!(selection(None).is_empty(), "no inventory: nothing selected");
     }
 }
