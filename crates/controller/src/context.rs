@@ -84,7 +84,7 @@ pub struct Context {
     pub metrics: Arc<Metrics>,
     /// Rendered output by repository, commit, path and overrides.
     pub render_cache: RenderCache,
-    /// Metadata watches of managed kinds (self-heal).
+    /// Self-heal: requeues owners on changes to their objects.
     pub watches: Watches,
     /// The Kustomization controller's shared state.
     pub flux: crate::kustomization::State,
@@ -162,6 +162,11 @@ impl Context {
         lock(&self.tracking).get(tracking_name).cloned()
     }
 
+    /// Forgets the tracking names of `owner` (deleted).
+    pub fn forget_tracking(&self, owner: &OwnerId) {
+        lock(&self.tracking).retain(|_, v| v != owner);
+    }
+
     /// Asks for `owner` to be reconciled soon.
     pub fn trigger_owner(&self, owner: &OwnerId) {
         match owner {
@@ -186,7 +191,6 @@ impl Context {
         lock(&self.memory).remove(app);
         let owner = OwnerId::Application(app.clone());
         lock(&self.tracking).retain(|_, v| *v != owner);
-        self.watches.forget(&owner);
         self.graph().remove(app);
         self.metrics.set_app_state(app.clone(), None);
     }

@@ -73,12 +73,6 @@ pub async fn finalize(app: &Application, ctx: &Context) -> Result<Action> {
             return Ok(Action::requeue(deletion_delay(stalled)));
         }
     };
-    if ctx.config.watch_managed {
-        // The objects' changes (a finalizer removed, an object gone) requeue it.
-        let kinds = &deletion.managed_kinds;
-        let owner = crate::context::OwnerId::Application(id.clone());
-        ctx.watches.update(&ctx.client, ctx.weak(), &owner, kinds);
-    }
     if deletion.finished() {
         tracing::info!(
             kept = deletion.kept.len(),

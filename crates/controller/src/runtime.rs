@@ -174,6 +174,9 @@ pub async fn start(
     let task_ctx = ctx.clone();
     let task = tokio::spawn(async move {
         let ctx = task_ctx;
+        if config.watch_managed {
+            ctx.watches.listen(&ctx.engine.0, ctx.weak());
+        }
         let lease = match &config.leader_election {
             Some(le) => {
                 tokio::select! {

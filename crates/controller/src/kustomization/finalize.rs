@@ -82,5 +82,5 @@ async fn delete_pass(ks: &Kustomization, ctx: &Context, id: &(String, String)) -
 
 fn forget(ctx: &Context, id: &(String, String)) {
     ctx.flux.forget(id);
-    ctx.watches.forget(&OwnerId::Kustomization(id.clone()));
+    ctx.forget_tracking(&OwnerId::Kustomization(id.clone()));
 }

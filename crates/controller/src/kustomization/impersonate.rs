@@ -59,11 +59,13 @@ pub fn engine(
         .engine_for((namespace.to_string(), name.to_string()), || {
             let client = client_as(&ctx.client, namespace, name)
                 .map_err(|e| format!("spec.serviceAccountName {name:?}: {e}"))?;
-            Ok(Engine(
-                SyncEngine::new(client)
-                    .with_field_manager(ctx.config.field_manager.clone())
-                    .with_wave_timeout(ctx.config.wave_timeout),
-            ))
+            let engine = SyncEngine::new(client)
+                .with_field_manager(ctx.config.field_manager.clone())
+                .with_wave_timeout(ctx.config.wave_timeout);
+            if ctx.config.watch_managed {
+                ctx.watches.listen(&engine, ctx.weak());
+            }
+            Ok(Engine(engine))
         })
 }
 

@@ -90,7 +90,12 @@ impl<'a> Run<'a> {
             }
         }
         tracing::debug!(outcome = ?report.outcome, requeue = ?done.requeue, "reconciled");
-        Ok(Action::requeue(done.requeue))
+        let requeue = if self.ctx.config.watch_managed {
+            done.requeue.min(crate::selfheal::KEEP_WATCHING)
+        } else {
+            done.requeue
+        };
+        Ok(Action::requeue(requeue))
     }
 
     async fn phases(&self) -> Done {
@@ -226,7 +231,7 @@ impl<'a> Run<'a> {
     }
 
     /// Compares, limits pruning to the inventory (none after an empty
-    /// build), and starts the self-heal watches.
+    /// build).
     async fn compare(
         &self,
         acting: &Engine,
@@ -247,12 +252,6 @@ impl<'a> Run<'a> {
                     plan.retry_interval,
                 )
             })?;
-        if self.ctx.config.watch_managed {
-            let kinds = &cmp.managed_kinds;
-            self.ctx
-                .watches
-                .update(&self.ctx.client, self.ctx.weak(), &owner_id, kinds);
-        }
         let keep = if desired.is_empty() {
             None
         } else {

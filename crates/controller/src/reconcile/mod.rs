@@ -137,6 +137,16 @@ pub fn error_policy(app: Arc<Application>, error: &Error, ctx: Arc<Context>) -> 
     Action::requeue(delay)
 }
 
+/// The configured requeue interval, at most [`crate::selfheal::KEEP_WATCHING`]
+/// while self-heal is on.
+fn requeue_interval(config: &crate::ControllerConfig) -> Duration {
+    if config.watch_managed {
+        config.requeue_interval.min(crate::selfheal::KEEP_WATCHING)
+    } else {
+        config.requeue_interval
+    }
+}
+
 /// 5 s after the first failure in a row, doubling, at most 5 minutes.
 pub fn error_delay(failures: u32) -> Duration {
     let exp = failures.saturating_sub(1).min(6);
@@ -186,7 +196,7 @@ impl<'a> Reconciler<'a> {
             ctx,
             now: Timestamp::now(),
             conditions: Vec::new(),
-            requeue: retry::jittered(ctx.config.requeue_interval, seed),
+            requeue: retry::jittered(requeue_interval(&ctx.config), seed),
         }
     }
 
@@ -325,14 +335,6 @@ impl<'a> Reconciler<'a> {
         for warning in &engine_cmp.warnings {
             self.conditions
                 .push((warning.condition.to_string(), warning.message.clone()));
-        }
-        if self.ctx.config.watch_managed {
-            self.ctx.watches.update(
-                &self.ctx.client,
-                self.ctx.weak(),
-                &crate::context::OwnerId::Application(self.id.clone()),
-                &engine_cmp.managed_kinds,
-            );
         }
         let cmp = Comparison::from_engine(&engine_cmp);
 
