@@ -20,7 +20,7 @@ use kube::runtime::reflector::{self, ObjectRef};
 use kube::runtime::{Controller, WatchStreamExt, watcher};
 use kube::{Client, Resource, ResourceExt};
 
-use super::reconcile::{error_policy, reconcile};
+use super::entry::{error_policy, reconcile};
 use crate::context::Context;
 
 fn predicate(ks: &Kustomization) -> Option<u64> {

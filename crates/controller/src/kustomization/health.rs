@@ -3,12 +3,14 @@
 //! rules, or the CEL expressions given for their kind). The verdict is
 //! pure; reading the objects is one GET each.
 
-use driftless_api::flux::kustomize::CustomHealthCheck;
+use driftless_api::flux::kustomize::{CustomHealthCheck, ResourceInventory};
 use driftless_api::{HealthStatus, HealthStatusCode};
 use driftless_expr::{Health, HealthCheckExprs};
 use driftless_render::ObjectKey;
 use serde_json::Value;
 
+use super::inventory;
+use super::plan::Plan;
 use crate::context::Context;
 
 /// One object whose health counts.
@@ -174,6 +176,62 @@ async fn read(ctx: &Context, check: &Check) -> Result<Option<Value>, String> {
     }
 }
 
+/// The objects whose health decides Ready: everything applied with
+/// `wait`, else the `healthChecks` (their version from the inventory when
+/// `apiVersion` is empty).
+pub fn checks(plan: &Plan, inv: &ResourceInventory) -> Vec<Check> {
+    let applied = inv
+        .entries
+        .iter()
+        .filter_map(|e| Some((inventory::parse_id(&e.id)?, e.v.clone())));
+    let api_version = |group: &str, v: &str| {
+        if group.is_empty() {
+            v.to_string()
+        } else {
+            format!("{group}/{v}")
+        }
+    };
+    if plan.wait {
+        return applied
+            .map(|(key, v)| Check {
+                api_version: api_version(&key.group, &v),
+                key,
+            })
+            .collect();
+    }
+    let applied: Vec<_> = applied.collect();
+    plan.health_checks
+        .iter()
+        .map(|c| {
+            let given = c.api_version.clone().filter(|v| !v.is_empty());
+            let group = given
+                .as_deref()
+                .and_then(|v| v.rsplit_once('/'))
+                .map(|(g, _)| g.to_string());
+            let found = applied
+                .iter()
+                .find(|(k, _)| k.kind == c.kind && k.name == c.name);
+            let group = group
+                .or_else(|| found.map(|(k, _)| k.group.clone()))
+                .unwrap_or_default();
+            let version = given.unwrap_or_else(|| {
+                found
+                    .map(|(k, v)| api_version(&k.group, v))
+                    .unwrap_or_else(|| "v1".into())
+            });
+            Check {
+                key: ObjectKey {
+                    group,
+                    kind: c.kind.clone(),
+                    namespace: c.namespace.clone().unwrap_or_default(),
+                    name: c.name.clone(),
+                },
+                api_version: version,
+            }
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -268,5 +326,59 @@ mod tests {
             }])
             .is_err()
         );
+    }
+
+    fn plan_of(spec: serde_json::Value) -> Plan {
+        let mut k = driftless_api::flux::kustomize::v1::Kustomization::new(
+            "apps",
+            serde_json::from_value(spec).unwrap(),
+        );
+        k.metadata.namespace = Some("flux-system".into());
+        super::super::plan::plan(&k).unwrap()
+    }
+
+    fn inv() -> ResourceInventory {
+        ResourceInventory {
+            entries: vec![
+                driftless_api::flux::kustomize::ResourceRef {
+                    id: "production_my-app_apps_Deployment".into(),
+                    v: "v1".into(),
+                },
+                driftless_api::flux::kustomize::ResourceRef {
+                    id: "production_settings__ConfigMap".into(),
+                    v: "v1".into(),
+                },
+            ],
+        }
+    }
+
+    #[test]
+    fn wait_checks_everything_applied() {
+        let p = plan_of(
+            json!({"interval": "1m", "prune": true, "wait": true, "sourceRef": {"kind": "GitRepository", "name": "r"}}),
+        );
+        let c = checks(&p, &inv());
+        let names: Vec<String> = c.iter().map(|c| format!("{} {c}", c.api_version)).collect();
+        assert_eq!(
+            names,
+            [
+                "apps/v1 Deployment/production/my-app",
+                "v1 ConfigMap/production/settings"
+            ]
+        );
+    }
+
+    #[test]
+    fn health_checks_take_their_version_from_the_inventory_when_unset() {
+        let p = plan_of(
+            json!({"interval": "1m", "prune": true, "sourceRef": {"kind": "GitRepository", "name": "r"},
+            "healthChecks": [{"kind": "Deployment", "name": "my-app", "namespace": "production"},
+                             {"apiVersion": "apps/v1", "kind": "StatefulSet", "name": "db"}]}),
+        );
+        let c = checks(&p, &inv());
+        assert_eq!(c[0].api_version, "apps/v1");
+        assert_eq!(c[0].key.group, "apps");
+        assert_eq!(c[1].key.namespace, "flux-system");
+        assert_eq!(c[1].key.group, "apps");
     }
 }

@@ -4,21 +4,22 @@
 //! source ([`source`]), health checks ([`health`]), the inventory
 //! ([`inventory`]) and deletion ([`finalize`]).
 
-pub mod controller;
-pub mod deps;
-pub mod error;
-pub mod finalize;
-pub mod health;
-pub mod impersonate;
-pub mod inventory;
-pub mod plan;
-pub mod raw;
+pub(crate) mod controller;
+pub(crate) mod deps;
+mod entry;
+pub(crate) mod error;
+pub(crate) mod finalize;
+pub(crate) mod health;
+pub(crate) mod impersonate;
+pub(crate) mod inventory;
+pub(crate) mod plan;
+pub(crate) mod raw;
 mod reconcile;
-pub mod source;
+pub(crate) mod source;
 mod state;
-pub mod status;
+pub(crate) mod status;
 mod write;
 
+pub use entry::{error_policy, reconcile};
 pub use error::KustomizationError;
-pub use reconcile::{error_policy, reconcile};
 pub use state::{Memory, State};

@@ -55,8 +55,6 @@ impl std::fmt::Display for SourceRef {
 /// What one Kustomization asks the engine for.
 #[derive(Clone, Debug)]
 pub struct Plan {
-    /// `namespace/name`.
-    pub label: String,
     /// Written into tracking ids (see [`tracking_name`]).
     pub tracking_name: String,
     /// The source.
@@ -116,7 +114,6 @@ pub fn plan(ks: &Kustomization) -> Result<Plan, PlanError> {
         ),
     ];
     Ok(Plan {
-        label: format!("{ns}/{name}"),
         tracking_name: tracking_name(&ns, &name),
         source: SourceRef {
             kind: spec.source_ref.kind.clone(),

@@ -3,7 +3,6 @@
 //! failure becomes an [`Outcome`] (a condition with Flux's reason); only
 //! API failures writing the Kustomization itself reach the error policy.
 
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use driftless_api::flux::RECONCILE_REQUESTED_AT;
@@ -15,10 +14,9 @@ use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
 use k8s_openapi::jiff::Timestamp;
 use kube::runtime::controller::Action;
 use kube::{Resource, ResourceExt};
-use tracing::Instrument;
 
 use super::error::KustomizationError;
-use super::health::{self, Check, Exprs, Verdict};
+use super::health::{self, Exprs, Verdict};
 use super::plan::{self, Plan, PlanError};
 use super::status::{self, Outcome, Report};
 use super::{deps, impersonate, inventory, raw, source, write};
@@ -325,7 +323,7 @@ impl<'a> Run<'a> {
         inv: &ResourceInventory,
         revision: &str,
     ) -> (Outcome, Duration) {
-        let checks = checks(plan, inv);
+        let checks = health::checks(plan, inv);
         let exprs = match Exprs::compile(&self.ks.spec.health_check_exprs) {
             Ok(e) => e,
             Err(m) => return failed(reasons::HEALTH_CHECK_FAILED, m, plan.retry_interval),
@@ -373,62 +371,6 @@ impl<'a> Run<'a> {
     }
 }
 
-/// The objects whose health decides Ready: everything applied with
-/// `wait`, else the `healthChecks` (their version from the inventory when
-/// `apiVersion` is empty).
-fn checks(plan: &Plan, inv: &ResourceInventory) -> Vec<Check> {
-    let applied = inv
-        .entries
-        .iter()
-        .filter_map(|e| Some((inventory::parse_id(&e.id)?, e.v.clone())));
-    let api_version = |group: &str, v: &str| {
-        if group.is_empty() {
-            v.to_string()
-        } else {
-            format!("{group}/{v}")
-        }
-    };
-    if plan.wait {
-        return applied
-            .map(|(key, v)| Check {
-                api_version: api_version(&key.group, &v),
-                key,
-            })
-            .collect();
-    }
-    let applied: Vec<_> = applied.collect();
-    plan.health_checks
-        .iter()
-        .map(|c| {
-            let given = c.api_version.clone().filter(|v| !v.is_empty());
-            let group = given
-                .as_deref()
-                .and_then(|v| v.rsplit_once('/'))
-                .map(|(g, _)| g.to_string());
-            let found = applied
-                .iter()
-                .find(|(k, _)| k.kind == c.kind && k.name == c.name);
-            let group = group
-                .or_else(|| found.map(|(k, _)| k.group.clone()))
-                .unwrap_or_default();
-            let version = given.unwrap_or_else(|| {
-                found
-                    .map(|(k, v)| api_version(&k.group, v))
-                    .unwrap_or_else(|| "v1".into())
-            });
-            Check {
-                key: driftless_render::ObjectKey {
-                    group,
-                    kind: c.kind.clone(),
-                    namespace: c.namespace.clone().unwrap_or_default(),
-                    name: c.name.clone(),
-                },
-                api_version: version,
-            }
-        })
-        .collect()
-}
-
 /// Flux's owner labels on one object.
 fn label(obj: &mut Object, plan: &Plan) {
     let meta = obj.metadata_mut();
@@ -445,105 +387,15 @@ fn label(obj: &mut Object, plan: &Plan) {
     }
 }
 
-/// The reconcile entry point handed to the kube-runtime `Controller`.
-pub async fn reconcile(
-    ks: Arc<Kustomization>,
-    ctx: Arc<Context>,
-) -> Result<Action, KustomizationError> {
-    let id = (ks.namespace().unwrap_or_default(), ks.name_any());
-    let span = tracing::info_span!("reconcile", kustomization = %format!("{}/{}", id.0, id.1));
-    let result = reconcile_inner(&ks, &ctx).instrument(span).await;
-    if result.is_ok() {
-        ctx.flux.memory(&id, |m| m.api_failures = 0);
-    }
-    result
-}
-
-async fn reconcile_inner(ks: &Kustomization, ctx: &Context) -> Result<Action, KustomizationError> {
-    if ks.meta().deletion_timestamp.is_some() {
-        return super::finalize::finalize(ks, ctx).await;
-    }
-    let ours = driftless_api::flux::kustomize::FINALIZER;
-    if !ks.finalizers().iter().any(|f| f == ours) {
-        write::finalizer(ctx, ks, true).await?;
-    }
-    if ks.spec.suspend {
-        tracing::debug!("suspended");
-        return Ok(Action::await_change());
-    }
-    Run::new(ks, ctx).run().await
-}
-
-/// API failures are retried after a short, growing delay.
-pub fn error_policy(
-    ks: Arc<Kustomization>,
-    error: &KustomizationError,
-    ctx: Arc<Context>,
-) -> Action {
-    let id = (ks.namespace().unwrap_or_default(), ks.name_any());
-    let failures = ctx.flux.memory(&id, |m| {
-        m.api_failures = m.api_failures.saturating_add(1);
-        m.api_failures
-    });
-    tracing::debug!(%error, failures, "requeue after error");
-    Action::requeue(crate::reconcile::error_delay(failures))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use driftless_api::flux::kustomize::ResourceRef;
     use serde_json::json;
 
     fn plan_of(spec: serde_json::Value) -> Plan {
         let mut k = Kustomization::new("apps", serde_json::from_value(spec).unwrap());
         k.metadata.namespace = Some("flux-system".into());
         plan::plan(&k).unwrap()
-    }
-
-    fn inv() -> ResourceInventory {
-        ResourceInventory {
-            entries: vec![
-                ResourceRef {
-                    id: "production_my-app_apps_Deployment".into(),
-                    v: "v1".into(),
-                },
-                ResourceRef {
-                    id: "production_settings__ConfigMap".into(),
-                    v: "v1".into(),
-                },
-            ],
-        }
-    }
-
-    #[test]
-    fn wait_checks_everything_applied() {
-        let p = plan_of(
-            json!({"interval": "1m", "prune": true, "wait": true, "sourceRef": {"kind": "GitRepository", "name": "r"}}),
-        );
-        let c = checks(&p, &inv());
-        let names: Vec<String> = c.iter().map(|c| format!("{} {c}", c.api_version)).collect();
-        assert_eq!(
-            names,
-            [
-                "apps/v1 Deployment/production/my-app",
-                "v1 ConfigMap/production/settings"
-            ]
-        );
-    }
-
-    #[test]
-    fn health_checks_take_their_version_from_the_inventory_when_unset() {
-        let p = plan_of(
-            json!({"interval": "1m", "prune": true, "sourceRef": {"kind": "GitRepository", "name": "r"},
-            "healthChecks": [{"kind": "Deployment", "name": "my-app", "namespace": "production"},
-                             {"apiVersion": "apps/v1", "kind": "StatefulSet", "name": "db"}]}),
-        );
-        let c = checks(&p, &inv());
-        assert_eq!(c[0].api_version, "apps/v1");
-        assert_eq!(c[0].key.group, "apps");
-        assert_eq!(c[1].key.namespace, "flux-system");
-        assert_eq!(c[1].key.group, "apps");
     }
 
     #[test]

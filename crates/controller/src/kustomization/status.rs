@@ -47,13 +47,6 @@ pub enum Outcome {
     },
 }
 
-impl Outcome {
-    /// Whether the outcome leaves the Kustomization Ready.
-    pub fn ready(&self) -> bool {
-        matches!(self, Outcome::Applied { .. })
-    }
-}
-
 /// What one reconcile reports into the status.
 #[derive(Clone, Debug)]
 pub struct Report {
