@@ -227,15 +227,48 @@ async fn prune_follows_git_within_the_inventory_and_never_after_a_broken_build()
         "not in the inventory: never pruned"
     );
 
+    // An empty build (every manifest gone) prunes nothing either.
+    w.repo.write(
+        "app/kustomization.yaml",
+        "apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nresources: []\n",
+    );
+    let empty = w.push("empty").await;
+    let ks = wait_ks(&w.h, &w.ns, "app", "the empty build refused", |ks| {
+        ready_is(ks, "False", "BuildFailed")
+            && ks
+                .status
+                .as_ref()
+                .and_then(|s| s.last_attempted_revision.as_deref())
+                == Some(empty.as_str())
+    })
+    .await;
+    let message = condition(&ks, "Ready").unwrap().2;
+    assert!(message.contains("is empty"), "{message}");
+    assert!(
+        w.config_map("a").await.is_some(),
+        "nothing pruned after an empty build"
+    );
+
     w.repo.write(
         "app/kustomization.yaml",
         &kustomization_file(&["missing.yaml"]),
     );
     w.repo.remove("app/a.yaml");
     let broken = w.push("broken").await;
-    let ks = wait_ks(&w.h, &w.ns, "app", "BuildFailed", |ks| {
-        ready_is(ks, "False", "BuildFailed")
-    })
+    let ks = wait_ks(
+        &w.h,
+        &w.ns,
+        "app",
+        "BuildFailed at the broken revision",
+        |ks| {
+            ready_is(ks, "False", "BuildFailed")
+                && ks
+                    .status
+                    .as_ref()
+                    .and_then(|s| s.last_attempted_revision.as_deref())
+                    == Some(broken.as_str())
+        },
+    )
     .await;
     let message = condition(&ks, "Ready").unwrap().2;
     assert!(message.contains("missing.yaml"), "{message}");

@@ -228,8 +228,8 @@ impl<'a> Run<'a> {
         Ok(objects)
     }
 
-    /// Compares, limits pruning to the inventory (none after an empty
-    /// build).
+    /// Compares and limits pruning to the inventory; an empty build while
+    /// objects are applied is a failure, never a reason to prune them all.
     async fn compare(
         &self,
         acting: &Engine,
@@ -250,12 +250,15 @@ impl<'a> Run<'a> {
                     plan.retry_interval,
                 )
             })?;
-        let keep = if desired.is_empty() {
-            None
-        } else {
-            prev_inventory
-        };
-        inventory::restrict_pruning(&mut cmp, keep);
+        let applied_before = prev_inventory.map_or(0, |inv| inv.entries.len());
+        if desired.is_empty() && applied_before > 0 {
+            let message = format!(
+                "the build of {:?} at {sha} is empty; the {applied_before} objects of the last applied revision are kept (nothing is pruned after an empty build)",
+                plan.path
+            );
+            return Err(failed(reasons::BUILD_FAILED, message, plan.retry_interval));
+        }
+        inventory::restrict_pruning(&mut cmp, prev_inventory);
         let inv = inventory::of(&cmp);
         Ok((cmp, inv))
     }
