@@ -7,8 +7,9 @@ use std::sync::Arc;
 use driftless_render::{RenderOptions, Rendered};
 use driftless_source::MirrorCache;
 
+use crate::filtered_tree::FilteredTree;
 use crate::metrics::Metrics;
-use crate::pipeline::{BoxFut, Source, StageError};
+use crate::pipeline::{BoxFut, Source, SourceFilter, StageError};
 
 /// Git through the mirror cache, rendered natively.
 pub struct GitSource {
@@ -54,17 +55,27 @@ impl Source for GitSource {
         commit: &'a str,
         path: &'a str,
         options: &'a RenderOptions,
+        filter: Option<&'a SourceFilter>,
     ) -> BoxFut<'a, Result<Rendered, StageError>> {
         Box::pin(async move {
             let tree = self
                 .cache
                 .tree(repo, commit)
                 .map_err(StageError::from_display)?;
-            let (path, options) = (path.to_string(), options.clone());
-            tokio::task::spawn_blocking(move || driftless_render::render(&tree, &path, &options))
+            let (path, options, filter) = (path.to_string(), options.clone(), filter.cloned());
+            let render = move || match filter {
+                None => driftless_render::render(&tree, &path, &options)
+                    .map_err(StageError::from_display),
+                Some(f) => {
+                    let tree = FilteredTree::new(tree, f.spec_ignore.as_deref())
+                        .map_err(|e| StageError(format!("source ignore rules: {e}")))?;
+                    driftless_render::render(&tree, &path, &options)
+                        .map_err(StageError::from_display)
+                }
+            };
+            tokio::task::spawn_blocking(render)
                 .await
                 .map_err(|e| StageError(format!("render task failed: {e}")))?
-                .map_err(StageError::from_display)
         })
     }
 }

@@ -74,7 +74,9 @@ pub struct ControllerConfig {
     pub concurrency: u16,
     /// How many renders are cached.
     pub render_cache_size: usize,
-    /// Self-heal: watch the managed kinds and re-sync drift within about a second.
+    /// Self-heal: requeue an owner on a change to its objects (seen by the
+    /// sync engine's watches of the kinds it manages) and re-sync drift
+    /// within about a second.
     pub watch_managed: bool,
     /// The reporting instance name of Kubernetes Events (the Pod name).
     pub instance: Option<String>,

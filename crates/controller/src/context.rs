@@ -55,6 +55,16 @@ pub struct AppMemory {
     pub deletion_report: Option<Option<String>>,
 }
 
+/// An owner of applied objects: an Application or a Kustomization, by
+/// `(namespace, name)` (the two kinds never share a tracking name).
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum OwnerId {
+    /// An Argo CD Application.
+    Application(AppId),
+    /// A Flux Kustomization.
+    Kustomization(AppId),
+}
+
 /// Where to send reconcile requests for one namespace (`None`: all).
 type Trigger = (Option<String>, UnboundedSender<ObjectRef<Application>>);
 
@@ -74,13 +84,15 @@ pub struct Context {
     pub metrics: Arc<Metrics>,
     /// Rendered output by repository, commit, path and overrides.
     pub render_cache: RenderCache,
-    /// Metadata watches of managed kinds (self-heal).
+    /// Self-heal: requeues owners on changes to their objects.
     pub watches: Watches,
     /// Flux GitRepositories: the mirror cache, stores and triggers.
     pub(crate) git_repositories: crate::gitrepository::GitRepositories,
+    /// The Kustomization controller's shared state.
+    pub flux: crate::kustomization::State,
     graph: Mutex<AppGraph>,
     memory: Mutex<HashMap<AppId, AppMemory>>,
-    tracking: Mutex<HashMap<String, AppId>>,
+    tracking: Mutex<HashMap<String, OwnerId>>,
     this: OnceLock<Weak<Context>>,
     triggers: Mutex<Vec<Trigger>>,
 }
@@ -109,6 +121,7 @@ impl Context {
             metrics,
             watches: Watches::default(),
             git_repositories: Default::default(),
+            flux: Default::default(),
             graph: Mutex::new(AppGraph::default()),
             memory: Mutex::new(HashMap::new()),
             tracking: Mutex::new(HashMap::new()),
@@ -131,12 +144,38 @@ impl Context {
 
     /// Records that `app` writes `tracking_name` into tracking ids.
     pub fn set_tracking_name(&self, tracking_name: &str, app: &AppId) {
-        lock(&self.tracking).insert(tracking_name.to_string(), app.clone());
+        self.set_tracking_owner(tracking_name, OwnerId::Application(app.clone()));
+    }
+
+    /// Records that `owner` writes `tracking_name` into tracking ids.
+    pub fn set_tracking_owner(&self, tracking_name: &str, owner: OwnerId) {
+        lock(&self.tracking).insert(tracking_name.to_string(), owner);
     }
 
     /// The Application writing `tracking_name` into tracking ids.
     pub fn app_by_tracking_name(&self, tracking_name: &str) -> Option<AppId> {
+        match lock(&self.tracking).get(tracking_name) {
+            Some(OwnerId::Application(id)) => Some(id.clone()),
+            _ => None,
+        }
+    }
+
+    /// The owner (of either kind) writing `tracking_name` into tracking ids.
+    pub fn owner_by_tracking_name(&self, tracking_name: &str) -> Option<OwnerId> {
         lock(&self.tracking).get(tracking_name).cloned()
+    }
+
+    /// Forgets the tracking names of `owner` (deleted).
+    pub fn forget_tracking(&self, owner: &OwnerId) {
+        lock(&self.tracking).retain(|_, v| v != owner);
+    }
+
+    /// Asks for `owner` to be reconciled soon.
+    pub fn trigger_owner(&self, owner: &OwnerId) {
+        match owner {
+            OwnerId::Application(id) => self.trigger(id),
+            OwnerId::Kustomization(id) => self.flux.trigger(id),
+        }
     }
 
     /// The App of Apps graph.
@@ -153,8 +192,8 @@ impl Context {
     /// Forgets `app` (deleted).
     pub fn forget(&self, app: &AppId) {
         lock(&self.memory).remove(app);
-        lock(&self.tracking).retain(|_, v| v != app);
-        self.watches.forget(app);
+        let owner = OwnerId::Application(app.clone());
+        lock(&self.tracking).retain(|_, v| *v != owner);
         self.graph().remove(app);
         self.metrics.set_app_state(app.clone(), None);
     }

@@ -10,7 +10,6 @@
 use std::collections::HashMap;
 use std::sync::{Mutex, MutexGuard};
 
-use driftless_api::Application;
 use k8s_openapi::api::core::v1::ObjectReference;
 use k8s_openapi::api::events::v1::{Event as K8sEvent, EventSeries};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{MicroTime, ObjectMeta};
@@ -194,8 +193,15 @@ impl Recorder {
     }
 }
 
-/// Publishes an Event on `app`; a failure to publish is logged, never fatal.
-pub async fn publish(ctx: &Context, app: &Application, warning: bool, reason: &str, note: String) {
+/// Publishes an Event on `app` (an Application, a Kustomization); a failure
+/// to publish is logged, never fatal.
+pub async fn publish<K: Resource<DynamicType = ()>>(
+    ctx: &Context,
+    app: &K,
+    warning: bool,
+    reason: &str,
+    note: String,
+) {
     let event = Event {
         type_: if warning {
             EventType::Warning

@@ -63,20 +63,16 @@ pub async fn finalize(app: &Application, ctx: &Context) -> Result<Action> {
     };
     let target = deletion_target(app, ctx, background);
     ctx.set_tracking_name(&target.app, &id);
-    let deletion = match ctx.engine.delete_tracked(&target).await {
+    let owner = crate::engine::Owner::new("application", &id.0, &id.1);
+    let deletion = match crate::engine::delete(&ctx.engine, &owner, &target).await {
         Ok(d) => d,
         Err(e) => {
-            let failed = vec![format!("cannot find its resources: {e}")];
+            let failed = vec![format!("cannot find its resources: {}", e.message)];
             let stalled = record_pass(ctx, &id, None);
             report(app, ctx, &label, &failed).await?;
             return Ok(Action::requeue(deletion_delay(stalled)));
         }
     };
-    if ctx.config.watch_managed {
-        // The objects' changes (a finalizer removed, an object gone) requeue it.
-        let kinds = &deletion.managed_kinds;
-        ctx.watches.update(&ctx.client, ctx.weak(), &id, kinds);
-    }
     if deletion.finished() {
         tracing::info!(
             kept = deletion.kept.len(),

@@ -43,14 +43,24 @@ pub trait Source: Send + Sync + 'static {
         refresh: bool,
     ) -> BoxFut<'a, Result<String, StageError>>;
 
-    /// Renders `path` of `repo` at `commit`.
+    /// Renders `path` of `repo` at `commit`; with a `filter`, the files a
+    /// Flux source ignores are left out first.
     fn render<'a>(
         &'a self,
         repo: &'a str,
         commit: &'a str,
         path: &'a str,
         options: &'a RenderOptions,
+        filter: Option<&'a SourceFilter>,
     ) -> BoxFut<'a, Result<Rendered, StageError>>;
+}
+
+/// A Flux source's file selection: `.sourceignore` files and Flux's default
+/// exclusions, with the GitRepository's `spec.ignore` patterns.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Hash)]
+pub struct SourceFilter {
+    /// `spec.ignore` (gitignore syntax), read after the `.sourceignore` files.
+    pub spec_ignore: Option<String>,
 }
 
 /// The comparison of one resource.

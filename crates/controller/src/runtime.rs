@@ -176,6 +176,9 @@ pub async fn start(
     let task_ctx = ctx.clone();
     let task = tokio::spawn(async move {
         let ctx = task_ctx;
+        if config.watch_managed {
+            ctx.watches.listen(&ctx.engine.0, ctx.weak());
+        }
         let lease = match &config.leader_election {
             Some(le) => {
                 tokio::select! {
@@ -200,6 +203,12 @@ pub async fn start(
         let flux_sources =
             gitrepository::spawn(ctx.clone(), cache, scopes.clone(), shutdown.clone());
         let mut stores = Vec::new();
+        let kustomizations = crate::kustomization::controller::controllers(
+            ctx.clone(),
+            client.clone(),
+            &scopes,
+            shutdown.clone(),
+        );
         let controllers: Vec<_> = scopes
             .into_iter()
             .map(|scope| {
@@ -233,7 +242,10 @@ pub async fn start(
             .collect();
         let gc = tokio::spawn(forget_deleted(ctx.clone(), stores));
         ready.store(true, Ordering::SeqCst);
-        let all = futures::future::join_all(controllers);
+        let all = futures::future::join(
+            futures::future::join_all(controllers),
+            futures::future::join_all(kustomizations),
+        );
         let result = match lease {
             Some(mut keeper) => {
                 let result = tokio::select! {

@@ -1,97 +1,52 @@
-//! Self-heal: metadata-only watches of the kinds Applications manage,
-//! started when a kind is first managed and stopped when no Application
-//! manages it any more. A change to a tracked object requeues its
-//! Application (found through the tracking annotation) at once; whether to
-//! re-sync, and how soon after the last self-heal, is the reconcile's call.
+//! Self-heal: every change to a tracked object (drift, a deletion, a new
+//! tracking annotation) requeues the owner its tracking annotation names,
+//! an Application or a Kustomization, at once; whether to re-sync, and how
+//! soon after the last self-heal, is the reconcile's call.
+//!
+//! There are no watches here: the sync engine's index of tracked objects
+//! already keeps one metadata-only watch per kind and namespace that an
+//! owner syncs into, and announces the changes it sees
+//! ([`driftless_sync::SyncEngine::tracked_changes`]). One listener runs per
+//! sync engine (the controller's own, and one per impersonated
+//! ServiceAccount).
 
-use std::collections::{BTreeSet, HashMap};
-use std::sync::{Arc, Mutex, Weak};
+use std::sync::{Mutex, Weak};
+use std::time::Duration;
 
-use driftless_sync::ManagedKind;
-use driftless_sync::tracking::parse_tracking_id;
-use futures::StreamExt;
-use kube::api::{Api, DynamicObject};
-use kube::core::PartialObjectMeta;
-use kube::runtime::{WatchStreamExt, watcher};
-use kube::{Client, ResourceExt};
+use driftless_sync::SyncEngine;
+use tokio::sync::broadcast::error::RecvError;
 
 use crate::context::Context;
-use crate::cycle::AppId;
 
-struct KindWatch {
-    users: BTreeSet<AppId>,
-    task: tokio::task::JoinHandle<()>,
-}
+/// The longest an owner goes without a reconcile while self-heal is on:
+/// the sync engine stops watching a kind and namespace that no diff asked
+/// about for 15 minutes, so owners with longer intervals are compared at
+/// least this often to keep their objects watched.
+pub const KEEP_WATCHING: Duration = Duration::from_secs(10 * 60);
 
-/// The running watches, by `group/version/kind`.
+/// The running listeners.
 #[derive(Default)]
 pub struct Watches {
-    kinds: Mutex<HashMap<String, KindWatch>>,
-}
-
-fn kind_key(k: &ManagedKind) -> String {
-    format!(
-        "{}/{}/{}",
-        k.resource.group, k.resource.version, k.resource.kind
-    )
+    listeners: Mutex<Vec<tokio::task::JoinHandle<()>>>,
 }
 
 impl Watches {
-    /// Records that `app` manages exactly `kinds` now: starts watches for
-    /// kinds not yet watched, and stops those no Application manages.
-    pub fn update(&self, client: &Client, ctx: Weak<Context>, app: &AppId, kinds: &[ManagedKind]) {
-        let wanted: HashMap<String, &ManagedKind> =
-            kinds.iter().map(|k| (kind_key(k), k)).collect();
-        let mut running = self.kinds.lock().unwrap_or_else(|e| e.into_inner());
-        for (key, kind) in &wanted {
-            let entry = running.entry(key.clone()).or_insert_with(|| {
-                tracing::debug!(kind = %key, "starting a metadata watch");
-                KindWatch {
-                    users: BTreeSet::new(),
-                    task: tokio::spawn(watch_kind(client.clone(), (*kind).clone(), ctx.clone())),
-                }
-            });
-            entry.users.insert(app.clone());
-        }
-        running.retain(|key, watch| {
-            if !wanted.contains_key(key) {
-                watch.users.remove(app);
-            }
-            let keep = !watch.users.is_empty();
-            if !keep {
-                tracing::debug!(kind = %key, "stopping a metadata watch");
-                watch.task.abort();
-            }
-            keep
-        });
+    /// Requeues the owners of the changes `engine`'s index sees, until
+    /// stopped or the context is gone.
+    pub fn listen(&self, engine: &SyncEngine, ctx: Weak<Context>) {
+        let changes = engine.tracked_changes();
+        let task = tokio::spawn(requeue_owners(changes, ctx));
+        self.listeners
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push(task);
     }
 
-    /// Forgets `app` (deleted), stopping watches nobody needs.
-    pub fn forget(&self, app: &AppId) {
-        let mut running = self.kinds.lock().unwrap_or_else(|e| e.into_inner());
-        running.retain(|_, watch| {
-            watch.users.remove(app);
-            let keep = !watch.users.is_empty();
-            if !keep {
-                watch.task.abort();
-            }
-            keep
-        });
-    }
-
-    /// The kinds watched now.
-    pub fn watched(&self) -> Vec<String> {
-        let running = self.kinds.lock().unwrap_or_else(|e| e.into_inner());
-        let mut keys: Vec<String> = running.keys().cloned().collect();
-        keys.sort();
-        keys
-    }
-
-    /// Stops every watch.
+    /// Stops every listener.
     pub fn stop_all(&self) {
-        let mut running = self.kinds.lock().unwrap_or_else(|e| e.into_inner());
-        for (_, w) in running.drain() {
-            w.task.abort();
+        let mut listeners = self.listeners.lock().unwrap_or_else(|e| e.into_inner());
+        for task in listeners.drain(..) {
+            task.abort();
         }
     }
 }
@@ -102,27 +57,19 @@ impl Drop for Watches {
     }
 }
 
-async fn watch_kind(client: Client, kind: ManagedKind, ctx: Weak<Context>) {
-    let api: Api<PartialObjectMeta<DynamicObject>> = Api::all_with(client, &kind.resource);
-    let mut events = watcher(api, watcher::Config::default())
-        .default_backoff()
-        .touched_objects()
-        .boxed();
-    while let Some(event) = events.next().await {
-        let Ok(object) = event else { continue };
-        let Some(ctx) = ctx.upgrade() else { return };
-        let Some(id) = object
-            .annotations()
-            .get(driftless_sync::TRACKING_ANNOTATION)
-            .and_then(|v| parse_tracking_id(v))
-        else {
-            continue;
+async fn requeue_owners(mut changes: tokio::sync::broadcast::Receiver<String>, ctx: Weak<Context>) {
+    loop {
+        let tracking_name = match changes.recv().await {
+            Ok(name) => name,
+            Err(RecvError::Lagged(missed)) => {
+                tracing::debug!(missed, "self-heal fell behind; the interval re-checks");
+                continue;
+            }
+            Err(RecvError::Closed) => return,
         };
-        if let Some(app) = ctx.app_by_tracking_name(&id.app) {
-            ctx.trigger(&app);
+        let Some(ctx) = ctx.upgrade() else { return };
+        if let Some(owner) = ctx.owner_by_tracking_name(&tracking_name) {
+            ctx.trigger_owner(&owner);
         }
     }
 }
-
-/// Shared handle type for the watches.
-pub type SharedWatches = Arc<Watches>;

@@ -189,3 +189,47 @@ async fn a_broken_render_is_reported_prunes_nothing_and_a_webhook_push_recovers(
         "the ComparisonError is cleared"
     );
 }
+
+/// The `driftless_applications` series of the metrics text, summed.
+fn applications_counted(metrics: &str) -> u64 {
+    metrics
+        .lines()
+        .filter(|l| l.starts_with("driftless_applications{"))
+        .filter_map(|l| l.rsplit_once(' ')?.1.parse::<u64>().ok())
+        .sum()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn an_application_that_only_fails_is_still_in_the_metrics() {
+    let h = Harness::start("fail-metrics", Duration::from_secs(1)).await;
+    let dest = h.namespace("fail-metrics-dest").await;
+    let repo = h.git.create_repo("fail-metrics/app");
+    repo.write(
+        "other/cm.yaml",
+        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: x\n",
+    );
+    repo.commit("no such path as the Application names");
+    h.apply(&common::application_yaml(
+        "lost",
+        &h.apps_ns,
+        &h.git.git_url("fail-metrics/app"),
+        "missing/path",
+        &dest,
+        "",
+    ));
+    h.wait_app("lost", "a ComparisonError", |a| {
+        a.status.as_ref().is_some_and(|s| {
+            s.conditions
+                .iter()
+                .any(|c| c.type_ == condition::COMPARISON_ERROR)
+        })
+    })
+    .await;
+    // The failure path runs the post-status step too (metrics, parents).
+    let metrics = common::eventually("the failing Application counted", || async {
+        let (code, body) = h.get("/metrics").await;
+        (code == 200 && applications_counted(&body) == 1).then_some(body)
+    })
+    .await;
+    assert!(metrics.contains("driftless_applications{"), "{metrics}");
+}

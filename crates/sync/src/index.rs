@@ -6,7 +6,10 @@
 //! one metadata-only watch, started the first time a diff asks about it and
 //! shared by every Application syncing into it. The index holds only names
 //! and Application names, never objects: a diff fetches each candidate it
-//! finds, so a stale entry costs one GET and is never acted on. Objects this
+//! finds, so a stale entry costs one GET and is never acted on. Every change
+//! a watch sees to a tracked object is also announced with the owner it
+//! concerns ([`crate::SyncEngine::tracked_changes`]): that is how self-heal
+//! hears of drift, without watches of its own. Objects this
 //! engine applies are recorded at once ([`TrackedIndex::record`]), so a diff
 //! right after a sync sees what the sync created even before the watch does.
 
@@ -20,7 +23,7 @@ use kube::api::{Api, DynamicObject};
 use kube::core::PartialObjectMeta;
 use kube::runtime::{WatchStreamExt, watcher};
 use serde_json::Value;
-use tokio::sync::watch;
+use tokio::sync::{broadcast, watch};
 use tokio::task::AbortHandle;
 
 use crate::discovery::Resolved;
@@ -83,7 +86,11 @@ impl Drop for Scope {
 pub(crate) struct TrackedIndex {
     client: Client,
     scopes: Mutex<HashMap<ScopeKey, Arc<Scope>>>,
+    changes: broadcast::Sender<String>,
 }
+
+/// How many change notices a slow listener may fall behind by.
+const CHANGES_BUFFER: usize = 1024;
 
 /// A resource version as a number (0 when it is not one, which always
 /// loses to a real one and never blocks an update).
@@ -126,14 +133,21 @@ fn remove(entries: &mut Entries, id: &(String, String), version: u64) {
 }
 
 impl ScopeEntries {
-    fn apply(&mut self, meta: &PartialObjectMeta<DynamicObject>) {
+    /// Records a change; returns the owners it concerns (the one the
+    /// object names now, and the one it named before).
+    fn apply(&mut self, meta: &PartialObjectMeta<DynamicObject>) -> Vec<String> {
         let (id, app, version) = describe(meta);
-        upsert(&mut self.current, id, app, version);
+        let before = self.current.get(&id).map(|e| e.app.clone());
+        upsert(&mut self.current, id, app.clone(), version);
+        owners(before, app)
     }
 
-    fn delete(&mut self, meta: &PartialObjectMeta<DynamicObject>) {
-        let (id, _, version) = describe(meta);
+    /// Records a deletion; returns the owners it concerns.
+    fn delete(&mut self, meta: &PartialObjectMeta<DynamicObject>) -> Vec<String> {
+        let (id, app, version) = describe(meta);
+        let before = self.current.get(&id).map(|e| e.app.clone());
         remove(&mut self.current, &id, version);
+        owners(before, app)
     }
 
     fn init_apply(&mut self, meta: &PartialObjectMeta<DynamicObject>) {
@@ -155,6 +169,13 @@ impl ScopeEntries {
         }
         self.current = fresh;
     }
+}
+
+/// `a` and `b`, without `None`s and duplicates.
+fn owners(a: Option<String>, b: Option<String>) -> Vec<String> {
+    let mut out: Vec<String> = a.into_iter().chain(b).collect();
+    out.dedup();
+    out
 }
 
 fn describe(meta: &PartialObjectMeta<DynamicObject>) -> ((String, String), Option<String>, u64) {
@@ -193,6 +214,7 @@ async fn run_watch(
     api: Api<PartialObjectMeta<DynamicObject>>,
     entries: Arc<Mutex<ScopeEntries>>,
     ready: watch::Sender<Readiness>,
+    changes: broadcast::Sender<String>,
 ) {
     let mut events = std::pin::pin!(watcher(api, watcher::Config::default()).default_backoff());
     while let Some(event) = events.next().await {
@@ -209,18 +231,30 @@ async fn run_watch(
             }
         };
         let mut guard = entries.lock().unwrap_or_else(|p| p.into_inner());
-        match event {
+        let touched = match event {
             watcher::Event::Apply(meta) => guard.apply(&meta),
             watcher::Event::Delete(meta) => guard.delete(&meta),
-            watcher::Event::Init => guard.relisting = Some(Entries::new()),
-            watcher::Event::InitApply(meta) => guard.init_apply(&meta),
+            watcher::Event::Init => {
+                guard.relisting = Some(Entries::new());
+                Vec::new()
+            }
+            watcher::Event::InitApply(meta) => {
+                guard.init_apply(&meta);
+                Vec::new()
+            }
             watcher::Event::InitDone => {
                 guard.init_done();
                 drop(guard);
                 if *ready.borrow() != Readiness::Ready {
                     ready.send_replace(Readiness::Ready);
                 }
+                continue;
             }
+        };
+        drop(guard);
+        for owner in touched {
+            // Nobody listening (self-heal off) is fine.
+            let _ = changes.send(owner);
         }
     }
 }
@@ -239,7 +273,14 @@ impl TrackedIndex {
         TrackedIndex {
             client,
             scopes: Mutex::new(HashMap::new()),
+            changes: broadcast::channel(CHANGES_BUFFER).0,
         }
+    }
+
+    /// The owner (tracking name) of every change the watches see to a
+    /// tracked object: applied, changed, deleted, or its tracking changed.
+    pub(crate) fn subscribe(&self) -> broadcast::Receiver<String> {
+        self.changes.subscribe()
     }
 
     fn scopes(&self) -> std::sync::MutexGuard<'_, HashMap<ScopeKey, Arc<Scope>>> {
@@ -263,7 +304,8 @@ impl TrackedIndex {
         };
         let entries = Arc::new(Mutex::new(ScopeEntries::default()));
         let (tx, rx) = watch::channel(Readiness::Starting);
-        let task = tokio::spawn(run_watch(api, entries.clone(), tx)).abort_handle();
+        let changes = self.changes.clone();
+        let task = tokio::spawn(run_watch(api, entries.clone(), tx, changes)).abort_handle();
         let scope = Arc::new(Scope {
             entries,
             ready: rx,

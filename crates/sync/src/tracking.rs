@@ -44,6 +44,26 @@ pub fn parse_tracking_id(value: &str) -> Option<TrackingId> {
     })
 }
 
+/// The prefix of a Flux Kustomization's tracking name,
+/// `kustomization_<namespace>_<name>`: two `_`, where an Application's
+/// (`<name>` or `<namespace>_<name>`) has at most one, so they never collide.
+pub const KUSTOMIZATION_PREFIX: &str = "kustomization_";
+
+/// The Kustomization `(namespace, name)` a tracking name belongs to, when
+/// it is one of a Kustomization.
+pub fn kustomization_of(tracking: &str) -> Option<(&str, &str)> {
+    tracking.strip_prefix(KUSTOMIZATION_PREFIX)?.split_once('_')
+}
+
+/// The owner a tracking name stands for, as messages name it:
+/// `Kustomization <namespace>/<name>`, or `Application <tracking name>`.
+pub fn describe_owner(tracking: &str) -> String {
+    match kustomization_of(tracking) {
+        Some((ns, name)) => format!("Kustomization {ns}/{name}"),
+        None => format!("Application {tracking}"),
+    }
+}
+
 /// Who a live object belongs to, judged from its tracking annotation.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Ownership {
@@ -84,6 +104,17 @@ mod tests {
             namespace: ns.into(),
             name: name.into(),
         }
+    }
+
+    #[test]
+    fn owners_are_described_by_kind() {
+        assert_eq!(
+            describe_owner("kustomization_flux-system_apps"),
+            "Kustomization flux-system/apps"
+        );
+        assert_eq!(describe_owner("team-a_web"), "Application team-a_web");
+        assert_eq!(kustomization_of("kustomization_ns_a"), Some(("ns", "a")));
+        assert_eq!(kustomization_of("web"), None);
     }
 
     #[test]

@@ -63,3 +63,46 @@ async fn objects_tracked_by_other_writers_are_found_and_forgotten() {
     })
     .await;
 }
+
+/// Waits (bounded) for a change notice naming `owner`.
+async fn notice_for(changes: &mut tokio::sync::broadcast::Receiver<String>, owner: &str) {
+    let wait = async {
+        loop {
+            match changes.recv().await {
+                Ok(name) if name == owner => return,
+                Ok(_) | Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => continue,
+                Err(e) => panic!("the change notices ended: {e}"),
+            }
+        }
+    };
+    tokio::time::timeout(std::time::Duration::from_secs(60), wait)
+        .await
+        .unwrap_or_else(|_| panic!("no change notice for {owner}"));
+}
+
+#[tokio::test]
+async fn the_index_announces_changes_to_tracked_objects_by_owner() {
+    let env = env("tracked-notice").await;
+    let target = env.target("owner");
+    let rendered = [config_map("watched", json!({"mode": "one"}))];
+    // The diff starts the watch of ConfigMaps in the namespace.
+    env.sync_ok(&target, &rendered).await;
+    let mut changes = env.engine.tracked_changes();
+
+    // Each change to an object tracked to "another" is one notice naming it:
+    // its creation, drift by another writer, its deletion.
+    let other = key("", "ConfigMap", &env.ns, "other");
+    create_tracked(&env, "other", &tracking_id("another", &other)).await;
+    notice_for(&mut changes, "another").await;
+    let api: Api<ConfigMap> = Api::namespaced(env.client.clone(), &env.ns);
+    let patch = json!({"data": {"mode": "drifted"}});
+    let params = kube::api::PatchParams::default();
+    api.patch("other", &params, &kube::api::Patch::Merge(&patch))
+        .await
+        .expect("drifting the ConfigMap");
+    notice_for(&mut changes, "another").await;
+    api.delete("other", &DeleteParams::default())
+        .await
+        .expect("deleting the ConfigMap");
+    notice_for(&mut changes, "another").await;
+}

@@ -26,6 +26,7 @@ use tracing::Instrument;
 use crate::context::Context;
 use crate::cycle::AppId;
 use crate::decide::Decision;
+use crate::engine::{self, Owner};
 use crate::error::{Error, Result};
 use crate::events::{self, reason};
 use crate::finalize;
@@ -136,6 +137,16 @@ pub fn error_policy(app: Arc<Application>, error: &Error, ctx: Arc<Context>) -> 
     Action::requeue(delay)
 }
 
+/// The configured requeue interval, at most [`crate::selfheal::KEEP_WATCHING`]
+/// while self-heal is on.
+fn requeue_interval(config: &crate::ControllerConfig) -> Duration {
+    if config.watch_managed {
+        config.requeue_interval.min(crate::selfheal::KEEP_WATCHING)
+    } else {
+        config.requeue_interval
+    }
+}
+
 /// 5 s after the first failure in a row, doubling, at most 5 minutes.
 pub fn error_delay(failures: u32) -> Duration {
     let exp = failures.saturating_sub(1).min(6);
@@ -185,8 +196,13 @@ impl<'a> Reconciler<'a> {
             ctx,
             now: Timestamp::now(),
             conditions: Vec::new(),
-            requeue: retry::jittered(ctx.config.requeue_interval, seed),
+            requeue: retry::jittered(requeue_interval(&ctx.config), seed),
         }
+    }
+
+    /// This Application as the engine's phases name it.
+    fn owner(&self) -> Owner {
+        Owner::new("application", &self.id.0, &self.id.1)
     }
 
     fn api(&self) -> Api<Application> {
@@ -249,6 +265,9 @@ impl<'a> Reconciler<'a> {
                     self.clear_operation().await?;
                 }
                 self.requeue = self.requeue.min(Duration::from_secs(30));
+                // Metrics and the parent's refresh follow a failed
+                // reconcile's status as they follow a successful one's.
+                self.after_status(&next);
             }
         }
         if refresh.is_some() {
@@ -288,17 +307,9 @@ impl<'a> Reconciler<'a> {
         if fetch {
             self.before_fetch(operation, &repo, &wanted).await?;
         }
-        let sha = self
-            .ctx
-            .source
-            .resolve(&repo, &wanted, fetch)
+        let sha = engine::resolve(self.ctx, &self.owner(), &repo, &wanted, fetch)
             .await
-            .map_err(|e| Error::Source {
-                app: self.label.clone(),
-                repo: repo.clone(),
-                revision: wanted.clone(),
-                message: e.0,
-            })?;
+            .map_err(Error::from)?;
         if fetch {
             self.ctx.memory(&self.id, |m| {
                 m.last_fetch = Some(Instant::now());
@@ -324,14 +335,6 @@ impl<'a> Reconciler<'a> {
         for warning in &engine_cmp.warnings {
             self.conditions
                 .push((warning.condition.to_string(), warning.message.clone()));
-        }
-        if self.ctx.config.watch_managed {
-            self.ctx.watches.update(
-                &self.ctx.client,
-                self.ctx.weak(),
-                &self.id,
-                &engine_cmp.managed_kinds,
-            );
         }
         let cmp = Comparison::from_engine(&engine_cmp);
 

@@ -16,12 +16,18 @@ impl Reconciler<'_> {
         &mut self,
         target: &Target,
         cmp: driftless_sync::Comparison,
+        sha: &str,
     ) -> Result<SyncResult, StageError> {
         let (progress, mut messages) = Progress::channel();
         let mut target = target.clone();
         target.progress = progress;
         let ctx = self.ctx;
-        let sync = ctx.engine.sync(&target, cmp);
+        let owner = self.owner();
+        let sync = async {
+            crate::engine::sync(&ctx.engine, &owner, &target, cmp, sha)
+                .await
+                .map_err(|e| StageError(e.message))
+        };
         tokio::pin!(sync);
         loop {
             tokio::select! {

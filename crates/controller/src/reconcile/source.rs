@@ -10,9 +10,9 @@ use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
 use kube::Resource;
 
 use crate::cycle::{self, AppId};
+use crate::engine::{self, RenderRequest};
 use crate::error::{Error, Result};
 use crate::overrides;
-use crate::render_cache::RenderKey;
 use crate::status;
 
 use super::{Failure, Reconciler};
@@ -99,30 +99,22 @@ impl<'a> Reconciler<'a> {
         if let Some(plugin) = &source.plugin {
             return Err(render_error(unsupported_plugin(plugin)).into());
         }
-        let key = RenderKey {
-            repo: source.repo_url.clone(),
-            commit: sha.to_string(),
-            path: source.path().to_string(),
-            overrides: overrides::fingerprint(source),
-        };
-        if !bypass_cache && let Some(hit) = self.ctx.render_cache.get(&key) {
-            return Ok(hit);
-        }
         let mut options = overrides::render_options(source).map_err(|m| Failure {
             condition: condition::INVALID_SPEC_ERROR,
             message: format!("application {}: {m}", self.label),
         })?;
-        options
-            .external_kustomize
-            .clone_from(&self.ctx.config.kustomize_command);
-        let rendered = self
-            .ctx
-            .source
-            .render(&source.repo_url, sha, source.path(), &options)
+        options.external_kustomize = None;
+        let request = RenderRequest {
+            repo: source.repo_url.clone(),
+            commit: sha.to_string(),
+            path: source.path().to_string(),
+            options,
+            fingerprint: overrides::fingerprint(source),
+            filter: None,
+        };
+        let rendered = engine::render(self.ctx, &self.owner(), &request, bypass_cache)
             .await
-            .map_err(|e| render_error(e.0))?;
-        let rendered = Arc::new(rendered);
-        self.ctx.render_cache.insert(key, rendered.clone());
+            .map_err(Error::from)?;
         Ok(rendered)
     }
 

@@ -99,16 +99,9 @@ impl<'a> Reconciler<'a> {
         desired: &[Object],
         sha: &str,
     ) -> Result<driftless_sync::Comparison, Failure> {
-        let cmp = self
-            .ctx
-            .engine
-            .diff(target, desired.to_vec())
+        let cmp = crate::engine::compare(&self.ctx.engine, &self.owner(), target, desired, sha)
             .await
-            .map_err(|e| Error::Comparison {
-                app: self.label.clone(),
-                revision: sha.to_string(),
-                message: e.to_string(),
-            })?;
+            .map_err(Error::from)?;
         Ok(cmp)
     }
 
@@ -252,7 +245,7 @@ impl<'a> Reconciler<'a> {
         .await;
 
         let started = Instant::now();
-        let outcome = self.sync_reporting_progress(target, cmp).await;
+        let outcome = self.sync_reporting_progress(target, cmp, sha).await;
         self.ctx
             .metrics
             .sync_duration

@@ -59,15 +59,15 @@ pub(crate) fn strip_ignored(
     path::remove_all(doc, paths);
 }
 
-/// What is said about `key`, tracked by the Application `other`: it is
+/// What is said about `key`, tracked by `other` (an Application or a
+/// Kustomization, by tracking name): it is
 /// never taken over; with `FailOnSharedResource=true` the sync fails on it.
 fn shared_message(key: &ObjectKey, other: &str, fail: bool) -> String {
+    let owner = crate::tracking::describe_owner(other);
     if fail {
-        format!("{key} is tracked by Application {other}; FailOnSharedResource=true fails the sync")
+        format!("{key} is tracked by {owner}; FailOnSharedResource=true fails the sync")
     } else {
-        format!(
-            "{key} is tracked by Application {other}; it is left to that Application (not applied, not pruned)"
-        )
+        format!("{key} is tracked by {owner}; it is left to its owner (not applied, not pruned)")
     }
 }
 

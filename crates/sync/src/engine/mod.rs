@@ -91,6 +91,15 @@ impl SyncEngine {
         &self.field_manager
     }
 
+    /// The tracking name of the owner of every change the index of tracked
+    /// objects sees (an object applied, drifted, deleted or re-tracked), in
+    /// every kind and namespace a diff has looked at: the one watch per
+    /// scope serves both the diff's search for objects to prune and
+    /// self-heal. A lagging receiver misses notices, not later ones.
+    pub fn tracked_changes(&self) -> tokio::sync::broadcast::Receiver<String> {
+        self.index.subscribe()
+    }
+
     /// The discovery cache (shared by clones of this engine).
     pub fn catalog(&self) -> &Catalog {
         &self.catalog

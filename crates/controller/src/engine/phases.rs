@@ -1,0 +1,150 @@
+//! The phases themselves: each takes what the previous one returned and
+//! the shared [`Context`] (or the sync [`Engine`] to act with: the
+//! controller's own, or one impersonating a ServiceAccount), and returns a
+//! value or its phase's error.
+
+use std::sync::Arc;
+
+use driftless_render::{Object, RenderOptions, Rendered};
+use driftless_sync::{Comparison, Deletion, SyncResult, Target};
+
+use super::error::{ApplyError, CompareError, DeleteError, Owner, RenderError, ResolveError};
+use crate::adapters::Engine;
+use crate::context::Context;
+use crate::pipeline::SourceFilter;
+use crate::render_cache::RenderKey;
+
+/// Resolves `revision` (branch, tag, SHA) of `repo` to a commit SHA;
+/// `fetch` fetches even when a recent fetch is cached.
+pub async fn resolve(
+    ctx: &Context,
+    owner: &Owner,
+    repo: &str,
+    revision: &str,
+    fetch: bool,
+) -> Result<String, ResolveError> {
+    ctx.source
+        .resolve(repo, revision, fetch)
+        .await
+        .map_err(|e| ResolveError {
+            owner: owner.clone(),
+            repo: repo.to_string(),
+            revision: revision.to_string(),
+            message: e.0,
+        })
+}
+
+/// What to render: a path of a commit, with options, and a fingerprint of
+/// the options for the render cache.
+#[derive(Clone, Debug)]
+pub struct RenderRequest {
+    /// The repository URL.
+    pub repo: String,
+    /// The full commit SHA.
+    pub commit: String,
+    /// The path to render.
+    pub path: String,
+    /// The render options (the controller's external kustomize is added).
+    pub options: RenderOptions,
+    /// Identifies the options in the cache key (equal options, equal fingerprint).
+    pub fingerprint: String,
+    /// The Flux source's file selection (`None`: every file of the commit).
+    pub filter: Option<SourceFilter>,
+}
+
+/// Renders `request`, from the shared render cache unless `bypass_cache`.
+pub async fn render(
+    ctx: &Context,
+    owner: &Owner,
+    request: &RenderRequest,
+    bypass_cache: bool,
+) -> Result<Arc<Rendered>, RenderError> {
+    let key = RenderKey {
+        repo: request.repo.clone(),
+        commit: request.commit.clone(),
+        path: request.path.clone(),
+        overrides: match &request.filter {
+            Some(filter) => format!("{}|ignore:{:?}", request.fingerprint, filter.spec_ignore),
+            None => request.fingerprint.clone(),
+        },
+    };
+    if !bypass_cache && let Some(hit) = ctx.render_cache.get(&key) {
+        return Ok(hit);
+    }
+    let mut options = request.options.clone();
+    options
+        .external_kustomize
+        .clone_from(&ctx.config.kustomize_command);
+    let rendered = ctx
+        .source
+        .render(
+            &request.repo,
+            &request.commit,
+            &request.path,
+            &options,
+            request.filter.as_ref(),
+        )
+        .await
+        .map_err(|e| RenderError {
+            owner: owner.clone(),
+            repo: request.repo.clone(),
+            revision: request.commit.clone(),
+            path: request.path.clone(),
+            message: e.0,
+        })?;
+    let rendered = Arc::new(rendered);
+    ctx.render_cache.insert(key, rendered.clone());
+    Ok(rendered)
+}
+
+/// Compares `desired` with the cluster for `target` (nothing is written).
+pub async fn compare(
+    engine: &Engine,
+    owner: &Owner,
+    target: &Target,
+    desired: &[Object],
+    revision: &str,
+) -> Result<Comparison, CompareError> {
+    engine
+        .diff(target, desired.to_vec())
+        .await
+        .map_err(|e| CompareError {
+            owner: owner.clone(),
+            revision: revision.to_string(),
+            message: e.to_string(),
+        })
+}
+
+/// Applies and prunes what `comparison` (of a successful render) says differs.
+pub async fn sync(
+    engine: &Engine,
+    owner: &Owner,
+    target: &Target,
+    comparison: Comparison,
+    revision: &str,
+) -> Result<SyncResult, ApplyError> {
+    engine
+        .sync(target, comparison)
+        .await
+        .map_err(|e| ApplyError {
+            owner: owner.clone(),
+            revision: revision.to_string(),
+            message: e.to_string(),
+        })
+}
+
+/// One pass of deleting every object tracked to `target.app` (the owner is
+/// being deleted); call again until [`Deletion::finished`].
+pub async fn delete(
+    engine: &Engine,
+    owner: &Owner,
+    target: &Target,
+) -> Result<Deletion, DeleteError> {
+    engine
+        .delete_tracked(target)
+        .await
+        .map_err(|e| DeleteError {
+            owner: owner.clone(),
+            message: e.to_string(),
+        })
+}

@@ -1,0 +1,418 @@
+//! One Kustomization's reconcile on the engine's phases: plan → dependencies
+//! → source → resolve → render → compare → sync → health → status. Every
+//! failure becomes an [`Outcome`] (a condition with Flux's reason); only
+//! API failures writing the Kustomization itself reach the error policy.
+
+use std::time::{Duration, Instant};
+
+use driftless_api::flux::RECONCILE_REQUESTED_AT;
+use driftless_api::flux::condition::reasons;
+use driftless_api::flux::kustomize::v1::Kustomization;
+use driftless_api::flux::kustomize::{KustomizationStatus, ResourceInventory};
+use driftless_render::Object;
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
+use k8s_openapi::jiff::Timestamp;
+use kube::runtime::controller::Action;
+use kube::{Resource, ResourceExt};
+
+use super::error::KustomizationError;
+use super::health::{self, Exprs, Verdict};
+use super::plan::{self, Plan, PlanError};
+use super::status::{self, Outcome, Report};
+use super::{deps, impersonate, inventory, raw, source, write};
+use crate::adapters::Engine;
+use crate::context::{Context, OwnerId};
+use crate::cycle::AppId;
+use crate::engine::{self, Owner, RenderRequest};
+use crate::pipeline::{Comparison, SourceFilter};
+
+/// How soon health checks in progress are looked at again (the managed
+/// objects' watch events usually come first).
+const HEALTH_POLL: Duration = Duration::from_secs(2);
+
+/// One reconcile's state: who, and what it started from.
+pub(super) struct Run<'a> {
+    ks: &'a Kustomization,
+    ctx: &'a Context,
+    id: AppId,
+    owner: Owner,
+    prev: KustomizationStatus,
+}
+
+/// A phase's early end: the outcome and when to look again.
+type Stop = (Outcome, Duration);
+
+fn failed(reason: &'static str, message: impl Into<String>, retry: Duration) -> Stop {
+    let message = message.into();
+    (Outcome::Failed { reason, message }, retry)
+}
+
+/// What the phases produced for the status.
+struct Done {
+    revision: Option<String>,
+    outcome: Outcome,
+    inventory: Option<ResourceInventory>,
+    requeue: Duration,
+}
+
+impl<'a> Run<'a> {
+    pub(super) fn new(ks: &'a Kustomization, ctx: &'a Context) -> Self {
+        let id = (ks.namespace().unwrap_or_default(), ks.name_any());
+        Run {
+            owner: Owner::new("kustomization", &id.0, &id.1),
+            prev: write::freshest(ks, ctx, &id),
+            id,
+            ks,
+            ctx,
+        }
+    }
+
+    /// Runs the phases, writes the status and publishes what changed.
+    pub(super) async fn run(self) -> Result<Action, KustomizationError> {
+        let done = self.phases().await;
+        let report = Report {
+            generation: self.ks.meta().generation,
+            revision: done.revision,
+            outcome: done.outcome,
+            inventory: done.inventory,
+            requested_at: self.ks.annotations().get(RECONCILE_REQUESTED_AT).cloned(),
+        };
+        let next = status::next(&self.prev, &report, Time(Timestamp::now()));
+        write::status(self.ctx, &self.id, &self.prev, &next).await?;
+        write::event(self.ctx, self.ks, &self.prev, &next).await;
+        let changed = write::ready_of(&self.prev) != write::ready_of(&next)
+            || self.prev.last_applied_revision != next.last_applied_revision;
+        if changed {
+            for dependent in self.ctx.flux.dependents_of(&self.id) {
+                self.ctx.flux.trigger(&dependent);
+            }
+        }
+        tracing::debug!(outcome = ?report.outcome, requeue = ?done.requeue, "reconciled");
+        let requeue = if self.ctx.config.watch_managed {
+            done.requeue.min(crate::selfheal::KEEP_WATCHING)
+        } else {
+            done.requeue
+        };
+        Ok(Action::requeue(requeue))
+    }
+
+    async fn phases(&self) -> Done {
+        let mut plan = match plan::plan(self.ks) {
+            Ok(plan) => plan,
+            Err(e) => return self.stalled(e),
+        };
+        match raw::read(self.ctx, &self.id, self.ks).await {
+            Ok(raw) if !raw.unknown.is_empty() => {
+                let fields = raw.unknown.join(", ");
+                return self.stalled(PlanError::Unknown(fields));
+            }
+            Ok(raw) => plan.render = raw.render,
+            Err(error) => {
+                tracing::warn!(%error, "cannot read the stored spec; building the typed one")
+            }
+        }
+        let mut revision = None;
+        match self.apply(&plan, &mut revision).await {
+            Ok((outcome, inventory, requeue)) => Done {
+                revision,
+                outcome,
+                inventory: Some(inventory),
+                requeue,
+            },
+            Err((outcome, requeue)) => Done {
+                revision,
+                outcome,
+                inventory: None,
+                requeue,
+            },
+        }
+    }
+
+    fn stalled(&self, e: PlanError) -> Done {
+        let reason = match &e {
+            PlanError::Unsupported(_) | PlanError::Unknown(_) => reasons::UNSUPPORTED,
+            PlanError::Duration(_) => reasons::INVALID_SPEC,
+        };
+        Done {
+            revision: None,
+            outcome: Outcome::Stalled {
+                reason,
+                message: format!(
+                    "kustomization {}: {e}; nothing was applied",
+                    self.owner.name
+                ),
+            },
+            inventory: None,
+            requeue: Duration::from_secs(600),
+        }
+    }
+
+    /// Dependencies → source → render → compare → sync → health.
+    async fn apply(
+        &self,
+        plan: &Plan,
+        revision: &mut Option<String>,
+    ) -> Result<(Outcome, ResourceInventory, Duration), Stop> {
+        let retry = plan.retry_interval;
+        self.check_dependencies(retry).await?;
+        let source = (plan.source.namespace.clone(), plan.source.name.clone());
+        self.ctx.flux.set_source(&self.id, &source);
+        let artifact = source::fetch(&self.ctx.client, &plan.source)
+            .await
+            .map_err(|e| failed(reasons::ARTIFACT_FAILED, e.to_string(), retry))?;
+        *revision = Some(artifact.revision.clone());
+        let ctx = self.ctx;
+        let sha = engine::resolve(ctx, &self.owner, &artifact.url, &artifact.sha, false)
+            .await
+            .map_err(|e| failed(reasons::ARTIFACT_FAILED, e.to_string(), retry))?;
+        let desired = self.render(plan, &artifact, &sha).await?;
+        let sa = self.ks.spec.service_account_name.as_deref();
+        let acting = impersonate::engine(ctx, &self.id.0, sa)
+            .map_err(|m| failed(reasons::RECONCILIATION_FAILED, m, retry))?;
+        let (cmp, inventory) = self.compare(&acting, plan, &desired, &sha).await?;
+        self.sync(&acting, plan, cmp, &artifact.revision).await?;
+        let (outcome, requeue) = self.health(plan, &inventory, &artifact.revision).await;
+        Ok((outcome, inventory, requeue))
+    }
+
+    async fn check_dependencies(&self, retry: Duration) -> Result<(), Stop> {
+        let ns = &self.id.0;
+        let ids: Vec<AppId> = self
+            .ks
+            .spec
+            .depends_on
+            .iter()
+            .map(|d| deps::dependency_id(d, ns))
+            .collect();
+        self.ctx.flux.set_dependencies(&self.id, &ids);
+        deps::check_all(&self.ctx.client, self.ks)
+            .await
+            .map_err(|m| failed(reasons::DEPENDENCY_NOT_READY, m, retry))
+    }
+
+    /// Renders the path and labels every object as Flux does.
+    async fn render(
+        &self,
+        plan: &Plan,
+        artifact: &source::Artifact,
+        sha: &str,
+    ) -> Result<Vec<Object>, Stop> {
+        let request = RenderRequest {
+            repo: artifact.url.clone(),
+            commit: sha.to_string(),
+            path: plan.path.clone(),
+            options: plan.render.clone(),
+            fingerprint: plan.render_fingerprint(),
+            filter: Some(SourceFilter {
+                spec_ignore: artifact.ignore.clone(),
+            }),
+        };
+        let rendered = engine::render(self.ctx, &self.owner, &request, false)
+            .await
+            .map_err(|e| failed(reasons::BUILD_FAILED, e.to_string(), plan.retry_interval))?;
+        let objects = rendered.objects.clone();
+        let client = &self.ctx.client;
+        let mut objects =
+            crate::flux_build::after_render(client, &self.id.0, &self.ks.spec, objects)
+                .await
+                .map_err(|e| {
+                    failed(
+                        reasons::BUILD_FAILED,
+                        format!("kustomization {}: {e}", self.owner.name),
+                        plan.retry_interval,
+                    )
+                })?;
+        for obj in &mut objects {
+            label(obj, plan);
+        }
+        Ok(objects)
+    }
+
+    /// Compares and limits pruning to the inventory; an empty build while
+    /// objects are applied is a failure, never a reason to prune them all.
+    async fn compare(
+        &self,
+        acting: &Engine,
+        plan: &Plan,
+        desired: &[Object],
+        sha: &str,
+    ) -> Result<(driftless_sync::Comparison, ResourceInventory), Stop> {
+        let prev_inventory = self.prev.inventory.as_ref();
+        let target = plan.target(inventory::previous(prev_inventory));
+        let owner_id = OwnerId::Kustomization(self.id.clone());
+        self.ctx.set_tracking_owner(&target.app, owner_id.clone());
+        let mut cmp = engine::compare(acting, &self.owner, &target, desired, sha)
+            .await
+            .map_err(|e| {
+                failed(
+                    reasons::RECONCILIATION_FAILED,
+                    e.to_string(),
+                    plan.retry_interval,
+                )
+            })?;
+        let applied_before = prev_inventory.map_or(0, |inv| inv.entries.len());
+        if desired.is_empty() && applied_before > 0 {
+            let message = format!(
+                "the build of {:?} at {sha} is empty; the {applied_before} objects of the last applied revision are kept (nothing is pruned after an empty build)",
+                plan.path
+            );
+            return Err(failed(reasons::BUILD_FAILED, message, plan.retry_interval));
+        }
+        inventory::restrict_pruning(&mut cmp, prev_inventory);
+        let inv = inventory::of(&cmp);
+        Ok((cmp, inv))
+    }
+
+    /// Applies and prunes what differs; an object another owner manages is
+    /// a conflict (reported, never taken over).
+    async fn sync(
+        &self,
+        acting: &Engine,
+        plan: &Plan,
+        cmp: driftless_sync::Comparison,
+        revision: &str,
+    ) -> Result<(), Stop> {
+        let retry = plan.retry_interval;
+        let conflicts: Vec<String> = cmp
+            .resources
+            .iter()
+            .filter_map(|r| {
+                Some(format!(
+                    "{} is managed by {}",
+                    r.key,
+                    driftless_sync::tracking::describe_owner(r.shared_with.as_deref()?)
+                ))
+            })
+            .collect();
+        if Comparison::from_engine(&cmp).out_of_sync() {
+            let target = plan.target(inventory::previous(self.prev.inventory.as_ref()));
+            let result = engine::sync(acting, &self.owner, &target, cmp, revision)
+                .await
+                .map_err(|e| failed(reasons::RECONCILIATION_FAILED, e.to_string(), retry))?;
+            self.report_pruned(&result).await;
+            if !result.succeeded && conflicts.is_empty() {
+                return Err(failed(
+                    reasons::RECONCILIATION_FAILED,
+                    format!("apply failed: {}", result.message),
+                    retry,
+                ));
+            }
+        }
+        if !conflicts.is_empty() {
+            let message = format!("conflict: {}; not taken over", conflicts.join("; "));
+            return Err(failed(reasons::RECONCILIATION_FAILED, message, retry));
+        }
+        Ok(())
+    }
+
+    async fn report_pruned(&self, result: &driftless_sync::SyncResult) {
+        let pruned: Vec<String> = result
+            .resources
+            .iter()
+            .filter(|o| o.action == driftless_sync::Action::Pruned)
+            .map(|o| o.key.to_string())
+            .collect();
+        if !pruned.is_empty() {
+            let note = format!("pruned {}", pruned.join(", "));
+            crate::events::publish(self.ctx, self.ks, false, "Progressing", note).await;
+        }
+    }
+
+    /// `wait` / `healthChecks`: Ready when healthy; HealthCheckFailed when
+    /// an object failed or `timeout` passed since this revision was applied.
+    async fn health(
+        &self,
+        plan: &Plan,
+        inv: &ResourceInventory,
+        revision: &str,
+    ) -> (Outcome, Duration) {
+        let checks = health::checks(plan, inv);
+        let exprs = match Exprs::compile(&self.ks.spec.health_check_exprs) {
+            Ok(e) => e,
+            Err(m) => return failed(reasons::HEALTH_CHECK_FAILED, m, plan.retry_interval),
+        };
+        let generation = self.ks.meta().generation.unwrap_or_default();
+        let key = format!("{revision}@{generation}");
+        let since = self.ctx.flux.memory(&self.id, |m| match &m.applied {
+            Some((k, at)) if *k == key => *at,
+            _ => {
+                let now = Instant::now();
+                m.applied = Some((key.clone(), now));
+                now
+            }
+        });
+        let observed = health::observe(self.ctx, &checks, &exprs).await;
+        match health::judge(&observed) {
+            Verdict::Healthy => (
+                Outcome::Applied {
+                    checked: !checks.is_empty(),
+                },
+                plan.interval,
+            ),
+            Verdict::Failed(m) => (
+                Outcome::Unhealthy {
+                    message: format!("health check failed: {m}"),
+                },
+                plan.retry_interval,
+            ),
+            Verdict::Progressing(m) if since.elapsed() >= plan.timeout => (
+                Outcome::Unhealthy {
+                    message: format!(
+                        "health check failed after {:?}: timeout waiting for: {m}",
+                        plan.timeout
+                    ),
+                },
+                plan.retry_interval,
+            ),
+            Verdict::Progressing(m) => (
+                Outcome::Progressing {
+                    message: format!("Health check in progress: waiting for: {m}"),
+                },
+                HEALTH_POLL,
+            ),
+        }
+    }
+}
+
+/// Flux's owner labels on one object.
+fn label(obj: &mut Object, plan: &Plan) {
+    let meta = obj.metadata_mut();
+    let labels = meta
+        .entry("labels")
+        .or_insert_with(|| serde_json::Value::Object(Default::default()));
+    if !labels.is_object() {
+        *labels = serde_json::Value::Object(Default::default());
+    }
+    if let Some(labels) = labels.as_object_mut() {
+        for (k, v) in &plan.labels {
+            labels.insert(k.clone(), serde_json::Value::String(v.clone()));
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn plan_of(spec: serde_json::Value) -> Plan {
+        let mut k = Kustomization::new("apps", serde_json::from_value(spec).unwrap());
+        k.metadata.namespace = Some("flux-system".into());
+        plan::plan(&k).unwrap()
+    }
+
+    #[test]
+    fn objects_get_flux_labels() {
+        let p = plan_of(
+            json!({"interval": "1m", "prune": true, "sourceRef": {"kind": "GitRepository", "name": "r"}}),
+        );
+        let mut obj = Object::from_value(json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "x", "labels": {"app": "x"}}})).unwrap();
+        label(&mut obj, &p);
+        assert_eq!(obj.label("kustomize.toolkit.fluxcd.io/name"), Some("apps"));
+        assert_eq!(
+            obj.label("kustomize.toolkit.fluxcd.io/namespace"),
+            Some("flux-system")
+        );
+        assert_eq!(obj.label("app"), Some("x"));
+    }
+}
