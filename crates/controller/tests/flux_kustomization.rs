@@ -9,7 +9,7 @@ mod flux_common;
 use common::{Harness, eventually};
 use driftless_testkit::git::TestRepo;
 use flux_common::{
-    condition, git_repository_yaml, kustomizations, publish_artifact, ready_at, ready_is, wait_ks,
+    await_artifact, condition, git_repository_yaml, kustomizations, ready_at, ready_is, wait_ks,
     wait_ks_gone,
 };
 use k8s_openapi::api::core::v1::ConfigMap;
@@ -74,7 +74,7 @@ impl World {
     /// Commits and publishes the new artifact; returns its revision.
     async fn push(&self, message: &str) -> String {
         self.repo.commit(message);
-        publish_artifact(&self.h, &self.ns, "repo", &self.repo).await
+        await_artifact(&self.h, &self.ns, "repo", &self.repo).await
     }
 
     fn apply_ks(&self, name: &str, path: &str, extra: &str) {
@@ -691,7 +691,7 @@ async fn files_the_source_ignores_are_not_applied() {
     let source =
         git_repository_yaml("ignoring", &w.ns, &url) + "  ignore: |\n    app/ignored.yaml\n";
     w.h.apply(&source);
-    let revision = publish_artifact(&w.h, &w.ns, "ignoring", &w.repo).await;
+    let revision = await_artifact(&w.h, &w.ns, "ignoring", &w.repo).await;
     w.h.apply(&ks_yaml("app", &w.ns, "ignoring", "app", &w.dest, ""));
     let ks = wait_ks(&w.h, &w.ns, "app", "Ready", |ks| ready_at(ks, &revision)).await;
     let ids: Vec<String> = ks

@@ -9,8 +9,8 @@ use std::path::Path;
 
 use common::eventually;
 use flux_common::{
-    copy_tree, ensure_namespace, kustomizations, publish_artifact, ready_at, ready_is, seed,
-    wait_ks, wait_ks_gone,
+    await_artifact, copy_tree, ensure_namespace, kustomizations, ready_at, ready_is, seed, wait_ks,
+    wait_ks_gone,
 };
 use k8s_openapi::api::apps::v1::Deployment;
 use k8s_openapi::api::core::v1::ConfigMap;
@@ -81,7 +81,7 @@ async fn seed_002_production_waits_for_a_healthy_staging() {
 
     let url = h.git.git_url("seed002/my-service");
     h.apply(&seed("source-002-my-service.yaml", &ns, Some(&url)));
-    let first = publish_artifact(&h, &ns, "my-service", &repo).await;
+    let first = await_artifact(&h, &ns, "my-service", &repo).await;
     h.apply(&seed("002-staging.yaml", &ns, None));
     h.apply(&seed("002-production.yaml", &ns, None));
 
@@ -127,7 +127,7 @@ async fn seed_002_production_waits_for_a_healthy_staging() {
     // Fixed in Git: staging becomes Ready, and production follows.
     repo.write(STAGING_PATCH, &good_patch);
     repo.commit("staging schedulable");
-    let fixed = publish_artifact(&h, &ns, "my-service", &repo).await;
+    let fixed = await_artifact(&h, &ns, "my-service", &repo).await;
     wait_ks(&h, &ns, "my-service-staging", "Ready at the fix", |ks| {
         ready_at(ks, &fixed)
     })
@@ -210,8 +210,13 @@ async fn seed_004_apps_follow_infrastructure() {
     repo.commit("seed 004");
 
     let url = h.git.git_url("seed004/fleet-infra");
+    // The Secret `flux bootstrap` leaves for the GitRepository's secretRef
+    // (Flux's basic-auth format; the git:// server asks for none).
+    h.apply(&format!(
+        "apiVersion: v1\nkind: Secret\nmetadata:\n  name: flux-system\n  namespace: {ns}\nstringData:\n  username: git\n  password: unused\n"
+    ));
     h.apply(&seed("source-004-flux-system.yaml", &ns, Some(&url)));
-    let revision = publish_artifact(&h, &ns, "flux-system", &repo).await;
+    let revision = await_artifact(&h, &ns, "flux-system", &repo).await;
     h.apply(&seed("004-infrastructure.yaml", &ns, None));
     h.apply(&seed("004-apps.yaml", &ns, None));
 

@@ -1,6 +1,6 @@
 //! What the Flux end-to-end tests share on top of `common::Harness`: the
-//! Flux CRDs, seed manifests moved into the test's namespace, a stand-in
-//! for the GitRepository controller, and waiting on Kustomizations.
+//! Flux CRDs, seed manifests moved into the test's namespace, waiting on
+//! GitRepositories (fetched by the real controller) and Kustomizations.
 
 #![allow(dead_code)]
 
@@ -126,37 +126,32 @@ spec:
     )
 }
 
-/// Stands in for the GitRepository controller (merged separately): writes
-/// `status.artifact.revision` = `main@sha1:<HEAD of repo>` and `Ready=True`
-/// through the status subresource. Returns the revision.
-/// (The lead may delete this once the real controller runs in the tests.)
-pub async fn publish_artifact(h: &Harness, ns: &str, name: &str, repo: &TestRepo) -> String {
-    let sha = repo.head();
-    let revision = format!("main@sha1:{sha}");
+/// Asks the GitRepository controller for a fetch now (Flux's
+/// `reconcile.fluxcd.io/requestedAt`, what `flux reconcile source git` sets)
+/// and waits until the GitRepository `ns/name` is Ready with `repo`'s HEAD
+/// as its artifact. Returns the revision (`main@sha1:<sha>`).
+pub async fn await_artifact(h: &Harness, ns: &str, name: &str, repo: &TestRepo) -> String {
+    let revision = format!("main@sha1:{}", repo.head());
     let api: Api<GitRepository> = Api::namespaced(h.client.clone(), ns);
-    let current = api
-        .get(name)
+    let asked = k8s_openapi::jiff::Timestamp::now().to_string();
+    let body = json!({ "metadata": { "annotations": {
+        "reconcile.fluxcd.io/requestedAt": asked,
+    }}});
+    api.patch(name, &PatchParams::default(), &Patch::Merge(&body))
         .await
-        .unwrap_or_else(|e| panic!("GitRepository {ns}/{name}: {e}"));
-    let now = k8s_openapi::jiff::Timestamp::now().to_string();
-    let body = json!({ "status": {
-        "observedGeneration": current.metadata.generation,
-        "artifact": {
-            "path": format!("gitrepository/{ns}/{name}/{sha}.tar.gz"),
-            "url": format!("http://driftless.invalid/gitrepository/{ns}/{name}/{sha}.tar.gz"),
-            "revision": revision,
-            "lastUpdateTime": now,
-        },
-        "conditions": [{
-            "type": "Ready", "status": "True", "reason": "Succeeded",
-            "message": format!("stored artifact for revision '{revision}'"),
-            "observedGeneration": current.metadata.generation,
-            "lastTransitionTime": now,
-        }],
-    }});
-    api.patch_status(name, &PatchParams::default(), &Patch::Merge(&body))
-        .await
-        .unwrap_or_else(|e| panic!("writing the status of GitRepository {ns}/{name}: {e}"));
+        .unwrap_or_else(|e| panic!("asking GitRepository {ns}/{name} for a fetch: {e}"));
+    crate::common::eventually(&format!("GitRepository {ns}/{name} at {revision}"), || {
+        let (api, revision) = (api.clone(), revision.clone());
+        async move {
+            let repo = api.get(name).await.ok()?;
+            let status = repo.status.as_ref()?;
+            let at = status.artifact.as_ref().map(|a| a.revision.as_str());
+            let ready =
+                find_condition(&status.conditions, "Ready").is_some_and(|c| c.status == "True");
+            (ready && at == Some(revision.as_str())).then_some(())
+        }
+    })
+    .await;
     revision
 }
 
