@@ -15,6 +15,7 @@
 //! events. Nothing of the pipeline is written twice.
 
 pub mod error;
+mod log;
 mod phases;
 
 pub use error::{ApplyError, CompareError, DeleteError, Owner, RenderError, ResolveError};

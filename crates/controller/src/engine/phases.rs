@@ -123,14 +123,17 @@ pub async fn sync(
     comparison: Comparison,
     revision: &str,
 ) -> Result<SyncResult, ApplyError> {
-    engine
+    let started = std::time::Instant::now();
+    let outcome = engine
         .sync(target, comparison)
         .await
         .map_err(|e| ApplyError {
             owner: owner.clone(),
             revision: revision.to_string(),
             message: e.to_string(),
-        })
+        });
+    super::log::sync_finished(owner, revision, &outcome, started.elapsed());
+    outcome
 }
 
 /// One pass of deleting every object tracked to `target.app` (the owner is

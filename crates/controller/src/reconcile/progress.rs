@@ -57,35 +57,3 @@ impl Reconciler<'_> {
         }
     }
 }
-
-/// One INFO line per sync: the Application, the revision, what was done to
-/// how many objects, and how long it took.
-pub(super) fn log_sync(
-    app: &str,
-    sha: &str,
-    outcome: &std::result::Result<driftless_sync::SyncResult, crate::pipeline::StageError>,
-    took: std::time::Duration,
-) {
-    use driftless_sync::Action;
-    let duration_ms = u64::try_from(took.as_millis()).unwrap_or(u64::MAX);
-    match outcome {
-        Ok(r) => {
-            let count = |a: Action| r.resources.iter().filter(|o| o.action == a).count();
-            tracing::info!(
-                app,
-                revision = %sha,
-                succeeded = r.succeeded,
-                created = count(Action::Created),
-                configured = count(Action::Configured) + count(Action::Replaced),
-                unchanged = count(Action::Unchanged),
-                pruned = count(Action::Pruned),
-                failed = count(Action::Failed) + count(Action::Skipped),
-                duration_ms,
-                "sync finished"
-            );
-        }
-        Err(error) => {
-            tracing::info!(app, revision = %sha, %error, duration_ms, "sync finished with an error")
-        }
-    }
-}

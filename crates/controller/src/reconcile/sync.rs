@@ -250,7 +250,6 @@ impl<'a> Reconciler<'a> {
             .metrics
             .sync_duration
             .observe(started.elapsed().as_secs_f64());
-        super::progress::log_sync(&self.label, sha, &outcome, started.elapsed());
         let (phase, message, result) = match outcome {
             Ok(r) => {
                 let phase = if r.succeeded {
