@@ -3,10 +3,11 @@
 //! bounded output.
 
 use std::ffi::OsString;
-use std::io::Read;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+use std::process::Command;
+use std::time::Duration;
+
+use driftless_render::process::{Finished, RunError, run_bounded};
 
 use crate::sandbox::Sandbox;
 
@@ -54,36 +55,20 @@ impl Helm {
         args: &[OsString],
         redact: &[&str],
     ) -> Result<Vec<u8>, String> {
-        let mut child = Command::new(&self.program)
+        let mut command = Command::new(&self.program);
+        command
             .args(args)
             .current_dir(cwd)
             .env_clear()
-            .envs(sandbox.env())
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .map_err(|e| format!("cannot start {}: {e}", self.program.display()))?;
-        let stdout = drain(child.stdout.take());
-        let stderr = drain(child.stderr.take());
-        let started = Instant::now();
-        let status = loop {
-            match child.try_wait() {
-                Ok(Some(status)) => break status,
-                Ok(None) if started.elapsed() >= self.timeout => {
-                    let _ = child.kill();
-                    let _ = child.wait();
-                    return Err(format!(
-                        "timed out after {}s and was stopped",
-                        self.timeout.as_secs_f64()
-                    ));
-                }
-                Ok(None) => std::thread::sleep(Duration::from_millis(5)),
-                Err(e) => return Err(format!("waiting for helm: {e}")),
-            }
-        };
-        let stdout = stdout.join().unwrap_or_default();
-        let stderr = stderr.join().unwrap_or_default();
+            .envs(sandbox.env());
+        let Finished {
+            status,
+            stdout,
+            stderr,
+        } = run_bounded(&mut command, self.timeout, MAX_OUTPUT_BYTES).map_err(|e| match e {
+            RunError::Start(why) => format!("cannot start {}: {why}", self.program.display()),
+            other => other.to_string(),
+        })?;
         if !status.success() {
             return Err(failure_message(status, &stdout, &stderr, redact));
         }
@@ -124,21 +109,6 @@ pub(crate) fn redacted(text: &str, secrets: &[&str]) -> String {
         .iter()
         .filter(|s| !s.is_empty())
         .fold(text.to_string(), |text, secret| text.replace(secret, "***"))
-}
-
-/// Reads a pipe to its end (at most [`MAX_OUTPUT_BYTES`] and one byte) on a
-/// thread, so a full pipe never blocks the child.
-fn drain(pipe: Option<impl Read + Send + 'static>) -> std::thread::JoinHandle<Vec<u8>> {
-    std::thread::spawn(move || {
-        let mut bytes = Vec::new();
-        if let Some(pipe) = pipe {
-            let mut limited = pipe.take(MAX_OUTPUT_BYTES + 1);
-            let _ = limited.read_to_end(&mut bytes);
-            // Keep reading (and dropping) so the child is never blocked.
-            let _ = std::io::copy(&mut limited.into_inner(), &mut std::io::sink());
-        }
-        bytes
-    })
 }
 
 #[cfg(test)]

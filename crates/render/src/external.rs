@@ -11,18 +11,21 @@
 //! its standard output is parsed as the objects. The command runs with a time
 //! limit; a failure names the command and what it printed on stderr.
 
-use std::io::Read;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+use std::process::Command;
+use std::time::Duration;
 
 use crate::error::RenderError;
 use crate::object::Object;
+use crate::process::{Finished, run_bounded};
 use crate::tree::{EntryKind, FileTree, join};
 use crate::{KustomizeOverrides, kustomize, yaml};
 
 /// How long an external render may take unless configured otherwise.
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(90);
+
+/// The most a command may print before its render is refused.
+const MAX_OUTPUT_BYTES: u64 = 256 << 20;
 
 /// At most this many bytes of files are copied out of a tree.
 const MAX_TREE_BYTES: u64 = 512 * 1024 * 1024;
@@ -183,35 +186,13 @@ fn write_overrides(
 
 /// Runs the command on `dir` within its time limit; stdout on success.
 fn run(external: &ExternalKustomize, dir: &Path) -> Result<String, String> {
-    let mut child = Command::new(&external.program)
-        .args(&external.args)
-        .arg(dir)
-        .current_dir(dir)
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .map_err(|e| format!("cannot start: {e}"))?;
-    let stdout = drain(child.stdout.take());
-    let stderr = drain(child.stderr.take());
-    let started = Instant::now();
-    let status = loop {
-        match child.try_wait() {
-            Ok(Some(status)) => break status,
-            Ok(None) if started.elapsed() >= external.timeout => {
-                let _ = child.kill();
-                let _ = child.wait();
-                return Err(format!(
-                    "timed out after {}s and was stopped",
-                    external.timeout.as_secs_f64()
-                ));
-            }
-            Ok(None) => std::thread::sleep(Duration::from_millis(10)),
-            Err(e) => return Err(format!("waiting for it: {e}")),
-        }
-    };
-    let stdout = stdout.join().unwrap_or_default();
-    let stderr = stderr.join().unwrap_or_default();
+    let mut command = Command::new(&external.program);
+    command.args(&external.args).arg(dir).current_dir(dir);
+    let Finished {
+        status,
+        stdout,
+        stderr,
+    } = run_bounded(&mut command, external.timeout, MAX_OUTPUT_BYTES).map_err(|e| e.to_string())?;
     if !status.success() {
         let text = String::from_utf8_lossy(&stderr);
         let text = text.trim();
@@ -221,18 +202,10 @@ fn run(external: &ExternalKustomize, dir: &Path) -> Result<String, String> {
             if shown.is_empty() { "" } else { ": " }
         ));
     }
+    if stdout.len() as u64 > MAX_OUTPUT_BYTES {
+        return Err(format!("printed more than {} MiB", MAX_OUTPUT_BYTES >> 20));
+    }
     String::from_utf8(stdout).map_err(|_| "printed output that is not UTF-8".to_string())
-}
-
-/// Reads a pipe to its end on a thread (so a full pipe never blocks the child).
-fn drain(pipe: Option<impl Read + Send + 'static>) -> std::thread::JoinHandle<Vec<u8>> {
-    std::thread::spawn(move || {
-        let mut bytes = Vec::new();
-        if let Some(mut pipe) = pipe {
-            let _ = pipe.read_to_end(&mut bytes);
-        }
-        bytes
-    })
 }
 
 #[cfg(test)]

@@ -9,6 +9,7 @@ pub mod kustomize;
 pub mod object;
 pub mod patch;
 pub mod plain;
+pub mod process;
 pub mod substitute;
 pub mod tree;
 pub mod warning;
