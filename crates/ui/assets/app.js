@@ -94,7 +94,7 @@ function currentRoute() {
 function countsHtml(counts) {
   const groups = [['sync', 's'], ['health', 'h'], ['ready', 'r']];
   return groups.flatMap(([group, prefix]) => Object.entries(counts[group] || {}).map(([k, n]) =>
-    `<span class="count" data-count="${esc(group)}-${esc(k)}"><b>${n}</b>${badge(prefix, k)}</span>`)).join('');
+    `<span class="count" data-count="${esc(group)}-${esc(k)}"><b>${n}</b>${group === 'ready' ? 'Kustomizations Ready ' : ''}${badge(prefix, k)}</span>`)).join('');
 }
 
 function appRow(a) {
@@ -254,6 +254,11 @@ async function selectNode(base, g, node) {
   document.querySelectorAll('svg.tree g.node.selected').forEach((n) => n.classList.remove('selected'));
   g.classList.add('selected');
   const isRoot = g.dataset.index === '0';
+  // A nested object is read through the child Application that lists it.
+  if (node.owner) {
+    const [ns, name] = node.owner.split('/');
+    base = `/api/v1/applications/${encodeURIComponent(ns)}/${encodeURIComponent(name)}`;
+  }
   const query = isRoot ? '' : '?' + new URLSearchParams({ group: node.group, version: node.version, kind: node.kind,
     name: node.name, ...(node.namespace ? { namespace: node.namespace } : {}) });
   const detail = $('#detail');

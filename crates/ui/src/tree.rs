@@ -32,6 +32,9 @@ pub(crate) struct Node {
     pub(crate) requires_pruning: bool,
     /// How this node hangs from its parent: `owns` or `dependsOn`.
     pub(crate) edge: &'static str,
+    /// `<namespace>/<name>` of the Application whose status lists this
+    /// object (its manifest and Events are read through that Application).
+    pub(crate) owner: Option<String>,
     pub(crate) children: Vec<Node>,
 }
 
@@ -55,6 +58,7 @@ fn resource_node(r: &ResourceStatus) -> Node {
         sync_wave: r.sync_wave,
         requires_pruning: r.requires_pruning,
         edge: "owns",
+        owner: None,
         children: Vec::new(),
     }
 }
@@ -100,8 +104,10 @@ fn app_node(
         .as_ref()
         .map(|s| s.resources.as_slice())
         .unwrap_or_default();
+    let owner = format!("{namespace}/{}", app.name_any());
     for r in resources {
         let mut child = resource_node(r);
+        child.owner = Some(owner.clone());
         if is_application(r) && depth < MAX_DEPTH {
             let ns = r.namespace.clone().unwrap_or_else(|| namespace.clone());
             if !seen.contains(&(ns.clone(), r.name.clone()))
@@ -250,6 +256,8 @@ mod tests {
         assert_eq!(deployment.sync.as_deref(), Some("OutOfSync"));
         assert_eq!(deployment.health.as_deref(), Some("Progressing"));
         assert_eq!(deployment.sync_wave, Some(2));
+        assert_eq!(deployment.owner.as_deref(), Some("argocd/web"));
+        assert_eq!(web_node.owner.as_deref(), Some("argocd/root"));
         // The back edge to root is listed but not expanded again.
         assert!(web_node.children[1].children.is_empty());
         // An Application the caller may not see is a leaf.

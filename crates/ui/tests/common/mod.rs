@@ -5,6 +5,8 @@
 
 #![allow(dead_code)]
 
+pub mod cdp;
+
 use std::net::SocketAddr;
 use std::time::Duration;
 
@@ -197,41 +199,65 @@ pub async fn request(
     (status, json)
 }
 
-/// One HTTP/1.1 request: (status, head, body as text, de-chunked).
+/// One HTTP/1.1 request: (status, head, body as text, de-chunked). The
+/// body ends at its Content-Length when there is one (some servers keep the
+/// connection open), else when the server closes.
 pub async fn raw(
     addr: SocketAddr,
     method: &str,
     path: &str,
     token: Option<&str>,
 ) -> (u16, String, String) {
-    let mut stream = TcpStream::connect(addr)
+    let stream = TcpStream::connect(addr)
         .await
-        .expect("connecting to the page's server");
-    stream
+        .expect("connecting to the server");
+    let mut reader = BufReader::new(stream);
+    reader
+        .get_mut()
         .write_all(head(method, path, token).as_bytes())
         .await
         .expect("sending");
-    let mut bytes = Vec::new();
-    stream
-        .read_to_end(&mut bytes)
-        .await
-        .expect("reading the response");
-    let text = String::from_utf8_lossy(&bytes).to_string();
-    let (head, body) = text.split_once("\r\n\r\n").unwrap_or((&text, ""));
+    let mut head = String::new();
+    loop {
+        let mut line = String::new();
+        if reader.read_line(&mut line).await.expect("reading the head") == 0 || line == "\r\n" {
+            break;
+        }
+        head.push_str(&line);
+    }
     let status = head
         .split(' ')
         .nth(1)
         .and_then(|s| s.parse().ok())
         .unwrap_or(0);
-    let body = if head
-        .to_ascii_lowercase()
-        .contains("transfer-encoding: chunked")
-    {
-        dechunk(body)
+    let lower = head.to_ascii_lowercase();
+    let length = lower
+        .lines()
+        .find_map(|l| l.strip_prefix("content-length:"))
+        .and_then(|n| n.trim().parse::<usize>().ok());
+    let mut bytes = Vec::new();
+    match length {
+        Some(n) => {
+            bytes.resize(n, 0);
+            reader
+                .read_exact(&mut bytes)
+                .await
+                .expect("reading the body");
+        }
+        None => {
+            reader
+                .read_to_end(&mut bytes)
+                .await
+                .expect("reading the body");
+        }
+    }
+    let body = String::from_utf8_lossy(&bytes).to_string();
+    let body = if lower.contains("transfer-encoding: chunked") {
+        dechunk(&body)
     } else {
-        body.to_string()
+        body
     };
-    (status, head.to_string(), body)
+    (status, head, body)
 }
 
 fn dechunk(mut body: &str) -> String {
