@@ -77,6 +77,7 @@ function onEvent(block) {
     if (line.startsWith('event:')) name = line.slice(6).trim();
     else if (line.startsWith('data:')) data.push(line.slice(5).replace(/^ /, ''));
   }
+  if (name === 'problem') { $('#live').title = data.join('\n'); return; }
   if (name !== 'overview') return;
   state.overview = JSON.parse(data.join('\n'));
   if (currentRoute().view === 'overview') renderOverview();
@@ -144,6 +145,7 @@ function renderOverview() {
   const ms = (performance.now() - started).toFixed(1);
   $('#render-ms').textContent = ms;
   document.body.dataset.renderMs = ms;
+  if (!document.body.dataset.firstRenderMs) document.body.dataset.firstRenderMs = ms;
   document.body.dataset.ready = 'overview';
   loadHealth();
 }

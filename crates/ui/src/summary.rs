@@ -61,13 +61,13 @@ impl AppSummary {
                 &status
                     .sync
                     .as_ref()
-                    .map_or(SyncStatusCode::Unknown, |s| s.status.clone()),
+                    .map_or(SyncStatusCode::Unknown, |s| s.status),
             ),
             health: text(
                 &status
                     .health
                     .as_ref()
-                    .map_or(HealthStatusCode::Unknown, |h| h.status.clone()),
+                    .map_or(HealthStatusCode::Unknown, |h| h.status),
             ),
             revision: status.sync.as_ref().and_then(|s| s.revision.clone()),
             repo_url: source.map(|s| s.repo_url.clone()),
