@@ -4,10 +4,11 @@
 //! drives the live updates).
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use driftless_api::Application;
-use futures::StreamExt;
+use futures::{FutureExt, StreamExt};
 use kube::Client;
 use kube::api::{Api, ApiResource, DynamicObject, GroupVersionKind};
 use kube::runtime::reflector::{self, ObjectRef, Store};
@@ -26,12 +27,16 @@ pub(crate) fn kustomization_resource() -> ApiResource {
     )
 }
 
+/// How long the first request waits for the watches' first lists.
+const SETTLE_LIMIT: Duration = Duration::from_secs(5);
+
 /// The stores of every watched namespace.
 pub(crate) struct Stores {
     apps: Vec<Store<Application>>,
     kustomizations: Vec<Store<DynamicObject>>,
     changes: watch::Receiver<u64>,
     tasks: Vec<JoinHandle<()>>,
+    settled: AtomicBool,
 }
 
 impl Drop for Stores {
@@ -55,6 +60,7 @@ impl Stores {
             kustomizations: Vec::new(),
             changes,
             tasks: Vec::new(),
+            settled: AtomicBool::new(false),
         };
         let resource = kustomization_resource();
         for scope in scopes {
@@ -81,11 +87,21 @@ impl Stores {
         stores
     }
 
-    /// Waits (a few seconds at most) until the Application watches listed once.
+    /// Waits until every watch listed once, the first time it is called
+    /// (at most a few seconds: a missing CRD, e.g. no Flux, never lists);
+    /// later calls return at once.
     pub(crate) async fn settle(&self) {
-        for store in &self.apps {
-            let _ = tokio::time::timeout(Duration::from_secs(5), store.wait_until_ready()).await;
+        if self.settled.load(Ordering::Acquire) {
+            return;
         }
+        let apps = self.apps.iter().map(|s| s.wait_until_ready().boxed());
+        let ks = self
+            .kustomizations
+            .iter()
+            .map(|s| s.wait_until_ready().boxed());
+        let all = futures::future::join_all(apps.chain(ks));
+        let _ = tokio::time::timeout(SETTLE_LIMIT, all).await;
+        self.settled.store(true, Ordering::Release);
     }
 
     /// Every watched Application.

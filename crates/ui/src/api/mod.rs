@@ -63,6 +63,7 @@ async fn visible_kustomizations(
     shared: &Shared,
     perms: &Permissions,
 ) -> Result<Vec<Arc<DynamicObject>>, ApiError> {
+    shared.stores.settle().await;
     let mut visible = Vec::new();
     for k in shared.stores.kustomizations() {
         let ns = k.namespace().unwrap_or_default();
