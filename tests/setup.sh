@@ -20,7 +20,7 @@ export PATH=/usr/local/go/bin:$HOME/go/bin:$HOME/.cargo/bin:$PATH
 setup_apt() {
   local pkg missing=() sudo=()
   for pkg in git openssl pkg-config libssl-dev cmake make gcc g++ \
-    openssh-server openssh-client procps curl util-linux; do
+    openssh-server openssh-client procps curl util-linux chromium; do
     dpkg -s "$pkg" >/dev/null 2>&1 || missing+=("$pkg")
   done
   ((${#missing[@]})) || return 0

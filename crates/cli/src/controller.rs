@@ -19,6 +19,10 @@ HTTP endpoints (on --listen):
   GET  /metrics       Prometheus metrics
   GET  /healthz, /readyz
 
+The web page (on --ui-listen, off by default): open http://<addr>/ and paste a token
+(`kubectl create token <serviceaccount> -n <namespace>`); its JSON API is /api/v1/...
+with the same token as `Authorization: Bearer <token>`.
+
 Webhook payloads: the provider is detected from the headers: GitHub (X-GitHub-Event),
 GitLab (X-Gitlab-Event), Gitea/Forgejo (X-Gitea-Event), Gogs (X-Gogs-Event), Bitbucket
 Cloud (X-Event-Key), each with its own push payload; anything else is the generic form
@@ -92,6 +96,16 @@ pub(crate) struct Args {
     /// Do not watch managed objects for drift (self-heal then acts on the requeue interval only).
     #[arg(long)]
     no_watch_managed: bool,
+    /// Serve the web page (overview, resource trees, history, the
+    /// controller's health) on this address, e.g. `0.0.0.0:8081`; off when
+    /// unset. Visitors sign in with their own Kubernetes token and see only
+    /// what their RBAC lets them `get`.
+    #[arg(long, value_name = "ADDR", env = "DRIFTLESS_UI_LISTEN")]
+    ui_listen: Option<SocketAddr>,
+    /// Show the web page's Sync and Refresh buttons (to visitors RBAC lets
+    /// `patch` the Application); without it the page is read-only.
+    #[arg(long, env = "DRIFTLESS_UI_ACTIONS")]
+    ui_actions: bool,
     /// A kustomize command for what the native renderer refuses (Helm charts,
     /// plugins, remote bases), e.g. `kustomize build --enable-helm`; the
     /// directory is appended to it. Without it such paths are a
@@ -188,9 +202,38 @@ pub(crate) fn run(args: &Args) -> anyhow::Result<()> {
         .enable_all()
         .build()
         .context("starting the async runtime")?;
-    runtime
-        .block_on(driftless_controller::run(config))
-        .context("the controller stopped")
+    let ui = args.ui_listen.map(|addr| {
+        let config = driftless_ui::UiConfig {
+            namespaces: config.namespaces.clone(),
+            actions: args.ui_actions,
+            metrics: None,
+        };
+        (addr, config)
+    });
+    runtime.block_on(serve(config, ui))
+}
+
+/// Runs the controller, and the web page when `ui` is set, until SIGTERM or Ctrl-C.
+async fn serve(
+    config: ControllerConfig,
+    ui: Option<(SocketAddr, driftless_ui::UiConfig)>,
+) -> anyhow::Result<()> {
+    use futures::FutureExt;
+    let client = kube::Client::try_default()
+        .await
+        .context("connecting to the API server")?;
+    let shutdown = driftless_controller::shutdown_signal().boxed().shared();
+    let running = driftless_controller::start(client.clone(), config, shutdown.clone())
+        .await
+        .context("starting the controller")?;
+    if let Some((addr, mut ui)) = ui {
+        let metrics = running.context.metrics.clone();
+        ui.metrics = Some(std::sync::Arc::new(move || metrics.encode()));
+        driftless_ui::serve(addr, client, ui, shutdown)
+            .await
+            .context("starting the web page")?;
+    }
+    running.wait().await.context("the controller stopped")
 }
 
 #[cfg(test)]

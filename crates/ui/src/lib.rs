@@ -1,0 +1,37 @@
+//! driftless-ui: the web page. One HTTP listener (the controller's
+//! `--ui-listen`) serves an embedded page (HTML, a little script, CSS; no
+//! CDN, no external font) and the small JSON API it reads:
+//!
+//! | path | what |
+//! |------|------|
+//! | `GET /api/v1/applications` | every Application the caller may `get`, with sync, health, revision, last sync |
+//! | `GET /api/v1/applications/{ns}/{name}/tree` | the resource tree (child Applications nested) |
+//! | `GET /api/v1/applications/{ns}/{name}/manifest?group=&version=&kind=&namespace=&name=` | one managed object, live, Secret values redacted |
+//! | `GET /api/v1/applications/{ns}/{name}/events[?kind=&namespace=&name=]` | Events of the Application or one of its objects |
+//! | `GET /api/v1/applications/{ns}/{name}/history` | deployed revisions and the current operation |
+//! | `POST /api/v1/applications/{ns}/{name}/refresh`, `…/sync` | only with `--ui-actions` and RBAC `patch` |
+//! | `GET /api/v1/kustomizations`, `…/kustomizations/{ns}/{name}/tree` | Flux Kustomizations, their inventory and `dependsOn` |
+//! | `GET /api/v1/stream` | server-sent events: the overview, again whenever a watched object changes |
+//! | `GET /api/v1/health` | the controller's own numbers (from its metrics) |
+//!
+//! Every `/api/v1` request needs `Authorization: Bearer <token>`: the token
+//! is checked with a TokenReview, and each object with a
+//! SubjectAccessReview for its user (`get` to see, `patch` for the
+//! buttons). Data comes from the API server (watched objects, their status,
+//! live objects and Events), never from the controller's memory.
+
+#![warn(missing_docs)]
+
+mod api;
+mod assets;
+mod auth;
+mod error;
+mod health;
+mod redact;
+mod server;
+mod store;
+mod summary;
+mod tree;
+
+pub use error::UiError;
+pub use server::{MetricsSource, UiConfig, serve};
