@@ -29,6 +29,9 @@ pub struct RepoCredentials {
     pub username: Option<String>,
     /// Password or token for HTTP basic auth.
     pub password: Option<String>,
+    /// A token sent as `Authorization: Bearer <token>` on HTTP(S) (Flux's
+    /// `bearerToken`), instead of basic auth.
+    pub bearer_token: Option<String>,
     /// An SSH private key (OpenSSH or PEM format).
     pub ssh_private_key: Option<String>,
     /// Skip TLS certificate and SSH host key verification.
@@ -48,6 +51,7 @@ impl std::fmt::Debug for RepoCredentials {
         f.debug_struct("RepoCredentials")
             .field("username", &self.username)
             .field("password", &set(&self.password))
+            .field("bearer_token", &set(&self.bearer_token))
             .field("ssh_private_key", &set(&self.ssh_private_key))
             .field("insecure", &self.insecure)
             .finish_non_exhaustive()
@@ -110,6 +114,7 @@ impl RepoSecret {
             credentials: RepoCredentials {
                 username: text("username"),
                 password: text("password"),
+                bearer_token: text("bearerToken"),
                 ssh_private_key: key,
                 insecure: text("insecure").is_some_and(|v| v.eq_ignore_ascii_case("true")),
                 known_hosts: None,

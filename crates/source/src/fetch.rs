@@ -110,6 +110,14 @@ pub(crate) fn fetch(repo: &Repository, req: &FetchRequest<'_>) -> Result<(), Sou
         .prune(FetchPrune::On)
         .download_tags(AutotagOption::None)
         .update_fetchhead(false);
+    let bearer = req
+        .credentials
+        .and_then(|c| c.bearer_token.as_deref())
+        .filter(|_| matches!(req.url.scheme, Scheme::Http | Scheme::Https))
+        .map(|token| format!("Authorization: Bearer {token}"));
+    if let Some(header) = &bearer {
+        options.custom_headers(&[header.as_str()]);
+    }
     let mut refspecs: Vec<&str> = REFSPECS.to_vec();
     refspecs.extend(req.extra_refspecs.iter().map(String::as_str));
 

@@ -105,6 +105,36 @@ async fn only_the_callers_credentials_fetch_and_none_is_logged() {
     }
 }
 
+fn bearer(token: &str) -> Access {
+    Access {
+        credentials: Some(RepoCredentials {
+            bearer_token: Some(token.into()),
+            ..Default::default()
+        }),
+        ..Access::default()
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_bearer_token_fetches_and_a_wrong_one_is_refused() {
+    let server = GitServer::start().await;
+    let (_repo, head) = seeded(&server, "token");
+    let url = server.http_url("token");
+    // The test server takes its password as a bearer token too.
+    let (_user, token) = server.credentials();
+    let (_dir, cache) = cache();
+
+    let err = cache
+        .fetch_with(&url, &bearer("not-the-token"))
+        .await
+        .unwrap_err();
+    assert!(matches!(err, SourceError::AuthFailed { .. }), "{err}");
+    assert!(!format!("{err} {err:?}").contains("not-the-token"));
+
+    cache.fetch_with(&url, &bearer(token)).await.unwrap();
+    assert_eq!(cache.lookup(&url, "refs/heads/main").await.unwrap(), head);
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_callers_time_limit_ends_a_stalled_fetch() {
     let server = GitServer::start().await;

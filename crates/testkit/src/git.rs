@@ -48,7 +48,7 @@ use http::{HttpState, make_tls, serve};
 pub struct GitServerOptions {
     /// Username HTTP basic auth accepts.
     pub username: String,
-    /// Password HTTP basic auth accepts.
+    /// Password HTTP basic auth accepts (also as `Authorization: Bearer <password>`).
     pub password: String,
     /// Directory holding the bare repositories; a fresh temporary directory
     /// (removed on drop) when `None`.
@@ -546,6 +546,7 @@ fn server_thread(
             base64::engine::general_purpose::STANDARD
                 .encode(format!("{}:{}", options.username, options.password))
         ),
+        bearer: format!("Bearer {}", options.password),
         username: options.username.clone(),
         stalled,
     });

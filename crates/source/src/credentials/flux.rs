@@ -42,6 +42,14 @@ pub enum FluxSecretError {
         /// What it would do.
         what: &'static str,
     },
+    /// Keys that exclude each other.
+    #[error("Secret {secret}: {what}")]
+    Conflict {
+        /// The Secret.
+        secret: String,
+        /// Which keys, and what to do.
+        what: &'static str,
+    },
     /// A value that is not UTF-8 text.
     #[error("Secret {secret}: key {key:?} is not UTF-8 text")]
     NotText {
@@ -131,9 +139,6 @@ fn ssh_credentials(keys: &Keys<'_>) -> Result<RepoCredentials, FluxSecretError> 
 }
 
 fn http_credentials(keys: &Keys<'_>) -> Result<RepoCredentials, FluxSecretError> {
-    if keys.has("bearerToken") {
-        return Err(keys.unsupported("bearerToken", "HTTP bearer token authentication"));
-    }
     for key in ["tls.crt", "tls.key"] {
         if keys.has(key) {
             return Err(keys.unsupported(key, "a TLS client certificate"));
@@ -141,6 +146,13 @@ fn http_credentials(keys: &Keys<'_>) -> Result<RepoCredentials, FluxSecretError>
     }
     let username = keys.line("username")?;
     let password = keys.line("password")?;
+    let bearer_token = keys.line("bearerToken")?;
+    if bearer_token.is_some() && username.is_some() {
+        return Err(FluxSecretError::Conflict {
+            secret: keys.secret.to_string(),
+            what: "bearerToken and username/password: use one of them",
+        });
+    }
     match (&username, &password) {
         (Some(_), None) => return Err(keys.missing("password", "HTTPS")),
         (None, Some(_)) => return Err(keys.missing("username", "HTTPS")),
@@ -153,6 +165,7 @@ fn http_credentials(keys: &Keys<'_>) -> Result<RepoCredentials, FluxSecretError>
     Ok(RepoCredentials {
         username,
         password,
+        bearer_token,
         tls_certs: ca,
         ..RepoCredentials::default()
     })
@@ -287,17 +300,28 @@ mod tests {
     }
 
     #[test]
+    fn a_bearer_token_is_sent_instead_of_basic_auth() {
+        let https = url("https://h/r.git");
+        let creds = from_flux_secret(&https, &data(&[("bearerToken", "tok-123\n")]), SECRET)
+            .expect("a bearer token");
+        assert_eq!(creds.bearer_token.as_deref(), Some("tok-123"));
+        assert_eq!((creds.username, creds.password), (None, None));
+    }
+
+    #[test]
     fn what_cannot_be_honoured_is_refused_by_key() {
         let https = url("https://h/r.git");
-        let err =
-            from_flux_secret(&https, &data(&[("bearerToken", "tok-123")]), SECRET).unwrap_err();
-        assert!(matches!(
-            err,
-            FluxSecretError::Unsupported {
-                key: "bearerToken",
-                ..
-            }
-        ));
+        let err = from_flux_secret(
+            &https,
+            &data(&[
+                ("bearerToken", "tok-123"),
+                ("username", "u"),
+                ("password", "p"),
+            ]),
+            SECRET,
+        )
+        .unwrap_err();
+        assert!(matches!(err, FluxSecretError::Conflict { .. }), "{err}");
         assert!(!err.to_string().contains("tok-123"));
         let err = from_flux_secret(&https, &data(&[("tls.crt", "c"), ("tls.key", "k")]), SECRET)
             .unwrap_err();

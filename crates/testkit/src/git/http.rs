@@ -1,5 +1,6 @@
-//! The HTTP side of the Git server: basic auth, the stall switch, and
-//! `git http-backend` run as a CGI program, over plain TCP or TLS.
+//! The HTTP side of the Git server: basic auth (or the password as a
+//! bearer token), the stall switch, and `git http-backend` run as a CGI
+//! program, over plain TCP or TLS.
 
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
@@ -90,6 +91,8 @@ pub(super) fn make_tls(work: &Path) -> Option<(tokio_rustls::TlsAcceptor, String
 pub(super) struct HttpState {
     pub(super) base: PathBuf,
     pub(super) auth: String,
+    /// `Bearer <password>`: the password also works as a bearer token.
+    pub(super) bearer: String,
     pub(super) username: String,
     pub(super) stalled: Arc<Mutex<HashSet<String>>>,
 }
@@ -116,7 +119,7 @@ async fn handle(state: &HttpState, req: Request<Incoming>) -> Response<Body> {
         .headers()
         .get(hyper::header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v == state.auth);
+        .is_some_and(|v| v == state.auth || v == state.bearer);
     if !authorized {
         let mut resp = respond(StatusCode::UNAUTHORIZED, "authentication required\n");
         resp.headers_mut().insert(
