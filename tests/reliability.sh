@@ -4,7 +4,9 @@
 #
 #   1. bad input: crates/controller/tests/bad_input.rs (every case, also the
 #      ones still pending a fix) and webhook_hardening.rs;
-#   2. faults: crates/controller/tests/faults.rs (also the pending ones);
+#   2. faults: crates/controller/tests/faults.rs (in-process controller,
+#      also the pending ones) and crates/cli/tests/process_faults.rs (real
+#      `driftless controller` processes killed with SIGKILL);
 #   3. security: cargo deny (advisories, licenses, bans, sources) and
 #      bench/fuzz.sh for FUZZ_SECONDS (default 30) per target.
 #
@@ -46,9 +48,11 @@ tried=$((bad_tried + hook_tried))
 lost=$(grep -a -o -E 'ConfigMap [^ ]+ was deleted' "$out/bad_input.log" | wc -l)
 wrong=$(grep -a -o -E 'ConfigMap [^ ]+ was changed' "$out/bad_input.log" | wc -l)
 
-step "faults (faults.rs)"
+step "faults (faults.rs, process_faults.rs)"
 cargo test --locked -p driftless-controller --test faults -- --include-ignored --nocapture \
   >"$out/faults.log" 2>&1 || failed=1
+cargo test --locked -p driftless-cli --test process_faults -- --nocapture \
+  >>"$out/faults.log" 2>&1 || failed=1
 grep -a -E '^fault |^test .* \.\.\. ' "$out/faults.log" >&2
 injected=$(grep -a -c -E '^fault [^:]+: injected' "$out/faults.log")
 survived=$(grep -a -c -E '^fault [^:]+: survived' "$out/faults.log")
