@@ -204,7 +204,7 @@ async fn post_huge(addr: SocketAddr, size: usize, declared: bool) -> (u16, usize
         }
         std::io::Result::Ok(())
     });
-    let mut first = vec![0u8; 64];
+    let mut first = [0u8; 64];
     let mut got = 0;
     while got < 12 {
         match reader.read(&mut first[got..]).await {
