@@ -34,6 +34,9 @@ fuzz_target!(|data: &[u8]| {
             ..WebhookSecrets::default()
         };
         headers.insert("x-hub-signature-256", HeaderValue::from_static("sha256=00"));
-        assert!(parse(&headers, body, &secrets).is_err(), "accepted a wrong signature");
+        assert!(
+            parse(&headers, body, &secrets).is_err(),
+            "accepted a wrong signature"
+        );
     }
 });

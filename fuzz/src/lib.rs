@@ -11,10 +11,10 @@ pub struct MemTree(pub BTreeMap<String, Vec<u8>>);
 impl MemTree {
     fn is_dir(&self, path: &str) -> bool {
         path.is_empty()
-            || self
-                .0
-                .keys()
-                .any(|k| k.strip_prefix(path).is_some_and(|rest| rest.starts_with('/')))
+            || self.0.keys().any(|k| {
+                k.strip_prefix(path)
+                    .is_some_and(|rest| rest.starts_with('/'))
+            })
     }
 }
 
@@ -30,9 +30,12 @@ impl FileTree for MemTree {
     }
 
     fn read(&self, path: &str) -> Result<Vec<u8>, TreeError> {
-        self.0.get(path).cloned().ok_or_else(|| TreeError::NotFound {
-            path: path.to_string(),
-        })
+        self.0
+            .get(path)
+            .cloned()
+            .ok_or_else(|| TreeError::NotFound {
+                path: path.to_string(),
+            })
     }
 
     fn list(&self, path: &str) -> Result<Vec<(String, EntryKind)>, TreeError> {
