@@ -17,6 +17,9 @@ use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 use common::World;
+use k8s_openapi::api::core::v1::ConfigMap;
+use kube::Api;
+use kube::api::{ListParams, PartialObjectMeta};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::process::{Child, Command};
 
@@ -69,28 +72,36 @@ async fn sigkill(child: &mut Child) {
     let _ = child.wait().await;
 }
 
+type Metas = Api<PartialObjectMeta<ConfigMap>>;
+
+/// The destination's ConfigMaps (metadata only).
+async fn configmaps(w: &World) -> Metas {
+    Api::namespaced(w.cp.client().await, &w.dest)
+}
+
 /// Tracked ConfigMaps of the destination: name -> uid.
-fn tracked(w: &World) -> BTreeMap<String, String> {
-    let out = w.kubectl(&["-n", &w.dest, "get", "configmaps", "-o", "json"]);
-    let list: serde_json::Value = serde_json::from_str(&out).expect("kubectl JSON");
-    let items = list["items"].as_array().cloned().unwrap_or_default();
-    items
-        .iter()
-        .filter(|cm| cm["metadata"]["annotations"]["argocd.argoproj.io/tracking-id"].is_string())
-        .filter_map(|cm| {
-            let meta = &cm["metadata"];
-            Some((
-                meta["name"].as_str()?.to_string(),
-                meta["uid"].as_str()?.to_string(),
-            ))
+async fn tracked(api: &Metas) -> BTreeMap<String, String> {
+    let list = api
+        .list_metadata(&ListParams::default())
+        .await
+        .expect("list ConfigMaps");
+    list.items
+        .into_iter()
+        .filter(|cm| {
+            cm.metadata
+                .annotations
+                .as_ref()
+                .is_some_and(|a| a.contains_key("argocd.argoproj.io/tracking-id"))
         })
+        .filter_map(|cm| Some((cm.metadata.name?, cm.metadata.uid?)))
         .collect()
 }
 
-async fn mid_sync(w: &World, total: usize, pred: impl Fn(&str) -> bool) {
+/// Waits until between 1 and `total - 1` tracked ConfigMaps match `pred`.
+async fn mid_sync(api: &Metas, total: usize, pred: impl Fn(&str) -> bool) {
     let started = Instant::now();
     loop {
-        let n = tracked(w).keys().filter(|k| pred(k)).count();
+        let n = tracked(api).await.keys().filter(|k| pred(k)).count();
         if n > 0 && n < total {
             return;
         }
@@ -98,7 +109,7 @@ async fn mid_sync(w: &World, total: usize, pred: impl Fn(&str) -> bool) {
             n < total && started.elapsed() < TIMEOUT,
             "never caught the sync under way ({n} of {total} applied)"
         );
-        tokio::time::sleep(Duration::from_millis(20)).await;
+        tokio::time::sleep(Duration::from_millis(5)).await;
     }
 }
 
@@ -136,16 +147,17 @@ async fn a_sigkilled_controller_converges_and_prunes_nothing_still_in_git() {
     }
     let first = repo.commit("300 objects");
     w.apply(&w.app("pkilled", "pkill/app", "app", true));
+    let cms = configmaps(&w).await;
     let cache = tempfile::tempdir().expect("temp dir");
     let mut process = controller(&w, "pkill", free_addr(), cache.path(), false);
 
-    mid_sync(&w, total, |_| true).await;
+    mid_sync(&cms, total, |_| true).await;
     sigkill(&mut process).await;
     println!("fault controller-sigkilled-mid-sync: injected");
-    let before = tracked(&w);
+    let before = tracked(&cms).await;
     let mut process = controller(&w, "pkill", free_addr(), cache.path(), false);
     synced_at(&w, "pkilled", &first).await;
-    let after = tracked(&w);
+    let after = tracked(&cms).await;
     assert_eq!(after.len(), total, "LOST: not every object in Git exists");
     assert_eq!(
         lost(&before, &after, |_| true),
@@ -154,23 +166,27 @@ async fn a_sigkilled_controller_converges_and_prunes_nothing_still_in_git() {
     );
     println!("fault controller-sigkilled-mid-sync: survived");
 
-    // Half the objects are replaced; kill it while it applies and prunes.
-    for i in 0..total / 2 {
+    // A third of the objects leave Git and 300 new ones arrive; kill it
+    // while it applies and prunes.
+    let removed = total / 3;
+    for i in 0..removed {
         repo.remove(&format!("app/cm-{i:03}.yaml"));
+    }
+    for i in 0..total {
         repo.write(
             &format!("app/new-{i:03}.yaml"),
             &common::configmap(&format!("new-{i:03}"), "two"),
         );
     }
-    let second = repo.commit("half replaced");
-    mid_sync(&w, total / 2, |n| n.starts_with("new-")).await;
+    let second = repo.commit("a third removed, 300 added");
+    mid_sync(&cms, total, |n| n.starts_with("new-")).await;
     sigkill(&mut process).await;
     println!("fault controller-sigkilled-mid-prune: injected");
-    let before = tracked(&w);
+    let before = tracked(&cms).await;
     let mut process = controller(&w, "pkill", free_addr(), cache.path(), false);
     synced_at(&w, "pkilled", &second).await;
-    let after = tracked(&w);
-    let first_kept = format!("old-{:03}", total / 2);
+    let after = tracked(&cms).await;
+    let first_kept = format!("old-{removed:03}");
     let kept =
         |n: &str| n.starts_with("new-") || (n.starts_with("old-") && n >= first_kept.as_str());
     assert_eq!(
@@ -178,9 +194,9 @@ async fn a_sigkilled_controller_converges_and_prunes_nothing_still_in_git() {
         Vec::<String>::new(),
         "LOST: still in Git, yet deleted"
     );
-    let mut expected: Vec<String> = (total / 2..total)
+    let mut expected: Vec<String> = (removed..total)
         .map(|i| format!("old-{i:03}"))
-        .chain((0..total / 2).map(|i| format!("new-{i:03}")))
+        .chain((0..total).map(|i| format!("new-{i:03}")))
         .collect();
     expected.sort();
     assert_eq!(
