@@ -65,7 +65,7 @@ async fn mid_sync(h: &Harness, ns: &str, total: usize, pred: impl Fn(&str) -> bo
             n < total && started.elapsed() < common::TIMEOUT,
             "never caught the sync under way ({n} of {total} applied)"
         );
-        tokio::time::sleep(Duration::from_millis(20)).await;
+        tokio::time::sleep(Duration::from_millis(5)).await;
     }
 }
 
@@ -119,24 +119,29 @@ async fn a_controller_killed_mid_sync_converges_and_prunes_nothing_still_in_git(
         Vec::<String>::new(),
         "LOST: deleted or recreated"
     );
+    println!("fault controller-killed-mid-sync: survived");
 
-    // A commit replaces half of them; kill it mid-sync again.
-    for i in 0..total / 2 {
+    // A third of them leave Git and 300 new ones arrive; kill it while it
+    // applies and prunes.
+    let removed = total / 3;
+    for i in 0..removed {
         repo.remove(&format!("app/cm-{i:03}.yaml"));
+    }
+    for i in 0..total {
         repo.write(
             &format!("app/new-{i:03}.yaml"),
             &cm(&format!("new-{i:03}"), "two"),
         );
     }
-    let second = repo.commit("half replaced");
-    mid_sync(&h, &dest, total / 2, |n| n.starts_with("new-")).await;
+    let second = repo.commit("a third removed, 300 added");
+    mid_sync(&h, &dest, total, |n| n.starts_with("new-")).await;
     h.kill_controller().await;
     println!("fault controller-killed-mid-prune: injected");
     let before = tracked(&h, &dest).await;
     h.start_controller(Duration::from_secs(2)).await;
     h.wait_synced_healthy("killed", Some(&second)).await;
     let after = tracked(&h, &dest).await;
-    let first_kept = format!("old-{:03}", total / 2);
+    let first_kept = format!("old-{removed:03}");
     let kept = |n: &str| n.starts_with("old-") && n >= first_kept.as_str();
     assert_eq!(
         lost(&before, &after, kept),
@@ -147,9 +152,9 @@ async fn a_controller_killed_mid_sync_converges_and_prunes_nothing_still_in_git(
         lost(&before, &after, |n| n.starts_with("new-")),
         Vec::<String>::new()
     );
-    let expected: Vec<String> = (total / 2..total)
+    let expected: Vec<String> = (removed..total)
         .map(|i| format!("old-{i:03}"))
-        .chain((0..total / 2).map(|i| format!("new-{i:03}")))
+        .chain((0..total).map(|i| format!("new-{i:03}")))
         .collect();
     let mut expected = expected;
     expected.sort();
@@ -158,7 +163,6 @@ async fn a_controller_killed_mid_sync_converges_and_prunes_nothing_still_in_git(
         expected,
         "exactly what is in Git"
     );
-    println!("fault controller-killed-mid-sync: survived");
     println!("fault controller-killed-mid-prune: survived");
 }
 
