@@ -277,15 +277,17 @@ async fn a_dead_git_server_is_reported_while_the_last_state_is_used() {
     let (git, _dir, _repo, _) = fetching_app(&h).await;
     let url = git.http_url("fault/git");
     drop(git);
+    println!("fault git-server-dead-reported: injected");
     h.wait_app("fetching", "reporting the unreachable repository", |a| {
         a.status.as_ref().is_some_and(|s| {
-            s.conditions
-                .iter()
-                .any(|c| c.type_.ends_with("Error") || c.type_.ends_with("Warning"))
-                && s.conditions.iter().any(|c| c.message.contains(&url))
+            s.conditions.iter().any(|c| {
+                (c.type_.ends_with("Error") || c.type_.ends_with("Warning"))
+                    && c.message.contains(&url)
+            })
         })
     })
     .await;
+    println!("fault git-server-dead-reported: survived");
 }
 
 async fn replica(h: &Harness, identity: &str, cache: &std::path::Path) -> Running {
