@@ -1,5 +1,8 @@
 //! The HTTP server: `POST /api/webhook` (Git push webhooks), `/metrics`
-//! (Prometheus), `/healthz` and `/readyz`.
+//! (Prometheus), `/healthz` and `/readyz`. Webhook requests pass
+//! [`limit::admit`] first (size, rate and concurrency caps).
+
+mod limit;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -7,11 +10,11 @@ use std::sync::atomic::{AtomicBool, Ordering};
 
 use axum::Router;
 use axum::body::Bytes;
-use axum::extract::State;
+use axum::extract::{DefaultBodyLimit, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
-use driftless_source::webhook::{self, WebhookEvent};
+use driftless_source::webhook::{self, DEFAULT_MAX_PAYLOAD_BYTES, WebhookEvent};
 
 use crate::context::Context;
 use crate::error::{Error, Result};
@@ -28,8 +31,18 @@ pub struct HttpState {
 
 /// The router.
 pub fn router(state: HttpState) -> Router {
+    let max_body = match state.ctx.config.webhook_secrets.max_payload_bytes {
+        0 => DEFAULT_MAX_PAYLOAD_BYTES,
+        n => n,
+    };
+    let gate = Arc::new(limit::Gate::new(max_body));
     Router::new()
-        .route("/api/webhook", post(handle_webhook))
+        .route(
+            "/api/webhook",
+            post(handle_webhook)
+                .layer(DefaultBodyLimit::max(max_body))
+                .route_layer(axum::middleware::from_fn_with_state(gate, limit::admit)),
+        )
         .route("/metrics", get(metrics))
         .route("/healthz", get(|| async { "ok" }))
         .route("/readyz", get(readyz))

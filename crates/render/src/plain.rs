@@ -55,7 +55,11 @@ pub fn render(
     let mut objects = Vec::new();
     for (path, _) in found.manifests.iter().filter(|(_, rel)| filter.keeps(rel)) {
         for doc in reader.read_documents(path)? {
+            let first = objects.len();
             flatten(doc, path, &mut objects)?;
+            if let Some(problem) = objects[first..].iter().find_map(identity_problem) {
+                return Err(RenderError::resource(path, problem));
+            }
         }
     }
     let jsonnet = found.jsonnet.iter().filter(|rel| filter.keeps(rel)).count();
@@ -197,6 +201,28 @@ pub fn flatten(doc: Value, file: &str, out: &mut Vec<Object>) -> Result<(), Rend
     }
 }
 
+/// What a plain manifest lacks to be applied: an `apiVersion`, or a
+/// `metadata.name` (or `generateName`). Caught here so the error names the
+/// file, which is all that identifies a nameless object.
+fn identity_problem(object: &Object) -> Option<String> {
+    fn text(v: Option<&Value>) -> Option<&str> {
+        v.and_then(Value::as_str).filter(|s| !s.is_empty())
+    }
+    let map = &object.0;
+    let kind = text(map.get("kind")).unwrap_or("object");
+    if text(map.get("apiVersion")).is_none() {
+        let name = text(map.get("metadata").and_then(|m| m.get("name")));
+        return Some(format!(
+            "a {kind}{} has no apiVersion",
+            name.map(|n| format!(" named {n}")).unwrap_or_default()
+        ));
+    }
+    let metadata = map.get("metadata");
+    let named = text(metadata.and_then(|m| m.get("name"))).is_some()
+        || text(metadata.and_then(|m| m.get("generateName"))).is_some();
+    (!named).then(|| format!("a {kind} has no metadata.name"))
+}
+
 /// An Argo CD style glob: `*` and `**` match any characters, `?` one,
 /// `[...]` a class, `{a,b}` alternatives.
 struct Glob(Regex);
@@ -279,6 +305,32 @@ mod tests {
     }
 
     const CM: &str = "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: cm\n";
+
+    #[test]
+    fn objects_without_api_version_or_name_are_refused_naming_the_file() {
+        let (_d, t) = tree(&[
+            ("noapi/a.yaml", "kind: ConfigMap\nmetadata:\n  name: cm\n"),
+            (
+                "noname/b.yaml",
+                "apiVersion: v1\nkind: ConfigMap\ndata: {}\n",
+            ),
+            (
+                "generated/c.yaml",
+                "apiVersion: batch/v1\nkind: Job\nmetadata:\n  generateName: run-\n",
+            ),
+        ]);
+        let err = render_dir(&t, "noapi", false).unwrap_err().to_string();
+        assert!(
+            err.contains("noapi/a.yaml") && err.contains("a ConfigMap named cm has no apiVersion"),
+            "{err}"
+        );
+        let err = render_dir(&t, "noname", false).unwrap_err().to_string();
+        assert!(
+            err.contains("noname/b.yaml") && err.contains("a ConfigMap has no metadata.name"),
+            "{err}"
+        );
+        assert_eq!(render_dir(&t, "generated", false).unwrap().objects.len(), 1);
+    }
 
     /// A tree on disk with `files` (path, contents) under a temp dir.
     fn tree(files: &[(&str, &str)]) -> (tempfile::TempDir, crate::DiskTree) {
