@@ -49,13 +49,19 @@ pub struct Running {
     /// The shared context (metrics, memory).
     pub context: Arc<Context>,
     task: tokio::task::JoinHandle<Result<()>>,
+    http: Option<tokio::task::AbortHandle>,
 }
 
 impl Running {
     /// Stops the controller at once, as a crash would: reconciles in flight
-    /// are dropped wherever they are (for tests of recovery).
+    /// are dropped wherever they are, and every task it started (the lease
+    /// keeper, the HTTP server, the GitRepository controllers, the watches)
+    /// stops with it (for tests of recovery).
     pub fn abort(self) {
         self.task.abort();
+        if let Some(http) = self.http {
+            http.abort();
+        }
     }
 
     /// Waits for the controller to stop (after shutdown, or an error).
@@ -64,6 +70,22 @@ impl Running {
             Ok(r) => r,
             Err(e) => Err(Error::Config(format!("controller task failed: {e}"))),
         }
+    }
+}
+
+/// The tasks a controller's main task started: stopped when it ends,
+/// however it ends (returned, failed, or aborted like a crash).
+struct Children {
+    tasks: Vec<tokio::task::AbortHandle>,
+    ctx: Arc<Context>,
+}
+
+impl Drop for Children {
+    fn drop(&mut self) {
+        for task in &self.tasks {
+            task.abort();
+        }
+        self.ctx.watches.stop_all();
     }
 }
 
@@ -162,20 +184,25 @@ pub async fn start(
     )
     .into_shared();
     let ready = Arc::new(AtomicBool::new(false));
-    let http_addr = match config.listen {
+    let (http_addr, http_task) = match config.listen {
         Some(addr) => {
             let state = HttpState {
                 ctx: ctx.clone(),
                 ready: ready.clone(),
             };
-            Some(http::serve(addr, state, shutdown.clone()).await?.0)
+            let (bound, task) = http::serve(addr, state, shutdown.clone()).await?;
+            (Some(bound), Some(task.abort_handle()))
         }
-        None => None,
+        None => (None, None),
     };
 
     let task_ctx = ctx.clone();
     let task = tokio::spawn(async move {
         let ctx = task_ctx;
+        let mut children = Children {
+            tasks: Vec::new(),
+            ctx: ctx.clone(),
+        };
         if config.watch_managed {
             ctx.watches.listen(&ctx.engine.0, ctx.weak());
         }
@@ -185,10 +212,9 @@ pub async fn start(
                     r = crate::leader::acquire(&client, le) => r?,
                     _ = shutdown.clone() => return Ok(()),
                 }
-                Some(tokio::spawn(crate::leader::keep(
-                    client.clone(),
-                    le.clone(),
-                )))
+                let keeper = tokio::spawn(crate::leader::keep(client.clone(), le.clone()));
+                children.tasks.push(keeper.abort_handle());
+                Some(keeper)
             }
             None => None,
         };
@@ -202,6 +228,7 @@ pub async fn start(
         };
         let flux_sources =
             gitrepository::spawn(ctx.clone(), cache, scopes.clone(), shutdown.clone());
+        children.tasks.push(flux_sources.abort_handle());
         let mut stores = Vec::new();
         let kustomizations = crate::kustomization::controller::controllers(
             ctx.clone(),
@@ -241,6 +268,7 @@ pub async fn start(
             })
             .collect();
         let gc = tokio::spawn(forget_deleted(ctx.clone(), stores));
+        children.tasks.push(gc.abort_handle());
         ready.store(true, Ordering::SeqCst);
         let all = futures::future::join(
             futures::future::join_all(controllers),
@@ -266,14 +294,13 @@ pub async fn start(
                 Ok(())
             }
         };
-        gc.abort();
-        flux_sources.abort();
-        ctx.watches.stop_all();
+        drop(children);
         result
     });
     Ok(Running {
         http_addr,
         context: ctx,
         task,
+        http: http_task,
     })
 }

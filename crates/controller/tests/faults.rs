@@ -323,7 +323,6 @@ async fn holder(leases: &Api<Lease>) -> Option<String> {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-#[ignore = "fails: Running::abort stops the controller task but not the lease keeper it spawned (runtime.rs), so a killed in-process leader keeps renewing its Lease; fix pending in runtime"]
 async fn a_killed_leader_is_replaced_and_never_two_write() {
     let h = Harness::new("fault-lease").await;
     let dest = h.namespace("fault-lease-dest").await;
