@@ -9,7 +9,7 @@ use driftless_source::MirrorCache;
 
 use crate::filtered_tree::FilteredTree;
 use crate::metrics::Metrics;
-use crate::pipeline::{BoxFut, Source, SourceFilter, StageError};
+use crate::pipeline::{BoxFut, Resolution, Source, SourceFilter, StageError};
 
 /// Git through the mirror cache, rendered natively.
 pub struct GitSource {
@@ -30,7 +30,7 @@ impl Source for GitSource {
         repo: &'a str,
         revision: &'a str,
         refresh: bool,
-    ) -> BoxFut<'a, Result<String, StageError>> {
+    ) -> BoxFut<'a, Result<Resolution, StageError>> {
         Box::pin(async move {
             let resolved = self
                 .cache
@@ -45,7 +45,10 @@ impl Source for GitSource {
             if let Some(stale) = &resolved.stale {
                 tracing::warn!(repo, revision, error = %stale, "fetch failed; using the last fetched state");
             }
-            Ok(resolved.sha)
+            Ok(Resolution {
+                sha: resolved.sha,
+                stale: resolved.stale,
+            })
         })
     }
 

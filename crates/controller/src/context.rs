@@ -28,6 +28,9 @@ pub struct AppMemory {
     pub last_fetch: Option<Instant>,
     /// A webhook said its repository changed: fetch on the next reconcile.
     pub dirty: bool,
+    /// Why the last fetch failed while the last fetched state stood in
+    /// (reported until a fetch succeeds).
+    pub stale_fetch: Option<String>,
     /// Self-heal syncs since it was last in sync.
     pub self_heal_attempts: u32,
     /// When the last self-heal sync ran.

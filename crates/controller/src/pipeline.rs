@@ -32,6 +32,16 @@ impl StageError {
     }
 }
 
+/// A revision resolved to a commit.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Resolution {
+    /// The commit's full SHA.
+    pub sha: String,
+    /// Set when a fetch was due and failed, and the commit comes from the
+    /// last fetched state instead: why the fetch failed (never a secret).
+    pub stale: Option<String>,
+}
+
 /// Where desired state comes from: Git, resolved and rendered.
 pub trait Source: Send + Sync + 'static {
     /// Resolves `revision` (branch, tag, SHA, `HEAD`) of `repo` to a full
@@ -41,7 +51,7 @@ pub trait Source: Send + Sync + 'static {
         repo: &'a str,
         revision: &'a str,
         refresh: bool,
-    ) -> BoxFut<'a, Result<String, StageError>>;
+    ) -> BoxFut<'a, Result<Resolution, StageError>>;
 
     /// Renders `path` of `repo` at `commit`; with a `filter`, the files a
     /// Flux source ignores are left out first.

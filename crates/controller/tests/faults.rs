@@ -271,7 +271,6 @@ async fn a_git_server_killed_during_a_fetch_then_restarted() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-#[ignore = "fails: a failed fetch falls back to the last fetched state with only a log line; no condition names the unreachable repository, fix pending in reconcile"]
 async fn a_dead_git_server_is_reported_while_the_last_state_is_used() {
     let h = Harness::start("fault-gitcond", Duration::from_secs(2)).await;
     let (git, _dir, _repo, _) = fetching_app(&h).await;

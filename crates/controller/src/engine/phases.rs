@@ -11,18 +11,19 @@ use driftless_sync::{Comparison, Deletion, SyncResult, Target};
 use super::error::{ApplyError, CompareError, DeleteError, Owner, RenderError, ResolveError};
 use crate::adapters::Engine;
 use crate::context::Context;
-use crate::pipeline::SourceFilter;
+use crate::pipeline::{Resolution, SourceFilter};
 use crate::render_cache::RenderKey;
 
 /// Resolves `revision` (branch, tag, SHA) of `repo` to a commit SHA;
-/// `fetch` fetches even when a recent fetch is cached.
+/// `fetch` fetches even when a recent fetch is cached (a failed fetch with
+/// a last fetched state to fall back on is [`Resolution::stale`]).
 pub async fn resolve(
     ctx: &Context,
     owner: &Owner,
     repo: &str,
     revision: &str,
     fetch: bool,
-) -> Result<String, ResolveError> {
+) -> Result<Resolution, ResolveError> {
     ctx.source
         .resolve(repo, revision, fetch)
         .await

@@ -164,7 +164,8 @@ impl<'a> Run<'a> {
         let ctx = self.ctx;
         let sha = engine::resolve(ctx, &self.owner, &artifact.url, &artifact.sha, false)
             .await
-            .map_err(|e| failed(reasons::ARTIFACT_FAILED, e.to_string(), retry))?;
+            .map_err(|e| failed(reasons::ARTIFACT_FAILED, e.to_string(), retry))?
+            .sha;
         let desired = self.render(plan, &artifact, &sha).await?;
         let sa = self.ks.spec.service_account_name.as_deref();
         let acting = impersonate::engine(ctx, &self.id.0, sa)

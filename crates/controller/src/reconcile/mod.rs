@@ -307,14 +307,25 @@ impl<'a> Reconciler<'a> {
         if fetch {
             self.before_fetch(operation, &repo, &wanted).await?;
         }
-        let sha = engine::resolve(self.ctx, &self.owner(), &repo, &wanted, fetch)
+        let resolved = engine::resolve(self.ctx, &self.owner(), &repo, &wanted, fetch)
             .await
             .map_err(Error::from)?;
-        if fetch {
-            self.ctx.memory(&self.id, |m| {
+        let sha = resolved.sha;
+        let stale = self.ctx.memory(&self.id, |m| {
+            if fetch {
                 m.last_fetch = Some(Instant::now());
                 m.dirty = false;
-            });
+                m.stale_fetch = resolved.stale;
+            }
+            m.stale_fetch.clone()
+        });
+        if let Some(why) = stale {
+            self.conditions.push((
+                condition::COMPARISON_WARNING.to_string(),
+                format!(
+                    "fetching {repo} failed, so {wanted} is compared at the last fetched commit {sha}: {why}"
+                ),
+            ));
         }
 
         // Render (cached by repository, commit, path and overrides).
