@@ -23,6 +23,10 @@ pub enum Decision {
     },
     /// A retry or self-heal is due after this delay.
     Wait(Duration),
+    /// Out of sync, automated, and not synced for a reason the user must
+    /// see (a `SyncError` condition and a Warning Event): the render is
+    /// empty and `allowEmpty` is off.
+    Refuse(String),
 }
 
 /// The inputs of an automated-sync decision.
@@ -78,7 +82,10 @@ pub fn auto_sync(input: &AutoSyncInput<'_>, retry: &RetryPolicy) -> Decision {
         );
     }
     if input.empty_render && !automated.allow_empty {
-        return Decision::Skip("the render is empty and allowEmpty is off".into());
+        return Decision::Refuse(
+            "auto-sync will wipe out all resources: the render is empty and allowEmpty is off"
+                .into(),
+        );
     }
     let last_same_revision = input.last.filter(|op| {
         op.sync_result.as_ref().map(|r| r.revision.as_str()) == Some(input.revision)
@@ -223,7 +230,7 @@ mod tests {
         let mut i = input(&pp, None, 0);
         i.empty_render = true;
         assert!(
-            matches!(auto_sync(&i, &r), Decision::Skip(_)),
+            matches!(auto_sync(&i, &r), Decision::Refuse(ref m) if m.contains("allowEmpty")),
             "never sync an empty render without allowEmpty"
         );
     }

@@ -44,6 +44,10 @@ pub mod reason {
     pub const DELETING: &str = "ResourcesDeleting";
     /// An object is tracked by another Application and left to it.
     pub const SHARED_RESOURCE: &str = "SharedResourceWarning";
+    /// Something was skipped or is stale (a symlink out of the repository, a failed fetch).
+    pub const COMPARISON_WARNING: &str = "ComparisonWarning";
+    /// An automated sync refused (an empty render without `allowEmpty`).
+    pub const SYNC_ERROR: &str = "SyncError";
 }
 
 /// What makes two Events the same occurrence repeated: the object, type,

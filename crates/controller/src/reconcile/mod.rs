@@ -320,12 +320,15 @@ impl<'a> Reconciler<'a> {
             m.stale_fetch.clone()
         });
         if let Some(why) = stale {
-            self.conditions.push((
-                condition::COMPARISON_WARNING.to_string(),
-                format!(
-                    "fetching {repo} failed, so {wanted} is compared at the last fetched commit {sha}: {why}"
-                ),
-            ));
+            let message = format!(
+                "fetching {repo} failed, so {wanted} is compared at the last fetched commit {sha}: {why}"
+            );
+            self.warn(
+                condition::COMPARISON_WARNING,
+                reason::COMPARISON_WARNING,
+                message,
+            )
+            .await;
         }
 
         // Render (cached by repository, commit, path and overrides).
@@ -389,6 +392,12 @@ impl<'a> Reconciler<'a> {
             }
             Decision::Wait(delay) => {
                 self.requeue = self.requeue.min(delay + Duration::from_millis(100));
+                cmp
+            }
+            Decision::Refuse(why) => {
+                let message = format!("application {}: at {sha}: {why}", self.label);
+                self.warn(condition::SYNC_ERROR, reason::SYNC_ERROR, message)
+                    .await;
                 cmp
             }
             Decision::Skip(why) => {

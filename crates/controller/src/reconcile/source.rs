@@ -12,6 +12,7 @@ use kube::Resource;
 use crate::cycle::{self, AppId};
 use crate::engine::{self, RenderRequest};
 use crate::error::{Error, Result};
+use crate::events::reason;
 use crate::overrides;
 use crate::status;
 
@@ -60,11 +61,11 @@ impl<'a> Reconciler<'a> {
         bypass_cache: bool,
     ) -> Result<Arc<Rendered>, Failure> {
         let rendered = self.render_cached(source, sha, bypass_cache).await?;
-        self.report_render_warnings(source, sha, &rendered);
+        self.report_render_warnings(source, sha, &rendered).await;
         Ok(rendered)
     }
 
-    fn report_render_warnings(
+    async fn report_render_warnings(
         &mut self,
         source: &ApplicationSource,
         sha: &str,
@@ -72,14 +73,17 @@ impl<'a> Reconciler<'a> {
     ) {
         let short = &sha[..sha.len().min(7)];
         for warning in &rendered.warnings {
-            self.conditions.push((
-                condition::COMPARISON_WARNING.to_string(),
-                format!(
-                    "application {}: path {:?} at {short}: {warning}",
-                    self.label,
-                    source.path()
-                ),
-            ));
+            let message = format!(
+                "application {}: path {:?} at {short}: {warning}",
+                self.label,
+                source.path()
+            );
+            self.warn(
+                condition::COMPARISON_WARNING,
+                reason::COMPARISON_WARNING,
+                message,
+            )
+            .await;
         }
     }
 

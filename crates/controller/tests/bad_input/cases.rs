@@ -65,8 +65,6 @@ pub struct Case {
     pub breaks: Breaker,
     /// Waits for the outcome longer (Git timeouts).
     pub slow: bool,
-    /// Known to fail: why (these run only in the ignored test).
-    pub pending: Option<&'static str>,
 }
 
 impl Case {
@@ -81,7 +79,6 @@ impl Case {
             setup: None,
             breaks: Box::new(breaks),
             slow: false,
-            pending: None,
         }
     }
 
@@ -102,11 +99,6 @@ impl Case {
 
     fn slow(mut self) -> Case {
         self.slow = true;
-        self
-    }
-
-    fn pending(mut self, why: &'static str) -> Case {
-        self.pending = Some(why);
         self
     }
 }
@@ -366,23 +358,18 @@ fn kustomize_cases() -> Vec<Case> {
     ]
 }
 
-/// Why the skipped-symlink cases are pending.
-const SKIPPED_LINK_NO_EVENT: &str = "a symlink out of the repository is skipped with a ComparisonWarning condition, but no Event says so";
-
 fn path_cases() -> Vec<Case> {
     vec![
         Case::new("symlink-file-out", |r, _| {
             r.symlink("app/passwd.yaml", "/etc/passwd");
             let sha = r.commit("a symlink to a file outside the repo");
             expect(&["passwd.yaml", &sha[..7]])
-        })
-        .pending(SKIPPED_LINK_NO_EVENT),
+        }),
         Case::new("symlink-relative-out", |r, _| {
             r.symlink("app/up.yaml", "../../../../../../../etc/passwd");
             let sha = r.commit("a relative symlink out of the repo");
             expect(&["up.yaml", &sha[..7]])
-        })
-        .pending(SKIPPED_LINK_NO_EVENT),
+        }),
         Case::new("symlink-dir-out", |r, _| {
             r.symlink("app/etc", "/etc");
             r.write(
@@ -395,7 +382,10 @@ fn path_cases() -> Vec<Case> {
         Case::new("symlink-source-path", |r, _| {
             r.symlink("outside", "/etc");
             r.commit("a symlinked directory as the path");
-            patch(json!({"spec": {"source": {"path": "outside"}}}), &["outside"])
+            patch(
+                json!({"spec": {"source": {"path": "outside"}}}),
+                &["outside"],
+            )
         }),
         Case::new("path-dotdot", |_, _| {
             patch(
@@ -433,8 +423,7 @@ fn path_cases() -> Vec<Case> {
             r.write("app/README.md", "nothing to deploy\n");
             r.commit("the path renders nothing");
             expect(&["allowEmpty"])
-        })
-        .pending("an automated sync skipped for an empty render (allowEmpty off) sets no condition and no Event"),
+        }),
     ]
 }
 
