@@ -9,7 +9,14 @@ use driftless_testkit::cluster::ControlPlane;
 pub(crate) type Counts = BTreeMap<(String, String), f64>;
 
 /// Verbs that write.
-const WRITE_VERBS: [&str; 6] = ["POST", "PUT", "PATCH", "APPLY", "DELETE", "DELETECOLLECTION"];
+const WRITE_VERBS: [&str; 6] = [
+    "POST",
+    "PUT",
+    "PATCH",
+    "APPLY",
+    "DELETE",
+    "DELETECOLLECTION",
+];
 
 /// The value of `label` in a Prometheus sample line.
 fn label<'a>(line: &'a str, label: &str) -> &'a str {
@@ -23,7 +30,10 @@ fn label<'a>(line: &'a str, label: &str) -> &'a str {
 /// Parses the `apiserver_request_total` samples of a `/metrics` text.
 pub(crate) fn parse(metrics: &str) -> Counts {
     let mut counts = Counts::new();
-    for line in metrics.lines().filter(|l| l.starts_with("apiserver_request_total{")) {
+    for line in metrics
+        .lines()
+        .filter(|l| l.starts_with("apiserver_request_total{"))
+    {
         let Some(value) = line.rsplit(' ').next().and_then(|v| v.parse::<f64>().ok()) else {
             continue;
         };
@@ -43,14 +53,20 @@ pub(crate) fn parse(metrics: &str) -> Counts {
 
 /// A snapshot of the API server's request counters (empty if unreadable).
 pub(crate) fn snapshot(cp: &ControlPlane) -> Counts {
-    parse(&cp.kubectl(&["get", "--raw", "/metrics"]).unwrap_or_default())
+    parse(
+        &cp.kubectl(&["get", "--raw", "/metrics"])
+            .unwrap_or_default(),
+    )
 }
 
 /// `after - before` summed by verb.
 pub(crate) fn by_verb(before: &Counts, after: &Counts) -> BTreeMap<String, f64> {
     let mut verbs = BTreeMap::new();
     for ((verb, resource), v) in after {
-        let d = v - before.get(&(verb.clone(), resource.clone())).copied().unwrap_or(0.0);
+        let d = v - before
+            .get(&(verb.clone(), resource.clone()))
+            .copied()
+            .unwrap_or(0.0);
         if d > 0.0 {
             *verbs.entry(verb.clone()).or_default() += d;
         }
@@ -88,6 +104,9 @@ apiserver_request_total{code="200",component="apiserver",dry_run="",group="",res
         let verbs = by_verb(&before, &after);
         assert_eq!(verbs["APPLY"], 4.0);
         assert_eq!(verbs["APPLY(dry-run)"], 2.0);
-        assert_eq!(writes_to(&before, &after, &["deployments", "kustomizations"]), 7.0);
+        assert_eq!(
+            writes_to(&before, &after, &["deployments", "kustomizations"]),
+            7.0
+        );
     }
 }

@@ -9,7 +9,11 @@ use plotters::prelude::*;
 use crate::phases::Results;
 
 /// Colours of the curves, in the order of `results`.
-const COLOURS: [RGBColor; 3] = [RGBColor(0x1f, 0x77, 0xb4), RGBColor(0xd6, 0x27, 0x28), RGBColor(0x2c, 0xa0, 0x2c)];
+const COLOURS: [RGBColor; 3] = [
+    RGBColor(0x1f, 0x77, 0xb4),
+    RGBColor(0xd6, 0x27, 0x28),
+    RGBColor(0x2c, 0xa0, 0x2c),
+];
 
 /// The curve of one contender as points (seconds, Ready), starting at (0, 0).
 fn points(curve: &[(f64, usize)]) -> Vec<(f64, f64)> {
@@ -37,7 +41,10 @@ pub(crate) fn write(path: &Path, n: usize, results: &[&Results]) -> anyhow::Resu
     let root = SVGBackend::new(path, (900, 540)).into_drawing_area();
     root.fill(&WHITE)?;
     let mut chart = ChartBuilder::on(&root)
-        .caption(format!("Cold start: {n} objects applied at once, Ready over time"), ("sans-serif", 22))
+        .caption(
+            format!("Cold start: {n} objects applied at once, Ready over time"),
+            ("sans-serif", 22),
+        )
         .margin(16)
         .x_label_area_size(44)
         .y_label_area_size(60)
@@ -52,7 +59,9 @@ pub(crate) fn write(path: &Path, n: usize, results: &[&Results]) -> anyhow::Resu
         chart
             .draw_series(LineSeries::new(points, colour.stroke_width(2)))?
             .label(label)
-            .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], colour.stroke_width(2)));
+            .legend(move |(x, y)| {
+                PathElement::new(vec![(x, y), (x + 20, y)], colour.stroke_width(2))
+            });
     }
     chart
         .configure_series_labels()
@@ -60,7 +69,8 @@ pub(crate) fn write(path: &Path, n: usize, results: &[&Results]) -> anyhow::Resu
         .background_style(WHITE.mix(0.8))
         .border_style(BLACK)
         .draw()?;
-    root.present().with_context(|| format!("writing {}", path.display()))?;
+    root.present()
+        .with_context(|| format!("writing {}", path.display()))?;
     Ok(())
 }
 

@@ -45,7 +45,10 @@ impl Kind {
     /// label its samples must carry.
     pub(crate) fn reconcile_metric(&self) -> (&'static str, &'static str) {
         match self {
-            Kind::Flux(_) => ("controller_runtime_reconcile_total", "controller=\"kustomization\""),
+            Kind::Flux(_) => (
+                "controller_runtime_reconcile_total",
+                "controller=\"kustomization\"",
+            ),
             _ => ("driftless_reconciles_total", ""),
         }
     }
@@ -85,7 +88,8 @@ impl Running {
         };
         install_crds(&cp, &crds)?;
         for ns in [NAMESPACE, DEST] {
-            cp.kubectl(&["create", "namespace", ns]).map_err(anyhow::Error::msg)?;
+            cp.kubectl(&["create", "namespace", ns])
+                .map_err(anyhow::Error::msg)?;
         }
         let git = GitServer::start().await;
         let repo = git.create_repo("bench");
@@ -97,7 +101,15 @@ impl Running {
         repo.commit(&format!("{n} apps"));
         std::fs::create_dir_all(&work).with_context(|| format!("creating {}", work.display()))?;
         let procs = spawn(&kind, cp.kubeconfig_path(), &work)?;
-        let mut running = Running { kind, cp, client, git, repo, procs, work };
+        let mut running = Running {
+            kind,
+            cp,
+            client,
+            git,
+            repo,
+            procs,
+            work,
+        };
         for p in &mut running.procs {
             p.wait_ready(Duration::from_secs(120)).await?;
         }
@@ -153,8 +165,14 @@ fn install_crds(cp: &ControlPlane, dir: &Path) -> anyhow::Result<()> {
         cp.kubectl(&["apply", "--server-side", "-f", &path])
             .map_err(|e| anyhow::anyhow!("installing the CRD {path}: {e}"))?;
     }
-    cp.kubectl(&["wait", "--for=condition=established", "--timeout=60s", "crd", "--all"])
-        .map_err(anyhow::Error::msg)?;
+    cp.kubectl(&[
+        "wait",
+        "--for=condition=established",
+        "--timeout=60s",
+        "crd",
+        "--all",
+    ])
+    .map_err(anyhow::Error::msg)?;
     Ok(())
 }
 
@@ -163,7 +181,8 @@ fn spawn(kind: &Kind, kubeconfig: &Path, work: &Path) -> anyhow::Result<Vec<Proc
     match kind {
         Kind::Flux(dir) => {
             let artifacts = work.join("artifacts");
-            std::fs::create_dir_all(&artifacts).with_context(|| format!("creating {}", artifacts.display()))?;
+            std::fs::create_dir_all(&artifacts)
+                .with_context(|| format!("creating {}", artifacts.display()))?;
             let storage = free_addr();
             let (health, metrics) = (free_addr(), free_addr());
             let mut source = Command::new(dir.join("source-controller"));
@@ -173,17 +192,37 @@ fn spawn(kind: &Kind, kubeconfig: &Path, work: &Path) -> anyhow::Result<Vec<Proc
                 .arg(format!("--storage-adv-addr={storage}"))
                 .arg(format!("--metrics-addr={metrics}"))
                 .arg(format!("--health-addr={health}"))
-                .args(["--enable-leader-election=false", "--watch-all-namespaces=true"])
+                .args([
+                    "--enable-leader-election=false",
+                    "--watch-all-namespaces=true",
+                ])
                 .env("RUNTIME_NAMESPACE", NAMESPACE);
-            let source = Proc::spawn("source-controller", source, kubeconfig, work, health, metrics)?;
+            let source = Proc::spawn(
+                "source-controller",
+                source,
+                kubeconfig,
+                work,
+                health,
+                metrics,
+            )?;
             let (health, metrics) = (free_addr(), free_addr());
             let mut kustomize = Command::new(dir.join("kustomize-controller"));
             kustomize
                 .arg(format!("--metrics-addr={metrics}"))
                 .arg(format!("--health-addr={health}"))
-                .args(["--enable-leader-election=false", "--watch-all-namespaces=true"])
+                .args([
+                    "--enable-leader-election=false",
+                    "--watch-all-namespaces=true",
+                ])
                 .env("RUNTIME_NAMESPACE", NAMESPACE);
-            let kustomize = Proc::spawn("kustomize-controller", kustomize, kubeconfig, work, health, metrics)?;
+            let kustomize = Proc::spawn(
+                "kustomize-controller",
+                kustomize,
+                kubeconfig,
+                work,
+                health,
+                metrics,
+            )?;
             Ok(vec![source, kustomize])
         }
         Kind::DriftlessKustomizations(bin) | Kind::DriftlessApplications(bin) => {
@@ -191,11 +230,23 @@ fn spawn(kind: &Kind, kubeconfig: &Path, work: &Path) -> anyhow::Result<Vec<Proc
             let mut command = Command::new(bin);
             command
                 .arg("controller")
-                .args(["--namespaces", NAMESPACE, "--control-plane-namespace", NAMESPACE])
+                .args([
+                    "--namespaces",
+                    NAMESPACE,
+                    "--control-plane-namespace",
+                    NAMESPACE,
+                ])
                 .arg(format!("--listen={addr}"))
                 .arg("--cache-dir")
                 .arg(work.join("repos"));
-            Ok(vec![Proc::spawn("driftless", command, kubeconfig, work, addr, addr)?])
+            Ok(vec![Proc::spawn(
+                "driftless",
+                command,
+                kubeconfig,
+                work,
+                addr,
+                addr,
+            )?])
         }
     }
 }

@@ -106,17 +106,35 @@ fn gvk(group: &str, version: &str, kind: &str) -> GroupVersionKind {
 fn object_tracker(run: &Running) -> Tracker {
     if run.kind.kustomizations() {
         let k = gvk("kustomize.toolkit.fluxcd.io", "v1", "Kustomization");
-        Tracker::start(run.client.clone(), k, "kustomizations", NAMESPACE, tracker::flux_ready)
+        Tracker::start(
+            run.client.clone(),
+            k,
+            "kustomizations",
+            NAMESPACE,
+            tracker::flux_ready,
+        )
     } else {
         let a = gvk("argoproj.io", "v1alpha1", "Application");
-        Tracker::start(run.client.clone(), a, "applications", NAMESPACE, tracker::application_synced)
+        Tracker::start(
+            run.client.clone(),
+            a,
+            "applications",
+            NAMESPACE,
+            tracker::application_synced,
+        )
     }
 }
 
 /// The watch on the deployed Deployments.
 fn deployment_tracker(run: &Running) -> Tracker {
     let d = gvk("apps", "v1", "Deployment");
-    Tracker::start(run.client.clone(), d, "deployments", DEST, tracker::deployment_state)
+    Tracker::start(
+        run.client.clone(),
+        d,
+        "deployments",
+        DEST,
+        tracker::deployment_state,
+    )
 }
 
 /// Runs every phase on `run`; later phases are `n/a` if cold start failed.
@@ -127,13 +145,27 @@ pub(crate) async fn measure(run: &mut Running, plan: &Plan) -> Results {
     let cold = cold(run, plan, &objects).await;
     if let Err(reason) = &cold {
         let why = format!("cold start failed: {reason}");
-        return Results { label, cold, push: na(&why), monorepo: na(&why), drift: na(&why), idle: na(&why) };
+        return Results {
+            label,
+            cold,
+            push: na(&why),
+            monorepo: na(&why),
+            drift: na(&why),
+            idle: na(&why),
+        };
     }
     let push = pushes(run, plan, &deployments).await;
     let monorepo = monorepo(run, plan, &deployments).await;
     let drift = drift(run, &deployments).await;
     let idle = idle(run, plan).await;
-    Results { label, cold, push, monorepo, drift, idle }
+    Results {
+        label,
+        cold,
+        push,
+        monorepo,
+        drift,
+        idle,
+    }
 }
 
 /// Server-side applies `objects`, eight in flight.
@@ -151,7 +183,11 @@ async fn apply_all(run: &Running, objects: Vec<serde_json::Value>) -> anyhow::Re
 }
 
 /// Server-side applies one object given as JSON.
-async fn apply(client: kube::Client, object: serde_json::Value, params: &PatchParams) -> anyhow::Result<()> {
+async fn apply(
+    client: kube::Client,
+    object: serde_json::Value,
+    params: &PatchParams,
+) -> anyhow::Result<()> {
     let o: DynamicObject = serde_json::from_value(object.clone())?;
     let types = o.types.clone().context("object without apiVersion/kind")?;
     let gvk = GroupVersionKind::try_from(&types)?;
@@ -196,10 +232,20 @@ async fn cold(run: &mut Running, plan: &Plan, objects: &Tracker) -> Figure<Cold>
     let n = plan.n;
     let waited = wait_or_die(run, objects, plan.cold_timeout, |s| s.ready() >= n).await;
     let Some(_) = waited? else {
-        let (ready, bare) = objects.with(|s| (s.ready(), s.states.values().filter(|v| *v == tracker::NO_STATUS).count()));
+        let (ready, bare) = objects.with(|s| {
+            (
+                s.ready(),
+                s.states
+                    .values()
+                    .filter(|v| *v == tracker::NO_STATUS)
+                    .count(),
+            )
+        });
         let bare = match bare {
             0 => String::new(),
-            b => format!("; {b} have no status conditions at all: is this API served by this build?"),
+            b => {
+                format!("; {b} have no status conditions at all: is this API served by this build?")
+            }
         };
         return Err(format!(
             "{ready}/{n} Ready after {:.0} s{bare}; logs in {}",
@@ -216,7 +262,13 @@ async fn cold(run: &mut Running, plan: &Plan, objects: &Tracker) -> Figure<Cold>
             .map(|(t, c)| (t.duration_since(started).as_secs_f64(), *c))
             .collect()
     });
-    Ok(Cold { secs, peak_mib: run.peak_rss_mib(), cpu_secs: run.cpu_seconds() - cpu0, requests, curve })
+    Ok(Cold {
+        secs,
+        peak_mib: run.peak_rss_mib(),
+        cpu_secs: run.cpu_seconds() - cpu0,
+        requests,
+        curve,
+    })
 }
 
 /// Waits for `done` on `tracker` up to `limit`, failing early if a
@@ -251,33 +303,63 @@ async fn trigger(run: &Running, app: usize, before: &str, after: &str) -> anyhow
         let api: Api<DynamicObject> = Api::namespaced_with(run.client.clone(), NAMESPACE, &ar);
         let patch = serde_json::json!({ "metadata": { "annotations": {
             "reconcile.fluxcd.io/requestedAt": after } } });
-        api.patch(workload::GIT_REPOSITORY, &PatchParams::default(), &Patch::Merge(&patch))
-            .await
-            .context("annotating the GitRepository with reconcile.fluxcd.io/requestedAt")?;
+        api.patch(
+            workload::GIT_REPOSITORY,
+            &PatchParams::default(),
+            &Patch::Merge(&patch),
+        )
+        .await
+        .context("annotating the GitRepository with reconcile.fluxcd.io/requestedAt")?;
         return Ok(());
     }
     let body = serde_json::json!({
         "repository": run.git.git_url("bench"), "ref": "refs/heads/main", "before": before, "after": after,
         "changedFiles": [format!("{}/deployment.yaml", workload::app_path(app))],
     });
-    let (code, text) = crate::procs::http(run.procs[0].health, "POST", "/api/webhook", &body.to_string()).await?;
-    anyhow::ensure!((200..300).contains(&code), "the webhook answered HTTP {code}: {text}");
+    let (code, text) = crate::procs::http(
+        run.procs[0].health,
+        "POST",
+        "/api/webhook",
+        &body.to_string(),
+    )
+    .await?;
+    anyhow::ensure!(
+        (200..300).contains(&code),
+        "the webhook answered HTTP {code}: {text}"
+    );
     Ok(())
 }
 
 /// Commits a new image for app `app`, triggers, and waits until its
 /// Deployment runs it: the seconds from the push, or why not.
-async fn push_once(run: &mut Running, deployments: &Tracker, app: usize, image: &str, limit: Duration) -> Figure<f64> {
+async fn push_once(
+    run: &mut Running,
+    deployments: &Tracker,
+    app: usize,
+    image: &str,
+    limit: Duration,
+) -> Figure<f64> {
     let (path, body) = workload::files(app, image).swap_remove(0);
     let before = run.repo.head();
     run.repo.write(&path, &body);
-    let after = run.repo.commit(&format!("{} runs {image}", workload::app(app)));
+    let after = run
+        .repo
+        .commit(&format!("{} runs {image}", workload::app(app)));
     let started = Instant::now();
-    trigger(run, app, &before, &after).await.map_err(|e| format!("{e:#}"))?;
+    trigger(run, app, &before, &after)
+        .await
+        .map_err(|e| format!("{e:#}"))?;
     let (name, want) = (workload::app(app), format!("{image}/0"));
-    match wait_or_die(run, deployments, limit, |s| s.states.get(&name) == Some(&want)).await? {
+    match wait_or_die(run, deployments, limit, |s| {
+        s.states.get(&name) == Some(&want)
+    })
+    .await?
+    {
         Some(_) => Ok(started.elapsed().as_secs_f64()),
-        None => Err(format!("{name} not running {image} {:.0} s after the push", limit.as_secs_f64())),
+        None => Err(format!(
+            "{name} not running {image} {:.0} s after the push",
+            limit.as_secs_f64()
+        )),
     }
 }
 
@@ -302,10 +384,16 @@ async fn pushes(run: &mut Running, plan: &Plan, deployments: &Tracker) -> Figure
     let mut millis = Vec::new();
     for k in 0..plan.pushes {
         let image = format!("nginx:1.27.{k}");
-        millis.push(push_once(run, deployments, 0, &image, Duration::from_secs(120)).await? * 1000.0);
-        settle(run, Duration::from_secs(1), Duration::from_secs(30)).await.map_err(|e| format!("{e:#}"))?;
+        millis
+            .push(push_once(run, deployments, 0, &image, Duration::from_secs(120)).await? * 1000.0);
+        settle(run, Duration::from_secs(1), Duration::from_secs(30))
+            .await
+            .map_err(|e| format!("{e:#}"))?;
     }
-    Ok(Push { p50_ms: percentile(&mut millis, 50.0), p99_ms: percentile(&mut millis, 99.0) })
+    Ok(Push {
+        p50_ms: percentile(&mut millis, 50.0),
+        p99_ms: percentile(&mut millis, 99.0),
+    })
 }
 
 /// The `p`th percentile (nearest rank).
@@ -323,10 +411,24 @@ pub(crate) fn percentile(values: &mut [f64], p: f64) -> f64 {
 async fn monorepo(run: &mut Running, plan: &Plan, deployments: &Tracker) -> Figure<Monorepo> {
     let app = 1.min(plan.n - 1);
     let settle_err = |e: anyhow::Error| format!("{e:#}");
-    let before = settle(run, Duration::from_secs(3), Duration::from_secs(60)).await.map_err(settle_err)?;
-    let applied_secs = push_once(run, deployments, app, "nginx:1.28", Duration::from_secs(300)).await?;
-    let after = settle(run, Duration::from_secs(5), Duration::from_secs(300)).await.map_err(settle_err)?;
-    Ok(Monorepo { applied_secs, reconciles: after - before })
+    let before = settle(run, Duration::from_secs(3), Duration::from_secs(60))
+        .await
+        .map_err(settle_err)?;
+    let applied_secs = push_once(
+        run,
+        deployments,
+        app,
+        "nginx:1.28",
+        Duration::from_secs(300),
+    )
+    .await?;
+    let after = settle(run, Duration::from_secs(5), Duration::from_secs(300))
+        .await
+        .map_err(settle_err)?;
+    Ok(Monorepo {
+        applied_secs,
+        reconciles: after - before,
+    })
 }
 
 /// Drift: a live edit (replicas 0 → 2 by another field manager) on a
@@ -334,7 +436,8 @@ async fn monorepo(run: &mut Running, plan: &Plan, deployments: &Tracker) -> Figu
 async fn drift(run: &mut Running, deployments: &Tracker) -> Figure<f64> {
     let limit = Duration::from_secs(60);
     let name = workload::app(0);
-    let api: Api<k8s_openapi::api::apps::v1::Deployment> = Api::namespaced(run.client.clone(), DEST);
+    let api: Api<k8s_openapi::api::apps::v1::Deployment> =
+        Api::namespaced(run.client.clone(), DEST);
     let patch = serde_json::json!({ "spec": { "replicas": 2 } });
     let started = Instant::now();
     api.patch(&name, &PatchParams::default(), &Patch::Merge(&patch))
@@ -343,9 +446,15 @@ async fn drift(run: &mut Running, deployments: &Tracker) -> Figure<f64> {
     let reverted = |s: &tracker::Seen| s.states.get(&name).is_some_and(|v| v.ends_with("/0"));
     // The watch must see the edit before it can see the revert.
     let edited = |s: &tracker::Seen| s.states.get(&name).is_some_and(|v| v.ends_with("/2"));
-    if deployments.wait(Duration::from_secs(10), edited).await.is_none() {
+    if deployments
+        .wait(Duration::from_secs(10), edited)
+        .await
+        .is_none()
+    {
         // Reverted before the watch saw the edit, or the edit was lost.
-        return Err(format!("the edit of {DEST}/{name} was not seen by the watch within 10 s"));
+        return Err(format!(
+            "the edit of {DEST}/{name} was not seen by the watch within 10 s"
+        ));
     }
     match wait_or_die(run, deployments, limit, reverted).await? {
         Some(_) => Ok(started.elapsed().as_secs_f64()),
@@ -361,7 +470,10 @@ async fn idle(run: &mut Running, plan: &Plan) -> Figure<Idle> {
     run.check_alive().map_err(|e| format!("{e:#}"))?;
     let writes = apiserver::writes_to(&before, &apiserver::snapshot(&run.cp), &WATCHED_RESOURCES);
     let per_min = 60.0 / plan.idle.as_secs_f64();
-    Ok(Idle { cpu_per_min: (run.cpu_seconds() - cpu0) * per_min, writes_per_min: writes * per_min })
+    Ok(Idle {
+        cpu_per_min: (run.cpu_seconds() - cpu0) * per_min,
+        writes_per_min: writes * per_min,
+    })
 }
 
 #[cfg(test)]

@@ -41,7 +41,8 @@ impl Proc {
         metrics: SocketAddr,
     ) -> anyhow::Result<Proc> {
         let log = work.join(format!("{name}.log"));
-        let out = std::fs::File::create(&log).with_context(|| format!("creating {}", log.display()))?;
+        let out =
+            std::fs::File::create(&log).with_context(|| format!("creating {}", log.display()))?;
         let err = out.try_clone()?;
         let child = command
             .env("KUBECONFIG", kubeconfig)
@@ -50,7 +51,13 @@ impl Proc {
             .stderr(err)
             .spawn()
             .with_context(|| format!("starting {name} ({command:?})"))?;
-        Ok(Proc { name: name.to_string(), child, log, health, metrics })
+        Ok(Proc {
+            name: name.to_string(),
+            child,
+            log,
+            health,
+            metrics,
+        })
     }
 
     fn pid(&self) -> u32 {
@@ -74,16 +81,28 @@ impl Proc {
 
     /// User + system CPU seconds so far.
     pub(crate) fn cpu_seconds(&self) -> f64 {
-        let stat = std::fs::read_to_string(format!("/proc/{}/stat", self.pid())).unwrap_or_default();
+        let stat =
+            std::fs::read_to_string(format!("/proc/{}/stat", self.pid())).unwrap_or_default();
         // After the command name (in parentheses): utime and stime are the 12th and 13th fields.
-        let fields: Vec<&str> = stat.rsplit(')').next().unwrap_or("").split_whitespace().collect();
-        let ticks = |i: usize| fields.get(i).and_then(|v| v.parse::<f64>().ok()).unwrap_or(0.0);
+        let fields: Vec<&str> = stat
+            .rsplit(')')
+            .next()
+            .unwrap_or("")
+            .split_whitespace()
+            .collect();
+        let ticks = |i: usize| {
+            fields
+                .get(i)
+                .and_then(|v| v.parse::<f64>().ok())
+                .unwrap_or(0.0)
+        };
         (ticks(11) + ticks(12)) / TICKS_PER_SECOND
     }
 
     /// Peak resident set size so far, in MiB (VmHWM).
     pub(crate) fn peak_rss_mib(&self) -> f64 {
-        let status = std::fs::read_to_string(format!("/proc/{}/status", self.pid())).unwrap_or_default();
+        let status =
+            std::fs::read_to_string(format!("/proc/{}/status", self.pid())).unwrap_or_default();
         status
             .lines()
             .find_map(|l| l.strip_prefix("VmHWM:"))
@@ -97,12 +116,20 @@ impl Proc {
         let started = Instant::now();
         loop {
             self.check_alive()?;
-            let probe = tokio::time::timeout(Duration::from_secs(2), http(self.health, "GET", "/readyz", "")).await;
+            let probe = tokio::time::timeout(
+                Duration::from_secs(2),
+                http(self.health, "GET", "/readyz", ""),
+            )
+            .await;
             if let Ok(Ok((200, _))) = probe {
                 return Ok(());
             }
             if started.elapsed() > limit {
-                bail!("{} not ready after {limit:?} (log: {})", self.name, self.log.display());
+                bail!(
+                    "{} not ready after {limit:?} (log: {})",
+                    self.name,
+                    self.log.display()
+                );
             }
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
@@ -125,7 +152,9 @@ impl Proc {
         if self.child.try_wait().ok().flatten().is_some() {
             return;
         }
-        let _ = Command::new("kill").args(["-TERM", &self.pid().to_string()]).status();
+        let _ = Command::new("kill")
+            .args(["-TERM", &self.pid().to_string()])
+            .status();
         let started = Instant::now();
         while started.elapsed() < Duration::from_secs(10) {
             if self.child.try_wait().ok().flatten().is_some() {
@@ -155,7 +184,12 @@ pub(crate) fn sum_metric(body: &str, name: &str, label_filter: &str) -> f64 {
 }
 
 /// One HTTP/1.0 request to `addr`: status and body.
-pub(crate) async fn http(addr: SocketAddr, method: &str, path: &str, body: &str) -> anyhow::Result<(u16, String)> {
+pub(crate) async fn http(
+    addr: SocketAddr,
+    method: &str,
+    path: &str,
+    body: &str,
+) -> anyhow::Result<(u16, String)> {
     let mut stream = tokio::net::TcpStream::connect(addr).await?;
     let request = format!(
         "{method} {path} HTTP/1.0\r\nHost: {addr}\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",

@@ -28,7 +28,13 @@ fn ratio(flux: Option<f64>, driftless: Option<f64>) -> String {
 /// One row: the measure, then driftless (Kustomization), Flux, ratio, driftless (Application).
 type Row = [String; 5];
 
-fn row(name: &str, k: &Results, flux: &Results, apps: &Results, get: &dyn Fn(&Results) -> (String, Option<f64>)) -> Row {
+fn row(
+    name: &str,
+    k: &Results,
+    flux: &Results,
+    apps: &Results,
+    get: &dyn Fn(&Results) -> (String, Option<f64>),
+) -> Row {
     let (dk, dkv) = get(k);
     let (f, fv) = get(flux);
     let (da, _) = get(apps);
@@ -39,11 +45,21 @@ fn row(name: &str, k: &Results, flux: &Results, apps: &Results, get: &dyn Fn(&Re
 fn rows(n: usize, k: &Results, flux: &Results, apps: &Results) -> Vec<Row> {
     let n = n as f64;
     let mut rows = vec![
-        row("cold: all Ready (s)", k, flux, apps, &|r| cell(&r.cold, |c| c.secs, 1)),
-        row("cold: peak RSS (MiB)", k, flux, apps, &|r| cell(&r.cold, |c| c.peak_mib, 1)),
-        row("cold: CPU (s)", k, flux, apps, &|r| cell(&r.cold, |c| c.cpu_secs, 1)),
-        row("cold: API requests", k, flux, apps, &|r| cell(&r.cold, |c| c.total_requests(), 0)),
-        row("cold: API requests/app", k, flux, apps, &|r| cell(&r.cold, |c| c.total_requests() / n, 1)),
+        row("cold: all Ready (s)", k, flux, apps, &|r| {
+            cell(&r.cold, |c| c.secs, 1)
+        }),
+        row("cold: peak RSS (MiB)", k, flux, apps, &|r| {
+            cell(&r.cold, |c| c.peak_mib, 1)
+        }),
+        row("cold: CPU (s)", k, flux, apps, &|r| {
+            cell(&r.cold, |c| c.cpu_secs, 1)
+        }),
+        row("cold: API requests", k, flux, apps, &|r| {
+            cell(&r.cold, |c| c.total_requests(), 0)
+        }),
+        row("cold: API requests/app", k, flux, apps, &|r| {
+            cell(&r.cold, |c| c.total_requests() / n, 1)
+        }),
     ];
     let verbs: BTreeSet<String> = [k, flux, apps]
         .iter()
@@ -51,24 +67,48 @@ fn rows(n: usize, k: &Results, flux: &Results, apps: &Results) -> Vec<Row> {
         .flat_map(|c| c.requests.keys().cloned())
         .collect();
     for verb in verbs {
-        let get = |r: &Results| cell(&r.cold, |c| c.requests.get(&verb).copied().unwrap_or(0.0), 0);
+        let get = |r: &Results| {
+            cell(
+                &r.cold,
+                |c| c.requests.get(&verb).copied().unwrap_or(0.0),
+                0,
+            )
+        };
         rows.push(row(&format!("  {verb}"), k, flux, apps, &get));
     }
     rows.extend([
-        row("push->applied p50 (ms)", k, flux, apps, &|r| cell(&r.push, |p| p.p50_ms, 0)),
-        row("push->applied p99 (ms)", k, flux, apps, &|r| cell(&r.push, |p| p.p99_ms, 0)),
-        row("monorepo: app applied (s)", k, flux, apps, &|r| cell(&r.monorepo, |m| m.applied_secs, 2)),
-        row("monorepo: reconciles", k, flux, apps, &|r| cell(&r.monorepo, |m| m.reconciles, 0)),
-        row("drift reverted (s)", k, flux, apps, &|r| cell(&r.drift, |d| *d, 2)),
-        row("idle: CPU (s/min)", k, flux, apps, &|r| cell(&r.idle, |i| i.cpu_per_min, 2)),
-        row("idle: API writes/min", k, flux, apps, &|r| cell(&r.idle, |i| i.writes_per_min, 1)),
+        row("push->applied p50 (ms)", k, flux, apps, &|r| {
+            cell(&r.push, |p| p.p50_ms, 0)
+        }),
+        row("push->applied p99 (ms)", k, flux, apps, &|r| {
+            cell(&r.push, |p| p.p99_ms, 0)
+        }),
+        row("monorepo: app applied (s)", k, flux, apps, &|r| {
+            cell(&r.monorepo, |m| m.applied_secs, 2)
+        }),
+        row("monorepo: reconciles", k, flux, apps, &|r| {
+            cell(&r.monorepo, |m| m.reconciles, 0)
+        }),
+        row("drift reverted (s)", k, flux, apps, &|r| {
+            cell(&r.drift, |d| *d, 2)
+        }),
+        row("idle: CPU (s/min)", k, flux, apps, &|r| {
+            cell(&r.idle, |i| i.cpu_per_min, 2)
+        }),
+        row("idle: API writes/min", k, flux, apps, &|r| {
+            cell(&r.idle, |i| i.writes_per_min, 1)
+        }),
     ]);
     rows
 }
 
 /// One line: newlines of a reason (e.g. a log tail) become ` | `.
 fn one_line(text: &str) -> String {
-    text.lines().map(str::trim).filter(|l| !l.is_empty()).collect::<Vec<_>>().join(" | ")
+    text.lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .collect::<Vec<_>>()
+        .join(" | ")
 }
 
 /// Replaces each `n/a (reason)` cell with `n/a [k]`, the reasons listed once in `notes`.
@@ -103,15 +143,26 @@ pub(crate) fn table(n: usize, k: &Results, flux: &Results, apps: &Results) -> St
     all.extend(rows(n, k, flux, apps));
     let mut notes = Vec::new();
     footnote(&mut all, &mut notes);
-    let widths: Vec<usize> = (0..5).map(|c| all.iter().map(|r| r[c].chars().count()).max().unwrap_or(0)).collect();
+    let widths: Vec<usize> = (0..5)
+        .map(|c| all.iter().map(|r| r[c].chars().count()).max().unwrap_or(0))
+        .collect();
     let mut lines: Vec<String> = all
         .iter()
         .map(|r| {
-            let cells: Vec<String> = r.iter().zip(&widths).map(|(v, w)| format!("{v:<w$}")).collect();
+            let cells: Vec<String> = r
+                .iter()
+                .zip(&widths)
+                .map(|(v, w)| format!("{v:<w$}"))
+                .collect();
             format!("| {} |", cells.join(" | "))
         })
         .collect();
-    lines.extend(notes.iter().enumerate().map(|(i, n)| format!("[{}] {n}", i + 1)));
+    lines.extend(
+        notes
+            .iter()
+            .enumerate()
+            .map(|(i, n)| format!("[{}] {n}", i + 1)),
+    );
     lines.join("\n")
 }
 
@@ -120,7 +171,12 @@ pub(crate) fn table(n: usize, k: &Results, flux: &Results, apps: &Results) -> St
 /// driftless' figures are its Kustomization run's (the same manifests as Flux's).
 pub(crate) fn summary(n: usize, driftless: &Results, flux: &Results) -> String {
     let d = match &driftless.cold {
-        Ok(c) => format!("{:.1} s {:.1} MiB {:.1} req/app", c.secs, c.peak_mib, c.total_requests() / n as f64),
+        Ok(c) => format!(
+            "{:.1} s {:.1} MiB {:.1} req/app",
+            c.secs,
+            c.peak_mib,
+            c.total_requests() / n as f64
+        ),
         Err(reason) => format!("n/a ({})", one_line(reason)),
     };
     let f = match &flux.cold {
@@ -137,11 +193,24 @@ mod tests {
 
     fn results(label: &'static str, cold: Figure<Cold>) -> Results {
         use crate::phases::na;
-        Results { label, cold, push: na("skipped"), monorepo: na("skipped"), drift: na("skipped"), idle: na("skipped") }
+        Results {
+            label,
+            cold,
+            push: na("skipped"),
+            monorepo: na("skipped"),
+            drift: na("skipped"),
+            idle: na("skipped"),
+        }
     }
 
     fn cold(secs: f64, mib: f64, requests: f64) -> Cold {
-        Cold { secs, peak_mib: mib, cpu_secs: 1.0, requests: [("GET".to_string(), requests)].into(), curve: vec![] }
+        Cold {
+            secs,
+            peak_mib: mib,
+            cpu_secs: 1.0,
+            requests: [("GET".to_string(), requests)].into(),
+            curve: vec![],
+        }
     }
 
     #[test]
@@ -160,11 +229,17 @@ mod tests {
         let f = results("f", Ok(cold(20.0, 90.0, 4000.0)));
         let a = results("a", Err("x".into()));
         let text = table(100, &d, &f, &a);
-        let cold_row = text.lines().find(|l| l.contains("all Ready")).expect("cold row");
+        let cold_row = text
+            .lines()
+            .find(|l| l.contains("all Ready"))
+            .expect("cold row");
         assert!(cold_row.contains("10.0x"), "{cold_row}");
         assert!(cold_row.contains("n/a [1]"), "{cold_row}");
         assert!(text.lines().any(|l| l == "[1] x"), "{text}");
-        let drift_row = text.lines().find(|l| l.contains("drift")).expect("drift row");
+        let drift_row = text
+            .lines()
+            .find(|l| l.contains("drift reverted"))
+            .expect("drift row");
         assert!(drift_row.contains(" - "), "{drift_row}");
     }
 }

@@ -50,7 +50,11 @@ pub(crate) fn flux_ready(o: &DynamicObject) -> String {
     let ready = conditions
         .iter()
         .any(|c| c["type"] == "Ready" && c["status"] == "True");
-    if ready { READY.into() } else { "not-ready".into() }
+    if ready {
+        READY.into()
+    } else {
+        "not-ready".into()
+    }
 }
 
 /// Argo CD's: `status.sync.status` is `Synced`.
@@ -65,7 +69,9 @@ pub(crate) fn application_synced(o: &DynamicObject) -> String {
 /// A Deployment's first container image and its replicas: `image/replicas`.
 pub(crate) fn deployment_state(o: &DynamicObject) -> String {
     let spec = &o.data["spec"];
-    let image = spec["template"]["spec"]["containers"][0]["image"].as_str().unwrap_or("");
+    let image = spec["template"]["spec"]["containers"][0]["image"]
+        .as_str()
+        .unwrap_or("");
     format!("{image}/{}", spec["replicas"])
 }
 
@@ -85,7 +91,10 @@ impl Tracker {
         let changed = Arc::new(Notify::new());
         let (seen2, changed2) = (seen.clone(), changed.clone());
         let task = tokio::spawn(async move {
-            let mut stream = watcher(api, watcher::Config::default()).default_backoff().applied_objects().boxed();
+            let mut stream = watcher(api, watcher::Config::default())
+                .default_backoff()
+                .applied_objects()
+                .boxed();
             while let Some(next) = stream.next().await {
                 let Ok(object) = next else { continue };
                 let name = object.metadata.name.clone().unwrap_or_default();
@@ -100,7 +109,11 @@ impl Tracker {
                 changed2.notify_waiters();
             }
         });
-        Tracker { seen, changed, task }
+        Tracker {
+            seen,
+            changed,
+            task,
+        }
     }
 
     /// Runs `f` on what is known now.
@@ -110,7 +123,11 @@ impl Tracker {
 
     /// Waits until `done` holds, at most `limit`: the time it took, or
     /// `None` on time-out.
-    pub(crate) async fn wait(&self, limit: Duration, done: impl Fn(&Seen) -> bool) -> Option<Duration> {
+    pub(crate) async fn wait(
+        &self,
+        limit: Duration,
+        done: impl Fn(&Seen) -> bool,
+    ) -> Option<Duration> {
         let started = Instant::now();
         loop {
             let notified = self.changed.notified();

@@ -136,6 +136,9 @@ mod tests {
     #[test]
     fn kustomization_and_application_point_at_the_same_path() {
         assert_eq!(kustomization(3)["spec"]["path"], "./apps/app-3");
-        assert_eq!(application(3, "git://x")["spec"]["source"]["path"], "apps/app-3");
+        assert_eq!(
+            application(3, "git://x")["spec"]["source"]["path"],
+            "apps/app-3"
+        );
     }
 }
