@@ -1,0 +1,252 @@
+//! One contender on its own fresh control plane and Git server: Flux's two
+//! controllers with Flux's CRDs, or `driftless controller` with driftless'
+//! CRDs serving Kustomizations or Applications.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::Duration;
+
+use anyhow::{Context, bail};
+use driftless_testkit::cluster::ControlPlane;
+use driftless_testkit::git::{GitServer, TestRepo};
+use kube::Client;
+
+use crate::procs::{Proc, free_addr};
+use crate::workload::{self, DEST, NAMESPACE};
+
+/// Which tool, serving which API.
+#[derive(Clone, Debug)]
+pub(crate) enum Kind {
+    /// Flux's source-controller and kustomize-controller from this dir
+    /// (binaries and `crds/`, as `tests/cluster/build-flux.sh` leaves it).
+    Flux(PathBuf),
+    /// `driftless controller` (this binary) serving Kustomizations.
+    DriftlessKustomizations(PathBuf),
+    /// `driftless controller` (this binary) serving Argo CD Applications.
+    DriftlessApplications(PathBuf),
+}
+
+impl Kind {
+    /// The name printed in the table.
+    pub(crate) fn label(&self) -> &'static str {
+        match self {
+            Kind::Flux(_) => "flux (Kustomization)",
+            Kind::DriftlessKustomizations(_) => "driftless (Kustomization)",
+            Kind::DriftlessApplications(_) => "driftless (Application)",
+        }
+    }
+
+    /// Whether it is given Kustomizations (else Applications).
+    pub(crate) fn kustomizations(&self) -> bool {
+        !matches!(self, Kind::DriftlessApplications(_))
+    }
+
+    /// The metric counting its reconciles of the objects under test, and the
+    /// label its samples must carry.
+    pub(crate) fn reconcile_metric(&self) -> (&'static str, &'static str) {
+        match self {
+            Kind::Flux(_) => (
+                "controller_runtime_reconcile_total",
+                "controller=\"kustomization\"",
+            ),
+            _ => ("driftless_reconciles_total", ""),
+        }
+    }
+}
+
+/// A contender running: control plane, Git server with the N apps, its processes.
+pub(crate) struct Running {
+    pub(crate) kind: Kind,
+    pub(crate) cp: ControlPlane,
+    pub(crate) client: Client,
+    pub(crate) git: GitServer,
+    pub(crate) repo: TestRepo,
+    pub(crate) procs: Vec<Proc>,
+    /// Logs and state of the processes.
+    pub(crate) work: PathBuf,
+}
+
+/// The image app `i` runs first.
+pub(crate) const FIRST_IMAGE: &str = "nginx:1.27";
+
+/// The directory of driftless' generated CRDs in this repository.
+fn driftless_crds() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../crds")
+}
+
+impl Running {
+    /// Starts a fresh control plane and Git server for `kind`, with `n` apps
+    /// committed, the CRDs installed and the controllers ready.
+    pub(crate) async fn start(kind: Kind, n: usize, work: PathBuf) -> anyhow::Result<Running> {
+        let cp = tokio::task::spawn_blocking(ControlPlane::start)
+            .await?
+            .context("starting a fresh control plane (tests/cluster/ctl.sh's run.sh)")?;
+        let client = cp.client().await;
+        let crds = match &kind {
+            Kind::Flux(dir) => dir.join("crds"),
+            _ => driftless_crds(),
+        };
+        install_crds(&cp, &crds)?;
+        for ns in [NAMESPACE, DEST] {
+            cp.kubectl(&["create", "namespace", ns])
+                .map_err(anyhow::Error::msg)?;
+        }
+        let git = GitServer::start().await;
+        let repo = git.create_repo("bench");
+        for i in 0..n {
+            for (path, body) in workload::files(i, FIRST_IMAGE) {
+                repo.write(&path, &body);
+            }
+        }
+        repo.commit(&format!("{n} apps"));
+        std::fs::create_dir_all(&work).with_context(|| format!("creating {}", work.display()))?;
+        let procs = spawn(&kind, cp.kubeconfig_path(), &work)?;
+        let mut running = Running {
+            kind,
+            cp,
+            client,
+            git,
+            repo,
+            procs,
+            work,
+        };
+        for p in &mut running.procs {
+            p.wait_ready(Duration::from_secs(120)).await?;
+        }
+        Ok(running)
+    }
+
+    /// Sum of the processes' CPU seconds.
+    pub(crate) fn cpu_seconds(&self) -> f64 {
+        self.procs.iter().map(Proc::cpu_seconds).sum()
+    }
+
+    /// Sum of the processes' peak RSS, MiB.
+    pub(crate) fn peak_rss_mib(&self) -> f64 {
+        self.procs.iter().map(Proc::peak_rss_mib).sum()
+    }
+
+    /// An error if any process has exited.
+    pub(crate) fn check_alive(&mut self) -> anyhow::Result<()> {
+        self.procs.iter_mut().try_for_each(Proc::check_alive)
+    }
+
+    /// Reconciles of the objects under test so far (from the metrics).
+    pub(crate) async fn reconciles(&self) -> anyhow::Result<f64> {
+        let (name, labels) = self.kind.reconcile_metric();
+        // Flux: kustomize-controller is the second process; driftless has one.
+        let proc = self.procs.last().context("no process")?;
+        proc.metric(name, labels).await
+    }
+
+    /// Stops the processes, then the control plane and Git server.
+    pub(crate) fn stop(mut self) {
+        for p in &mut self.procs {
+            p.stop();
+        }
+        self.cp.stop();
+    }
+}
+
+/// Applies every CRD in `dir` and waits until they are established.
+fn install_crds(cp: &ControlPlane, dir: &Path) -> anyhow::Result<()> {
+    let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
+        .with_context(|| format!("reading CRDs from {}", dir.display()))?
+        .filter_map(|e| Some(e.ok()?.path()))
+        .filter(|p| p.extension().is_some_and(|e| e == "yaml"))
+        .filter(|p| p.file_name().is_some_and(|f| f != "kustomization.yaml"))
+        .collect();
+    files.sort();
+    if files.is_empty() {
+        bail!("no CRD files in {}", dir.display());
+    }
+    for file in &files {
+        let path = file.to_string_lossy();
+        cp.kubectl(&["apply", "--server-side", "-f", &path])
+            .map_err(|e| anyhow::anyhow!("installing the CRD {path}: {e}"))?;
+    }
+    cp.kubectl(&[
+        "wait",
+        "--for=condition=established",
+        "--timeout=60s",
+        "crd",
+        "--all",
+    ])
+    .map_err(anyhow::Error::msg)?;
+    Ok(())
+}
+
+/// Starts the contender's processes.
+fn spawn(kind: &Kind, kubeconfig: &Path, work: &Path) -> anyhow::Result<Vec<Proc>> {
+    match kind {
+        Kind::Flux(dir) => {
+            let artifacts = work.join("artifacts");
+            std::fs::create_dir_all(&artifacts)
+                .with_context(|| format!("creating {}", artifacts.display()))?;
+            let storage = free_addr();
+            let (health, metrics) = (free_addr(), free_addr());
+            let mut source = Command::new(dir.join("source-controller"));
+            source
+                .arg(format!("--storage-path={}", artifacts.display()))
+                .arg(format!("--storage-addr={storage}"))
+                .arg(format!("--storage-adv-addr={storage}"))
+                .arg(format!("--metrics-addr={metrics}"))
+                .arg(format!("--health-addr={health}"))
+                .args([
+                    "--enable-leader-election=false",
+                    "--watch-all-namespaces=true",
+                ])
+                .env("RUNTIME_NAMESPACE", NAMESPACE);
+            let source = Proc::spawn(
+                "source-controller",
+                source,
+                kubeconfig,
+                work,
+                health,
+                metrics,
+            )?;
+            let (health, metrics) = (free_addr(), free_addr());
+            let mut kustomize = Command::new(dir.join("kustomize-controller"));
+            kustomize
+                .arg(format!("--metrics-addr={metrics}"))
+                .arg(format!("--health-addr={health}"))
+                .args([
+                    "--enable-leader-election=false",
+                    "--watch-all-namespaces=true",
+                ])
+                .env("RUNTIME_NAMESPACE", NAMESPACE);
+            let kustomize = Proc::spawn(
+                "kustomize-controller",
+                kustomize,
+                kubeconfig,
+                work,
+                health,
+                metrics,
+            )?;
+            Ok(vec![source, kustomize])
+        }
+        Kind::DriftlessKustomizations(bin) | Kind::DriftlessApplications(bin) => {
+            let addr = free_addr();
+            let mut command = Command::new(bin);
+            command
+                .arg("controller")
+                .args([
+                    "--namespaces",
+                    NAMESPACE,
+                    "--control-plane-namespace",
+                    NAMESPACE,
+                ])
+                .arg(format!("--listen={addr}"))
+                .arg("--cache-dir")
+                .arg(work.join("repos"));
+            Ok(vec![Proc::spawn(
+                "driftless",
+                command,
+                kubeconfig,
+                work,
+                addr,
+                addr,
+            )?])
+        }
+    }
+}

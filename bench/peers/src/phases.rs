@@ -1,0 +1,490 @@
+//! The measurements, in the order they run on one contender: cold start,
+//! push → applied, monorepo refresh, drift, idle. Each gives a value or the
+//! reason it has none (`n/a (reason)`), never a hang.
+
+use std::collections::BTreeMap;
+use std::time::{Duration, Instant};
+
+use anyhow::Context;
+use futures::StreamExt;
+use kube::Api;
+use kube::api::{DynamicObject, GroupVersionKind, Patch, PatchParams};
+
+use crate::apiserver;
+use crate::contender::Running;
+use crate::tracker::{self, Tracker};
+use crate::workload::{self, DEST, NAMESPACE};
+
+/// A figure, or why there is none.
+pub(crate) type Figure<T> = Result<T, String>;
+
+/// No figure, for `reason`.
+pub(crate) fn na<T>(reason: &str) -> Figure<T> {
+    Err(reason.to_string())
+}
+
+/// Cold start: N objects applied at once → all Ready.
+pub(crate) struct Cold {
+    /// Seconds from the first apply to all Ready.
+    pub(crate) secs: f64,
+    /// Peak RSS of the controller processes (summed), MiB.
+    pub(crate) peak_mib: f64,
+    /// CPU seconds of the controller processes up to all Ready.
+    pub(crate) cpu_secs: f64,
+    /// API requests (every client) by verb up to all Ready.
+    pub(crate) requests: BTreeMap<String, f64>,
+    /// (seconds since the first apply, objects Ready) at each change.
+    pub(crate) curve: Vec<(f64, usize)>,
+}
+
+impl Cold {
+    /// All API requests.
+    pub(crate) fn total_requests(&self) -> f64 {
+        self.requests.values().sum()
+    }
+}
+
+/// Push → applied latencies.
+pub(crate) struct Push {
+    pub(crate) p50_ms: f64,
+    pub(crate) p99_ms: f64,
+}
+
+/// One push touching one app's path.
+pub(crate) struct Monorepo {
+    /// Seconds until that app was applied.
+    pub(crate) applied_secs: f64,
+    /// Reconciles of the N objects the push caused (from the controller's metrics).
+    pub(crate) reconciles: f64,
+}
+
+/// Five quiet minutes (or `--idle`).
+pub(crate) struct Idle {
+    /// CPU seconds per minute of the controller processes.
+    pub(crate) cpu_per_min: f64,
+    /// API writes per minute to the tool's objects, Events and the managed kinds (every client).
+    pub(crate) writes_per_min: f64,
+}
+
+/// What one contender measured.
+pub(crate) struct Results {
+    pub(crate) label: &'static str,
+    pub(crate) cold: Figure<Cold>,
+    pub(crate) push: Figure<Push>,
+    pub(crate) monorepo: Figure<Monorepo>,
+    pub(crate) drift: Figure<f64>,
+    pub(crate) idle: Figure<Idle>,
+}
+
+/// How the phases are run.
+pub(crate) struct Plan {
+    pub(crate) n: usize,
+    pub(crate) pushes: usize,
+    pub(crate) idle: Duration,
+    pub(crate) cold_timeout: Duration,
+}
+
+/// The resources whose writes count as the tools' own during idle.
+const WATCHED_RESOURCES: [&str; 10] = [
+    "kustomizations",
+    "gitrepositories",
+    "applications",
+    "events",
+    "deployments",
+    "services",
+    "serviceaccounts",
+    "ingresses",
+    "secrets",
+    "configmaps",
+];
+
+fn gvk(group: &str, version: &str, kind: &str) -> GroupVersionKind {
+    GroupVersionKind::gvk(group, version, kind)
+}
+
+/// The watch on the objects under test (Kustomizations or Applications).
+fn object_tracker(run: &Running) -> Tracker {
+    if run.kind.kustomizations() {
+        let k = gvk("kustomize.toolkit.fluxcd.io", "v1", "Kustomization");
+        Tracker::start(
+            run.client.clone(),
+            k,
+            "kustomizations",
+            NAMESPACE,
+            tracker::flux_ready,
+        )
+    } else {
+        let a = gvk("argoproj.io", "v1alpha1", "Application");
+        Tracker::start(
+            run.client.clone(),
+            a,
+            "applications",
+            NAMESPACE,
+            tracker::application_synced,
+        )
+    }
+}
+
+/// The watch on the deployed Deployments.
+fn deployment_tracker(run: &Running) -> Tracker {
+    let d = gvk("apps", "v1", "Deployment");
+    Tracker::start(
+        run.client.clone(),
+        d,
+        "deployments",
+        DEST,
+        tracker::deployment_state,
+    )
+}
+
+/// Runs every phase on `run`; later phases are `n/a` if cold start failed.
+pub(crate) async fn measure(run: &mut Running, plan: &Plan) -> Results {
+    let label = run.kind.label();
+    let objects = object_tracker(run);
+    let deployments = deployment_tracker(run);
+    let cold = cold(run, plan, &objects).await;
+    if let Err(reason) = &cold {
+        let why = format!("cold start failed: {reason}");
+        return Results {
+            label,
+            cold,
+            push: na(&why),
+            monorepo: na(&why),
+            drift: na(&why),
+            idle: na(&why),
+        };
+    }
+    let push = pushes(run, plan, &deployments).await;
+    let monorepo = monorepo(run, plan, &deployments).await;
+    let drift = drift(run, &deployments).await;
+    let idle = idle(run, plan).await;
+    Results {
+        label,
+        cold,
+        push,
+        monorepo,
+        drift,
+        idle,
+    }
+}
+
+/// Server-side applies `objects`, eight in flight.
+async fn apply_all(run: &Running, objects: Vec<serde_json::Value>) -> anyhow::Result<()> {
+    let params = PatchParams::apply("bench-peers").force();
+    let results: Vec<anyhow::Result<()>> = futures::stream::iter(objects)
+        .map(|o| {
+            let (client, params) = (run.client.clone(), &params);
+            async move { apply(client, o, params).await }
+        })
+        .buffer_unordered(8)
+        .collect()
+        .await;
+    results.into_iter().collect()
+}
+
+/// Server-side applies one object given as JSON.
+async fn apply(
+    client: kube::Client,
+    object: serde_json::Value,
+    params: &PatchParams,
+) -> anyhow::Result<()> {
+    let o: DynamicObject = serde_json::from_value(object.clone())?;
+    let types = o.types.clone().context("object without apiVersion/kind")?;
+    let gvk = GroupVersionKind::try_from(&types)?;
+    let plural = match gvk.kind.as_str() {
+        "GitRepository" => "gitrepositories".to_string(),
+        kind => format!("{}s", kind.to_lowercase()),
+    };
+    let ar = kube::api::ApiResource::from_gvk_with_plural(&gvk, &plural);
+    let ns = o.metadata.namespace.clone().unwrap_or_default();
+    let name = o.metadata.name.clone().unwrap_or_default();
+    let api: Api<DynamicObject> = Api::namespaced_with(client, &ns, &ar);
+    api.patch(&name, params, &Patch::Apply(&object))
+        .await
+        .with_context(|| format!("applying {} {ns}/{name}", gvk.kind))?;
+    Ok(())
+}
+
+/// Cold start.
+async fn cold(run: &mut Running, plan: &Plan, objects: &Tracker) -> Figure<Cold> {
+    let mut setup = Vec::new();
+    let mut each = Vec::new();
+    if run.kind.kustomizations() {
+        let (user, password) = run.git.credentials();
+        setup.push(workload::git_secret(user, password));
+        each.extend((0..plan.n).map(workload::kustomization));
+    } else {
+        let url = run.git.git_url("bench");
+        each.extend((0..plan.n).map(|i| workload::application(i, &url)));
+    }
+    // The GitRepository goes first (timed too), so no Kustomization waits
+    // for a missing source's retry interval.
+    let mut first = Vec::new();
+    if run.kind.kustomizations() {
+        first.push(workload::git_repository(&run.git.http_url("bench")));
+    }
+    apply_all(run, setup).await.map_err(|e| format!("{e:#}"))?;
+    let cpu0 = run.cpu_seconds();
+    let before = apiserver::snapshot(&run.cp);
+    let started = Instant::now();
+    apply_all(run, first).await.map_err(|e| format!("{e:#}"))?;
+    apply_all(run, each).await.map_err(|e| format!("{e:#}"))?;
+    let n = plan.n;
+    let waited = wait_or_die(run, objects, plan.cold_timeout, |s| s.ready() >= n).await;
+    let Some(_) = waited? else {
+        let (ready, bare) = objects.with(|s| {
+            (
+                s.ready(),
+                s.states
+                    .values()
+                    .filter(|v| *v == tracker::NO_STATUS)
+                    .count(),
+            )
+        });
+        let bare = match bare {
+            0 => String::new(),
+            b => {
+                format!("; {b} have no status conditions at all: is this API served by this build?")
+            }
+        };
+        return Err(format!(
+            "{ready}/{n} Ready after {:.0} s{bare}; logs in {}",
+            plan.cold_timeout.as_secs_f64(),
+            run.work.display()
+        ));
+    };
+    let secs = started.elapsed().as_secs_f64();
+    let requests = apiserver::by_verb(&before, &apiserver::snapshot(&run.cp));
+    let curve = objects.with(|s| {
+        s.timeline
+            .iter()
+            .filter(|(t, _)| *t >= started)
+            .map(|(t, c)| (t.duration_since(started).as_secs_f64(), *c))
+            .collect()
+    });
+    Ok(Cold {
+        secs,
+        peak_mib: run.peak_rss_mib(),
+        cpu_secs: run.cpu_seconds() - cpu0,
+        requests,
+        curve,
+    })
+}
+
+/// Waits for `done` on `tracker` up to `limit`, failing early if a
+/// controller process died.
+async fn wait_or_die(
+    run: &mut Running,
+    tracker: &Tracker,
+    limit: Duration,
+    done: impl Fn(&tracker::Seen) -> bool,
+) -> Result<Option<Duration>, String> {
+    let started = Instant::now();
+    loop {
+        run.check_alive().map_err(|e| format!("{e:#}"))?;
+        let left = limit.saturating_sub(started.elapsed());
+        if let Some(_took) = tracker.wait(left.min(Duration::from_secs(5)), &done).await {
+            return Ok(Some(started.elapsed()));
+        }
+        if left.is_zero() {
+            return Ok(None);
+        }
+    }
+}
+
+/// Asks for a reconcile of what the push changed: `reconcile.fluxcd.io/requestedAt`
+/// on the GitRepository (Kustomizations), or driftless' webhook (Applications).
+async fn trigger(run: &Running, app: usize, before: &str, after: &str) -> anyhow::Result<()> {
+    if run.kind.kustomizations() {
+        let ar = kube::api::ApiResource::from_gvk_with_plural(
+            &gvk("source.toolkit.fluxcd.io", "v1", "GitRepository"),
+            "gitrepositories",
+        );
+        let api: Api<DynamicObject> = Api::namespaced_with(run.client.clone(), NAMESPACE, &ar);
+        let patch = serde_json::json!({ "metadata": { "annotations": {
+            "reconcile.fluxcd.io/requestedAt": after } } });
+        api.patch(
+            workload::GIT_REPOSITORY,
+            &PatchParams::default(),
+            &Patch::Merge(&patch),
+        )
+        .await
+        .context("annotating the GitRepository with reconcile.fluxcd.io/requestedAt")?;
+        return Ok(());
+    }
+    let body = serde_json::json!({
+        "repository": run.git.git_url("bench"), "ref": "refs/heads/main", "before": before, "after": after,
+        "changedFiles": [format!("{}/deployment.yaml", workload::app_path(app))],
+    });
+    let (code, text) = crate::procs::http(
+        run.procs[0].health,
+        "POST",
+        "/api/webhook",
+        &body.to_string(),
+    )
+    .await?;
+    anyhow::ensure!(
+        (200..300).contains(&code),
+        "the webhook answered HTTP {code}: {text}"
+    );
+    Ok(())
+}
+
+/// Commits a new image for app `app`, triggers, and waits until its
+/// Deployment runs it: the seconds from the push, or why not.
+async fn push_once(
+    run: &mut Running,
+    deployments: &Tracker,
+    app: usize,
+    image: &str,
+    limit: Duration,
+) -> Figure<f64> {
+    let (path, body) = workload::files(app, image).swap_remove(0);
+    let before = run.repo.head();
+    run.repo.write(&path, &body);
+    let after = run
+        .repo
+        .commit(&format!("{} runs {image}", workload::app(app)));
+    let started = Instant::now();
+    trigger(run, app, &before, &after)
+        .await
+        .map_err(|e| format!("{e:#}"))?;
+    let (name, want) = (workload::app(app), format!("{image}/0"));
+    match wait_or_die(run, deployments, limit, |s| {
+        s.states.get(&name) == Some(&want)
+    })
+    .await?
+    {
+        Some(_) => Ok(started.elapsed().as_secs_f64()),
+        None => Err(format!(
+            "{name} not running {image} {:.0} s after the push",
+            limit.as_secs_f64()
+        )),
+    }
+}
+
+/// Waits until the reconcile counter has not moved for `quiet` (at most
+/// `limit`); returns its value then.
+async fn settle(run: &Running, quiet: Duration, limit: Duration) -> anyhow::Result<f64> {
+    let started = Instant::now();
+    let mut last = run.reconciles().await?;
+    let mut since = Instant::now();
+    while since.elapsed() < quiet && started.elapsed() < limit {
+        tokio::time::sleep(Duration::from_millis(250)).await;
+        let now = run.reconciles().await?;
+        if now != last {
+            (last, since) = (now, Instant::now());
+        }
+    }
+    Ok(last)
+}
+
+/// Push → applied, `plan.pushes` times on app 0, settling between pushes.
+async fn pushes(run: &mut Running, plan: &Plan, deployments: &Tracker) -> Figure<Push> {
+    let mut millis = Vec::new();
+    for k in 0..plan.pushes {
+        let image = format!("nginx:1.27.{k}");
+        millis
+            .push(push_once(run, deployments, 0, &image, Duration::from_secs(120)).await? * 1000.0);
+        settle(run, Duration::from_secs(1), Duration::from_secs(30))
+            .await
+            .map_err(|e| format!("{e:#}"))?;
+    }
+    Ok(Push {
+        p50_ms: percentile(&mut millis, 50.0),
+        p99_ms: percentile(&mut millis, 99.0),
+    })
+}
+
+/// The `p`th percentile (nearest rank).
+pub(crate) fn percentile(values: &mut [f64], p: f64) -> f64 {
+    if values.is_empty() {
+        return f64::NAN;
+    }
+    values.sort_by(f64::total_cmp);
+    let rank = ((p / 100.0) * values.len() as f64).ceil() as usize;
+    values[rank.clamp(1, values.len()) - 1]
+}
+
+/// Monorepo refresh: one push touching app 1's path; how long until it is
+/// applied, and how many reconciles of the N objects it caused.
+async fn monorepo(run: &mut Running, plan: &Plan, deployments: &Tracker) -> Figure<Monorepo> {
+    let app = 1.min(plan.n - 1);
+    let settle_err = |e: anyhow::Error| format!("{e:#}");
+    let before = settle(run, Duration::from_secs(3), Duration::from_secs(60))
+        .await
+        .map_err(settle_err)?;
+    let applied_secs = push_once(
+        run,
+        deployments,
+        app,
+        "nginx:1.28",
+        Duration::from_secs(300),
+    )
+    .await?;
+    let after = settle(run, Duration::from_secs(5), Duration::from_secs(300))
+        .await
+        .map_err(settle_err)?;
+    Ok(Monorepo {
+        applied_secs,
+        reconciles: after - before,
+    })
+}
+
+/// Drift: a live edit (replicas 0 → 2 by another field manager) on a
+/// managed Deployment; seconds until it is back to 0.
+async fn drift(run: &mut Running, deployments: &Tracker) -> Figure<f64> {
+    let limit = Duration::from_secs(60);
+    let name = workload::app(0);
+    let api: Api<k8s_openapi::api::apps::v1::Deployment> =
+        Api::namespaced(run.client.clone(), DEST);
+    let patch = serde_json::json!({ "spec": { "replicas": 2 } });
+    let started = Instant::now();
+    api.patch(&name, &PatchParams::default(), &Patch::Merge(&patch))
+        .await
+        .map_err(|e| format!("editing Deployment {DEST}/{name}: {e}"))?;
+    let reverted = |s: &tracker::Seen| s.states.get(&name).is_some_and(|v| v.ends_with("/0"));
+    // The watch must see the edit before it can see the revert.
+    let edited = |s: &tracker::Seen| s.states.get(&name).is_some_and(|v| v.ends_with("/2"));
+    if deployments
+        .wait(Duration::from_secs(10), edited)
+        .await
+        .is_none()
+    {
+        // Reverted before the watch saw the edit, or the edit was lost.
+        return Err(format!(
+            "the edit of {DEST}/{name} was not seen by the watch within 10 s"
+        ));
+    }
+    match wait_or_die(run, deployments, limit, reverted).await? {
+        Some(_) => Ok(started.elapsed().as_secs_f64()),
+        None => Err(format!("not reverted within {} s", limit.as_secs())),
+    }
+}
+
+/// Idle: nothing changes for `plan.idle`.
+async fn idle(run: &mut Running, plan: &Plan) -> Figure<Idle> {
+    let cpu0 = run.cpu_seconds();
+    let before = apiserver::snapshot(&run.cp);
+    tokio::time::sleep(plan.idle).await;
+    run.check_alive().map_err(|e| format!("{e:#}"))?;
+    let writes = apiserver::writes_to(&before, &apiserver::snapshot(&run.cp), &WATCHED_RESOURCES);
+    let per_min = 60.0 / plan.idle.as_secs_f64();
+    Ok(Idle {
+        cpu_per_min: (run.cpu_seconds() - cpu0) * per_min,
+        writes_per_min: writes * per_min,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::percentile;
+
+    #[test]
+    fn nearest_rank_percentiles() {
+        let mut v: Vec<f64> = (1..=30).rev().map(f64::from).collect();
+        assert_eq!(percentile(&mut v, 50.0), 15.0);
+        assert_eq!(percentile(&mut v, 99.0), 30.0);
+        assert!(percentile(&mut [], 50.0).is_nan());
+    }
+}

@@ -1,0 +1,221 @@
+//! The controllers under measurement, each its own process, read through
+//! /proc (CPU time, peak RSS) and their HTTP endpoints (readiness, metrics).
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, bail};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+/// Clock ticks per second of /proc/<pid>/stat (USER_HZ, 100 on Linux).
+const TICKS_PER_SECOND: f64 = 100.0;
+
+/// One running controller process; killed on drop.
+pub(crate) struct Proc {
+    /// What it is (e.g. `source-controller`).
+    pub(crate) name: String,
+    child: Child,
+    /// Its log (stdout and stderr).
+    pub(crate) log: PathBuf,
+    /// Where it answers `/readyz`.
+    pub(crate) health: SocketAddr,
+    /// Where it serves `/metrics`.
+    pub(crate) metrics: SocketAddr,
+}
+
+/// A free address on 127.0.0.1.
+pub(crate) fn free_addr() -> SocketAddr {
+    SocketAddr::from(([127, 0, 0, 1], driftless_testkit::free_port()))
+}
+
+impl Proc {
+    /// Starts `command` with `KUBECONFIG=kubeconfig`, logging to `<work>/<name>.log`.
+    pub(crate) fn spawn(
+        name: &str,
+        mut command: Command,
+        kubeconfig: &Path,
+        work: &Path,
+        health: SocketAddr,
+        metrics: SocketAddr,
+    ) -> anyhow::Result<Proc> {
+        let log = work.join(format!("{name}.log"));
+        let out =
+            std::fs::File::create(&log).with_context(|| format!("creating {}", log.display()))?;
+        let err = out.try_clone()?;
+        let child = command
+            .env("KUBECONFIG", kubeconfig)
+            .stdin(Stdio::null())
+            .stdout(out)
+            .stderr(err)
+            .spawn()
+            .with_context(|| format!("starting {name} ({command:?})"))?;
+        Ok(Proc {
+            name: name.to_string(),
+            child,
+            log,
+            health,
+            metrics,
+        })
+    }
+
+    fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// An error with the last lines of its log if it has exited.
+    pub(crate) fn check_alive(&mut self) -> anyhow::Result<()> {
+        if let Ok(Some(status)) = self.child.try_wait() {
+            let log = std::fs::read_to_string(&self.log).unwrap_or_default();
+            let tail: Vec<&str> = log.lines().rev().take(20).collect();
+            bail!(
+                "{} exited ({status}); last lines of {}:\n{}",
+                self.name,
+                self.log.display(),
+                tail.into_iter().rev().collect::<Vec<_>>().join("\n")
+            );
+        }
+        Ok(())
+    }
+
+    /// User + system CPU seconds so far.
+    pub(crate) fn cpu_seconds(&self) -> f64 {
+        let stat =
+            std::fs::read_to_string(format!("/proc/{}/stat", self.pid())).unwrap_or_default();
+        // After the command name (in parentheses): utime and stime are the 12th and 13th fields.
+        let fields: Vec<&str> = stat
+            .rsplit(')')
+            .next()
+            .unwrap_or("")
+            .split_whitespace()
+            .collect();
+        let ticks = |i: usize| {
+            fields
+                .get(i)
+                .and_then(|v| v.parse::<f64>().ok())
+                .unwrap_or(0.0)
+        };
+        (ticks(11) + ticks(12)) / TICKS_PER_SECOND
+    }
+
+    /// Peak resident set size so far, in MiB (VmHWM).
+    pub(crate) fn peak_rss_mib(&self) -> f64 {
+        let status =
+            std::fs::read_to_string(format!("/proc/{}/status", self.pid())).unwrap_or_default();
+        status
+            .lines()
+            .find_map(|l| l.strip_prefix("VmHWM:"))
+            .and_then(|v| v.split_whitespace().next()?.parse::<f64>().ok())
+            .unwrap_or(0.0)
+            / 1024.0
+    }
+
+    /// Waits (up to `limit`) until `/readyz` answers 200.
+    pub(crate) async fn wait_ready(&mut self, limit: Duration) -> anyhow::Result<()> {
+        let started = Instant::now();
+        loop {
+            self.check_alive()?;
+            let probe = tokio::time::timeout(
+                Duration::from_secs(2),
+                http(self.health, "GET", "/readyz", ""),
+            )
+            .await;
+            if let Ok(Ok((200, _))) = probe {
+                return Ok(());
+            }
+            if started.elapsed() > limit {
+                bail!(
+                    "{} not ready after {limit:?} (log: {})",
+                    self.name,
+                    self.log.display()
+                );
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
+    /// The sum of the samples of metric `name` whose labels contain
+    /// `label_filter` (empty: all), from `/metrics`.
+    pub(crate) async fn metric(&self, name: &str, label_filter: &str) -> anyhow::Result<f64> {
+        let (code, body) = http(self.metrics, "GET", "/metrics", "")
+            .await
+            .with_context(|| format!("GET /metrics of {}", self.name))?;
+        if code != 200 {
+            bail!("GET /metrics of {}: HTTP {code}", self.name);
+        }
+        Ok(sum_metric(&body, name, label_filter))
+    }
+
+    /// Stops it: SIGTERM, then SIGKILL after 10 s.
+    pub(crate) fn stop(&mut self) {
+        if self.child.try_wait().ok().flatten().is_some() {
+            return;
+        }
+        let _ = Command::new("kill")
+            .args(["-TERM", &self.pid().to_string()])
+            .status();
+        let started = Instant::now();
+        while started.elapsed() < Duration::from_secs(10) {
+            if self.child.try_wait().ok().flatten().is_some() {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Drop for Proc {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
+/// The sum of the samples of `name` in Prometheus text `body` whose label
+/// set contains `label_filter`.
+pub(crate) fn sum_metric(body: &str, name: &str, label_filter: &str) -> f64 {
+    body.lines()
+        .filter_map(|l| l.strip_prefix(name))
+        .filter(|rest| rest.starts_with([' ', '{']) && rest.contains(label_filter))
+        .filter_map(|rest| rest.rsplit(' ').next()?.parse::<f64>().ok())
+        .sum()
+}
+
+/// One HTTP/1.0 request to `addr`: status and body.
+pub(crate) async fn http(
+    addr: SocketAddr,
+    method: &str,
+    path: &str,
+    body: &str,
+) -> anyhow::Result<(u16, String)> {
+    let mut stream = tokio::net::TcpStream::connect(addr).await?;
+    let request = format!(
+        "{method} {path} HTTP/1.0\r\nHost: {addr}\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
+        body.len()
+    );
+    stream.write_all(request.as_bytes()).await?;
+    let mut response = Vec::new();
+    stream.read_to_end(&mut response).await?;
+    let response = String::from_utf8_lossy(&response);
+    let (head, body) = response.split_once("\r\n\r\n").unwrap_or((&response, ""));
+    let code = head
+        .split_whitespace()
+        .nth(1)
+        .and_then(|c| c.parse().ok())
+        .with_context(|| format!("{method} {path} at {addr}: no HTTP status in {head:?}"))?;
+    Ok((code, body.to_string()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::sum_metric;
+
+    #[test]
+    fn sums_the_samples_of_one_metric_with_matching_labels() {
+        let body = "# HELP x\nreconciles_total{result=\"ok\"} 3\nreconciles_total{result=\"error\"} 2\nreconciles_total_other 9\nreconciles_total 1\n";
+        assert_eq!(sum_metric(body, "reconciles_total", ""), 6.0);
+        assert_eq!(sum_metric(body, "reconciles_total", "result=\"ok\""), 3.0);
+    }
+}

@@ -1,0 +1,245 @@
+//! The table (driftless and Flux side by side, with ratios) and the one
+//! summary line scripts read.
+
+use std::collections::BTreeSet;
+
+use crate::phases::{Figure, Results};
+
+/// A cell: the value formatted, or `n/a (reason)`.
+fn cell<T>(figure: &Figure<T>, value: impl Fn(&T) -> f64, digits: usize) -> (String, Option<f64>) {
+    match figure {
+        Ok(t) => {
+            let v = value(t);
+            (format!("{v:.digits$}"), Some(v))
+        }
+        Err(reason) => (format!("n/a ({reason})"), None),
+    }
+}
+
+/// `flux / driftless` (how many times less driftless needs), when both exist.
+fn ratio(flux: Option<f64>, driftless: Option<f64>) -> String {
+    match (flux, driftless) {
+        (Some(f), Some(d)) if d > 0.0 => format!("{:.1}x", f / d),
+        (Some(f), Some(d)) if f == d => "1.0x".into(),
+        _ => "-".into(),
+    }
+}
+
+/// One row: the measure, then driftless (Kustomization), Flux, ratio, driftless (Application).
+type Row = [String; 5];
+
+fn row(
+    name: &str,
+    k: &Results,
+    flux: &Results,
+    apps: &Results,
+    get: &dyn Fn(&Results) -> (String, Option<f64>),
+) -> Row {
+    let (dk, dkv) = get(k);
+    let (f, fv) = get(flux);
+    let (da, _) = get(apps);
+    [name.to_string(), dk, f, ratio(fv, dkv), da]
+}
+
+/// The rows of the table.
+fn rows(n: usize, k: &Results, flux: &Results, apps: &Results) -> Vec<Row> {
+    let n = n as f64;
+    let mut rows = vec![
+        row("cold: all Ready (s)", k, flux, apps, &|r| {
+            cell(&r.cold, |c| c.secs, 1)
+        }),
+        row("cold: peak RSS (MiB)", k, flux, apps, &|r| {
+            cell(&r.cold, |c| c.peak_mib, 1)
+        }),
+        row("cold: CPU (s)", k, flux, apps, &|r| {
+            cell(&r.cold, |c| c.cpu_secs, 1)
+        }),
+        row("cold: API requests", k, flux, apps, &|r| {
+            cell(&r.cold, |c| c.total_requests(), 0)
+        }),
+        row("cold: API requests/app", k, flux, apps, &|r| {
+            cell(&r.cold, |c| c.total_requests() / n, 1)
+        }),
+    ];
+    let verbs: BTreeSet<String> = [k, flux, apps]
+        .iter()
+        .filter_map(|r| r.cold.as_ref().ok())
+        .flat_map(|c| c.requests.keys().cloned())
+        .collect();
+    for verb in verbs {
+        let get = |r: &Results| {
+            cell(
+                &r.cold,
+                |c| c.requests.get(&verb).copied().unwrap_or(0.0),
+                0,
+            )
+        };
+        rows.push(row(&format!("  {verb}"), k, flux, apps, &get));
+    }
+    rows.extend([
+        row("push->applied p50 (ms)", k, flux, apps, &|r| {
+            cell(&r.push, |p| p.p50_ms, 0)
+        }),
+        row("push->applied p99 (ms)", k, flux, apps, &|r| {
+            cell(&r.push, |p| p.p99_ms, 0)
+        }),
+        row("monorepo: app applied (s)", k, flux, apps, &|r| {
+            cell(&r.monorepo, |m| m.applied_secs, 2)
+        }),
+        row("monorepo: reconciles", k, flux, apps, &|r| {
+            cell(&r.monorepo, |m| m.reconciles, 0)
+        }),
+        row("drift reverted (s)", k, flux, apps, &|r| {
+            cell(&r.drift, |d| *d, 2)
+        }),
+        row("idle: CPU (s/min)", k, flux, apps, &|r| {
+            cell(&r.idle, |i| i.cpu_per_min, 2)
+        }),
+        row("idle: API writes/min", k, flux, apps, &|r| {
+            cell(&r.idle, |i| i.writes_per_min, 1)
+        }),
+    ]);
+    rows
+}
+
+/// One line: newlines of a reason (e.g. a log tail) become ` | `.
+fn one_line(text: &str) -> String {
+    text.lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .collect::<Vec<_>>()
+        .join(" | ")
+}
+
+/// Replaces each `n/a (reason)` cell with `n/a [k]`, the reasons listed once in `notes`.
+fn footnote(rows: &mut [Row], notes: &mut Vec<String>) {
+    for cell in rows.iter_mut().flat_map(|r| r.iter_mut()) {
+        let Some(reason) = cell.strip_prefix("n/a (").and_then(|r| r.strip_suffix(')')) else {
+            continue;
+        };
+        let reason = one_line(reason);
+        let k = match notes.iter().position(|n| *n == reason) {
+            Some(k) => k,
+            None => {
+                notes.push(reason);
+                notes.len() - 1
+            }
+        };
+        *cell = format!("n/a [{}]", k + 1);
+    }
+}
+
+/// The table as text, columns padded, the reasons for missing figures as
+/// numbered notes below it.
+pub(crate) fn table(n: usize, k: &Results, flux: &Results, apps: &Results) -> String {
+    let header: Row = [
+        format!("N={n}"),
+        k.label.to_string(),
+        flux.label.to_string(),
+        "flux/driftless".to_string(),
+        apps.label.to_string(),
+    ];
+    let mut all = vec![header];
+    all.extend(rows(n, k, flux, apps));
+    let mut notes = Vec::new();
+    footnote(&mut all, &mut notes);
+    let widths: Vec<usize> = (0..5)
+        .map(|c| all.iter().map(|r| r[c].chars().count()).max().unwrap_or(0))
+        .collect();
+    let mut lines: Vec<String> = all
+        .iter()
+        .map(|r| {
+            let cells: Vec<String> = r
+                .iter()
+                .zip(&widths)
+                .map(|(v, w)| format!("{v:<w$}"))
+                .collect();
+            format!("| {} |", cells.join(" | "))
+        })
+        .collect();
+    lines.extend(
+        notes
+            .iter()
+            .enumerate()
+            .map(|(i, n)| format!("[{}] {n}", i + 1)),
+    );
+    lines.join("\n")
+}
+
+/// The line scripts read:
+/// `peers N=<N>: driftless <s> s <MiB> MiB <req> req/app, flux <s> s <MiB> MiB`.
+/// driftless' figures are its Kustomization run's (the same manifests as Flux's).
+pub(crate) fn summary(n: usize, driftless: &Results, flux: &Results) -> String {
+    let d = match &driftless.cold {
+        Ok(c) => format!(
+            "{:.1} s {:.1} MiB {:.1} req/app",
+            c.secs,
+            c.peak_mib,
+            c.total_requests() / n as f64
+        ),
+        Err(reason) => format!("n/a ({})", one_line(reason)),
+    };
+    let f = match &flux.cold {
+        Ok(c) => format!("{:.1} s {:.1} MiB", c.secs, c.peak_mib),
+        Err(reason) => format!("n/a ({})", one_line(reason)),
+    };
+    format!("peers N={n}: driftless {d}, flux {f}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::phases::Cold;
+
+    fn results(label: &'static str, cold: Figure<Cold>) -> Results {
+        use crate::phases::na;
+        Results {
+            label,
+            cold,
+            push: na("skipped"),
+            monorepo: na("skipped"),
+            drift: na("skipped"),
+            idle: na("skipped"),
+        }
+    }
+
+    fn cold(secs: f64, mib: f64, requests: f64) -> Cold {
+        Cold {
+            secs,
+            peak_mib: mib,
+            cpu_secs: 1.0,
+            requests: [("GET".to_string(), requests)].into(),
+            curve: vec![],
+        }
+    }
+
+    #[test]
+    fn summary_line_has_the_issue_format_and_says_why_a_figure_is_missing() {
+        let d = results("d", Ok(cold(2.5, 30.0, 800.0)));
+        let f = results("f", Err("no Go toolchain".into()));
+        assert_eq!(
+            summary(100, &d, &f),
+            "peers N=100: driftless 2.5 s 30.0 MiB 8.0 req/app, flux n/a (no Go toolchain)"
+        );
+    }
+
+    #[test]
+    fn ratios_divide_flux_by_driftless_only_when_both_exist() {
+        let d = results("d", Ok(cold(2.0, 30.0, 800.0)));
+        let f = results("f", Ok(cold(20.0, 90.0, 4000.0)));
+        let a = results("a", Err("x".into()));
+        let text = table(100, &d, &f, &a);
+        let cold_row = text
+            .lines()
+            .find(|l| l.contains("all Ready"))
+            .expect("cold row");
+        assert!(cold_row.contains("10.0x"), "{cold_row}");
+        assert!(cold_row.contains("n/a [1]"), "{cold_row}");
+        assert!(text.lines().any(|l| l == "[1] x"), "{text}");
+        let drift_row = text
+            .lines()
+            .find(|l| l.contains("drift reverted"))
+            .expect("drift row");
+        assert!(drift_row.contains(" - "), "{drift_row}");
+    }
+}

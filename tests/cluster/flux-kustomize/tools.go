@@ -1,0 +1,8 @@
+//go:build tools
+
+// Package tools pins Flux's kustomize-controller, the command this wrapper
+// module builds (the benchmark peer in bench/peers.sh), so `go mod tidy`
+// keeps its dependencies.
+package tools
+
+import _ "github.com/fluxcd/kustomize-controller"
