@@ -68,28 +68,7 @@ async fn post(
     headers: &[(&str, &str)],
     body: &str,
 ) -> std::io::Result<(u16, String)> {
-    let mut stream = TcpStream::connect(addr).await?;
-    let extra: String = headers
-        .iter()
-        .map(|(k, v)| format!("{k}: {v}\r\n"))
-        .collect();
-    let request = format!(
-        "POST /api/webhook HTTP/1.1\r\nHost: {addr}\r\nContent-Type: application/json\r\nContent-Length: {}\r\n{extra}Connection: close\r\n\r\n{body}",
-        body.len()
-    );
-    stream.write_all(request.as_bytes()).await?;
-    let mut response = String::new();
-    stream.read_to_string(&mut response).await?;
-    let code = response
-        .split_whitespace()
-        .nth(1)
-        .and_then(|c| c.parse().ok())
-        .unwrap_or(0);
-    let text = response
-        .split_once("\r\n\r\n")
-        .map(|(_, b)| b.to_string())
-        .unwrap_or_default();
-    Ok((code, text))
+    common::try_http_request(addr, "POST", "/api/webhook", headers, body).await
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
@@ -291,7 +270,7 @@ async fn a_flood_of_webhooks_is_rate_limited_and_the_controller_stays_healthy() 
             tally.add(code);
         }));
         if i % rate == 0 {
-            health.push(common::try_http_request(addr, "GET", "/healthz", "").await);
+            health.push(common::try_http_request(addr, "GET", "/healthz", &[], "").await);
         }
     }
     for r in requests {

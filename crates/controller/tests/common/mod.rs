@@ -294,21 +294,27 @@ pub async fn http_get(addr: SocketAddr, path: &str) -> (u16, String) {
 
 /// A minimal HTTP/1.1 client (one request per connection); panics on I/O errors.
 async fn http_request(addr: SocketAddr, method: &str, path: &str, body: &str) -> (u16, String) {
-    try_http_request(addr, method, path, body)
+    try_http_request(addr, method, path, &[], body)
         .await
         .unwrap_or_else(|e| panic!("{method} http://{addr}{path}: {e}"))
 }
 
-/// A minimal HTTP/1.1 client (one request per connection): status and body.
+/// A minimal HTTP/1.1 client (one request per connection, with extra
+/// `headers`): status and body.
 pub async fn try_http_request(
     addr: SocketAddr,
     method: &str,
     path: &str,
+    headers: &[(&str, &str)],
     body: &str,
 ) -> std::io::Result<(u16, String)> {
     let mut stream = tokio::net::TcpStream::connect(addr).await?;
+    let extra: String = headers
+        .iter()
+        .map(|(k, v)| format!("{k}: {v}\r\n"))
+        .collect();
     let request = format!(
-        "{method} {path} HTTP/1.1\r\nHost: {addr}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        "{method} {path} HTTP/1.1\r\nHost: {addr}\r\nContent-Type: application/json\r\nContent-Length: {}\r\n{extra}Connection: close\r\n\r\n{body}",
         body.len()
     );
     stream.write_all(request.as_bytes()).await?;
