@@ -164,6 +164,33 @@ impl ControlPlane {
         self.kubectl_with_input(args, None)
     }
 
+    /// Applies driftless' CRDs `names` (e.g. `applications.argoproj.io`,
+    /// read from the workspace's generated `crds/`) server-side and waits
+    /// until each is Established. Right after an apply a CRD may have no
+    /// conditions yet, which `kubectl wait` reports as an error: that is
+    /// retried for a minute. Panics naming the CRDs when they do not come up.
+    pub fn install_crds(&self, names: &[&str]) {
+        let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/../../crds");
+        let files: Vec<String> = names.iter().map(|n| format!("{dir}/{n}.yaml")).collect();
+        let mut apply = vec!["apply", "--server-side", "--force-conflicts"];
+        for file in &files {
+            apply.extend(["-f", file.as_str()]);
+        }
+        self.kubectl(&apply)
+            .unwrap_or_else(|e| panic!("installing the CRDs {names:?}: {e}"));
+        let crds: Vec<String> = names.iter().map(|n| format!("crd/{n}")).collect();
+        let mut wait = vec!["wait", "--for=condition=Established", "--timeout=60s"];
+        wait.extend(crds.iter().map(String::as_str));
+        let started = std::time::Instant::now();
+        while let Err(e) = self.kubectl(&wait) {
+            assert!(
+                started.elapsed() < std::time::Duration::from_secs(60),
+                "waiting for the CRDs {names:?}: {e}"
+            );
+            std::thread::sleep(std::time::Duration::from_millis(500));
+        }
+    }
+
     /// Like [`ControlPlane::kubectl`], writing `input` to kubectl's stdin
     /// (for `apply -f -`).
     pub fn kubectl_stdin(&self, args: &[&str], input: &str) -> Result<String, String> {

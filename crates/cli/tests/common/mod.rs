@@ -43,32 +43,7 @@ pub struct World {
 }
 
 fn install_crds(cp: &ControlPlane) {
-    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/../../crds");
-    let apps = format!("{dir}/applications.argoproj.io.yaml");
-    let projects = format!("{dir}/appprojects.argoproj.io.yaml");
-    cp.kubectl(&[
-        "apply",
-        "--server-side",
-        "--force-conflicts",
-        "-f",
-        &apps,
-        "-f",
-        &projects,
-    ])
-    .unwrap_or_else(|e| panic!("installing CRDs: {e}"));
-    let started = Instant::now();
-    while let Err(e) = cp.kubectl(&[
-        "wait",
-        "--for=condition=Established",
-        "crd/applications.argoproj.io",
-        "--timeout=60s",
-    ]) {
-        assert!(
-            started.elapsed() < Duration::from_secs(60),
-            "waiting for CRDs: {e}"
-        );
-        std::thread::sleep(Duration::from_millis(500));
-    }
+    cp.install_crds(&["applications.argoproj.io", "appprojects.argoproj.io"]);
 }
 
 impl World {

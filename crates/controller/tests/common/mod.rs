@@ -20,39 +20,13 @@ pub const TIMEOUT: Duration = Duration::from_secs(120);
 
 static CRDS: OnceCell<()> = OnceCell::const_new();
 
-async fn install_crds(cp: &ControlPlane) {
+async fn install_crds(cp: &'static ControlPlane) {
     CRDS.get_or_init(|| async {
-        let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/../../crds");
-        let apps = format!("{dir}/applications.argoproj.io.yaml");
-        let projects = format!("{dir}/appprojects.argoproj.io.yaml");
-        cp.kubectl(&[
-            "apply",
-            "--server-side",
-            "--force-conflicts",
-            "-f",
-            &apps,
-            "-f",
-            &projects,
-        ])
-        .unwrap_or_else(|e| panic!("installing CRDs: {e}"));
-        // Right after an apply, a CRD may not have status.conditions yet,
-        // which `kubectl wait` reports as an error: retry that for a while.
-        let started = Instant::now();
-        loop {
-            match cp.kubectl(&[
-                "wait",
-                "--for=condition=Established",
-                "crd/applications.argoproj.io",
-                "crd/appprojects.argoproj.io",
-                "--timeout=60s",
-            ]) {
-                Ok(_) => break,
-                Err(e) if started.elapsed() > Duration::from_secs(60) => {
-                    panic!("waiting for CRDs: {e}")
-                }
-                Err(_) => tokio::time::sleep(Duration::from_millis(500)).await,
-            }
-        }
+        tokio::task::spawn_blocking(|| {
+            cp.install_crds(&["applications.argoproj.io", "appprojects.argoproj.io"])
+        })
+        .await
+        .expect("installing the CRDs");
     })
     .await;
 }

@@ -22,38 +22,16 @@ use crate::common::{Harness, TIMEOUT};
 static CRDS: OnceCell<()> = OnceCell::const_new();
 
 /// Installs the GitRepository and Kustomization CRDs (once per process).
-pub async fn install_flux_crds(cp: &ControlPlane) {
+pub async fn install_flux_crds(cp: &'static ControlPlane) {
     CRDS.get_or_init(|| async {
-        let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/../../crds");
-        let repos = format!("{dir}/gitrepositories.source.toolkit.fluxcd.io.yaml");
-        let ks = format!("{dir}/kustomizations.kustomize.toolkit.fluxcd.io.yaml");
-        cp.kubectl(&[
-            "apply",
-            "--server-side",
-            "--force-conflicts",
-            "-f",
-            &repos,
-            "-f",
-            &ks,
-        ])
-        .unwrap_or_else(|e| panic!("installing the Flux CRDs: {e}"));
-        let started = Instant::now();
-        loop {
-            let waited = cp.kubectl(&[
-                "wait",
-                "--for=condition=Established",
-                "crd/gitrepositories.source.toolkit.fluxcd.io",
-                "crd/kustomizations.kustomize.toolkit.fluxcd.io",
-                "--timeout=60s",
-            ]);
-            match waited {
-                Ok(_) => break,
-                Err(e) if started.elapsed() > Duration::from_secs(60) => {
-                    panic!("waiting for the Flux CRDs: {e}")
-                }
-                Err(_) => tokio::time::sleep(Duration::from_millis(500)).await,
-            }
-        }
+        tokio::task::spawn_blocking(|| {
+            cp.install_crds(&[
+                "gitrepositories.source.toolkit.fluxcd.io",
+                "kustomizations.kustomize.toolkit.fluxcd.io",
+            ])
+        })
+        .await
+        .expect("installing the Flux CRDs");
     })
     .await;
 }
