@@ -176,5 +176,5 @@ impl Drop for ControllerProcess {
 
 /// GET `path` from `addr`: status and body.
 async fn http_get(addr: SocketAddr, path: &str) -> std::io::Result<(u16, String)> {
-    crate::common::try_http_request(addr, "GET", path, "").await
+    crate::common::try_http_request(addr, "GET", path, &[], "").await
 }
