@@ -29,6 +29,11 @@ enum Prediction {
     KnownSynced,
 }
 
+fn resource_version(obj: &Value) -> Option<&str> {
+    obj.pointer("/metadata/resourceVersion")
+        .and_then(Value::as_str)
+}
+
 fn has_controller_owner(live: &Value) -> bool {
     live.pointer("/metadata/ownerReferences")
         .and_then(Value::as_array)
@@ -118,33 +123,32 @@ impl SyncEngine {
 
         let mut ignore_errors = Vec::new();
         let desired_keys: HashSet<ObjectKey> = prepared.iter().map(|p| p.key.clone()).collect();
-        let predictions: Vec<(Prepared, Option<Prediction>)> = stream::iter(prepared)
-            .map(|p| async {
-                let live_obj = live.get(&p.key);
-                let prediction = match (&p.resolved, live_obj) {
-                    (Some(resolved), Some(l)) => {
-                        let rules = ignore::matching(&target.ignore_differences, &p.key);
-                        let print = verdicts::fingerprint(&p.obj, l, &rules);
-                        if print.is_some_and(|f| self.verdicts.is_synced(&p.key, f)) {
-                            Some(Prediction::KnownSynced)
-                        } else {
-                            Some(Prediction::DryRun(
-                                self.dry_run(&p, resolved, print).await,
-                                print,
-                            ))
+        let predictions: Vec<(Prepared, Option<Prediction>, Option<Value>)> =
+            stream::iter(prepared)
+                .map(|p| async {
+                    let live_obj = live.get(&p.key);
+                    match (&p.resolved, live_obj) {
+                        (Some(resolved), Some(l)) => {
+                            let rules = ignore::matching(&target.ignore_differences, &p.key);
+                            let print = verdicts::fingerprint(&p.obj, l, &rules);
+                            if print.is_some_and(|f| self.verdicts.is_synced(&p.key, f)) {
+                                (p, Some(Prediction::KnownSynced), None)
+                            } else {
+                                let (predicted, seen) =
+                                    self.consistent_dry_run(&p, resolved, l, print).await;
+                                (p, Some(Prediction::DryRun(predicted, print)), seen)
+                            }
                         }
+                        _ => (p, None, None),
                     }
-                    _ => None,
-                };
-                (p, prediction)
-            })
-            .buffered(self.concurrency)
-            .collect()
-            .await;
+                })
+                .buffered(self.concurrency)
+                .collect()
+                .await;
 
         let mut resources = Vec::with_capacity(predictions.len());
-        for (p, prediction) in predictions {
-            let live_obj = live.get(&p.key).cloned();
+        for (p, prediction, seen) in predictions {
+            let live_obj = seen.or_else(|| live.get(&p.key).cloned());
             let rules = ignore::matching(&target.ignore_differences, &p.key);
             let mut error = p.blocking.clone().or(p.problem.clone());
             let mut shared_with = None;
@@ -237,6 +241,42 @@ impl SyncEngine {
             managed_kinds,
             rendered,
         })
+    }
+
+    /// A dry-run of `p` that is compared with the live object it was
+    /// applied to: when the object changed between the read and the dry-run
+    /// (another controller wrote it), the object is read again and the
+    /// dry-run repeated, a bounded number of times. Otherwise a field the
+    /// other writer just added would show as a difference and trigger a
+    /// needless self-heal. Returns the prediction and, when the object was
+    /// read again, the live object it belongs to.
+    async fn consistent_dry_run(
+        &self,
+        p: &Prepared,
+        resolved: &Resolved,
+        live: &Value,
+        print: Option<u64>,
+    ) -> (Result<Value, String>, Option<Value>) {
+        const ATTEMPTS: usize = 3;
+        let mut seen: Option<Value> = None;
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            let predicted = self.dry_run(p, resolved, print).await;
+            let current = seen.as_ref().unwrap_or(live);
+            let consistent = predicted
+                .as_ref()
+                .map_or(true, |v| resource_version(v) == resource_version(current));
+            if consistent || attempt == ATTEMPTS {
+                return (predicted, seen);
+            }
+            let api = kubeapi::api(&self.client, resolved, &p.key.namespace);
+            match api.get_opt(&p.key.name).await {
+                Ok(Some(obj)) => seen = Some(kubeapi::to_value(obj, resolved)),
+                // Deleted meanwhile, or unreadable: compare with what was read first.
+                _ => return (predicted, seen),
+            }
+        }
     }
 
     /// A server-side dry-run of `p`, unless the same request (`print`) was
