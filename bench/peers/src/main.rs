@@ -11,7 +11,6 @@
 //! Usage: `peers [N] [--idle SECS] [--pushes K] [--out DIR] [--cold-timeout SECS]
 //!         (--flux DIR | --flux-unavailable REASON) --driftless BIN`
 
-mod apiserver;
 mod chart;
 mod contender;
 mod phases;

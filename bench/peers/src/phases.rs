@@ -10,10 +10,10 @@ use futures::StreamExt;
 use kube::Api;
 use kube::api::{DynamicObject, GroupVersionKind, Patch, PatchParams};
 
-use crate::apiserver;
 use crate::contender::Running;
 use crate::tracker::{self, Tracker};
 use crate::workload::{self, DEST, NAMESPACE};
+use driftless_testkit::metrics;
 
 /// A figure, or why there is none.
 pub(crate) type Figure<T> = Result<T, String>;
@@ -225,7 +225,7 @@ async fn cold(run: &mut Running, plan: &Plan, objects: &Tracker) -> Figure<Cold>
     }
     apply_all(run, setup).await.map_err(|e| format!("{e:#}"))?;
     let cpu0 = run.cpu_seconds();
-    let before = apiserver::snapshot(&run.cp);
+    let before = metrics::snapshot(&run.cp);
     let started = Instant::now();
     apply_all(run, first).await.map_err(|e| format!("{e:#}"))?;
     apply_all(run, each).await.map_err(|e| format!("{e:#}"))?;
@@ -254,7 +254,7 @@ async fn cold(run: &mut Running, plan: &Plan, objects: &Tracker) -> Figure<Cold>
         ));
     };
     let secs = started.elapsed().as_secs_f64();
-    let requests = apiserver::by_verb(&before, &apiserver::snapshot(&run.cp));
+    let requests = metrics::by_verb(&before, &metrics::snapshot(&run.cp));
     let curve = objects.with(|s| {
         s.timeline
             .iter()
@@ -465,10 +465,10 @@ async fn drift(run: &mut Running, deployments: &Tracker) -> Figure<f64> {
 /// Idle: nothing changes for `plan.idle`.
 async fn idle(run: &mut Running, plan: &Plan) -> Figure<Idle> {
     let cpu0 = run.cpu_seconds();
-    let before = apiserver::snapshot(&run.cp);
+    let before = metrics::snapshot(&run.cp);
     tokio::time::sleep(plan.idle).await;
     run.check_alive().map_err(|e| format!("{e:#}"))?;
-    let writes = apiserver::writes_to(&before, &apiserver::snapshot(&run.cp), &WATCHED_RESOURCES);
+    let writes = metrics::writes_to(&before, &metrics::snapshot(&run.cp), &WATCHED_RESOURCES);
     let per_min = 60.0 / plan.idle.as_secs_f64();
     Ok(Idle {
         cpu_per_min: (run.cpu_seconds() - cpu0) * per_min,

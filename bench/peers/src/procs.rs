@@ -144,26 +144,16 @@ impl Proc {
         if code != 200 {
             bail!("GET /metrics of {}: HTTP {code}", self.name);
         }
-        Ok(sum_metric(&body, name, label_filter))
+        Ok(driftless_testkit::metrics::sum_metric(
+            &body,
+            name,
+            label_filter,
+        ))
     }
 
     /// Stops it: SIGTERM, then SIGKILL after 10 s.
     pub(crate) fn stop(&mut self) {
-        if self.child.try_wait().ok().flatten().is_some() {
-            return;
-        }
-        let _ = Command::new("kill")
-            .args(["-TERM", &self.pid().to_string()])
-            .status();
-        let started = Instant::now();
-        while started.elapsed() < Duration::from_secs(10) {
-            if self.child.try_wait().ok().flatten().is_some() {
-                return;
-            }
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+        driftless_testkit::metrics::terminate(&mut self.child);
     }
 }
 
@@ -171,16 +161,6 @@ impl Drop for Proc {
     fn drop(&mut self) {
         self.stop();
     }
-}
-
-/// The sum of the samples of `name` in Prometheus text `body` whose label
-/// set contains `label_filter`.
-pub(crate) fn sum_metric(body: &str, name: &str, label_filter: &str) -> f64 {
-    body.lines()
-        .filter_map(|l| l.strip_prefix(name))
-        .filter(|rest| rest.starts_with([' ', '{']) && rest.contains(label_filter))
-        .filter_map(|rest| rest.rsplit(' ').next()?.parse::<f64>().ok())
-        .sum()
 }
 
 /// One HTTP/1.0 request to `addr`: status and body.
@@ -206,16 +186,4 @@ pub(crate) async fn http(
         .and_then(|c| c.parse().ok())
         .with_context(|| format!("{method} {path} at {addr}: no HTTP status in {head:?}"))?;
     Ok((code, body.to_string()))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::sum_metric;
-
-    #[test]
-    fn sums_the_samples_of_one_metric_with_matching_labels() {
-        let body = "# HELP x\nreconciles_total{result=\"ok\"} 3\nreconciles_total{result=\"error\"} 2\nreconciles_total_other 9\nreconciles_total 1\n";
-        assert_eq!(sum_metric(body, "reconciles_total", ""), 6.0);
-        assert_eq!(sum_metric(body, "reconciles_total", "result=\"ok\""), 3.0);
-    }
 }

@@ -139,32 +139,12 @@ impl ControllerProcess {
             .await
             .unwrap_or_else(|e| panic!("GET /metrics: {e}"));
         assert_eq!(code, 200, "GET /metrics: {body}");
-        body.lines()
-            .filter(|l| {
-                l.strip_prefix(name)
-                    .is_some_and(|rest| rest.starts_with([' ', '{']))
-            })
-            .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
-            .sum()
+        driftless_testkit::metrics::sum_metric(&body, name, "")
     }
 
     /// Stops the child: SIGTERM, then SIGKILL after 10 s.
     pub fn stop(&mut self) {
-        if self.child.try_wait().ok().flatten().is_some() {
-            return;
-        }
-        let _ = Command::new("kill")
-            .args(["-TERM", &self.pid().to_string()])
-            .status();
-        let started = Instant::now();
-        while started.elapsed() < Duration::from_secs(10) {
-            if self.child.try_wait().ok().flatten().is_some() {
-                return;
-            }
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+        driftless_testkit::metrics::terminate(&mut self.child);
     }
 }
 

@@ -15,13 +15,13 @@
 #[path = "../../tests/common/mod.rs"]
 mod common;
 
-mod api;
 mod child;
 
 use std::time::{Duration, Instant};
 
 use child::ControllerProcess;
 use driftless_api::SyncStatusCode;
+use driftless_testkit::metrics;
 use futures::StreamExt;
 use kube::api::{ListParams, Patch, PatchParams};
 
@@ -164,7 +164,7 @@ async fn main() {
     controller.wait_ready().await;
     let started_mib = controller.rss_mib();
 
-    let requests_before = api::snapshot(h.cp);
+    let requests_before = metrics::snapshot(h.cp);
     let started = Instant::now();
     apply_all(&h, n, &url, &dest).await;
     let applied = started.elapsed().as_secs_f64();
@@ -183,7 +183,7 @@ async fn main() {
     let to_synced = started.elapsed().as_secs_f64();
     let synced_peak_mib = controller.peak_rss_mib();
     let synced_cpu = controller.cpu_seconds();
-    let requests = api::describe(&requests_before, &api::snapshot(h.cp), 24);
+    let requests = metrics::describe(&requests_before, &metrics::snapshot(h.cp), 24);
     let reconciles = controller.metric("driftless_reconciles_total").await;
     let reconcile_secs = controller
         .metric("driftless_reconcile_duration_seconds_sum")
@@ -213,13 +213,13 @@ async fn main() {
 
     let cpu0 = controller.cpu_seconds();
     let writes0 = controller.metric(WRITES).await;
-    let idle_before = api::snapshot(h.cp);
+    let idle_before = metrics::snapshot(h.cp);
     tokio::time::sleep(Duration::from_secs(idle_secs)).await;
     let cpu1 = controller.cpu_seconds();
     let writes1 = controller.metric(WRITES).await;
-    let idle_writes = api::writes_to(
+    let idle_writes = metrics::writes_to(
         &idle_before,
-        &api::snapshot(h.cp),
+        &metrics::snapshot(h.cp),
         &[
             "applications",
             "events",
