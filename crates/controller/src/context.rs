@@ -93,6 +93,8 @@ pub struct Context {
     pub(crate) git_repositories: crate::gitrepository::GitRepositories,
     /// The Kustomization controller's shared state.
     pub flux: crate::kustomization::State,
+    /// The AppProjects of the control-plane namespace, from one watch.
+    pub(crate) projects: crate::projects::Projects,
     graph: Mutex<AppGraph>,
     memory: Mutex<HashMap<AppId, AppMemory>>,
     tracking: Mutex<HashMap<String, OwnerId>>,
@@ -125,6 +127,7 @@ impl Context {
             watches: Watches::default(),
             git_repositories: Default::default(),
             flux: Default::default(),
+            projects: Default::default(),
             graph: Mutex::new(AppGraph::default()),
             memory: Mutex::new(HashMap::new()),
             tracking: Mutex::new(HashMap::new()),

@@ -33,6 +33,7 @@ pub mod patch;
 pub mod pipeline;
 pub mod postbuild;
 pub mod project;
+mod projects;
 pub mod reconcile;
 pub mod render_cache;
 pub mod retry;

@@ -267,6 +267,13 @@ pub async fn start(
                     })
             })
             .collect();
+        let projects = tokio::spawn(crate::projects::watch(
+            ctx.clone(),
+            client.clone(),
+            config.control_plane_namespace.clone(),
+            stores.clone(),
+        ));
+        children.tasks.push(projects.abort_handle());
         let gc = tokio::spawn(forget_deleted(ctx.clone(), stores));
         children.tasks.push(gc.abort_handle());
         ready.store(true, Ordering::SeqCst);

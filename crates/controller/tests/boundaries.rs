@@ -408,3 +408,44 @@ async fn an_application_without_a_destination_cluster_is_refused() {
         "nothing applied into default either"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_project_change_rechecks_its_applications_at_once() {
+    // Polling is effectively off (and a synced Application has no error
+    // retry pending): only the AppProject watch can bring the change in.
+    let h = Harness::start("bnd-proj", Duration::from_secs(600)).await;
+    let dest = h.namespace("bnd-proj-dest").await;
+    h.apply(&project("team", &h.apps_ns, &dest, &[]));
+    let repo = h.git.create_repo("bnd/proj");
+    repo.write("app/cm.yaml", &configmap("cm", None, "deployed"));
+    repo.commit("one ConfigMap");
+    let url = h.git.git_url("bnd/proj");
+    h.apply(&app(
+        "narrowed",
+        &h.apps_ns,
+        "team",
+        &url,
+        &in_cluster(&dest),
+        "",
+    ));
+    h.wait_synced_healthy("narrowed", None).await;
+
+    // The project no longer admits the destination: the Application says so
+    // at once, and what it deployed stays.
+    h.apply(&project("team", &h.apps_ns, "somewhere-else", &[]));
+    h.wait_app("narrowed", "refused by its narrowed project", |a| {
+        condition_with(a, condition::INVALID_SPEC_ERROR, "team")
+    })
+    .await;
+    assert!(
+        get_cm(&h, &dest, "cm").await.is_some(),
+        "a refusal deletes nothing"
+    );
+
+    // Widened again: the refusal goes away.
+    h.apply(&project("team", &h.apps_ns, &dest, &[]));
+    h.wait_app("narrowed", "admitted again", |a| {
+        !condition_with(a, condition::INVALID_SPEC_ERROR, "team")
+    })
+    .await;
+}

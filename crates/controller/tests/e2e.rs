@@ -121,7 +121,12 @@ async fn apply_syncs_and_polling_follows_pushes_and_prunes() {
     // behaviour too, so repeats are folded before comparing).
     let mut deployed: Vec<&str> = status.history.iter().map(|h| h.revision.as_str()).collect();
     deployed.dedup();
-    assert_eq!(deployed, [first.as_str(), second.as_str()], "{:?}", status.history);
+    assert_eq!(
+        deployed,
+        [first.as_str(), second.as_str()],
+        "{:?}",
+        status.history
+    );
     // `kubectl describe` tells the story.
     let reasons = eventually("sync events on the Application", || async {
         let out = h.kubectl(&[

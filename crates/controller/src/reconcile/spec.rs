@@ -68,8 +68,14 @@ impl<'a> Reconciler<'a> {
             n => n.to_string(),
         };
         let control = &self.ctx.config.control_plane_namespace;
-        let api: Api<AppProject> = Api::namespaced(self.ctx.client.clone(), control);
-        let spec = match api.get_opt(&name).await {
+        let found = match self.ctx.projects.get(control, &name) {
+            Some(watched) => Ok(watched.map(|p| p.as_ref().clone())),
+            None => {
+                let api: Api<AppProject> = Api::namespaced(self.ctx.client.clone(), control);
+                api.get_opt(&name).await
+            }
+        };
+        let spec = match found {
             Ok(Some(p)) => p.spec,
             Ok(None) if name == driftless_api::DEFAULT_PROJECT => project::default_project(),
             Ok(None) => {
