@@ -410,7 +410,12 @@ impl<'a> Reconciler<'a> {
             }
         };
         if !final_cmp.needs_sync() {
-            self.ctx.memory(&self.id, |m| m.self_heal_attempts = 0);
+            let now = self.now;
+            self.ctx.memory(&self.id, |m| {
+                if crate::decide::self_heal_settled(m.last_self_heal, now) {
+                    m.self_heal_attempts = 0;
+                }
+            });
         }
         let last_op = obs
             .operation_state
