@@ -7,7 +7,8 @@
 //! (it does not give up), back off (at most a quarter as many reverts as
 //! the fighter's writes: the backoff resets only after the self-heal
 //! cooldown), never write without a change, report each self-heal sync as
-//! an Event, and end at Git's value once the fighter stops.
+//! an Event and in a `SelfHeal` Event who else writes the object, and end
+//! at Git's value once the fighter stops.
 
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -26,6 +27,8 @@ const WRITES: usize = 60;
 const EVERY: Duration = Duration::from_millis(250);
 /// The Event reason of every sync, self-heal included.
 const SYNC_STARTED: &str = "OperationStarted";
+/// The Event reason naming who fights a self-heal.
+const SELF_HEAL: &str = "SelfHeal";
 
 /// Records every value of `data.v` the ConfigMap `fought` takes from
 /// resourceVersion `rv` on.
@@ -103,6 +106,18 @@ async fn occurrences(h: &Harness, name: &str, reason: &str) -> usize {
         .sum()
 }
 
+/// The notes of the `SelfHeal` Events about the Application `name`.
+async fn self_heal_notes(h: &Harness, name: &str) -> Vec<String> {
+    let api: Api<Event> = Api::namespaced(h.client.clone(), &h.apps_ns);
+    let list = api.list(&ListParams::default()).await.expect("events");
+    list.items
+        .into_iter()
+        .filter(|e| e.regarding.as_ref().and_then(|r| r.name.as_deref()) == Some(name))
+        .filter(|e| e.reason.as_deref() == Some(SELF_HEAL))
+        .filter_map(|e| e.note)
+        .collect()
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_fighting_actor_is_reverted_with_backoff_and_no_hot_loop() {
     let h = Harness::start("fault-fight", Duration::from_secs(2)).await;
@@ -159,6 +174,13 @@ async fn a_fighting_actor_is_reverted_with_backoff_and_no_hot_loop() {
     assert!(
         syncs >= back,
         "a {SYNC_STARTED} Event per revert: {syncs} for {back}"
+    );
+    let named = self_heal_notes(&h, "fight").await;
+    assert!(
+        named
+            .iter()
+            .any(|n| n.contains("ConfigMap") && n.contains("fought") && n.contains(FIGHTER)),
+        "a {SELF_HEAL} Event names the object and who fights: {named:?}"
     );
     println!("fault fighting-actor: survived");
 }
