@@ -90,6 +90,23 @@ fn writers_of<'a>(live: &'a serde_json::Value, own: &str) -> Vec<&'a str> {
     managers
 }
 
+async fn requeue_owners(mut changes: tokio::sync::broadcast::Receiver<String>, ctx: Weak<Context>) {
+    loop {
+        let tracking_name = match changes.recv().await {
+            Ok(name) => name,
+            Err(RecvError::Lagged(missed)) => {
+                tracing::debug!(missed, "self-heal fell behind; the interval re-checks");
+                continue;
+            }
+            Err(RecvError::Closed) => return,
+        };
+        let Some(ctx) = ctx.upgrade() else { return };
+        if let Some(owner) = ctx.owner_by_tracking_name(&tracking_name) {
+            ctx.trigger_owner(&owner);
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -106,22 +123,5 @@ mod tests {
         ]}});
         assert_eq!(writers_of(&live, "driftless"), ["fighter", "kubectl-edit"]);
         assert!(writers_of(&json!({"metadata": {}}), "driftless").is_empty());
-    }
-}
-
-async fn requeue_owners(mut changes: tokio::sync::broadcast::Receiver<String>, ctx: Weak<Context>) {
-    loop {
-        let tracking_name = match changes.recv().await {
-            Ok(name) => name,
-            Err(RecvError::Lagged(missed)) => {
-                tracing::debug!(missed, "self-heal fell behind; the interval re-checks");
-                continue;
-            }
-            Err(RecvError::Closed) => return,
-        };
-        let Some(ctx) = ctx.upgrade() else { return };
-        if let Some(owner) = ctx.owner_by_tracking_name(&tracking_name) {
-            ctx.trigger_owner(&owner);
-        }
     }
 }
