@@ -2,13 +2,19 @@
 # The reliability and security suites (issue 18), against one real local
 # control plane (started here unless DRIFTLESS_TEST_KUBECONFIG names one):
 #
-#   1. bad input: crates/controller/tests/bad_input.rs (every case, also the
-#      ones still pending a fix) and webhook_hardening.rs;
+#   1. bad input: crates/controller/tests/bad_input.rs (every case for
+#      Application and for Flux Kustomization, also the ones still pending a
+#      fix) and webhook_hardening.rs;
 #   2. faults: crates/controller/tests/faults.rs (in-process controller,
-#      also the pending ones) and crates/cli/tests/process_faults.rs (real
-#      `driftless controller` processes killed with SIGKILL);
-#   3. security: cargo deny (advisories, licenses, bans, sources) and
-#      bench/fuzz.sh for FUZZ_SECONDS (default 30) per target.
+#      also the pending ones, and a field manager fighting self-heal),
+#      faults_control_plane.rs (kube-apiserver and etcd SIGKILLed and
+#      restarted, on a private control plane it starts itself) and
+#      crates/cli/tests/process_faults.rs (real `driftless controller`
+#      processes killed with SIGKILL);
+#   3. security: deploy_security.rs (the shipped install's security
+#      context and RBAC), cargo deny (advisories, licenses, bans, sources)
+#      and bench/fuzz.sh for FUZZ_SECONDS (default 30) per target (cargo
+#      fuzz needs nightly, so it is not part of tests/run.sh).
 #
 # Ends with one line:
 #   reliability: <passed>/<tried> bad inputs, <survived>/<injected> faults, <lost> lost, <wrong> wrongly changed
@@ -38,7 +44,7 @@ cargo test --locked -p driftless-controller --test bad_input -- --include-ignore
   >"$out/bad_input.log" 2>&1 || failed=1
 cargo test --locked -p driftless-controller --test webhook_hardening -- --nocapture \
   >"$out/webhook.log" 2>&1 || failed=1
-grep -a -E '^bad-input |^bad inputs:|^webhook flood:|^test .* \.\.\. ' "$out/bad_input.log" "$out/webhook.log" >&2
+grep -a -E '^bad-input |^bad inputs( \(Kustomization\))?:|^webhook flood:|^test .* \.\.\. ' "$out/bad_input.log" "$out/webhook.log" >&2
 bad_passed=$(grep -a -c -E '^bad-input [^:]+: passed' "$out/bad_input.log")
 bad_tried=$(grep -a -c -E '^bad-input [^:]+: (passed|FAILED)' "$out/bad_input.log")
 hook_passed=$(grep -a -c -E '^test .* \.\.\. ok$' "$out/webhook.log")
@@ -48,18 +54,24 @@ tried=$((bad_tried + hook_tried))
 lost=$(grep -a -o -E 'ConfigMap [^ ]+ was deleted' "$out/bad_input.log" | wc -l)
 wrong=$(grep -a -o -E 'ConfigMap [^ ]+ was changed' "$out/bad_input.log" | wc -l)
 
-step "faults (faults.rs, process_faults.rs)"
+step "faults (faults.rs, faults_control_plane.rs, process_faults.rs)"
 cargo test --locked -p driftless-controller --test faults -- --include-ignored --nocapture \
   >"$out/faults.log" 2>&1 || failed=1
+cargo test --locked -p driftless-controller --test faults_control_plane -- --nocapture \
+  >>"$out/faults.log" 2>&1 || failed=1
 cargo test --locked -p driftless-cli --test process_faults -- --nocapture \
   >>"$out/faults.log" 2>&1 || failed=1
-grep -a -E '^fault |^test .* \.\.\. ' "$out/faults.log" >&2
+grep -a -E '^fault |^fighting actor:|^test .* \.\.\. ' "$out/faults.log" >&2
 injected=$(grep -a -c -E '^fault [^:]+: injected' "$out/faults.log")
 survived=$(grep -a -c -E '^fault [^:]+: survived' "$out/faults.log")
 # A fault test that failed before injecting still counts as one tried.
 failed_early=$(grep -a -E '^test .* \.\.\. FAILED$' "$out/faults.log" | wc -l)
 ((failed_early > injected - survived)) && injected=$((survived + failed_early))
 lost=$((lost + $(grep -a -c 'LOST:' "$out/faults.log")))
+
+step "deployment security (deploy_security.rs)"
+cargo test --locked -p driftless-controller --test deploy_security >"$out/deploy.log" 2>&1 || failed=1
+grep -a -E '^test .* \.\.\. ' "$out/deploy.log" >&2
 
 step "cargo deny"
 if ! cargo deny --version >/dev/null 2>&1; then

@@ -14,6 +14,11 @@
 #        <state>/logs/<component>.log
 # Env:   DRIFTLESS_BIN    directory with the binaries (default: build-binaries.sh)
 #        DRIFTLESS_NODES  number of fake Nodes (default 3)
+#        DRIFTLESS_RESTART_AFTER  when set (seconds), a component that exits
+#                         after the start is restarted that long after, with
+#                         the same command, ports and etcd data (fault tests
+#                         kill components on purpose); unset, any exit ends
+#                         the control plane
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
@@ -46,6 +51,8 @@ echo $$ >"$state/supervisor.pid"
 
 children=()
 names=()
+commands=()
+restart_after=${DRIFTLESS_RESTART_AFTER:-}
 
 # start <name> <command...>: runs a component in the background; it gets
 # SIGKILL if this script dies.
@@ -55,7 +62,20 @@ start() {
   setpriv --pdeathsig KILL -- "$@" >>"$state/logs/$name.log" 2>&1 </dev/null &
   children+=("$!")
   names+=("$name")
+  commands+=("$(printf '%q ' "$@")")
   echo "$name $!" >>"$state/pids"
+}
+
+# restart <index>: starts the component again after $restart_after seconds
+# and rewrites the pids file.
+restart() {
+  local i=$1 n
+  log "${names[i]} exited; restarting it in ${restart_after}s"
+  sleep "$restart_after"
+  eval "setpriv --pdeathsig KILL -- ${commands[i]}" >>"$state/logs/${names[i]}.log" 2>&1 </dev/null &
+  children[i]=$!
+  for n in "${!children[@]}"; do echo "${names[n]} ${children[n]}"; done >"$state/pids.new"
+  mv "$state/pids.new" "$state/pids"
 }
 
 stop_all() {
@@ -176,11 +196,14 @@ done
 echo "$kubeconfig" >"$state/ready"
 log "ready in $((SECONDS - started))s: https://127.0.0.1:$api_port, $nodes kwok nodes; export KUBECONFIG=$kubeconfig"
 
-# Supervise: any component exiting ends the control plane.
+# Supervise: any component exiting ends the control plane, unless
+# DRIFTLESS_RESTART_AFTER asks for restarts.
 while true; do
   wait -n || true
   for i in "${!children[@]}"; do
-    procs_alive "${children[i]}" || die "${names[i]} exited unexpectedly; last log lines:
+    procs_alive "${children[i]}" && continue
+    [[ -n $restart_after ]] || die "${names[i]} exited unexpectedly; last log lines:
 $(tail -n 30 "$state/logs/${names[i]}.log")"
+    restart "$i"
   done
 done

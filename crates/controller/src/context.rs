@@ -31,7 +31,8 @@ pub struct AppMemory {
     /// Why the last fetch failed while the last fetched state stood in
     /// (reported until a fetch succeeds).
     pub stale_fetch: Option<String>,
-    /// Self-heal syncs since it was last in sync.
+    /// Self-heal syncs since it was last in sync for the self-heal
+    /// cooldown ([`crate::decide::SELF_HEAL_COOLDOWN`]).
     pub self_heal_attempts: u32,
     /// When the last self-heal sync ran.
     pub last_self_heal: Option<Timestamp>,

@@ -44,7 +44,8 @@ pub struct AutoSyncInput<'a> {
     pub empty_render: bool,
     /// `status.operationState`.
     pub last: Option<&'a OperationState>,
-    /// Self-heal syncs done since the Application was last in sync.
+    /// Self-heal syncs done since the Application was last in sync for
+    /// [`SELF_HEAL_COOLDOWN`].
     pub self_heal_attempts: u32,
     /// When the last self-heal sync ran.
     pub last_self_heal: Option<Timestamp>,
@@ -59,6 +60,19 @@ pub fn self_heal_delay(attempts: u32) -> Duration {
     }
     let exp = (attempts - 1).min(10);
     Duration::from_secs(1u64 << exp).min(Duration::from_secs(180))
+}
+
+/// How long an Application must stay in sync after its last self-heal
+/// before the self-heal backoff starts again from zero (Argo CD's
+/// `--self-heal-backoff-cooldown-seconds`, 330 s by default). Without it,
+/// an actor rewriting a field after every revert would be reverted at
+/// once every time.
+pub const SELF_HEAL_COOLDOWN: Duration = Duration::from_secs(330);
+
+/// Whether the self-heal backoff may reset: no self-heal ran in the last
+/// [`SELF_HEAL_COOLDOWN`].
+pub fn self_heal_settled(last_self_heal: Option<Timestamp>, now: Timestamp) -> bool {
+    elapsed(last_self_heal, now) >= SELF_HEAL_COOLDOWN
 }
 
 fn elapsed(since: Option<Timestamp>, now: Timestamp) -> Duration {
@@ -272,6 +286,16 @@ mod tests {
                 self_heal: false
             }
         );
+    }
+
+    #[test]
+    fn self_heal_backoff_resets_only_after_the_cooldown() {
+        let now = Timestamp::from_second(10_000).unwrap();
+        let ago = |secs: i64| Some(Timestamp::from_second(10_000 - secs).unwrap());
+        assert!(self_heal_settled(None, now));
+        assert!(!self_heal_settled(ago(0), now));
+        assert!(!self_heal_settled(ago(329), now));
+        assert!(self_heal_settled(ago(330), now));
     }
 
     #[test]

@@ -48,6 +48,8 @@ pub mod reason {
     pub const COMPARISON_WARNING: &str = "ComparisonWarning";
     /// An automated sync refused (an empty render without `allowEmpty`).
     pub const SYNC_ERROR: &str = "SyncError";
+    /// Self-heal reverts objects another field manager changed.
+    pub const SELF_HEAL: &str = "SelfHeal";
 }
 
 /// What makes two Events the same occurrence repeated: the object, type,

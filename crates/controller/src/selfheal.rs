@@ -57,6 +57,39 @@ impl Drop for Watches {
     }
 }
 
+/// Who else writes the objects a self-heal is about to revert: per
+/// out-of-sync object whose live object names other field managers,
+/// `<object> (also written by <manager>, …)`.
+pub fn other_writers(cmp: &driftless_sync::Comparison, own: &str) -> Vec<String> {
+    cmp.resources
+        .iter()
+        .filter(|r| r.state == driftless_sync::ResourceState::OutOfSync)
+        .filter_map(|r| {
+            let managers = writers_of(r.live.as_ref()?, own);
+            (!managers.is_empty())
+                .then(|| format!("{} (also written by {})", r.key, managers.join(", ")))
+        })
+        .collect()
+}
+
+/// The field managers of `live` other than `own` (status subresource
+/// entries aside), sorted, once each.
+fn writers_of<'a>(live: &'a serde_json::Value, own: &str) -> Vec<&'a str> {
+    let fields = live
+        .pointer("/metadata/managedFields")
+        .and_then(|f| f.as_array());
+    let mut managers: Vec<&str> = fields
+        .into_iter()
+        .flatten()
+        .filter(|f| f.get("subresource").is_none_or(|s| s.as_str() == Some("")))
+        .filter_map(|f| f.get("manager")?.as_str())
+        .filter(|m| *m != own)
+        .collect();
+    managers.sort_unstable();
+    managers.dedup();
+    managers
+}
+
 async fn requeue_owners(mut changes: tokio::sync::broadcast::Receiver<String>, ctx: Weak<Context>) {
     loop {
         let tracking_name = match changes.recv().await {
@@ -71,5 +104,24 @@ async fn requeue_owners(mut changes: tokio::sync::broadcast::Receiver<String>, c
         if let Some(owner) = ctx.owner_by_tracking_name(&tracking_name) {
             ctx.trigger_owner(&owner);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn other_writers_are_the_managers_but_ours_and_status_writers() {
+        let live = json!({"metadata": {"managedFields": [
+            {"manager": "driftless", "operation": "Apply"},
+            {"manager": "fighter", "operation": "Apply"},
+            {"manager": "kubectl-edit", "operation": "Update"},
+            {"manager": "fighter", "operation": "Update"},
+            {"manager": "kube-controller-manager", "operation": "Update", "subresource": "status"},
+        ]}});
+        assert_eq!(writers_of(&live, "driftless"), ["fighter", "kubectl-edit"]);
+        assert!(writers_of(&json!({"metadata": {}}), "driftless").is_empty());
     }
 }

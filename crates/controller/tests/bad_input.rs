@@ -15,6 +15,11 @@ mod common;
 
 #[path = "bad_input/cases.rs"]
 mod cases;
+#[path = "bad_input/flux.rs"]
+mod flux;
+#[path = "bad_input/flux_cases.rs"]
+mod flux_cases;
+mod flux_common;
 #[path = "bad_input/logs.rs"]
 mod logs;
 #[path = "bad_input/servers.rs"]
@@ -25,7 +30,7 @@ use std::time::{Duration, Instant};
 
 use cases::{Case, Env, Expect};
 use common::Harness;
-use driftless_api::{Application, SyncStatusCode, condition};
+use driftless_api::{SyncStatusCode, condition};
 use driftless_testkit::git::TestRepo;
 use k8s_openapi::api::core::v1::ConfigMap;
 use k8s_openapi::api::events::v1::Event;
@@ -189,7 +194,7 @@ async fn check(h: &Harness, app_name: &str, expect: &Expect) -> Result<String, S
                     reported.message.len()
                 ));
             }
-            event_naming(h, &app, &needles[0]).await?;
+            event_naming(h, "Application", app_name, &needles[0]).await?;
             Ok(format!(
                 "{}: {}",
                 reported.type_,
@@ -203,13 +208,19 @@ fn truncate(text: &str) -> String {
     text.chars().take(400).collect()
 }
 
-async fn events_of(h: &Harness, app_name: &str) -> Vec<String> {
+/// The Events about the `kind` object `name` of the test's namespace, as
+/// `<reason>: <note>`.
+async fn events_of(h: &Harness, kind: &str, name: &str) -> Vec<String> {
     let api: Api<Event> = Api::namespaced(h.client.clone(), &h.apps_ns);
     let list = api.list(&ListParams::default()).await;
     list.map(|l| l.items)
         .unwrap_or_default()
         .into_iter()
-        .filter(|e| e.regarding.as_ref().and_then(|r| r.name.as_deref()) == Some(app_name))
+        .filter(|e| {
+            e.regarding
+                .as_ref()
+                .is_some_and(|r| r.kind.as_deref() == Some(kind) && r.name.as_deref() == Some(name))
+        })
         .map(|e| {
             format!(
                 "{}: {}",
@@ -220,9 +231,9 @@ async fn events_of(h: &Harness, app_name: &str) -> Vec<String> {
         .collect()
 }
 
-async fn event_naming(h: &Harness, app: &Application, needle: &str) -> Result<(), String> {
-    let name = app.metadata.name.as_deref().unwrap_or_default();
-    let events = events_of(h, name).await;
+/// Ok when an Event about the `kind` object `name` names `needle`.
+async fn event_naming(h: &Harness, kind: &str, name: &str, needle: &str) -> Result<(), String> {
+    let events = events_of(h, kind, name).await;
     events
         .iter()
         .any(|e| names(e, needle))
@@ -316,14 +327,28 @@ fn canary(h: &Harness, env: &Env) -> TestRepo {
     repo
 }
 
-/// Every Secret value of the run found in logs, Events or statuses.
-async fn leaked_secrets(h: &Harness) -> Vec<String> {
+/// The statuses of the run's Applications, as (place, JSON).
+async fn app_statuses(h: &Harness) -> Vec<(String, String)> {
+    let apps = h.apps().list(&ListParams::default()).await.expect("apps");
+    apps.items
+        .into_iter()
+        .map(|app| {
+            let name = app.metadata.name.clone().unwrap_or_default();
+            let status = serde_json::to_string(&app.status).unwrap_or_default();
+            (format!("the status of {name}"), status)
+        })
+        .collect()
+}
+
+/// Every Secret value of the run found in the logs (which must name
+/// `canary`), the Events of the test's namespace or `statuses`.
+async fn leaked_secrets(h: &Harness, canary: &str, statuses: Vec<(String, String)>) -> Vec<String> {
     let (_, git_password) = h.git.credentials();
     let values = [WRONG_PASSWORD, CANARY_SECRET, git_password];
     let logged = logs::text();
     assert!(
-        logged.contains("bi-canary"),
-        "the log capture works (it names the canary)"
+        logged.contains(canary),
+        "the log capture works (it names {canary})"
     );
     let mut places = vec![("logs".to_string(), logged)];
     let events: Api<Event> = Api::namespaced(h.client.clone(), &h.apps_ns);
@@ -338,19 +363,7 @@ async fn leaked_secrets(h: &Harness) -> Vec<String> {
             serde_json::to_string(&e).unwrap_or_default(),
         ));
     }
-    for app in h
-        .apps()
-        .list(&ListParams::default())
-        .await
-        .expect("apps")
-        .items
-    {
-        let name = app.metadata.name.clone().unwrap_or_default();
-        places.push((
-            format!("the status of {name}"),
-            serde_json::to_string(&app.status).unwrap_or_default(),
-        ));
-    }
+    places.extend(statuses);
     let mut leaks = Vec::new();
     for (place, text) in &places {
         for value in values {
@@ -417,7 +430,7 @@ async fn run(selected: Vec<Case>) {
         }
     }
     let lost = lost_or_changed("canary", &before, &after);
-    let leaks = leaked_secrets(&h).await;
+    let leaks = leaked_secrets(&h, "bi-canary", app_statuses(&h).await).await;
     println!(
         "bad inputs: {}/{} passed",
         cases.len() - failed.len(),
@@ -432,4 +445,9 @@ async fn run(selected: Vec<Case>) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn application_bad_inputs_are_reported_and_lose_nothing() {
     run(cases::all()).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn kustomization_bad_inputs_are_reported_and_lose_nothing() {
+    flux::run(flux_cases::all()).await;
 }

@@ -11,6 +11,9 @@
 //!   releasing its lease; the other takes over once the lease expires, and
 //!   until then it writes nothing.
 //!
+//! * another field manager fighting self-heal over a managed field
+//!   (`faults/fighting.rs`): reverted with backoff, no hot loop.
+//!
 //! Each fault prints `fault <name>: injected`, then `survived` once all is
 //! well; `tests/reliability.sh` counts
 //! these lines. The controller runs in-process, so "killed" is an abort of
@@ -18,6 +21,8 @@
 //! what a SIGKILL does to its in-flight requests.
 
 mod common;
+#[path = "faults/fighting.rs"]
+mod fighting;
 
 use std::collections::BTreeMap;
 use std::time::Duration;

@@ -20,7 +20,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Arc, OnceLock};
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use k8s_openapi::api::core::v1::Namespace;
 use kube::api::{ObjectMeta, PostParams};
@@ -80,6 +80,47 @@ impl ControlPlane {
             kubeconfig: supervisor.state_dir().join("admin.kubeconfig"),
             supervisor: Some(supervisor),
         })
+    }
+
+    /// Starts a private control plane like [`ControlPlane::start`] whose
+    /// components are restarted `restart_after` once they exit (same
+    /// command, ports and etcd data), for tests that kill them with
+    /// [`ControlPlane::kill_component`]. Never use the shared one for that.
+    pub fn start_restartable(restart_after: Duration) -> Result<ControlPlane, ClusterError> {
+        let secs = restart_after.as_secs_f64().to_string();
+        let supervisor = Supervisor::start_with(&[("DRIFTLESS_RESTART_AFTER", secs)])?;
+        Ok(ControlPlane {
+            kubeconfig: supervisor.state_dir().join("admin.kubeconfig"),
+            supervisor: Some(supervisor),
+        })
+    }
+
+    /// SIGKILLs the component `name` (`etcd`, `kube-apiserver`, …) of a
+    /// control plane this process started; returns its pid. A restartable
+    /// one ([`ControlPlane::start_restartable`]) brings it back; any other
+    /// stops altogether.
+    pub fn kill_component(&self, name: &str) -> Result<u32, ClusterError> {
+        let pid = self
+            .component_pids()
+            .into_iter()
+            .find(|(component, _)| component == name)
+            .map(|(_, pid)| pid)
+            .ok_or_else(|| ClusterError::Command {
+                command: format!("kill {name}"),
+                reason: "no such component of a control plane started here".into(),
+            })?;
+        let raw = libc::pid_t::try_from(pid).map_err(|e| ClusterError::Command {
+            command: format!("kill {name} ({pid})"),
+            reason: e.to_string(),
+        })?;
+        // SAFETY: kill(2) of a component our supervisor started and lists.
+        if unsafe { libc::kill(raw, libc::SIGKILL) } != 0 {
+            return Err(ClusterError::Command {
+                command: format!("kill -KILL {pid} ({name})"),
+                reason: std::io::Error::last_os_error().to_string(),
+            });
+        }
+        Ok(pid)
     }
 
     /// An existing cluster, given its kubeconfig; never stopped by us.

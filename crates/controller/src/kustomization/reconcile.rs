@@ -211,6 +211,7 @@ impl<'a> Run<'a> {
         let rendered = engine::render(self.ctx, &self.owner, &request, false)
             .await
             .map_err(|e| failed(reasons::BUILD_FAILED, e.to_string(), plan.retry_interval))?;
+        self.refuse_skipped_links(&rendered.warnings, sha, plan.retry_interval)?;
         let objects = rendered.objects.clone();
         let client = &self.ctx.client;
         let mut objects =
@@ -227,6 +228,31 @@ impl<'a> Run<'a> {
             label(obj, plan);
         }
         Ok(objects)
+    }
+
+    /// A symlink the render could not follow (out of the repository,
+    /// dangling, looping) fails the build, as Flux's kustomize build does:
+    /// applying the rest would silently drop what it points to.
+    fn refuse_skipped_links(
+        &self,
+        warnings: &[driftless_render::RenderWarning],
+        sha: &str,
+        retry: Duration,
+    ) -> Result<(), Stop> {
+        let skipped: Vec<String> = warnings
+            .iter()
+            .filter(|w| matches!(w, driftless_render::RenderWarning::SkippedLink { .. }))
+            .map(ToString::to_string)
+            .collect();
+        if skipped.is_empty() {
+            return Ok(());
+        }
+        let message = format!(
+            "kustomization {}: at {sha}: {}; nothing was applied",
+            self.owner.name,
+            skipped.join("; ")
+        );
+        Err(failed(reasons::BUILD_FAILED, message, retry))
     }
 
     /// Compares and limits pruning to the inventory; an empty build while

@@ -227,6 +227,18 @@ impl<'a> Reconciler<'a> {
         }
     }
 
+    /// Names, in an Event, the other field managers of the objects a
+    /// self-heal reverts (who fights the Application).
+    async fn report_fighters(&self, cmp: &driftless_sync::Comparison, sha: &str) {
+        let own = &self.ctx.config.field_manager;
+        let writers = crate::selfheal::other_writers(cmp, own);
+        if writers.is_empty() {
+            return;
+        }
+        let note = format!("self-heal at {sha} reverts {}", writers.join("; "));
+        events::publish(self.ctx, self.app, true, reason::SELF_HEAL, note).await;
+    }
+
     async fn run(mut self) -> Result<Action> {
         let operation = self.app.spec.operation.clone();
         let refresh = refresh_of(self.app);
@@ -369,6 +381,9 @@ impl<'a> Reconciler<'a> {
         tracing::debug!(?decision, revision = %sha, "sync decision");
         let final_cmp = match decision {
             Decision::Sync { retry, self_heal } => {
+                if self_heal {
+                    self.report_fighters(&engine_cmp, &sha).await;
+                }
                 let op = match operation {
                     Some(op) => op.clone(),
                     None => self.automated_operation(&sha, &target),
@@ -410,7 +425,12 @@ impl<'a> Reconciler<'a> {
             }
         };
         if !final_cmp.needs_sync() {
-            self.ctx.memory(&self.id, |m| m.self_heal_attempts = 0);
+            let now = self.now;
+            self.ctx.memory(&self.id, |m| {
+                if crate::decide::self_heal_settled(m.last_self_heal, now) {
+                    m.self_heal_attempts = 0;
+                }
+            });
         }
         let last_op = obs
             .operation_state

@@ -125,13 +125,15 @@ fn bad_file(repo: &TestRepo, file: &str, contents: &str) -> Break {
     expect(&[file, &sha])
 }
 
-fn configmap(name: &str, extra_meta: &str) -> String {
+/// A ConfigMap `name` with `extra_meta` lines under `metadata`.
+pub fn configmap(name: &str, extra_meta: &str) -> String {
     format!(
         "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: {name}\n{extra_meta}data:\n  v: one\n"
     )
 }
 
-fn kustomization(resources: &[&str], more: &str) -> String {
+/// A `kustomization.yaml` of `resources`, `more` appended.
+pub fn kustomization(resources: &[&str], more: &str) -> String {
     let list: String = resources.iter().map(|r| format!("- {r}\n")).collect();
     format!(
         "apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nresources:\n{list}{more}"

@@ -57,6 +57,11 @@ impl Harness {
 
     /// The control plane, namespaces and Git server, without a controller.
     pub async fn new(prefix: &str) -> Harness {
+        Self::on(ControlPlane::shared().await, prefix).await
+    }
+
+    /// [`Harness::new`] on `cp` (a private control plane of the test).
+    pub async fn on(cp: &'static ControlPlane, prefix: &str) -> Harness {
         let _ = tracing_subscriber::fmt()
             .with_env_filter(
                 tracing_subscriber::EnvFilter::try_from_default_env()
@@ -64,7 +69,6 @@ impl Harness {
             )
             .with_test_writer()
             .try_init();
-        let cp = ControlPlane::shared().await;
         install_crds(cp).await;
         let client = cp.client().await;
         let apps_ns = cp.namespace(&format!("{prefix}-apps")).await;

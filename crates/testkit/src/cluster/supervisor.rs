@@ -77,6 +77,12 @@ impl Supervisor {
     /// Builds the binaries if needed (build-binaries.sh), starts run.sh in
     /// a fresh state directory and waits until the control plane is ready.
     pub fn start() -> Result<Arc<Supervisor>, ClusterError> {
+        Self::start_with(&[])
+    }
+
+    /// [`Supervisor::start`] with more environment for run.sh (e.g.
+    /// `DRIFTLESS_RESTART_AFTER`).
+    pub fn start_with(env: &[(&str, String)]) -> Result<Arc<Supervisor>, ClusterError> {
         let bin = build_binaries()?;
         paths::remove_stale_state_dirs();
         let state_dir = paths::unique_state_dir();
@@ -84,7 +90,7 @@ impl Supervisor {
             path: state_dir.clone(),
             source,
         })?;
-        let supervisor = Arc::new(spawn(&state_dir, &bin)?);
+        let supervisor = Arc::new(spawn(&state_dir, &bin, env)?);
         ATEXIT.call_once(|| {
             // SAFETY: registering a plain extern "C" fn; it only touches
             // statics that outlive main.
@@ -188,7 +194,7 @@ fn build_binaries() -> Result<PathBuf, ClusterError> {
 }
 
 /// Spawns run.sh from a dedicated thread that reaps it.
-fn spawn(state_dir: &Path, bin: &Path) -> Result<Supervisor, ClusterError> {
+fn spawn(state_dir: &Path, bin: &Path, env: &[(&str, String)]) -> Result<Supervisor, ClusterError> {
     let log_path = state_dir.join("supervisor.log");
     let log = File::create(&log_path).map_err(|source| ClusterError::Io {
         path: log_path.clone(),
@@ -204,6 +210,7 @@ fn spawn(state_dir: &Path, bin: &Path) -> Result<Supervisor, ClusterError> {
         .arg(&script)
         .arg(state_dir)
         .env("DRIFTLESS_BIN", bin)
+        .envs(env.iter().map(|(k, v)| (k, v)))
         .stdin(Stdio::null())
         .stdout(log)
         .stderr(log_err);
