@@ -66,6 +66,8 @@ pub enum OwnerId {
     Application(AppId),
     /// A Flux Kustomization.
     Kustomization(AppId),
+    /// A Flux HelmRelease.
+    HelmRelease(AppId),
 }
 
 /// Where to send reconcile requests for one namespace (`None`: all).
@@ -93,6 +95,8 @@ pub struct Context {
     pub(crate) git_repositories: crate::gitrepository::GitRepositories,
     /// The Kustomization controller's shared state.
     pub flux: crate::kustomization::State,
+    /// The HelmRelease and HelmRepository controllers' shared state.
+    pub helm_releases: crate::helmrelease::Shared,
     graph: Mutex<AppGraph>,
     memory: Mutex<HashMap<AppId, AppMemory>>,
     tracking: Mutex<HashMap<String, OwnerId>>,
@@ -125,6 +129,7 @@ impl Context {
             watches: Watches::default(),
             git_repositories: Default::default(),
             flux: Default::default(),
+            helm_releases: Default::default(),
             graph: Mutex::new(AppGraph::default()),
             memory: Mutex::new(HashMap::new()),
             tracking: Mutex::new(HashMap::new()),
@@ -178,6 +183,7 @@ impl Context {
         match owner {
             OwnerId::Application(id) => self.trigger(id),
             OwnerId::Kustomization(id) => self.flux.trigger(id),
+            OwnerId::HelmRelease(id) => self.helm_releases.state.trigger(id),
         }
     }
 

@@ -311,9 +311,9 @@ impl HelmReleaseSpec {
     /// Whether the chart's `crds/` are left out (`install.crds: Skip` or
     /// the deprecated `install.skipCRDs`).
     pub fn skip_crds(&self) -> bool {
-        self.install.as_ref().is_some_and(|i| {
-            i.skip_crds || i.crds.as_deref() == Some(super::crds_policy::SKIP)
-        })
+        self.install
+            .as_ref()
+            .is_some_and(|i| i.skip_crds || i.crds.as_deref() == Some(super::crds_policy::SKIP))
     }
 }
 
