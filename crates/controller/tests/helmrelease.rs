@@ -463,6 +463,42 @@ async fn charts_from_an_oci_registry_and_a_git_path_reach_ready() {
         Some("2.0.0")
     );
 
+    // Drift on an applied object is reverted.
+    let cms: Api<ConfigMap> = Api::namespaced(h.client.clone(), &dest);
+    let drift = json!({"data": {"version": "edited by hand"}});
+    cms.patch("api-cm", &PatchParams::default(), &Patch::Merge(&drift))
+        .await
+        .expect("editing the ConfigMap");
+    common::eventually("the drift is reverted", || {
+        let (h, dest) = (&h, dest.clone());
+        async move {
+            let v = data_of(h, &dest, "api-cm", "version").await;
+            (v.as_deref() == Some("2.0.0")).then_some(())
+        }
+    })
+    .await;
+
+    // A field driftless does not know stops the release, naming the field.
+    h.apply(&helm_release_yaml(
+        "odd",
+        &ns,
+        &dest,
+        "api",
+        ("HelmRepository", "oci"),
+        "  commonMetadata:\n    labels:\n      team: a\n",
+    ));
+    let hr = wait_hr(&h, &ns, "odd", "stalled", failed_with("UnsupportedField")).await;
+    assert!(
+        ready(&hr).unwrap().2.contains("spec.commonMetadata"),
+        "{:?}",
+        ready(&hr)
+    );
+    assert!(
+        config_map(&h, &dest, &format!("{dest}-odd-cm"))
+            .await
+            .is_none()
+    );
+
     // A chart directory of a GitRepository, with a values file of the chart.
     let git = h.git.create_repo("hr-oci/site");
     let site = write_chart(
@@ -510,6 +546,26 @@ async fn charts_from_an_oci_registry_and_a_git_path_reach_ready() {
             .await
             .as_deref(),
         Some("from-prod-values")
+    );
+
+    // Deleting a HelmRelease deletes what it applied (as `helm uninstall`).
+    Api::<HelmRelease>::namespaced(h.client.clone(), &ns)
+        .delete("site", &Default::default())
+        .await
+        .expect("deleting the HelmRelease");
+    common::eventually("the release's objects are deleted with it", || {
+        let (h, dest) = (&h, dest.clone());
+        async move {
+            let gone = config_map(h, &dest, &format!("{dest}-site-cm"))
+                .await
+                .is_none();
+            gone.then_some(())
+        }
+    })
+    .await;
+    assert!(
+        config_map(&h, &dest, "api-cm").await.is_some(),
+        "another release's objects stay"
     );
 }
 
