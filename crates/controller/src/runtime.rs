@@ -237,7 +237,8 @@ pub async fn start(
             shutdown.clone(),
         );
         if let Some(helm) = &config.helm_binary {
-            let charts = config.repo_cache_dir.with_file_name("driftless-helm");
+            // Mirror directories never hold `_`: this cannot collide with one.
+            let charts = config.repo_cache_dir.join("_helm");
             ctx.helm_releases.set_helm(helm, charts);
         }
         let mut flux_helm = crate::helmrelease::controller::controllers(
