@@ -7,7 +7,8 @@ use crate::flux;
 use crate::{AppProject, Application};
 
 /// Every CRD driftless installs, in install order: Argo CD's `Application`
-/// and `AppProject`, then Flux's `GitRepository` and `Kustomization`.
+/// and `AppProject`, then Flux's `GitRepository`, `Kustomization`,
+/// `HelmRepository` and `HelmRelease`.
 pub fn crds() -> Vec<CustomResourceDefinition> {
     // The Flux versions are generated from fixed Rust types with the same
     // group, kind and scope, so merging them cannot fail (a unit test checks).
@@ -21,6 +22,8 @@ pub fn crds() -> Vec<CustomResourceDefinition> {
         AppProject::crd(),
         merged(flux::git_repository_crd()),
         merged(flux::kustomization_crd()),
+        flux::source::helm::HelmRepository::crd(),
+        flux::helm::HelmRelease::crd(),
     ]
 }
 

@@ -57,5 +57,7 @@ fn crd_command_prints_every_crd() {
     assert!(text.contains("name: appprojects.argoproj.io"));
     assert!(text.contains("name: gitrepositories.source.toolkit.fluxcd.io"));
     assert!(text.contains("name: kustomizations.kustomize.toolkit.fluxcd.io"));
-    assert_eq!(text.matches("kind: CustomResourceDefinition").count(), 4);
+    assert!(text.contains("name: helmrepositories.source.toolkit.fluxcd.io"));
+    assert!(text.contains("name: helmreleases.helm.toolkit.fluxcd.io"));
+    assert_eq!(text.matches("kind: CustomResourceDefinition").count(), 6);
 }

@@ -67,6 +67,8 @@ pub enum OwnerId {
     Application(AppId),
     /// A Flux Kustomization.
     Kustomization(AppId),
+    /// A Flux HelmRelease.
+    HelmRelease(AppId),
 }
 
 /// Where to send reconcile requests for one namespace (`None`: all).
@@ -96,6 +98,8 @@ pub struct Context {
     pub flux: crate::kustomization::State,
     /// The AppProjects of the control-plane namespace, from one watch.
     pub(crate) projects: crate::projects::Projects,
+    /// The HelmRelease and HelmRepository controllers' shared state.
+    pub helm_releases: crate::helmrelease::Shared,
     graph: Mutex<AppGraph>,
     memory: Mutex<HashMap<AppId, AppMemory>>,
     tracking: Mutex<HashMap<String, OwnerId>>,
@@ -129,6 +133,7 @@ impl Context {
             git_repositories: Default::default(),
             flux: Default::default(),
             projects: Default::default(),
+            helm_releases: Default::default(),
             graph: Mutex::new(AppGraph::default()),
             memory: Mutex::new(HashMap::new()),
             tracking: Mutex::new(HashMap::new()),
@@ -182,6 +187,7 @@ impl Context {
         match owner {
             OwnerId::Application(id) => self.trigger(id),
             OwnerId::Kustomization(id) => self.flux.trigger(id),
+            OwnerId::HelmRelease(id) => self.helm_releases.state.trigger(id),
         }
     }
 

@@ -236,6 +236,23 @@ pub async fn start(
             &scopes,
             shutdown.clone(),
         );
+        if let Some(helm) = &config.helm_binary {
+            // Mirror directories never hold `_`: this cannot collide with one.
+            let charts = config.repo_cache_dir.join("_helm");
+            ctx.helm_releases.set_helm(helm, charts);
+        }
+        let mut flux_helm = crate::helmrelease::controller::controllers(
+            ctx.clone(),
+            client.clone(),
+            &scopes,
+            shutdown.clone(),
+        );
+        flux_helm.extend(crate::helmrelease::repository::controllers(
+            ctx.clone(),
+            client.clone(),
+            &scopes,
+            shutdown.clone(),
+        ));
         let controllers: Vec<_> = scopes
             .into_iter()
             .map(|scope| {
@@ -277,9 +294,10 @@ pub async fn start(
         let gc = tokio::spawn(forget_deleted(ctx.clone(), stores));
         children.tasks.push(gc.abort_handle());
         ready.store(true, Ordering::SeqCst);
-        let all = futures::future::join(
+        let all = futures::future::join3(
             futures::future::join_all(controllers),
             futures::future::join_all(kustomizations),
+            futures::future::join_all(flux_helm),
         );
         let result = match lease {
             Some(mut keeper) => {

@@ -38,6 +38,7 @@ mod inputs;
 mod names;
 mod output;
 mod render;
+mod repository;
 pub(crate) mod sandbox;
 mod tree_chart;
 
@@ -46,6 +47,7 @@ use driftless_render::FileTree;
 pub use binary::{DEFAULT_TIMEOUT, Helm};
 pub use error::HelmError;
 pub use render::{Rendered, Renderer};
+pub use repository::RepositoryIndex;
 
 /// A username and password for a chart repository or registry. `Debug`
 /// never prints the password.

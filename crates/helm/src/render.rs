@@ -48,6 +48,11 @@ impl Renderer {
         }
     }
 
+    /// The helm binary and the work root (for [`crate::repository`]).
+    pub(crate) fn parts(&self) -> (&Helm, &std::path::Path) {
+        (&self.helm, &self.root)
+    }
+
     /// Renders the chart `source` names with `options`.
     pub fn render(
         &self,

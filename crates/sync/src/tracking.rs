@@ -55,11 +55,25 @@ pub fn kustomization_of(tracking: &str) -> Option<(&str, &str)> {
     tracking.strip_prefix(KUSTOMIZATION_PREFIX)?.split_once('_')
 }
 
+/// The prefix of a Flux HelmRelease's tracking name,
+/// `helmrelease_<namespace>_<name>` (two `_`, as a Kustomization's).
+pub const HELMRELEASE_PREFIX: &str = "helmrelease_";
+
+/// The HelmRelease `(namespace, name)` a tracking name belongs to, when it
+/// is one of a HelmRelease.
+pub fn helmrelease_of(tracking: &str) -> Option<(&str, &str)> {
+    tracking.strip_prefix(HELMRELEASE_PREFIX)?.split_once('_')
+}
+
 /// The owner a tracking name stands for, as messages name it:
-/// `Kustomization <namespace>/<name>`, or `Application <tracking name>`.
+/// `Kustomization <namespace>/<name>`, `HelmRelease <namespace>/<name>`,
+/// or `Application <tracking name>`.
 pub fn describe_owner(tracking: &str) -> String {
-    match kustomization_of(tracking) {
-        Some((ns, name)) => format!("Kustomization {ns}/{name}"),
+    if let Some((ns, name)) = kustomization_of(tracking) {
+        return format!("Kustomization {ns}/{name}");
+    }
+    match helmrelease_of(tracking) {
+        Some((ns, name)) => format!("HelmRelease {ns}/{name}"),
         None => format!("Application {tracking}"),
     }
 }
@@ -115,6 +129,11 @@ mod tests {
         assert_eq!(describe_owner("team-a_web"), "Application team-a_web");
         assert_eq!(kustomization_of("kustomization_ns_a"), Some(("ns", "a")));
         assert_eq!(kustomization_of("web"), None);
+        assert_eq!(
+            describe_owner("helmrelease_flux-system_web"),
+            "HelmRelease flux-system/web"
+        );
+        assert_eq!(helmrelease_of("helm_web"), None);
     }
 
     #[test]

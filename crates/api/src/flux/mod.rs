@@ -1,10 +1,12 @@
 //! Flux's `GitRepository` (`source.toolkit.fluxcd.io`) and `Kustomization`
 //! (`kustomize.toolkit.fluxcd.io`), each served as `v1` (stored) and
-//! `v1beta2`, with Flux's condition vocabulary and small pure helpers
+//! `v1beta2`; `HelmRepository` (`v1`) and `HelmRelease`
+//! (`helm.toolkit.fluxcd.io/v2`), with Flux's condition vocabulary and small pure helpers
 //! (durations, revisions, conditions).
 
 pub mod condition;
 pub mod duration;
+pub mod helm;
 pub mod kustomize;
 pub mod reference;
 pub mod revision;

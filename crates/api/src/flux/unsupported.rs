@@ -2,7 +2,9 @@
 //! controller can say so in a `Stalled`/`Ready=False` condition instead of
 //! applying half of it or silently ignoring a field.
 
+use super::helm::HelmReleaseSpec;
 use super::kustomize::v1::KustomizationSpec;
+use super::source::helm::HelmRepositorySpec;
 use super::source::v1::GitRepositorySpec;
 
 /// One field driftless cannot honour, and why.
@@ -105,6 +107,76 @@ pub fn git_repository_unsupported(spec: &GitRepositorySpec) -> Vec<Unsupported> 
     out
 }
 
+/// The fields of a HelmRelease that driftless cannot honour (a missing
+/// `chart` is reported here too: without `chartRef` support it is required).
+pub fn helm_release_unsupported(spec: &HelmReleaseSpec) -> Vec<Unsupported> {
+    let mut out = Vec::new();
+    if spec.chart_ref.is_some() {
+        out.push(unsupported(
+            "spec.chartRef",
+            "charts from HelmChart or OCIRepository objects are not supported; use spec.chart",
+        ));
+    } else if spec.chart.is_none() {
+        out.push(unsupported("spec.chart", "required (the chart to render)"));
+    }
+    if let Some(chart) = &spec.chart {
+        let kind = chart.spec.source_ref.kind.as_str();
+        if kind != super::source::KIND && kind != super::source::helm::HELM_REPOSITORY_KIND {
+            out.push(unsupported(
+                "spec.chart.spec.sourceRef.kind",
+                "only HelmRepository and GitRepository sources are supported (not Bucket)",
+            ));
+        }
+        if chart.spec.verify.is_some() {
+            out.push(unsupported(
+                "spec.chart.spec.verify",
+                "chart signature verification is not supported",
+            ));
+        }
+    }
+    if spec.kube_config.is_some() {
+        out.push(unsupported(
+            "spec.kubeConfig",
+            "applying to another cluster is not supported",
+        ));
+    }
+    if !spec.post_renderers.is_empty() {
+        out.push(unsupported(
+            "spec.postRenderers",
+            "post renderers are not supported",
+        ));
+    }
+    out
+}
+
+/// The fields of a HelmRepository that driftless cannot honour.
+pub fn helm_repository_unsupported(spec: &HelmRepositorySpec) -> Vec<Unsupported> {
+    let mut out = Vec::new();
+    if spec
+        .provider
+        .as_deref()
+        .is_some_and(|p| !p.is_empty() && p != "generic")
+    {
+        out.push(unsupported(
+            "spec.provider",
+            "only the generic provider (secretRef credentials) is supported",
+        ));
+    }
+    if spec.cert_secret_ref.is_some() {
+        out.push(unsupported(
+            "spec.certSecretRef",
+            "TLS client certificates and custom CAs are not supported",
+        ));
+    }
+    if let Some(t) = spec.type_.as_deref().filter(|t| !t.is_empty())
+        && t != super::source::helm::TYPE_DEFAULT
+        && t != super::source::helm::TYPE_OCI
+    {
+        out.push(unsupported("spec.type", "must be `default` or `oci`"));
+    }
+    out
+}
+
 pub use crate::unsupported::unknown_spec_fields;
 
 #[cfg(test)]
@@ -163,6 +235,33 @@ mod tests {
         let plain: GitRepositorySpec =
             serde_json::from_value(json!({"url": "https://h/r", "interval": "1m", "provider": "generic", "ref": {"branch": "main"}})).unwrap();
         assert_eq!(git_repository_unsupported(&plain), []);
+    }
+
+    #[test]
+    fn helm_release_fields_driftless_cannot_honour() {
+        let spec: HelmReleaseSpec = serde_json::from_value(json!({
+            "interval": "1m", "chartRef": {"kind": "OCIRepository", "name": "o"},
+            "postRenderers": [{"kustomize": {}}]
+        }))
+        .unwrap();
+        let fields: Vec<String> = helm_release_unsupported(&spec)
+            .into_iter()
+            .map(|u| u.field)
+            .collect();
+        assert_eq!(fields, ["spec.chartRef", "spec.postRenderers"]);
+        let none: HelmReleaseSpec = serde_json::from_value(json!({"interval": "1m"})).unwrap();
+        assert_eq!(helm_release_unsupported(&none)[0].field, "spec.chart");
+        let fine: HelmReleaseSpec = serde_json::from_value(json!({
+            "interval": "1m", "upgrade": {"remediation": {"retries": 3}},
+            "chart": {"spec": {"chart": "./charts/web", "sourceRef": {"kind": "GitRepository", "name": "r"}}}
+        }))
+        .unwrap();
+        assert_eq!(helm_release_unsupported(&fine), []);
+        let raw = json!({"interval": "1m", "chart": {"spec": {"chart": "c", "sourceRef": {"kind": "HelmRepository", "name": "r"}}}, "commonMetadata": {"labels": {"a": "b"}}});
+        assert_eq!(
+            unknown_spec_fields::<HelmReleaseSpec>(&raw),
+            ["spec.commonMetadata"]
+        );
     }
 
     #[test]

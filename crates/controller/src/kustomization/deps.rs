@@ -27,22 +27,8 @@ pub fn check(
     dep: &Kustomization,
 ) -> Result<(), String> {
     let name = format!("{}/{}", dep.namespace().unwrap_or_default(), dep.name_any());
-    if let Some(source) = dep_ref
-        .ready_expr
-        .as_deref()
-        .filter(|s| !s.trim().is_empty())
-    {
-        let expr = ReadyExpr::compile(source)
-            .map_err(|e| format!("dependency '{name}': readyExpr {source:?}: {e}"))?;
-        let this = serde_json::to_value(this).unwrap_or_default();
-        let dep_json = serde_json::to_value(dep).unwrap_or_default();
-        return match expr.evaluate(&this, &dep_json) {
-            Ok(true) => Ok(()),
-            Ok(false) => Err(format!(
-                "dependency '{name}' is not ready: readyExpr is false"
-            )),
-            Err(e) => Err(format!("dependency '{name}': readyExpr {source:?}: {e}")),
-        };
+    if let Some(verdict) = by_ready_expr(this, dep_ref, dep, &name) {
+        return verdict;
     }
     let status = dep.status.clone().unwrap_or_default();
     let generation = dep.metadata.generation;
@@ -55,6 +41,38 @@ pub fn check(
     } else {
         Err(format!("dependency '{name}' is not ready"))
     }
+}
+
+/// The verdict of `dep_ref`'s `readyExpr` over `this` and `dep` (named
+/// `name` in messages), or `None` when it has none (any kind: Kustomization
+/// or HelmRelease).
+pub fn by_ready_expr(
+    this: &impl serde::Serialize,
+    dep_ref: &DependencyReference,
+    dep: &impl serde::Serialize,
+    name: &str,
+) -> Option<Result<(), String>> {
+    let source = dep_ref
+        .ready_expr
+        .as_deref()
+        .filter(|s| !s.trim().is_empty())?;
+    let expr = match ReadyExpr::compile(source) {
+        Ok(expr) => expr,
+        Err(e) => {
+            return Some(Err(format!(
+                "dependency '{name}': readyExpr {source:?}: {e}"
+            )));
+        }
+    };
+    let this = serde_json::to_value(this).unwrap_or_default();
+    let dep_json = serde_json::to_value(dep).unwrap_or_default();
+    Some(match expr.evaluate(&this, &dep_json) {
+        Ok(true) => Ok(()),
+        Ok(false) => Err(format!(
+            "dependency '{name}' is not ready: readyExpr is false"
+        )),
+        Err(e) => Err(format!("dependency '{name}': readyExpr {source:?}: {e}")),
+    })
 }
 
 /// Checks every dependency of `this` (read from the API server), in order;

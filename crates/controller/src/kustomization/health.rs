@@ -81,6 +81,7 @@ pub fn judge(results: &[(Check, HealthStatus)]) -> Verdict {
 }
 
 /// Compiled `healthCheckExprs`, by (apiVersion, kind).
+#[derive(Default)]
 pub struct Exprs(Vec<(String, String, HealthCheckExprs)>);
 
 impl Exprs {
@@ -176,30 +177,38 @@ async fn read(ctx: &Context, check: &Check) -> Result<Option<Value>, String> {
     }
 }
 
+fn api_version(group: &str, v: &str) -> String {
+    if group.is_empty() {
+        v.to_string()
+    } else {
+        format!("{group}/{v}")
+    }
+}
+
+/// Every object of the inventory (`wait`, and a HelmRelease's objects).
+pub fn every_applied(inv: &ResourceInventory) -> Vec<Check> {
+    inv.entries
+        .iter()
+        .filter_map(|e| Some((inventory::parse_id(&e.id)?, e.v.clone())))
+        .map(|(key, v)| Check {
+            api_version: api_version(&key.group, &v),
+            key,
+        })
+        .collect()
+}
+
 /// The objects whose health decides Ready: everything applied with
 /// `wait`, else the `healthChecks` (their version from the inventory when
 /// `apiVersion` is empty).
 pub fn checks(plan: &Plan, inv: &ResourceInventory) -> Vec<Check> {
-    let applied = inv
+    if plan.wait {
+        return every_applied(inv);
+    }
+    let applied: Vec<_> = inv
         .entries
         .iter()
-        .filter_map(|e| Some((inventory::parse_id(&e.id)?, e.v.clone())));
-    let api_version = |group: &str, v: &str| {
-        if group.is_empty() {
-            v.to_string()
-        } else {
-            format!("{group}/{v}")
-        }
-    };
-    if plan.wait {
-        return applied
-            .map(|(key, v)| Check {
-                api_version: api_version(&key.group, &v),
-                key,
-            })
-            .collect();
-    }
-    let applied: Vec<_> = applied.collect();
+        .filter_map(|e| Some((inventory::parse_id(&e.id)?, e.v.clone())))
+        .collect();
     plan.health_checks
         .iter()
         .map(|c| {

@@ -14,9 +14,9 @@ pub(crate) mod impersonate;
 pub(crate) mod inventory;
 pub(crate) mod plan;
 pub(crate) mod raw;
-mod reconcile;
+pub(crate) mod reconcile;
 pub(crate) mod source;
-mod state;
+pub(crate) mod state;
 pub(crate) mod status;
 mod write;
 

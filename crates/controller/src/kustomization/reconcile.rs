@@ -225,7 +225,7 @@ impl<'a> Run<'a> {
                     )
                 })?;
         for obj in &mut objects {
-            label(obj, plan);
+            label(obj, &plan.labels);
         }
         Ok(objects)
     }
@@ -401,8 +401,8 @@ impl<'a> Run<'a> {
     }
 }
 
-/// Flux's owner labels on one object.
-fn label(obj: &mut Object, plan: &Plan) {
+/// Flux's owner labels on one object (Kustomization's and HelmRelease's).
+pub(crate) fn label(obj: &mut Object, owner_labels: &[(String, String)]) {
     let meta = obj.metadata_mut();
     let labels = meta
         .entry("labels")
@@ -411,7 +411,7 @@ fn label(obj: &mut Object, plan: &Plan) {
         *labels = serde_json::Value::Object(Default::default());
     }
     if let Some(labels) = labels.as_object_mut() {
-        for (k, v) in &plan.labels {
+        for (k, v) in owner_labels {
             labels.insert(k.clone(), serde_json::Value::String(v.clone()));
         }
     }
@@ -434,7 +434,7 @@ mod tests {
             json!({"interval": "1m", "prune": true, "sourceRef": {"kind": "GitRepository", "name": "r"}}),
         );
         let mut obj = Object::from_value(json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "x", "labels": {"app": "x"}}})).unwrap();
-        label(&mut obj, &p);
+        label(&mut obj, &p.labels);
         assert_eq!(obj.label("kustomize.toolkit.fluxcd.io/name"), Some("apps"));
         assert_eq!(
             obj.label("kustomize.toolkit.fluxcd.io/namespace"),

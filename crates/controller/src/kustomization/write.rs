@@ -4,9 +4,8 @@
 use driftless_api::flux::condition::{find_condition, status as cstatus, types};
 use driftless_api::flux::kustomize::KustomizationStatus;
 use driftless_api::flux::kustomize::v1::Kustomization;
-use kube::api::{Api, Patch, PatchParams};
+use kube::api::Api;
 use kube::{Resource, ResourceExt};
-use serde_json::json;
 
 use super::error::KustomizationError;
 use super::status;
@@ -22,15 +21,8 @@ fn api(ctx: &Context, id: &AppId) -> Api<Kustomization> {
 /// wrote a newer one the cache has not seen yet.
 pub fn freshest(ks: &Kustomization, ctx: &Context, id: &AppId) -> KustomizationStatus {
     let cached = ks.status.clone().unwrap_or_default();
-    let cached_rv = ks
-        .meta()
-        .resource_version
-        .as_deref()
-        .and_then(|v| v.parse::<u64>().ok());
-    match (cached_rv, ctx.flux.memory(id, |m| m.written.clone())) {
-        (Some(cached_rv), Some((rv, written))) if cached_rv < rv => written,
-        _ => cached,
-    }
+    let rv = ks.meta().resource_version.as_deref();
+    crate::flux_write::freshest(&ctx.flux, id, cached, rv)
 }
 
 /// Writes `next` when it differs from `prev`.
@@ -43,28 +35,13 @@ pub async fn status(
     if !status::differs(prev, next) {
         return Ok(());
     }
-    let old = serde_json::to_value(prev).unwrap_or_default();
-    let new = serde_json::to_value(next).unwrap_or_default();
-    let Some(diff) = crate::patch::merge_diff(&old, &new) else {
-        return Ok(());
-    };
-    let body = json!({ "status": diff });
-    let written = api(ctx, id)
-        .patch_status(&id.1, &PatchParams::default(), &Patch::Merge(&body))
+    crate::flux_write::status(&api(ctx, id), &ctx.flux, id, prev, next)
         .await
         .map_err(|source| KustomizationError {
             name: format!("{}/{}", id.0, id.1),
             action: "write status",
             source,
-        })?;
-    let rv = written
-        .metadata
-        .resource_version
-        .as_deref()
-        .and_then(|v| v.parse::<u64>().ok());
-    ctx.flux
-        .memory(id, |m| m.written = rv.map(|rv| (rv, next.clone())));
-    Ok(())
+        })
 }
 
 /// Adds (`add`) or removes our finalizer.
@@ -75,19 +52,7 @@ pub async fn finalizer(
 ) -> Result<(), KustomizationError> {
     let id = (ks.namespace().unwrap_or_default(), ks.name_any());
     let ours = driftless_api::flux::kustomize::FINALIZER;
-    let mut list: Vec<String> = ks
-        .finalizers()
-        .iter()
-        .filter(|f| *f != ours)
-        .cloned()
-        .collect();
-    if add {
-        list.push(ours.to_string());
-    }
-    let body =
-        json!({ "metadata": { "finalizers": list, "resourceVersion": ks.resource_version() } });
-    api(ctx, &id)
-        .patch(&id.1, &PatchParams::default(), &Patch::Merge(&body))
+    crate::flux_write::finalizer(&api(ctx, &id), ks, ours, add)
         .await
         .map_err(|source| KustomizationError {
             name: format!("{}/{}", id.0, id.1),
@@ -97,8 +62,7 @@ pub async fn finalizer(
                 "remove the finalizer"
             },
             source,
-        })?;
-    Ok(())
+        })
 }
 
 /// The Ready condition's (status, reason, message).

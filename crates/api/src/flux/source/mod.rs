@@ -12,6 +12,7 @@ use serde::{Deserialize, Serialize};
 
 use super::reference::{Artifact, LocalObjectReference};
 
+pub mod helm;
 pub mod v1;
 pub mod v1beta2;
 

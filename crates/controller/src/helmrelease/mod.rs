@@ -1,0 +1,81 @@
+//! Flux's `HelmRelease` (`helm.toolkit.fluxcd.io/v2`) on the engine, and
+//! the `HelmRepository` (`source.toolkit.fluxcd.io/v1`) it takes charts
+//! from. A HelmRelease is an adapter like the Kustomization: its spec
+//! becomes a plan ([`plan`]), its values are composed from `valuesFrom`
+//! and `values` ([`values`]), the chart is fetched and rendered by the
+//! pinned `helm template` ([`chart`]), and the objects go through the same
+//! compare → sync → health phases (server-side apply, prune limited to the
+//! inventory, drift reverted, a conflict for another owner's object); the
+//! result becomes its status with Flux's reasons ([`status`]).
+//!
+//! driftless does not run Helm actions: no release Secret is written
+//! (`helm list` shows nothing, as with Argo CD), and Helm hooks are
+//! applied as the sync engine applies them for an Application.
+
+pub(crate) mod chart;
+pub(crate) mod controller;
+mod entry;
+pub(crate) mod plan;
+mod raw;
+mod reconcile;
+pub(crate) mod repository;
+pub(crate) mod status;
+pub(crate) mod values;
+mod write;
+
+use std::path::PathBuf;
+use std::sync::{Arc, OnceLock};
+
+use driftless_api::flux::helm::v2::{HelmRelease, HelmReleaseStatus};
+use driftless_api::flux::source::helm::{HelmRepository, HelmRepositoryStatus};
+use driftless_helm::{Helm, Renderer};
+
+use crate::flux_state::FluxState;
+
+pub use entry::{error_policy, reconcile};
+
+/// An API call the HelmRelease or HelmRepository controller could not make.
+#[derive(Debug, thiserror::Error)]
+#[error("helmrelease {name}: {action}: {source}")]
+pub struct HelmReleaseError {
+    /// `namespace/name`.
+    pub name: String,
+    /// What was being done.
+    pub action: &'static str,
+    /// The API error.
+    #[source]
+    pub source: kube::Error,
+}
+
+/// The HelmRelease and HelmRepository controllers' shared state (held by
+/// the [`crate::Context`]).
+#[derive(Default)]
+pub struct Shared {
+    /// HelmReleases: triggers, dependents, sources, memory (the unknown
+    /// fields of the stored spec per generation).
+    pub state: FluxState<HelmRelease, HelmReleaseStatus, Vec<String>>,
+    /// HelmRepositories: triggers and the status last written.
+    pub repositories: FluxState<HelmRepository, HelmRepositoryStatus, ()>,
+    renderer: OnceLock<Arc<Renderer>>,
+}
+
+impl Shared {
+    /// Renders with the helm at `binary`, keeping charts below `work_root`
+    /// (the first call wins).
+    pub fn set_helm(&self, binary: impl Into<PathBuf>, work_root: impl Into<PathBuf>) {
+        let _ = self
+            .renderer
+            .set(Arc::new(Renderer::new(Helm::new(binary), work_root)));
+    }
+
+    /// The chart renderer, once a helm binary is configured.
+    pub fn renderer(&self) -> Option<Arc<Renderer>> {
+        self.renderer.get().cloned()
+    }
+}
+
+/// How a source is keyed in the shared state: `(namespace, "<kind>/<name>")`,
+/// so a HelmRepository and a GitRepository of the same name differ.
+pub(crate) fn source_key(kind: &str, name: &str) -> String {
+    format!("{kind}/{name}")
+}
