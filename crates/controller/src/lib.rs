@@ -32,6 +32,7 @@ pub mod overrides;
 pub mod patch;
 pub mod pipeline;
 pub mod postbuild;
+pub mod preview;
 pub mod project;
 pub mod reconcile;
 pub mod render_cache;

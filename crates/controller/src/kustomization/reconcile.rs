@@ -376,7 +376,7 @@ impl<'a> Run<'a> {
 }
 
 /// Flux's owner labels on one object.
-fn label(obj: &mut Object, plan: &Plan) {
+pub(crate) fn label(obj: &mut Object, plan: &Plan) {
     let meta = obj.metadata_mut();
     let labels = meta
         .entry("labels")
