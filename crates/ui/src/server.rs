@@ -6,6 +6,7 @@ use std::sync::Arc;
 
 use axum::Router;
 use axum::routing::{get, post};
+use driftless_controller::preview::Previewer;
 use kube::Client;
 
 use crate::api;
@@ -28,6 +29,10 @@ pub struct UiConfig {
     pub actions: bool,
     /// The controller's metrics, for the health panel; `None` hides it.
     pub metrics: Option<MetricsSource>,
+    /// Git access for a node's diff against Git and for commit messages
+    /// (its own mirror cache and the controller's service account for the
+    /// server-side dry-run); `None` answers those requests with 501.
+    pub previewer: Option<Arc<Previewer>>,
 }
 
 impl std::fmt::Debug for UiConfig {
@@ -36,6 +41,7 @@ impl std::fmt::Debug for UiConfig {
             .field("namespaces", &self.namespaces)
             .field("actions", &self.actions)
             .field("metrics", &self.metrics.is_some())
+            .field("previewer", &self.previewer.is_some())
             .finish()
     }
 }
@@ -64,6 +70,8 @@ fn router(shared: Arc<Shared>) -> Router {
         .route(&format!("{app}/manifest"), get(api::manifest))
         .route(&format!("{app}/events"), get(api::events))
         .route(&format!("{app}/history"), get(api::history))
+        .route(&format!("{app}/diff"), get(api::diff))
+        .route(&format!("{app}/revisions/{{sha}}"), get(api::revision))
         .route(&format!("{app}/refresh"), post(api::refresh))
         .route(&format!("{app}/sync"), post(api::sync))
         .route("/api/v1/kustomizations", get(api::kustomizations))

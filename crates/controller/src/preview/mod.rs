@@ -13,7 +13,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use driftless_render::{DiskTree, Object, RenderOptions};
-use driftless_source::MirrorCache;
+use driftless_source::{CommitInfo, MirrorCache};
 use driftless_sync::{Comparison, SyncEngine, Target};
 
 /// Why a preview could not be computed; each names the owner and what of
@@ -116,9 +116,26 @@ impl Previewer {
         })
     }
 
-    /// The repository cache (for commit metadata of a rendered revision).
-    pub fn cache(&self) -> &MirrorCache {
-        &self.cache
+    /// The message, author and time of commit `sha` of `repo` (fetched
+    /// into this cache when it is not there yet).
+    pub async fn commit(&self, repo: &str, sha: &str) -> Result<CommitInfo, PreviewError> {
+        let failed = |message: String| PreviewError::Source {
+            owner: format!("repository {}", driftless_source::redact(repo)),
+            message,
+        };
+        let resolved = self
+            .cache
+            .resolve(repo, sha, false)
+            .await
+            .map_err(|e| failed(format!("resolving {sha}: {e}")))?;
+        let tree = self
+            .cache
+            .tree(repo, &resolved.sha)
+            .map_err(|e| failed(format!("reading commit {}: {e}", resolved.sha)))?;
+        tokio::task::spawn_blocking(move || tree.commit_info())
+            .await
+            .map_err(|e| failed(format!("the commit task failed: {e}")))?
+            .map_err(|e| failed(format!("reading commit {}: {}", resolved.sha, e.message())))
     }
 
     async fn compare(

@@ -47,6 +47,8 @@ pub struct World {
     pub cp: &'static ControlPlane,
     pub ns: String,
     pub addr: SocketAddr,
+    /// Git access for the server (set before [`World::serve`]).
+    pub previewer: Option<std::sync::Arc<driftless_controller::preview::Previewer>>,
     shutdown: Option<tokio::sync::oneshot::Sender<()>>,
 }
 
@@ -71,6 +73,7 @@ impl World {
             cp,
             ns,
             addr: SocketAddr::from(([127, 0, 0, 1], 0)),
+            previewer: None,
             shutdown: None,
         }
     }
@@ -82,6 +85,7 @@ impl World {
             namespaces: vec![self.ns.clone()],
             actions,
             metrics,
+            previewer: self.previewer.clone(),
         };
         let (addr, _task) = driftless_ui::serve(
             SocketAddr::from(([127, 0, 0, 1], 0)),
