@@ -11,7 +11,7 @@ const when = (t) => (t ? esc(new Date(t).toLocaleString()) : '');
 const COLORS = { Healthy: '#1f8f4e', Synced: '#1f8f4e', True: '#1f8f4e', Progressing: '#c98a00',
   OutOfSync: '#c98a00', Degraded: '#c62f2f', Missing: '#c62f2f', False: '#c62f2f' };
 
-const state = { overview: null, filter: '', streamAbort: null };
+const state = { overview: null, filter: '', streamAbort: null, commit: null };
 
 function token() { return sessionStorage.getItem('driftless-token'); }
 
@@ -135,7 +135,7 @@ function renderOverview() {
     <table id="kustomizations"><thead><tr><th>Name</th><th>Namespace</th><th>Ready</th><th>Revision</th>
       <th>Source</th><th>Depends on</th><th>Message</th></tr></thead>
       <tbody>${o.kustomizations.map(ksRow).join('')}</tbody></table>
-    <div id="commit" class="card" hidden></div>
+    <div id="commit" class="card" ${state.commit ? '' : 'hidden'}>${state.commit ? state.commit.html : ''}</div>
     <h2>Controller</h2><div id="health" class="card muted">…</div>
     <p class="muted">Rendered in <span id="render-ms"></span> ms.</p>`;
   const filter = $('#filter');
@@ -163,15 +163,20 @@ function commitOf(app, sha) {
   return api(`/api/v1/applications/${encodeURIComponent(ns)}/${encodeURIComponent(name)}/revisions/${encodeURIComponent(sha)}`);
 }
 
+// The open commit is kept in `state.commit`, so a live re-render of the
+// overview keeps showing it.
 async function showCommit(app, sha) {
-  const box = $('#commit');
-  box.hidden = false;
-  box.innerHTML = `<p class="muted">Reading commit ${short(sha)}…</p>`;
+  const show = (html) => {
+    state.commit = { app, sha, html };
+    const box = $('#commit');
+    if (box) { box.hidden = false; box.innerHTML = html; }
+  };
+  show(`<p class="muted">Reading commit ${short(sha)}…</p>`);
   try {
     const c = await commitOf(app, sha);
-    box.innerHTML = `<h3>${esc(app)} at <code>${esc(c.sha)}</code></h3>
-      <p class="muted">${esc(c.author)}, ${when(c.time)}</p><pre id="commit-message">${esc(c.message)}</pre>`;
-  } catch (e) { box.innerHTML = `<p class="error">${esc(e.message)}</p>`; }
+    show(`<h3>${esc(app)} at <code>${esc(c.sha)}</code></h3>
+      <p class="muted">${esc(c.author)}, ${when(c.time)}</p><pre id="commit-message">${esc(c.message)}</pre>`);
+  } catch (e) { show(`<p class="error">${esc(e.message)}</p>`); }
 }
 
 function applyFilter() {
