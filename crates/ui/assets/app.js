@@ -104,7 +104,7 @@ function appRow(a) {
     <td><a href="#/app/${encodeURIComponent(a.namespace)}/${encodeURIComponent(a.name)}">${esc(a.name)}</a></td>
     <td>${esc(a.namespace)}</td><td>${esc(a.project)}</td>
     <td>${badge('s', a.sync)}</td><td>${badge('h', a.health)}</td>
-    <td>${a.revision ? `<a href="#" class="rev" data-app="${esc(key)}" data-sha="${esc(a.revision)}" title="${esc(a.revision)}&#10;${esc(a.repoUrl)} ${esc(a.path)} @ ${esc(a.targetRevision)}"><code>${short(a.revision)}</code></a>` : ''}</td>
+    <td>${a.revision ? `<a href="#" class="rev" data-owner="applications/${esc(key)}" data-sha="${esc(a.revision)}" title="${esc(a.revision)}&#10;${esc(a.repoUrl)} ${esc(a.path)} @ ${esc(a.targetRevision)}"><code>${short(a.revision)}</code></a>` : ''}</td>
     <td>${when(a.lastSync)}</td><td>${a.operation ? badge('o', a.operation) : ''}</td>
     <td class="error">${esc(a.message)}</td></tr>`;
 }
@@ -114,7 +114,7 @@ function ksRow(k) {
   return `<tr data-kustomization="${esc(key)}" data-ready="${esc(k.ready)}" data-text="${esc(key + ' ' + k.ready).toLowerCase()}">
     <td><a href="#/ks/${encodeURIComponent(k.namespace)}/${encodeURIComponent(k.name)}">${esc(k.name)}</a></td>
     <td>${esc(k.namespace)}</td><td>${badge('r', k.ready)} ${esc(k.reason)}</td>
-    <td><code title="${esc(k.revision)}">${short(k.revision)}</code></td><td>${esc(k.source)} ${esc(k.path)}</td>
+    <td>${k.revision ? `<a href="#" class="rev" data-owner="kustomizations/${esc(key)}" data-sha="${esc(String(k.revision).replace(/^.*sha1:/, ''))}" title="${esc(k.revision)}"><code>${short(k.revision)}</code></a>` : ''}</td><td>${esc(k.source)} ${esc(k.path)}</td>
     <td>${k.dependsOn.map(esc).join(', ')}</td><td class="error">${k.ready === 'True' ? '' : esc(k.message)}</td></tr>`;
 }
 
@@ -140,11 +140,11 @@ function renderOverview() {
     <p class="muted">Rendered in <span id="render-ms"></span> ms.</p>`;
   const filter = $('#filter');
   filter.addEventListener('input', () => { state.filter = filter.value; applyFilter(); });
-  $('#applications').addEventListener('click', (event) => {
+  $('#view').addEventListener('click', (event) => {
     const link = event.target.closest('a.rev');
     if (!link) return;
     event.preventDefault();
-    showCommit(link.dataset.app, link.dataset.sha);
+    showCommit(link.dataset.owner, link.dataset.sha);
   });
   if (focused) { filter.focus(); filter.setSelectionRange(filter.value.length, filter.value.length); }
   applyFilter();
@@ -157,23 +157,25 @@ function renderOverview() {
   loadHealth();
 }
 
-// A revision's commit (message, author, time), read from Git by the server.
-function commitOf(app, sha) {
-  const [ns, name] = app.split('/');
-  return api(`/api/v1/applications/${encodeURIComponent(ns)}/${encodeURIComponent(name)}/revisions/${encodeURIComponent(sha)}`);
+// A revision's commit (message, author, time), read from Git by the
+// server; `owner` is `applications/<ns>/<name>` or `kustomizations/<ns>/<name>`.
+function commitOf(owner, sha) {
+  const [kind, ns, name] = owner.split('/');
+  return api(`/api/v1/${kind}/${encodeURIComponent(ns)}/${encodeURIComponent(name)}/revisions/${encodeURIComponent(sha)}`);
 }
 
 // The open commit is kept in `state.commit`, so a live re-render of the
 // overview keeps showing it.
-async function showCommit(app, sha) {
+async function showCommit(owner, sha) {
+  const app = owner.replace(/^[^/]*\//, '');
   const show = (html) => {
-    state.commit = { app, sha, html };
+    state.commit = { owner, sha, html };
     const box = $('#commit');
     if (box) { box.hidden = false; box.innerHTML = html; }
   };
   show(`<p class="muted">Reading commit ${short(sha)}…</p>`);
   try {
-    const c = await commitOf(app, sha);
+    const c = await commitOf(owner, sha);
     show(`<h3>${esc(app)} at <code>${esc(c.sha)}</code></h3>
       <p class="muted">${esc(c.author)}, ${when(c.time)}</p><pre id="commit-message">${esc(c.message)}</pre>`);
   } catch (e) { show(`<p class="error">${esc(e.message)}</p>`); }
@@ -269,7 +271,7 @@ async function showApp(ns, name) {
       <tbody>${history.history.map((h) => `<tr data-id="${esc(h.id)}"><td>${esc(h.id)}</td><td><code title="${esc(h.revision)}">${short(h.revision)}</code></td>
         <td>${when(h.deployedAt)}</td><td class="message" data-sha="${esc(h.revision)}"><span class="muted">…</span></td>
         <td>${esc(h.initiatedBy?.username || (h.initiatedBy?.automated ? 'automated' : ''))}</td></tr>`).join('')}</tbody></table>`;
-  fillMessages(`${ns}/${name}`);
+  fillMessages(`applications/${ns}/${name}`);
   document.body.dataset.ready = 'app';
   for (const g of document.querySelectorAll('svg.tree g.node')) {
     g.addEventListener('click', () => selectNode(base, g, nodes[Number(g.dataset.index)].node));
@@ -282,12 +284,12 @@ async function showApp(ns, name) {
 }
 
 // Each history row's commit subject (one request per distinct revision).
-async function fillMessages(app) {
+async function fillMessages(owner) {
   const cells = [...document.querySelectorAll('#history td.message')];
   const shas = [...new Set(cells.map((c) => c.dataset.sha).filter(Boolean))];
   await Promise.all(shas.map(async (sha) => {
     let text; let cls = '';
-    try { text = (await commitOf(app, sha)).message.split('\n')[0]; } catch (e) { text = e.message; cls = 'error'; }
+    try { text = (await commitOf(owner, sha)).message.split('\n')[0]; } catch (e) { text = e.message; cls = 'error'; }
     for (const c of cells.filter((c) => c.dataset.sha === sha)) { c.textContent = text; c.className = 'message ' + cls; }
   }));
 }
@@ -365,12 +367,32 @@ async function loadDiff(path) {
 }
 
 async function showKustomization(ns, name) {
-  const tree = await api(`/api/v1/kustomizations/${encodeURIComponent(ns)}/${encodeURIComponent(name)}/tree`);
+  const base = `/api/v1/kustomizations/${encodeURIComponent(ns)}/${encodeURIComponent(name)}`;
+  const tree = await api(base + '/tree');
+  const { svg, nodes } = treeSvg(tree);
   $('#view').innerHTML = `<h1>Kustomization ${esc(ns)}/${esc(name)} ${badge('r', tree.sync)}</h1>
     <p class="error">${tree.sync === 'True' ? '' : esc(tree.message)}</p>
-    <div class="card" id="tree">${treeSvg(tree).svg}</div>
+    <div class="layout"><div class="card" id="tree">${svg}</div>
+      <div class="card" id="detail"><p class="muted">Click an object to see its diff against Git; a dependency to open it.</p></div></div>
     <p class="muted">Dashed edges: <code>dependsOn</code>.</p>`;
   document.body.dataset.ready = 'ks';
+  for (const g of document.querySelectorAll('svg.tree g.node')) {
+    g.addEventListener('click', () => selectKsNode(base, g, nodes[Number(g.dataset.index)].node));
+  }
+}
+
+function selectKsNode(base, g, node) {
+  if (node.edge === 'dependsOn') {
+    location.hash = `#/ks/${encodeURIComponent(node.namespace || '')}/${encodeURIComponent(node.name)}`;
+    return;
+  }
+  document.querySelectorAll('svg.tree g.node.selected').forEach((n) => n.classList.remove('selected'));
+  g.classList.add('selected');
+  const query = g.dataset.index === '0' ? '' : '?' + new URLSearchParams({ group: node.group || '', kind: node.kind,
+    name: node.name, ...(node.namespace ? { namespace: node.namespace } : {}) });
+  $('#detail').innerHTML = `<h2>${esc(node.kind)} ${esc(node.namespace ? node.namespace + '/' : '')}${esc(node.name)}</h2>
+    <h3>Diff against Git</h3><div id="diff"><p class="muted">Comparing with Git…</p></div>`;
+  loadDiff(base + '/diff' + query);
 }
 
 let refreshing = null;

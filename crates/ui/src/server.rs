@@ -57,6 +57,7 @@ pub(crate) struct Shared {
 /// The page's routes.
 fn router(shared: Arc<Shared>) -> Router {
     let app = "/api/v1/applications/{namespace}/{name}";
+    let ks = "/api/v1/kustomizations/{namespace}/{name}";
     Router::new()
         .route("/", get(assets::index))
         .route("/app.js", get(assets::script))
@@ -75,9 +76,11 @@ fn router(shared: Arc<Shared>) -> Router {
         .route(&format!("{app}/refresh"), post(api::refresh))
         .route(&format!("{app}/sync"), post(api::sync))
         .route("/api/v1/kustomizations", get(api::kustomizations))
+        .route(&format!("{ks}/tree"), get(api::kustomization_tree))
+        .route(&format!("{ks}/diff"), get(api::kustomization_diff))
         .route(
-            "/api/v1/kustomizations/{namespace}/{name}/tree",
-            get(api::kustomization_tree),
+            &format!("{ks}/revisions/{{sha}}"),
+            get(api::kustomization_revision),
         )
         .with_state(shared)
 }

@@ -2,7 +2,8 @@
 //! against the real control plane and Git server: a revision's commit
 //! message from the overview, the history's messages, a node's diff
 //! against Git (Secret values redacted), a running sync's progress, and
-//! the last errors in the controller panel. Screenshots go to
+//! the last errors in the controller panel; a Kustomization's commit and
+//! diff against its GitRepository's artifact. Screenshots go to
 //! `target/ui-artifacts/`.
 
 mod common;
@@ -228,5 +229,127 @@ spec:
     ] {
         assert!(!diff.contains(value), "{value} shown: {diff}");
     }
+    browser.close().await;
+}
+
+/// A Kustomization: its revision's commit from the overview, and an
+/// inventory object's diff against its GitRepository's artifact, built as
+/// the controller builds it (postBuild, target namespace, Flux's labels).
+#[tokio::test(flavor = "multi_thread")]
+async fn kustomization_commit_and_diff_in_chromium() {
+    let mut w = World::new("ui-ksgit").await;
+    let cp = w.cp;
+    tokio::task::spawn_blocking(move || {
+        cp.install_crds(&["gitrepositories.source.toolkit.fluxcd.io"])
+    })
+    .await
+    .expect("installing the GitRepository CRD");
+    let git = GitServer::start().await;
+    let repo = git.create_repo("ui/flux");
+    repo.write("apps/cm.yaml", &configmap("\"${greeting}\""));
+    let sha = repo.commit("apps: greet");
+    let ns = w.ns.clone();
+    w.apply(&configmap("drifted"));
+    w.apply(&format!(
+        "apiVersion: source.toolkit.fluxcd.io/v1
+kind: GitRepository
+metadata: {{name: repo}}
+spec: {{interval: 1m, url: '{url}', ref: {{branch: main}}}}
+---
+apiVersion: kustomize.toolkit.fluxcd.io/v1
+kind: Kustomization
+metadata: {{name: apps}}
+spec:
+  interval: 5m
+  path: ./apps
+  prune: true
+  targetNamespace: {ns}
+  sourceRef: {{kind: GitRepository, name: repo}}
+  postBuild: {{substitute: {{greeting: hello}}}}
+",
+        url = git.git_url("ui/flux"),
+    ));
+    let revision = format!("main@sha1:{sha}");
+    let ready = json!({"type": "Ready", "status": "True", "reason": "Succeeded", "message": "ok",
+                       "lastTransitionTime": "2026-01-01T00:00:00Z", "observedGeneration": 1});
+    w.set_status(
+        "gitrepository",
+        "repo",
+        &json!({"conditions": [ready], "artifact": {"path": "repo.tar.gz", "url": "http://example.invalid/repo.tar.gz",
+                "revision": revision, "lastUpdateTime": "2026-01-01T00:00:00Z"}}),
+    );
+    w.set_status(
+        "kustomization",
+        "apps",
+        &json!({"conditions": [ready], "lastAppliedRevision": revision,
+                "inventory": {"entries": [{"id": format!("{ns}_settings__ConfigMap"), "v": "v1"}]}}),
+    );
+    let token = w.account(
+        "viewer",
+        "[{apiGroups: [kustomize.toolkit.fluxcd.io], resources: [kustomizations], verbs: [get]}]",
+    );
+    let cache = tempfile::tempdir().expect("temp dir");
+    let previewer =
+        Previewer::new(w.cp.client().await, cache.path(), &ns, None).expect("a previewer");
+    w.previewer = Some(Arc::new(previewer));
+    w.serve(false, None).await;
+
+    let mut browser = Browser::start().await;
+    browser
+        .navigate(&format!("http://{}/#token={token}", w.addr))
+        .await;
+    browser
+        .wait_for(
+            "!!document.querySelector('#kustomizations a.rev')",
+            "the Kustomization's revision",
+            LIMIT,
+        )
+        .await;
+    browser
+        .eval("document.querySelector('#kustomizations a.rev').dispatchEvent(new MouseEvent('click', {bubbles: true, cancelable: true}))")
+        .await;
+    browser
+        .wait_for(
+            "!!document.querySelector('#commit-message')",
+            "the commit message",
+            LIMIT,
+        )
+        .await;
+    let message = browser
+        .eval("document.querySelector('#commit-message').textContent")
+        .await;
+    assert_eq!(message.as_str(), Some("apps: greet\n"));
+
+    browser
+        .eval(&format!("location.hash = '#/ks/{ns}/apps'"))
+        .await;
+    browser
+        .wait_for(
+            "document.body.dataset.ready === 'ks'",
+            "the Kustomization",
+            LIMIT,
+        )
+        .await;
+    click_node(&mut browser, &format!("ConfigMap/{ns}/settings")).await;
+    let diff = browser
+        .eval("document.querySelector('#diff').textContent")
+        .await;
+    let diff = diff.as_str().unwrap_or_default().to_string();
+    assert!(diff.contains("-  value: drifted"), "{diff}");
+    assert!(
+        diff.contains("+  value: hello"),
+        "postBuild applied: {diff}"
+    );
+    assert!(
+        diff.contains("kustomize.toolkit.fluxcd.io/name: apps"),
+        "Flux's labels: {diff}"
+    );
+    let at = browser
+        .eval("document.querySelector('#diff').dataset.revision")
+        .await;
+    assert_eq!(at.as_str(), Some(sha.as_str()));
+    browser
+        .screenshot(&artifact("kustomization-diff.png"))
+        .await;
     browser.close().await;
 }

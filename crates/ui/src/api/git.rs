@@ -10,7 +10,7 @@ use std::sync::Arc;
 use axum::Json;
 use axum::extract::{Path, Query, State};
 use axum::http::HeaderMap;
-use driftless_controller::preview::{Origin, Previewer};
+use driftless_controller::preview::{Origin, Preview, Previewer};
 use driftless_render::ObjectKey;
 use kube::ResourceExt;
 use serde::Deserialize;
@@ -31,7 +31,7 @@ pub(crate) struct KeyQuery {
 }
 
 impl KeyQuery {
-    fn matches(&self, key: &ObjectKey) -> bool {
+    pub(super) fn matches(&self, key: &ObjectKey) -> bool {
         let (Some(kind), Some(name)) = (&self.kind, &self.name) else {
             return true;
         };
@@ -41,7 +41,7 @@ impl KeyQuery {
             && key.namespace == self.namespace.clone().unwrap_or_default()
     }
 
-    fn describe(&self) -> String {
+    pub(super) fn describe(&self) -> String {
         let ns = self
             .namespace
             .as_deref()
@@ -55,7 +55,7 @@ impl KeyQuery {
     }
 }
 
-fn previewer(shared: &Shared) -> Result<Arc<Previewer>, ApiError> {
+pub(super) fn previewer(shared: &Shared) -> Result<Arc<Previewer>, ApiError> {
     shared
         .config
         .previewer
@@ -77,6 +77,15 @@ pub(crate) async fn diff(
         .application(&app, &Origin::Git)
         .await
         .map_err(|e| ApiError::Git(e.to_string()))?;
+    answer(&format!("Application {namespace}/{name}"), &preview, &query)
+}
+
+/// The diff answer: the resources `query` selects (a named one must exist).
+pub(super) fn answer(
+    owner: &str,
+    preview: &Preview,
+    query: &KeyQuery,
+) -> Result<Json<Value>, ApiError> {
     let resources: Vec<Value> = preview
         .comparison
         .resources
@@ -92,7 +101,7 @@ pub(crate) async fn diff(
         .collect();
     if query.kind.is_some() && resources.is_empty() {
         return Err(ApiError::NotFound(format!(
-            "Application {namespace}/{name} renders no {} at {}",
+            "{owner} renders no {} at {}",
             query.describe(),
             preview.revision
         )));
@@ -100,6 +109,33 @@ pub(crate) async fn diff(
     Ok(Json(
         json!({"revision": preview.revision, "resources": resources}),
     ))
+}
+
+/// Refuses anything but 4 to 40 hexadecimal digits.
+pub(super) fn check_sha(sha: &str) -> Result<(), ApiError> {
+    if (4..=40).contains(&sha.len()) && sha.bytes().all(|b| b.is_ascii_hexdigit()) {
+        Ok(())
+    } else {
+        Err(ApiError::BadRequest(format!("{sha:?} is not a commit SHA")))
+    }
+}
+
+/// `{sha, message, author, time}` of `sha` in `repo`.
+pub(super) async fn commit_json(
+    shared: &Shared,
+    repo: &str,
+    sha: &str,
+) -> Result<Json<Value>, ApiError> {
+    let info = previewer(shared)?
+        .commit(repo, sha)
+        .await
+        .map_err(|e| ApiError::Git(e.to_string()))?;
+    let time = k8s_openapi::jiff::Timestamp::from_second(info.time)
+        .map(|t| t.to_string())
+        .unwrap_or_default();
+    Ok(Json(json!({
+        "sha": info.sha, "message": info.message, "author": info.author, "time": time,
+    })))
 }
 
 /// `GET /api/v1/applications/{ns}/{name}/revisions/{sha}`: the commit's
@@ -126,14 +162,5 @@ pub(crate) async fn revision(
                 app.name_any()
             ))
         })?;
-    let info = previewer(&shared)?
-        .commit(&source.repo_url, &sha)
-        .await
-        .map_err(|e| ApiError::Git(e.to_string()))?;
-    let time = k8s_openapi::jiff::Timestamp::from_second(info.time)
-        .map(|t| t.to_string())
-        .unwrap_or_default();
-    Ok(Json(json!({
-        "sha": info.sha, "message": info.message, "author": info.author, "time": time,
-    })))
+    commit_json(&shared, &source.repo_url, &sha).await
 }

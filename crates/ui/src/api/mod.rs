@@ -2,6 +2,7 @@
 //! RBAC about every object it would answer with.
 
 mod actions;
+mod flux_git;
 mod git;
 mod live;
 mod objects;
@@ -24,6 +25,7 @@ use crate::summary::{AppSummary, KustomizationSummary, Overview};
 use crate::tree;
 
 pub(crate) use actions::{refresh, sync};
+pub(crate) use flux_git::{kustomization_diff, kustomization_revision};
 pub(crate) use git::{diff, revision};
 pub(crate) use live::stream;
 pub(crate) use objects::{events, manifest};
