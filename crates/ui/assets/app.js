@@ -205,6 +205,7 @@ async function loadHealth() {
     const c = h.controller;
     const pairs = (m) => Object.entries(m).map(([k, v]) => `${esc(k)}: ${v}`).join(', ') || 'none yet';
     el.innerHTML = `<div><b>Reconciles</b><br>${pairs(c.reconciles)}</div>
+      <div id="in-flight"><b>Running now</b><br>${c.reconcilesInFlight == null ? '–' : c.reconcilesInFlight}</div>
       <div><b>Mean reconcile</b><br>${c.reconcileMeanSeconds == null ? '–' : c.reconcileMeanSeconds.toFixed(3) + ' s'}</div>
       <div><b>Syncs</b><br>${pairs(c.syncs)}</div>
       <div><b>Git fetches</b><br>${c.gitFetches}${c.gitFetchMeanSeconds == null ? '' : ', mean ' + c.gitFetchMeanSeconds.toFixed(3) + ' s'}</div>

@@ -22,6 +22,8 @@ pub(crate) struct Health {
     pub(crate) git_fetch_mean_seconds: Option<f64>,
     /// How many reconciles were timed, and their mean duration in seconds.
     pub(crate) reconcile_mean_seconds: Option<f64>,
+    /// Reconciles running now (`None` from a controller without the gauge).
+    pub(crate) reconciles_in_flight: Option<f64>,
 }
 
 /// One sample line `name{labels} value` (comments and blank lines give `None`).
@@ -59,6 +61,7 @@ pub(crate) fn parse(exposition: &str) -> Health {
             "driftless_reconciles_total" => _ = health.reconciles.insert(result, value),
             "driftless_syncs_total" => _ = health.syncs.insert(result, value),
             "driftless_webhook_requests_total" => _ = health.webhooks.insert(result, value),
+            "driftless_reconciles_in_flight" => health.reconciles_in_flight = Some(value),
             _ => {
                 if let Some(base) = name.strip_suffix("_sum") {
                     sums.insert(base, value);
@@ -198,6 +201,7 @@ driftless_git_fetch_duration_seconds_count 3
 driftless_git_fetch_duration_seconds_bucket{le=\"0.005\"} 0
 driftless_reconcile_duration_seconds_sum 0.0
 driftless_reconcile_duration_seconds_count 0
+driftless_reconciles_in_flight 2
 # EOF
 ";
         let h = parse(text);
@@ -207,5 +211,6 @@ driftless_reconcile_duration_seconds_count 0
         assert_eq!(h.git_fetches, 3.0);
         assert_eq!(h.git_fetch_mean_seconds, Some(0.5));
         assert_eq!(h.reconcile_mean_seconds, None);
+        assert_eq!(h.reconciles_in_flight, Some(2.0));
     }
 }

@@ -2,9 +2,9 @@
 //! against the real control plane and Git server: a revision's commit
 //! message from the overview, the history's messages, a node's diff
 //! against Git (Secret values redacted), a running sync's progress, and
-//! the last errors in the controller panel; a Kustomization's commit and
-//! diff against its GitRepository's artifact. Screenshots go to
-//! `target/ui-artifacts/`.
+//! the controller panel (reconciles running, Git fetches, last errors); a
+//! Kustomization's commit and diff against its GitRepository's artifact.
+//! Screenshots go to `target/ui-artifacts/`.
 
 mod common;
 
@@ -106,7 +106,13 @@ spec:
     let previewer =
         Previewer::new(w.cp.client().await, cache.path(), &ns, None).expect("a previewer");
     w.previewer = Some(Arc::new(previewer));
-    w.serve(false, None).await;
+    // The controller's own metrics: one reconcile running, one Git fetch.
+    let metrics = Arc::new(driftless_controller::metrics::Metrics::new());
+    let running = metrics.in_flight();
+    metrics.git_fetch_duration.observe(0.25);
+    let source = metrics.clone();
+    w.serve(false, Some(Arc::new(move || source.encode())))
+        .await;
 
     let mut browser = Browser::start().await;
     browser
@@ -158,6 +164,13 @@ spec:
         "{errors}"
     );
     assert!(errors.contains("an example failure"), "{errors}");
+    let panel = browser
+        .eval("document.querySelector('#health').innerText")
+        .await;
+    let panel = panel.as_str().unwrap_or_default().to_string();
+    assert!(panel.contains("Running now\n1"), "{panel}");
+    assert!(panel.contains("Git fetches\n1, mean 0.250 s"), "{panel}");
+    drop(running);
     browser.screenshot(&artifact("commit-message.png")).await;
 
     // History: each deployed revision with its time and commit subject.
