@@ -207,6 +207,7 @@ pub(crate) fn run(args: &Args) -> anyhow::Result<()> {
             namespaces: config.namespaces.clone(),
             actions: args.ui_actions,
             metrics: None,
+            previewer: None,
         };
         (addr, config)
     });
@@ -229,6 +230,15 @@ async fn serve(
     if let Some((addr, mut ui)) = ui {
         let metrics = running.context.metrics.clone();
         ui.metrics = Some(std::sync::Arc::new(move || metrics.encode()));
+        let config = &running.context.config;
+        let previewer = driftless_controller::preview::Previewer::new(
+            client.clone(),
+            &config.repo_cache_dir.join("web-page"),
+            &config.credentials_namespace,
+            Some(config.control_plane_namespace.clone()),
+        )
+        .context("the web page's repository cache")?;
+        ui.previewer = Some(std::sync::Arc::new(previewer));
         driftless_ui::serve(addr, client, ui, shutdown)
             .await
             .context("starting the web page")?;

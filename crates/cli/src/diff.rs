@@ -1,21 +1,19 @@
 //! `driftless diff`: a unified diff of the live objects and what Git (or a
-//! working copy) renders, through the sync engine's server-side dry-run
-//! (Secret values redacted). Exit 0 in sync, 1 different, 2 error.
+//! working copy) renders for an Application or a Kustomization (see
+//! `driftless_controller::preview`), through the sync engine's server-side
+//! dry-run (Secret values redacted). Exit 0 in sync, 1 different, 2 error.
 
 use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
-use std::sync::Arc;
 
 use anyhow::Context;
-use driftless_api::Application;
-use driftless_render::{DiskTree, Object, RenderOptions};
-use driftless_source::MirrorCache;
-use driftless_sync::{Comparison, ResourceState, SyncEngine, Target, parse_sync_options};
+use driftless_controller::preview::{Origin, Previewer};
+use driftless_render::{Object, RenderOptions};
+use driftless_sync::{Comparison, ResourceState, SyncEngine, Target};
 use kube::ResourceExt;
 
 use crate::cluster::{Cluster, KubeFlags, block_on};
-use crate::error::CliError;
 use crate::kinds;
 use crate::output::color::{self, Color};
 
@@ -27,14 +25,16 @@ use crate::output::color::{self, Color};
 Examples:
   driftless diff guestbook                     # live vs the Application's target revision
   driftless diff guestbook --local ./apps/web  # live vs a working copy (before pushing)
+  driftless diff ks/apps -n flux-system        # a Flux Kustomization at its source's artifact
   driftless diff --path overlays/prod --app guestbook   # no Application needed"
 )]
 pub(crate) struct Args {
-    /// The Application to compare (omit with `--path`).
+    /// The Application or Kustomization to compare (omit with `--path`).
     #[arg(required_unless_present = "path", conflicts_with = "path")]
     name: Option<String>,
-    /// Render this directory instead of the Application's Git revision
-    /// (the Application's overrides and destination still apply).
+    /// Render this directory instead of the Git revision (the
+    /// Application's overrides and destination, or the Kustomization's
+    /// build options, postBuild and target namespace, still apply).
     #[arg(long, value_name = "DIR")]
     local: Option<PathBuf>,
     /// Compare this directory with the cluster, without an Application
@@ -70,7 +70,6 @@ pub(crate) fn run(args: &Args) -> ExitCode {
 
 async fn compare(args: &Args) -> anyhow::Result<Comparison> {
     let cluster = Cluster::connect(&args.kube).await?;
-    let engine = SyncEngine::new(cluster.client.clone());
     if let Some(dir) = &args.path {
         let app = match &args.app {
             Some(a) => a.clone(),
@@ -82,64 +81,33 @@ async fn compare(args: &Args) -> anyhow::Result<Comparison> {
             ..Target::default()
         };
         let objects = render_dir(dir, &RenderOptions::default())?;
-        return diff(&engine, &target, objects).await;
+        return SyncEngine::new(cluster.client.clone())
+            .diff(&target, objects)
+            .await
+            .with_context(|| format!("comparing {} with the cluster", target.app));
     }
     let name = args.name.as_deref().unwrap_or_default();
-    let app = match kinds::find(&cluster, name).await? {
-        kinds::Found::App(app) => *app,
-        kinds::Found::Ks(ks) => {
-            return Err(CliError::Usage(format!(
-                "Kustomization {}: diff compares Applications; for a Flux path use \
-                 `driftless diff --path DIR --app NAME`",
-                ks.name_any()
-            ))
-            .into());
-        }
-    };
-    let source = app
-        .spec
-        .spec
-        .source
-        .clone()
-        .or_else(|| app.spec.spec.sources.first().cloned())
-        .ok_or_else(|| CliError::Usage(format!("Application {name} has no source")))?;
-    let options = driftless_controller::overrides::render_options(&source)
-        .map_err(|e| CliError::Usage(format!("Application {name}: {e}")))?;
-    let objects = match &args.local {
-        Some(dir) => render_dir(dir, &options)?,
-        None => render_git(&cluster, &app, &source, &options, args).await?,
-    };
-    diff(&engine, &target_of(&app), objects).await
-}
-
-async fn diff(
-    engine: &SyncEngine,
-    target: &Target,
-    objects: Vec<Object>,
-) -> anyhow::Result<Comparison> {
-    engine
-        .diff(target, objects)
-        .await
-        .with_context(|| format!("comparing {} with the cluster", target.app))
-}
-
-/// The sync engine's target for `app`, as the controller builds it.
-fn target_of(app: &Application) -> Target {
-    let spec = &app.spec.spec;
-    let policy = spec.sync_policy.clone().unwrap_or_default();
-    let (options, _unknown) = parse_sync_options(&policy.sync_options);
-    Target {
-        app: driftless_controller::reconcile::tracking_name(
-            app,
-            &app.namespace().unwrap_or_default(),
-        ),
-        namespace: spec.destination.namespace.clone().filter(|n| !n.is_empty()),
-        options,
-        ignore_differences: spec.ignore_differences.clone(),
-        prune: true,
-        previous: app.status.clone().unwrap_or_default().resources,
-        ..Target::default()
+    let found = kinds::find(&cluster, name).await?;
+    let owner_ns = match &found {
+        kinds::Found::App(app) => app.namespace(),
+        kinds::Found::Ks(ks) => ks.namespace(),
     }
+    .unwrap_or_default();
+    let creds_ns = args.credentials_namespace.clone().unwrap_or(owner_ns);
+    let cache_dir = match &args.cache_dir {
+        Some(d) => d.clone(),
+        None => default_cache_dir()?,
+    };
+    let previewer = Previewer::new(cluster.client.clone(), &cache_dir, &creds_ns, None)?;
+    let origin = match &args.local {
+        Some(dir) => Origin::Local(dir.clone()),
+        None => Origin::Git,
+    };
+    let preview = match &found {
+        kinds::Found::App(app) => previewer.application(app, &origin).await?,
+        kinds::Found::Ks(ks) => previewer.kustomization(ks, &origin).await?,
+    };
+    Ok(preview.comparison)
 }
 
 fn dir_name(dir: &Path) -> anyhow::Result<String> {
@@ -154,69 +122,7 @@ fn dir_name(dir: &Path) -> anyhow::Result<String> {
 
 /// Renders a directory on disk, confined to its Git work tree (or itself).
 pub(crate) fn render_dir(dir: &Path, options: &RenderOptions) -> anyhow::Result<Vec<Object>> {
-    let path = dir
-        .canonicalize()
-        .with_context(|| format!("{}: cannot open", dir.display()))?;
-    if !path.is_dir() {
-        anyhow::bail!("{} is not a directory", dir.display());
-    }
-    let root = path
-        .ancestors()
-        .find(|d| d.join(".git").exists())
-        .map(Path::to_path_buf)
-        .unwrap_or_else(|| path.clone());
-    let relative = path
-        .strip_prefix(&root)
-        .unwrap_or(Path::new(""))
-        .to_string_lossy()
-        .replace('\\', "/");
-    let tree = DiskTree::new(&root)?;
-    let rendered = driftless_render::render(&tree, &relative, options)
-        .with_context(|| format!("rendering {}", dir.display()))?;
-    Ok(rendered.objects)
-}
-
-async fn render_git(
-    cluster: &Cluster,
-    app: &Application,
-    source: &driftless_api::ApplicationSource,
-    options: &RenderOptions,
-    args: &Args,
-) -> anyhow::Result<Vec<Object>> {
-    let cache_dir = match &args.cache_dir {
-        Some(d) => d.clone(),
-        None => default_cache_dir()?,
-    };
-    let creds_ns = args
-        .credentials_namespace
-        .clone()
-        .unwrap_or_else(|| app.namespace().unwrap_or_default());
-    let credentials = driftless_source::credentials::KubeSecretCredentials::new(
-        cluster.client.clone(),
-        &creds_ns,
-    );
-    let cache = MirrorCache::new(
-        &cache_dir,
-        Arc::new(credentials),
-        driftless_source::Options::default(),
-    )
-    .with_context(|| format!("repository cache {}", cache_dir.display()))?;
-    let repo = &source.repo_url;
-    let revision = source.revision();
-    let resolved = cache
-        .resolve(repo, revision, true)
-        .await
-        .with_context(|| format!("resolving {revision} of {}", driftless_source::redact(repo)))?;
-    let tree = cache
-        .tree(repo, &resolved.sha)
-        .with_context(|| format!("reading commit {}", resolved.sha))?;
-    let (path, options) = (source.path().to_string(), options.clone());
-    let rendered =
-        tokio::task::spawn_blocking(move || driftless_render::render(&tree, &path, &options))
-            .await
-            .context("the render task failed")?
-            .with_context(|| format!("rendering {} at {}", source.path(), resolved.sha))?;
-    Ok(rendered.objects)
+    driftless_controller::preview::render_dir(dir, options).map_err(anyhow::Error::msg)
 }
 
 fn default_cache_dir() -> anyhow::Result<PathBuf> {

@@ -502,3 +502,44 @@ async fn context_flag() {
     );
     assert_eq!(unknown.stderr.lines().count(), 1, "{unknown}");
 }
+
+/// `refresh --hard` asks for a hard refresh (Argo CD's annotation value
+/// `hard`, which makes the controller render again instead of using its
+/// render cache) and waits until the controller has handled it; without a
+/// controller it times out and the request stays for the next one.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn hard_refresh() {
+    let mut w = World::new("cli-hard").await;
+    let repo = w.git.create_repo("cli/hard");
+    repo.write("app/one.yaml", &configmap("one", "first"));
+    repo.commit("first");
+    w.apply(&w.app("hard", "cli/hard", "app", false));
+    let annotation = "{.metadata.annotations.argocd\\.argoproj\\.io/refresh}";
+
+    let waiting = w
+        .cli(&["refresh", "hard", "--hard", "--timeout", "2s"])
+        .await;
+    assert_ne!(waiting.code, 0, "no controller handles it: {waiting}");
+    assert!(
+        waiting
+            .stderr
+            .contains("Application hard: hard refresh requested"),
+        "{waiting}"
+    );
+    assert!(waiting.stderr.contains("timed out after 2s"), "{waiting}");
+    w.wait_for("hard", annotation, "hard").await;
+
+    // The controller handles the pending request (and removes it); a new
+    // hard refresh then completes.
+    w.start_controller().await;
+    w.wait_for("hard", annotation, "").await;
+    w.wait_for("hard", "{.status.sync.status}", "OutOfSync")
+        .await;
+    let done = w
+        .cli(&["refresh", "hard", "--hard", "--timeout", "60s"])
+        .await;
+    assert_eq!(done.code, 0, "{done}");
+    assert!(done.stdout.contains("(refreshed)"), "{done}");
+    w.wait_for("hard", annotation, "").await;
+    w.stop_controller().await;
+}

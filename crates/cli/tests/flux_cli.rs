@@ -196,3 +196,132 @@ async fn kustomizations_and_sources() {
         "{wrong}"
     );
 }
+
+/// `diff` of a Kustomization renders its GitRepository's artifact as the
+/// controller does (postBuild, target namespace, Flux's labels), so a
+/// freshly applied one is in sync; drift and a working copy differ, and
+/// Secret values never show.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn diff_of_a_kustomization() {
+    let mut w = World::new("cli-fluxdiff").await;
+    install_flux_crds(&w);
+    let repo = w.git.create_repo("cli/fluxdiff");
+    repo.write(
+        "apps/cm.yaml",
+        &common::configmap("settings", "\"${greeting}\""),
+    );
+    repo.write(
+        "apps/secret.yaml",
+        "apiVersion: v1\nkind: Secret\nmetadata:\n  name: creds\ndata:\n  password: c2VjcmV0LW9uZQ==\n",
+    );
+    repo.commit("first");
+    w.apply(&format!(
+        "apiVersion: source.toolkit.fluxcd.io/v1
+kind: GitRepository
+metadata: {{name: repo, namespace: {ns}}}
+spec: {{interval: 1m, url: {url}, ref: {{branch: main}}}}
+---
+apiVersion: kustomize.toolkit.fluxcd.io/v1
+kind: Kustomization
+metadata: {{name: apps, namespace: {ns}}}
+spec:
+  interval: 5m
+  path: ./apps
+  prune: true
+  targetNamespace: {dest}
+  sourceRef: {{kind: GitRepository, name: repo}}
+  postBuild: {{substitute: {{greeting: hello}}}}
+",
+        ns = w.ns,
+        dest = w.dest,
+        url = w.git.git_url("cli/fluxdiff"),
+    ));
+    w.start_controller().await;
+    let ready = w.cli(&["wait", "ks/apps", "--timeout", "90s"]).await;
+    assert_eq!(ready.code, 0, "{ready}");
+    w.stop_controller().await;
+
+    let same = w.cli(&["diff", "ks/apps"]).await;
+    assert_eq!(same.code, 0, "as the controller applied it: {same}");
+    assert_eq!(same.stdout, "", "{same}");
+
+    let dest = w.dest.clone();
+    w.kubectl(&[
+        "-n",
+        &dest,
+        "patch",
+        "configmap",
+        "settings",
+        "-p",
+        r#"{"data":{"value":"drifted"}}"#,
+    ]);
+    w.kubectl(&[
+        "-n",
+        &dest,
+        "patch",
+        "secret",
+        "creds",
+        "-p",
+        r#"{"data":{"password":"c2VjcmV0LXR3bw=="}}"#,
+    ]);
+    let drift = w.cli(&["diff", "apps"]).await;
+    assert_eq!(drift.code, 1, "{drift}");
+    assert!(drift.stdout.contains("-  value: drifted"), "{drift}");
+    assert!(drift.stdout.contains("+  value: hello"), "{drift}");
+    assert!(
+        drift
+            .stdout
+            .contains(&format!("--- live/Secret {dest}/creds")),
+        "{drift}"
+    );
+    for secret in [
+        "c2VjcmV0LW9uZQ==",
+        "c2VjcmV0LXR3bw==",
+        "secret-one",
+        "secret-two",
+    ] {
+        assert!(!drift.stdout.contains(secret), "{secret} shown: {drift}");
+    }
+
+    // A working copy with one more object: the what-if before pushing.
+    let local = tempfile::tempdir().expect("temp dir");
+    std::fs::write(
+        local.path().join("cm.yaml"),
+        common::configmap("settings", "\"${greeting}\""),
+    )
+    .expect("write");
+    std::fs::write(
+        local.path().join("extra.yaml"),
+        common::configmap("extra", "new"),
+    )
+    .expect("write");
+    let what_if = w
+        .cli(&[
+            "diff",
+            "apps",
+            "--local",
+            &local.path().display().to_string(),
+        ])
+        .await;
+    assert_eq!(what_if.code, 1, "{what_if}");
+    assert!(
+        what_if
+            .stdout
+            .contains(&format!("+++ desired/ConfigMap {dest}/extra")),
+        "{what_if}"
+    );
+    assert!(what_if.stdout.contains("+  value: new"), "{what_if}");
+    assert!(
+        what_if
+            .stdout
+            .contains(&format!("--- live/Secret {dest}/creds"))
+            && what_if.stdout.contains("-  name: creds"),
+        "the Secret left the working copy and is in the inventory: {what_if}"
+    );
+    assert!(
+        what_if
+            .stdout
+            .contains("kustomize.toolkit.fluxcd.io/name: apps"),
+        "Flux's labels: {what_if}"
+    );
+}

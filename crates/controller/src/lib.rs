@@ -35,6 +35,7 @@ pub mod overrides;
 pub mod patch;
 pub mod pipeline;
 pub mod postbuild;
+pub mod preview;
 pub mod project;
 mod projects;
 pub mod reconcile;

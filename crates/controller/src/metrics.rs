@@ -31,6 +31,15 @@ fn duration_histogram() -> Histogram {
     Histogram::new(exponential_buckets(0.005, 2.0, 16))
 }
 
+/// A reconcile counted in [`Metrics::reconciles_in_flight`] while alive.
+pub struct InFlight(Gauge);
+
+impl Drop for InFlight {
+    fn drop(&mut self) {
+        self.0.dec();
+    }
+}
+
 /// Every metric of the controller, plus its registry.
 pub struct Metrics {
     registry: Registry,
@@ -38,6 +47,9 @@ pub struct Metrics {
     pub reconciles: Family<ResultLabels, Counter>,
     /// Reconcile durations in seconds.
     pub reconcile_duration: Histogram,
+    /// Application reconciles running now (at `--concurrency` the rest wait
+    /// in the controller's queue).
+    pub reconciles_in_flight: Gauge,
     /// Syncs by result.
     pub syncs: Family<ResultLabels, Counter>,
     /// Sync durations in seconds.
@@ -70,6 +82,12 @@ impl Metrics {
         let git_fetch_duration = duration_histogram();
         let apps = Family::<AppLabels, Gauge>::default();
         let app_writes = Counter::default();
+        let reconciles_in_flight = Gauge::default();
+        registry.register(
+            "reconciles_in_flight",
+            "Application reconciles running now",
+            reconciles_in_flight.clone(),
+        );
         registry.register(
             "application_writes",
             "Writes to Applications (status, operation, annotations)",
@@ -110,6 +128,7 @@ impl Metrics {
             registry,
             reconciles,
             reconcile_duration,
+            reconciles_in_flight,
             syncs,
             sync_duration,
             git_fetch_duration,
@@ -118,6 +137,13 @@ impl Metrics {
             apps,
             states: Mutex::new(BTreeMap::new()),
         }
+    }
+
+    /// Counts a reconcile as running until the returned guard is dropped
+    /// (also when the reconcile is cancelled).
+    pub fn in_flight(&self) -> InFlight {
+        self.reconciles_in_flight.inc();
+        InFlight(self.reconciles_in_flight.clone())
     }
 
     /// Counts one outcome in `family`.

@@ -50,5 +50,5 @@ pub use access::Access;
 pub use cache::{FetchStats, MirrorCache, Options, Resolved};
 pub use diff::paths_touch;
 pub use error::{Result, SourceError};
-pub use tree::GitTree;
+pub use tree::{CommitInfo, GitTree};
 pub use url::{RepoUrl, normalize_url, redact};

@@ -30,6 +30,19 @@ impl std::fmt::Debug for GitTree {
     }
 }
 
+/// A commit's metadata.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CommitInfo {
+    /// The full SHA.
+    pub sha: String,
+    /// The full message (subject and body).
+    pub message: String,
+    /// The author's name.
+    pub author: String,
+    /// The commit time, in seconds since the Unix epoch.
+    pub time: i64,
+}
+
 /// What a path resolves to.
 enum Resolved {
     Blob(Oid),
@@ -51,6 +64,19 @@ impl GitTree {
     /// The commit this tree belongs to (full SHA).
     pub fn commit(&self) -> String {
         self.commit.to_string()
+    }
+
+    /// The commit's message, author and time (for showing a revision).
+    pub fn commit_info(&self) -> Result<CommitInfo, git2::Error> {
+        let repo = self.repo();
+        let commit = repo.find_commit(self.commit)?;
+        let author = commit.author();
+        Ok(CommitInfo {
+            sha: self.commit.to_string(),
+            message: String::from_utf8_lossy(commit.message_bytes()).into_owned(),
+            author: author.name().unwrap_or_default().to_string(),
+            time: commit.time().seconds(),
+        })
     }
 
     fn repo(&self) -> std::sync::MutexGuard<'_, Repository> {

@@ -11,7 +11,7 @@ const when = (t) => (t ? esc(new Date(t).toLocaleString()) : '');
 const COLORS = { Healthy: '#1f8f4e', Synced: '#1f8f4e', True: '#1f8f4e', Progressing: '#c98a00',
   OutOfSync: '#c98a00', Degraded: '#c62f2f', Missing: '#c62f2f', False: '#c62f2f' };
 
-const state = { overview: null, filter: '', streamAbort: null };
+const state = { overview: null, filter: '', streamAbort: null, commit: null };
 
 function token() { return sessionStorage.getItem('driftless-token'); }
 
@@ -104,7 +104,7 @@ function appRow(a) {
     <td><a href="#/app/${encodeURIComponent(a.namespace)}/${encodeURIComponent(a.name)}">${esc(a.name)}</a></td>
     <td>${esc(a.namespace)}</td><td>${esc(a.project)}</td>
     <td>${badge('s', a.sync)}</td><td>${badge('h', a.health)}</td>
-    <td><code title="${esc(a.revision)}&#10;${esc(a.repoUrl)} ${esc(a.path)} @ ${esc(a.targetRevision)}">${short(a.revision)}</code></td>
+    <td>${a.revision ? `<a href="#" class="rev" data-owner="applications/${esc(key)}" data-sha="${esc(a.revision)}" title="${esc(a.revision)}&#10;${esc(a.repoUrl)} ${esc(a.path)} @ ${esc(a.targetRevision)}"><code>${short(a.revision)}</code></a>` : ''}</td>
     <td>${when(a.lastSync)}</td><td>${a.operation ? badge('o', a.operation) : ''}</td>
     <td class="error">${esc(a.message)}</td></tr>`;
 }
@@ -114,7 +114,7 @@ function ksRow(k) {
   return `<tr data-kustomization="${esc(key)}" data-ready="${esc(k.ready)}" data-text="${esc(key + ' ' + k.ready).toLowerCase()}">
     <td><a href="#/ks/${encodeURIComponent(k.namespace)}/${encodeURIComponent(k.name)}">${esc(k.name)}</a></td>
     <td>${esc(k.namespace)}</td><td>${badge('r', k.ready)} ${esc(k.reason)}</td>
-    <td><code title="${esc(k.revision)}">${short(k.revision)}</code></td><td>${esc(k.source)} ${esc(k.path)}</td>
+    <td>${k.revision ? `<a href="#" class="rev" data-owner="kustomizations/${esc(key)}" data-sha="${esc(String(k.revision).replace(/^.*sha1:/, ''))}" title="${esc(k.revision)}"><code>${short(k.revision)}</code></a>` : ''}</td><td>${esc(k.source)} ${esc(k.path)}</td>
     <td>${k.dependsOn.map(esc).join(', ')}</td><td class="error">${k.ready === 'True' ? '' : esc(k.message)}</td></tr>`;
 }
 
@@ -135,10 +135,17 @@ function renderOverview() {
     <table id="kustomizations"><thead><tr><th>Name</th><th>Namespace</th><th>Ready</th><th>Revision</th>
       <th>Source</th><th>Depends on</th><th>Message</th></tr></thead>
       <tbody>${o.kustomizations.map(ksRow).join('')}</tbody></table>
+    <div id="commit" class="card" ${state.commit ? '' : 'hidden'}>${state.commit ? state.commit.html : ''}</div>
     <h2>Controller</h2><div id="health" class="card muted">…</div>
     <p class="muted">Rendered in <span id="render-ms"></span> ms.</p>`;
   const filter = $('#filter');
   filter.addEventListener('input', () => { state.filter = filter.value; applyFilter(); });
+  $('#view').addEventListener('click', (event) => {
+    const link = event.target.closest('a.rev');
+    if (!link) return;
+    event.preventDefault();
+    showCommit(link.dataset.owner, link.dataset.sha);
+  });
   if (focused) { filter.focus(); filter.setSelectionRange(filter.value.length, filter.value.length); }
   applyFilter();
   void document.body.offsetHeight; // include layout in the measure
@@ -150,6 +157,30 @@ function renderOverview() {
   loadHealth();
 }
 
+// A revision's commit (message, author, time), read from Git by the
+// server; `owner` is `applications/<ns>/<name>` or `kustomizations/<ns>/<name>`.
+function commitOf(owner, sha) {
+  const [kind, ns, name] = owner.split('/');
+  return api(`/api/v1/${kind}/${encodeURIComponent(ns)}/${encodeURIComponent(name)}/revisions/${encodeURIComponent(sha)}`);
+}
+
+// The open commit is kept in `state.commit`, so a live re-render of the
+// overview keeps showing it.
+async function showCommit(owner, sha) {
+  const app = owner.replace(/^[^/]*\//, '');
+  const show = (html) => {
+    state.commit = { owner, sha, html };
+    const box = $('#commit');
+    if (box) { box.hidden = false; box.innerHTML = html; }
+  };
+  show(`<p class="muted">Reading commit ${short(sha)}…</p>`);
+  try {
+    const c = await commitOf(owner, sha);
+    show(`<h3>${esc(app)} at <code>${esc(c.sha)}</code></h3>
+      <p class="muted">${esc(c.author)}, ${when(c.time)}</p><pre id="commit-message">${esc(c.message)}</pre>`);
+  } catch (e) { show(`<p class="error">${esc(e.message)}</p>`); }
+}
+
 function applyFilter() {
   const words = state.filter.toLowerCase().split(/\s+/).filter(Boolean);
   for (const row of document.querySelectorAll('tr[data-text]')) {
@@ -158,20 +189,28 @@ function applyFilter() {
   }
 }
 
+function lastErrorsHtml(errors) {
+  return `<div id="last-errors"><b>Last errors</b><br>${(errors || []).length ? `<table><tbody>${errors.map((e) =>
+    `<tr data-error="${esc(e.object)}"><td>${esc(e.object)}</td><td>${esc(e.type)}</td><td class="error">${esc(e.message)}</td><td>${when(e.time)}</td></tr>`).join('')}</tbody></table>`
+    : '<span class="muted">none</span>'}</div>`;
+}
+
 async function loadHealth() {
   try {
     const h = await api('/api/v1/health');
     const el = $('#health');
     if (!el) return;
-    if (!h.available) { el.textContent = 'Not available on this server.'; return; }
+    el.className = 'card health-panel';
+    if (!h.available) { el.innerHTML = `<div class="muted">Metrics not available on this server.</div>${lastErrorsHtml(h.lastErrors)}`; return; }
     const c = h.controller;
     const pairs = (m) => Object.entries(m).map(([k, v]) => `${esc(k)}: ${v}`).join(', ') || 'none yet';
-    el.className = 'card health-panel';
     el.innerHTML = `<div><b>Reconciles</b><br>${pairs(c.reconciles)}</div>
+      <div id="in-flight"><b>Running now</b><br>${c.reconcilesInFlight == null ? '–' : c.reconcilesInFlight}</div>
       <div><b>Mean reconcile</b><br>${c.reconcileMeanSeconds == null ? '–' : c.reconcileMeanSeconds.toFixed(3) + ' s'}</div>
       <div><b>Syncs</b><br>${pairs(c.syncs)}</div>
       <div><b>Git fetches</b><br>${c.gitFetches}${c.gitFetchMeanSeconds == null ? '' : ', mean ' + c.gitFetchMeanSeconds.toFixed(3) + ' s'}</div>
-      <div><b>Webhooks</b><br>${pairs(c.webhooks)}</div>`;
+      <div><b>Webhooks</b><br>${pairs(c.webhooks)}</div>
+      ${lastErrorsHtml(h.lastErrors)}`;
   } catch (e) { /* the panel is optional */ }
 }
 
@@ -229,9 +268,11 @@ async function showApp(ns, name) {
     <div class="layout"><div class="card" id="tree">${svg}</div>
       <div class="card" id="detail"><p class="muted">Click a node to see its live manifest and events.</p></div></div>
     <h2>Operation</h2><div class="card" id="operation">${operationHtml(history)}</div>
-    <h2>History</h2><table id="history"><thead><tr><th>ID</th><th>Revision</th><th>Deployed</th><th>By</th></tr></thead>
-      <tbody>${history.history.map((h) => `<tr><td>${esc(h.id)}</td><td><code title="${esc(h.revision)}">${short(h.revision)}</code></td>
-        <td>${when(h.deployedAt)}</td><td>${esc(h.initiatedBy?.username || (h.initiatedBy?.automated ? 'automated' : ''))}</td></tr>`).join('')}</tbody></table>`;
+    <h2>History</h2><table id="history"><thead><tr><th>ID</th><th>Revision</th><th>Deployed</th><th>Message</th><th>By</th></tr></thead>
+      <tbody>${history.history.map((h) => `<tr data-id="${esc(h.id)}"><td>${esc(h.id)}</td><td><code title="${esc(h.revision)}">${short(h.revision)}</code></td>
+        <td>${when(h.deployedAt)}</td><td class="message" data-sha="${esc(h.revision)}"><span class="muted">…</span></td>
+        <td>${esc(h.initiatedBy?.username || (h.initiatedBy?.automated ? 'automated' : ''))}</td></tr>`).join('')}</tbody></table>`;
+  fillMessages(`applications/${ns}/${name}`);
   document.body.dataset.ready = 'app';
   for (const g of document.querySelectorAll('svg.tree g.node')) {
     g.addEventListener('click', () => selectNode(base, g, nodes[Number(g.dataset.index)].node));
@@ -243,13 +284,44 @@ async function showApp(ns, name) {
   }
 }
 
+// Each history row's commit subject (one request per distinct revision).
+async function fillMessages(owner) {
+  const cells = [...document.querySelectorAll('#history td.message')];
+  const shas = [...new Set(cells.map((c) => c.dataset.sha).filter(Boolean))];
+  await Promise.all(shas.map(async (sha) => {
+    let text; let cls = '';
+    try { text = (await commitOf(owner, sha)).message.split('\n')[0]; } catch (e) { text = e.message; cls = 'error'; }
+    for (const c of cells.filter((c) => c.dataset.sha === sha)) { c.textContent = text; c.className = 'message ' + cls; }
+  }));
+}
+
+const PHASES = ['PreSync', 'Sync', 'PostSync', 'SyncFail'];
+
+// Where a running (or the last) sync stands: the phases reached, how many
+// objects each has done, the waves and hooks as the status lists them.
+function progressHtml(op, resources) {
+  const byPhase = {};
+  for (const r of resources) (byPhase[r.syncPhase || 'Sync'] ||= []).push(r);
+  const current = resources.length ? (resources[resources.length - 1].syncPhase || 'Sync') : null;
+  const steps = PHASES.filter((p) => p !== 'SyncFail' || byPhase.SyncFail).map((p) => {
+    const done = (byPhase[p] || []).length;
+    const cls = p === current && op.phase === 'Running' ? 'current' : done ? 'done' : 'todo';
+    return `<span class="step ${cls}" data-phase="${p}">${p}${done ? ` <b>${done}</b>` : ''}</span>`;
+  }).join('<span class="arrow">→</span>');
+  const failed = resources.filter((r) => r.status && !['Synced', 'Pruned', 'PruneSkipped'].includes(r.status)).length;
+  return `<div class="progress" id="progress" data-running="${op.phase === 'Running'}">${steps}
+    <span class="muted">${resources.length} object(s) handled${failed ? `, <span class="error">${failed} failed</span>` : ''}</span></div>`;
+}
+
 function operationHtml(history) {
   const op = history.operationState;
   if (!op) return '<span class="muted">No operation yet.</span>';
   const resources = op.syncResult?.resources || [];
-  return `${badge('o', op.phase)} ${esc(op.message)} <span class="muted">started ${when(op.startedAt)}${op.finishedAt ? ', finished ' + when(op.finishedAt) : ''}</span>
-    ${resources.length ? `<table><thead><tr><th>Phase</th><th>Kind</th><th>Name</th><th>Status</th><th>Message</th></tr></thead><tbody>${resources.map((r) =>
-      `<tr><td>${esc(r.syncPhase)}</td><td>${esc(r.kind)}</td><td>${esc(r.namespace ? r.namespace + '/' : '')}${esc(r.name)}</td><td>${esc(r.status)}</td><td>${esc(r.message)}</td></tr>`).join('')}</tbody></table>` : ''}`;
+  const hook = (r) => [r.hookType, r.hookPhase].filter(Boolean).join(' ');
+  return `${badge('o', op.phase)} <span id="operation-message">${esc(op.message)}</span> <span class="muted">started ${when(op.startedAt)}${op.finishedAt ? ', finished ' + when(op.finishedAt) : ''}</span>
+    ${progressHtml(op, resources)}
+    ${resources.length ? `<table id="operation-resources"><thead><tr><th>Phase</th><th>Wave</th><th>Hook</th><th>Kind</th><th>Name</th><th>Status</th><th>Message</th></tr></thead><tbody>${resources.map((r) =>
+      `<tr><td>${esc(r.syncPhase)}</td><td>${esc(r.syncWave)}</td><td>${esc(hook(r))}</td><td>${esc(r.kind)}</td><td>${esc(r.namespace ? r.namespace + '/' : '')}${esc(r.name)}</td><td>${esc(r.status)}</td><td>${esc(r.message)}</td></tr>`).join('')}</tbody></table>` : ''}`;
 }
 
 async function selectNode(base, g, node) {
@@ -267,21 +339,61 @@ async function selectNode(base, g, node) {
   detail.innerHTML = `<h2>${esc(node.kind)} ${esc(node.name)}</h2><p class="muted">Loading…</p>`;
   try {
     const [manifest, events] = await Promise.all([api(base + '/manifest' + query), api(base + '/events' + query)]);
+    const diffQuery = isRoot ? '' : '?' + new URLSearchParams({ group: node.group || '', kind: node.kind,
+      name: node.name, ...(node.namespace ? { namespace: node.namespace } : {}) });
     detail.innerHTML = `<h2>${esc(node.kind)} ${esc(node.namespace ? node.namespace + '/' : '')}${esc(node.name)}</h2>
       <h3>Events</h3>${events.items.length ? `<table id="events"><tbody>${events.items.map((e) =>
         `<tr><td>${esc(e.type)}</td><td>${esc(e.reason)}</td><td>${esc(e.message)}</td><td>${when(e.time)}</td></tr>`).join('')}</tbody></table>`
         : '<p class="muted">No events.</p>'}
+      <h3>Diff against Git</h3><div id="diff"><p class="muted">Comparing with Git…</p></div>
       <h3>Live manifest</h3><pre id="manifest">${esc(JSON.stringify(manifest, null, 2))}</pre>`;
+    loadDiff(base + '/diff' + diffQuery);
   } catch (e) { detail.innerHTML = `<p class="error">${esc(e.message)}</p>`; }
 }
 
+// The node's unified diff (live → Git; Secret values redacted by the server).
+async function loadDiff(path) {
+  const box = () => $('#diff');
+  try {
+    const d = await api(path);
+    if (!box()) return;
+    const text = d.resources.map((r) => r.error ? `# ${r.kind} ${r.name}: ${r.error}\n` : r.diff).join('');
+    const lines = text.split('\n').filter((l, i, all) => l || i < all.length - 1);
+    const cls = (l) => (l.startsWith('+++') || l.startsWith('---') ? 'hdr' : l.startsWith('+') ? 'add' : l.startsWith('-') ? 'del' : l.startsWith('@@') ? 'hunk' : '');
+    box().dataset.revision = d.revision;
+    box().innerHTML = text.trim()
+      ? `<p class="muted">at <code>${short(d.revision)}</code></p><pre class="diff">${lines.map((l) => `<span class="${cls(l)}">${esc(l)}</span>`).join('\n')}</pre>`
+      : `<p class="in-sync">In sync with Git at <code>${short(d.revision)}</code>.</p>`;
+  } catch (e) { if (box()) box().innerHTML = `<p class="error">${esc(e.message)}</p>`; }
+}
+
 async function showKustomization(ns, name) {
-  const tree = await api(`/api/v1/kustomizations/${encodeURIComponent(ns)}/${encodeURIComponent(name)}/tree`);
+  const base = `/api/v1/kustomizations/${encodeURIComponent(ns)}/${encodeURIComponent(name)}`;
+  const tree = await api(base + '/tree');
+  const { svg, nodes } = treeSvg(tree);
   $('#view').innerHTML = `<h1>Kustomization ${esc(ns)}/${esc(name)} ${badge('r', tree.sync)}</h1>
     <p class="error">${tree.sync === 'True' ? '' : esc(tree.message)}</p>
-    <div class="card" id="tree">${treeSvg(tree).svg}</div>
+    <div class="layout"><div class="card" id="tree">${svg}</div>
+      <div class="card" id="detail"><p class="muted">Click an object to see its diff against Git; a dependency to open it.</p></div></div>
     <p class="muted">Dashed edges: <code>dependsOn</code>.</p>`;
   document.body.dataset.ready = 'ks';
+  for (const g of document.querySelectorAll('svg.tree g.node')) {
+    g.addEventListener('click', () => selectKsNode(base, g, nodes[Number(g.dataset.index)].node));
+  }
+}
+
+function selectKsNode(base, g, node) {
+  if (node.edge === 'dependsOn') {
+    location.hash = `#/ks/${encodeURIComponent(node.namespace || '')}/${encodeURIComponent(node.name)}`;
+    return;
+  }
+  document.querySelectorAll('svg.tree g.node.selected').forEach((n) => n.classList.remove('selected'));
+  g.classList.add('selected');
+  const query = g.dataset.index === '0' ? '' : '?' + new URLSearchParams({ group: node.group || '', kind: node.kind,
+    name: node.name, ...(node.namespace ? { namespace: node.namespace } : {}) });
+  $('#detail').innerHTML = `<h2>${esc(node.kind)} ${esc(node.namespace ? node.namespace + '/' : '')}${esc(node.name)}</h2>
+    <h3>Diff against Git</h3><div id="diff"><p class="muted">Comparing with Git…</p></div>`;
+  loadDiff(base + '/diff' + query);
 }
 
 let refreshing = null;

@@ -35,6 +35,13 @@ pub(crate) enum ApiError {
     /// The request itself is wrong.
     #[error("{0}")]
     BadRequest(String),
+    /// Comparing with Git or reading a commit failed (the message names
+    /// the Application, repository or revision).
+    #[error("{0}")]
+    Git(String),
+    /// This server was started without Git access (no previewer).
+    #[error("{0}")]
+    Unavailable(String),
     /// A call to the API server failed.
     #[error("{what}: {source}")]
     Kube {
@@ -60,6 +67,8 @@ impl ApiError {
             ApiError::Forbidden(_) => StatusCode::FORBIDDEN,
             ApiError::NotFound(_) => StatusCode::NOT_FOUND,
             ApiError::BadRequest(_) => StatusCode::BAD_REQUEST,
+            ApiError::Git(_) => StatusCode::BAD_GATEWAY,
+            ApiError::Unavailable(_) => StatusCode::NOT_IMPLEMENTED,
             ApiError::Kube { source, .. } => match source {
                 kube::Error::Api(status) if status.code == 404 => StatusCode::NOT_FOUND,
                 _ => StatusCode::BAD_GATEWAY,

@@ -3,7 +3,9 @@
 
 use std::collections::BTreeMap;
 
+use driftless_api::Application;
 use serde::Serialize;
+use serde_json::Value;
 
 /// The numbers the panel shows.
 #[derive(Clone, Debug, Default, PartialEq, Serialize)]
@@ -20,6 +22,8 @@ pub(crate) struct Health {
     pub(crate) git_fetch_mean_seconds: Option<f64>,
     /// How many reconciles were timed, and their mean duration in seconds.
     pub(crate) reconcile_mean_seconds: Option<f64>,
+    /// Reconciles running now (`None` from a controller without the gauge).
+    pub(crate) reconciles_in_flight: Option<f64>,
 }
 
 /// One sample line `name{labels} value` (comments and blank lines give `None`).
@@ -57,6 +61,7 @@ pub(crate) fn parse(exposition: &str) -> Health {
             "driftless_reconciles_total" => _ = health.reconciles.insert(result, value),
             "driftless_syncs_total" => _ = health.syncs.insert(result, value),
             "driftless_webhook_requests_total" => _ = health.webhooks.insert(result, value),
+            "driftless_reconciles_in_flight" => health.reconciles_in_flight = Some(value),
             _ => {
                 if let Some(base) = name.strip_suffix("_sum") {
                     sums.insert(base, value);
@@ -79,9 +84,109 @@ pub(crate) fn parse(exposition: &str) -> Health {
     health
 }
 
+/// One error the controller reported on an object it reconciles.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub(crate) struct LastError {
+    /// `Application ns/name` or `Kustomization ns/name`.
+    pub(crate) object: String,
+    /// The condition type (`ComparisonError`, `SyncError`, ... or Flux's Ready reason).
+    #[serde(rename = "type")]
+    pub(crate) type_: String,
+    /// The condition's message.
+    pub(crate) message: String,
+    /// When it was first seen (RFC 3339), when known.
+    pub(crate) time: Option<String>,
+}
+
+/// How many errors the panel lists.
+const LAST_ERRORS: usize = 10;
+
+/// The newest error conditions of `apps` (types ending in `Error`) and the
+/// Kustomizations (`kustomizations`, as JSON) that are not Ready, newest
+/// first, at most [`LAST_ERRORS`].
+pub(crate) fn last_errors(apps: &[&Application], kustomizations: &[Value]) -> Vec<LastError> {
+    let mut errors: Vec<LastError> = Vec::new();
+    for app in apps {
+        let object = format!(
+            "Application {}/{}",
+            app.metadata.namespace.as_deref().unwrap_or_default(),
+            app.metadata.name.as_deref().unwrap_or_default()
+        );
+        let conditions = app.status.as_ref().map(|s| s.conditions.as_slice());
+        for c in conditions.unwrap_or_default() {
+            if c.type_.ends_with("Error") {
+                errors.push(LastError {
+                    object: object.clone(),
+                    type_: c.type_.clone(),
+                    message: c.message.clone(),
+                    time: c.last_transition_time.as_ref().map(|t| t.0.to_string()),
+                });
+            }
+        }
+    }
+    for k in kustomizations {
+        let ready = k.pointer("/status/conditions").and_then(Value::as_array);
+        let ready = ready.and_then(|c| c.iter().find(|c| c["type"] == "Ready"));
+        let Some(ready) = ready.filter(|c| c["status"] == "False") else {
+            continue;
+        };
+        let text = |field: &str| ready[field].as_str().unwrap_or_default().to_string();
+        errors.push(LastError {
+            object: format!(
+                "Kustomization {}/{}",
+                k.pointer("/metadata/namespace")
+                    .and_then(Value::as_str)
+                    .unwrap_or_default(),
+                k.pointer("/metadata/name")
+                    .and_then(Value::as_str)
+                    .unwrap_or_default()
+            ),
+            type_: text("reason"),
+            message: text("message"),
+            time: Some(text("lastTransitionTime")).filter(|t| !t.is_empty()),
+        });
+    }
+    // RFC 3339 times in UTC sort as text; unknown times last.
+    errors.sort_by(|a, b| b.time.cmp(&a.time).then_with(|| a.object.cmp(&b.object)));
+    errors.truncate(LAST_ERRORS);
+    errors
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn last_errors_newest_first_from_both_apis() {
+        let app: Application = serde_json::from_value(serde_json::json!({
+            "apiVersion": "argoproj.io/v1alpha1", "kind": "Application",
+            "metadata": {"name": "web", "namespace": "argocd"},
+            "spec": {"project": "default", "destination": {}},
+            "status": {"conditions": [
+                {"type": "ComparisonError", "message": "rendering apps at abc: bad", "lastTransitionTime": "2026-01-01T00:00:00Z"},
+                {"type": "SharedResourceWarning", "message": "not an error", "lastTransitionTime": "2026-01-03T00:00:00Z"}
+            ]}
+        }))
+        .expect("an Application");
+        let ks = serde_json::json!({"metadata": {"name": "apps", "namespace": "flux-system"},
+            "status": {"conditions": [{"type": "Ready", "status": "False", "reason": "BuildFailed",
+                                        "message": "kustomization.yaml: bad", "lastTransitionTime": "2026-01-02T00:00:00Z"}]}});
+        let fine = serde_json::json!({"metadata": {"name": "ok", "namespace": "flux-system"},
+            "status": {"conditions": [{"type": "Ready", "status": "True", "reason": "ReconciliationSucceeded", "message": "Applied"}]}});
+        let errors = last_errors(&[&app], &[ks, fine]);
+        let objects: Vec<(&str, &str)> = errors
+            .iter()
+            .map(|e| (e.object.as_str(), e.type_.as_str()))
+            .collect();
+        assert_eq!(
+            objects,
+            [
+                ("Kustomization flux-system/apps", "BuildFailed"),
+                ("Application argocd/web", "ComparisonError")
+            ]
+        );
+        assert_eq!(errors[1].message, "rendering apps at abc: bad");
+    }
 
     #[test]
     fn reads_counters_and_means() {
@@ -96,6 +201,7 @@ driftless_git_fetch_duration_seconds_count 3
 driftless_git_fetch_duration_seconds_bucket{le=\"0.005\"} 0
 driftless_reconcile_duration_seconds_sum 0.0
 driftless_reconcile_duration_seconds_count 0
+driftless_reconciles_in_flight 2
 # EOF
 ";
         let h = parse(text);
@@ -105,5 +211,6 @@ driftless_reconcile_duration_seconds_count 0
         assert_eq!(h.git_fetches, 3.0);
         assert_eq!(h.git_fetch_mean_seconds, Some(0.5));
         assert_eq!(h.reconcile_mean_seconds, None);
+        assert_eq!(h.reconciles_in_flight, Some(2.0));
     }
 }

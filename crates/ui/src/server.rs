@@ -6,6 +6,7 @@ use std::sync::Arc;
 
 use axum::Router;
 use axum::routing::{get, post};
+use driftless_controller::preview::Previewer;
 use kube::Client;
 
 use crate::api;
@@ -28,6 +29,10 @@ pub struct UiConfig {
     pub actions: bool,
     /// The controller's metrics, for the health panel; `None` hides it.
     pub metrics: Option<MetricsSource>,
+    /// Git access for a node's diff against Git and for commit messages
+    /// (its own mirror cache and the controller's service account for the
+    /// server-side dry-run); `None` answers those requests with 501.
+    pub previewer: Option<Arc<Previewer>>,
 }
 
 impl std::fmt::Debug for UiConfig {
@@ -36,6 +41,7 @@ impl std::fmt::Debug for UiConfig {
             .field("namespaces", &self.namespaces)
             .field("actions", &self.actions)
             .field("metrics", &self.metrics.is_some())
+            .field("previewer", &self.previewer.is_some())
             .finish()
     }
 }
@@ -51,6 +57,7 @@ pub(crate) struct Shared {
 /// The page's routes.
 fn router(shared: Arc<Shared>) -> Router {
     let app = "/api/v1/applications/{namespace}/{name}";
+    let ks = "/api/v1/kustomizations/{namespace}/{name}";
     Router::new()
         .route("/", get(assets::index))
         .route("/app.js", get(assets::script))
@@ -64,12 +71,16 @@ fn router(shared: Arc<Shared>) -> Router {
         .route(&format!("{app}/manifest"), get(api::manifest))
         .route(&format!("{app}/events"), get(api::events))
         .route(&format!("{app}/history"), get(api::history))
+        .route(&format!("{app}/diff"), get(api::diff))
+        .route(&format!("{app}/revisions/{{sha}}"), get(api::revision))
         .route(&format!("{app}/refresh"), post(api::refresh))
         .route(&format!("{app}/sync"), post(api::sync))
         .route("/api/v1/kustomizations", get(api::kustomizations))
+        .route(&format!("{ks}/tree"), get(api::kustomization_tree))
+        .route(&format!("{ks}/diff"), get(api::kustomization_diff))
         .route(
-            "/api/v1/kustomizations/{namespace}/{name}/tree",
-            get(api::kustomization_tree),
+            &format!("{ks}/revisions/{{sha}}"),
+            get(api::kustomization_revision),
         )
         .with_state(shared)
 }

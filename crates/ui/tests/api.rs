@@ -408,3 +408,52 @@ async fn live_updates_follow_status_changes_without_leaking() {
     assert_eq!(next["applications"][0]["sync"], "OutOfSync");
     assert_eq!(next["applications"][0]["health"], "Progressing");
 }
+
+/// The diff and commit endpoints follow the same rules as the rest: a
+/// token, RBAC `get` on the Application, a well-formed SHA; a server
+/// without Git access says so (501), and a repository that cannot be
+/// reached is named in a 502. (Real diffs and messages: `browser_git.rs`.)
+#[tokio::test(flavor = "multi_thread")]
+async fn diff_and_commit_endpoints_follow_rbac() {
+    let mut w = World::new("ui-gitapi").await;
+    w.application("web", &synced(json!([])));
+    let viewer = w.account("viewer", VIEW_WEB_AND_API);
+    let nobody = w.account("nobody", "[]");
+    let ns = w.ns.clone();
+    let diff = format!("/api/v1/applications/{ns}/web/diff");
+    let commit = format!("/api/v1/applications/{ns}/web/revisions/89abcdef");
+
+    w.serve(false, None).await;
+    for path in [&diff, &commit] {
+        let (status, body) = w.get(path, Some(&viewer)).await;
+        assert_eq!(status, 501, "{path} without Git access: {body}");
+    }
+
+    let cache = tempfile::tempdir().expect("temp dir");
+    let previewer =
+        driftless_controller::preview::Previewer::new(w.cp.client().await, cache.path(), &ns, None)
+            .expect("a previewer");
+    w.previewer = Some(Arc::new(previewer));
+    w.serve(false, None).await;
+    for path in [&diff, &commit] {
+        let (status, body) = w.get(path, None).await;
+        assert_eq!(status, 401, "{path} without a token: {body}");
+        let (status, body) = w.get(path, Some(&nobody)).await;
+        assert_eq!(status, 403, "{path} without RBAC: {body}");
+        let (status, body) = w.get(path, Some(&viewer)).await;
+        assert_eq!(status, 502, "{path}: the repository is unreachable: {body}");
+        assert!(
+            body["error"]
+                .as_str()
+                .is_some_and(|e| e.contains("git.example.invalid")),
+            "names the repository: {body}"
+        );
+    }
+    let (status, body) = w
+        .get(
+            &format!("/api/v1/applications/{ns}/web/revisions/not-a-sha"),
+            Some(&viewer),
+        )
+        .await;
+    assert_eq!(status, 400, "{body}");
+}

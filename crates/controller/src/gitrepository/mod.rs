@@ -112,15 +112,16 @@ impl GitRepositories {
 /// without one) and its `spec.timeout`. A consumer that finds the commit of
 /// `status.artifact` missing from the mirror (after a restart with an empty
 /// cache) fetches with this: `cache.fetch_with(&repo.spec.url, &access)`.
-// Not called yet: for the Kustomization controller (see the module docs).
-#[allow(dead_code)]
-pub(crate) async fn credentials(ctx: &Context, repo: &GitRepository) -> Result<Access, FetchError> {
+pub(crate) async fn credentials(
+    client: &kube::Client,
+    repo: &GitRepository,
+) -> Result<Access, FetchError> {
     let url = RepoUrl::parse(&repo.spec.url).map_err(FetchError::Git)?;
     let timeout = repo
         .spec
         .timeout_duration()
         .unwrap_or(std::time::Duration::from_secs(60));
-    fetch::access(&ctx.client, repo, &url, timeout).await
+    fetch::access(client, repo, &url, timeout).await
 }
 
 /// Reconcile on what matters: the spec (generation) and

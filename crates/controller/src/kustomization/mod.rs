@@ -22,4 +22,5 @@ mod write;
 
 pub use entry::{error_policy, reconcile};
 pub use error::KustomizationError;
+pub(crate) use reconcile::label;
 pub use state::{Memory, State};

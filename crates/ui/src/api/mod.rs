@@ -2,6 +2,8 @@
 //! RBAC about every object it would answer with.
 
 mod actions;
+mod flux_git;
+mod git;
 mod live;
 mod objects;
 
@@ -23,6 +25,8 @@ use crate::summary::{AppSummary, KustomizationSummary, Overview};
 use crate::tree;
 
 pub(crate) use actions::{refresh, sync};
+pub(crate) use flux_git::{kustomization_diff, kustomization_revision};
+pub(crate) use git::{diff, revision};
 pub(crate) use live::stream;
 pub(crate) use objects::{events, manifest};
 
@@ -234,15 +238,26 @@ pub(crate) async fn kustomization_tree(
     Ok(Json(tree::kustomization_tree(&value, &ready_of)))
 }
 
-/// `GET /api/v1/health`: the controller's numbers (any authenticated user).
+/// `GET /api/v1/health`: the controller's numbers (any authenticated user)
+/// and the newest errors on the objects the caller may `get`.
 pub(crate) async fn health(
     State(shared): SharedState,
     headers: HeaderMap,
 ) -> Result<Json<Value>, ApiError> {
-    caller(&shared, &headers).await?;
+    let perms = caller(&shared, &headers).await?;
+    let apps = visible_apps(&shared, &perms).await?;
+    let ks: Vec<Value> = visible_kustomizations(&shared, &perms)
+        .await?
+        .iter()
+        .map(|k| serde_json::to_value(k.as_ref()).unwrap_or(Value::Null))
+        .collect();
+    let apps: Vec<&Application> = apps.iter().map(AsRef::as_ref).collect();
+    let last_errors = crate::health::last_errors(&apps, &ks);
     let Some(metrics) = &shared.config.metrics else {
-        return Ok(Json(json!({"available": false})));
+        return Ok(Json(json!({"available": false, "lastErrors": last_errors})));
     };
     let health = crate::health::parse(&metrics());
-    Ok(Json(json!({"available": true, "controller": health})))
+    Ok(Json(
+        json!({"available": true, "controller": health, "lastErrors": last_errors}),
+    ))
 }

@@ -23,23 +23,11 @@ const CRDS: [&str; 3] = [
     "kustomizations.kustomize.toolkit.fluxcd.io",
 ];
 
-/// Installs the CRDs that are missing (never replaces what is there).
+/// Installs the CRDs (server-side apply) and waits until they are
+/// Established, through the testkit (which retries a CRD that has no
+/// conditions yet right after another test applied it).
 pub fn install_crds(cp: &ControlPlane) {
-    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/../../crds");
-    for crd in CRDS {
-        if cp.kubectl(&["get", "crd", crd]).is_err() {
-            let file = format!("{dir}/{crd}.yaml");
-            cp.kubectl(&["apply", "--server-side", "-f", &file])
-                .unwrap_or_else(|e| panic!("installing {crd}: {e}"));
-        }
-        cp.kubectl(&[
-            "wait",
-            "--for=condition=Established",
-            &format!("crd/{crd}"),
-            "--timeout=60s",
-        ])
-        .unwrap_or_else(|e| panic!("waiting for {crd}: {e}"));
-    }
+    cp.install_crds(&CRDS);
 }
 
 /// One test's namespace and page server.
@@ -47,6 +35,8 @@ pub struct World {
     pub cp: &'static ControlPlane,
     pub ns: String,
     pub addr: SocketAddr,
+    /// Git access for the server (set before [`World::serve`]).
+    pub previewer: Option<std::sync::Arc<driftless_controller::preview::Previewer>>,
     shutdown: Option<tokio::sync::oneshot::Sender<()>>,
 }
 
@@ -71,6 +61,7 @@ impl World {
             cp,
             ns,
             addr: SocketAddr::from(([127, 0, 0, 1], 0)),
+            previewer: None,
             shutdown: None,
         }
     }
@@ -82,6 +73,7 @@ impl World {
             namespaces: vec![self.ns.clone()],
             actions,
             metrics,
+            previewer: self.previewer.clone(),
         };
         let (addr, _task) = driftless_ui::serve(
             SocketAddr::from(([127, 0, 0, 1], 0)),
