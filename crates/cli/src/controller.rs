@@ -112,6 +112,10 @@ pub(crate) struct Args {
     /// ComparisonError naming the field.
     #[arg(long, value_name = "COMMAND", env = "DRIFTLESS_KUSTOMIZE_COMMAND")]
     kustomize_command: Option<String>,
+    /// The pinned `helm` binary Helm chart sources are rendered with
+    /// (default: `/usr/local/bin/helm` when it exists).
+    #[arg(long, value_name = "PATH", env = "DRIFTLESS_HELM")]
+    helm: Option<PathBuf>,
 }
 
 /// Webhook secrets come from the environment only, so they never show in a
@@ -185,6 +189,9 @@ pub(crate) fn run(args: &Args) -> anyhow::Result<()> {
     config.concurrency = args.concurrency.max(1);
     config.watch_managed = !args.no_watch_managed;
     config.webhook_secrets = webhook_secrets();
+    if let Some(helm) = &args.helm {
+        config.helm = Some(helm.clone());
+    }
     config.kustomize_command =
         crate::render::external_kustomize(args.kustomize_command.as_deref())?;
     if args.leader_elect {

@@ -24,6 +24,7 @@ pub mod filtered_tree;
 pub mod finalize;
 pub mod flux_build;
 mod gitrepository;
+mod helm_render;
 pub mod http;
 pub mod kustomization;
 pub mod leader;
