@@ -342,7 +342,7 @@ impl<'a> Reconciler<'a> {
         if fetch {
             self.before_fetch(operation, &repo, &wanted).await?;
         }
-        let (sha, rendered, revisions) = match source.chart() {
+        let (revision, rendered, revisions) = match source.chart() {
             Some(chart) => {
                 let refs = self.resolve_refs(&source, fetch).await?;
                 self.fetched(fetch, None);
@@ -369,6 +369,13 @@ impl<'a> Reconciler<'a> {
                 (sha, rendered, revisions)
             }
         };
+        // What a sync is of: the revision, or for several sources every
+        // source's revision (a values change in a ref source is a new one).
+        let sha = if revisions.is_empty() {
+            revision.clone()
+        } else {
+            revisions.join(",")
+        };
         self.ctx
             .memory(&self.id, |m| m.files_read = rendered.files_read.clone());
         let mut desired = rendered.objects.clone();
@@ -388,7 +395,7 @@ impl<'a> Reconciler<'a> {
 
         // Decide and sync.
         let mut obs = self.base_observation();
-        obs.revision = Some(sha.clone());
+        obs.revision = Some(revision);
         obs.revisions = revisions;
         obs.source_type = Some(format!("{:?}", rendered.source_type));
         let decision = if blocked {
