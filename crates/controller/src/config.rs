@@ -87,21 +87,8 @@ pub struct ControllerConfig {
     /// fails (and is retried per `syncPolicy.retry`). Default 10 min.
     pub wave_timeout: Duration,
     /// The pinned `helm` binary Helm chart sources are rendered with;
-    /// `None` reports them as errors. Default: `$DRIFTLESS_HELM`, else
-    /// `/usr/local/bin/helm` when it exists (the container image's).
+    /// `None` (the default) reports them as errors naming the chart.
     pub helm: Option<PathBuf>,
-}
-
-/// `$DRIFTLESS_HELM`, else the container image's `/usr/local/bin/helm` when
-/// it exists.
-fn default_helm() -> Option<PathBuf> {
-    std::env::var_os("DRIFTLESS_HELM")
-        .filter(|v| !v.is_empty())
-        .map(PathBuf::from)
-        .or_else(|| {
-            let image = PathBuf::from("/usr/local/bin/helm");
-            image.is_file().then_some(image)
-        })
 }
 
 impl Default for ControllerConfig {
@@ -129,7 +116,7 @@ impl Default for ControllerConfig {
             instance: std::env::var("POD_NAME").ok(),
             kustomize_command: None,
             wave_timeout: Duration::from_secs(600),
-            helm: default_helm(),
+            helm: None,
         }
     }
 }
