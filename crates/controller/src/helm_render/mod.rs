@@ -9,6 +9,9 @@
 pub(crate) mod credentials;
 pub(crate) mod plan;
 
+#[cfg(test)]
+mod oracle_tests;
+
 use std::sync::Arc;
 
 use driftless_api::{ApplicationSource, ApplicationSourceHelm};
