@@ -401,6 +401,42 @@ spec:
     assert_eq!(data["greeting"], "from-git");
     assert_eq!(data["chart"], "3.0.0");
 
+    // A chart in Git whose dependency comes from a chart repository with
+    // basic auth: the repository's credential template reaches helm.
+    let repo = chart_repo(&work.path().join("dependency"));
+    h.apply(&repo_secret(
+        "charts",
+        &h.apps_ns,
+        "repo-creds",
+        &[
+            ("url", repo.url()),
+            ("username", USER),
+            ("password", PASSWORD),
+        ],
+    ));
+    git.write(
+        "umbrella/Chart.yaml",
+        &format!(
+            "apiVersion: v2\nname: umbrella\nversion: 0.5.0\ndependencies:\n  - name: web\n    \
+             version: 1.1.0\n    repository: {}\n",
+            repo.url()
+        ),
+    );
+    git.write("umbrella/values.yaml", "web:\n  greeting: from-umbrella\n");
+    let sha = git.commit("umbrella chart");
+    h.apply(&common::application_yaml(
+        "umbrella",
+        &h.apps_ns,
+        &h.git.git_url("helm/charts"),
+        "umbrella",
+        &dest,
+        "  syncPolicy:\n    automated: {}\n",
+    ));
+    h.wait_synced_healthy("umbrella", Some(&sha)).await;
+    let data = config_data(&h, &dest, "umbrella-config").await;
+    assert_eq!(data["greeting"], "from-umbrella");
+    assert_eq!(data["chart"], "1.1.0");
+
     // A template error: a condition naming the template; nothing pruned.
     git.write(
         "charts/web/templates/broken.yaml",

@@ -128,18 +128,16 @@ pub(crate) fn pick<'a>(secrets: &'a [HelmSecret], url: &str) -> Option<&'a HelmS
         .max_by_key(|s| comparable(&s.url).len())
 }
 
-/// The access Argo CD's repository Secrets in `namespace` grant to `url`
-/// (none when no Secret matches).
-pub(crate) async fn lookup(
+/// Argo CD's repository Secrets in `namespace`, decoded.
+pub(crate) async fn list(
     client: &kube::Client,
     namespace: &str,
-    url: &str,
-) -> Result<HelmAccess, kube::Error> {
+) -> Result<Vec<HelmSecret>, kube::Error> {
     let api: Api<Secret> = Api::namespaced(client.clone(), namespace);
     let params =
         ListParams::default().labels(&format!("{SECRET_TYPE_LABEL} in (repository,repo-creds)"));
     let list = api.list(&params).await?;
-    let secrets: Vec<HelmSecret> = list
+    Ok(list
         .items
         .iter()
         .filter_map(|s| {
@@ -152,10 +150,14 @@ pub(crate) async fn lookup(
                 .collect();
             HelmSecret::from_data(label, &data)
         })
-        .collect();
-    Ok(pick(&secrets, url)
+        .collect())
+}
+
+/// The access `secrets` grant to `url` (none when no Secret matches).
+pub(crate) fn access(secrets: &[HelmSecret], url: &str) -> HelmAccess {
+    pick(secrets, url)
         .map(|s| s.access.clone())
-        .unwrap_or_default())
+        .unwrap_or_default()
 }
 
 #[cfg(test)]

@@ -81,14 +81,34 @@ pub(crate) async fn render(
          (set --helm or DRIFTLESS_HELM)"
             .to_string()
     })?;
-    let access = match &chart {
-        ChartInput::Remote { source, .. } => {
-            let namespace = &ctx.config.credentials_namespace;
-            credentials::lookup(&ctx.client, namespace, &source.repo_url)
-                .await
-                .map_err(|e| format!("reading repository Secrets in namespace {namespace}: {e}"))?
+    let needs_secrets = match &chart {
+        ChartInput::Remote { .. } => true,
+        ChartInput::Git { tree, path, .. } => {
+            !dependency_repositories(tree.as_ref(), path).is_empty()
         }
-        ChartInput::Git { .. } => credentials::HelmAccess::default(),
+    };
+    let secrets = if needs_secrets {
+        let namespace = &ctx.config.credentials_namespace;
+        credentials::list(&ctx.client, namespace)
+            .await
+            .map_err(|e| format!("reading repository Secrets in namespace {namespace}: {e}"))?
+    } else {
+        Vec::new()
+    };
+    let (access, dependency_credentials) = match &chart {
+        ChartInput::Remote { source, .. } => {
+            (credentials::access(&secrets, &source.repo_url), Vec::new())
+        }
+        ChartInput::Git { tree, path, .. } => {
+            let found = dependency_repositories(tree.as_ref(), path)
+                .into_iter()
+                .filter_map(|url| {
+                    let c = credentials::access(&secrets, &url).credentials?;
+                    Some((url, c))
+                })
+                .collect();
+            (credentials::HelmAccess::default(), found)
+        }
     };
     let blocking = move || {
         let plan = plan::template_options(
@@ -118,7 +138,7 @@ pub(crate) async fn render(
                     path: path.clone(),
                     repo_url: repo.clone(),
                     revision: revision.clone(),
-                    dependency_credentials: Vec::new(),
+                    dependency_credentials,
                 }),
                 chart_files_read(path, &plan.options.value_files),
             ),
@@ -158,15 +178,47 @@ fn chart_files_read(path: &str, value_files: &[driftless_helm::FileRef<'_>]) -> 
     files
 }
 
-/// Whether the Git `path` of `tree` is a Helm chart (holds `Chart.yaml`).
-pub(crate) fn is_chart_dir(tree: &dyn FileTree, path: &str) -> bool {
-    let file = if path.is_empty() {
+/// The `repository` URLs of the `dependencies` of the chart at `path`
+/// (chart repositories and OCI registries, not `file://`); none when
+/// `Chart.yaml` cannot be read (the render then says why).
+fn dependency_repositories(tree: &dyn FileTree, path: &str) -> Vec<String> {
+    let file = chart_file(path);
+    let Ok(bytes) = tree.read(&file) else {
+        return Vec::new();
+    };
+    let text = String::from_utf8_lossy(&bytes);
+    let Ok(documents) = driftless_render::yaml::parse_documents(&text, &file) else {
+        return Vec::new();
+    };
+    let mut urls: Vec<String> = documents
+        .iter()
+        .filter_map(|d| d.get("dependencies")?.as_array())
+        .flatten()
+        .filter_map(|d| d.get("repository")?.as_str())
+        .filter(|u| {
+            ["http://", "https://", "oci://"]
+                .iter()
+                .any(|p| u.starts_with(p))
+        })
+        .map(str::to_string)
+        .collect();
+    urls.sort();
+    urls.dedup();
+    urls
+}
+
+fn chart_file(path: &str) -> String {
+    if path.is_empty() {
         "Chart.yaml".to_string()
     } else {
         format!("{path}/Chart.yaml")
-    };
+    }
+}
+
+/// Whether the Git `path` of `tree` is a Helm chart (holds `Chart.yaml`).
+pub(crate) fn is_chart_dir(tree: &dyn FileTree, path: &str) -> bool {
     matches!(
-        tree.entry(&file),
+        tree.entry(&chart_file(path)),
         Ok(Some(driftless_render::tree::EntryKind::File))
     )
 }
