@@ -52,8 +52,12 @@ fn chart_repo(work: &Path) -> ChartRepo {
 }
 
 async fn harness(prefix: &str) -> Harness {
+    harness_polling(prefix, Duration::from_secs(2)).await
+}
+
+async fn harness_polling(prefix: &str, requeue: Duration) -> Harness {
     let mut h = Harness::new(prefix).await;
-    let mut config = h.config(Duration::from_secs(2));
+    let mut config = h.config(requeue);
     config.helm = Some(binaries().helm);
     h.start_controller_with(config).await;
     h
@@ -136,6 +140,40 @@ async fn wait_condition(h: &Harness, name: &str, type_: &str, parts: &[&str]) ->
         })
     })
     .await
+}
+
+/// A chart from `chart_repo` with its values from `$values/envs/{name}.yaml`.
+fn multi_source_app(
+    h: &Harness,
+    name: &str,
+    chart_repo: &str,
+    values_repo: &str,
+    dest: &str,
+) -> String {
+    format!(
+        "apiVersion: argoproj.io/v1alpha1
+kind: Application
+metadata:
+  name: {name}
+  namespace: {ns}
+spec:
+  sources:
+    - repoURL: {chart_repo}
+      chart: web
+      targetRevision: ^1.0
+      helm:
+        valueFiles: [$values/envs/{name}.yaml]
+    - repoURL: {values_repo}
+      targetRevision: main
+      ref: values
+  destination:
+    server: https://kubernetes.default.svc
+    namespace: {dest}
+  syncPolicy:
+    automated: {{}}
+",
+        ns = h.apps_ns,
+    )
 }
 
 fn patch_app(h: &Harness, name: &str, patch: &str) {
@@ -551,4 +589,62 @@ spec:
             "1.0.0"
         );
     }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_webhook_push_of_a_ref_value_file_refreshes_only_the_app_reading_it() {
+    // Polling is effectively off: only the webhook can bring the push in.
+    let h = harness_polling("helm-hook", Duration::from_secs(600)).await;
+    let dest = h.namespace("helm-hook-dest").await;
+    let work = tempfile::tempdir().unwrap();
+    let repo = chart_repo(work.path());
+    h.apply(&repo_secret(
+        "charts",
+        &h.apps_ns,
+        "repository",
+        &[
+            ("url", repo.url()),
+            ("username", USER),
+            ("password", PASSWORD),
+        ],
+    ));
+    let values = h.git.create_repo("helm/hook-values");
+    values.write("envs/shop.yaml", "greeting: shop-1\n");
+    values.write("envs/blog.yaml", "greeting: blog-1\n");
+    let first = values.commit("values");
+    let url = h.git.git_url("helm/hook-values");
+    for name in ["shop", "blog"] {
+        h.apply(&multi_source_app(&h, name, repo.url(), &url, &dest));
+    }
+    for name in ["shop", "blog"] {
+        let app = h.wait_synced_healthy(name, Some("1.1.0")).await;
+        assert_eq!(app.status.unwrap().sync.unwrap().revisions[1], first);
+    }
+
+    values.write("envs/shop.yaml", "greeting: shop-2\n");
+    let second = values.commit("shop values");
+    let body = serde_json::json!({
+        "repository": url,
+        "ref": "refs/heads/main",
+        "changedFiles": ["envs/shop.yaml"],
+    })
+    .to_string();
+    let (code, body) = h.post_webhook(&body).await;
+    assert_eq!(code, 200, "{body}");
+    assert!(body.contains("refreshing 1 applications"), "{body}");
+    wait_config(&h, &dest, "shop-config", "greeting", "shop-2").await;
+    h.wait_app("shop", "synced at the new values commit", |app| {
+        app.status
+            .as_ref()
+            .and_then(|s| s.sync.as_ref())
+            .is_some_and(|s| s.revisions.get(1) == Some(&second))
+    })
+    .await;
+    // blog reads another file: not refreshed, still at the first commit.
+    let blog = h.apps().get("blog").await.unwrap();
+    assert_eq!(blog.status.unwrap().sync.unwrap().revisions[1], first);
+    assert_eq!(
+        config_data(&h, &dest, "blog-config").await["greeting"],
+        "blog-1"
+    );
 }
