@@ -202,3 +202,49 @@ fn listed(items: &[String]) -> String {
         items.join(", ")
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn source(
+        repo: &str,
+        path: Option<&str>,
+        chart: Option<&str>,
+        ref_: Option<&str>,
+    ) -> ApplicationSource {
+        ApplicationSource {
+            repo_url: repo.into(),
+            path: path.map(Into::into),
+            chart: chart.map(Into::into),
+            ref_: ref_.map(Into::into),
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn one_source_renders_and_the_others_are_refs() {
+        let chart = source("https://charts.example", None, Some("web"), None);
+        let values = source("https://git.example/values.git", None, None, Some("values"));
+        let sources = [values.clone(), chart.clone()];
+        assert_eq!(main_source(&sources), Ok(&chart));
+
+        let path = source("https://git.example/app.git", Some("app"), None, None);
+        let error = main_source(&[chart.clone(), path]).unwrap_err();
+        assert!(error.contains("renders 2 sources (web, app)"), "{error}");
+        let error = main_source(&[values]).unwrap_err();
+        assert!(error.contains("only ref sources"), "{error}");
+        let both = source(
+            "https://git.example/app.git",
+            Some("app"),
+            None,
+            Some("app"),
+        );
+        assert_eq!(
+            main_source(&[both.clone(), chart.clone()])
+                .unwrap_err()
+                .contains("renders 2"),
+            true
+        );
+    }
+}
