@@ -26,7 +26,7 @@ pub(crate) enum ChartInput {
     /// `chart` from the Helm repository or OCI registry `source.repoURL`.
     Remote {
         /// The source (its URL and `helm.passCredentials`).
-        source: ApplicationSource,
+        source: Box<ApplicationSource>,
         /// The chart name.
         chart: String,
         /// The version or semver range.

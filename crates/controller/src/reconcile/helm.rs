@@ -79,7 +79,7 @@ impl<'a> Reconciler<'a> {
         refs: &Refs,
     ) -> Result<(Arc<Rendered>, String), Failure> {
         let input = ChartInput::Remote {
-            source: source.clone(),
+            source: Box::new(source.clone()),
             chart: chart.to_string(),
             version: version.to_string(),
         };

@@ -240,11 +240,10 @@ mod tests {
             None,
             Some("app"),
         );
-        assert_eq!(
-            main_source(&[both.clone(), chart.clone()])
-                .unwrap_err()
-                .contains("renders 2"),
-            true
+        let error = main_source(&[both, chart]).unwrap_err();
+        assert!(
+            error.contains("renders 2"),
+            "a ref source with a path renders: {error}"
         );
     }
 }
