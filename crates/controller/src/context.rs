@@ -105,6 +105,9 @@ pub struct Context {
     /// Helm charts: the pinned helm with its chart and render caches
     /// (`None` when no helm is configured).
     pub(crate) helm: Option<Arc<driftless_helm::Renderer>>,
+    /// The cluster's Kubernetes version, read once: the `kubeVersion` Helm
+    /// templates see when `source.helm.kubeVersion` is unset (as in Argo CD).
+    pub(crate) cluster_version: tokio::sync::OnceCell<String>,
     /// Self-heal: requeues owners on changes to their objects.
     pub watches: Watches,
     /// Flux GitRepositories: the mirror cache, stores and triggers.
@@ -140,6 +143,7 @@ impl Context {
                     config.repo_cache_dir.join("helm"),
                 ))
             }),
+            cluster_version: tokio::sync::OnceCell::new(),
             client,
             config,
             source,

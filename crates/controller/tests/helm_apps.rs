@@ -36,7 +36,8 @@ fn web_chart(dir: &Path, version: &str) -> std::path::PathBuf {
             "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: {{ .Release.Name }}-config\n\
              data:\n  greeting: {{ .Values.greeting | quote }}\n  chart: {{ .Chart.Version | quote }}\n  \
              port: {{ .Values.port | quote }}\n  portType: {{ kindOf .Values.port | quote }}\n  \
-             namespace: {{ .Release.Namespace | quote }}\n",
+             namespace: {{ .Release.Namespace | quote }}\n  \
+             kube: {{ .Capabilities.KubeVersion.Version | quote }}\n",
         )],
     )
 }
@@ -228,6 +229,11 @@ async fn a_chart_repository_with_auth_syncs_follows_version_bumps_and_survives_b
         data["namespace"], dest,
         "the release namespace is the destination"
     );
+    let cluster = h.client.apiserver_version().await.unwrap().git_version;
+    assert_eq!(
+        data["kube"], cluster,
+        "templates see the cluster's version, as in Argo CD"
+    );
 
     // The objects are exactly helm template's, run directly on the same chart.
     let home = tempfile::tempdir().unwrap();
@@ -240,6 +246,8 @@ async fn a_chart_repository_with_auth_syncs_follows_version_bumps_and_survives_b
             src.as_os_str(),
             OsStr::new("--namespace"),
             OsStr::new(&dest),
+            OsStr::new("--kube-version"),
+            OsStr::new(&cluster),
             OsStr::new("--set-string"),
             OsStr::new("port=8080"),
         ],

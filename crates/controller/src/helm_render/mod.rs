@@ -81,6 +81,7 @@ pub(crate) async fn render(
          (set --helm or DRIFTLESS_HELM)"
             .to_string()
     })?;
+    let cluster_version = cluster_version(ctx).await;
     let needs_secrets = match &chart {
         ChartInput::Remote { .. } => true,
         ChartInput::Git { tree, path, .. } => {
@@ -111,13 +112,16 @@ pub(crate) async fn render(
         }
     };
     let blocking = move || {
-        let plan = plan::template_options(
+        let mut plan = plan::template_options(
             inputs.helm.as_ref(),
             &inputs.app_name,
             inputs.dest_namespace.as_deref(),
             &inputs.refs,
         )
         .map_err(|e| e.to_string())?;
+        if plan.options.kube_version.is_none() {
+            plan.options.kube_version = cluster_version;
+        }
         let (source, files_read) = match &chart {
             ChartInput::Remote {
                 source,
@@ -161,6 +165,25 @@ pub(crate) async fn render(
     tokio::task::spawn_blocking(blocking)
         .await
         .map_err(|e| format!("helm render task failed: {e}"))?
+}
+
+/// The cluster's Kubernetes version (`v1.34.1`), read once; `None` when
+/// the API server does not say (helm then uses its own default).
+async fn cluster_version(ctx: &Context) -> Option<String> {
+    let read = || async {
+        match ctx.client.apiserver_version().await {
+            Ok(info) => Ok(info.git_version),
+            Err(error) => {
+                tracing::warn!(%error, "reading the cluster's version for helm's kubeVersion");
+                Err(())
+            }
+        }
+    };
+    ctx.cluster_version
+        .get_or_try_init(read)
+        .await
+        .ok()
+        .cloned()
 }
 
 /// The value files of a chart in Git that lie outside its directory (`..`),
