@@ -105,9 +105,9 @@ pub struct Context {
     /// Helm charts: the pinned helm with its chart and render caches
     /// (`None` when no helm is configured).
     pub(crate) helm: Option<Arc<driftless_helm::Renderer>>,
-    /// The cluster's Kubernetes version, read once: the `kubeVersion` Helm
-    /// templates see when `source.helm.kubeVersion` is unset (as in Argo CD).
-    pub(crate) cluster_version: tokio::sync::OnceCell<String>,
+    /// The cluster's version and API versions Helm templates see when
+    /// `source.helm` does not set them (as in Argo CD).
+    pub(crate) capabilities: crate::helm_render::ClusterCapabilities,
     /// Self-heal: requeues owners on changes to their objects.
     pub watches: Watches,
     /// Flux GitRepositories: the mirror cache, stores and triggers.
@@ -143,7 +143,7 @@ impl Context {
                     config.repo_cache_dir.join("helm"),
                 ))
             }),
-            cluster_version: tokio::sync::OnceCell::new(),
+            capabilities: Default::default(),
             client,
             config,
             source,

@@ -37,7 +37,8 @@ fn web_chart(dir: &Path, version: &str) -> std::path::PathBuf {
              data:\n  greeting: {{ .Values.greeting | quote }}\n  chart: {{ .Chart.Version | quote }}\n  \
              port: {{ .Values.port | quote }}\n  portType: {{ kindOf .Values.port | quote }}\n  \
              namespace: {{ .Release.Namespace | quote }}\n  \
-             kube: {{ .Capabilities.KubeVersion.Version | quote }}\n",
+             kube: {{ .Capabilities.KubeVersion.Version | quote }}\n  \
+             argo: {{ .Capabilities.APIVersions.Has \"argoproj.io/v1alpha1\" | quote }}\n",
         )],
     )
 }
@@ -235,23 +236,35 @@ async fn a_chart_repository_with_auth_syncs_follows_version_bumps_and_survives_b
         "templates see the cluster's version, as in Argo CD"
     );
 
-    // The objects are exactly helm template's, run directly on the same chart.
+    assert_eq!(
+        data["argo"], "true",
+        "templates see the cluster's API versions"
+    );
+
+    // The objects are exactly helm template's, run directly on the same
+    // chart with the same inputs (the cluster's version and API versions).
     let home = tempfile::tempdir().unwrap();
     let src = work.path().join("src-1.0.0/web");
-    let expected = run_helm(
-        home.path(),
-        &[
-            OsStr::new("template"),
-            OsStr::new("shop"),
-            src.as_os_str(),
-            OsStr::new("--namespace"),
-            OsStr::new(&dest),
-            OsStr::new("--kube-version"),
-            OsStr::new(&cluster),
-            OsStr::new("--set-string"),
-            OsStr::new("port=8080"),
-        ],
+    let mut args: Vec<String> = vec![
+        "template".into(),
+        "shop".into(),
+        src.display().to_string(),
+        format!("--namespace={dest}"),
+        format!("--kube-version={cluster}"),
+        "--set-string=port=8080".into(),
+    ];
+    let core = h.client.list_core_api_versions().await.unwrap().versions;
+    let groups = h.client.list_api_groups().await.unwrap().groups;
+    let versions = groups
+        .into_iter()
+        .flat_map(|g| g.versions.into_iter().map(|v| v.group_version));
+    args.extend(
+        core.into_iter()
+            .chain(versions)
+            .map(|v| format!("--api-versions={v}")),
     );
+    let args: Vec<&OsStr> = args.iter().map(OsStr::new).collect();
+    let expected = run_helm(home.path(), &args);
     for (key, value) in &data {
         assert!(
             expected.contains(&format!("{key}: {value:?}")),

@@ -6,6 +6,7 @@
 //! (`$ref/path`); repository credentials come from Argo CD's repository
 //! Secrets ([`credentials`]), only those of the repository being read.
 
+mod capabilities;
 pub(crate) mod credentials;
 pub(crate) mod plan;
 
@@ -19,6 +20,7 @@ use driftless_helm::{ChartSource, TreeChart};
 use driftless_render::{FileTree, Rendered, SourceType};
 
 use crate::context::Context;
+pub(crate) use capabilities::ClusterCapabilities;
 pub(crate) use plan::RefTree;
 
 /// The chart a render reads.
@@ -81,7 +83,8 @@ pub(crate) async fn render(
          (set --helm or DRIFTLESS_HELM)"
             .to_string()
     })?;
-    let cluster_version = cluster_version(ctx).await;
+    let kube_version = ctx.capabilities.kube_version(&ctx.client).await;
+    let api_versions = ctx.capabilities.api_versions(&ctx.client).await;
     let needs_secrets = match &chart {
         ChartInput::Remote { .. } => true,
         ChartInput::Git { tree, path, .. } => {
@@ -120,7 +123,10 @@ pub(crate) async fn render(
         )
         .map_err(|e| e.to_string())?;
         if plan.options.kube_version.is_none() {
-            plan.options.kube_version = cluster_version;
+            plan.options.kube_version = kube_version;
+        }
+        if plan.options.api_versions.is_empty() {
+            plan.options.api_versions = api_versions;
         }
         let (source, files_read) = match &chart {
             ChartInput::Remote {
@@ -165,25 +171,6 @@ pub(crate) async fn render(
     tokio::task::spawn_blocking(blocking)
         .await
         .map_err(|e| format!("helm render task failed: {e}"))?
-}
-
-/// The cluster's Kubernetes version (`v1.34.1`), read once; `None` when
-/// the API server does not say (helm then uses its own default).
-async fn cluster_version(ctx: &Context) -> Option<String> {
-    let read = || async {
-        match ctx.client.apiserver_version().await {
-            Ok(info) => Ok(info.git_version),
-            Err(error) => {
-                tracing::warn!(%error, "reading the cluster's version for helm's kubeVersion");
-                Err(())
-            }
-        }
-    };
-    ctx.cluster_version
-        .get_or_try_init(read)
-        .await
-        .ok()
-        .cloned()
 }
 
 /// The value files of a chart in Git that lie outside its directory (`..`),
