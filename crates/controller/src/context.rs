@@ -43,6 +43,10 @@ pub struct AppMemory {
     pub files_read: Vec<String>,
     /// The revision it tracks (`targetRevision`).
     pub target_revision: String,
+    /// For a chart from a Helm repository or OCI registry: the version
+    /// asked for (a range) and the version it last resolved to, reused
+    /// until the next fetch is due (no index download per reconcile).
+    pub chart_version: Option<(String, String)>,
     /// The `ref` sources of a multi-source Application whose files its
     /// last render read (`$ref/values.yaml`): a push changing one of them
     /// refreshes it too.

@@ -68,6 +68,17 @@ impl<'a> Reconciler<'a> {
         Ok(Refs { resolved })
     }
 
+    /// The version to render for `wanted`: until a fetch is due, the
+    /// version `wanted` last resolved to (an exact version is served from
+    /// the chart cache without asking the repository again).
+    pub(super) fn chart_version_to_render(&self, wanted: &str, fetch: bool) -> String {
+        let last = self.ctx.memory(&self.id, |m| m.chart_version.clone());
+        match last {
+            Some((asked, version)) if !fetch && asked == wanted => version,
+            _ => wanted.to_string(),
+        }
+    }
+
     /// Renders the chart `source.chart` names from its Helm repository or
     /// OCI registry at `version`; the chart version rendered is the
     /// revision.

@@ -346,9 +346,13 @@ impl<'a> Reconciler<'a> {
             Some(chart) => {
                 let refs = self.resolve_refs(&source, fetch).await?;
                 self.fetched(fetch, None);
+                let asked = self.chart_version_to_render(&wanted, fetch);
                 let (rendered, version) = self
-                    .render_remote_chart(&source, chart, &wanted, &refs)
+                    .render_remote_chart(&source, chart, &asked, &refs)
                     .await?;
+                let resolved = (wanted.clone(), version.clone());
+                self.ctx
+                    .memory(&self.id, |m| m.chart_version = Some(resolved));
                 let revisions =
                     helm::revisions(&self.app.spec.spec.sources, &source, &version, &refs);
                 (version, rendered, revisions)
