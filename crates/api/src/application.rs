@@ -13,6 +13,8 @@ use kube::CustomResource;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
+pub use crate::helm_source::{ApplicationSourceHelm, HelmFileParameter, HelmParameter};
+
 /// The group every driftless (and Argo CD) resource lives in.
 pub const GROUP: &str = "argoproj.io";
 /// The served and stored version.
@@ -167,6 +169,16 @@ pub struct ApplicationSource {
     /// A reference name other sources can use for this one's files (`$ref/...`).
     #[serde(default, rename = "ref", skip_serializing_if = "Option::is_none")]
     pub ref_: Option<String>,
+    /// A Helm chart name: `repoURL` is then a Helm repository (where
+    /// `index.yaml` is) or an OCI registry (`oci://host/path`, or a Secret
+    /// with `enableOCI`), and `targetRevision` the chart version or a semver
+    /// range (`^1.2`, `>=1.0 <2`, `*`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub chart: Option<String>,
+    /// Helm options (value files, values, parameters, release name, ...),
+    /// for a `chart` or a Git `path` holding a `Chart.yaml`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub helm: Option<ApplicationSourceHelm>,
     /// A config management plugin to render with. Not supported: an
     /// Application naming one reports a ComparisonError and is never
     /// rendered as a plain directory.
@@ -191,6 +203,15 @@ impl ApplicationSource {
             None | Some("") => "HEAD",
             Some(rev) => rev,
         }
+    }
+
+    /// The Helm chart name, when this source is a chart from a Helm
+    /// repository or OCI registry (not Git).
+    pub fn chart(&self) -> Option<&str> {
+        self.chart
+            .as_deref()
+            .map(str::trim)
+            .filter(|c| !c.is_empty())
     }
 
     /// The path to render, without leading `./` or trailing `/`; `""` is the repository root.
@@ -604,7 +625,7 @@ pub struct ApplicationStatus {
     /// The `metadata.generation` this status describes.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub observed_generation: Option<i64>,
-    /// How the source was rendered: `Kustomize` or `Directory`.
+    /// How the source was rendered: `Kustomize`, `Directory` or `Helm`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub source_type: Option<String>,
 }
@@ -646,9 +667,14 @@ pub struct ResourceStatus {
 pub struct SyncStatus {
     /// Synced, OutOfSync or Unknown.
     pub status: SyncStatusCode,
-    /// The full commit SHA that was compared.
+    /// The full commit SHA that was compared (the chart version for a
+    /// Helm chart source).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub revision: Option<String>,
+    /// For multi-source Applications, the revision of each source, in the
+    /// order of `spec.sources` (commit SHAs, chart versions).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub revisions: Vec<String>,
     /// The source and destination that were compared.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub compared_to: Option<ComparedTo>,

@@ -5,6 +5,7 @@
 pub mod application;
 pub mod crd;
 pub mod flux;
+mod helm_source;
 pub mod project;
 pub mod unsupported;
 

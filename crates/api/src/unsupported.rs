@@ -79,6 +79,12 @@ mod tests {
             "project": "default",
             "source": {"repoURL": "https://example.com/r.git", "path": "apps", "targetRevision": "main",
                        "directory": {"recurse": true}},
+            "sources": [{"repoURL": "https://charts.example.com", "chart": "web", "targetRevision": "^1.2",
+                         "helm": {"valueFiles": ["$values/web.yaml"], "valuesObject": {"a": {"b": 1}},
+                                  "parameters": [{"name": "x", "value": "1", "forceString": true}],
+                                  "fileParameters": [{"name": "cfg", "path": "cfg.txt"}],
+                                  "releaseName": "web", "skipCrds": true, "apiVersions": ["v1"]}},
+                        {"repoURL": "https://example.com/values.git", "ref": "values"}],
             "destination": {"server": "https://kubernetes.default.svc", "namespace": "argocd"},
             "syncPolicy": {"automated": {"prune": true, "selfHeal": true},
                            "syncOptions": ["CreateNamespace=true"]},
@@ -88,9 +94,9 @@ mod tests {
     }
 
     #[test]
-    fn helm_and_unknown_fields_are_named() {
+    fn unknown_fields_are_named() {
         let spec = json!({
-            "source": {"repoURL": "https://example.com/r.git", "helm": {"valueFiles": ["v.yaml"]}},
+            "source": {"repoURL": "https://example.com/r.git", "helm": {"valueFiles": ["v.yaml"], "skipTests": true}},
             "destination": {},
             "syncPolicy": {"managedNamespaceMetadata": {"labels": {"a": "b"}}},
             "sources": [{"repoURL": "x", "plugin": {"name": "p", "env": [{"name": "A", "value": "b"}]}}],
@@ -98,7 +104,7 @@ mod tests {
         assert_eq!(
             unsupported_spec_fields(&spec),
             [
-                "spec.source.helm",
+                "spec.source.helm.skipTests",
                 "spec.syncPolicy.managedNamespaceMetadata",
                 "spec.sources[0].plugin.env"
             ]

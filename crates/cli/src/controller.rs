@@ -112,6 +112,11 @@ pub(crate) struct Args {
     /// ComparisonError naming the field.
     #[arg(long, value_name = "COMMAND", env = "DRIFTLESS_KUSTOMIZE_COMMAND")]
     kustomize_command: Option<String>,
+    /// The pinned `helm` binary Helm chart sources are rendered with
+    /// (default: the container image's `/usr/local/bin/helm` when it exists;
+    /// without one, Helm sources are reported as errors).
+    #[arg(long, value_name = "PATH", env = "DRIFTLESS_HELM")]
+    helm: Option<PathBuf>,
 }
 
 /// Webhook secrets come from the environment only, so they never show in a
@@ -185,6 +190,10 @@ pub(crate) fn run(args: &Args) -> anyhow::Result<()> {
     config.concurrency = args.concurrency.max(1);
     config.watch_managed = !args.no_watch_managed;
     config.webhook_secrets = webhook_secrets();
+    config.helm = args.helm.clone().or_else(|| {
+        let image = PathBuf::from("/usr/local/bin/helm");
+        image.is_file().then_some(image)
+    });
     config.kustomize_command =
         crate::render::external_kustomize(args.kustomize_command.as_deref())?;
     if args.leader_elect {

@@ -4,7 +4,7 @@
 
 use std::sync::Arc;
 
-use driftless_render::{RenderOptions, Rendered};
+use driftless_render::{FileTree, RenderOptions, Rendered};
 use driftless_source::MirrorCache;
 
 use crate::filtered_tree::FilteredTree;
@@ -80,6 +80,14 @@ impl Source for GitSource {
                 .await
                 .map_err(|e| StageError(format!("render task failed: {e}")))?
         })
+    }
+
+    fn tree(&self, repo: &str, commit: &str) -> Result<Arc<dyn FileTree>, StageError> {
+        let tree = self
+            .cache
+            .tree(repo, commit)
+            .map_err(StageError::from_display)?;
+        Ok(Arc::new(tree))
     }
 }
 

@@ -86,10 +86,10 @@ pub struct ControllerConfig {
     /// How long a sync wave may take to become healthy before the sync
     /// fails (and is retried per `syncPolicy.retry`). Default 10 min.
     pub wave_timeout: Duration,
-    /// The pinned `helm` binary HelmReleases are rendered with
-    /// (`$DRIFTLESS_HELM`, else `/usr/local/bin/helm` when it exists);
-    /// `None`: HelmReleases and HelmRepositories report that no helm is configured.
-    pub helm_binary: Option<PathBuf>,
+    /// The pinned `helm` binary Helm charts are rendered with (Application
+    /// chart sources, HelmReleases, HelmRepository index fetches); `None`
+    /// (the default) reports them as errors naming the chart.
+    pub helm: Option<PathBuf>,
 }
 
 impl Default for ControllerConfig {
@@ -117,17 +117,9 @@ impl Default for ControllerConfig {
             instance: std::env::var("POD_NAME").ok(),
             kustomize_command: None,
             wave_timeout: Duration::from_secs(600),
-            helm_binary: default_helm(),
+            helm: None,
         }
     }
-}
-
-/// `$DRIFTLESS_HELM`, else `/usr/local/bin/helm` (where the image ships it) when it exists.
-fn default_helm() -> Option<PathBuf> {
-    std::env::var_os("DRIFTLESS_HELM")
-        .filter(|p| !p.is_empty())
-        .map(PathBuf::from)
-        .or_else(|| Some(PathBuf::from("/usr/local/bin/helm")).filter(|p| p.is_file()))
 }
 
 /// The namespace the controller runs in, when it runs in a Pod.

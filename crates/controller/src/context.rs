@@ -44,6 +44,14 @@ pub struct AppMemory {
     pub files_read: Vec<String>,
     /// The revision it tracks (`targetRevision`).
     pub target_revision: String,
+    /// For a chart from a Helm repository or OCI registry: the version
+    /// asked for (a range) and the version it last resolved to, reused
+    /// until the next fetch is due (no index download per reconcile).
+    pub chart_version: Option<(String, String)>,
+    /// The `ref` sources of a multi-source Application whose files its
+    /// last render read (`$ref/values.yaml`): a push changing one of them
+    /// refreshes it too.
+    pub ref_sources: Vec<RefSourceMemory>,
     /// The status this controller last wrote, with the resourceVersion the
     /// write produced: used instead of a watch cache that has not seen it yet.
     pub written: Option<(u64, driftless_api::ApplicationStatus)>,
@@ -57,6 +65,17 @@ pub struct AppMemory {
     pub deletion_left: Option<usize>,
     /// The `DeletionError` message last written (`Some(None)`: cleared).
     pub deletion_report: Option<Option<String>>,
+}
+
+/// A `ref` source of a multi-source Application, as webhooks match it.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct RefSourceMemory {
+    /// Its repository URL.
+    pub repo: String,
+    /// Its `targetRevision`.
+    pub target_revision: String,
+    /// The files of it the last render read (tree paths).
+    pub files: Vec<String>,
 }
 
 /// An owner of applied objects: an Application or a Kustomization, by
@@ -90,6 +109,12 @@ pub struct Context {
     pub metrics: Arc<Metrics>,
     /// Rendered output by repository, commit, path and overrides.
     pub render_cache: RenderCache,
+    /// Helm charts: the pinned helm with its chart and render caches
+    /// (`None` when no helm is configured).
+    pub(crate) helm: Option<Arc<driftless_helm::Renderer>>,
+    /// The cluster's version and API versions Helm templates see when
+    /// `source.helm` does not set them (as in Argo CD).
+    pub(crate) capabilities: crate::helm_render::ClusterCapabilities,
     /// Self-heal: requeues owners on changes to their objects.
     pub watches: Watches,
     /// Flux GitRepositories: the mirror cache, stores and triggers.
@@ -123,6 +148,14 @@ impl Context {
     ) -> Self {
         Context {
             render_cache: RenderCache::new(config.render_cache_size),
+            helm: config.helm.as_ref().map(|program| {
+                Arc::new(driftless_helm::Renderer::new(
+                    driftless_helm::Helm::new(program),
+                    // Mirror directories never hold `_`: this cannot collide with one.
+                    config.repo_cache_dir.join("_helm"),
+                ))
+            }),
+            capabilities: Default::default(),
             client,
             config,
             source,

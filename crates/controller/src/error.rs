@@ -52,6 +52,21 @@ pub enum Error {
         /// What went wrong.
         message: String,
     },
+    /// Fetching or rendering a Helm chart from a Helm repository or an OCI
+    /// registry failed.
+    #[error("application {app}: cannot render chart {chart} {version} from {repo}: {message}")]
+    Chart {
+        /// The Application (`namespace/name`).
+        app: String,
+        /// The Helm repository or OCI registry URL.
+        repo: String,
+        /// The chart name.
+        chart: String,
+        /// The version or range asked for.
+        version: String,
+        /// What went wrong (helm's message names the chart, version and file).
+        message: String,
+    },
     /// Comparing the rendered objects with the cluster failed.
     #[error("application {app}: comparison at {revision} failed: {message}")]
     Comparison {

@@ -26,6 +26,7 @@ pub mod flux_build;
 pub mod flux_state;
 pub mod flux_write;
 mod gitrepository;
+mod helm_render;
 pub mod helmrelease;
 pub mod http;
 pub mod kustomization;

@@ -7,7 +7,9 @@ use std::future::Future;
 use std::pin::Pin;
 
 use driftless_api::{HealthStatus, SyncStatusCode};
-use driftless_render::{ObjectKey, RenderOptions, Rendered};
+use std::sync::Arc;
+
+use driftless_render::{FileTree, ObjectKey, RenderOptions, Rendered};
 
 /// A boxed, sendable future (the traits stay object-safe).
 pub type BoxFut<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
@@ -63,6 +65,10 @@ pub trait Source: Send + Sync + 'static {
         options: &'a RenderOptions,
         filter: Option<&'a SourceFilter>,
     ) -> BoxFut<'a, Result<Rendered, StageError>>;
+
+    /// The files of `commit` of `repo` (already resolved, so no fetch): a
+    /// Helm chart directory, or the value files a multi-source `$ref` names.
+    fn tree(&self, repo: &str, commit: &str) -> Result<Arc<dyn FileTree>, StageError>;
 }
 
 /// A Flux source's file selection: `.sourceignore` files and Flux's default

@@ -236,10 +236,8 @@ pub async fn start(
             &scopes,
             shutdown.clone(),
         );
-        if let Some(helm) = &config.helm_binary {
-            // Mirror directories never hold `_`: this cannot collide with one.
-            let charts = config.repo_cache_dir.join("_helm");
-            ctx.helm_releases.set_helm(helm, charts);
+        if let Some(renderer) = &ctx.helm {
+            ctx.helm_releases.set_renderer(renderer.clone());
         }
         let mut flux_helm = crate::helmrelease::controller::controllers(
             ctx.clone(),

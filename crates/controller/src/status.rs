@@ -25,6 +25,10 @@ pub struct Observation<'a> {
     pub revision: Option<String>,
     /// The source compared.
     pub source: Option<ApplicationSource>,
+    /// Every source compared, for multi-source Applications.
+    pub sources: Vec<ApplicationSource>,
+    /// The revision of each of `sources` (commit SHAs, chart versions).
+    pub revisions: Vec<String>,
     /// The destination compared.
     pub destination: ApplicationDestination,
     /// `Kustomize` or `Directory`.
@@ -57,7 +61,7 @@ pub fn compute(prev: &ApplicationStatus, obs: Observation<'_>) -> ApplicationSta
     }
     let compared_to = Some(ComparedTo {
         source: obs.source.clone(),
-        sources: vec![],
+        sources: obs.sources.clone(),
         destination: obs.destination.clone(),
     });
     let mut conditions = obs.conditions.clone();
@@ -80,6 +84,7 @@ pub fn compute(prev: &ApplicationStatus, obs: Observation<'_>) -> ApplicationSta
                     SyncStatusCode::Synced
                 },
                 revision: obs.revision.clone(),
+                revisions: obs.revisions.clone(),
                 compared_to,
             });
             next.health = Some(health(cmp));
@@ -91,6 +96,11 @@ pub fn compute(prev: &ApplicationStatus, obs: Observation<'_>) -> ApplicationSta
                     .revision
                     .clone()
                     .or_else(|| prev.sync.as_ref().and_then(|s| s.revision.clone())),
+                revisions: prev
+                    .sync
+                    .as_ref()
+                    .map(|s| s.revisions.clone())
+                    .unwrap_or_default(),
                 compared_to,
             });
             if next.health.is_none() {

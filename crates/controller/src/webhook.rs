@@ -5,7 +5,7 @@
 
 use driftless_source::webhook::PushEvent;
 
-use crate::context::{AppMemory, Context};
+use crate::context::{AppMemory, Context, RefSourceMemory};
 
 /// Triggers a reconcile now of every watched Flux GitRepository whose
 /// `spec.url` is the pushed repository (same URL normalisation as for
@@ -28,8 +28,29 @@ pub(crate) fn names_repo(push: &PushEvent, url: &str) -> bool {
         .any(|u| u == repo)
 }
 
-/// Whether `push` affects the Application remembered as `app`.
+/// Whether `push` affects the Application remembered as `app`: its own
+/// source, or a file its last render read from one of its `ref` sources.
 pub fn affects(push: &PushEvent, app: &AppMemory) -> bool {
+    affects_source(push, app) || app.ref_sources.iter().any(|r| affects_ref(push, r))
+}
+
+/// Whether `push` changes a file the last render read from the ref source `r`.
+fn affects_ref(push: &PushEvent, r: &RefSourceMemory) -> bool {
+    if r.files.is_empty()
+        || !names_repo(push, &r.repo)
+        || !revision_matches(push, &r.target_revision)
+    {
+        return false;
+    }
+    match &push.changed_files {
+        None => true,
+        Some(changed) => changed
+            .iter()
+            .any(|file| r.files.iter().any(|f| f == file.trim_start_matches('/'))),
+    }
+}
+
+fn affects_source(push: &PushEvent, app: &AppMemory) -> bool {
     if app.repo.is_empty() {
         return false;
     }
@@ -128,5 +149,32 @@ mod tests {
         );
         assert!(affects(&push(None), &app("overlays/dev", "HEAD")));
         assert!(!affects(&push(None), &AppMemory::default()));
+    }
+
+    #[test]
+    fn a_ref_source_counts_only_for_the_files_read_from_it() {
+        // A chart from a Helm repository, its values from the pushed repository.
+        let chart = AppMemory {
+            repo: "https://charts.example".into(),
+            target_revision: "1.2.0".into(),
+            ref_sources: vec![RefSourceMemory {
+                repo: "https://git.example/org/apps.git".into(),
+                target_revision: "main".into(),
+                files: vec!["values/shop.yaml".into()],
+            }],
+            ..Default::default()
+        };
+        assert!(affects(&push(Some(&["values/shop.yaml"])), &chart));
+        assert!(!affects(&push(Some(&["values/blog.yaml"])), &chart));
+        assert!(affects(&push(None), &chart), "no file list: refresh");
+        let mut other_branch = chart.clone();
+        other_branch.ref_sources[0].target_revision = "release".into();
+        assert!(!affects(&push(Some(&["values/shop.yaml"])), &other_branch));
+        let mut unused = chart;
+        unused.ref_sources[0].files.clear();
+        assert!(
+            !affects(&push(None), &unused),
+            "a ref nothing was read from"
+        );
     }
 }

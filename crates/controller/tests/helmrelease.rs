@@ -45,7 +45,7 @@ async fn start(prefix: &str) -> Harness {
     })
     .await;
     let mut config = h.config(std::time::Duration::from_secs(30));
-    config.helm_binary = Some(helm::binaries().helm);
+    config.helm = Some(helm::binaries().helm);
     h.start_controller_with(config).await;
     h
 }

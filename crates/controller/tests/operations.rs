@@ -209,10 +209,9 @@ spec:
     // Fields driftless does not support are named in a warning, not dropped silently.
     let unknown_dest = h.namespace("proj-unknown").await;
     h.apply(
-        &(manual_app("unknown-fields", &h.apps_ns, &url, &unknown_dest, "default").replace(
-            "    path: app\n",
-            "    path: app\n    helm:\n      valueFiles:\n      - values-prod.yaml\n",
-        ) + automate),
+        &(manual_app("unknown-fields", &h.apps_ns, &url, &unknown_dest, "default")
+            + automate
+            + "    managedNamespaceMetadata:\n      labels:\n        team: a\n"),
     );
 
     let has_invalid_spec = |needle: &'static str| {
@@ -243,14 +242,19 @@ spec:
     )
     .await;
     let warned = h
-        .wait_app("unknown-fields", "warned about spec.source.helm", |a| {
-            a.status.as_ref().is_some_and(|s| {
-                s.conditions.iter().any(|c| {
-                    c.type_ == condition::UNSUPPORTED_FIELD_WARNING
-                        && c.message.contains("spec.source.helm")
+        .wait_app(
+            "unknown-fields",
+            "warned about managedNamespaceMetadata",
+            |a| {
+                a.status.as_ref().is_some_and(|s| {
+                    s.conditions.iter().any(|c| {
+                        c.type_ == condition::UNSUPPORTED_FIELD_WARNING
+                            && c.message
+                                .contains("spec.syncPolicy.managedNamespaceMetadata")
+                    })
                 })
-            })
-        })
+            },
+        )
         .await;
     assert_eq!(
         sync_status(&warned),

@@ -70,7 +70,7 @@ async fn unsupported_sources_are_comparison_errors_and_touch_nothing() {
             "helm",
             "chart",
             "",
-            "Helm chart directory chart: Helm is not supported yet",
+            "this is a Helm chart, and the controller has no helm binary configured",
         ),
         (
             "plugin",

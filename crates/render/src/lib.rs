@@ -28,6 +28,9 @@ pub enum SourceType {
     Kustomize,
     /// A plain directory of manifests.
     Directory,
+    /// A Helm chart rendered by `helm template` (driftless-helm; the
+    /// controller produces these, this crate's renderer never does).
+    Helm,
 }
 
 /// The result of a render.

@@ -23,12 +23,11 @@ pub(crate) mod status;
 pub(crate) mod values;
 mod write;
 
-use std::path::PathBuf;
 use std::sync::{Arc, OnceLock};
 
 use driftless_api::flux::helm::v2::{HelmRelease, HelmReleaseStatus};
 use driftless_api::flux::source::helm::{HelmRepository, HelmRepositoryStatus};
-use driftless_helm::{Helm, Renderer};
+use driftless_helm::Renderer;
 
 use crate::flux_state::FluxState;
 
@@ -60,12 +59,10 @@ pub struct Shared {
 }
 
 impl Shared {
-    /// Renders with the helm at `binary`, keeping charts below `work_root`
-    /// (the first call wins).
-    pub fn set_helm(&self, binary: impl Into<PathBuf>, work_root: impl Into<PathBuf>) {
-        let _ = self
-            .renderer
-            .set(Arc::new(Renderer::new(Helm::new(binary), work_root)));
+    /// Renders charts with `renderer` (the controller's one helm renderer,
+    /// shared with Application chart sources).
+    pub fn set_renderer(&self, renderer: Arc<Renderer>) {
+        let _ = self.renderer.set(renderer);
     }
 
     /// The chart renderer, once a helm binary is configured.

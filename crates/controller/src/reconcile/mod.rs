@@ -4,6 +4,7 @@
 //! the Application; only API failures reach the error policy.
 
 mod boundaries;
+mod helm;
 mod progress;
 mod source;
 mod spec;
@@ -220,6 +221,7 @@ impl<'a> Reconciler<'a> {
         Observation {
             generation: self.app.meta().generation,
             source: self.source().cloned(),
+            sources: spec.sources.clone(),
             destination: spec.destination.clone(),
             history_limit: spec.revision_history_limit,
             now: Some(Time(self.now)),
@@ -289,6 +291,33 @@ impl<'a> Reconciler<'a> {
         Ok(Action::requeue(self.requeue))
     }
 
+    /// Records a fetch (when one was due) and its fallback to the last
+    /// fetched state, if any.
+    fn fetched(&self, fetch: bool, stale: Option<String>) {
+        if fetch {
+            self.ctx.memory(&self.id, |m| {
+                m.last_fetch = Some(Instant::now());
+                m.dirty = false;
+                m.stale_fetch = stale;
+            });
+        }
+    }
+
+    /// Warns when `sha` comes from the last fetched state because a fetch failed.
+    async fn report_stale(&mut self, repo: &str, wanted: &str, sha: &str) {
+        if let Some(why) = self.ctx.memory(&self.id, |m| m.stale_fetch.clone()) {
+            let message = format!(
+                "fetching {repo} failed, so {wanted} is compared at the last fetched commit {sha}: {why}"
+            );
+            self.warn(
+                condition::COMPARISON_WARNING,
+                reason::COMPARISON_WARNING,
+                message,
+            )
+            .await;
+        }
+    }
+
     /// Dereference → validate → resolve → render → diff → sync → status.
     async fn pipeline(
         &mut self,
@@ -302,11 +331,17 @@ impl<'a> Reconciler<'a> {
         let source = self.validate(&project_name, &project)?.clone();
         let sync_op = operation.and_then(|o| o.sync.as_ref());
 
-        // Resolve the revision.
+        // Resolve the revision and render (a chart from a Helm repository
+        // has no Git revision: the chart version it resolves to is one).
         let wanted = sync_op
             .and_then(|s| s.revision.as_deref())
             .filter(|r| !r.is_empty())
-            .unwrap_or(source.revision())
+            .unwrap_or(match source.chart() {
+                Some(_) => {
+                    crate::helm_render::plan::wanted_version(source.target_revision.as_deref())
+                }
+                None => source.revision(),
+            })
             .to_string();
         let fetch = self.should_fetch(refresh.is_some() || operation.is_some());
         let repo = source.repo_url.clone();
@@ -320,34 +355,44 @@ impl<'a> Reconciler<'a> {
         if fetch {
             self.before_fetch(operation, &repo, &wanted).await?;
         }
-        let resolved = engine::resolve(self.ctx, &self.owner(), &repo, &wanted, fetch)
-            .await
-            .map_err(Error::from)?;
-        let sha = resolved.sha;
-        let stale = self.ctx.memory(&self.id, |m| {
-            if fetch {
-                m.last_fetch = Some(Instant::now());
-                m.dirty = false;
-                m.stale_fetch = resolved.stale;
+        let (revision, rendered, revisions) = match source.chart() {
+            Some(chart) => {
+                let refs = self.resolve_refs(&source, fetch).await?;
+                self.fetched(fetch, None);
+                let asked = self.chart_version_to_render(&wanted, fetch);
+                let (rendered, version) = self
+                    .render_remote_chart(&source, chart, &asked, &refs)
+                    .await?;
+                let resolved = (wanted.clone(), version.clone());
+                self.ctx
+                    .memory(&self.id, |m| m.chart_version = Some(resolved));
+                let revisions =
+                    helm::revisions(&self.app.spec.spec.sources, &source, &version, &refs);
+                (version, rendered, revisions)
             }
-            m.stale_fetch.clone()
-        });
-        if let Some(why) = stale {
-            let message = format!(
-                "fetching {repo} failed, so {wanted} is compared at the last fetched commit {sha}: {why}"
-            );
-            self.warn(
-                condition::COMPARISON_WARNING,
-                reason::COMPARISON_WARNING,
-                message,
-            )
-            .await;
-        }
-
-        // Render (cached by repository, commit, path and overrides).
-        let rendered = self
-            .render(&source, &sha, refresh == Some(Refresh::Hard))
-            .await?;
+            None => {
+                let resolved = engine::resolve(self.ctx, &self.owner(), &repo, &wanted, fetch)
+                    .await
+                    .map_err(Error::from)?;
+                let refs = self.resolve_refs(&source, fetch).await?;
+                let sha = resolved.sha;
+                self.fetched(fetch, resolved.stale);
+                self.report_stale(&repo, &wanted, &sha).await;
+                // Render (cached by repository, commit, path and overrides).
+                let rendered = self
+                    .render(&source, &sha, refresh == Some(Refresh::Hard), &refs)
+                    .await?;
+                let revisions = helm::revisions(&self.app.spec.spec.sources, &source, &sha, &refs);
+                (sha, rendered, revisions)
+            }
+        };
+        // What a sync is of: the revision, or for several sources every
+        // source's revision (a values change in a ref source is a new one).
+        let sha = if revisions.is_empty() {
+            revision.clone()
+        } else {
+            revisions.join(",")
+        };
         self.ctx
             .memory(&self.id, |m| m.files_read = rendered.files_read.clone());
         let mut desired = rendered.objects.clone();
@@ -367,7 +412,8 @@ impl<'a> Reconciler<'a> {
 
         // Decide and sync.
         let mut obs = self.base_observation();
-        obs.revision = Some(sha.clone());
+        obs.revision = Some(revision);
+        obs.revisions = revisions;
         obs.source_type = Some(format!("{:?}", rendered.source_type));
         let decision = if blocked {
             Decision::Skip("the render violates its project or forms a cycle".into())

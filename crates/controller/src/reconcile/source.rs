@@ -13,9 +13,11 @@ use crate::cycle::{self, AppId};
 use crate::engine::{self, RenderRequest};
 use crate::error::{Error, Result};
 use crate::events::reason;
+use crate::helm_render;
 use crate::overrides;
 use crate::status;
 
+use super::helm::Refs;
 use super::{Failure, Reconciler};
 
 impl<'a> Reconciler<'a> {
@@ -54,12 +56,30 @@ impl<'a> Reconciler<'a> {
 
     /// Renders the source at `sha` (from the cache unless `bypass_cache`);
     /// what the render skipped becomes a ComparisonWarning condition.
+    /// A path holding `Chart.yaml` (or a source with `helm` options) is a
+    /// Helm chart, rendered by helm with the `refs` value files.
     pub(super) async fn render(
         &mut self,
         source: &ApplicationSource,
         sha: &str,
         bypass_cache: bool,
+        refs: &Refs,
     ) -> Result<Arc<Rendered>, Failure> {
+        if source.plugin.is_none() {
+            let tree = self
+                .ctx
+                .source
+                .tree(&source.repo_url, sha)
+                .map_err(|e| Error::Source {
+                    app: self.label.clone(),
+                    repo: source.repo_url.clone(),
+                    revision: sha.to_string(),
+                    message: e.0,
+                })?;
+            if source.helm.is_some() || helm_render::is_chart_dir(tree.as_ref(), source.path()) {
+                return self.render_git_chart(source, sha, tree, refs).await;
+            }
+        }
         let rendered = self.render_cached(source, sha, bypass_cache).await?;
         self.report_render_warnings(source, sha, &rendered).await;
         Ok(rendered)

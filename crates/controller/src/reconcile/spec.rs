@@ -124,12 +124,17 @@ impl<'a> Reconciler<'a> {
             (Some(s), _) => s,
             (None, [only]) => only,
             (None, []) => return Err(invalid("spec.source is required".into())),
-            (None, _) => {
-                return Err(invalid(
-                    "spec.sources with more than one source is not supported yet".into(),
-                ));
-            }
+            (None, many) => main_source(many).map_err(invalid)?,
         };
+        for other in spec.sources.iter().filter(|s| !std::ptr::eq(*s, source)) {
+            if !project::source_allowed(project, &other.repo_url) {
+                return Err(invalid(format!(
+                    "repository {} (ref {}) is not permitted in project {project_name}",
+                    other.repo_url,
+                    other.ref_.as_deref().unwrap_or("")
+                )));
+            }
+        }
         if source.repo_url.trim().is_empty() {
             return Err(invalid("spec.source.repoURL is empty".into()));
         }
@@ -169,11 +174,82 @@ impl<'a> Reconciler<'a> {
     }
 }
 
+/// The one source of several that renders: every other one must be a
+/// `ref` source (a `ref` name, no `path`, no `chart`) whose files the
+/// rendering source's Helm value files name with `$ref/...`.
+fn main_source(sources: &[ApplicationSource]) -> Result<&ApplicationSource, String> {
+    let is_ref_only = |s: &ApplicationSource| {
+        s.ref_.as_deref().is_some_and(|r| !r.is_empty()) && s.path.is_none() && s.chart().is_none()
+    };
+    let rendering: Vec<&ApplicationSource> = sources.iter().filter(|s| !is_ref_only(s)).collect();
+    match rendering.as_slice() {
+        [one] => Ok(one),
+        [] => Err(
+            "spec.sources holds only ref sources: one source must have a path or a chart".into(),
+        ),
+        _ => Err(format!(
+            "spec.sources renders {} sources ({}); driftless renders one, with the others as ref \
+             sources (ref set, no path or chart) for its $ref value files",
+            rendering.len(),
+            rendering
+                .iter()
+                .map(|s| s.chart().unwrap_or(s.path()).to_string())
+                .collect::<Vec<_>>()
+                .join(", ")
+        )),
+    }
+}
+
 /// A list for messages: `a, b`, or `nothing`.
 fn listed(items: &[String]) -> String {
     if items.is_empty() {
         "nothing".into()
     } else {
         items.join(", ")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn source(
+        repo: &str,
+        path: Option<&str>,
+        chart: Option<&str>,
+        ref_: Option<&str>,
+    ) -> ApplicationSource {
+        ApplicationSource {
+            repo_url: repo.into(),
+            path: path.map(Into::into),
+            chart: chart.map(Into::into),
+            ref_: ref_.map(Into::into),
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn one_source_renders_and_the_others_are_refs() {
+        let chart = source("https://charts.example", None, Some("web"), None);
+        let values = source("https://git.example/values.git", None, None, Some("values"));
+        let sources = [values.clone(), chart.clone()];
+        assert_eq!(main_source(&sources), Ok(&chart));
+
+        let path = source("https://git.example/app.git", Some("app"), None, None);
+        let error = main_source(&[chart.clone(), path]).unwrap_err();
+        assert!(error.contains("renders 2 sources (web, app)"), "{error}");
+        let error = main_source(&[values]).unwrap_err();
+        assert!(error.contains("only ref sources"), "{error}");
+        let both = source(
+            "https://git.example/app.git",
+            Some("app"),
+            None,
+            Some("app"),
+        );
+        let error = main_source(&[both, chart]).unwrap_err();
+        assert!(
+            error.contains("renders 2"),
+            "a ref source with a path renders: {error}"
+        );
     }
 }
