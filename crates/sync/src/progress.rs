@@ -3,6 +3,7 @@
 //! while a wave waits for minutes.
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use tokio::sync::watch;
 
@@ -33,6 +34,24 @@ impl Progress {
     }
 }
 
+/// A request to stop a running sync (Argo CD's terminate), checked
+/// between waves and while a wave waits. The default is never requested.
+/// Cheap to clone; clones share the request.
+#[derive(Clone, Debug, Default)]
+pub struct Stop(Arc<AtomicBool>);
+
+impl Stop {
+    /// Asks the sync holding a clone of this to stop.
+    pub fn request(&self) {
+        self.0.store(true, Ordering::SeqCst);
+    }
+
+    /// Whether a stop was requested.
+    pub fn requested(&self) -> bool {
+        self.0.load(Ordering::SeqCst)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -49,5 +68,14 @@ mod tests {
         progress.report("wave 0: waiting for Deployment.apps ns/web");
         assert!(!rx.has_changed().unwrap(), "the same message again");
         Progress::default().report("nowhere: no receiver, no panic");
+    }
+
+    #[test]
+    fn a_stop_is_seen_by_every_clone() {
+        let stop = Stop::default();
+        let held = stop.clone();
+        assert!(!held.requested());
+        stop.request();
+        assert!(held.requested());
     }
 }
