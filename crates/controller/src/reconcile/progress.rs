@@ -1,9 +1,13 @@
 //! Reporting a running sync: while it waits (a wave becoming healthy, CRDs
 //! being established) it says what for in `status.operationState.message`
 //! as that changes, instead of "syncing" for up to the wave timeout; when it
-//! ends, one INFO log line sums it up.
+//! ends, one INFO log line sums it up. While it runs, the Application is
+//! read again every progress interval: a terminate (Argo CD's way: the
+//! operation state's phase set to `Terminating`, or the requested
+//! `operation` cleared) stops the sync between waves.
 
-use driftless_sync::{Progress, SyncResult, Target};
+use driftless_api::{Application, OperationPhase};
+use driftless_sync::{Progress, Stop, SyncResult, Target};
 
 use crate::pipeline::StageError;
 
@@ -21,6 +25,10 @@ impl Reconciler<'_> {
         let (progress, mut messages) = Progress::channel();
         let mut target = target.clone();
         target.progress = progress;
+        let stop = Stop::default();
+        target.stop = stop.clone();
+        let requested = self.app.spec.operation.is_some();
+        let mut poll = tokio::time::interval(self.ctx.config.progress_interval);
         let ctx = self.ctx;
         let owner = self.owner();
         let sync = async {
@@ -32,6 +40,14 @@ impl Reconciler<'_> {
         loop {
             tokio::select! {
                 outcome = &mut sync => return outcome,
+                _ = poll.tick(), if !stop.requested() => {
+                    if let Ok(Some(app)) = self.api().get_opt(&self.id.1).await
+                        && terminate_requested(&app, requested)
+                    {
+                        tracing::info!("terminate requested; stopping the sync");
+                        stop.request();
+                    }
+                }
                 changed = messages.changed() => {
                     if changed.is_err() {
                         return sync.await;
@@ -55,5 +71,41 @@ impl Reconciler<'_> {
             Ok(()) => self.prev = next,
             Err(error) => tracing::debug!(%error, "cannot write the sync's progress"),
         }
+    }
+}
+
+/// Whether `app` asks its running operation to stop: its operation state
+/// is `Terminating`, or (for an operation it `requested`) the operation was
+/// cleared.
+pub(crate) fn terminate_requested(app: &Application, requested: bool) -> bool {
+    let terminating = app
+        .status
+        .as_ref()
+        .and_then(|s| s.operation_state.as_ref())
+        .is_some_and(|op| op.phase == OperationPhase::Terminating);
+    terminating || (requested && app.spec.operation.is_none())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use driftless_api::{ApplicationStatus, Operation, OperationState};
+
+    #[test]
+    fn terminating_or_a_cleared_operation_stops_a_sync() {
+        let mut app = Application::new("web", Default::default());
+        assert!(!terminate_requested(&app, false), "an automated sync runs on");
+        assert!(terminate_requested(&app, true), "the requested operation was cleared");
+        app.spec.operation = Some(Operation::default());
+        assert!(!terminate_requested(&app, true));
+        app.status = Some(ApplicationStatus {
+            operation_state: Some(OperationState {
+                phase: OperationPhase::Terminating,
+                ..Default::default()
+            }),
+            ..Default::default()
+        });
+        assert!(terminate_requested(&app, true));
+        assert!(terminate_requested(&app, false));
     }
 }

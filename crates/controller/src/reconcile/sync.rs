@@ -90,6 +90,8 @@ impl<'a> Reconciler<'a> {
             }),
             previous: self.prev.resources.clone(),
             progress: Default::default(),
+            hooks: true,
+            stop: Default::default(),
         }
     }
 
