@@ -119,8 +119,7 @@ fn op_state(app: &Application) -> Option<&OperationState> {
 
 fn finished_at(app: &Application, revision: &str, phase: OperationPhase) -> bool {
     op_state(app).is_some_and(|op| {
-        op.phase == phase
-            && op.sync_result.as_ref().map(|r| r.revision.as_str()) == Some(revision)
+        op.phase == phase && op.sync_result.as_ref().map(|r| r.revision.as_str()) == Some(revision)
     })
 }
 
@@ -158,12 +157,18 @@ async fn request_sync(h: &Harness, app: &str) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn pre_and_post_sync_jobs_run_around_the_deployment_and_are_recreated() {
-    let h = Harness::start("hooks-pp", Duration::from_secs(600)).await;
+    let h = Harness::start("hooks-pp", Duration::from_secs(2)).await;
     let dest = h.namespace("hooks-pp-dest").await;
     let repo = h.git.create_repo("pp/app");
-    repo.write("app/migrate.yaml", &job("migrate", &[(HOOK, "PreSync")], "", ""));
+    repo.write(
+        "app/migrate.yaml",
+        &job("migrate", &[(HOOK, "PreSync")], "", ""),
+    );
     repo.write("app/web.yaml", &deployment("web", 0, "1"));
-    repo.write("app/smoke.yaml", &job("smoke", &[(HOOK, "PostSync")], "", ""));
+    repo.write(
+        "app/smoke.yaml",
+        &job("smoke", &[(HOOK, "PostSync")], "", ""),
+    );
     let first = repo.commit("first");
     h.apply(&app_yaml(&h, "pp", "pp/app", &dest, AUTOMATED));
 
@@ -178,7 +183,10 @@ async fn pre_and_post_sync_jobs_run_around_the_deployment_and_are_recreated() {
         position(&res, "Deployment", "web"),
         position(&res, "Job", "smoke"),
     );
-    assert!(pre < web && web < post, "order PreSync, Sync, PostSync: {res:#?}");
+    assert!(
+        pre < web && web < post,
+        "order PreSync, Sync, PostSync: {res:#?}"
+    );
     let migrate = result(&res, "Job", "migrate");
     assert_eq!(migrate.hook_type.as_deref(), Some("PreSync"));
     assert_eq!(migrate.hook_phase.as_deref(), Some("Succeeded"));
@@ -218,7 +226,10 @@ async fn pre_and_post_sync_jobs_run_around_the_deployment_and_are_recreated() {
         .status
         .as_ref()
         .and_then(|s| s.conditions.as_ref())
-        .and_then(|c| c.iter().find(|c| c.type_ == "Available" && c.status == "True"))
+        .and_then(|c| {
+            c.iter()
+                .find(|c| c.type_ == "Available" && c.status == "True")
+        })
         .and_then(|c| c.last_transition_time.clone())
         .expect("web is available");
     assert!(available.0 <= created(&smoke.metadata.creation_timestamp).0);
@@ -233,7 +244,10 @@ async fn pre_and_post_sync_jobs_run_around_the_deployment_and_are_recreated() {
     })
     .await;
     let again = jobs.get("migrate").await.expect("migrate Job again");
-    assert_ne!(again.metadata.uid, old_uid, "the PreSync Job was re-created");
+    assert_ne!(
+        again.metadata.uid, old_uid,
+        "the PreSync Job was re-created"
+    );
     let listed = jobs.list(&ListParams::default()).await.expect("jobs");
     let migrates = listed
         .items
@@ -245,24 +259,37 @@ async fn pre_and_post_sync_jobs_run_around_the_deployment_and_are_recreated() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn hook_succeeded_deletes_and_generate_name_hooks_get_fresh_names() {
-    let h = Harness::start("hooks-gn", Duration::from_secs(600)).await;
+    let h = Harness::start("hooks-gn", Duration::from_secs(2)).await;
     let dest = h.namespace("hooks-gn-dest").await;
     let repo = h.git.create_repo("gn/app");
     repo.write(
         "app/seed.yaml",
-        &job("seed-", &[(HOOK, "PreSync"), (POLICY, "HookSucceeded")], "", ""),
+        &job(
+            "seed-",
+            &[(HOOK, "PreSync"), (POLICY, "HookSucceeded")],
+            "",
+            "",
+        ),
     );
-    repo.write("app/audit.yaml", &job("audit-", &[(HOOK, "PostSync")], "", ""));
+    repo.write(
+        "app/audit.yaml",
+        &job("audit-", &[(HOOK, "PostSync")], "", ""),
+    );
     repo.write("app/cm.yaml", &config_map("plain", &[], None));
     let first = repo.commit("first");
     h.apply(&app_yaml(&h, "gn", "gn/app", &dest, AUTOMATED));
 
     let app = h
-        .wait_app("gn", "synced", |a| finished_at(a, &first, OperationPhase::Succeeded))
+        .wait_app("gn", "synced", |a| {
+            finished_at(a, &first, OperationPhase::Succeeded)
+        })
         .await;
     let res = results(&app);
     let seed = result(&res, "Job", "seed-");
-    assert!(seed.name.len() > "seed-".len(), "a generated name: {seed:?}");
+    assert!(
+        seed.name.len() > "seed-".len(),
+        "a generated name: {seed:?}"
+    );
     assert_eq!(seed.hook_phase.as_deref(), Some("Succeeded"));
     let jobs: Api<Job> = Api::namespaced(h.client.clone(), &dest);
     let names = |list: Vec<Job>| -> Vec<String> {
@@ -279,7 +306,10 @@ async fn hook_succeeded_deletes_and_generate_name_hooks_get_fresh_names() {
 
     // Next sync: the generateName hook's previous instance is deleted
     // (BeforeHookCreation) and a new one, with a new name, created.
-    repo.write("app/cm.yaml", &config_map("plain", &[("changed", "yes")], None));
+    repo.write(
+        "app/cm.yaml",
+        &config_map("plain", &[("changed", "yes")], None),
+    );
     let second = repo.commit("second");
     h.wait_app("gn", "synced again", |a| {
         finished_at(a, &second, OperationPhase::Succeeded)
@@ -307,7 +337,10 @@ async fn a_failing_pre_sync_hook_changes_nothing_and_runs_sync_fail_hooks() {
         ),
     );
     repo.write("app/cm.yaml", &config_map("app-config", &[], None));
-    repo.write("app/notify.yaml", &job("notify", &[(HOOK, "SyncFail")], "", ""));
+    repo.write(
+        "app/notify.yaml",
+        &job("notify", &[(HOOK, "SyncFail")], "", ""),
+    );
     let first = repo.commit("first");
     h.apply(&app_yaml(&h, "fail", "fail/app", &dest, ""));
     h.wait_app("fail", "compared", |a| {
@@ -317,7 +350,9 @@ async fn a_failing_pre_sync_hook_changes_nothing_and_runs_sync_fail_hooks() {
     request_sync(&h, "fail").await;
 
     let app = h
-        .wait_app("fail", "failed", |a| finished_at(a, &first, OperationPhase::Failed))
+        .wait_app("fail", "failed", |a| {
+            finished_at(a, &first, OperationPhase::Failed)
+        })
         .await;
     let op = op_state(&app).unwrap();
     let message = op.message.clone().unwrap_or_default();
@@ -352,7 +387,9 @@ async fn a_wave_waits_for_the_previous_waves_deployment_to_be_available() {
     let first = repo.commit("first");
     h.apply(&app_yaml(&h, "waves", "waves/app", &dest, AUTOMATED));
     let app = h
-        .wait_app("waves", "synced", |a| finished_at(a, &first, OperationPhase::Succeeded))
+        .wait_app("waves", "synced", |a| {
+            finished_at(a, &first, OperationPhase::Succeeded)
+        })
         .await;
     let res = results(&app);
     assert!(
@@ -367,7 +404,10 @@ async fn a_wave_waits_for_the_previous_waves_deployment_to_be_available() {
         .status
         .as_ref()
         .and_then(|s| s.conditions.as_ref())
-        .and_then(|c| c.iter().find(|c| c.type_ == "Available" && c.status == "True"))
+        .and_then(|c| {
+            c.iter()
+                .find(|c| c.type_ == "Available" && c.status == "True")
+        })
         .and_then(|c| c.last_transition_time.clone())
         .expect("web is available");
     assert!(
@@ -457,8 +497,13 @@ async fn a_transient_failure_is_retried_with_backoff() {
             finished_at(a, &first, OperationPhase::Failed)
         })
         .await;
-    let message = op_state(&app).and_then(|op| op.message.clone()).unwrap_or_default();
-    assert!(message.contains(&later), "the failure names the namespace: {message}");
+    let message = op_state(&app)
+        .and_then(|op| op.message.clone())
+        .unwrap_or_default();
+    assert!(
+        message.contains(&later),
+        "the failure names the namespace: {message}"
+    );
 
     // The transient cause goes away; a retry succeeds and says it was one.
     h.apply(&format!(

@@ -332,9 +332,14 @@ mod tests {
         assert_eq!(spec.types, [HookType::PreSync, HookType::PostSync]);
         assert_eq!(
             spec.policies,
-            [DeletePolicy::BeforeHookCreation, DeletePolicy::HookSucceeded]
+            [
+                DeletePolicy::BeforeHookCreation,
+                DeletePolicy::HookSucceeded
+            ]
         );
-        let (delete, _) = hook_of(&obj(json!({HELM_HOOK_ANNOTATION: "pre-delete,post-delete"})));
+        let (delete, _) = hook_of(&obj(
+            json!({HELM_HOOK_ANNOTATION: "pre-delete,post-delete"}),
+        ));
         assert_eq!(
             delete.unwrap().types,
             [HookType::PreDelete, HookType::PostDelete]
@@ -362,7 +367,10 @@ mod tests {
     #[test]
     fn hook_waves_fall_back_to_the_helm_weight() {
         assert_eq!(hook_wave(&obj(json!({}))), Ok(0));
-        assert_eq!(hook_wave(&obj(json!({HELM_WEIGHT_ANNOTATION: "-5"}))), Ok(-5));
+        assert_eq!(
+            hook_wave(&obj(json!({HELM_WEIGHT_ANNOTATION: "-5"}))),
+            Ok(-5)
+        );
         let both = obj(json!({HELM_WEIGHT_ANNOTATION: "-5", SYNC_WAVE_ANNOTATION: "3"}));
         assert_eq!(hook_wave(&both), Ok(3));
         let bad = hook_wave(&obj(json!({HELM_WEIGHT_ANNOTATION: "first"}))).unwrap_err();

@@ -111,8 +111,8 @@ pub use discovery::{Catalog, Resolved};
 pub use engine::{DEFAULT_FIELD_MANAGER, Deletion, SyncEngine};
 pub use error::SyncError;
 pub use model::{
-    Action, Comparison, Hook, HookPhase, ManagedKind, ResourceDiff, ResourceOutcome,
-    ResourceState, SyncResult, Target, Warning,
+    Action, Comparison, Hook, HookPhase, ManagedKind, ResourceDiff, ResourceOutcome, ResourceState,
+    SyncResult, Target, Warning,
 };
 pub use options::{PropagationPolicy, SyncOptions, parse_sync_options};
 pub use progress::{Progress, Stop};

@@ -10,9 +10,9 @@ use kube::discovery::ApiResource;
 use serde_json::Value;
 
 use crate::discovery::Resolved;
+use crate::hooks::{HookSpec, HookType};
 use crate::options::SyncOptions;
 use crate::order::{Phase, SortKey};
-use crate::hooks::{HookSpec, HookType};
 use crate::progress::{Progress, Stop};
 
 /// What to compare and sync: one Application's destination and settings.

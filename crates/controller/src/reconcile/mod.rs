@@ -386,6 +386,11 @@ impl<'a> Reconciler<'a> {
                         m.last_self_heal = Some(now);
                     });
                 }
+                // A failed automated sync is retried when its backoff ends,
+                // not at the next periodic refresh.
+                if let Some(delay) = self.retry_after(&state) {
+                    self.requeue = self.requeue.min(delay + Duration::from_millis(100));
+                }
                 obs.operation_state = Some(state);
                 obs.synced = entry;
                 after

@@ -94,8 +94,14 @@ mod tests {
     #[test]
     fn terminating_or_a_cleared_operation_stops_a_sync() {
         let mut app = Application::new("web", Default::default());
-        assert!(!terminate_requested(&app, false), "an automated sync runs on");
-        assert!(terminate_requested(&app, true), "the requested operation was cleared");
+        assert!(
+            !terminate_requested(&app, false),
+            "an automated sync runs on"
+        );
+        assert!(
+            terminate_requested(&app, true),
+            "the requested operation was cleared"
+        );
         app.spec.operation = Some(Operation::default());
         assert!(!terminate_requested(&app, true));
         app.status = Some(ApplicationStatus {

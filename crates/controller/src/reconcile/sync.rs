@@ -138,15 +138,39 @@ impl<'a> Reconciler<'a> {
         Ok(())
     }
 
-    pub(super) fn decide(&self, cmp: &Comparison, sha: &str, empty: bool) -> Decision {
+    /// `syncPolicy.retry`, parsed (the defaults when it does not parse).
+    fn retry_policy(&self) -> RetryPolicy {
         let policy = self.app.spec.spec.sync_policy.as_ref();
-        let retry = match RetryPolicy::from_strategy(policy.and_then(|p| p.retry.as_ref())) {
+        match RetryPolicy::from_strategy(policy.and_then(|p| p.retry.as_ref())) {
             Ok(r) => r,
             Err(m) => {
                 tracing::warn!(error = %m, "bad syncPolicy.retry; using the defaults");
                 RetryPolicy::default()
             }
-        };
+        }
+    }
+
+    /// When an automated sync that ended as `state` is retried: after the
+    /// retry policy's next delay, if it allows another attempt. `None` for
+    /// a success, a manual sync, or retries used up.
+    pub(super) fn retry_after(&self, state: &OperationState) -> Option<std::time::Duration> {
+        let automated = self
+            .app
+            .spec
+            .spec
+            .sync_policy
+            .as_ref()
+            .and_then(|p| p.automated())
+            .is_some();
+        let failed = matches!(state.phase, OperationPhase::Failed | OperationPhase::Error);
+        let next = u32::try_from(state.retry_count.unwrap_or(0).max(0)).unwrap_or(u32::MAX) + 1;
+        let retry = self.retry_policy();
+        (automated && failed && retry.allows(next)).then(|| retry.delay(next))
+    }
+
+    pub(super) fn decide(&self, cmp: &Comparison, sha: &str, empty: bool) -> Decision {
+        let policy = self.app.spec.spec.sync_policy.as_ref();
+        let retry = self.retry_policy();
         let (attempts, last_heal) = self
             .ctx
             .memory(&self.id, |m| (m.self_heal_attempts, m.last_self_heal));

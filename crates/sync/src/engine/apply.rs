@@ -107,9 +107,11 @@ impl SyncEngine {
                 failure = Some(TERMINATED.into());
             }
             if failure.is_some() {
-                result.resources.extend(step.resources.iter().map(|r| {
-                    outcome(r, Action::Skipped, "not applied: an earlier step failed")
-                }));
+                result.resources.extend(
+                    step.resources.iter().map(|r| {
+                        outcome(r, Action::Skipped, "not applied: an earlier step failed")
+                    }),
+                );
                 continue;
             }
             let last = index + 1 == steps.len();
@@ -232,7 +234,8 @@ impl SyncEngine {
                     failure.get_or_insert_with(|| a.outcome.message.clone());
                 }
                 if let Some(w) = a.wait_for {
-                    if w.0.kind == "CustomResourceDefinition" && a.outcome.action != Action::Unchanged
+                    if w.0.kind == "CustomResourceDefinition"
+                        && a.outcome.action != Action::Unchanged
                     {
                         crds.push(w.clone());
                     }

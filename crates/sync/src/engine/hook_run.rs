@@ -12,11 +12,11 @@ use serde_json::Value;
 use super::SyncEngine;
 use crate::discovery::Resolved;
 use crate::hooks::{DeletePolicy, HOOK_INSTANCE_LABEL, HookType};
+use crate::kubeapi;
 use crate::model::{Action, Hook, HookPhase, ResourceOutcome};
 use crate::options::PropagationPolicy;
 use crate::order::Phase;
 use crate::tracking::{Ownership, TRACKING_ANNOTATION, ownership};
-use crate::kubeapi;
 
 /// How long a previous hook instance may take to disappear.
 const DELETE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(120);
@@ -64,7 +64,10 @@ impl SyncEngine {
             return Err(e.clone());
         }
         let Some(resolved) = hook.resolved.clone() else {
-            return Err(format!("{}: the cluster does not serve this kind", hook.key));
+            return Err(format!(
+                "{}: the cluster does not serve this kind",
+                hook.key
+            ));
         };
         let api = kubeapi::api(&self.client, &resolved, &hook.key.namespace);
         let instance = |name: String| Instance {
@@ -130,14 +133,19 @@ impl SyncEngine {
             .filter_map(|o| o.metadata.name)
             .collect();
         if !hook.generated && !names.contains(&hook.key.name) {
-            let existing = api.get_opt(&hook.key.name).await.map_err(|e| {
-                format!("{}: get failed: {}", hook.key, kubeapi::message(&e))
-            })?;
+            let existing = api
+                .get_opt(&hook.key.name)
+                .await
+                .map_err(|e| format!("{}: get failed: {}", hook.key, kubeapi::message(&e)))?;
             if let Some(obj) = existing {
                 // An object of the same name that is not an instance of this
                 // hook is only replaced when this Application tracks it (a
                 // hook applied as an ordinary object before).
-                let tracked = obj.metadata.annotations.as_ref().and_then(|a| a.get(TRACKING_ANNOTATION));
+                let tracked = obj
+                    .metadata
+                    .annotations
+                    .as_ref()
+                    .and_then(|a| a.get(TRACKING_ANNOTATION));
                 if ownership(app, &hook.key, tracked.map(String::as_str)) != Ownership::Ours {
                     return Err(format!(
                         "{} exists and is not an instance of this Application's hook; it is not replaced",
@@ -200,9 +208,17 @@ impl SyncEngine {
         }
         if delete {
             let api = kubeapi::api(&self.client, &instance.resolved, &instance.key.namespace);
-            match kubeapi::delete(&api, &instance.key.name, PropagationPolicy::Background, None).await
+            match kubeapi::delete(
+                &api,
+                &instance.key.name,
+                PropagationPolicy::Background,
+                None,
+            )
+            .await
             {
-                Ok(()) if !terminated => message = format!("{message} (deleted per its delete policy)"),
+                Ok(()) if !terminated => {
+                    message = format!("{message} (deleted per its delete policy)")
+                }
                 Ok(()) => {}
                 Err(e) => {
                     message = format!("{message}; deleting it failed: {}", kubeapi::message(&e));

@@ -195,7 +195,11 @@ impl SyncEngine {
             target.app, key.group, key.kind, key.namespace, key.name
         );
         obj.set_annotation(hooks::HOOK_OF_ANNOTATION, &hook_of);
-        set_label(&mut obj, hooks::HOOK_INSTANCE_LABEL, &hooks::instance_label(&hook_of));
+        set_label(
+            &mut obj,
+            hooks::HOOK_INSTANCE_LABEL,
+            &hooks::instance_label(&hook_of),
+        );
         let (wave, wave_error) = match hooks::hook_wave(&obj) {
             Ok(w) => (w, None),
             Err(e) => (0, Some(format!("{key}: {e}"))),

@@ -158,10 +158,8 @@ mod tests {
             hook("cleanup", &[HookType::PreDelete], 0),
         ];
         let steps = plan(vec![&a, &c, &b], &hooks);
-        let shape: Vec<(Phase, i64, Vec<String>)> = steps
-            .iter()
-            .map(|s| (s.phase, s.wave, names(s)))
-            .collect();
+        let shape: Vec<(Phase, i64, Vec<String>)> =
+            steps.iter().map(|s| (s.phase, s.wave, names(s))).collect();
         assert_eq!(
             shape,
             [
