@@ -5,7 +5,7 @@ use std::time::Instant;
 
 use driftless_api::{
     ApplicationSource, Operation, OperationInitiator, OperationPhase, OperationState,
-    RevisionHistory, SyncOperation, SyncOperationResult, condition,
+    ResourceResult, RevisionHistory, SyncOperation, SyncOperationResult, condition,
 };
 use driftless_render::Object;
 use driftless_sync::{Target, parse_sync_options};
@@ -283,7 +283,8 @@ impl<'a> Reconciler<'a> {
                 } else {
                     OperationPhase::Failed
                 };
-                let resources = r.resource_results();
+                let (resources, dropped) =
+                    bounded_results(r.resource_results(), crate::status::MAX_RESOURCES);
                 let pruned: Vec<String> = r
                     .resources
                     .iter()
@@ -300,9 +301,13 @@ impl<'a> Reconciler<'a> {
                     )
                     .await;
                 }
+                let message = match dropped {
+                    0 => r.message.clone(),
+                    n => format!("{} ({n} unchanged resources not listed)", r.message),
+                };
                 (
                     phase,
-                    r.message.clone(),
+                    message,
                     Some(SyncOperationResult {
                         revision: sha.to_string(),
                         source: Some(source.clone()),
@@ -390,9 +395,54 @@ impl<'a> Reconciler<'a> {
     }
 }
 
+/// At most `limit` results, so the operation state stays bounded: those
+/// that did not simply sync (failures, hooks, prunes) are kept first, the
+/// order is kept; the second value counts those left out.
+fn bounded_results(results: Vec<ResourceResult>, limit: usize) -> (Vec<ResourceResult>, usize) {
+    if results.len() <= limit {
+        return (results, 0);
+    }
+    let plain = |r: &ResourceResult| r.status.as_deref() == Some("Synced") && r.hook_type.is_none();
+    let notable = results.iter().filter(|r| !plain(r)).count();
+    let mut room = limit.saturating_sub(notable);
+    let total = results.len();
+    let kept: Vec<ResourceResult> = results
+        .into_iter()
+        .filter(|r| {
+            if !plain(r) {
+                return true;
+            }
+            let keep = room > 0;
+            room = room.saturating_sub(1);
+            keep
+        })
+        .take(limit)
+        .collect();
+    let dropped = total - kept.len();
+    (kept, dropped)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn results_are_bounded_keeping_what_did_not_simply_sync() {
+        let result = |name: &str, status: &str| ResourceResult {
+            kind: "ConfigMap".into(),
+            name: name.into(),
+            status: Some(status.into()),
+            ..Default::default()
+        };
+        let mut many: Vec<ResourceResult> = (0..10).map(|i| result(&format!("c{i}"), "Synced")).collect();
+        many.insert(7, result("broken", "SyncFailed"));
+        let (kept, dropped) = bounded_results(many.clone(), 4);
+        let names: Vec<&str> = kept.iter().map(|r| r.name.as_str()).collect();
+        assert_eq!(names, ["c0", "c1", "c2", "broken"]);
+        assert_eq!(dropped, 7);
+        let (all, none) = bounded_results(many, 20);
+        assert_eq!((all.len(), none), (11, 0));
+    }
     use crate::decide::auto_sync;
     use driftless_api::{SyncPolicy, SyncPolicyAutomated};
     use std::time::Duration;
