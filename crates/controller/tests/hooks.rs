@@ -519,3 +519,84 @@ async fn a_transient_failure_is_retried_with_backoff() {
     let cms: Api<ConfigMap> = Api::namespaced(h.client.clone(), &later);
     assert!(cms.get_opt("elsewhere").await.expect("get").is_some());
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn pre_and_post_delete_hooks_run_around_the_cascade_delete() {
+    let h = Harness::start("hooks-del", Duration::from_secs(600)).await;
+    let dest = h.namespace("hooks-del-dest").await;
+    let repo = h.git.create_repo("del/app");
+    repo.write("app/cm.yaml", &config_map("data", &[], None));
+    repo.write(
+        "app/pre.yaml",
+        &job("pre-clean", &[(HOOK, "PreDelete")], "", ""),
+    );
+    repo.write(
+        "app/post.yaml",
+        &job("post-clean", &[(HOOK, "PostDelete")], "", ""),
+    );
+    let first = repo.commit("first");
+    let app = app_yaml(&h, "del", "del/app", &dest, AUTOMATED).replacen(
+        "metadata:\n",
+        "metadata:\n  finalizers:\n  - resources-finalizer.argocd.argoproj.io\n",
+        1,
+    );
+    h.apply(&app);
+    h.wait_app("del", "synced", |a| {
+        finished_at(a, &first, OperationPhase::Succeeded)
+    })
+    .await;
+    let jobs: Api<Job> = Api::namespaced(h.client.clone(), &dest);
+    let cms: Api<ConfigMap> = Api::namespaced(h.client.clone(), &dest);
+    assert!(
+        jobs.get_opt("pre-clean").await.expect("get").is_none(),
+        "a sync does not run PreDelete hooks"
+    );
+    assert!(jobs.get_opt("post-clean").await.expect("get").is_none());
+
+    // The test holds the ConfigMap with its own finalizer, so the cascade
+    // delete is seen in the middle: PreDelete done, PostDelete not started.
+    let hold = serde_json::json!({"metadata": {"finalizers": ["driftless.test/hold"]}});
+    cms.patch("data", &PatchParams::default(), &Patch::Merge(&hold))
+        .await
+        .expect("hold the ConfigMap");
+    h.apps()
+        .delete("del", &Default::default())
+        .await
+        .expect("delete the Application");
+    eventually("the ConfigMap to be deleted", || async {
+        let cm = cms.get_opt("data").await.ok()??;
+        cm.metadata.deletion_timestamp.is_some().then_some(())
+    })
+    .await;
+    let pre = jobs.get("pre-clean").await.expect("the PreDelete Job ran");
+    assert!(
+        pre.status
+            .as_ref()
+            .and_then(|s| s.completion_time.as_ref())
+            .is_some(),
+        "the PreDelete Job completed before the resources were deleted"
+    );
+    assert!(
+        jobs.get_opt("post-clean").await.expect("get").is_none(),
+        "PostDelete waits until every resource is gone"
+    );
+
+    let release = serde_json::json!({"metadata": {"finalizers": null}});
+    cms.patch("data", &PatchParams::default(), &Patch::Merge(&release))
+        .await
+        .expect("release the ConfigMap");
+    eventually("the Application to be gone", || async {
+        h.apps().get_opt("del").await.ok()?.is_none().then_some(())
+    })
+    .await;
+    let post = jobs
+        .get("post-clean")
+        .await
+        .expect("the PostDelete Job ran");
+    assert!(
+        post.status
+            .as_ref()
+            .and_then(|s| s.completion_time.as_ref())
+            .is_some()
+    );
+}

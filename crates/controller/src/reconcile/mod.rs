@@ -4,6 +4,7 @@
 //! the Application; only API failures reach the error policy.
 
 mod boundaries;
+pub(crate) mod delete_hooks;
 mod progress;
 mod source;
 mod spec;

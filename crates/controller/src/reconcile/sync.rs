@@ -434,7 +434,9 @@ mod tests {
             status: Some(status.into()),
             ..Default::default()
         };
-        let mut many: Vec<ResourceResult> = (0..10).map(|i| result(&format!("c{i}"), "Synced")).collect();
+        let mut many: Vec<ResourceResult> = (0..10)
+            .map(|i| result(&format!("c{i}"), "Synced"))
+            .collect();
         many.insert(7, result("broken", "SyncFailed"));
         let (kept, dropped) = bounded_results(many.clone(), 4);
         let names: Vec<&str> = kept.iter().map(|r| r.name.as_str()).collect();

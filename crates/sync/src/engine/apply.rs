@@ -20,6 +20,7 @@ use super::steps::{self, Step};
 use super::wait::WaitFailure;
 use crate::discovery::Resolved;
 use crate::error::SyncError;
+use crate::hooks::HookType;
 use crate::model::{
     Action, Comparison, Hook, HookPhase, ResourceDiff, ResourceOutcome, ResourceState, SyncResult,
     Target,
@@ -135,6 +136,32 @@ impl SyncEngine {
             summary(&result, failure.as_deref())
         };
         Ok(result)
+    }
+
+    /// Runs the hooks of `hooks` that are of type `hook_type` (PreDelete,
+    /// PostDelete: around an Application's deletion), wave by wave, each
+    /// wave waited for until its hooks finished; stops at the first failure.
+    pub async fn run_hooks(
+        &self,
+        target: &Target,
+        hooks: &[Hook],
+        hook_type: HookType,
+    ) -> SyncResult {
+        let mut result = SyncResult::default();
+        let mut failure = None;
+        for step in steps::of_type(hooks, hook_type) {
+            if failure.is_some() {
+                break;
+            }
+            self.run_step(target, &step, true, &mut result, &mut failure)
+                .await;
+        }
+        result.succeeded = failure.is_none();
+        result.message = match &failure {
+            Some(f) => format!("{hook_type} hooks failed: {f}"),
+            None => format!("{hook_type} hooks succeeded"),
+        };
+        result
     }
 
     /// Runs one wave of one phase: applies its objects (kind by kind), then

@@ -65,18 +65,25 @@ fn step<'m, 'a>(
 
 /// The SyncFail hooks of `hooks`, by wave.
 pub(super) fn sync_fail(hooks: &[Hook]) -> Vec<Step<'_>> {
+    of_type(hooks, HookType::SyncFail)
+}
+
+/// The hooks of `hooks` of type `t`, by wave (PreDelete and PostDelete
+/// hooks are reported in the Sync phase: they run outside a sync).
+pub(super) fn of_type(hooks: &[Hook], t: HookType) -> Vec<Step<'_>> {
+    let phase = phase_of(t).unwrap_or(Phase::Sync);
     let mut steps: BTreeMap<i64, Step<'_>> = BTreeMap::new();
-    for h in hooks.iter().filter(|h| h.spec.is(HookType::SyncFail)) {
+    for h in hooks.iter().filter(|h| h.spec.is(t)) {
         steps
             .entry(h.wave)
             .or_insert_with(|| Step {
-                phase: Phase::SyncFail,
+                phase,
                 wave: h.wave,
                 resources: Vec::new(),
                 hooks: Vec::new(),
             })
             .hooks
-            .push((HookType::SyncFail, h));
+            .push((t, h));
     }
     steps.into_values().collect()
 }
@@ -175,6 +182,9 @@ mod tests {
         assert_eq!(fail.len(), 1);
         assert_eq!(names(&fail[0]), ["SyncFail:notify"]);
         assert_eq!(fail[0].phase, Phase::SyncFail);
+        let cleanup = of_type(&hooks, HookType::PreDelete);
+        assert_eq!(names(&cleanup[0]), ["PreDelete:cleanup"]);
+        assert!(of_type(&hooks, HookType::PostDelete).is_empty());
     }
 
     #[test]
