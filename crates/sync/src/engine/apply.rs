@@ -25,6 +25,7 @@ use crate::model::{
     Action, Comparison, Hook, HookPhase, ResourceDiff, ResourceOutcome, ResourceState, SyncResult,
     Target,
 };
+use crate::order::Phase;
 use crate::progress::Stop;
 use crate::{ignore, kubeapi};
 
@@ -216,7 +217,10 @@ impl SyncEngine {
             }
         }
         if failure.is_none() && !wait_for.is_empty() && !target.dry_run {
-            let what = format!("{} wave {}", step.phase.as_str(), step.wave);
+            let what = match step.phase {
+                Phase::Sync => format!("wave {}", step.wave),
+                phase => format!("{} wave {}", phase.as_str(), step.wave),
+            };
             let waiting = (&target.progress, what.as_str());
             match self
                 .wait_healthy(&wait_for, self.wave_timeout, waiting, &target.stop)
