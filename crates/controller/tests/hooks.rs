@@ -428,6 +428,11 @@ async fn terminate_stops_a_long_wave() {
         &job("forever", &[(HOOK, "PreSync")], "", &unschedulable(&label)),
     );
     repo.write("app/cm.yaml", &config_map("after", &[], None));
+    // A PreSync hook of an earlier wave that finishes at once.
+    repo.write(
+        "app/early.yaml",
+        &config_map("early", &[(HOOK, "PreSync"), (WAVE, "-1")], None),
+    );
     let first = repo.commit("first");
     h.apply(&app_yaml(&h, "term", "term/app", &dest, ""));
     h.wait_app("term", "compared", |a| {
@@ -441,6 +446,19 @@ async fn terminate_stops_a_long_wave() {
                 && op.message.as_deref().unwrap_or("").contains("waiting for")
         })
     })
+    .await;
+    // The results so far (the earlier wave's hook) are written into the
+    // Running operation's state.
+    h.wait_app(
+        "term",
+        "showing the earlier wave's result while running",
+        |a| {
+            op_state(a).is_some_and(|op| op.phase == OperationPhase::Running)
+                && results(a)
+                    .iter()
+                    .any(|r| r.name == "early" && r.hook_phase.as_deref() == Some("Succeeded"))
+        },
+    )
     .await;
 
     // Argo CD's terminate: the operation state's phase set to Terminating.

@@ -1,12 +1,13 @@
 //! Reporting a running sync: while it waits (a wave becoming healthy, CRDs
 //! being established) it says what for in `status.operationState.message`
 //! as that changes, instead of "syncing" for up to the wave timeout; when it
-//! ends, one INFO log line sums it up. While it runs, the Application is
+//! ends, one INFO log line sums it up. After each wave, the results so far
+//! (with hook phases) are written into `syncResult.resources`. While it runs, the Application is
 //! read again every progress interval: a terminate (Argo CD's way: the
 //! operation state's phase set to `Terminating`, or the requested
 //! `operation` cleared) stops the sync between waves.
 
-use driftless_api::{Application, OperationPhase};
+use driftless_api::{Application, OperationPhase, OperationState};
 use driftless_sync::{Progress, Stop, SyncResult, Target};
 
 use crate::pipeline::StageError;
@@ -23,6 +24,7 @@ impl Reconciler<'_> {
         sha: &str,
     ) -> Result<SyncResult, StageError> {
         let (progress, mut messages) = Progress::channel();
+        let (progress, mut results) = progress.with_results();
         let mut target = target.clone();
         target.progress = progress;
         let stop = Stop::default();
@@ -53,20 +55,36 @@ impl Reconciler<'_> {
                         return sync.await;
                     }
                     let message = messages.borrow_and_update().clone();
-                    self.write_progress(message).await;
+                    self.write_progress(|op| op.message = Some(message)).await;
+                }
+                changed = results.changed() => {
+                    if changed.is_err() {
+                        return sync.await;
+                    }
+                    let (so_far, _) = super::sync::bounded_results(
+                        results.borrow_and_update().clone(),
+                        crate::status::MAX_RESOURCES,
+                    );
+                    self.write_progress(|op| {
+                        if let Some(r) = op.sync_result.as_mut() {
+                            r.resources = so_far;
+                        }
+                    })
+                    .await;
                 }
             }
         }
     }
 
-    /// Writes `message` into the Running operation state; a failure is
-    /// logged (the sync goes on, and its outcome is written after).
-    async fn write_progress(&mut self, message: String) {
+    /// Writes `change` (a new message, the results so far) into the
+    /// Running operation state; a failure is logged (the sync goes on, and
+    /// its outcome is written after).
+    async fn write_progress(&mut self, change: impl FnOnce(&mut OperationState)) {
         let mut next = self.prev.clone();
         let Some(op) = next.operation_state.as_mut() else {
             return;
         };
-        op.message = Some(message);
+        change(op);
         match self.write_status(&next).await {
             Ok(()) => self.prev = next,
             Err(error) => tracing::debug!(%error, "cannot write the sync's progress"),

@@ -398,7 +398,10 @@ impl<'a> Reconciler<'a> {
 /// At most `limit` results, so the operation state stays bounded: those
 /// that did not simply sync (failures, hooks, prunes) are kept first, the
 /// order is kept; the second value counts those left out.
-fn bounded_results(results: Vec<ResourceResult>, limit: usize) -> (Vec<ResourceResult>, usize) {
+pub(super) fn bounded_results(
+    results: Vec<ResourceResult>,
+    limit: usize,
+) -> (Vec<ResourceResult>, usize) {
     if results.len() <= limit {
         return (results, 0);
     }

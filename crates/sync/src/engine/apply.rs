@@ -119,6 +119,7 @@ impl SyncEngine {
             let last = index + 1 == steps.len();
             self.run_step(target, step, last, &mut result, &mut failure)
                 .await;
+            target.progress.report_results(result.resource_results());
         }
         if failure.is_some() && !result.terminated && !target.dry_run {
             for step in steps::sync_fail(hooks) {
