@@ -138,6 +138,8 @@ fn target_of(app: &Application) -> Target {
         ignore_differences: spec.ignore_differences.clone(),
         prune: true,
         previous: app.status.clone().unwrap_or_default().resources,
+        // Sync hooks are not part of an Application's diff.
+        hooks: true,
         ..Target::default()
     }
 }
