@@ -205,7 +205,7 @@ pub struct Hook {
     /// The object to create: namespace defaulted, instance label and
     /// annotations set.
     pub object: Object,
-    /// Why it cannot be created (a bad wave, an unknown kind).
+    /// Why it cannot be created (a bad wave).
     pub error: Option<String>,
     pub(crate) resolved: Option<Resolved>,
 }

@@ -63,11 +63,24 @@ impl SyncEngine {
         if let Some(e) = &hook.error {
             return Err(e.clone());
         }
-        let Some(resolved) = hook.resolved.clone() else {
-            return Err(format!(
-                "{}: the cluster does not serve this kind",
-                hook.key
-            ));
+        // A kind unknown when compared may be served now: its CRD was
+        // applied by an earlier phase of this sync.
+        let resolved = match &hook.resolved {
+            Some(r) => r.clone(),
+            None => self
+                .catalog
+                .resolve(&hook.key.group, &hook.version, &hook.key.kind)
+                .await
+                .ok()
+                .flatten()
+                .ok_or_else(|| {
+                    format!(
+                        "{}: the cluster does not serve {} {}",
+                        hook.key,
+                        hook.object.api_version(),
+                        hook.key.kind
+                    )
+                })?,
         };
         let api = kubeapi::api(&self.client, &resolved, &hook.key.namespace);
         let instance = |name: String| Instance {

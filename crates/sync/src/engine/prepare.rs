@@ -204,13 +204,6 @@ impl SyncEngine {
             Ok(w) => (w, None),
             Err(e) => (0, Some(format!("{key}: {e}"))),
         };
-        let kind_error = (resolved.is_none()).then(|| {
-            format!(
-                "{key}: the cluster does not serve {} {}",
-                obj.api_version(),
-                obj.kind()
-            )
-        });
         Ok(Hook {
             version: obj.version().to_string(),
             key,
@@ -218,7 +211,7 @@ impl SyncEngine {
             wave,
             generated,
             object: obj,
-            error: wave_error.or(kind_error),
+            error: wave_error,
             resolved,
         })
     }
