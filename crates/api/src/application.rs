@@ -833,9 +833,15 @@ pub struct ResourceResult {
     /// What was done: created, configured, unchanged, pruned, ... or why it failed.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub message: Option<String>,
-    /// The sync phase the resource belongs to (`Sync`).
+    /// The sync phase the resource belongs to (`PreSync`, `Sync`, `PostSync`, `SyncFail`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sync_phase: Option<String>,
+    /// For a sync hook: its hook type in this phase (`PreSync`, `Sync`, `PostSync`, `SyncFail`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hook_type: Option<String>,
+    /// For a sync hook: how it ended (`Running`, `Succeeded`, `Failed`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hook_phase: Option<String>,
 }
 
 #[cfg(test)]

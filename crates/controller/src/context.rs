@@ -65,6 +65,10 @@ pub struct AppMemory {
     pub deletion_left: Option<usize>,
     /// The `DeletionError` message last written (`Some(None)`: cleared).
     pub deletion_report: Option<Option<String>>,
+    /// Its PreDelete/PostDelete hooks, read once its deletion started.
+    pub deletion_hooks: Option<Vec<driftless_sync::Hook>>,
+    /// Its PreDelete hooks ran and succeeded (its resources may go).
+    pub pre_delete_done: bool,
 }
 
 /// A `ref` source of a multi-source Application, as webhooks match it.

@@ -3,7 +3,8 @@
 //! `/background` form, every object tracked to it (except `Delete=false`
 //! ones; `Prune=false` only matters to syncs) is deleted through the sync
 //! engine's delete path before the finalizer is removed; without it, the
-//! resources stay.
+//! resources stay. The Application's PreDelete hooks run (and must succeed)
+//! before anything is deleted, its PostDelete hooks once everything is gone.
 //!
 //! A deletion that does not progress backs off (1 s, doubling, at most
 //! [`MAX_DELAY`]); what blocks it (an object that keeps a finalizer, a
@@ -13,7 +14,8 @@
 use std::time::Duration;
 
 use driftless_api::{Application, ApplicationCondition, RESOURCES_FINALIZER};
-use driftless_sync::{Deletion, PropagationPolicy, Target, parse_sync_options};
+use driftless_sync::hooks::HookType;
+use driftless_sync::{Deletion, Hook, PropagationPolicy, Target, parse_sync_options};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
 use k8s_openapi::jiff::Timestamp;
 use kube::api::{Api, Patch, PatchParams};
@@ -25,7 +27,7 @@ use crate::context::Context;
 use crate::cycle::AppId;
 use crate::error::{Error, Result};
 use crate::events;
-use crate::reconcile::{app_id, tracking_name};
+use crate::reconcile::{app_id, delete_hooks, tracking_name};
 
 /// The condition naming what keeps an Application's deletion from
 /// finishing (Argo CD's name for it).
@@ -63,6 +65,21 @@ pub async fn finalize(app: &Application, ctx: &Context) -> Result<Action> {
     };
     let target = deletion_target(app, ctx, background);
     ctx.set_tracking_name(&target.app, &id);
+    let hooks = deletion_hooks(app, ctx, &id).await;
+    if !ctx.memory(&id, |m| m.pre_delete_done) {
+        if let Err(m) = delete_hooks::run(ctx, &target, &hooks, HookType::PreDelete).await {
+            let stalled = record_pass(ctx, &id, None);
+            report(
+                app,
+                ctx,
+                &label,
+                &[format!("its PreDelete hooks failed: {m}")],
+            )
+            .await?;
+            return Ok(Action::requeue(deletion_delay(stalled)));
+        }
+        ctx.memory(&id, |m| m.pre_delete_done = true);
+    }
     let owner = crate::engine::Owner::new("application", &id.0, &id.1);
     let deletion = match crate::engine::delete(&ctx.engine, &owner, &target).await {
         Ok(d) => d,
@@ -74,6 +91,17 @@ pub async fn finalize(app: &Application, ctx: &Context) -> Result<Action> {
         }
     };
     if deletion.finished() {
+        if let Err(m) = delete_hooks::run(ctx, &target, &hooks, HookType::PostDelete).await {
+            let stalled = record_pass(ctx, &id, None);
+            report(
+                app,
+                ctx,
+                &label,
+                &[format!("its PostDelete hooks failed: {m}")],
+            )
+            .await?;
+            return Ok(Action::requeue(deletion_delay(stalled)));
+        }
         tracing::info!(
             kept = deletion.kept.len(),
             "resources deleted; removing the finalizer"
@@ -94,6 +122,27 @@ pub async fn finalize(app: &Application, ctx: &Context) -> Result<Action> {
     let stalled = record_pass(ctx, &id, Some(&deletion));
     report(app, ctx, &label, &blockers(&deletion, stalled)).await?;
     Ok(Action::requeue(deletion_delay(stalled)))
+}
+
+/// The PreDelete/PostDelete hooks of `app`, read once per deletion. When
+/// they cannot be read (the repository is gone, the path no longer
+/// renders), the deletion goes on without them and says so in an Event.
+async fn deletion_hooks(app: &Application, ctx: &Context, id: &AppId) -> Vec<Hook> {
+    if let Some(hooks) = ctx.memory(id, |m| m.deletion_hooks.clone()) {
+        return hooks;
+    }
+    let hooks = match delete_hooks::deletion_hooks(app, ctx).await {
+        Ok(hooks) => hooks,
+        Err(message) => {
+            let note =
+                format!("its PreDelete/PostDelete hooks cannot be read, so none run: {message}");
+            tracing::warn!(%note, "deleting without hooks");
+            events::publish(ctx, app, true, DELETION_ERROR, note).await;
+            Vec::new()
+        }
+    };
+    ctx.memory(id, |m| m.deletion_hooks = Some(hooks.clone()));
+    hooks
 }
 
 /// What deleting `app` searches and deletes with: its tracking name, its

@@ -74,14 +74,24 @@
 //!   one: a wave is a gate across attempts. A Degraded object or
 //!   [`SyncEngine::with_wave_timeout`] fails the sync and stops later waves
 //!   and pruning.
-//! - Sync hooks (`argocd.argoproj.io/hook`) are applied as ordinary objects
-//!   in their phase (PreSync, Sync, PostSync); `Skip`/`SyncFail` hooks and
-//!   hooks with only `generateName` are not applied.
+//! - Sync hooks ([`hooks`]: `argocd.argoproj.io/hook`, or Helm's
+//!   `helm.sh/hook` mapped as Argo CD maps it) are run when
+//!   [`Target::hooks`] is set (Argo CD Applications): they are kept out of
+//!   the diff, the status resources and the prune set ([`Comparison::hooks`]),
+//!   created with `create` (so `generateName` works) in their phase (PreSync,
+//!   Sync, PostSync) and wave, waited for until they finish, and deleted per
+//!   their delete policy; a failed sync runs the SyncFail hooks. Without
+//!   [`Target::hooks`] (Flux), hook annotations only order objects by phase,
+//!   `Skip`/`SyncFail` objects and those with only `generateName` are not
+//!   applied.
+//! - [`Target::stop`] stops a running sync between waves or while a wave
+//!   waits ([`SyncResult::terminated`], message "Operation terminated").
 
 pub mod discovery;
 mod engine;
 pub mod error;
 pub mod health;
+pub mod hooks;
 pub mod ignore;
 mod index;
 pub mod jq;
@@ -101,9 +111,9 @@ pub use discovery::{Catalog, Resolved};
 pub use engine::{DEFAULT_FIELD_MANAGER, Deletion, SyncEngine};
 pub use error::SyncError;
 pub use model::{
-    Action, Comparison, ManagedKind, ResourceDiff, ResourceOutcome, ResourceState, SyncResult,
-    Target, Warning,
+    Action, Comparison, Hook, HookPhase, ManagedKind, ResourceDiff, ResourceOutcome, ResourceState,
+    SyncResult, Target, Warning,
 };
 pub use options::{PropagationPolicy, SyncOptions, parse_sync_options};
-pub use progress::Progress;
+pub use progress::{Progress, Stop};
 pub use tracking::{TRACKING_ANNOTATION, tracking_id};

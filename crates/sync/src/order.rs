@@ -17,6 +17,8 @@ pub enum Phase {
     Sync,
     /// After the main sync succeeded (`hook: PostSync`).
     PostSync,
+    /// After a sync failed (`hook: SyncFail`; only hooks run in it).
+    SyncFail,
 }
 
 impl Phase {
@@ -26,6 +28,7 @@ impl Phase {
             Self::PreSync => "PreSync",
             Self::Sync => "Sync",
             Self::PostSync => "PostSync",
+            Self::SyncFail => "SyncFail",
         }
     }
 }

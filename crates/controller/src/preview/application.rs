@@ -106,6 +106,8 @@ impl Previewer {
             ignore_differences: spec.ignore_differences.clone(),
             prune: true,
             previous: app.status.clone().unwrap_or_default().resources,
+            // Sync hooks are not part of an Application's diff.
+            hooks: true,
             ..Target::default()
         }
     }

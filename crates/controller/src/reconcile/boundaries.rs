@@ -25,7 +25,10 @@ impl Reconciler<'_> {
             project,
             project_name,
             &self.app.spec.spec.destination,
-            cmp.resources.iter().map(|r| &r.key),
+            cmp.resources
+                .iter()
+                .map(|r| &r.key)
+                .chain(cmp.hooks.iter().map(|h| &h.key)),
         );
         if forbidden.is_empty() {
             return Ok(());

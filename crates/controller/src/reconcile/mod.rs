@@ -4,6 +4,7 @@
 //! the Application; only API failures reach the error policy.
 
 mod boundaries;
+pub(crate) mod delete_hooks;
 mod helm;
 mod progress;
 mod source;
@@ -27,7 +28,7 @@ use tracing::Instrument;
 use crate::context::Context;
 use crate::cycle::AppId;
 use crate::decide::Decision;
-use crate::engine::{self, Owner};
+use crate::engine::Owner;
 use crate::error::{Error, Result};
 use crate::events::{self, reason};
 use crate::finalize;
@@ -355,37 +356,10 @@ impl<'a> Reconciler<'a> {
         if fetch {
             self.before_fetch(operation, &repo, &wanted).await?;
         }
-        let (revision, rendered, revisions) = match source.chart() {
-            Some(chart) => {
-                let refs = self.resolve_refs(&source, fetch).await?;
-                self.fetched(fetch, None);
-                let asked = self.chart_version_to_render(&wanted, fetch);
-                let (rendered, version) = self
-                    .render_remote_chart(&source, chart, &asked, &refs)
-                    .await?;
-                let resolved = (wanted.clone(), version.clone());
-                self.ctx
-                    .memory(&self.id, |m| m.chart_version = Some(resolved));
-                let revisions =
-                    helm::revisions(&self.app.spec.spec.sources, &source, &version, &refs);
-                (version, rendered, revisions)
-            }
-            None => {
-                let resolved = engine::resolve(self.ctx, &self.owner(), &repo, &wanted, fetch)
-                    .await
-                    .map_err(Error::from)?;
-                let refs = self.resolve_refs(&source, fetch).await?;
-                let sha = resolved.sha;
-                self.fetched(fetch, resolved.stale);
-                self.report_stale(&repo, &wanted, &sha).await;
-                // Render (cached by repository, commit, path and overrides).
-                let rendered = self
-                    .render(&source, &sha, refresh == Some(Refresh::Hard), &refs)
-                    .await?;
-                let revisions = helm::revisions(&self.app.spec.spec.sources, &source, &sha, &refs);
-                (sha, rendered, revisions)
-            }
-        };
+        let hard = refresh == Some(Refresh::Hard);
+        let (revision, rendered, revisions) = self
+            .resolve_and_render(&source, &wanted, fetch, hard)
+            .await?;
         // What a sync is of: the revision, or for several sources every
         // source's revision (a values change in a ref source is a new one).
         let sha = if revisions.is_empty() {
@@ -447,6 +421,11 @@ impl<'a> Reconciler<'a> {
                         m.self_heal_attempts += 1;
                         m.last_self_heal = Some(now);
                     });
+                }
+                // A failed automated sync is retried when its backoff ends,
+                // not at the next periodic refresh.
+                if let Some(delay) = self.retry_after(&state) {
+                    self.requeue = self.requeue.min(delay + Duration::from_millis(100));
                 }
                 obs.operation_state = Some(state);
                 obs.synced = entry;

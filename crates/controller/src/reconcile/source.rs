@@ -54,6 +54,52 @@ impl<'a> Reconciler<'a> {
         Ok(())
     }
 
+    /// Resolves `source` at `wanted` (fetching when `fetch`) and renders it:
+    /// a chart from a Helm repository or OCI registry, or a Git path (a
+    /// chart directory, kustomize or plain YAML), with the `ref` sources'
+    /// files. Returns the revision (commit or chart version), the render,
+    /// and every source's revision for a multi-source Application.
+    pub(super) async fn resolve_and_render(
+        &mut self,
+        source: &ApplicationSource,
+        wanted: &str,
+        fetch: bool,
+        hard: bool,
+    ) -> Result<(String, Arc<Rendered>, Vec<String>), Failure> {
+        let repo = source.repo_url.clone();
+        let found = match source.chart() {
+            Some(chart) => {
+                let refs = self.resolve_refs(source, fetch).await?;
+                self.fetched(fetch, None);
+                let asked = self.chart_version_to_render(wanted, fetch);
+                let (rendered, version) = self
+                    .render_remote_chart(source, chart, &asked, &refs)
+                    .await?;
+                let resolved = (wanted.to_string(), version.clone());
+                self.ctx
+                    .memory(&self.id, |m| m.chart_version = Some(resolved));
+                let revisions =
+                    super::helm::revisions(&self.app.spec.spec.sources, source, &version, &refs);
+                (version, rendered, revisions)
+            }
+            None => {
+                let resolved = engine::resolve(self.ctx, &self.owner(), &repo, wanted, fetch)
+                    .await
+                    .map_err(Error::from)?;
+                let refs = self.resolve_refs(source, fetch).await?;
+                let sha = resolved.sha;
+                self.fetched(fetch, resolved.stale);
+                self.report_stale(&repo, wanted, &sha).await;
+                // Render (cached by repository, commit, path and overrides).
+                let rendered = self.render(source, &sha, hard, &refs).await?;
+                let revisions =
+                    super::helm::revisions(&self.app.spec.spec.sources, source, &sha, &refs);
+                (sha, rendered, revisions)
+            }
+        };
+        Ok(found)
+    }
+
     /// Renders the source at `sha` (from the cache unless `bypass_cache`);
     /// what the render skipped becomes a ComparisonWarning condition.
     /// A path holding `Chart.yaml` (or a source with `helm` options) is a

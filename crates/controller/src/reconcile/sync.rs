@@ -5,7 +5,7 @@ use std::time::Instant;
 
 use driftless_api::{
     ApplicationSource, Operation, OperationInitiator, OperationPhase, OperationState,
-    RevisionHistory, SyncOperation, SyncOperationResult, condition,
+    ResourceResult, RevisionHistory, SyncOperation, SyncOperationResult, condition,
 };
 use driftless_render::Object;
 use driftless_sync::{Target, parse_sync_options};
@@ -90,6 +90,8 @@ impl<'a> Reconciler<'a> {
             }),
             previous: self.prev.resources.clone(),
             progress: Default::default(),
+            hooks: true,
+            stop: Default::default(),
         }
     }
 
@@ -136,15 +138,39 @@ impl<'a> Reconciler<'a> {
         Ok(())
     }
 
-    pub(super) fn decide(&self, cmp: &Comparison, sha: &str, empty: bool) -> Decision {
+    /// `syncPolicy.retry`, parsed (the defaults when it does not parse).
+    fn retry_policy(&self) -> RetryPolicy {
         let policy = self.app.spec.spec.sync_policy.as_ref();
-        let retry = match RetryPolicy::from_strategy(policy.and_then(|p| p.retry.as_ref())) {
+        match RetryPolicy::from_strategy(policy.and_then(|p| p.retry.as_ref())) {
             Ok(r) => r,
             Err(m) => {
                 tracing::warn!(error = %m, "bad syncPolicy.retry; using the defaults");
                 RetryPolicy::default()
             }
-        };
+        }
+    }
+
+    /// When an automated sync that ended as `state` is retried: after the
+    /// retry policy's next delay, if it allows another attempt. `None` for
+    /// a success, a manual sync, or retries used up.
+    pub(super) fn retry_after(&self, state: &OperationState) -> Option<std::time::Duration> {
+        let automated = self
+            .app
+            .spec
+            .spec
+            .sync_policy
+            .as_ref()
+            .and_then(|p| p.automated())
+            .is_some();
+        let failed = matches!(state.phase, OperationPhase::Failed | OperationPhase::Error);
+        let next = u32::try_from(state.retry_count.unwrap_or(0).max(0)).unwrap_or(u32::MAX) + 1;
+        let retry = self.retry_policy();
+        (automated && failed && retry.allows(next)).then(|| retry.delay(next))
+    }
+
+    pub(super) fn decide(&self, cmp: &Comparison, sha: &str, empty: bool) -> Decision {
+        let policy = self.app.spec.spec.sync_policy.as_ref();
+        let retry = self.retry_policy();
         let (attempts, last_heal) = self
             .ctx
             .memory(&self.id, |m| (m.self_heal_attempts, m.last_self_heal));
@@ -257,7 +283,8 @@ impl<'a> Reconciler<'a> {
                 } else {
                     OperationPhase::Failed
                 };
-                let resources = r.resource_results();
+                let (resources, dropped) =
+                    bounded_results(r.resource_results(), crate::status::MAX_RESOURCES);
                 let pruned: Vec<String> = r
                     .resources
                     .iter()
@@ -274,9 +301,13 @@ impl<'a> Reconciler<'a> {
                     )
                     .await;
                 }
+                let message = match dropped {
+                    0 => r.message.clone(),
+                    n => format!("{} ({n} unchanged resources not listed)", r.message),
+                };
                 (
                     phase,
-                    r.message.clone(),
+                    message,
                     Some(SyncOperationResult {
                         revision: sha.to_string(),
                         source: Some(source.clone()),
@@ -364,9 +395,59 @@ impl<'a> Reconciler<'a> {
     }
 }
 
+/// At most `limit` results, so the operation state stays bounded: those
+/// that did not simply sync (failures, hooks, prunes) are kept first, the
+/// order is kept; the second value counts those left out.
+pub(super) fn bounded_results(
+    results: Vec<ResourceResult>,
+    limit: usize,
+) -> (Vec<ResourceResult>, usize) {
+    if results.len() <= limit {
+        return (results, 0);
+    }
+    let plain = |r: &ResourceResult| r.status.as_deref() == Some("Synced") && r.hook_type.is_none();
+    let notable = results.iter().filter(|r| !plain(r)).count();
+    let mut room = limit.saturating_sub(notable);
+    let total = results.len();
+    let kept: Vec<ResourceResult> = results
+        .into_iter()
+        .filter(|r| {
+            if !plain(r) {
+                return true;
+            }
+            let keep = room > 0;
+            room = room.saturating_sub(1);
+            keep
+        })
+        .take(limit)
+        .collect();
+    let dropped = total - kept.len();
+    (kept, dropped)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn results_are_bounded_keeping_what_did_not_simply_sync() {
+        let result = |name: &str, status: &str| ResourceResult {
+            kind: "ConfigMap".into(),
+            name: name.into(),
+            status: Some(status.into()),
+            ..Default::default()
+        };
+        let mut many: Vec<ResourceResult> = (0..10)
+            .map(|i| result(&format!("c{i}"), "Synced"))
+            .collect();
+        many.insert(7, result("broken", "SyncFailed"));
+        let (kept, dropped) = bounded_results(many.clone(), 4);
+        let names: Vec<&str> = kept.iter().map(|r| r.name.as_str()).collect();
+        assert_eq!(names, ["c0", "c1", "c2", "broken"]);
+        assert_eq!(dropped, 7);
+        let (all, none) = bounded_results(many, 20);
+        assert_eq!((all.len(), none), (11, 0));
+    }
     use crate::decide::auto_sync;
     use driftless_api::{SyncPolicy, SyncPolicyAutomated};
     use std::time::Duration;

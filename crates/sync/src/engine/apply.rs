@@ -1,5 +1,8 @@
 //! [`SyncEngine::sync`]: applies what differs in order (phase, wave, kind),
-//! waits for each wave to become healthy, then prunes. A wave is a gate
+//! with the sync hooks of each phase and wave, waits for each wave to
+//! become healthy (and its hooks to finish), then prunes; a failed sync
+//! runs the SyncFail hooks; a stop request ends it between waves or while
+//! one waits. A wave is a gate
 //! across attempts: every object of it (written now, or unchanged since an
 //! earlier attempt or another writer) must be healthy before the next wave
 //! starts.
@@ -12,14 +15,22 @@ use serde_json::{Value, json};
 
 use super::SyncEngine;
 use super::compare::strip_ignored;
+use super::hook_run;
+use super::steps::{self, Step};
 use super::wait::WaitFailure;
 use crate::discovery::Resolved;
 use crate::error::SyncError;
+use crate::hooks::HookType;
 use crate::model::{
-    Action, Comparison, ResourceDiff, ResourceOutcome, ResourceState, SyncResult, Target,
+    Action, Comparison, Hook, HookPhase, ResourceDiff, ResourceOutcome, ResourceState, SyncResult,
+    Target,
 };
+use crate::order::Phase;
+use crate::progress::Stop;
 use crate::{ignore, kubeapi};
 
+/// The message of a sync stopped by a terminate, as Argo CD words it.
+pub(crate) const TERMINATED: &str = "Operation terminated";
 /// How long CRDs may take to become Established.
 const CRD_TIMEOUT: Duration = Duration::from_secs(60);
 /// How long a replaced object may take to disappear.
@@ -40,6 +51,7 @@ fn outcome(r: &ResourceDiff, action: Action, message: impl Into<String>) -> Reso
         message: message.into(),
         phase: r.phase,
         wave: r.wave,
+        hook: None,
     }
 }
 
@@ -84,69 +96,195 @@ impl SyncEngine {
             }
         }
 
-        let waves = group_waves(to_apply);
-        for (index, wave) in waves.iter().enumerate() {
+        // A partial sync runs no hooks, as in Argo CD.
+        let hooks: &[Hook] = if target.hooks && target.resources.is_none() {
+            &comparison.hooks
+        } else {
+            &[]
+        };
+        let steps = steps::plan(to_apply, hooks);
+        for (index, step) in steps.iter().enumerate() {
+            if failure.is_none() && target.stop.requested() {
+                result.terminated = true;
+                failure = Some(TERMINATED.into());
+            }
             if failure.is_some() {
                 result.resources.extend(
-                    wave.iter().map(|r| {
-                        outcome(r, Action::Skipped, "not applied: an earlier wave failed")
+                    step.resources.iter().map(|r| {
+                        outcome(r, Action::Skipped, "not applied: an earlier step failed")
                     }),
                 );
                 continue;
             }
-            let mut wait_for = Vec::new();
-            for tier in wave.chunk_by(|a, b| a.sort_key().kind_rank == b.sort_key().kind_rank) {
-                // Indices, not borrowed items: a closure over borrowed
-                // items cannot be proven `Send`.
-                let applied: Vec<Applied> = stream::iter(0..tier.len())
-                    .map(|i| self.apply_one(target, tier[i]))
-                    .buffered(self.concurrency)
-                    .collect()
+            let last = index + 1 == steps.len();
+            self.run_step(target, step, last, &mut result, &mut failure)
+                .await;
+            target.progress.report_results(result.resource_results());
+        }
+        if failure.is_some() && !result.terminated && !target.dry_run {
+            for step in steps::sync_fail(hooks) {
+                let mut ignored = None;
+                self.run_step(target, &step, true, &mut result, &mut ignored)
                     .await;
-                let mut crds = Vec::new();
-                for a in applied {
-                    result.writes += a.writes;
-                    if a.outcome.action == Action::Failed {
-                        failure.get_or_insert_with(|| a.outcome.message.clone());
-                    }
-                    if let Some(w) = a.wait_for {
-                        if w.0.kind == "CustomResourceDefinition"
-                            && a.outcome.action != Action::Unchanged
-                        {
-                            crds.push(w.clone());
-                        }
-                        wait_for.push(w);
-                    }
-                    result.resources.push(a.outcome);
-                }
-                if !crds.is_empty() && !target.dry_run {
-                    let waiting = (&target.progress, "CustomResourceDefinitions");
-                    if let Err(e) = self.wait_healthy(&crds, CRD_TIMEOUT, waiting).await {
-                        failure.get_or_insert(wait_message("CustomResourceDefinitions", e));
-                    }
-                    self.catalog.invalidate().await;
-                }
-            }
-            let last = index + 1 == waves.len();
-            if failure.is_none() && !last && !wait_for.is_empty() && !target.dry_run {
-                let started = Instant::now();
-                let what = format!("wave {}", wave[0].wave);
-                let waiting = (&target.progress, what.as_str());
-                if let Err(e) = self
-                    .wait_healthy(&wait_for, self.wave_timeout, waiting)
-                    .await
-                {
-                    failure = Some(wait_message(&format!("wave {}", wave[0].wave), e));
-                }
-                tracing::debug!(wave = wave[0].wave, waited = ?started.elapsed(), "wave healthy");
             }
         }
 
         self.prune_all(target, &to_prune, failure.is_some(), &mut result)
             .await;
         result.succeeded = failure.is_none();
-        result.message = summary(&result, failure.as_deref());
+        result.message = if result.terminated {
+            TERMINATED.to_string()
+        } else {
+            summary(&result, failure.as_deref())
+        };
         Ok(result)
+    }
+
+    /// Runs the hooks of `hooks` that are of type `hook_type` (PreDelete,
+    /// PostDelete: around an Application's deletion), wave by wave, each
+    /// wave waited for until its hooks finished; stops at the first failure.
+    pub async fn run_hooks(
+        &self,
+        target: &Target,
+        hooks: &[Hook],
+        hook_type: HookType,
+    ) -> SyncResult {
+        let mut result = SyncResult::default();
+        let mut failure = None;
+        for step in steps::of_type(hooks, hook_type) {
+            if failure.is_some() {
+                break;
+            }
+            self.run_step(target, &step, true, &mut result, &mut failure)
+                .await;
+        }
+        result.succeeded = failure.is_none();
+        result.message = match &failure {
+            Some(f) => format!("{hook_type} hooks failed: {f}"),
+            None => format!("{hook_type} hooks succeeded"),
+        };
+        result
+    }
+
+    /// Runs one wave of one phase: applies its objects (kind by kind), then
+    /// creates its hooks, then waits until the hooks finished and, when a
+    /// later step follows, the objects are healthy.
+    async fn run_step(
+        &self,
+        target: &Target,
+        step: &Step<'_>,
+        last: bool,
+        result: &mut SyncResult,
+        failure: &mut Option<String>,
+    ) {
+        let mut wait_for = self
+            .apply_resources(target, &step.resources, result, failure)
+            .await;
+        if last || failure.is_some() {
+            wait_for.clear();
+        }
+        let mut instances = Vec::new();
+        for &(hook_type, hook) in &step.hooks {
+            if failure.is_some() {
+                break;
+            }
+            let phase = (hook_type, step.phase);
+            if target.dry_run {
+                result.resources.push(hook_run::hook_outcome(
+                    hook,
+                    hook.key.clone(),
+                    phase,
+                    (Action::Created, HookPhase::Running),
+                    "hook created (dry run)",
+                ));
+                continue;
+            }
+            match self.start_hook(&target.app, hook, phase).await {
+                Ok(instance) => {
+                    result.writes += 1;
+                    wait_for.push((instance.key.clone(), instance.resolved.clone()));
+                    instances.push(instance);
+                }
+                Err(message) => {
+                    failure.get_or_insert_with(|| message.clone());
+                    result.resources.push(hook_run::hook_outcome(
+                        hook,
+                        hook.key.clone(),
+                        phase,
+                        (Action::Failed, HookPhase::Failed),
+                        message,
+                    ));
+                }
+            }
+        }
+        if failure.is_none() && !wait_for.is_empty() && !target.dry_run {
+            let what = match step.phase {
+                Phase::Sync => format!("wave {}", step.wave),
+                phase => format!("{} wave {}", phase.as_str(), step.wave),
+            };
+            let waiting = (&target.progress, what.as_str());
+            match self
+                .wait_healthy(&wait_for, self.wave_timeout, waiting, &target.stop)
+                .await
+            {
+                Ok(()) => {}
+                Err(WaitFailure::Stopped) => {
+                    result.terminated = true;
+                    *failure = Some(TERMINATED.into());
+                }
+                Err(e) => *failure = Some(wait_message(&what, e)),
+            }
+        }
+        for instance in &instances {
+            let done = self.finish_hook(instance, result.terminated).await;
+            result.resources.push(done);
+        }
+    }
+
+    /// Applies `resources` kind by kind (waiting for new CRDs to be
+    /// Established); what to wait for before the next wave.
+    async fn apply_resources(
+        &self,
+        target: &Target,
+        resources: &[&ResourceDiff],
+        result: &mut SyncResult,
+        failure: &mut Option<String>,
+    ) -> Vec<(ObjectKey, Resolved)> {
+        let mut wait_for = Vec::new();
+        for tier in resources.chunk_by(|a, b| a.sort_key().kind_rank == b.sort_key().kind_rank) {
+            // Indices, not borrowed items: a closure over borrowed
+            // items cannot be proven `Send`.
+            let applied: Vec<Applied> = stream::iter(0..tier.len())
+                .map(|i| self.apply_one(target, tier[i]))
+                .buffered(self.concurrency)
+                .collect()
+                .await;
+            let mut crds = Vec::new();
+            for a in applied {
+                result.writes += a.writes;
+                if a.outcome.action == Action::Failed {
+                    failure.get_or_insert_with(|| a.outcome.message.clone());
+                }
+                if let Some(w) = a.wait_for {
+                    if w.0.kind == "CustomResourceDefinition"
+                        && a.outcome.action != Action::Unchanged
+                    {
+                        crds.push(w.clone());
+                    }
+                    wait_for.push(w);
+                }
+                result.resources.push(a.outcome);
+            }
+            if !crds.is_empty() && !target.dry_run {
+                let waiting = (&target.progress, "CustomResourceDefinitions");
+                let never = Stop::default();
+                if let Err(e) = self.wait_healthy(&crds, CRD_TIMEOUT, waiting, &never).await {
+                    failure.get_or_insert(wait_message("CustomResourceDefinitions", e));
+                }
+                self.catalog.invalidate().await;
+            }
+        }
+        wait_for
     }
 
     async fn apply_one(&self, target: &Target, r: &ResourceDiff) -> Applied {
@@ -336,20 +474,11 @@ impl SyncEngine {
     }
 }
 
-/// Groups resources (already in sync order) by phase and wave.
-fn group_waves(resources: Vec<&ResourceDiff>) -> Vec<Vec<&ResourceDiff>> {
-    let mut sorted = resources;
-    sorted.sort_by_key(|r| r.sort_key());
-    sorted
-        .chunk_by(|a, b| (a.phase, a.wave) == (b.phase, b.wave))
-        .map(<[&ResourceDiff]>::to_vec)
-        .collect()
-}
-
 fn wait_message(what: &str, failure: WaitFailure) -> String {
     match failure {
         WaitFailure::Degraded(m) => format!("{what} did not become healthy: {m}"),
         WaitFailure::Timeout(m) => format!("{what} timed out waiting for health: {m}"),
+        WaitFailure::Stopped => TERMINATED.to_string(),
     }
 }
 

@@ -115,14 +115,20 @@ impl SyncEngine {
     ) -> Result<Comparison, SyncError> {
         let rendered = desired.len();
         let mut warnings = Vec::new();
-        let prepared = self.prepare(target, desired, &mut warnings).await?;
+        let (prepared, hooks) = self.prepare(target, desired, &mut warnings).await?;
 
         let scopes = self.list_scopes(target, &prepared).await?;
         let live = self.fetch_live(target, &prepared, &scopes).await?;
         let managed_kinds = managed_kinds(&scopes);
 
         let mut ignore_errors = Vec::new();
-        let desired_keys: HashSet<ObjectKey> = prepared.iter().map(|p| p.key.clone()).collect();
+        // Hooks are never pruned, not even an instance tracked before they
+        // were run as hooks.
+        let desired_keys: HashSet<ObjectKey> = prepared
+            .iter()
+            .map(|p| p.key.clone())
+            .chain(hooks.iter().map(|h| h.key.clone()))
+            .collect();
         let predictions: Vec<(Prepared, Option<Prediction>, Option<Value>)> =
             stream::iter(prepared)
                 .map(|p| async {
@@ -240,6 +246,7 @@ impl SyncEngine {
             warnings,
             managed_kinds,
             rendered,
+            hooks,
         })
     }
 

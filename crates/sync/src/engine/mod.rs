@@ -3,8 +3,10 @@
 mod apply;
 mod compare;
 mod delete;
+mod hook_run;
 mod prepare;
 mod prune;
+mod steps;
 mod wait;
 
 use std::sync::Arc;

@@ -28,6 +28,7 @@ fn outcome(r: &ResourceDiff, action: Action, message: impl Into<String>) -> Reso
         message: message.into(),
         phase: r.phase,
         wave: r.wave,
+        hook: None,
     }
 }
 

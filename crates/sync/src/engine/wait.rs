@@ -9,7 +9,7 @@ use futures::{StreamExt, stream};
 
 use super::SyncEngine;
 use crate::discovery::Resolved;
-use crate::progress::Progress;
+use crate::progress::{Progress, Stop};
 use crate::{health, kubeapi};
 
 /// Why waiting ended without every object healthy.
@@ -18,35 +18,32 @@ pub(super) enum WaitFailure {
     Degraded(String),
     /// The time ran out (the message lists what was still pending).
     Timeout(String),
+    /// A stop (terminate) was requested while waiting.
+    Stopped,
 }
 
 impl SyncEngine {
     /// Polls `objects` until all are Healthy (or Suspended), one is
-    /// Degraded, or `timeout` passes; reports what `what` (e.g. `wave 0`)
-    /// still waits for to the progress of `waiting`.
+    /// Degraded, `timeout` passes or `stop` is requested; reports what
+    /// `what` (e.g. `wave 0`) still waits for to the progress of `waiting`.
     pub(super) async fn wait_healthy(
         &self,
         objects: &[(ObjectKey, Resolved)],
         timeout: Duration,
         (progress, what): (&Progress, &str),
+        stop: &Stop,
     ) -> Result<(), WaitFailure> {
         let start = Instant::now();
         loop {
+            if stop.requested() {
+                return Err(WaitFailure::Stopped);
+            }
             // Indices, not borrowed items: a closure over borrowed items
             // cannot be proven `Send`.
             let states: Vec<(String, driftless_api::HealthStatus)> = stream::iter(0..objects.len())
                 .map(|i| async move {
                     let (key, resolved) = &objects[i];
-                    let api = kubeapi::api(&self.client, resolved, &key.namespace);
-                    let health = match api.get_opt(&key.name).await {
-                        Ok(Some(obj)) => health::assess(&kubeapi::to_value(obj, resolved)),
-                        Ok(None) => health::missing(),
-                        Err(e) => driftless_api::HealthStatus {
-                            status: HealthStatusCode::Unknown,
-                            message: Some(kubeapi::message(&e)),
-                        },
-                    };
-                    (key.to_string(), health)
+                    (key.to_string(), self.health_of(key, resolved).await)
                 })
                 .buffer_unordered(self.concurrency)
                 .collect()
@@ -87,6 +84,23 @@ impl SyncEngine {
             }
             tracing::debug!(pending = pending.len(), "waiting for health");
             tokio::time::sleep(self.poll_interval).await;
+        }
+    }
+
+    /// The health of the live object `key` (Missing when it does not exist).
+    pub(super) async fn health_of(
+        &self,
+        key: &ObjectKey,
+        resolved: &Resolved,
+    ) -> driftless_api::HealthStatus {
+        let api = kubeapi::api(&self.client, resolved, &key.namespace);
+        match api.get_opt(&key.name).await {
+            Ok(Some(obj)) => health::assess(&kubeapi::to_value(obj, resolved)),
+            Ok(None) => health::missing(),
+            Err(e) => driftless_api::HealthStatus {
+                status: HealthStatusCode::Unknown,
+                message: Some(kubeapi::message(&e)),
+            },
         }
     }
 }
