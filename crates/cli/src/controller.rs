@@ -112,6 +112,11 @@ pub(crate) struct Args {
     /// ComparisonError naming the field.
     #[arg(long, value_name = "COMMAND", env = "DRIFTLESS_KUSTOMIZE_COMMAND")]
     kustomize_command: Option<String>,
+    /// The `helm` that renders kustomizations' `helmCharts` (sandboxed, no
+    /// inherited configuration). Default: `helm` on `PATH`; without one,
+    /// `helmCharts` are a ComparisonError naming the field.
+    #[arg(long, value_name = "PATH", env = "DRIFTLESS_HELM_COMMAND")]
+    helm_command: Option<std::path::PathBuf>,
 }
 
 /// Webhook secrets come from the environment only, so they never show in a
@@ -187,6 +192,10 @@ pub(crate) fn run(args: &Args) -> anyhow::Result<()> {
     config.webhook_secrets = webhook_secrets();
     config.kustomize_command =
         crate::render::external_kustomize(args.kustomize_command.as_deref())?;
+    config.chart_inflater = crate::charts::chart_inflater(
+        args.helm_command.as_deref(),
+        &crate::charts::default_work_dir(),
+    );
     if args.leader_elect {
         let namespace = args
             .lease_namespace

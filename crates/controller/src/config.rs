@@ -83,6 +83,9 @@ pub struct ControllerConfig {
     /// A kustomize command for the paths the native renderer refuses (Helm
     /// charts, plugins, remote bases); `None` reports those as errors.
     pub kustomize_command: Option<driftless_render::ExternalKustomize>,
+    /// What renders kustomizations' `helmCharts` natively (driftless-helm);
+    /// `None` reports them as errors (or hands them to `kustomize_command`).
+    pub chart_inflater: Option<driftless_render::SharedInflater>,
     /// How long a sync wave may take to become healthy before the sync
     /// fails (and is retried per `syncPolicy.retry`). Default 10 min.
     pub wave_timeout: Duration,
@@ -112,6 +115,7 @@ impl Default for ControllerConfig {
             watch_managed: true,
             instance: std::env::var("POD_NAME").ok(),
             kustomize_command: None,
+            chart_inflater: None,
             wave_timeout: Duration::from_secs(600),
         }
     }

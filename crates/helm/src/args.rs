@@ -71,6 +71,12 @@ pub(crate) fn template_args(
     if options.skip_schema_validation {
         args.push("--skip-schema-validation".into());
     }
+    if options.skip_tests {
+        args.push("--skip-tests".into());
+    }
+    if options.no_hooks {
+        args.push("--no-hooks".into());
+    }
     args
 }
 

@@ -72,6 +72,8 @@ pub(crate) fn key(
     }
     field("skip-crds", &options.skip_crds.to_string());
     field("skip-schema", &options.skip_schema_validation.to_string());
+    field("skip-tests", &options.skip_tests.to_string());
+    field("no-hooks", &options.no_hooks.to_string());
     collected.digest_into(&mut hasher);
     hasher.finalize().into()
 }

@@ -76,6 +76,9 @@ pub async fn render(
     options
         .external_kustomize
         .clone_from(&ctx.config.kustomize_command);
+    options
+        .chart_inflater
+        .clone_from(&ctx.config.chart_inflater);
     let rendered = ctx
         .source
         .render(

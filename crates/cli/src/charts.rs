@@ -1,0 +1,33 @@
+//! The Helm renderer behind a kustomization's `helmCharts`: driftless-helm's
+//! sandboxed, pinned `helm template`, found at `--helm-command` or as `helm`
+//! on `PATH`. Without a helm, `helmCharts` stay an error naming the field.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use driftless_helm::{Helm, Renderer};
+use driftless_render::SharedInflater;
+
+/// The inflater for `helm` (or the `helm` on `PATH`), keeping its charts
+/// below `work_dir`; `None` when there is no helm to run.
+pub(crate) fn chart_inflater(helm: Option<&Path>, work_dir: &Path) -> Option<SharedInflater> {
+    let program = match helm {
+        Some(path) => path.to_path_buf(),
+        None => on_path("helm")?,
+    };
+    let renderer = Renderer::new(Helm::new(program), work_dir);
+    Some(SharedInflater(Arc::new(renderer)))
+}
+
+/// Where the charts and sandboxes of helm renders go by default.
+pub(crate) fn default_work_dir() -> PathBuf {
+    std::env::temp_dir().join("driftless-helm")
+}
+
+/// The first executable file called `name` in a `PATH` directory.
+fn on_path(name: &str) -> Option<PathBuf> {
+    let path = std::env::var_os("PATH")?;
+    std::env::split_paths(&path)
+        .map(|dir| dir.join(name))
+        .find(|candidate| candidate.is_file())
+}
