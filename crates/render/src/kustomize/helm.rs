@@ -131,13 +131,6 @@ fn inflate(
     field: &str,
 ) -> Result<Vec<crate::object::Object>, RenderError> {
     check_supported(k, chart, field)?;
-    let merge = values_merge(&chart.values_merge).ok_or_else(|| {
-        RenderError::field(
-            &k.file,
-            &format!("{field}.valuesMerge"),
-            "valuesMerge must be one of [merge override replace]",
-        )
-    })?;
     let tree: &dyn FileTree = ctx.reader;
     let home = ctx.file_path(k, home, "helmGlobals.chartHome")?;
     let home = if !chart.version.is_empty() && !chart.repo.is_empty() {
@@ -156,42 +149,7 @@ fn inflate(
         name: &chart.name,
         version: (!chart.version.is_empty()).then_some(chart.version.as_str()),
     };
-    let label = format!(
-        "{}{}",
-        chart.name,
-        chart_ref
-            .version
-            .map(|v| format!(" {v}"))
-            .unwrap_or_default()
-    );
-    let failed = |source| RenderError::Chart {
-        file: k.file.clone(),
-        field: field.to_string(),
-        chart: label.clone(),
-        source,
-    };
-    let (values_label, values_text) = if chart.values_file.is_empty() {
-        let text = match location {
-            ChartLocation::Tree { dir, .. } => read_optional(ctx, &join(dir, "values.yaml")?)?,
-            _ => inflater.default_values(&chart_ref).map_err(failed)?,
-        };
-        (format!("{} values.yaml", chart.name), text)
-    } else {
-        let path = ctx.file_path(k, &chart.values_file, &format!("{field}.valuesFile"))?;
-        let text = ctx.reader.read_text(&path)?;
-        (path, text)
-    };
-    let values_text = match chart.values_inline.as_ref().filter(|m| !m.is_empty()) {
-        None => values_text,
-        Some(inline) => merged_values(&values_text, inline, merge)
-            .map_err(|m| RenderError::field(&k.file, &format!("{field}.valuesInline"), m))?,
-    };
-    let mut values = vec![(values_label, values_text)];
-    for (j, file) in chart.additional_values_files.iter().enumerate() {
-        let path = ctx.file_path(k, file, &format!("{field}.additionalValuesFiles[{j}]"))?;
-        let text = ctx.reader.read_text(&path)?;
-        values.push((path, text));
-    }
+    let values = chart_values(ctx, inflater, k, chart, &chart_ref, field)?;
     let request = InflateRequest {
         chart: chart_ref,
         release_name: non_empty(&chart.release_name).unwrap_or_else(|| DEFAULT_RELEASE_NAME.into()),
@@ -203,7 +161,70 @@ fn inflate(
         api_versions: chart.api_versions.clone(),
         kube_version: non_empty(&chart.kube_version),
     };
-    inflater.inflate(&request).map_err(failed)
+    inflater
+        .inflate(&request)
+        .map_err(|source| chart_error(k, field, &chart_ref, source))
+}
+
+/// A [`RenderError::Chart`] for the entry `field` of `k`.
+fn chart_error(
+    k: &Kustomization,
+    field: &str,
+    chart: &ChartRef<'_>,
+    source: crate::charts::InflateError,
+) -> RenderError {
+    let version = chart.version.map(|v| format!(" {v}")).unwrap_or_default();
+    RenderError::Chart {
+        file: k.file.clone(),
+        field: field.to_string(),
+        chart: format!("{}{version}", chart.name),
+        source,
+    }
+}
+
+/// The value files of an entry, in order: the values file (the chart's own
+/// `values.yaml` unless `valuesFile` names another) combined with
+/// `valuesInline`, then `additionalValuesFiles`.
+fn chart_values(
+    ctx: &Context<'_, '_>,
+    inflater: &dyn ChartInflater,
+    k: &Kustomization,
+    chart: &HelmChart,
+    chart_ref: &ChartRef<'_>,
+    field: &str,
+) -> Result<Vec<(String, String)>, RenderError> {
+    let merge = values_merge(&chart.values_merge).ok_or_else(|| {
+        RenderError::field(
+            &k.file,
+            &format!("{field}.valuesMerge"),
+            "valuesMerge must be one of [merge override replace]",
+        )
+    })?;
+    let (label, text) = if chart.values_file.is_empty() {
+        let text = match chart_ref.location {
+            ChartLocation::Tree { dir, .. } => read_optional(ctx, &join(dir, "values.yaml")?)?,
+            _ => inflater
+                .default_values(chart_ref)
+                .map_err(|source| chart_error(k, field, chart_ref, source))?,
+        };
+        (format!("{} values.yaml", chart.name), text)
+    } else {
+        let path = ctx.file_path(k, &chart.values_file, &format!("{field}.valuesFile"))?;
+        let text = ctx.reader.read_text(&path)?;
+        (path, text)
+    };
+    let text = match chart.values_inline.as_ref().filter(|m| !m.is_empty()) {
+        None => text,
+        Some(inline) => merged_values(&text, inline, merge)
+            .map_err(|m| RenderError::field(&k.file, &format!("{field}.valuesInline"), m))?,
+    };
+    let mut values = vec![(label, text)];
+    for (j, file) in chart.additional_values_files.iter().enumerate() {
+        let path = ctx.file_path(k, file, &format!("{field}.additionalValuesFiles[{j}]"))?;
+        let text = ctx.reader.read_text(&path)?;
+        values.push((path, text));
+    }
+    Ok(values)
 }
 
 fn non_empty(text: &str) -> Option<String> {
