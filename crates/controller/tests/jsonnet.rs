@@ -47,7 +47,7 @@ async fn a_jsonnet_application_syncs_with_ext_vars_tlas_and_libs() {
             &url,
             "apps/web",
             &dest,
-            "  syncPolicy:\n    automated:\n      prune: true\n",
+            "  syncPolicy:\n    automated:\n      prune: true\n      selfHeal: true\n",
         )
         .replace(
             "    path: apps/web\n",
@@ -65,7 +65,9 @@ async fn a_jsonnet_application_syncs_with_ext_vars_tlas_and_libs() {
     let flags = data(maps.get("flags").await.expect("flags applied"));
     assert_eq!(flags["debug"], "true", "the ext var code was evaluated");
 
-    // Another external variable in the Application: rendered and applied again.
+    // Another external variable in the Application: rendered again, and
+    // applied (at the same revision automated sync re-applies through
+    // selfHeal: driftless syncs once per revision, not per spec change).
     h.apply(&app_yaml("production"));
     common::eventually("settings.env = production", || async {
         maps.get("settings")
