@@ -134,6 +134,8 @@ mod tests {
         ];
         options.skip_crds = true;
         options.skip_schema_validation = true;
+        options.skip_tests = true;
+        options.no_hooks = true;
         let files = PreparedFiles {
             values: vec!["/s/v0.yaml".into(), "/s/inline.yaml".into()],
             file_parameters: vec![("config".into(), "/s/f0".into())],
@@ -156,6 +158,8 @@ mod tests {
                 "--set-file=config=/s/f0",
                 "--skip-crds",
                 "--skip-schema-validation",
+                "--skip-tests",
+                "--no-hooks",
             ]
         );
     }
