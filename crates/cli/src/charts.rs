@@ -24,9 +24,13 @@ pub(crate) fn default_work_dir() -> PathBuf {
     std::env::temp_dir().join("driftless-helm")
 }
 
-/// The first executable file called `name` in a `PATH` directory.
+/// Searched when `PATH` is unset (a container image without an environment;
+/// the image installs helm in `/usr/local/bin`).
+const DEFAULT_PATH: &str = "/usr/local/bin:/usr/bin:/bin";
+
+/// The first file called `name` in a `PATH` directory.
 fn on_path(name: &str) -> Option<PathBuf> {
-    let path = std::env::var_os("PATH")?;
+    let path = std::env::var_os("PATH").unwrap_or_else(|| DEFAULT_PATH.into());
     std::env::split_paths(&path)
         .map(|dir| dir.join(name))
         .find(|candidate| candidate.is_file())
