@@ -236,6 +236,37 @@ pub struct ApplicationSourceDirectory {
     /// A glob (or `{a,b}` list of globs) of files to leave out.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub exclude: Option<String>,
+    /// How the directory's `*.jsonnet` files are evaluated.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub jsonnet: Option<ApplicationSourceJsonnet>,
+}
+
+/// Jsonnet options of a directory source (Argo CD's `directory.jsonnet`).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ApplicationSourceJsonnet {
+    /// External variables, read with `std.extVar(name)`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub ext_vars: Vec<JsonnetVar>,
+    /// Top-level arguments, passed when a file evaluates to a function.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub tlas: Vec<JsonnetVar>,
+    /// Library directories searched by `import`, relative to the repository root.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub libs: Vec<String>,
+}
+
+/// A Jsonnet external variable or top-level argument.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct JsonnetVar {
+    /// The variable's name.
+    pub name: String,
+    /// Its value: a string, or Jsonnet code when `code` is true.
+    pub value: String,
+    /// Evaluate `value` as Jsonnet code rather than pass it as a string.
+    #[serde(default)]
+    pub code: bool,
 }
 
 /// Overrides applied on top of a Kustomize overlay, as Argo CD applies them.

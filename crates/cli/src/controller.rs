@@ -112,9 +112,11 @@ pub(crate) struct Args {
     /// ComparisonError naming the field.
     #[arg(long, value_name = "COMMAND", env = "DRIFTLESS_KUSTOMIZE_COMMAND")]
     kustomize_command: Option<String>,
-    /// The pinned `helm` binary Helm chart sources are rendered with
-    /// (default: the container image's `/usr/local/bin/helm` when it exists;
-    /// without one, Helm sources are reported as errors).
+    /// The pinned `helm` that renders Helm charts: Application chart
+    /// sources, HelmReleases and kustomizations' `helmCharts` (sandboxed, no
+    /// inherited configuration). Default: `helm` on `PATH`, else the
+    /// container image's `/usr/local/bin/helm`; without one, charts are
+    /// reported as errors naming them.
     #[arg(long, value_name = "PATH", env = "DRIFTLESS_HELM")]
     helm: Option<PathBuf>,
 }
@@ -190,10 +192,7 @@ pub(crate) fn run(args: &Args) -> anyhow::Result<()> {
     config.concurrency = args.concurrency.max(1);
     config.watch_managed = !args.no_watch_managed;
     config.webhook_secrets = webhook_secrets();
-    config.helm = args.helm.clone().or_else(|| {
-        let image = PathBuf::from("/usr/local/bin/helm");
-        image.is_file().then_some(image)
-    });
+    config.helm = crate::charts::find_helm(args.helm.as_deref());
     config.kustomize_command =
         crate::render::external_kustomize(args.kustomize_command.as_deref())?;
     if args.leader_elect {

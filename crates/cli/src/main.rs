@@ -4,6 +4,7 @@
 //! `edit set image`, `promote`, ... Installed as `kubectl-driftless`, it is
 //! also a kubectl plugin (`kubectl driftless get apps`).
 
+mod charts;
 mod cluster;
 mod controller;
 mod crd;

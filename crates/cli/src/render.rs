@@ -28,6 +28,10 @@ pub(crate) struct Args {
     /// directory is appended to it.
     #[arg(long, value_name = "COMMAND", env = "DRIFTLESS_KUSTOMIZE_COMMAND")]
     kustomize_command: Option<String>,
+    /// The `helm` that renders a kustomization's `helmCharts` (sandboxed,
+    /// no inherited configuration). Default: `helm` on `PATH`.
+    #[arg(long, value_name = "PATH", env = "DRIFTLESS_HELM")]
+    helm: Option<PathBuf>,
 }
 
 /// Renders and prints.
@@ -62,6 +66,10 @@ pub(crate) fn run(args: &Args) -> anyhow::Result<()> {
             ..Default::default()
         }),
         external_kustomize,
+        chart_inflater: crate::charts::chart_inflater(
+            args.helm.as_deref(),
+            &crate::charts::default_work_dir(),
+        ),
         ..Default::default()
     };
     let rendered = driftless_render::render(&tree, &relative, &options)?;

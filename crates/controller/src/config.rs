@@ -87,8 +87,9 @@ pub struct ControllerConfig {
     /// fails (and is retried per `syncPolicy.retry`). Default 10 min.
     pub wave_timeout: Duration,
     /// The pinned `helm` binary Helm charts are rendered with (Application
-    /// chart sources, HelmReleases, HelmRepository index fetches); `None`
-    /// (the default) reports them as errors naming the chart.
+    /// chart sources, kustomizations' `helmCharts`, HelmReleases,
+    /// HelmRepository index fetches); `None` (the default) reports them as
+    /// errors naming the chart.
     pub helm: Option<PathBuf>,
 }
 

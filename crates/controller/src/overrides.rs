@@ -2,6 +2,7 @@
 //! into the renderer's [`RenderOptions`].
 
 use driftless_api::{ApplicationSource, KustomizePatch, KustomizeSelector};
+use driftless_render::jsonnet::{JsonnetOptions, JsonnetVar};
 use driftless_render::{
     DirectoryOptions, KustomizeOverrides, OverridePatch, PatchTarget, RenderOptions,
 };
@@ -39,12 +40,27 @@ pub fn render_options(source: &ApplicationSource) -> Result<RenderOptions, Strin
         recurse: d.recurse,
         include: d.include.clone().filter(|s| !s.is_empty()),
         exclude: d.exclude.clone().filter(|s| !s.is_empty()),
+        jsonnet: d.jsonnet.as_ref().map(jsonnet).unwrap_or_default(),
     });
     Ok(RenderOptions {
         kustomize,
         directory,
         ..RenderOptions::default()
     })
+}
+
+/// `directory.jsonnet` as the renderer takes it.
+fn jsonnet(j: &driftless_api::ApplicationSourceJsonnet) -> JsonnetOptions {
+    let var = |v: &driftless_api::JsonnetVar| JsonnetVar {
+        name: v.name.clone(),
+        value: v.value.clone(),
+        code: v.code,
+    };
+    JsonnetOptions {
+        ext_vars: j.ext_vars.iter().map(var).collect(),
+        tlas: j.tlas.iter().map(var).collect(),
+        libs: j.libs.clone(),
+    }
 }
 
 fn replica_count(count: &IntOrString) -> Option<i64> {
@@ -146,6 +162,7 @@ mod tests {
                 recurse: true,
                 include: Some("*.yaml".into()),
                 exclude: None,
+                jsonnet: None,
             }),
             ..Default::default()
         };

@@ -1,5 +1,6 @@
 //! Status tells the truth, against the real control plane and Git server:
-//! sources that cannot be rendered are errors (never an empty green app),
+//! sources that cannot be rendered are errors (never an empty green app, nor
+//! a partial one: a Jsonnet import leaving the repository fails the render),
 //! skipped symlinks are warnings, SYNC/HEALTH stay filled while a wave
 //! waits, the MESSAGE column shows the first error, and every Event
 //! describes its own occurrence.
@@ -43,12 +44,11 @@ fn sync_code(app: &Application) -> Option<SyncStatusCode> {
 async fn unsupported_sources_are_comparison_errors_and_touch_nothing() {
     let h = Harness::start("truth-src", Duration::from_secs(600)).await;
     let repo = h.git.create_repo("truth/sources");
-    for name in ["a", "b", "c"] {
-        repo.write(
-            &format!("jsonnet/{name}.jsonnet"),
-            "{ kind: 'ConfigMap' }\n",
-        );
-    }
+    repo.write("jsonnet/a.jsonnet", "import '../../etc/passwd'\n");
+    repo.write(
+        "jsonnet/b.jsonnet",
+        &format!("std.parseYaml({:?})\n", config_map("b", "x")),
+    );
     repo.write(
         "chart/Chart.yaml",
         "apiVersion: v2\nname: web\nversion: 0.1.0\n",
@@ -64,7 +64,7 @@ async fn unsupported_sources_are_comparison_errors_and_touch_nothing() {
             "jsonnet",
             "jsonnet",
             "",
-            "no manifests found in jsonnet: 3 .jsonnet files are not rendered",
+            "jsonnet/a.jsonnet: jsonnet: jsonnet/a.jsonnet: import \"../../etc/passwd\"",
         ),
         (
             "helm",

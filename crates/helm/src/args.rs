@@ -71,6 +71,12 @@ pub(crate) fn template_args(
     if options.skip_schema_validation {
         args.push("--skip-schema-validation".into());
     }
+    if options.skip_tests {
+        args.push("--skip-tests".into());
+    }
+    if options.no_hooks {
+        args.push("--no-hooks".into());
+    }
     args
 }
 
@@ -128,6 +134,8 @@ mod tests {
         ];
         options.skip_crds = true;
         options.skip_schema_validation = true;
+        options.skip_tests = true;
+        options.no_hooks = true;
         let files = PreparedFiles {
             values: vec!["/s/v0.yaml".into(), "/s/inline.yaml".into()],
             file_parameters: vec![("config".into(), "/s/f0".into())],
@@ -150,6 +158,8 @@ mod tests {
                 "--set-file=config=/s/f0",
                 "--skip-crds",
                 "--skip-schema-validation",
+                "--skip-tests",
+                "--no-hooks",
             ]
         );
     }

@@ -72,6 +72,8 @@ pub(crate) fn key(
     }
     field("skip-crds", &options.skip_crds.to_string());
     field("skip-schema", &options.skip_schema_validation.to_string());
+    field("skip-tests", &options.skip_tests.to_string());
+    field("no-hooks", &options.no_hooks.to_string());
     collected.digest_into(&mut hasher);
     hasher.finalize().into()
 }
@@ -137,6 +139,13 @@ mod tests {
         let mut namespaced = base.clone();
         namespaced.namespace = Some("prod".into());
         assert_ne!(first, k(&namespaced, "1.0.0"));
+        let mut no_tests = base.clone();
+        no_tests.skip_tests = true;
+        let mut no_hooks = base.clone();
+        no_hooks.no_hooks = true;
+        assert_ne!(first, k(&no_tests, "1.0.0"));
+        assert_ne!(first, k(&no_hooks, "1.0.0"));
+        assert_ne!(k(&no_tests, "1.0.0"), k(&no_hooks, "1.0.0"));
     }
 
     #[test]

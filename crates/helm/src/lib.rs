@@ -35,6 +35,7 @@ mod error;
 mod fetch;
 mod index;
 mod inputs;
+mod kustomize;
 mod names;
 mod output;
 mod render;
@@ -249,6 +250,10 @@ pub struct TemplateOptions<'a> {
     pub kube_version: Option<String>,
     /// `Capabilities.APIVersions` (`apiVersions`).
     pub api_versions: Vec<String>,
+    /// Leave the chart's tests out (`--skip-tests`; kustomize's `skipTests`).
+    pub skip_tests: bool,
+    /// Leave the chart's hooks out (`--no-hooks`; kustomize's `skipHooks`).
+    pub no_hooks: bool,
 }
 
 impl TemplateOptions<'_> {
@@ -266,6 +271,8 @@ impl TemplateOptions<'_> {
             skip_schema_validation: false,
             kube_version: None,
             api_versions: Vec::new(),
+            skip_tests: false,
+            no_hooks: false,
         }
     }
 }

@@ -17,8 +17,8 @@ use crate::{ChartSource, HelmError, TemplateOptions, args, names, output, tree_c
 /// rendered objects in memory. Blocking: run it off the async runtime.
 #[derive(Debug)]
 pub struct Renderer {
-    helm: Helm,
-    root: PathBuf,
+    pub(crate) helm: Helm,
+    pub(crate) root: PathBuf,
     cache: RenderCache,
 }
 

@@ -72,6 +72,26 @@ pub enum RenderError {
         /// What went wrong, with what the command printed on stderr.
         message: String,
     },
+    /// A `helmCharts` entry could not be rendered.
+    #[error("{file}: {field}: chart {chart}: {source}")]
+    Chart {
+        /// The kustomization.
+        file: String,
+        /// The entry, e.g. `helmCharts[0]`.
+        field: String,
+        /// The chart name and version asked for, e.g. `web 1.2.0`.
+        chart: String,
+        /// What the inflater said.
+        source: crate::charts::InflateError,
+    },
+    /// A Jsonnet file could not be evaluated.
+    #[error("{file}: jsonnet: {message}")]
+    Jsonnet {
+        /// The Jsonnet file evaluated.
+        file: String,
+        /// What went wrong (and where, when known).
+        message: String,
+    },
     /// The path is a Helm chart (it holds `Chart.yaml`), which is not rendered yet.
     #[error("Helm chart directory {}: Helm is not supported yet", display_dir(.path))]
     HelmChart {

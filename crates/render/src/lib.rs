@@ -2,9 +2,11 @@
 //! disk) into Kubernetes objects: natively for Kustomize overlays, and for
 //! plain directories of YAML/JSON manifests.
 
+pub mod charts;
 pub mod error;
 pub mod external;
 pub mod flux;
+pub mod jsonnet;
 pub mod kustomize;
 pub mod object;
 pub mod patch;
@@ -15,6 +17,7 @@ pub mod tree;
 pub mod warning;
 pub mod yaml;
 
+pub use charts::{ChartInflater, SharedInflater};
 pub use error::RenderError;
 pub use external::ExternalKustomize;
 pub use object::{Object, ObjectKey};
@@ -112,6 +115,8 @@ pub struct DirectoryOptions {
     pub include: Option<String>,
     /// Skip files matching this glob.
     pub exclude: Option<String>,
+    /// How `*.jsonnet` files are evaluated (`directory.jsonnet`).
+    pub jsonnet: jsonnet::JsonnetOptions,
 }
 
 /// Options of one render.
@@ -127,15 +132,18 @@ pub struct RenderOptions {
     /// A kustomize command for the paths the native engine refuses (Helm
     /// charts, plugins, remote bases); `None` keeps those an error.
     pub external_kustomize: Option<ExternalKustomize>,
+    /// What renders a kustomization's `helmCharts` natively (driftless-helm);
+    /// `None` keeps them an error (or hands them to `external_kustomize`).
+    pub chart_inflater: Option<SharedInflater>,
     /// Render the path as Flux's kustomize-controller does, with these
     /// Kustomization fields (see [`flux`]); the other options are then not used.
     pub flux: Option<flux::FluxOptions>,
 }
 
 /// Renders `path` (a directory of `tree`, `""` for the root): a Kustomize
-/// build when it holds a kustomization file, else a plain directory. A Helm
-/// chart directory, and a directory whose only candidates are files of a
-/// kind not rendered (Jsonnet), are errors rather than an empty render.
+/// build when it holds a kustomization file, else a plain directory (its
+/// `*.jsonnet` files evaluated, see [`jsonnet`]). A Helm chart directory is
+/// an error rather than an empty render.
 /// With [`RenderOptions::flux`] set, the path is built as Flux builds it
 /// ([`flux`]) instead.
 pub fn render(

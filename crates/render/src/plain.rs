@@ -1,10 +1,11 @@
 //! Plain-directory rendering (no kustomization file), as Argo CD does it:
 //! every `.yaml`, `.yml` and `.json` file, multi-document YAML, `kind: List`
-//! flattened, with `directory.recurse`, `include` and `exclude` globs.
+//! flattened, every `.jsonnet` file evaluated ([`crate::jsonnet`]), in the
+//! order of a walk of the directory, with `directory.recurse`, `include`
+//! and `exclude` globs.
 //!
 //! What is not rendered is never silently dropped: a Helm chart directory
-//! and a directory holding only Jsonnet are errors; Jsonnet beside
-//! manifests, and symlinks that are not followed, are warnings.
+//! is an error; symlinks that are not followed are warnings.
 
 use regex::Regex;
 use serde_json::Value;
@@ -18,7 +19,7 @@ use crate::yaml::Reader;
 
 /// The file that makes a directory a Helm chart.
 const HELM_CHART_FILE: &str = "Chart.yaml";
-/// Files Argo CD renders in a directory that driftless does not (yet).
+/// Jsonnet files, evaluated.
 const JSONNET_EXTENSION: &str = ".jsonnet";
 
 /// What a plain directory rendered, and what it left out.
@@ -33,10 +34,9 @@ pub struct Plain {
 /// The files found under the rendered directory.
 #[derive(Default)]
 struct Found {
-    /// Manifest files as (tree path, path relative to the rendered dir).
-    manifests: Vec<(String, String)>,
-    /// Jsonnet files, relative to the rendered dir.
-    jsonnet: Vec<String>,
+    /// Manifest and Jsonnet files in walk order, as (tree path, path
+    /// relative to the rendered dir, whether it is Jsonnet).
+    files: Vec<(String, String, bool)>,
     /// Symlinks that were not followed.
     warnings: Vec<RenderWarning>,
 }
@@ -53,8 +53,18 @@ pub fn render(
     let mut found = Found::default();
     collect(reader, dir, "", options.recurse, &mut found)?;
     let mut objects = Vec::new();
-    for (path, _) in found.manifests.iter().filter(|(_, rel)| filter.keeps(rel)) {
-        for doc in reader.read_documents(path)? {
+    for (path, _, is_jsonnet) in found.files.iter().filter(|(_, rel, _)| filter.keeps(rel)) {
+        let docs = if *is_jsonnet {
+            vec![crate::jsonnet::evaluate(
+                reader,
+                path,
+                dir,
+                &options.jsonnet,
+            )?]
+        } else {
+            reader.read_documents(path)?
+        };
+        for doc in docs {
             let first = objects.len();
             flatten(doc, path, &mut objects)?;
             if let Some(problem) = objects[first..].iter().find_map(identity_problem) {
@@ -62,23 +72,10 @@ pub fn render(
             }
         }
     }
-    let jsonnet = found.jsonnet.iter().filter(|rel| filter.keeps(rel)).count();
-    let mut warnings = found.warnings;
-    if jsonnet > 0 {
-        if objects.is_empty() {
-            return Err(RenderError::NothingRendered {
-                path: dir.to_string(),
-                count: jsonnet,
-                extension: JSONNET_EXTENSION.to_string(),
-            });
-        }
-        warnings.push(RenderWarning::UnrenderedFiles {
-            dir: dir.to_string(),
-            count: jsonnet,
-            extension: JSONNET_EXTENSION.to_string(),
-        });
-    }
-    Ok(Plain { objects, warnings })
+    Ok(Plain {
+        objects,
+        warnings: found.warnings,
+    })
 }
 
 /// `directory.include` and `directory.exclude`.
@@ -141,10 +138,10 @@ fn collect(
                 collect(reader, dir, &child_rel, recurse, found)?;
             }
             EntryKind::File if is_manifest(&name) => {
-                found.manifests.push((join(dir, &child_rel)?, child_rel));
+                found.files.push((join(dir, &child_rel)?, child_rel, false));
             }
             EntryKind::File if has_extension(&name, JSONNET_EXTENSION) => {
-                found.jsonnet.push(child_rel);
+                found.files.push((join(dir, &child_rel)?, child_rel, true));
             }
             _ => {}
         }
@@ -375,42 +372,33 @@ mod tests {
     }
 
     #[test]
-    fn jsonnet_alone_is_an_error_and_beside_manifests_a_warning() {
+    fn jsonnet_files_are_evaluated_in_walk_order_beside_manifests() {
         let (_d, t) = tree(&[
-            ("only/a.jsonnet", "{}"),
-            ("only/b.jsonnet", "{}"),
-            ("only/c.jsonnet", "{}"),
-            ("only/lib.libsonnet", "{}"),
-            ("one/a.jsonnet", "{}"),
-            ("mixed/a.jsonnet", "{}"),
-            ("mixed/cm.yaml", CM),
-            ("empty/README.md", "nothing here"),
+            ("app/a.yaml", CM),
+            (
+                "app/b.jsonnet",
+                "local lib = import 'lib.libsonnet';\n[lib.cm('b1'), lib.cm('b2')]",
+            ),
+            (
+                "app/lib.libsonnet",
+                "{ cm(n):: { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: n } } }",
+            ),
+            (
+                "app/c.yaml",
+                "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: c\n",
+            ),
+            ("escape/x.jsonnet", "import '../../outside.jsonnet'"),
         ]);
-        let err = render_dir(&t, "only", false).unwrap_err();
-        assert_eq!(
-            err.to_string(),
-            "no manifests found in only: 3 .jsonnet files are not rendered"
-        );
-        let err = render_dir(&t, "one", false).unwrap_err();
-        assert_eq!(
-            err.to_string(),
-            "no manifests found in one: 1 .jsonnet file is not rendered"
-        );
-        let mixed = render_dir(&t, "mixed", false).unwrap();
-        assert_eq!(mixed.objects.len(), 1);
-        assert_eq!(
-            mixed.warnings,
-            [RenderWarning::UnrenderedFiles {
-                dir: "mixed".into(),
-                count: 1,
-                extension: ".jsonnet".into()
-            }]
-        );
-        let empty = render_dir(&t, "empty", false).unwrap();
-        assert!(empty.objects.is_empty() && empty.warnings.is_empty());
+        let rendered = render_dir(&t, "app", false).unwrap();
+        let names: Vec<&str> = rendered.objects.iter().map(|o| o.name()).collect();
+        assert_eq!(names, ["cm", "b1", "b2", "c"]);
+        assert!(rendered.warnings.is_empty());
+        let err = render_dir(&t, "escape", false).unwrap_err().to_string();
+        assert!(err.contains("escape/x.jsonnet"), "{err}");
+        assert!(err.contains("outside the repository"), "{err}");
         let excluded = render(
             &Reader::new(&t),
-            "only",
+            "escape",
             Some(&DirectoryOptions {
                 exclude: Some("*.jsonnet".into()),
                 ..Default::default()
@@ -419,7 +407,7 @@ mod tests {
         .unwrap();
         assert!(
             excluded.objects.is_empty(),
-            "excluded files are not counted"
+            "excluded files are not evaluated"
         );
     }
 

@@ -164,6 +164,7 @@ fn plain_directory_with_recurse_include_exclude() {
             recurse: true,
             include: include.map(String::from),
             exclude: exclude.map(String::from),
+            ..DirectoryOptions::default()
         }),
         ..RenderOptions::default()
     };

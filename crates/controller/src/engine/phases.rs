@@ -76,6 +76,11 @@ pub async fn render(
     options
         .external_kustomize
         .clone_from(&ctx.config.kustomize_command);
+    // kustomizations' `helmCharts` go to the controller's one helm renderer.
+    options.chart_inflater = ctx
+        .helm
+        .clone()
+        .map(|renderer| driftless_render::SharedInflater(renderer));
     let rendered = ctx
         .source
         .render(

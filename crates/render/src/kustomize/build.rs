@@ -44,6 +44,8 @@ pub struct Context<'r, 't> {
     pub schema: Option<crate::patch::Schema>,
     /// Whether an `openapi:` field was met already.
     openapi_seen: bool,
+    /// What renders `helmCharts` (none: they are refused).
+    pub inflater: Option<&'r dyn crate::charts::ChartInflater>,
     /// Whether a resource file was read already: a custom schema met after
     /// that is layered over the built-in one instead of replacing it.
     resources_read: bool,
@@ -69,6 +71,7 @@ impl<'r, 't> Context<'r, 't> {
             load_anywhere,
             schema: None,
             openapi_seen: false,
+            inflater: None,
             resources_read: false,
         }
     }
@@ -349,6 +352,7 @@ impl<'r, 't> Context<'r, 't> {
             k.get("secretGenerator"),
             k.get("generatorOptions"),
         )?;
+        let charts = super::helm::generate(self, k)?;
         for (i, entry) in k
             .strings("generators")
             .unwrap_or_default()
@@ -376,7 +380,19 @@ impl<'r, 't> Context<'r, 't> {
             };
             (g, by)
         });
-        let all: Vec<_> = from_fields.chain(plugin_generated).collect();
+        let from_charts = charts.into_iter().map(|g| {
+            let by = Configured {
+                configured_in: k.file.clone(),
+                kind: g.generator_kind.to_string(),
+                name: None,
+                namespace: None,
+            };
+            (g, by)
+        });
+        let all: Vec<_> = from_fields
+            .chain(from_charts)
+            .chain(plugin_generated)
+            .collect();
         if all.is_empty() {
             return Ok(());
         }

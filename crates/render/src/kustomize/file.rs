@@ -166,12 +166,14 @@ impl Kustomization {
     }
 
     fn refuse_unsupported(&self) -> Result<(), RenderError> {
-        for field in ["helmCharts", "helmGlobals", "helmChartInflationGenerator"] {
+        for field in ["helmChartInflationGenerator"] {
             if self.fields.get(field).is_some_and(|v| !v.is_null()) {
                 return Err(RenderError::Unsupported {
                     file: self.file.clone(),
                     field: field.to_string(),
-                    message: "Helm charts are not supported by the native renderer".into(),
+                    message: "the deprecated helmChartInflationGenerator field is not \
+                              supported by the native renderer; use helmCharts"
+                        .into(),
                 });
             }
         }
@@ -251,8 +253,17 @@ mod tests {
     }
 
     #[test]
-    fn helm_is_refused_by_name() {
-        let err = Kustomization::parse("helmCharts: [{name: x}]\n", "", "k.yaml").unwrap_err();
-        assert!(err.to_string().contains("helmCharts"), "{err}");
+    fn the_deprecated_helm_field_is_refused_by_name() {
+        let err = Kustomization::parse(
+            "helmChartInflationGenerator: [{chartName: x}]\n",
+            "",
+            "k.yaml",
+        )
+        .unwrap_err();
+        assert!(
+            err.to_string().contains("helmChartInflationGenerator"),
+            "{err}"
+        );
+        assert!(Kustomization::parse("helmCharts: [{name: x}]\n", "", "k.yaml").is_ok());
     }
 }

@@ -21,6 +21,7 @@ pub mod crds;
 pub mod fieldpath;
 pub mod file;
 pub mod generators;
+pub mod helm;
 pub mod images;
 pub mod metadata;
 pub mod nameref;
@@ -83,5 +84,6 @@ pub fn build(
         overrides::apply(&mut k, overrides)?;
     }
     let mut ctx = build::Context::new(reader, options.load_restrictions_none);
+    ctx.inflater = options.chart_inflater.as_ref().map(|i| &*i.0);
     ctx.build_root(&k)
 }
