@@ -55,12 +55,14 @@ setup_tools() {
 
 # The Go-built binaries, cached by version: the control plane, helm (pinned,
 # what the controller runs) and an OCI registry for chart tests, kustomize
-# (the version kubectl embeds: the reference for `driftless edit set image`).
+# (the version kubectl embeds: the reference for `driftless edit set image`),
+# go-jsonnet (the reference the Jsonnet renderer is compared with).
 # Each prints its progress on stderr; the paths they print are not needed.
 setup_go_binaries() {
   "$setup_dir/cluster/build-binaries.sh" >/dev/null
   "$setup_dir/cluster/build-helm.sh" >/dev/null
   "$setup_dir/cluster/build-kustomize.sh" >/dev/null
+  "$setup_dir/cluster/build-jsonnet.sh" >/dev/null
 }
 
 # With DRIFTLESS_SETUP_GO=background the Go builds run behind the caller's
