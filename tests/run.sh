@@ -41,3 +41,12 @@ export DRIFTLESS_TEST_KUBECONFIG=$KUBECONFIG
 
 step "cargo test --workspace"
 cargo test --workspace --locked --no-fail-fast "$@"
+
+# The dependency policy (deny.toml): licenses, bans and sources need no
+# network. Advisories need the RustSec database from GitHub, so they run in
+# tests/reliability.sh (with a copy on the machine as a fallback).
+step "cargo deny (licenses, bans, sources)"
+if ! cargo deny --version >/dev/null 2>&1; then
+  cargo install --locked cargo-deny@0.20.2
+fi
+cargo deny --locked check licenses bans sources
