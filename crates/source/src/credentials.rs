@@ -14,7 +14,7 @@ mod kube_secrets;
 
 use futures::future::BoxFuture;
 
-pub use kube_secrets::KubeSecretCredentials;
+pub use kube_secrets::{KubeSecretCredentials, list_repo_secrets};
 
 use crate::error::Result;
 use crate::url::{RepoUrl, normalize_url};
@@ -78,6 +78,12 @@ pub struct RepoSecret {
     pub credentials: RepoCredentials,
     /// Where it came from (`namespace/name`), for log lines.
     pub origin: String,
+    /// A Helm repository Secret's `enableOCI: "true"`: the URL is an OCI
+    /// registry.
+    pub enable_oci: bool,
+    /// A Helm repository Secret's `insecureOCIForceHttp: "true"`: speak
+    /// plain HTTP to the OCI registry.
+    pub insecure_oci_force_http: bool,
 }
 
 impl RepoSecret {
@@ -103,6 +109,7 @@ impl RepoSecret {
                 })
                 .filter(|s| !s.is_empty())
         };
+        let flag = |key: &str| text(key).is_some_and(|v| v.eq_ignore_ascii_case("true"));
         let url = text("url")?;
         let key = data
             .get("sshPrivateKey")
@@ -116,11 +123,13 @@ impl RepoSecret {
                 password: text("password"),
                 bearer_token: text("bearerToken"),
                 ssh_private_key: key,
-                insecure: text("insecure").is_some_and(|v| v.eq_ignore_ascii_case("true")),
+                insecure: flag("insecure"),
                 known_hosts: None,
                 tls_certs: None,
             },
             origin: origin.to_string(),
+            enable_oci: flag("enableOCI"),
+            insecure_oci_force_http: flag("insecureOCIForceHttp"),
         })
     }
 }
@@ -196,6 +205,8 @@ impl StaticCredentials {
             url: url.to_string(),
             credentials,
             origin: "static".into(),
+            enable_oci: false,
+            insecure_oci_force_http: false,
         });
         self
     }
@@ -207,6 +218,8 @@ impl StaticCredentials {
             url: prefix.to_string(),
             credentials,
             origin: "static".into(),
+            enable_oci: false,
+            insecure_oci_force_http: false,
         });
         self
     }

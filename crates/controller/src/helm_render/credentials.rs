@@ -6,12 +6,10 @@
 //! `password`, `type` (`helm`), `enableOCI`, `insecureOCIForceHttp`.
 //! Only the Secret matching the repository being read reaches helm.
 
-use std::collections::BTreeMap;
-
 use driftless_helm::Credentials;
-use driftless_source::credentials::SECRET_TYPE_LABEL;
+use driftless_source::credentials::{RepoSecret, SecretType, list_repo_secrets};
 use k8s_openapi::api::core::v1::Secret;
-use kube::api::{Api, ListParams};
+use kube::api::Api;
 
 /// How to read one Helm repository or OCI registry.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -22,55 +20,6 @@ pub(crate) struct HelmAccess {
     pub(crate) enable_oci: bool,
     /// Speak plain HTTP to the OCI registry (`insecureOCIForceHttp: "true"`).
     pub(crate) plain_http: bool,
-}
-
-/// One decoded repository Secret.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub(crate) struct HelmSecret {
-    /// `repo-creds` (a URL prefix) rather than `repository` (one URL).
-    pub(crate) template: bool,
-    /// The `url` key.
-    pub(crate) url: String,
-    /// What it grants.
-    pub(crate) access: HelmAccess,
-}
-
-impl HelmSecret {
-    /// Decodes a Secret's data given its type label; `None` when the label
-    /// is not a repository kind or `url` is missing.
-    pub(crate) fn from_data(label: &str, data: &BTreeMap<String, Vec<u8>>) -> Option<HelmSecret> {
-        let template = match label {
-            "repository" => false,
-            "repo-creds" => true,
-            _ => return None,
-        };
-        let text = |key: &str| {
-            data.get(key)
-                .map(|v| {
-                    String::from_utf8_lossy(v)
-                        .trim_end_matches(['\r', '\n'])
-                        .to_string()
-                })
-                .filter(|s| !s.is_empty())
-        };
-        let flag = |key: &str| text(key).is_some_and(|v| v.eq_ignore_ascii_case("true"));
-        let credentials = match (text("username"), text("password")) {
-            (None, None) => None,
-            (user, password) => Some(Credentials::new(
-                user.unwrap_or_default(),
-                password.unwrap_or_default(),
-            )),
-        };
-        Some(HelmSecret {
-            template,
-            url: text("url")?,
-            access: HelmAccess {
-                credentials,
-                enable_oci: flag("enableOCI"),
-                plain_http: flag("insecureOCIForceHttp"),
-            },
-        })
-    }
 }
 
 /// A URL as Secrets and Applications are compared: no `oci://` scheme, no
@@ -107,17 +56,17 @@ fn comparable(url: &str) -> String {
 
 /// Picks the Secret for `url`: an exact `repository` match, else the
 /// longest `repo-creds` prefix (ending at a path boundary).
-pub(crate) fn pick<'a>(secrets: &'a [HelmSecret], url: &str) -> Option<&'a HelmSecret> {
+pub(crate) fn pick<'a>(secrets: &'a [RepoSecret], url: &str) -> Option<&'a RepoSecret> {
     let want = comparable(url);
     if let Some(exact) = secrets
         .iter()
-        .find(|s| !s.template && comparable(&s.url) == want)
+        .find(|s| s.secret_type == SecretType::Repository && comparable(&s.url) == want)
     {
         return Some(exact);
     }
     secrets
         .iter()
-        .filter(|s| s.template)
+        .filter(|s| s.secret_type == SecretType::RepoCreds)
         .filter(|s| {
             let prefix = comparable(&s.url);
             want == prefix
@@ -132,44 +81,45 @@ pub(crate) fn pick<'a>(secrets: &'a [HelmSecret], url: &str) -> Option<&'a HelmS
 pub(crate) async fn list(
     client: &kube::Client,
     namespace: &str,
-) -> Result<Vec<HelmSecret>, kube::Error> {
+) -> Result<Vec<RepoSecret>, kube::Error> {
     let api: Api<Secret> = Api::namespaced(client.clone(), namespace);
-    let params =
-        ListParams::default().labels(&format!("{SECRET_TYPE_LABEL} in (repository,repo-creds)"));
-    let list = api.list(&params).await?;
-    Ok(list
-        .items
-        .iter()
-        .filter_map(|s| {
-            let label = s.metadata.labels.as_ref()?.get(SECRET_TYPE_LABEL)?;
-            let data: BTreeMap<String, Vec<u8>> = s
-                .data
-                .as_ref()?
-                .iter()
-                .map(|(k, v)| (k.clone(), v.0.clone()))
-                .collect();
-            HelmSecret::from_data(label, &data)
-        })
-        .collect())
+    list_repo_secrets(&api).await
 }
 
 /// The access `secrets` grant to `url` (none when no Secret matches).
-pub(crate) fn access(secrets: &[HelmSecret], url: &str) -> HelmAccess {
-    pick(secrets, url)
-        .map(|s| s.access.clone())
-        .unwrap_or_default()
+pub(crate) fn access(secrets: &[RepoSecret], url: &str) -> HelmAccess {
+    pick(secrets, url).map(access_of).unwrap_or_default()
+}
+
+/// What one repository Secret grants to helm.
+fn access_of(secret: &RepoSecret) -> HelmAccess {
+    let c = &secret.credentials;
+    let credentials = match (&c.username, &c.password) {
+        (None, None) => None,
+        (user, password) => Some(Credentials::new(
+            user.clone().unwrap_or_default(),
+            password.clone().unwrap_or_default(),
+        )),
+    };
+    HelmAccess {
+        credentials,
+        enable_oci: secret.enable_oci,
+        plain_http: secret.insecure_oci_force_http,
+    }
 }
 
 #[cfg(test)]
 mod tests {
+    use std::collections::BTreeMap;
+
     use super::*;
 
-    fn secret(label: &str, pairs: &[(&str, &str)]) -> HelmSecret {
+    fn secret(label: &str, pairs: &[(&str, &str)]) -> RepoSecret {
         let data = pairs
             .iter()
             .map(|(k, v)| (k.to_string(), v.as_bytes().to_vec()))
             .collect();
-        HelmSecret::from_data(label, &data).unwrap()
+        RepoSecret::from_data(label, &data, "test/secret").unwrap()
     }
 
     #[test]
@@ -185,9 +135,10 @@ mod tests {
                 ("insecureOCIForceHttp", "True"),
             ],
         );
-        assert!(!s.template);
-        assert!(s.access.enable_oci && s.access.plain_http);
-        let creds = s.access.credentials.clone().unwrap();
+        assert_eq!(s.secret_type, SecretType::Repository);
+        let access = access_of(&s);
+        assert!(access.enable_oci && access.plain_http);
+        let creds = access.credentials.clone().unwrap();
         assert_eq!(
             (creds.username.as_str(), creds.password.as_str()),
             ("bob", "hunter2")
@@ -195,8 +146,8 @@ mod tests {
         assert!(!format!("{s:?}").contains("hunter2"));
         let mut data = BTreeMap::new();
         data.insert("url".to_string(), b"x".to_vec());
-        assert!(HelmSecret::from_data("cluster", &data).is_none());
-        assert!(HelmSecret::from_data("repository", &BTreeMap::new()).is_none());
+        assert!(RepoSecret::from_data("cluster", &data, "o").is_none());
+        assert!(RepoSecret::from_data("repository", &BTreeMap::new(), "o").is_none());
     }
 
     #[test]
@@ -230,7 +181,7 @@ mod tests {
         ];
         let password = |url: &str| {
             pick(&secrets, url)
-                .and_then(|s| s.access.credentials.clone())
+                .and_then(|s| access_of(s).credentials)
                 .map(|c| c.password)
         };
         assert_eq!(

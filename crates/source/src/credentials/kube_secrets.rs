@@ -21,6 +21,35 @@ pub struct KubeSecretCredentials {
     tls_certs_config_map: String,
 }
 
+/// Argo CD's repository Secrets (`repository` and `repo-creds`) that `api`
+/// lists, decoded; Secrets without a `url` are left out.
+pub async fn list_repo_secrets(
+    api: &kube::Api<k8s_openapi::api::core::v1::Secret>,
+) -> std::result::Result<Vec<RepoSecret>, kube::Error> {
+    let params = kube::api::ListParams::default()
+        .labels(&format!("{SECRET_TYPE_LABEL} in (repository,repo-creds)"));
+    let list = api.list(&params).await?;
+    Ok(list
+        .items
+        .iter()
+        .filter_map(|s| {
+            let kind = s.metadata.labels.as_ref()?.get(SECRET_TYPE_LABEL)?;
+            let data: BTreeMap<String, Vec<u8>> = s
+                .data
+                .as_ref()?
+                .iter()
+                .map(|(k, v)| (k.clone(), v.0.clone()))
+                .collect();
+            let origin = format!(
+                "{}/{}",
+                s.metadata.namespace.as_deref().unwrap_or_default(),
+                s.metadata.name.as_deref().unwrap_or_default()
+            );
+            RepoSecret::from_data(kind, &data, &origin)
+        })
+        .collect())
+}
+
 impl KubeSecretCredentials {
     /// Reads Secrets and the known-hosts ConfigMap in `namespace`.
     pub fn new(client: kube::Client, namespace: &str) -> Self {
@@ -43,28 +72,7 @@ impl KubeSecretCredentials {
             url: crate::url::redact(url),
             message: e.to_string(),
         };
-        let params = kube::api::ListParams::default()
-            .labels(&format!("{SECRET_TYPE_LABEL} in (repository,repo-creds)"));
-        let list = self.secrets.list(&params).await.map_err(failed)?;
-        let secrets: Vec<RepoSecret> = list
-            .items
-            .iter()
-            .filter_map(|s| {
-                let kind = s.metadata.labels.as_ref()?.get(SECRET_TYPE_LABEL)?;
-                let data: BTreeMap<String, Vec<u8>> = s
-                    .data
-                    .as_ref()?
-                    .iter()
-                    .map(|(k, v)| (k.clone(), v.0.clone()))
-                    .collect();
-                let origin = format!(
-                    "{}/{}",
-                    s.metadata.namespace.as_deref().unwrap_or_default(),
-                    s.metadata.name.as_deref().unwrap_or_default()
-                );
-                RepoSecret::from_data(kind, &data, &origin)
-            })
-            .collect();
+        let secrets = list_repo_secrets(&self.secrets).await.map_err(failed)?;
         let parsed = RepoUrl::parse(url)?;
         let mut creds = match_credentials(&secrets, url).unwrap_or_default();
         if parsed.scheme == Scheme::Https {
