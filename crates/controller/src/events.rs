@@ -199,6 +199,27 @@ impl Recorder {
     }
 }
 
+/// A Normal Event with `reason` listing what `result` pruned (none when it
+/// pruned nothing).
+pub async fn publish_pruned<K: Resource<DynamicType = ()>>(
+    ctx: &Context,
+    owner: &K,
+    reason: &str,
+    result: &driftless_sync::SyncResult,
+) {
+    let pruned = result.pruned();
+    if !pruned.is_empty() {
+        publish(
+            ctx,
+            owner,
+            false,
+            reason,
+            format!("pruned {}", pruned.join(", ")),
+        )
+        .await;
+    }
+}
+
 /// Publishes an Event on `app` (an Application, a Kustomization); a failure
 /// to publish is logged, never fatal.
 pub async fn publish<K: Resource<DynamicType = ()>>(

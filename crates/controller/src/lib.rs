@@ -46,6 +46,7 @@ pub mod runtime;
 pub mod selfheal;
 pub mod status;
 pub mod unknown;
+mod watched;
 pub mod webhook;
 
 pub use config::{ControllerConfig, LeaderElection};

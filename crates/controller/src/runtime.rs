@@ -14,9 +14,9 @@ use driftless_source::{MirrorCache, Options};
 use driftless_sync::SyncEngine;
 use futures::{FutureExt, StreamExt};
 use kube::api::Api;
+use kube::runtime::Controller;
 use kube::runtime::events::Reporter;
 use kube::runtime::reflector::{self, ObjectRef};
-use kube::runtime::{Controller, WatchStreamExt, watcher};
 use kube::{Client, Resource, ResourceExt};
 
 use crate::adapters::{Engine, GitSource};
@@ -258,18 +258,10 @@ pub async fn start(
                     Some(ns) => Api::namespaced(client.clone(), ns),
                     None => Api::all(client.clone()),
                 };
-                let (tx, rx) = tokio::sync::mpsc::unbounded_channel::<ObjectRef<Application>>();
+                let (tx, triggers) = crate::watched::triggers::<Application>();
                 ctx.add_trigger(scope.clone(), tx);
-                let triggers = futures::stream::unfold(rx, |mut rx| async move {
-                    rx.recv().await.map(|r| (r, rx))
-                });
-                let (reader, writer) = reflector::store();
+                let (reader, stream) = crate::watched::watch(api, app_predicate);
                 stores.push(reader.clone());
-                let stream = watcher(api, watcher::Config::default())
-                    .default_backoff()
-                    .reflect(writer)
-                    .applied_objects()
-                    .predicate_filter(app_predicate, Default::default());
                 Controller::for_stream(stream, reader)
                     .with_config(kube::runtime::Config::default().concurrency(config.concurrency))
                     .reconcile_on(triggers)

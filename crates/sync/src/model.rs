@@ -391,6 +391,15 @@ pub struct SyncResult {
 }
 
 impl SyncResult {
+    /// The objects this sync pruned, as `Kind ns/name` strings.
+    pub fn pruned(&self) -> Vec<String> {
+        self.resources
+            .iter()
+            .filter(|o| o.action == Action::Pruned)
+            .map(|o| o.key.to_string())
+            .collect()
+    }
+
     /// Every outcome as `syncResult.resources` entries.
     pub fn resource_results(&self) -> Vec<ResourceResult> {
         self.resources

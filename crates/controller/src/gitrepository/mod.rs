@@ -29,8 +29,8 @@ use driftless_api::flux::source::v1::GitRepository;
 use driftless_source::{Access, MirrorCache, RepoUrl};
 use futures::StreamExt;
 use futures::future::{BoxFuture, Shared};
-use kube::runtime::reflector::{self, ObjectRef, Store};
-use kube::runtime::{Controller, WatchStreamExt, watcher};
+use kube::runtime::Controller;
+use kube::runtime::reflector::{ObjectRef, Store};
 use kube::{Api, Resource, ResourceExt};
 use tokio::sync::mpsc::UnboundedSender;
 
@@ -150,22 +150,12 @@ pub(crate) fn spawn(
                 Some(ns) => Api::namespaced(ctx.client.clone(), ns),
                 None => Api::all(ctx.client.clone()),
             };
-            let (tx, rx) = tokio::sync::mpsc::unbounded_channel::<ObjectRef<GitRepository>>();
-            let triggers =
-                futures::stream::unfold(
-                    rx,
-                    |mut rx| async move { rx.recv().await.map(|r| (r, rx)) },
-                );
-            let (reader, writer) = reflector::store();
+            let (tx, triggers) = crate::watched::triggers::<GitRepository>();
+            let (reader, stream) = crate::watched::watch(api, predicate);
             ctx.git_repositories.scopes().push(Scope {
                 store: reader.clone(),
                 trigger: tx,
             });
-            let stream = watcher(api, watcher::Config::default())
-                .default_backoff()
-                .reflect(writer)
-                .applied_objects()
-                .predicate_filter(predicate, Default::default());
             Controller::for_stream(stream, reader)
                 .with_config(kube::runtime::Config::default().concurrency(ctx.config.concurrency))
                 .reconcile_on(triggers)

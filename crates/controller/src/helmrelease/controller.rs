@@ -16,8 +16,8 @@ use driftless_api::flux::source::v1::GitRepository;
 use futures::future::BoxFuture;
 use futures::{FutureExt, StreamExt};
 use kube::api::Api;
-use kube::runtime::reflector::{self, ObjectRef};
-use kube::runtime::{Controller, WatchStreamExt, watcher};
+use kube::runtime::reflector::ObjectRef;
+use kube::runtime::{Controller, watcher};
 use kube::{Client, Resource, ResourceExt};
 
 use super::entry::{error_policy, reconcile};
@@ -67,19 +67,9 @@ pub fn controllers(
         .iter()
         .map(|scope| {
             let api: Api<HelmRelease> = apis(&client, scope);
-            let (tx, rx) = tokio::sync::mpsc::unbounded_channel::<ObjectRef<HelmRelease>>();
+            let (tx, triggers) = crate::watched::triggers::<HelmRelease>();
             ctx.helm_releases.state.add_trigger(scope.clone(), tx);
-            let triggers =
-                futures::stream::unfold(
-                    rx,
-                    |mut rx| async move { rx.recv().await.map(|r| (r, rx)) },
-                );
-            let (reader, writer) = reflector::store();
-            let stream = watcher(api, watcher::Config::default())
-                .default_backoff()
-                .reflect(writer)
-                .applied_objects()
-                .predicate_filter(predicate, Default::default());
+            let (reader, stream) = crate::watched::watch(api, predicate);
             let (helm_ctx, git_ctx) = (ctx.clone(), ctx.clone());
             Controller::for_stream(stream, reader)
                 .with_config(kube::runtime::Config::default().concurrency(ctx.config.concurrency))

@@ -310,16 +310,7 @@ impl<'a> Run<'a> {
     }
 
     async fn report_pruned(&self, result: &driftless_sync::SyncResult) {
-        let pruned: Vec<String> = result
-            .resources
-            .iter()
-            .filter(|o| o.action == driftless_sync::Action::Pruned)
-            .map(|o| o.key.to_string())
-            .collect();
-        if !pruned.is_empty() {
-            let note = format!("pruned {}", pruned.join(", "));
-            crate::events::publish(self.ctx, self.hr, false, "Progressing", note).await;
-        }
+        crate::events::publish_pruned(self.ctx, self.hr, "Progressing", result).await;
     }
 
     /// Released when every applied object is healthy (unless

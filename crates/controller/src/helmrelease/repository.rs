@@ -24,8 +24,8 @@ use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
 use k8s_openapi::jiff::Timestamp;
 use kube::api::Api;
 use kube::runtime::controller::Action;
-use kube::runtime::reflector::{self, ObjectRef};
-use kube::runtime::{Controller, WatchStreamExt, watcher};
+
+use kube::runtime::Controller;
 use kube::{Client, Resource, ResourceExt};
 
 use super::HelmReleaseError;
@@ -230,21 +230,11 @@ pub fn controllers(
                 Some(ns) => Api::namespaced(client.clone(), ns),
                 None => Api::all(client.clone()),
             };
-            let (tx, rx) = tokio::sync::mpsc::unbounded_channel::<ObjectRef<HelmRepository>>();
+            let (tx, triggers) = crate::watched::triggers::<HelmRepository>();
             ctx.helm_releases
                 .repositories
                 .add_trigger(scope.clone(), tx);
-            let triggers =
-                futures::stream::unfold(
-                    rx,
-                    |mut rx| async move { rx.recv().await.map(|r| (r, rx)) },
-                );
-            let (reader, writer) = reflector::store();
-            let stream = watcher(api, watcher::Config::default())
-                .default_backoff()
-                .reflect(writer)
-                .applied_objects()
-                .predicate_filter(predicate, Default::default());
+            let (reader, stream) = crate::watched::watch(api, predicate);
             Controller::for_stream(stream, reader)
                 .with_config(kube::runtime::Config::default().concurrency(ctx.config.concurrency))
                 .reconcile_on(triggers)

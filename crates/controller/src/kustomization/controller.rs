@@ -16,8 +16,8 @@ use driftless_api::flux::source::v1::GitRepository;
 use futures::future::BoxFuture;
 use futures::{FutureExt, StreamExt};
 use kube::api::Api;
-use kube::runtime::reflector::{self, ObjectRef};
-use kube::runtime::{Controller, WatchStreamExt, watcher};
+use kube::runtime::reflector::ObjectRef;
+use kube::runtime::{Controller, watcher};
 use kube::{Client, Resource, ResourceExt};
 
 use super::entry::{error_policy, reconcile};
@@ -59,19 +59,9 @@ pub fn controllers(
                 ),
                 None => (Api::all(client.clone()), Api::all(client.clone())),
             };
-            let (tx, rx) = tokio::sync::mpsc::unbounded_channel::<ObjectRef<Kustomization>>();
+            let (tx, triggers) = crate::watched::triggers::<Kustomization>();
             ctx.flux.add_trigger(scope.clone(), tx);
-            let triggers =
-                futures::stream::unfold(
-                    rx,
-                    |mut rx| async move { rx.recv().await.map(|r| (r, rx)) },
-                );
-            let (reader, writer) = reflector::store();
-            let stream = watcher(api, watcher::Config::default())
-                .default_backoff()
-                .reflect(writer)
-                .applied_objects()
-                .predicate_filter(predicate, Default::default());
+            let (reader, stream) = crate::watched::watch(api, predicate);
             let map_ctx = ctx.clone();
             Controller::for_stream(stream, reader)
                 .with_config(kube::runtime::Config::default().concurrency(ctx.config.concurrency))

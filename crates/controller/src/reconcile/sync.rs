@@ -285,22 +285,7 @@ impl<'a> Reconciler<'a> {
                 };
                 let (resources, dropped) =
                     bounded_results(r.resource_results(), crate::status::MAX_RESOURCES);
-                let pruned: Vec<String> = r
-                    .resources
-                    .iter()
-                    .filter(|o| o.action == driftless_sync::Action::Pruned)
-                    .map(|o| o.key.to_string())
-                    .collect();
-                if !pruned.is_empty() {
-                    events::publish(
-                        self.ctx,
-                        self.app,
-                        false,
-                        reason::PRUNED,
-                        format!("pruned {}", pruned.join(", ")),
-                    )
-                    .await;
-                }
+                events::publish_pruned(self.ctx, self.app, reason::PRUNED, &r).await;
                 let message = match dropped {
                     0 => r.message.clone(),
                     n => format!("{} ({n} unchanged resources not listed)", r.message),
