@@ -58,7 +58,7 @@ fn the_suggested_directory_renders() {
 }
 
 #[test]
-fn sources_that_are_not_rendered_yet_fail_instead_of_printing_nothing() {
+fn a_chart_without_helm_and_a_jsonnet_file_that_is_no_object_fail_naming_them() {
     let chart = tempfile::tempdir().expect("temporary directory");
     std::fs::write(
         chart.path().join("Chart.yaml"),
@@ -66,13 +66,10 @@ fn sources_that_are_not_rendered_yet_fail_instead_of_printing_nothing() {
     )
     .expect("writing Chart.yaml");
     let jsonnet = tempfile::tempdir().expect("temporary directory");
-    for name in ["a", "b", "c"] {
-        std::fs::write(jsonnet.path().join(format!("{name}.jsonnet")), "{}\n")
-            .expect("writing a .jsonnet file");
-    }
+    std::fs::write(jsonnet.path().join("a.jsonnet"), "{}\n").expect("writing a.jsonnet");
     for (dir, wanted) in [
         (chart.path(), "Helm is not supported yet"),
-        (jsonnet.path(), "3 .jsonnet files are not rendered"),
+        (jsonnet.path(), "a.jsonnet: a document has no kind"),
     ] {
         let out = render(dir);
         let stderr = String::from_utf8_lossy(&out.stderr);
@@ -88,4 +85,23 @@ fn sources_that_are_not_rendered_yet_fail_instead_of_printing_nothing() {
             dir.display()
         );
     }
+}
+
+#[test]
+fn jsonnet_files_render_to_objects() {
+    let dir = tempfile::tempdir().expect("temporary directory");
+    std::fs::write(
+        dir.path().join("cm.jsonnet"),
+        "local name = 'from-' + 'jsonnet';\n{ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: name }, data: { n: std.toString(6 * 7) } }\n",
+    )
+    .expect("writing cm.jsonnet");
+    let out = render(dir.path());
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(stdout.contains("name: from-jsonnet"), "{stdout}");
+    assert!(stdout.contains(": \"42\""), "{stdout}");
 }
