@@ -245,7 +245,8 @@ async fn serve(
             &config.credentials_namespace,
             Some(config.control_plane_namespace.clone()),
         )
-        .context("the web page's repository cache")?;
+        .context("the web page's repository cache")?
+        .with_helm(config.helm.clone());
         ui.previewer = Some(std::sync::Arc::new(previewer));
         driftless_ui::serve(addr, client, ui, shutdown)
             .await

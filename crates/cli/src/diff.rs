@@ -1,5 +1,6 @@
 //! `driftless diff`: a unified diff of the live objects and what Git (or a
-//! working copy) renders for an Application or a Kustomization (see
+//! working copy) renders for an Application (Helm charts included, with the
+//! pinned helm of `--helm`) or a Kustomization (see
 //! `driftless_controller::preview`), through the sync engine's server-side
 //! dry-run (Secret values redacted). Exit 0 in sync, 1 different, 2 error.
 
@@ -25,6 +26,7 @@ use crate::output::color::{self, Color};
 Examples:
   driftless diff guestbook                     # live vs the Application's target revision
   driftless diff guestbook --local ./apps/web  # live vs a working copy (before pushing)
+  driftless diff prometheus --helm ~/bin/helm  # a Helm chart Application
   driftless diff ks/apps -n flux-system        # a Flux Kustomization at its source's artifact
   driftless diff --path overlays/prod --app guestbook   # no Application needed"
 )]
@@ -52,6 +54,10 @@ pub(crate) struct Args {
     /// default: the Application's.
     #[arg(long)]
     credentials_namespace: Option<String>,
+    /// The pinned `helm` that renders a Helm Application's chart (sandboxed
+    /// as the controller runs it). Default: `helm` on `PATH`.
+    #[arg(long, value_name = "PATH", env = "DRIFTLESS_HELM")]
+    helm: Option<PathBuf>,
     #[command(flatten)]
     kube: KubeFlags,
 }
@@ -98,7 +104,8 @@ async fn compare(args: &Args) -> anyhow::Result<Comparison> {
         Some(d) => d.clone(),
         None => default_cache_dir()?,
     };
-    let previewer = Previewer::new(cluster.client.clone(), &cache_dir, &creds_ns, None)?;
+    let previewer = Previewer::new(cluster.client.clone(), &cache_dir, &creds_ns, None)?
+        .with_helm(crate::charts::find_helm(args.helm.as_deref()));
     let origin = match &args.local {
         Some(dir) => Origin::Local(dir.clone()),
         None => Origin::Git,

@@ -71,20 +71,50 @@ pub(crate) struct HelmInputs {
     pub(crate) refs: Vec<RefTree>,
 }
 
-/// Renders `chart` with `inputs` off the async runtime. The error is a
-/// message naming the chart, its version and the file at fault.
+/// What a render needs of its surroundings: the helm, the cluster (its
+/// capabilities) and where repository Secrets are read. The reconcile
+/// takes it from its [`Context`]; a preview has its own.
+pub(crate) struct HelmEnv<'a> {
+    /// The pinned helm with its caches; `None` when none is configured.
+    pub(crate) helm: Option<Arc<driftless_helm::Renderer>>,
+    /// The cluster's capabilities, cached.
+    pub(crate) capabilities: &'a ClusterCapabilities,
+    /// The cluster.
+    pub(crate) client: &'a kube::Client,
+    /// The namespace of Argo CD repository Secrets.
+    pub(crate) credentials_namespace: &'a str,
+}
+
+/// Renders `chart` with `inputs` off the async runtime, with the
+/// controller's helm, cluster and credentials (see [`render_with`]).
 pub(crate) async fn render(
     ctx: &Context,
     chart: ChartInput,
     inputs: HelmInputs,
 ) -> Result<HelmOutput, String> {
-    let renderer = ctx.helm.clone().ok_or_else(|| {
+    let env = HelmEnv {
+        helm: ctx.helm.clone(),
+        capabilities: &ctx.capabilities,
+        client: &ctx.client,
+        credentials_namespace: &ctx.config.credentials_namespace,
+    };
+    render_with(&env, chart, inputs).await
+}
+
+/// Renders `chart` with `inputs` off the async runtime. The error is a
+/// message naming the chart, its version and the file at fault.
+pub(crate) async fn render_with(
+    env: &HelmEnv<'_>,
+    chart: ChartInput,
+    inputs: HelmInputs,
+) -> Result<HelmOutput, String> {
+    let renderer = env.helm.clone().ok_or_else(|| {
         "this is a Helm chart, and the controller has no helm binary configured \
          (set --helm or DRIFTLESS_HELM)"
             .to_string()
     })?;
-    let kube_version = ctx.capabilities.kube_version(&ctx.client).await;
-    let api_versions = ctx.capabilities.api_versions(&ctx.client).await;
+    let kube_version = env.capabilities.kube_version(env.client).await;
+    let api_versions = env.capabilities.api_versions(env.client).await;
     let needs_secrets = match &chart {
         ChartInput::Remote { .. } => true,
         ChartInput::Git { tree, path, .. } => {
@@ -92,8 +122,8 @@ pub(crate) async fn render(
         }
     };
     let secrets = if needs_secrets {
-        let namespace = &ctx.config.credentials_namespace;
-        credentials::list(&ctx.client, namespace)
+        let namespace = env.credentials_namespace;
+        credentials::list(env.client, namespace)
             .await
             .map_err(|e| format!("reading repository Secrets in namespace {namespace}: {e}"))?
     } else {

@@ -1,12 +1,18 @@
-//! An Application's preview: its (first) source rendered with its
-//! overrides, compared for the sync target the controller builds.
+//! An Application's preview: its rendering source (picked as the reconcile
+//! picks it) rendered with its overrides (a Git path, or a Helm chart from
+//! Git, a Helm repository or an OCI registry, with its `$ref` sources),
+//! compared for the sync target the controller builds.
+
+use std::path::Path;
+use std::sync::Arc;
 
 use driftless_api::{Application, ApplicationSource};
-use driftless_render::{Object, RenderOptions};
+use driftless_render::Object;
 use driftless_sync::{Target, parse_sync_options};
 use kube::ResourceExt;
 
-use super::{Origin, Preview, PreviewError, Previewer, render_dir, render_tree};
+use super::{Origin, Preview, PreviewError, Previewer, helm, render_dir, render_tree};
+use crate::helm_render::ChartInput;
 
 impl Previewer {
     /// Renders `app` (from Git at its target revision, or from a local
@@ -21,30 +27,16 @@ impl Previewer {
             app.namespace().unwrap_or_default(),
             app.name_any()
         );
-        let spec_error = |message: String| PreviewError::Spec {
-            owner: owner.clone(),
-            message,
-        };
-        let source = app
-            .spec
-            .spec
-            .source
-            .clone()
-            .or_else(|| app.spec.spec.sources.first().cloned())
-            .ok_or_else(|| spec_error("it has no source".into()))?;
-        let options = crate::overrides::render_options(&source).map_err(spec_error)?;
-        let (revision, objects) = match origin {
-            Origin::Local(dir) => {
-                let objects =
-                    render_dir(dir, &options).map_err(|message| PreviewError::Render {
-                        owner: owner.clone(),
-                        path: dir.display().to_string(),
-                        revision: "the working copy".into(),
-                        message,
-                    })?;
-                (dir.display().to_string(), objects)
-            }
-            Origin::Git => self.render_git(&owner, &source, options).await?,
+        let source = crate::reconcile::rendering_source(&app.spec.spec)
+            .map_err(|message| PreviewError::Spec {
+                owner: owner.clone(),
+                message,
+            })?
+            .clone();
+        let (revision, objects) = match (origin, source.chart()) {
+            (Origin::Local(dir), _) => self.render_local(&owner, app, &source, dir).await?,
+            (Origin::Git, Some(chart)) => self.render_remote(&owner, app, &source, chart).await?,
+            (Origin::Git, None) => self.render_git(&owner, app, &source).await?,
         };
         let target = self.target_of(app);
         let comparison = self.compare(&owner, &target, objects).await?;
@@ -54,42 +46,97 @@ impl Previewer {
         })
     }
 
+    /// A working copy: a chart directory (or a source with `helm`
+    /// options) through helm, anything else as the directory renderer.
+    async fn render_local(
+        &self,
+        owner: &str,
+        app: &Application,
+        source: &ApplicationSource,
+        dir: &Path,
+    ) -> Result<(String, Vec<Object>), PreviewError> {
+        let label = dir.display().to_string();
+        let failed = |message: String| PreviewError::Render {
+            owner: owner.to_string(),
+            path: label.clone(),
+            revision: "the working copy".into(),
+            message,
+        };
+        if let Some(input) = helm::local_chart(source, dir).map_err(failed)? {
+            let refs = self.ref_trees(owner, app, source).await?;
+            let (_, objects) = self
+                .render_chart(owner, app, source, input, refs)
+                .await
+                .map_err(failed)?;
+            return Ok((label, objects));
+        }
+        let options = spec_options(owner, source)?;
+        let objects = render_dir(dir, &options).map_err(failed)?;
+        Ok((label, objects))
+    }
+
+    /// A chart from a Helm repository or OCI registry at the version (or
+    /// range) it asks for; the revision is the version rendered.
+    async fn render_remote(
+        &self,
+        owner: &str,
+        app: &Application,
+        source: &ApplicationSource,
+        chart: &str,
+    ) -> Result<(String, Vec<Object>), PreviewError> {
+        let version = crate::reconcile::wanted_revision(source).to_string();
+        let refs = self.ref_trees(owner, app, source).await?;
+        let input = ChartInput::Remote {
+            source: Box::new(source.clone()),
+            chart: chart.to_string(),
+            version: version.clone(),
+        };
+        self.render_chart(owner, app, source, input, refs)
+            .await
+            .map_err(|message| PreviewError::Chart {
+                owner: owner.to_string(),
+                chart: chart.to_string(),
+                version,
+                repository: driftless_source::redact(&source.repo_url),
+                message,
+            })
+    }
+
+    /// A Git path at its target revision: a chart directory through helm,
+    /// anything else (Kustomize, plain YAML) through the native renderer.
     async fn render_git(
         &self,
         owner: &str,
+        app: &Application,
         source: &ApplicationSource,
-        options: RenderOptions,
     ) -> Result<(String, Vec<Object>), PreviewError> {
-        let repo = &source.repo_url;
-        let revision = source.revision();
-        let source_error = |message: String| PreviewError::Source {
+        let (sha, tree) = self.git_tree(owner, source).await?;
+        let path = source.path().to_string();
+        let failed = |message: String| PreviewError::Render {
             owner: owner.to_string(),
+            path: path.clone(),
+            revision: sha.clone(),
             message,
         };
-        let resolved = self
-            .cache
-            .resolve(repo, revision, true)
-            .await
-            .map_err(|e| {
-                source_error(format!(
-                    "resolving {revision} of {}: {e}",
-                    driftless_source::redact(repo)
-                ))
-            })?;
-        let tree = self
-            .cache
-            .tree(repo, &resolved.sha)
-            .map_err(|e| source_error(format!("reading commit {}: {e}", resolved.sha)))?;
-        let path = source.path().to_string();
+        if crate::reconcile::renders_with_helm(source, &tree) {
+            let refs = self.ref_trees(owner, app, source).await?;
+            let input = ChartInput::Git {
+                repo: source.repo_url.clone(),
+                revision: sha.clone(),
+                path: path.clone(),
+                tree: Arc::new(tree),
+            };
+            let (_, objects) = self
+                .render_chart(owner, app, source, input, refs)
+                .await
+                .map_err(failed)?;
+            return Ok((sha, objects));
+        }
+        let options = spec_options(owner, source)?;
         let objects = render_tree(tree, path.clone(), options)
             .await
-            .map_err(|message| PreviewError::Render {
-                owner: owner.to_string(),
-                path,
-                revision: resolved.sha.clone(),
-                message,
-            })?;
-        Ok((resolved.sha, objects))
+            .map_err(failed)?;
+        Ok((sha, objects))
     }
 
     /// The sync engine's target for `app`, as the controller builds it.
@@ -111,4 +158,15 @@ impl Previewer {
             ..Target::default()
         }
     }
+}
+
+/// The native renderer's options for `source` (its overrides).
+fn spec_options(
+    owner: &str,
+    source: &ApplicationSource,
+) -> Result<driftless_render::RenderOptions, PreviewError> {
+    crate::overrides::render_options(source).map_err(|message| PreviewError::Spec {
+        owner: owner.to_string(),
+        message,
+    })
 }

@@ -4,9 +4,12 @@
 //! compared with the cluster through the sync engine's server-side dry-run
 //! (Secret values redacted in the diffs). `driftless diff` and the web
 //! page's "diff against Git" both use it, so neither re-implements how an
-//! owner becomes a render and a sync target.
+//! owner becomes a render and a sync target. Helm charts (from a chart
+//! repository, an OCI registry or a Git path, with `$ref` value files) go
+//! through the reconcile's own Helm render ([`crate::helm_render`]).
 
 mod application;
+mod helm;
 mod kustomization;
 
 use std::path::{Path, PathBuf};
@@ -35,6 +38,21 @@ pub enum PreviewError {
         /// The owner.
         owner: String,
         /// What failed, naming the repository (credentials removed) or the GitRepository.
+        message: String,
+    },
+    /// A chart from a Helm repository or OCI registry could not be
+    /// rendered (the message names the chart, version and file).
+    #[error("{owner}: chart {chart} version {version} from {repository}: {message}")]
+    Chart {
+        /// The owner.
+        owner: String,
+        /// The chart name.
+        chart: String,
+        /// The version (or range) asked for.
+        version: String,
+        /// The repository or registry (credentials removed).
+        repository: String,
+        /// Helm's error.
         message: String,
     },
     /// The render failed.
@@ -82,6 +100,10 @@ pub struct Previewer {
     client: kube::Client,
     cache: Arc<MirrorCache>,
     control_namespace: Option<String>,
+    credentials_namespace: String,
+    helm_work_dir: PathBuf,
+    helm: Option<Arc<driftless_helm::Renderer>>,
+    capabilities: crate::helm_render::ClusterCapabilities,
 }
 
 impl Previewer {
@@ -113,7 +135,24 @@ impl Previewer {
             client,
             cache: Arc::new(cache),
             control_namespace,
+            credentials_namespace: credentials_namespace.to_string(),
+            helm_work_dir: cache_dir.join("_helm"),
+            helm: None,
+            capabilities: Default::default(),
         })
+    }
+
+    /// Renders Helm charts with the pinned helm at `program` (sandboxed as
+    /// the controller runs it; its charts kept in the cache directory).
+    /// Without it, a Helm Application's preview is an error saying so.
+    pub fn with_helm(mut self, program: Option<PathBuf>) -> Self {
+        self.helm = program.map(|program| {
+            Arc::new(driftless_helm::Renderer::new(
+                driftless_helm::Helm::new(program),
+                self.helm_work_dir.clone(),
+            ))
+        });
+        self
     }
 
     /// The message, author and time of commit `sha` of `repo` (fetched
@@ -136,6 +175,36 @@ impl Previewer {
             .await
             .map_err(|e| failed(format!("the commit task failed: {e}")))?
             .map_err(|e| failed(format!("reading commit {}: {}", resolved.sha, e.message())))
+    }
+
+    /// `source`'s repository at its target revision (fetched into this
+    /// cache): the commit and its files.
+    async fn git_tree(
+        &self,
+        owner: &str,
+        source: &driftless_api::ApplicationSource,
+    ) -> Result<(String, driftless_source::GitTree), PreviewError> {
+        let repo = &source.repo_url;
+        let revision = source.revision();
+        let source_error = |message: String| PreviewError::Source {
+            owner: owner.to_string(),
+            message,
+        };
+        let resolved = self
+            .cache
+            .resolve(repo, revision, true)
+            .await
+            .map_err(|e| {
+                source_error(format!(
+                    "resolving {revision} of {}: {e}",
+                    driftless_source::redact(repo)
+                ))
+            })?;
+        let tree = self
+            .cache
+            .tree(repo, &resolved.sha)
+            .map_err(|e| source_error(format!("reading commit {}: {e}", resolved.sha)))?;
+        Ok((resolved.sha, tree))
     }
 
     async fn compare(
@@ -166,6 +235,16 @@ pub enum Origin {
 
 /// Renders `dir` on disk, confined to its Git work tree (or to itself).
 pub fn render_dir(dir: &Path, options: &RenderOptions) -> Result<Vec<Object>, String> {
+    let (root, relative) = work_tree(dir)?;
+    let tree = DiskTree::new(&root).map_err(|e| format!("{}: {e}", root.display()))?;
+    driftless_render::render(&tree, &relative, options)
+        .map(|r| r.objects)
+        .map_err(|e| format!("rendering {}: {e}", dir.display()))
+}
+
+/// The Git work tree holding the directory `dir` (or `dir` itself), and
+/// `dir` relative to it (`/`-separated).
+fn work_tree(dir: &Path) -> Result<(PathBuf, String), String> {
     let path = dir
         .canonicalize()
         .map_err(|e| format!("{}: cannot open: {e}", dir.display()))?;
@@ -182,10 +261,7 @@ pub fn render_dir(dir: &Path, options: &RenderOptions) -> Result<Vec<Object>, St
         .unwrap_or(Path::new(""))
         .to_string_lossy()
         .replace('\\', "/");
-    let tree = DiskTree::new(&root).map_err(|e| format!("{}: {e}", root.display()))?;
-    driftless_render::render(&tree, &relative, options)
-        .map(|r| r.objects)
-        .map_err(|e| format!("rendering {}: {e}", dir.display()))
+    Ok((root, relative))
 }
 
 /// Renders `path` of `tree` off the async runtime.

@@ -37,13 +37,7 @@ impl<'a> Reconciler<'a> {
         fetch: bool,
     ) -> Result<Refs, Failure> {
         let mut resolved = Vec::new();
-        for source in &self.app.spec.spec.sources {
-            let Some(name) = source.ref_.as_deref().filter(|r| !r.is_empty()) else {
-                continue;
-            };
-            if source == main {
-                continue;
-            }
+        for (name, source) in super::ref_sources(&self.app.spec.spec.sources, main) {
             let (repo, revision) = (&source.repo_url, source.revision());
             let found = engine::resolve(self.ctx, &self.owner(), repo, revision, fetch)
                 .await
@@ -136,12 +130,7 @@ impl<'a> Reconciler<'a> {
     }
 
     fn helm_inputs(&self, source: &ApplicationSource, refs: &Refs) -> HelmInputs {
-        HelmInputs {
-            helm: source.helm.clone(),
-            app_name: self.id.1.clone(),
-            dest_namespace: self.app.spec.spec.destination.namespace.clone(),
-            refs: refs.trees(),
-        }
+        super::helm_inputs(self.app, source, refs.trees())
     }
 
     /// Remembers the ref files read (webhook matching) and reports the

@@ -12,6 +12,9 @@ mod spec;
 mod sync;
 mod write;
 
+pub(crate) use source::{helm_inputs, ref_sources, renders_with_helm, wanted_revision};
+pub(crate) use spec::rendering_source;
+
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -337,12 +340,7 @@ impl<'a> Reconciler<'a> {
         let wanted = sync_op
             .and_then(|s| s.revision.as_deref())
             .filter(|r| !r.is_empty())
-            .unwrap_or(match source.chart() {
-                Some(_) => {
-                    crate::helm_render::plan::wanted_version(source.target_revision.as_deref())
-                }
-                None => source.revision(),
-            })
+            .unwrap_or(wanted_revision(&source))
             .to_string();
         let fetch = self.should_fetch(refresh.is_some() || operation.is_some());
         let repo = source.repo_url.clone();

@@ -4,10 +4,12 @@
 use std::collections::BTreeSet;
 use std::sync::Arc;
 
-use driftless_api::{ApplicationSource, Operation, OperationPhase, OperationState, condition};
-use driftless_render::{Object, Rendered};
+use driftless_api::{
+    Application, ApplicationSource, Operation, OperationPhase, OperationState, condition,
+};
+use driftless_render::{FileTree, Object, Rendered};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
-use kube::Resource;
+use kube::{Resource, ResourceExt};
 
 use crate::cycle::{self, AppId};
 use crate::engine::{self, RenderRequest};
@@ -122,7 +124,7 @@ impl<'a> Reconciler<'a> {
                     revision: sha.to_string(),
                     message: e.0,
                 })?;
-            if source.helm.is_some() || helm_render::is_chart_dir(tree.as_ref(), source.path()) {
+            if renders_with_helm(source, tree.as_ref()) {
                 return self.render_git_chart(source, sha, tree, refs).await;
             }
         }
@@ -218,6 +220,51 @@ impl<'a> Reconciler<'a> {
             cycle::describe(&cycle),
         ));
         cycle.len() > 1
+    }
+}
+
+/// Whether the Git `source`, whose commit is `tree`, is a Helm chart: it
+/// sets `helm` options or its path holds `Chart.yaml` (never a plugin).
+pub(crate) fn renders_with_helm(source: &ApplicationSource, tree: &dyn FileTree) -> bool {
+    source.plugin.is_none()
+        && (source.helm.is_some() || helm_render::is_chart_dir(tree, source.path()))
+}
+
+/// The revision to resolve `source` at when no sync names one: its
+/// `targetRevision` (`HEAD` by default), or for a chart from a Helm
+/// repository the version (range) it asks for.
+pub(crate) fn wanted_revision(source: &ApplicationSource) -> &str {
+    match source.chart() {
+        Some(_) => helm_render::plan::wanted_version(source.target_revision.as_deref()),
+        None => source.revision(),
+    }
+}
+
+/// The `ref` sources of `sources` besides `main`, with their names, in
+/// order: the trees a Helm source's `$name/...` value files read.
+pub(crate) fn ref_sources<'s>(
+    sources: &'s [ApplicationSource],
+    main: &'s ApplicationSource,
+) -> impl Iterator<Item = (&'s str, &'s ApplicationSource)> + 's {
+    sources.iter().filter(move |s| *s != main).filter_map(|s| {
+        let name = s.ref_.as_deref().filter(|r| !r.is_empty())?;
+        Some((name, s))
+    })
+}
+
+/// The inputs of a Helm render of `source` of `app` besides the chart: its
+/// `helm` options, the release defaults (the Application's name, the
+/// destination namespace) and the resolved `refs`.
+pub(crate) fn helm_inputs(
+    app: &Application,
+    source: &ApplicationSource,
+    refs: Vec<helm_render::RefTree>,
+) -> helm_render::HelmInputs {
+    helm_render::HelmInputs {
+        helm: source.helm.clone(),
+        app_name: app.name_any(),
+        dest_namespace: app.spec.spec.destination.namespace.clone(),
+        refs,
     }
 }
 

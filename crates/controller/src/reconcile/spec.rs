@@ -120,12 +120,7 @@ impl<'a> Reconciler<'a> {
     ) -> Result<&'a ApplicationSource, Failure> {
         let spec = &self.app.spec.spec;
         let invalid = |message: String| self.invalid(message);
-        let source = match (&spec.source, spec.sources.as_slice()) {
-            (Some(s), _) => s,
-            (None, [only]) => only,
-            (None, []) => return Err(invalid("spec.source is required".into())),
-            (None, many) => main_source(many).map_err(invalid)?,
-        };
+        let source = rendering_source(spec).map_err(invalid)?;
         for other in spec.sources.iter().filter(|s| !std::ptr::eq(*s, source)) {
             if !project::source_allowed(project, &other.repo_url) {
                 return Err(invalid(format!(
@@ -171,6 +166,20 @@ impl<'a> Reconciler<'a> {
             )));
         }
         Ok(source)
+    }
+}
+
+/// The source of `spec` that renders: `source`, the only one of
+/// `sources`, or the one of several that is not a `ref` source. The
+/// reconcile and the preview both pick it here.
+pub(crate) fn rendering_source(
+    spec: &driftless_api::ApplicationSpec,
+) -> Result<&ApplicationSource, String> {
+    match (&spec.source, spec.sources.as_slice()) {
+        (Some(s), _) => Ok(s),
+        (None, [only]) => Ok(only),
+        (None, []) => Err("spec.source is required".into()),
+        (None, many) => main_source(many),
     }
 }
 
