@@ -67,7 +67,13 @@ impl World {
 
     /// Starts the Application controller, watching only this test's namespace.
     pub async fn start_controller(&mut self) {
-        let config = ControllerConfig {
+        self.start_controller_with(|_| {}).await;
+    }
+
+    /// Starts the Application controller with `edit` applied to its
+    /// configuration (e.g. a helm), watching only this test's namespace.
+    pub async fn start_controller_with(&mut self, edit: impl FnOnce(&mut ControllerConfig)) {
+        let mut config = ControllerConfig {
             namespaces: vec![self.ns.clone()],
             control_plane_namespace: self.ns.clone(),
             credentials_namespace: self.ns.clone(),
@@ -77,6 +83,7 @@ impl World {
             repo_cache_dir: self.cache.path().join("controller"),
             ..ControllerConfig::default()
         };
+        edit(&mut config);
         let (tx, rx) = tokio::sync::oneshot::channel::<()>();
         let client = self.cp.client().await;
         let running = driftless_controller::start(client, config, async move {
