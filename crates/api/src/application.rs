@@ -656,9 +656,15 @@ pub struct ApplicationStatus {
     /// The `metadata.generation` this status describes.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub observed_generation: Option<i64>,
-    /// How the source was rendered: `Kustomize`, `Directory` or `Helm`.
+    /// How the source was rendered: `Kustomize`, `Directory` or `Helm`
+    /// (for several sources, the first rendering one).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub source_type: Option<String>,
+    /// For several sources: how each of `spec.sources` was rendered, in
+    /// order (`Kustomize`, `Directory`, `Helm`; empty for a `ref`-only
+    /// source, which is not rendered).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub source_types: Vec<String>,
 }
 
 /// The sync state of one managed resource.
@@ -793,6 +799,9 @@ pub mod condition {
     /// a kind it does not render) but rendered the rest. Argo CD has no
     /// such type; the `Warning` suffix makes its tools treat it as one.
     pub const COMPARISON_WARNING: &str = "ComparisonWarning";
+    /// Several sources of a multi-source Application render the same
+    /// object; the last source's one is applied (as Argo CD does).
+    pub const REPEATED_RESOURCE_WARNING: &str = "RepeatedResourceWarning";
 
     /// Whether a condition type is an error (`...Error`), which sorts before
     /// warnings in `status.conditions` (the MESSAGE column shows the first).

@@ -33,6 +33,8 @@ pub struct Observation<'a> {
     pub destination: ApplicationDestination,
     /// `Kustomize` or `Directory`.
     pub source_type: Option<String>,
+    /// For several sources: each one's type (empty for a `ref` source).
+    pub source_types: Vec<String>,
     /// The comparison; `None` when it could not be made.
     pub comparison: Option<&'a Comparison>,
     /// Conditions (type, message) that hold now.
@@ -58,6 +60,7 @@ pub fn compute(prev: &ApplicationStatus, obs: Observation<'_>) -> ApplicationSta
     next.reconciled_at = obs.now.clone();
     if obs.source_type.is_some() {
         next.source_type = obs.source_type.clone();
+        next.source_types = obs.source_types.clone();
     }
     let compared_to = Some(ComparedTo {
         source: obs.source.clone(),

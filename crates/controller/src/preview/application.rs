@@ -27,17 +27,22 @@ impl Previewer {
             app.namespace().unwrap_or_default(),
             app.name_any()
         );
-        let source = crate::reconcile::rendering_source(&app.spec.spec)
-            .map_err(|message| PreviewError::Spec {
+        let sources = crate::reconcile::rendering_sources(&app.spec.spec).map_err(|message| {
+            PreviewError::Spec {
                 owner: owner.clone(),
                 message,
-            })?
-            .clone();
-        let (revision, objects) = match (origin, source.chart()) {
-            (Origin::Local(dir), _) => self.render_local(&owner, app, &source, dir).await?,
-            (Origin::Git, Some(chart)) => self.render_remote(&owner, app, &source, chart).await?,
-            (Origin::Git, None) => self.render_git(&owner, app, &source).await?,
-        };
+            }
+        })?;
+        let mut renders = Vec::new();
+        for (i, source) in sources.into_iter().enumerate() {
+            let rendered = match (origin, i, source.chart()) {
+                (Origin::Local(dir), 0, _) => self.render_local(&owner, app, source, dir).await?,
+                (_, _, Some(chart)) => self.render_remote(&owner, app, source, chart).await?,
+                _ => self.render_git(&owner, app, source).await?,
+            };
+            renders.push((source, rendered));
+        }
+        let (revision, objects) = union(app, renders);
         let target = self.target_of(app);
         let comparison = self.compare(&owner, &target, objects).await?;
         Ok(Preview {
@@ -158,6 +163,33 @@ impl Previewer {
             ..Target::default()
         }
     }
+}
+
+/// The leading source's revision (all of them, `,`-separated, for several
+/// sources) and the union of the sources' objects, as the reconcile builds it.
+fn union(
+    app: &Application,
+    mut renders: Vec<(&ApplicationSource, (String, Vec<Object>))>,
+) -> (String, Vec<Object>) {
+    use crate::reconcile::multi_source;
+    if let [(_, (revision, objects))] = renders.as_mut_slice() {
+        return (std::mem::take(revision), std::mem::take(objects));
+    }
+    let all = &app.spec.spec.sources;
+    let parts: Vec<multi_source::Part<'_>> = renders
+        .iter()
+        .map(|(source, (_, objects))| multi_source::Part {
+            label: multi_source::label(
+                all.iter().position(|s| s == *source).unwrap_or_default(),
+                source,
+            ),
+            objects,
+        })
+        .collect();
+    let dest = app.spec.spec.destination.namespace.as_deref();
+    let objects = multi_source::union(&parts, dest).objects;
+    let revisions: Vec<&str> = renders.iter().map(|(_, (r, _))| r.as_str()).collect();
+    (revisions.join(","), objects)
 }
 
 /// The native renderer's options for `source` (its overrides).

@@ -21,20 +21,23 @@ pub(crate) async fn deletion_hooks(app: &Application, ctx: &Context) -> Result<V
 impl Reconciler<'_> {
     async fn read_deletion_hooks(&mut self) -> Result<Vec<Hook>, Failure> {
         let (project_name, project) = self.project().await?;
-        let source = self.validate(&project_name, &project)?.clone();
-        // The last synced revision (a commit or a chart version); a
-        // multi-source Application's list of revisions is not one: then the
-        // source's target revision.
-        let revision = self
+        let sources = self.validate(&project_name, &project)?;
+        // The last synced revision (a commit or a chart version) of a
+        // single source; several sources at their target revisions.
+        let last = self
             .prev
             .sync
             .as_ref()
             .and_then(|s| s.revision.clone())
-            .filter(|r| !r.is_empty() && !r.contains(','))
-            .unwrap_or_else(|| source.revision().to_string());
-        let (revision, rendered, _) = self
-            .resolve_and_render(&source, &revision, false, false)
+            .filter(|r| !r.is_empty() && !r.contains(',') && sources.len() == 1);
+        let wanted: Vec<String> = sources
+            .iter()
+            .map(|s| last.clone().unwrap_or_else(|| s.revision().to_string()))
+            .collect();
+        let found = self
+            .resolve_and_render_all(&sources, &wanted, false, false)
             .await?;
+        let (revision, rendered) = (found.revision, found.rendered);
         let target = self.target(None);
         let cmp = self.diff(&target, &rendered.objects, &revision).await?;
         self.check_project(&project_name, &project, &cmp)?;

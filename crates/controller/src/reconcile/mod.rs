@@ -6,6 +6,7 @@
 mod boundaries;
 pub(crate) mod delete_hooks;
 mod helm;
+pub(crate) mod multi_source;
 mod progress;
 mod source;
 mod spec;
@@ -13,7 +14,7 @@ mod sync;
 mod write;
 
 pub(crate) use source::{helm_inputs, ref_sources, renders_with_helm, wanted_revision};
-pub(crate) use spec::rendering_source;
+pub(crate) use spec::rendering_sources;
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -332,7 +333,12 @@ impl<'a> Reconciler<'a> {
         // Dereference and validate.
         self.report_unknown_fields().await;
         let (project_name, project) = self.project().await?;
-        let source = self.validate(&project_name, &project)?.clone();
+        let sources: Vec<ApplicationSource> = self
+            .validate(&project_name, &project)?
+            .into_iter()
+            .cloned()
+            .collect();
+        let source = sources[0].clone();
         let sync_op = operation.and_then(|o| o.sync.as_ref());
 
         // Resolve the revision and render (a chart from a Helm repository
@@ -355,9 +361,15 @@ impl<'a> Reconciler<'a> {
             self.before_fetch(operation, &repo, &wanted).await?;
         }
         let hard = refresh == Some(Refresh::Hard);
-        let (revision, rendered, revisions) = self
-            .resolve_and_render(&source, &wanted, fetch, hard)
+        // The leading source at the wanted revision, the others at theirs.
+        let wanted: Vec<String> = std::iter::once(wanted)
+            .chain(sources[1..].iter().map(|s| wanted_revision(s).to_string()))
+            .collect();
+        let sources: Vec<&ApplicationSource> = sources.iter().collect();
+        let found = self
+            .resolve_and_render_all(&sources, &wanted, fetch, hard)
             .await?;
+        let (revision, rendered, revisions) = (found.revision, found.rendered, found.revisions);
         // What a sync is of: the revision, or for several sources every
         // source's revision (a values change in a ref source is a new one).
         let sha = if revisions.is_empty() {
@@ -387,6 +399,7 @@ impl<'a> Reconciler<'a> {
         obs.revision = Some(revision);
         obs.revisions = revisions;
         obs.source_type = Some(format!("{:?}", rendered.source_type));
+        obs.source_types = found.source_types;
         let decision = if blocked {
             Decision::Skip("the render violates its project or forms a cycle".into())
         } else if sync_op.is_some() {

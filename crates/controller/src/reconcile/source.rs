@@ -22,7 +22,126 @@ use crate::status;
 use super::helm::Refs;
 use super::{Failure, Reconciler};
 
+/// What the rendering sources of an Application gave.
+pub(super) struct Found {
+    /// The leading (first rendering) source's revision: a commit or a
+    /// chart version.
+    pub(super) revision: String,
+    /// The objects of every rendering source (their union).
+    pub(super) rendered: Arc<Rendered>,
+    /// For several sources: each one's revision, in `spec.sources` order.
+    pub(super) revisions: Vec<String>,
+    /// For several sources: each one's source type (empty for a ref).
+    pub(super) source_types: Vec<String>,
+}
+
 impl<'a> Reconciler<'a> {
+    /// Resolves and renders every source of `sources` (the rendering ones,
+    /// each at its `wanted` revision) and combines their objects (see
+    /// [`super::multi_source`]); an object two sources render becomes a
+    /// `RepeatedResourceWarning`. One source is [`Self::resolve_and_render`].
+    pub(super) async fn resolve_and_render_all(
+        &mut self,
+        sources: &[&ApplicationSource],
+        wanted: &[String],
+        fetch: bool,
+        hard: bool,
+    ) -> Result<Found, Failure> {
+        if let ([only], [want]) = (sources, wanted) {
+            let (revision, rendered, revisions) =
+                self.resolve_and_render(only, want, fetch, hard).await?;
+            return Ok(Found {
+                revision,
+                rendered,
+                revisions,
+                source_types: Vec::new(),
+            });
+        }
+        let all = &self.app.spec.spec.sources;
+        let mut revisions = vec![String::new(); all.len()];
+        let mut source_types = vec![String::new(); all.len()];
+        let mut renders = Vec::new();
+        let mut ref_memory = Vec::new();
+        for (source, want) in sources.iter().zip(wanted) {
+            self.ctx.memory(&self.id, |m| m.ref_sources.clear());
+            let (revision, rendered, found) =
+                self.resolve_and_render(source, want, fetch, hard).await?;
+            ref_memory.extend(
+                self.ctx
+                    .memory(&self.id, |m| std::mem::take(&mut m.ref_sources)),
+            );
+            for (slot, found) in revisions.iter_mut().zip(found) {
+                if !found.is_empty() {
+                    *slot = found;
+                }
+            }
+            let index = all.iter().position(|s| s == *source).unwrap_or_default();
+            source_types[index] = format!("{:?}", rendered.source_type);
+            if index > 0 && source.chart().is_none() {
+                // A push to this source's path refreshes the Application too.
+                ref_memory.push(crate::context::RefSourceMemory {
+                    repo: source.repo_url.clone(),
+                    target_revision: source.revision().to_string(),
+                    files: rendered.files_read.clone(),
+                });
+            }
+            renders.push((
+                super::multi_source::label(index, source),
+                revision,
+                rendered,
+            ));
+        }
+        self.ctx.memory(&self.id, |m| m.ref_sources = ref_memory);
+        Ok(self.combine(renders, revisions, source_types))
+    }
+
+    /// The union of `renders` (label, revision, render) as one render led
+    /// by the first; repeated objects become conditions.
+    fn combine(
+        &mut self,
+        renders: Vec<(String, String, Arc<Rendered>)>,
+        revisions: Vec<String>,
+        source_types: Vec<String>,
+    ) -> Found {
+        let parts: Vec<super::multi_source::Part<'_>> = renders
+            .iter()
+            .map(|(label, _, rendered)| super::multi_source::Part {
+                label: label.clone(),
+                objects: &rendered.objects,
+            })
+            .collect();
+        let dest = self.app.spec.spec.destination.namespace.as_deref();
+        let union = super::multi_source::union(&parts, dest);
+        for message in union.repeated {
+            self.conditions.push((
+                condition::REPEATED_RESOURCE_WARNING.to_string(),
+                format!("application {}: {message}", self.label),
+            ));
+        }
+        let (revision, lead) = renders
+            .first()
+            .map(|(_, revision, rendered)| (revision.clone(), rendered.as_ref()))
+            .unzip();
+        let rendered = Rendered {
+            objects: union.objects,
+            source_type: lead
+                .map(|r| r.source_type)
+                .unwrap_or(driftless_render::SourceType::Directory),
+            // Paths of the leading source's repository (webhook matching).
+            files_read: lead.map(|r| r.files_read.clone()).unwrap_or_default(),
+            warnings: renders
+                .iter()
+                .flat_map(|(_, _, r)| r.warnings.clone())
+                .collect(),
+        };
+        Found {
+            revision: revision.unwrap_or_default(),
+            rendered: Arc::new(rendered),
+            revisions,
+            source_types,
+        }
+    }
+
     pub(super) fn should_fetch(&self, asked: bool) -> bool {
         let changed_spec = self.app.meta().generation != self.prev.observed_generation;
         let interval = self.ctx.config.requeue_interval / 2;
@@ -73,11 +192,17 @@ impl<'a> Reconciler<'a> {
             Some(chart) => {
                 let refs = self.resolve_refs(source, fetch).await?;
                 self.fetched(fetch, None);
-                let asked = self.chart_version_to_render(wanted, fetch);
+                // Remembered per repository and chart: two chart sources
+                // asking for the same range may resolve differently.
+                let key = format!("{} {chart} {wanted}", source.repo_url);
+                let asked = match self.chart_version_to_render(&key, fetch) {
+                    remembered if remembered != key => remembered,
+                    _ => wanted.to_string(),
+                };
                 let (rendered, version) = self
                     .render_remote_chart(source, chart, &asked, &refs)
                     .await?;
-                let resolved = (wanted.to_string(), version.clone());
+                let resolved = (key, version.clone());
                 self.ctx
                     .memory(&self.id, |m| m.chart_version = Some(resolved));
                 let revisions =

@@ -113,14 +113,25 @@ impl<'a> Reconciler<'a> {
         }
     }
 
+    /// Checks the spec against its project; returns the sources that
+    /// render, the first one leading (see [`rendering_sources`]).
     pub(super) fn validate(
         &mut self,
         project_name: &str,
         project: &AppProjectSpec,
-    ) -> Result<&'a ApplicationSource, Failure> {
+    ) -> Result<Vec<&'a ApplicationSource>, Failure> {
         let spec = &self.app.spec.spec;
         let invalid = |message: String| self.invalid(message);
-        let source = rendering_source(spec).map_err(invalid)?;
+        let sources = rendering_sources(spec).map_err(invalid)?;
+        for source in &sources[1..] {
+            if source.repo_url.trim().is_empty() {
+                return Err(invalid(format!(
+                    "spec.sources: the source of {} has an empty repoURL",
+                    source.chart().unwrap_or(source.path())
+                )));
+            }
+        }
+        let source = sources[0];
         for other in spec.sources.iter().filter(|s| !std::ptr::eq(*s, source)) {
             if !project::source_allowed(project, &other.repo_url) {
                 return Err(invalid(format!(
@@ -165,48 +176,34 @@ impl<'a> Reconciler<'a> {
                 spec.destination.namespace.as_deref().unwrap_or("")
             )));
         }
-        Ok(source)
+        Ok(sources)
     }
 }
 
-/// The source of `spec` that renders: `source`, the only one of
-/// `sources`, or the one of several that is not a `ref` source. The
-/// reconcile and the preview both pick it here.
-pub(crate) fn rendering_source(
+/// The sources of `spec` that render, in order: `source`, or every one of
+/// `sources` that is not only a `ref` (a `ref` name, no `path`, no
+/// `chart`), as Argo CD renders each of them and applies the union. Never
+/// empty. The reconcile and the preview both pick them here.
+pub(crate) fn rendering_sources(
     spec: &driftless_api::ApplicationSpec,
-) -> Result<&ApplicationSource, String> {
-    match (&spec.source, spec.sources.as_slice()) {
-        (Some(s), _) => Ok(s),
-        (None, [only]) => Ok(only),
-        (None, []) => Err("spec.source is required".into()),
-        (None, many) => main_source(many),
+) -> Result<Vec<&ApplicationSource>, String> {
+    if let Some(source) = &spec.source {
+        return Ok(vec![source]);
     }
-}
-
-/// The one source of several that renders: every other one must be a
-/// `ref` source (a `ref` name, no `path`, no `chart`) whose files the
-/// rendering source's Helm value files name with `$ref/...`.
-fn main_source(sources: &[ApplicationSource]) -> Result<&ApplicationSource, String> {
-    let is_ref_only = |s: &ApplicationSource| {
-        s.ref_.as_deref().is_some_and(|r| !r.is_empty()) && s.path.is_none() && s.chart().is_none()
-    };
-    let rendering: Vec<&ApplicationSource> = sources.iter().filter(|s| !is_ref_only(s)).collect();
-    match rendering.as_slice() {
-        [one] => Ok(one),
-        [] => Err(
+    let rendering: Vec<&ApplicationSource> =
+        spec.sources.iter().filter(|s| !is_ref_only(s)).collect();
+    match (spec.sources.as_slice(), rendering.is_empty()) {
+        ([], _) => Err("spec.source is required".into()),
+        (_, true) => Err(
             "spec.sources holds only ref sources: one source must have a path or a chart".into(),
         ),
-        _ => Err(format!(
-            "spec.sources renders {} sources ({}); driftless renders one, with the others as ref \
-             sources (ref set, no path or chart) for its $ref value files",
-            rendering.len(),
-            rendering
-                .iter()
-                .map(|s| s.chart().unwrap_or(s.path()).to_string())
-                .collect::<Vec<_>>()
-                .join(", ")
-        )),
+        (_, false) => Ok(rendering),
     }
+}
+
+/// A source that only lends its files to `$ref` value files.
+fn is_ref_only(s: &ApplicationSource) -> bool {
+    s.ref_.as_deref().is_some_and(|r| !r.is_empty()) && s.path.is_none() && s.chart().is_none()
 }
 
 /// A list for messages: `a, b`, or `nothing`.
@@ -237,28 +234,38 @@ mod tests {
         }
     }
 
+    fn spec(sources: &[ApplicationSource]) -> driftless_api::ApplicationSpec {
+        driftless_api::ApplicationSpec {
+            sources: sources.to_vec(),
+            ..Default::default()
+        }
+    }
+
     #[test]
-    fn one_source_renders_and_the_others_are_refs() {
+    fn every_source_but_the_refs_renders() {
         let chart = source("https://charts.example", None, Some("web"), None);
         let values = source("https://git.example/values.git", None, None, Some("values"));
-        let sources = [values.clone(), chart.clone()];
-        assert_eq!(main_source(&sources), Ok(&chart));
+        let only_chart = spec(&[values.clone(), chart.clone()]);
+        assert_eq!(rendering_sources(&only_chart), Ok(vec![&chart]));
 
         let path = source("https://git.example/app.git", Some("app"), None, None);
-        let error = main_source(&[chart.clone(), path]).unwrap_err();
-        assert!(error.contains("renders 2 sources (web, app)"), "{error}");
-        let error = main_source(&[values]).unwrap_err();
+        let both = spec(&[chart.clone(), values.clone(), path.clone()]);
+        assert_eq!(rendering_sources(&both), Ok(vec![&chart, &path]));
+        let error = rendering_sources(&spec(&[values])).unwrap_err();
         assert!(error.contains("only ref sources"), "{error}");
-        let both = source(
+        let error = rendering_sources(&spec(&[])).unwrap_err();
+        assert!(error.contains("spec.source is required"), "{error}");
+        let ref_with_path = source(
             "https://git.example/app.git",
             Some("app"),
             None,
             Some("app"),
         );
-        let error = main_source(&[both, chart]).unwrap_err();
-        assert!(
-            error.contains("renders 2"),
-            "a ref source with a path renders: {error}"
+        let renders = spec(&[ref_with_path.clone(), chart.clone()]);
+        assert_eq!(
+            rendering_sources(&renders),
+            Ok(vec![&ref_with_path, &chart]),
+            "a ref source with a path renders"
         );
     }
 }
