@@ -11,6 +11,7 @@ use std::time::Duration;
 
 use common::{Harness, eventually};
 use driftless_api::condition;
+use driftless_controller::preview::{Origin, Previewer};
 use driftless_testkit::helm::{ChartRepo, binaries, package, write_chart};
 use k8s_openapi::api::core::v1::ConfigMap;
 use kube::Api;
@@ -183,6 +184,43 @@ async fn a_chart_and_a_git_directory_render_into_one_application() {
             .count()
             == 1
     );
-    h.wait_synced_healthy("multi", Some("1.0.0")).await;
+    let app = h.wait_synced_healthy("multi", Some("1.0.0")).await;
     h.stop_controller().await;
+
+    // The preview (`driftless diff`, the web page) renders the same union:
+    // every object in sync, none to prune.
+    let cache = tempfile::tempdir().expect("temp dir");
+    let previewer = Previewer::new(
+        h.client.clone(),
+        cache.path(),
+        &h.apps_ns,
+        Some(h.apps_ns.clone()),
+    )
+    .expect("a previewer")
+    .with_helm(Some(binaries().helm));
+    let preview = previewer
+        .application(&app, &Origin::Git)
+        .await
+        .expect("the preview");
+    let names: Vec<&str> = preview
+        .comparison
+        .resources
+        .iter()
+        .map(|r| r.key.name.as_str())
+        .collect();
+    assert_eq!(names.len(), 2, "{names:?}");
+    for name in ["multi-config", "plain-one"] {
+        assert!(names.contains(&name), "{name} not in {names:?}");
+    }
+    let differing: Vec<String> = preview
+        .comparison
+        .out_of_sync()
+        .map(|r| format!("{}: {:?}\n{}", r.key, r.state, r.diff))
+        .collect();
+    assert!(differing.is_empty(), "{differing:?}");
+    assert!(
+        preview.revision.starts_with("1.0.0,"),
+        "{}",
+        preview.revision
+    );
 }
