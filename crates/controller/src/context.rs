@@ -78,7 +78,9 @@ pub struct RefSourceMemory {
     pub repo: String,
     /// Its `targetRevision`.
     pub target_revision: String,
-    /// The files of it the last render read (tree paths).
+    /// The files of it the last render read (tree paths); one ending in
+    /// `/` is a directory a source renders (any file below it counts; `/`
+    /// is the whole tree).
     pub files: Vec<String>,
 }
 

@@ -44,9 +44,12 @@ fn affects_ref(push: &PushEvent, r: &RefSourceMemory) -> bool {
     }
     match &push.changed_files {
         None => true,
-        Some(changed) => changed
-            .iter()
-            .any(|file| r.files.iter().any(|f| f == file.trim_start_matches('/'))),
+        Some(changed) => changed.iter().any(|file| {
+            let file = file.trim_start_matches('/');
+            r.files.iter().any(|f| {
+                f == file || f == "/" || (f.ends_with('/') && file.starts_with(f.as_str()))
+            })
+        }),
     }
 }
 
@@ -170,6 +173,15 @@ mod tests {
         let mut other_branch = chart.clone();
         other_branch.ref_sources[0].target_revision = "release".into();
         assert!(!affects(&push(Some(&["values/shop.yaml"])), &other_branch));
+        let mut directory = chart.clone();
+        directory.ref_sources[0].files = vec!["manifests/".into()];
+        assert!(affects(&push(Some(&["manifests/new.yaml"])), &directory));
+        assert!(!affects(&push(Some(&["manifestsx/a.yaml"])), &directory));
+        directory.ref_sources[0].files = vec!["/".into()];
+        assert!(
+            affects(&push(Some(&["any/file.yaml"])), &directory),
+            "the root"
+        );
         let mut unused = chart;
         unused.ref_sources[0].files.clear();
         assert!(

@@ -77,12 +77,18 @@ impl<'a> Reconciler<'a> {
             }
             let index = all.iter().position(|s| s == *source).unwrap_or_default();
             source_types[index] = format!("{:?}", rendered.source_type);
-            if index > 0 && source.chart().is_none() {
-                // A push to this source's path refreshes the Application too.
+            if *source != sources[0] && source.chart().is_none() {
+                // A push below this source's path (or to a file it read
+                // elsewhere) refreshes the Application too.
+                let mut files = rendered.files_read.clone();
+                files.push(match source.path() {
+                    "" | "." => "/".to_string(),
+                    path => format!("{}/", path.trim_end_matches('/')),
+                });
                 ref_memory.push(crate::context::RefSourceMemory {
                     repo: source.repo_url.clone(),
                     target_revision: source.revision().to_string(),
-                    files: rendered.files_read.clone(),
+                    files,
                 });
             }
             renders.push((
