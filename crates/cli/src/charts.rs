@@ -65,17 +65,19 @@ pub(crate) struct ChartArgs {
 /// Renders the chart at `path` of `tree` with the pinned `helm`, as the
 /// controller renders a chart in a Git path (dependencies fetched from
 /// their repositories, CRDs included unless `skip_crds`).
+/// `shown` is how messages name the chart directory (as the user gave it).
 pub(crate) fn render_chart(
     helm: Option<&Path>,
     tree: &dyn driftless_render::FileTree,
     path: &str,
+    shown: &Path,
     args: &ChartArgs,
 ) -> anyhow::Result<Vec<driftless_render::Object>> {
     let Some(program) = find_helm(helm) else {
         anyhow::bail!(
             "{} is a Helm chart (it holds Chart.yaml) and no helm was found: \
              give --helm or set DRIFTLESS_HELM",
-            display_path(path)
+            shown.display()
         );
     };
     let value_trees = value_file_trees(&args.values)?;
@@ -104,10 +106,6 @@ pub(crate) fn render_chart(
     let renderer = Renderer::new(Helm::new(program), default_work_dir());
     let rendered = renderer.render(&source, &options)?;
     Ok(rendered.objects.as_ref().clone())
-}
-
-fn display_path(path: &str) -> &str {
-    if path.is_empty() { "." } else { path }
 }
 
 /// Each value file as a tree of its directory, its name and its label.

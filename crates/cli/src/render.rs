@@ -84,8 +84,13 @@ pub(crate) fn run(args: &Args) -> anyhow::Result<()> {
     let relative = relative.to_string_lossy().replace('\\', "/");
     let tree = DiskTree::new(&root)?;
     if path.join("Chart.yaml").is_file() {
-        let objects =
-            crate::charts::render_chart(args.helm.as_deref(), &tree, &relative, &chart_args(args))?;
+        let objects = crate::charts::render_chart(
+            args.helm.as_deref(),
+            &tree,
+            &relative,
+            &args.path,
+            &chart_args(args),
+        )?;
         return print_objects(&objects);
     }
     if !args.values.is_empty() || !args.set.is_empty() || !args.set_string.is_empty() {

@@ -67,11 +67,22 @@ fn a_chart_without_helm_and_a_jsonnet_file_that_is_no_object_fail_naming_them() 
     .expect("writing Chart.yaml");
     let jsonnet = tempfile::tempdir().expect("temporary directory");
     std::fs::write(jsonnet.path().join("a.jsonnet"), "{}\n").expect("writing a.jsonnet");
+    let no_helm = tempfile::tempdir().expect("temporary directory");
     for (dir, wanted) in [
-        (chart.path(), "Helm is not supported yet"),
+        (
+            chart.path(),
+            "is a Helm chart (it holds Chart.yaml) and no helm was found",
+        ),
         (jsonnet.path(), "a.jsonnet: a document has no kind"),
     ] {
-        let out = render(dir);
+        // No helm anywhere: PATH holds only an empty directory.
+        let out = Command::new(env!("CARGO_BIN_EXE_driftless"))
+            .arg("render")
+            .arg(dir)
+            .env("PATH", no_helm.path())
+            .env_remove("DRIFTLESS_HELM")
+            .output()
+            .expect("running driftless render");
         let stderr = String::from_utf8_lossy(&out.stderr);
         assert!(
             !out.status.success(),
