@@ -36,7 +36,9 @@ pub(crate) struct Args {
     name: Option<String>,
     /// Render this directory instead of the Git revision (the
     /// Application's overrides and destination, or the Kustomization's
-    /// build options, postBuild and target namespace, still apply).
+    /// build options, postBuild and target namespace, still apply). A
+    /// directory holding `Chart.yaml` renders with helm; of several
+    /// sources, it replaces the first that renders (the others come from Git).
     #[arg(long, value_name = "DIR")]
     local: Option<PathBuf>,
     /// Compare this directory with the cluster, without an Application

@@ -47,7 +47,9 @@ impl<'a> Reconciler<'a> {
         fetch: bool,
         hard: bool,
     ) -> Result<Found, Failure> {
-        if let ([only], [want]) = (sources, wanted) {
+        if let ([only], [want]) = (sources, wanted)
+            && self.app.spec.spec.sources.len() < 2
+        {
             let (revision, rendered, revisions) =
                 self.resolve_and_render(only, want, fetch, hard).await?;
             return Ok(Found {
@@ -57,11 +59,36 @@ impl<'a> Reconciler<'a> {
                 source_types: Vec::new(),
             });
         }
+        // What webhooks match on is gathered source by source; a failed
+        // render keeps what the last good one knew as well.
+        let before = self.ctx.memory(&self.id, |m| m.ref_sources.clone());
+        let mut ref_memory = Vec::new();
+        let rendered = self
+            .render_each(sources, wanted, fetch, hard, &mut ref_memory)
+            .await;
+        if rendered.is_err() {
+            ref_memory.extend(before);
+        }
+        self.ctx.memory(&self.id, |m| m.ref_sources = ref_memory);
+        let (renders, revisions, source_types) = rendered?;
+        Ok(self.combine(renders, revisions, source_types))
+    }
+
+    /// Resolves and renders each of `sources`: their renders (label,
+    /// revision, render), and per `spec.sources` entry its revision and
+    /// source type. What webhooks should match goes to `ref_memory`.
+    async fn render_each(
+        &mut self,
+        sources: &[&ApplicationSource],
+        wanted: &[String],
+        fetch: bool,
+        hard: bool,
+        ref_memory: &mut Vec<crate::context::RefSourceMemory>,
+    ) -> Result<Renders, Failure> {
         let all = &self.app.spec.spec.sources;
         let mut revisions = vec![String::new(); all.len()];
         let mut source_types = vec![String::new(); all.len()];
         let mut renders = Vec::new();
-        let mut ref_memory = Vec::new();
         for (source, want) in sources.iter().zip(wanted) {
             self.ctx.memory(&self.id, |m| m.ref_sources.clear());
             let (revision, rendered, found) =
@@ -76,29 +103,16 @@ impl<'a> Reconciler<'a> {
                 }
             }
             let index = all.iter().position(|s| s == *source).unwrap_or_default();
-            source_types[index] = format!("{:?}", rendered.source_type);
-            if *source != sources[0] && source.chart().is_none() {
-                // A push below this source's path (or to a file it read
-                // elsewhere) refreshes the Application too.
-                let mut files = rendered.files_read.clone();
-                files.push(match source.path() {
-                    "" | "." => "/".to_string(),
-                    path => format!("{}/", path.trim_end_matches('/')),
-                });
-                ref_memory.push(crate::context::RefSourceMemory {
-                    repo: source.repo_url.clone(),
-                    target_revision: source.revision().to_string(),
-                    files,
-                });
+            if let Some(slot) = source_types.get_mut(index) {
+                *slot = format!("{:?}", rendered.source_type);
             }
-            renders.push((
-                super::multi_source::label(index, source),
-                revision,
-                rendered,
-            ));
+            if *source != sources[0] && source.chart().is_none() {
+                ref_memory.push(path_memory(source, &rendered));
+            }
+            let label = super::multi_source::label(index, source);
+            renders.push((label, revision, rendered));
         }
-        self.ctx.memory(&self.id, |m| m.ref_sources = ref_memory);
-        Ok(self.combine(renders, revisions, source_types))
+        Ok((renders, revisions, source_types))
     }
 
     /// The union of `renders` (label, revision, render) as one render led
@@ -351,6 +365,30 @@ impl<'a> Reconciler<'a> {
             cycle::describe(&cycle),
         ));
         cycle.len() > 1
+    }
+}
+
+/// Renders of several sources (label, revision, render), then each
+/// `spec.sources` entry's revision and source type.
+type Renders = (
+    Vec<(String, String, Arc<Rendered>)>,
+    Vec<String>,
+    Vec<String>,
+);
+
+/// What a webhook push must match to refresh an Application through its
+/// Git `source` (not the leading one): a file below its path, or one its
+/// render read elsewhere.
+fn path_memory(source: &ApplicationSource, rendered: &Rendered) -> crate::context::RefSourceMemory {
+    let mut files = rendered.files_read.clone();
+    files.push(match source.path().trim_end_matches('/') {
+        "" | "." => "/".to_string(),
+        path => format!("{path}/"),
+    });
+    crate::context::RefSourceMemory {
+        repo: source.repo_url.clone(),
+        target_revision: source.revision().to_string(),
+        files,
     }
 }
 
