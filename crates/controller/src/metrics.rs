@@ -36,6 +36,17 @@ pub struct ControllerLabels {
     pub controller: String,
 }
 
+/// The controllers whose queue and in-flight series exist from the start
+/// (at 0), so a panel or a query sees every controller before its first
+/// reconcile.
+pub const CONTROLLERS: [&str; 5] = [
+    "Application",
+    "Kustomization",
+    "HelmRelease",
+    "HelmRepository",
+    "GitRepository",
+];
+
 /// A controller's queue, read when the metrics are encoded.
 pub(crate) trait QueueReport: Send + Sync {
     /// The controller's kind.
@@ -69,8 +80,9 @@ pub struct Metrics {
     /// wait in the controller's queue).
     pub reconciles_in_flight: Family<ControllerLabels, Gauge>,
     /// Objects whose reconcile is due and has not started, per controller
-    /// (set from the registered queues when encoding).
-    queue_depth: Family<ControllerLabels, Gauge>,
+    /// (set from each controller's queue when encoding; a controller
+    /// without a queue keeps what was set here).
+    pub queue_depth: Family<ControllerLabels, Gauge>,
     queues: Mutex<Vec<Arc<dyn QueueReport>>>,
     /// Syncs by result.
     pub syncs: Family<ResultLabels, Counter>,
@@ -152,6 +164,13 @@ impl Metrics {
             "Applications by sync and health status",
             apps.clone(),
         );
+        for controller in CONTROLLERS {
+            let labels = ControllerLabels {
+                controller: controller.into(),
+            };
+            let _ = reconciles_in_flight.get_or_create(&labels);
+            let _ = queue_depth.get_or_create(&labels);
+        }
         Metrics {
             registry,
             reconciles,
@@ -269,6 +288,8 @@ mod tests {
             "driftless_reconcile_queue_depth{controller=\"Kustomization\"} 0",
             "driftless_reconciles_in_flight{controller=\"Application\"} 1",
             "driftless_reconciles_in_flight{controller=\"Kustomization\"} 0",
+            "driftless_reconcile_queue_depth{controller=\"GitRepository\"} 0",
+            "driftless_reconciles_in_flight{controller=\"HelmRelease\"} 0",
         ] {
             assert!(text.lines().any(|l| l == line), "{line} in {text}");
         }

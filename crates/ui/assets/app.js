@@ -195,6 +195,15 @@ function lastErrorsHtml(errors) {
     : '<span class="muted">none</span>'}</div>`;
 }
 
+// Per controller: objects waiting for their reconcile to start (a requeue
+// only once its delay has passed) and reconciles running now.
+function queuesHtml(controllers) {
+  const rows = Object.entries(controllers || {});
+  return `<div id="queues"><b>Queues</b><br>${rows.length ? `<table><thead><tr><th>Controller</th><th>Queued</th><th>Running</th></tr></thead><tbody>${rows.map(([name, q]) =>
+    `<tr data-controller="${esc(name)}" data-queued="${q.queued}" data-in-flight="${q.inFlight}"><td>${esc(name)}</td><td>${q.queued}</td><td>${q.inFlight}</td></tr>`).join('')}</tbody></table>`
+    : '<span class="muted">not reported</span>'}</div>`;
+}
+
 async function loadHealth() {
   try {
     const h = await api('/api/v1/health');
@@ -210,6 +219,7 @@ async function loadHealth() {
       <div><b>Syncs</b><br>${pairs(c.syncs)}</div>
       <div><b>Git fetches</b><br>${c.gitFetches}${c.gitFetchMeanSeconds == null ? '' : ', mean ' + c.gitFetchMeanSeconds.toFixed(3) + ' s'}</div>
       <div><b>Webhooks</b><br>${pairs(c.webhooks)}</div>
+      ${queuesHtml(c.controllers)}
       ${lastErrorsHtml(h.lastErrors)}`;
   } catch (e) { /* the panel is optional */ }
 }
