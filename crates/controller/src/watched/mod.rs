@@ -1,7 +1,10 @@
 //! The two streams every controller here is built from: the watch of its
 //! own kind (reflected into a store, filtered to the changes that matter),
 //! and a channel of reconcile requests other parts of the controller send
-//! (a dependency became Ready, a source has a new revision, a webhook).
+//! (a dependency became Ready, a source has a new revision, a webhook),
+//! both counted at this edge in the controller's [`Queue`] (kube-runtime
+//! does not show its own): how many objects wait for their reconcile and
+//! how many reconciles run, exposed by [`Metrics`].
 
 mod pending;
 
