@@ -129,9 +129,9 @@ pub(crate) struct LastError {
 const LAST_ERRORS: usize = 10;
 
 /// The newest error conditions of `apps` (types ending in `Error`) and the
-/// Kustomizations (`kustomizations`, as JSON) that are not Ready, newest
-/// first, at most [`LAST_ERRORS`].
-pub(crate) fn last_errors(apps: &[&Application], kustomizations: &[Value]) -> Vec<LastError> {
+/// Flux objects (`flux`: Kustomizations and HelmReleases, as JSON, named by
+/// their `kind`) that are not Ready, newest first, at most [`LAST_ERRORS`].
+pub(crate) fn last_errors(apps: &[&Application], flux: &[Value]) -> Vec<LastError> {
     let mut errors: Vec<LastError> = Vec::new();
     for app in apps {
         let object = format!(
@@ -151,7 +151,7 @@ pub(crate) fn last_errors(apps: &[&Application], kustomizations: &[Value]) -> Ve
             }
         }
     }
-    for k in kustomizations {
+    for k in flux {
         let ready = k.pointer("/status/conditions").and_then(Value::as_array);
         let ready = ready.and_then(|c| c.iter().find(|c| c["type"] == "Ready"));
         let Some(ready) = ready.filter(|c| c["status"] == "False") else {
@@ -160,7 +160,8 @@ pub(crate) fn last_errors(apps: &[&Application], kustomizations: &[Value]) -> Ve
         let text = |field: &str| ready[field].as_str().unwrap_or_default().to_string();
         errors.push(LastError {
             object: format!(
-                "Kustomization {}/{}",
+                "{} {}/{}",
+                k["kind"].as_str().unwrap_or("Kustomization"),
                 k.pointer("/metadata/namespace")
                     .and_then(Value::as_str)
                     .unwrap_or_default(),
@@ -198,9 +199,12 @@ mod tests {
         let ks = serde_json::json!({"metadata": {"name": "apps", "namespace": "flux-system"},
             "status": {"conditions": [{"type": "Ready", "status": "False", "reason": "BuildFailed",
                                         "message": "kustomization.yaml: bad", "lastTransitionTime": "2026-01-02T00:00:00Z"}]}});
+        let hr = serde_json::json!({"kind": "HelmRelease", "metadata": {"name": "podinfo", "namespace": "apps"},
+            "status": {"conditions": [{"type": "Ready", "status": "False", "reason": "InstallFailed",
+                                        "message": "chart not found"}]}});
         let fine = serde_json::json!({"metadata": {"name": "ok", "namespace": "flux-system"},
             "status": {"conditions": [{"type": "Ready", "status": "True", "reason": "ReconciliationSucceeded", "message": "Applied"}]}});
-        let errors = last_errors(&[&app], &[ks, fine]);
+        let errors = last_errors(&[&app], &[ks, fine, hr]);
         let objects: Vec<(&str, &str)> = errors
             .iter()
             .map(|e| (e.object.as_str(), e.type_.as_str()))
@@ -209,7 +213,8 @@ mod tests {
             objects,
             [
                 ("Kustomization flux-system/apps", "BuildFailed"),
-                ("Application argocd/web", "ComparisonError")
+                ("Application argocd/web", "ComparisonError"),
+                ("HelmRelease apps/podinfo", "InstallFailed")
             ]
         );
         assert_eq!(errors[1].message, "rendering apps at abc: bad");

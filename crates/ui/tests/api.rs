@@ -377,6 +377,21 @@ spec: {{interval: 5m, chart: {{spec: {{chart: {name}, sourceRef: {{kind: HelmRep
     let (_, overview) = w.get("/api/v1/overview", Some(&reader)).await;
     assert_eq!(names(&overview["helmReleases"]), ["podinfo"]);
     assert_eq!(overview["counts"]["helmReady"], json!({"False": 1}));
+    let (_, health) = w.get("/api/v1/health", Some(&reader)).await;
+    let failing: Vec<&str> = health["lastErrors"]
+        .as_array()
+        .expect("lastErrors")
+        .iter()
+        .filter_map(|e| e["object"].as_str())
+        .collect();
+    assert_eq!(
+        failing,
+        [
+            format!("HelmRelease {}/podinfo", w.ns),
+            format!("Kustomization {}/infra", w.ns)
+        ],
+        "{health}"
+    );
 
     let (status, tree) = w
         .get(

@@ -278,13 +278,14 @@ pub(crate) async fn health(
 ) -> Result<Json<Value>, ApiError> {
     let perms = caller(&shared, &headers).await?;
     let apps = visible_apps(&shared, &perms).await?;
-    let ks: Vec<Value> = visible_kustomizations(&shared, &perms)
-        .await?
+    let mut flux = visible_kustomizations(&shared, &perms).await?;
+    flux.extend(visible_helm_releases(&shared, &perms).await?);
+    let flux: Vec<Value> = flux
         .iter()
         .map(|k| serde_json::to_value(k.as_ref()).unwrap_or(Value::Null))
         .collect();
     let apps: Vec<&Application> = apps.iter().map(AsRef::as_ref).collect();
-    let last_errors = crate::health::last_errors(&apps, &ks);
+    let last_errors = crate::health::last_errors(&apps, &flux);
     let Some(metrics) = &shared.config.metrics else {
         return Ok(Json(json!({"available": false, "lastErrors": last_errors})));
     };
