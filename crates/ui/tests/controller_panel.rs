@@ -132,6 +132,7 @@ async fn queue_depth_rises_with_many_new_apps_and_drains_to_zero() {
         );
         tokio::time::sleep(Duration::from_millis(20)).await;
     };
+    println!("the Application queue was seen at {most_queued} at most, {most_running} running");
     assert!(
         most_queued >= 2.0,
         "with {APPS} new Applications and one reconcile at a time, the queue was seen at {most_queued} at most"
