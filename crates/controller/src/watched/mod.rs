@@ -214,3 +214,72 @@ where
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|e| e.into_inner())
 }
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use k8s_openapi::api::core::v1::ConfigMap;
+    use kube::api::ObjectMeta;
+
+    use super::*;
+
+    #[derive(Debug, thiserror::Error)]
+    #[error("failed")]
+    struct Failed;
+
+    fn configmap(name: &str) -> ConfigMap {
+        ConfigMap {
+            metadata: ObjectMeta {
+                name: Some(name.into()),
+                namespace: Some("apps".into()),
+                ..Default::default()
+            },
+            ..Default::default()
+        }
+    }
+
+    #[tokio::test]
+    async fn a_reconcile_leaves_the_queue_when_it_starts_and_counts_in_flight() {
+        let metrics = Metrics::new();
+        let queue = Queue::<ConfigMap>::new("ConfigMap", &metrics);
+        let (reader, mut writer) = reflector::store();
+        let (web, api) = (configmap("web"), configmap("api"));
+        writer.apply_watcher_event(&watcher::Event::Apply(web.clone()));
+        writer.apply_watcher_event(&watcher::Event::Apply(api.clone()));
+        lock(&queue.stores).push(reader);
+        queue.triggered(ObjectRef::from_obj(&web));
+        queue.triggered(ObjectRef::from_obj(&api));
+        queue.triggered(ObjectRef::new("deleted").within("apps"));
+        assert_eq!(queue.queued(), 2, "the deleted object is not queued");
+
+        let seen = Arc::new(Mutex::new(Vec::new()));
+        let during = (queue.clone(), seen.clone());
+        let mut reconcile = queue.reconciler(move |_cm: Arc<ConfigMap>, _ctx: Arc<()>| {
+            let (queue, seen) = during.clone();
+            async move {
+                lock(&seen).push((queue.queued(), queue.in_flight.get()));
+                Ok::<_, Failed>(Action::requeue(Duration::from_secs(3600)))
+            }
+        });
+        let action = reconcile(Arc::new(web.clone()), Arc::new(()))
+            .await
+            .expect("reconciled");
+        assert_eq!(action, Action::requeue(Duration::from_secs(3600)));
+        assert_eq!(*lock(&seen), [(1, 1)], "web left the queue, one running");
+        assert_eq!(queue.in_flight.get(), 0);
+        assert_eq!(queue.queued(), 1, "web's requeue is not due for an hour");
+
+        let policy = queue.error_policy(|_cm: Arc<ConfigMap>, _e: &Failed, _ctx: Arc<()>| {
+            Action::requeue(Duration::ZERO)
+        });
+        let _ = reconcile(Arc::new(api.clone()), Arc::new(())).await;
+        policy(Arc::new(api), &Failed, Arc::new(()));
+        assert_eq!(queue.queued(), 1, "api's retry is due at once");
+        let text = metrics.encode();
+        assert!(
+            text.contains("driftless_reconcile_queue_depth{controller=\"ConfigMap\"} 1"),
+            "{text}"
+        );
+    }
+}
