@@ -17,8 +17,8 @@ use kube::Api;
 use serde_json::{Value, json};
 
 const FLUX_CRDS: [&str; 2] = [
-    "crd/gitrepositories.source.toolkit.fluxcd.io",
-    "crd/kustomizations.kustomize.toolkit.fluxcd.io",
+    "gitrepositories.source.toolkit.fluxcd.io",
+    "kustomizations.kustomize.toolkit.fluxcd.io",
 ];
 
 /// One manifest file of `tests/seeds/flux/`.
@@ -246,24 +246,10 @@ fn a_full_v1beta2_spec_round_trips() {
     assert_nothing_missing(&v1, &back, "v1 spec");
 }
 
+/// Installs the Flux CRDs from `crds/` (generated from the Rust types;
+/// `crates/cli/tests/crds_up_to_date.rs` fails when they are stale).
 fn install_crds(cp: &ControlPlane) {
-    let list = json!({"apiVersion": "v1", "kind": "List", "items": driftless_api::crd::crds()});
-    cp.kubectl_stdin(
-        &[
-            "apply",
-            "--server-side",
-            "--force-conflicts",
-            "--field-manager=driftless-tests",
-            "-f",
-            "-",
-        ],
-        &list.to_string(),
-    )
-    .unwrap_or_else(|e| panic!("installing the CRDs from driftless_api::crd::crds(): {e}"));
-    let mut args = vec!["wait", "--for=condition=Established", "--timeout=60s"];
-    args.extend(FLUX_CRDS);
-    cp.kubectl(&args)
-        .unwrap_or_else(|e| panic!("waiting for the Flux CRDs to be Established: {e}"));
+    cp.install_crds(&FLUX_CRDS);
 }
 
 /// Applies every fixture into `namespace` as a user would (server-side

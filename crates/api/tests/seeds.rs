@@ -54,32 +54,10 @@ fn seeds() -> Vec<Seed> {
         .collect()
 }
 
+/// Installs the Application and AppProject CRDs from `crds/` (generated
+/// from the Rust types; `crates/cli/tests/crds_up_to_date.rs` fails when they are stale).
 fn install_crds(cp: &ControlPlane) {
-    let list = json!({
-        "apiVersion": "v1",
-        "kind": "List",
-        "items": driftless_api::crd::crds(),
-    });
-    cp.kubectl_stdin(
-        &[
-            "apply",
-            "--server-side",
-            "--force-conflicts",
-            "--field-manager=driftless-tests",
-            "-f",
-            "-",
-        ],
-        &list.to_string(),
-    )
-    .unwrap_or_else(|e| panic!("installing the CRDs from driftless_api::crd::crds(): {e}"));
-    cp.kubectl(&[
-        "wait",
-        "--for=condition=Established",
-        "crd/applications.argoproj.io",
-        "crd/appprojects.argoproj.io",
-        "--timeout=60s",
-    ])
-    .unwrap_or_else(|e| panic!("waiting for the CRDs to be Established: {e}"));
+    cp.install_crds(&["applications.argoproj.io", "appprojects.argoproj.io"]);
 }
 
 fn ensure_namespace(cp: &ControlPlane, name: &str) {

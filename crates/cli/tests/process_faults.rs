@@ -11,15 +11,13 @@
 
 mod common;
 
-use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 use common::World;
-use k8s_openapi::api::core::v1::ConfigMap;
-use kube::Api;
-use kube::api::{ListParams, PartialObjectMeta};
+use driftless_testkit::faults::{self, Uids, lost};
+use driftless_testkit::metrics::sum_metric;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::process::{Child, Command};
 
@@ -72,57 +70,17 @@ async fn sigkill(child: &mut Child) {
     let _ = child.wait().await;
 }
 
-type Metas = Api<PartialObjectMeta<ConfigMap>>;
-
-/// The destination's ConfigMaps (metadata only).
-async fn configmaps(w: &World) -> Metas {
-    Api::namespaced(w.cp.client().await, &w.dest)
-}
-
-/// Tracked ConfigMaps of the destination: name -> uid.
-async fn tracked(api: &Metas) -> BTreeMap<String, String> {
-    let list = api
-        .list_metadata(&ListParams::default())
-        .await
-        .expect("list ConfigMaps");
-    list.items
-        .into_iter()
-        .filter(|cm| {
-            cm.metadata
-                .annotations
-                .as_ref()
-                .is_some_and(|a| a.contains_key("argocd.argoproj.io/tracking-id"))
-        })
-        .filter_map(|cm| Some((cm.metadata.name?, cm.metadata.uid?)))
-        .collect()
+/// The destination's tracked ConfigMaps: name -> uid.
+async fn tracked(w: &World) -> Uids {
+    faults::tracked_configmaps(&w.cp.client().await, &w.dest).await
 }
 
 /// Waits until between 1 and `total - 1` tracked ConfigMaps match `pred`.
-async fn mid_sync(api: &Metas, total: usize, pred: impl Fn(&str) -> bool) {
-    let started = Instant::now();
-    loop {
-        let n = tracked(api).await.keys().filter(|k| pred(k)).count();
-        if n > 0 && n < total {
-            return;
-        }
-        assert!(
-            n < total && started.elapsed() < TIMEOUT,
-            "never caught the sync under way ({n} of {total} applied)"
-        );
-        tokio::time::sleep(Duration::from_millis(5)).await;
-    }
-}
-
-fn lost(
-    before: &BTreeMap<String, String>,
-    after: &BTreeMap<String, String>,
-    wanted: impl Fn(&str) -> bool,
-) -> Vec<String> {
-    before
-        .iter()
-        .filter(|(n, uid)| wanted(n) && after.get(*n) != Some(*uid))
-        .map(|(n, _)| n.clone())
-        .collect()
+async fn mid_sync(w: &World, total: usize, pred: impl Fn(&str) -> bool) {
+    faults::mid_sync(total, TIMEOUT, async || {
+        tracked(w).await.keys().filter(|k| pred(k)).count()
+    })
+    .await;
 }
 
 async fn synced_at(w: &World, app: &str, revision: &str) {
@@ -147,17 +105,16 @@ async fn a_sigkilled_controller_converges_and_prunes_nothing_still_in_git() {
     }
     let first = repo.commit("300 objects");
     w.apply(&w.app("pkilled", "pkill/app", "app", true));
-    let cms = configmaps(&w).await;
     let cache = tempfile::tempdir().expect("temp dir");
     let mut process = controller(&w, "pkill", free_addr(), cache.path(), false);
 
-    mid_sync(&cms, total, |_| true).await;
+    mid_sync(&w, total, |_| true).await;
     sigkill(&mut process).await;
     println!("fault controller-sigkilled-mid-sync: injected");
-    let before = tracked(&cms).await;
+    let before = tracked(&w).await;
     let mut process = controller(&w, "pkill", free_addr(), cache.path(), false);
     synced_at(&w, "pkilled", &first).await;
-    let after = tracked(&cms).await;
+    let after = tracked(&w).await;
     assert_eq!(after.len(), total, "LOST: not every object in Git exists");
     assert_eq!(
         lost(&before, &after, |_| true),
@@ -179,13 +136,13 @@ async fn a_sigkilled_controller_converges_and_prunes_nothing_still_in_git() {
         );
     }
     let second = repo.commit("a third removed, 300 added");
-    mid_sync(&cms, total, |n| n.starts_with("new-")).await;
+    mid_sync(&w, total, |n| n.starts_with("new-")).await;
     sigkill(&mut process).await;
     println!("fault controller-sigkilled-mid-prune: injected");
-    let before = tracked(&cms).await;
+    let before = tracked(&w).await;
     let mut process = controller(&w, "pkill", free_addr(), cache.path(), false);
     synced_at(&w, "pkilled", &second).await;
-    let after = tracked(&cms).await;
+    let after = tracked(&w).await;
     let first_kept = format!("old-{removed:03}");
     let kept =
         |n: &str| n.starts_with("new-") || (n.starts_with("old-") && n >= first_kept.as_str());
@@ -218,15 +175,9 @@ async fn http_get(addr: SocketAddr, path: &str) -> Option<String> {
 }
 
 /// `driftless_reconciles_total` of the replica at `addr` (None: not serving yet).
-async fn reconciles(addr: SocketAddr) -> Option<u64> {
+async fn reconciles(addr: SocketAddr) -> Option<f64> {
     let metrics = http_get(addr, "/metrics").await?;
-    Some(
-        metrics
-            .lines()
-            .filter(|l| l.starts_with("driftless_reconciles_total"))
-            .filter_map(|l| l.rsplit(' ').next()?.parse::<u64>().ok())
-            .sum(),
-    )
+    Some(sum_metric(&metrics, "driftless_reconciles_total", ""))
 }
 
 fn holder(w: &World) -> String {
@@ -269,7 +220,7 @@ async fn a_sigkilled_leader_is_replaced_and_the_follower_never_writes_first() {
     synced_at(&w, "elected", &first).await;
     assert_eq!(
         reconciles(addr_b).await,
-        Some(0),
+        Some(0.0),
         "the follower wrote nothing"
     );
 
@@ -286,7 +237,7 @@ async fn a_sigkilled_leader_is_replaced_and_the_follower_never_writes_first() {
         }
         assert_eq!(
             count,
-            Some(0),
+            Some(0.0),
             "replica-b reconciled before it held the lease"
         );
         false
@@ -294,7 +245,7 @@ async fn a_sigkilled_leader_is_replaced_and_the_follower_never_writes_first() {
     .await;
     synced_at(&w, "elected", &second).await;
     assert!(
-        reconciles(addr_b).await.unwrap_or(0) > 0,
+        reconciles(addr_b).await.unwrap_or(0.0) > 0.0,
         "the new leader reconciled"
     );
     sigkill(&mut b).await;

@@ -9,7 +9,7 @@ use std::time::Instant;
 use driftless_api::Application;
 use k8s_openapi::jiff::Timestamp;
 use kube::Client;
-use kube::runtime::reflector::ObjectRef;
+use kube::runtime::reflector::{ObjectRef, Store};
 use tokio::sync::mpsc::UnboundedSender;
 
 use crate::adapters::Engine;
@@ -136,6 +136,7 @@ pub struct Context {
     tracking: Mutex<HashMap<String, OwnerId>>,
     this: OnceLock<Weak<Context>>,
     triggers: Mutex<Vec<Trigger>>,
+    app_stores: Mutex<Vec<Store<Application>>>,
 }
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -178,6 +179,7 @@ impl Context {
             tracking: Mutex::new(HashMap::new()),
             this: OnceLock::new(),
             triggers: Mutex::new(Vec::new()),
+            app_stores: Mutex::new(Vec::new()),
         }
     }
 
@@ -265,6 +267,28 @@ impl Context {
         sender: UnboundedSender<ObjectRef<Application>>,
     ) {
         lock(&self.triggers).push((namespace, sender));
+    }
+
+    /// Registers the store of an Application controller's watch.
+    pub(crate) fn add_app_store(&self, store: Store<Application>) {
+        lock(&self.app_stores).push(store);
+    }
+
+    /// `app` as the Application controllers' watch last saw it: `None`
+    /// when no controller watches its namespace (a context without a
+    /// running controller) or the watch has not seen it.
+    pub(crate) fn watched_app(&self, app: &AppId) -> Option<Arc<Application>> {
+        let (ns, name) = app;
+        let reference = ObjectRef::new(name).within(ns);
+        lock(&self.app_stores)
+            .iter()
+            .find_map(|store| store.get(&reference))
+    }
+
+    /// Whether an Application controller's watch runs (its store is
+    /// registered).
+    pub(crate) fn watches_apps(&self) -> bool {
+        !lock(&self.app_stores).is_empty()
     }
 
     /// Asks for `app` to be reconciled soon.

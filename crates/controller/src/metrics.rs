@@ -1,8 +1,9 @@
 //! Prometheus metrics: reconciles, syncs by result, durations, Applications
-//! by sync and health status, Git fetch durations.
+//! by sync and health status, Git fetch durations, and per controller its
+//! queue depth and reconciles in flight.
 
 use std::collections::BTreeMap;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
 use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::metrics::counter::Counter;
@@ -27,12 +28,40 @@ pub struct AppLabels {
     pub health_status: String,
 }
 
+/// Labels naming a controller (its kind: `Application`, `Kustomization`,
+/// `HelmRelease`, `HelmRepository`, `GitRepository`).
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct ControllerLabels {
+    /// The kind the controller reconciles.
+    pub controller: String,
+}
+
+/// The controllers whose queue and in-flight series exist from the start
+/// (at 0), so a panel or a query sees every controller before its first
+/// reconcile.
+pub const CONTROLLERS: [&str; 5] = [
+    "Application",
+    "Kustomization",
+    "HelmRelease",
+    "HelmRepository",
+    "GitRepository",
+];
+
+/// A controller's queue, read when the metrics are encoded.
+pub(crate) trait QueueReport: Send + Sync {
+    /// The controller's kind.
+    fn controller(&self) -> &'static str;
+    /// Objects whose reconcile is due and has not started (see
+    /// `crate::watched::pending` for the definition).
+    fn queued(&self) -> usize;
+}
+
 fn duration_histogram() -> Histogram {
     Histogram::new(exponential_buckets(0.005, 2.0, 16))
 }
 
 /// A reconcile counted in [`Metrics::reconciles_in_flight`] while alive.
-pub struct InFlight(Gauge);
+pub struct InFlight(pub(crate) Gauge);
 
 impl Drop for InFlight {
     fn drop(&mut self) {
@@ -47,9 +76,14 @@ pub struct Metrics {
     pub reconciles: Family<ResultLabels, Counter>,
     /// Reconcile durations in seconds.
     pub reconcile_duration: Histogram,
-    /// Application reconciles running now (at `--concurrency` the rest wait
-    /// in the controller's queue).
-    pub reconciles_in_flight: Gauge,
+    /// Reconciles running now, per controller (at `--concurrency` the rest
+    /// wait in the controller's queue).
+    pub reconciles_in_flight: Family<ControllerLabels, Gauge>,
+    /// Objects whose reconcile is due and has not started, per controller
+    /// (set from each controller's queue when encoding; a controller
+    /// without a queue keeps what was set here).
+    pub queue_depth: Family<ControllerLabels, Gauge>,
+    queues: Mutex<Vec<Arc<dyn QueueReport>>>,
     /// Syncs by result.
     pub syncs: Family<ResultLabels, Counter>,
     /// Sync durations in seconds.
@@ -82,11 +116,17 @@ impl Metrics {
         let git_fetch_duration = duration_histogram();
         let apps = Family::<AppLabels, Gauge>::default();
         let app_writes = Counter::default();
-        let reconciles_in_flight = Gauge::default();
+        let reconciles_in_flight = Family::<ControllerLabels, Gauge>::default();
         registry.register(
             "reconciles_in_flight",
-            "Application reconciles running now",
+            "Reconciles running now, per controller",
             reconciles_in_flight.clone(),
+        );
+        let queue_depth = Family::<ControllerLabels, Gauge>::default();
+        registry.register(
+            "reconcile_queue_depth",
+            "Objects whose reconcile is due (triggered, or a requeue whose delay passed) and has not started, per controller",
+            queue_depth.clone(),
         );
         registry.register(
             "application_writes",
@@ -124,11 +164,20 @@ impl Metrics {
             "Applications by sync and health status",
             apps.clone(),
         );
+        for controller in CONTROLLERS {
+            let labels = ControllerLabels {
+                controller: controller.into(),
+            };
+            let _ = reconciles_in_flight.get_or_create(&labels);
+            let _ = queue_depth.get_or_create(&labels);
+        }
         Metrics {
             registry,
             reconciles,
             reconcile_duration,
             reconciles_in_flight,
+            queue_depth,
+            queues: Mutex::new(Vec::new()),
             syncs,
             sync_duration,
             git_fetch_duration,
@@ -139,11 +188,29 @@ impl Metrics {
         }
     }
 
-    /// Counts a reconcile as running until the returned guard is dropped
-    /// (also when the reconcile is cancelled).
-    pub fn in_flight(&self) -> InFlight {
-        self.reconciles_in_flight.inc();
-        InFlight(self.reconciles_in_flight.clone())
+    /// Counts a reconcile of `controller` as running until the returned
+    /// guard is dropped (also when the reconcile is cancelled).
+    pub fn in_flight(&self, controller: &str) -> InFlight {
+        let gauge = self.in_flight_gauge(controller);
+        gauge.inc();
+        InFlight(gauge)
+    }
+
+    /// The in-flight gauge of `controller` (exposed as 0 from now on).
+    pub(crate) fn in_flight_gauge(&self, controller: &str) -> Gauge {
+        self.reconciles_in_flight
+            .get_or_create(&ControllerLabels {
+                controller: controller.into(),
+            })
+            .clone()
+    }
+
+    /// Reports `queue`'s depth from now on (replacing an earlier queue of
+    /// the same controller).
+    pub(crate) fn add_queue(&self, queue: Arc<dyn QueueReport>) {
+        let mut queues = self.queues.lock().unwrap_or_else(|e| e.into_inner());
+        queues.retain(|q| q.controller() != queue.controller());
+        queues.push(queue);
     }
 
     /// Counts one outcome in `family`.
@@ -170,6 +237,13 @@ impl Metrics {
 
     /// The Prometheus text exposition of every metric.
     pub fn encode(&self) -> String {
+        for queue in self.queues.lock().unwrap_or_else(|e| e.into_inner()).iter() {
+            let labels = ControllerLabels {
+                controller: queue.controller().into(),
+            };
+            let depth = i64::try_from(queue.queued()).unwrap_or(i64::MAX);
+            self.queue_depth.get_or_create(&labels).set(depth);
+        }
         {
             let states = self.states.lock().unwrap_or_else(|e| e.into_inner());
             self.apps.clear();
@@ -188,6 +262,43 @@ impl Metrics {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    struct Fixed(&'static str, usize);
+
+    impl QueueReport for Fixed {
+        fn controller(&self) -> &'static str {
+            self.0
+        }
+        fn queued(&self) -> usize {
+            self.1
+        }
+    }
+
+    #[test]
+    fn exposition_has_queue_depth_and_in_flight_per_controller() {
+        let m = Metrics::new();
+        m.add_queue(Arc::new(Fixed("Application", 1)));
+        m.add_queue(Arc::new(Fixed("Application", 3)));
+        m.add_queue(Arc::new(Fixed("Kustomization", 0)));
+        let running = m.in_flight("Application");
+        let _idle = m.in_flight_gauge("Kustomization");
+        let text = m.encode();
+        for line in [
+            "driftless_reconcile_queue_depth{controller=\"Application\"} 3",
+            "driftless_reconcile_queue_depth{controller=\"Kustomization\"} 0",
+            "driftless_reconciles_in_flight{controller=\"Application\"} 1",
+            "driftless_reconciles_in_flight{controller=\"Kustomization\"} 0",
+            "driftless_reconcile_queue_depth{controller=\"GitRepository\"} 0",
+            "driftless_reconciles_in_flight{controller=\"HelmRelease\"} 0",
+        ] {
+            assert!(text.lines().any(|l| l == line), "{line} in {text}");
+        }
+        drop(running);
+        assert!(
+            m.encode()
+                .contains("driftless_reconciles_in_flight{controller=\"Application\"} 0")
+        );
+    }
 
     #[test]
     fn exposition_has_counters_and_app_gauge() {

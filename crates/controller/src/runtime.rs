@@ -251,6 +251,7 @@ pub async fn start(
             &scopes,
             shutdown.clone(),
         ));
+        let queue = crate::watched::Queue::<Application>::new("Application", &ctx.metrics);
         let controllers: Vec<_> = scopes
             .into_iter()
             .map(|scope| {
@@ -258,15 +259,20 @@ pub async fn start(
                     Some(ns) => Api::namespaced(client.clone(), ns),
                     None => Api::all(client.clone()),
                 };
-                let (tx, triggers) = crate::watched::triggers::<Application>();
+                let (tx, triggers) = queue.triggers();
                 ctx.add_trigger(scope.clone(), tx);
-                let (reader, stream) = crate::watched::watch(api, app_predicate);
+                let (reader, stream) = queue.watch(api, app_predicate);
                 stores.push(reader.clone());
+                ctx.add_app_store(reader.clone());
                 Controller::for_stream(stream, reader)
                     .with_config(kube::runtime::Config::default().concurrency(config.concurrency))
                     .reconcile_on(triggers)
                     .graceful_shutdown_on(shutdown.clone())
-                    .run(reconcile::reconcile, reconcile::error_policy, ctx.clone())
+                    .run(
+                        queue.reconciler(reconcile::reconcile),
+                        queue.error_policy(reconcile::error_policy),
+                        ctx.clone(),
+                    )
                     .for_each(|result| async move {
                         if let Err(error) = result {
                             tracing::debug!(%error, "controller event");

@@ -24,68 +24,32 @@ mod common;
 #[path = "faults/fighting.rs"]
 mod fighting;
 
-use std::collections::BTreeMap;
 use std::time::Duration;
 
 use common::{Harness, eventually};
 use driftless_controller::{LeaderElection, Running};
+use driftless_testkit::faults::{self, Uids, lost};
 use driftless_testkit::git::{GitServer, GitServerOptions, TestRepo};
+use driftless_testkit::metrics::sum_metric;
 use k8s_openapi::api::coordination::v1::Lease;
-use k8s_openapi::api::core::v1::ConfigMap;
 use kube::Api;
-use kube::api::ListParams;
-
-const TRACKING: &str = "argocd.argoproj.io/tracking-id";
 
 fn cm(name: &str, value: &str) -> String {
     format!("apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: {name}\ndata:\n  v: {value}\n")
 }
 
 /// The tracked ConfigMaps in `ns`: name -> uid.
-async fn tracked(h: &Harness, ns: &str) -> BTreeMap<String, String> {
-    let api: Api<ConfigMap> = Api::namespaced(h.client.clone(), ns);
-    let list = api.list(&ListParams::default()).await.expect("list");
-    list.items
-        .into_iter()
-        .filter(|cm| {
-            cm.metadata
-                .annotations
-                .as_ref()
-                .is_some_and(|a| a.contains_key(TRACKING))
-        })
-        .filter_map(|cm| Some((cm.metadata.name?, cm.metadata.uid?)))
-        .collect()
+async fn tracked(h: &Harness, ns: &str) -> Uids {
+    faults::tracked_configmaps(&h.client, ns).await
 }
 
 /// Waits until between 1 and `total - 1` tracked ConfigMaps match `pred`:
 /// the sync is under way, not finished.
 async fn mid_sync(h: &Harness, ns: &str, total: usize, pred: impl Fn(&str) -> bool) {
-    let started = std::time::Instant::now();
-    loop {
-        let n = tracked(h, ns).await.keys().filter(|k| pred(k)).count();
-        if n > 0 && n < total {
-            return;
-        }
-        assert!(
-            n < total && started.elapsed() < common::TIMEOUT,
-            "never caught the sync under way ({n} of {total} applied)"
-        );
-        tokio::time::sleep(Duration::from_millis(5)).await;
-    }
-}
-
-/// Objects of `before` still wanted but deleted or recreated in `after`.
-fn lost(
-    before: &BTreeMap<String, String>,
-    after: &BTreeMap<String, String>,
-    wanted: impl Fn(&str) -> bool,
-) -> Vec<String> {
-    before
-        .iter()
-        .filter(|(name, _)| wanted(name))
-        .filter(|(name, uid)| after.get(*name) != Some(*uid))
-        .map(|(name, _)| name.clone())
-        .collect()
+    faults::mid_sync(total, common::TIMEOUT, async || {
+        tracked(h, ns).await.keys().filter(|k| pred(k)).count()
+    })
+    .await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
@@ -307,14 +271,12 @@ async fn replica(h: &Harness, identity: &str, cache: &std::path::Path) -> Runnin
         .expect("start a replica")
 }
 
-fn reconciles(r: &Running) -> u64 {
-    r.context
-        .metrics
-        .encode()
-        .lines()
-        .filter(|l| l.starts_with("driftless_reconciles_total"))
-        .filter_map(|l| l.rsplit(' ').next()?.parse::<u64>().ok())
-        .sum()
+fn reconciles(r: &Running) -> f64 {
+    sum_metric(
+        &r.context.metrics.encode(),
+        "driftless_reconciles_total",
+        "",
+    )
 }
 
 async fn holder(leases: &Api<Lease>) -> Option<String> {
@@ -351,8 +313,8 @@ async fn a_killed_leader_is_replaced_and_never_two_write() {
         "  syncPolicy:\n    automated: {}\n",
     ));
     h.wait_synced_healthy("elected", Some(&first)).await;
-    assert!(reconciles(&a) > 0);
-    assert_eq!(reconciles(&b), 0, "the follower wrote nothing");
+    assert!(reconciles(&a) > 0.0);
+    assert_eq!(reconciles(&b), 0.0, "the follower wrote nothing");
 
     // Kill the leader: its lease is not released, it just stops renewing.
     a.abort();
@@ -365,14 +327,14 @@ async fn a_killed_leader_is_replaced_and_never_two_write() {
         // lease after the count was taken, it did not hold it before.
         let count = reconciles(&b);
         if holder(&leases).await.as_deref() != Some("replica-b") {
-            assert_eq!(count, 0, "replica-b wrote before it held the lease");
+            assert_eq!(count, 0.0, "replica-b wrote before it held the lease");
             return None;
         }
         Some(())
     })
     .await;
     h.wait_synced_healthy("elected", Some(&second)).await;
-    assert!(reconciles(&b) > 0, "the new leader reconciled");
+    assert!(reconciles(&b) > 0.0, "the new leader reconciled");
     let lease = leases.get("driftless-controller").await.expect("lease");
     let spec = lease.spec.expect("lease spec");
     assert_eq!(spec.holder_identity.as_deref(), Some("replica-b"));

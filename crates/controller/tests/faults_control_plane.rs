@@ -103,22 +103,14 @@ async fn live(h: &Harness, ns: &str) -> BTreeMap<String, (String, String)> {
 /// Waits until between 1 and `total - 1` objects have value `value`: the
 /// sync is under way, not finished.
 async fn mid_sync(h: &Harness, ns: &str, total: usize, value: &str) {
-    let started = Instant::now();
-    loop {
-        let n = live(h, ns)
+    driftless_testkit::faults::mid_sync(total, common::TIMEOUT, async || {
+        live(h, ns)
             .await
             .values()
             .filter(|(_, v)| v == value)
-            .count();
-        if n > 0 && n < total {
-            return;
-        }
-        assert!(
-            n < total && started.elapsed() < common::TIMEOUT,
-            "never caught the sync under way ({n} of {total} applied)"
-        );
-        tokio::time::sleep(Duration::from_millis(5)).await;
-    }
+            .count()
+    })
+    .await;
 }
 
 /// A repository of `total` ConfigMaps `cm-NNN` with value `value`, and an

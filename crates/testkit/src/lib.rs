@@ -1,8 +1,10 @@
 //! Test support for driftless: a real Kubernetes control plane
 //! ([`cluster`]), a real Git server ([`git`]), and Helm chart servers
-//! ([`helm`]: a chart repository and an OCI registry) on 127.0.0.1.
+//! ([`helm`]: a chart repository and an OCI registry) on 127.0.0.1; the
+//! checks the fault tests share ([`faults`]).
 
 pub mod cluster;
+pub mod faults;
 pub mod git;
 pub mod helm;
 pub mod metrics;

@@ -93,9 +93,9 @@ function currentRoute() {
 
 // ---- overview ----
 function countsHtml(counts) {
-  const groups = [['sync', 's'], ['health', 'h'], ['ready', 'r']];
-  return groups.flatMap(([group, prefix]) => Object.entries(counts[group] || {}).map(([k, n]) =>
-    `<span class="count" data-count="${esc(group)}-${esc(k)}"><b>${n}</b>${group === 'ready' ? 'Kustomizations Ready ' : ''}${badge(prefix, k)}</span>`)).join('');
+  const groups = [['sync', 's', ''], ['health', 'h', ''], ['ready', 'r', 'Kustomizations Ready '], ['helmReady', 'r', 'HelmReleases Ready ']];
+  return groups.flatMap(([group, prefix, label]) => Object.entries(counts[group] || {}).map(([k, n]) =>
+    `<span class="count" data-count="${esc(group)}-${esc(k)}"><b>${n}</b>${label}${badge(prefix, k)}</span>`)).join('');
 }
 
 function appRow(a) {
@@ -118,6 +118,14 @@ function ksRow(k) {
     <td>${k.dependsOn.map(esc).join(', ')}</td><td class="error">${k.ready === 'True' ? '' : esc(k.message)}</td></tr>`;
 }
 
+function hrRow(h) {
+  const key = `${h.namespace}/${h.name}`;
+  return `<tr data-helmrelease="${esc(key)}" data-ready="${esc(h.ready)}" data-text="${esc(key + ' ' + h.ready + ' ' + (h.chart || '')).toLowerCase()}">
+    <td>${esc(h.name)}</td><td>${esc(h.namespace)}</td><td>${badge('r', h.ready)} ${esc(h.reason)}</td>
+    <td>${esc(h.chart)}</td><td>${esc(h.source)}</td><td><code>${esc(h.revision)}</code></td>
+    <td>${h.dependsOn.map(esc).join(', ')}</td><td class="error">${h.ready === 'True' ? '' : esc(h.message)}</td></tr>`;
+}
+
 function renderOverview() {
   const o = state.overview;
   if (!o) { $('#view').innerHTML = '<p class="muted">Loading…</p>'; return; }
@@ -135,6 +143,10 @@ function renderOverview() {
     <table id="kustomizations"><thead><tr><th>Name</th><th>Namespace</th><th>Ready</th><th>Revision</th>
       <th>Source</th><th>Depends on</th><th>Message</th></tr></thead>
       <tbody>${o.kustomizations.map(ksRow).join('')}</tbody></table>
+    <h2>HelmReleases (<span id="hr-count">${o.helmReleases.length}</span>)</h2>
+    <table id="helmreleases"><thead><tr><th>Name</th><th>Namespace</th><th>Ready</th><th>Chart</th>
+      <th>Source</th><th>Revision</th><th>Depends on</th><th>Message</th></tr></thead>
+      <tbody>${o.helmReleases.map(hrRow).join('')}</tbody></table>
     <div id="commit" class="card" ${state.commit ? '' : 'hidden'}>${state.commit ? state.commit.html : ''}</div>
     <h2>Controller</h2><div id="health" class="card muted">…</div>
     <p class="muted">Rendered in <span id="render-ms"></span> ms.</p>`;
@@ -195,6 +207,15 @@ function lastErrorsHtml(errors) {
     : '<span class="muted">none</span>'}</div>`;
 }
 
+// Per controller: objects waiting for their reconcile to start (a requeue
+// only once its delay has passed) and reconciles running now.
+function queuesHtml(controllers) {
+  const rows = Object.entries(controllers || {});
+  return `<div id="queues"><b>Queues</b><br>${rows.length ? `<table><thead><tr><th>Controller</th><th>Queued</th><th>Running</th></tr></thead><tbody>${rows.map(([name, q]) =>
+    `<tr data-controller="${esc(name)}" data-queued="${q.queued}" data-in-flight="${q.inFlight}"><td>${esc(name)}</td><td>${q.queued}</td><td>${q.inFlight}</td></tr>`).join('')}</tbody></table>`
+    : '<span class="muted">not reported</span>'}</div>`;
+}
+
 async function loadHealth() {
   try {
     const h = await api('/api/v1/health');
@@ -210,6 +231,7 @@ async function loadHealth() {
       <div><b>Syncs</b><br>${pairs(c.syncs)}</div>
       <div><b>Git fetches</b><br>${c.gitFetches}${c.gitFetchMeanSeconds == null ? '' : ', mean ' + c.gitFetchMeanSeconds.toFixed(3) + ' s'}</div>
       <div><b>Webhooks</b><br>${pairs(c.webhooks)}</div>
+      ${queuesHtml(c.controllers)}
       ${lastErrorsHtml(h.lastErrors)}`;
   } catch (e) { /* the panel is optional */ }
 }

@@ -22,8 +22,24 @@ pub(crate) struct Health {
     pub(crate) git_fetch_mean_seconds: Option<f64>,
     /// How many reconciles were timed, and their mean duration in seconds.
     pub(crate) reconcile_mean_seconds: Option<f64>,
-    /// Reconciles running now (`None` from a controller without the gauge).
+    /// Reconciles running now, all controllers together (`None` from a
+    /// controller without the gauge).
     pub(crate) reconciles_in_flight: Option<f64>,
+    /// Per controller (`Application`, `Kustomization`, ...): its queue and
+    /// reconciles in flight.
+    pub(crate) controllers: BTreeMap<String, ControllerLoad>,
+}
+
+/// One controller's work: objects whose reconcile is due and has not
+/// started (a requeue counts once its delay has passed), and reconciles
+/// running now.
+#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct ControllerLoad {
+    /// `driftless_reconcile_queue_depth{controller}`.
+    pub(crate) queued: f64,
+    /// `driftless_reconciles_in_flight{controller}`.
+    pub(crate) in_flight: f64,
 }
 
 /// One sample line `name{labels} value` (comments and blank lines give `None`).
@@ -61,7 +77,18 @@ pub(crate) fn parse(exposition: &str) -> Health {
             "driftless_reconciles_total" => _ = health.reconciles.insert(result, value),
             "driftless_syncs_total" => _ = health.syncs.insert(result, value),
             "driftless_webhook_requests_total" => _ = health.webhooks.insert(result, value),
-            "driftless_reconciles_in_flight" => health.reconciles_in_flight = Some(value),
+            "driftless_reconciles_in_flight" => {
+                let total = health.reconciles_in_flight.unwrap_or(0.0) + value;
+                health.reconciles_in_flight = Some(total);
+                if let Some(c) = labels.and_then(|l| label(l, "controller")) {
+                    health.controllers.entry(c.into()).or_default().in_flight = value;
+                }
+            }
+            "driftless_reconcile_queue_depth" => {
+                if let Some(c) = labels.and_then(|l| label(l, "controller")) {
+                    health.controllers.entry(c.into()).or_default().queued = value;
+                }
+            }
             _ => {
                 if let Some(base) = name.strip_suffix("_sum") {
                     sums.insert(base, value);
@@ -102,9 +129,9 @@ pub(crate) struct LastError {
 const LAST_ERRORS: usize = 10;
 
 /// The newest error conditions of `apps` (types ending in `Error`) and the
-/// Kustomizations (`kustomizations`, as JSON) that are not Ready, newest
-/// first, at most [`LAST_ERRORS`].
-pub(crate) fn last_errors(apps: &[&Application], kustomizations: &[Value]) -> Vec<LastError> {
+/// Flux objects (`flux`: Kustomizations and HelmReleases, as JSON, named by
+/// their `kind`) that are not Ready, newest first, at most [`LAST_ERRORS`].
+pub(crate) fn last_errors(apps: &[&Application], flux: &[Value]) -> Vec<LastError> {
     let mut errors: Vec<LastError> = Vec::new();
     for app in apps {
         let object = format!(
@@ -124,7 +151,7 @@ pub(crate) fn last_errors(apps: &[&Application], kustomizations: &[Value]) -> Ve
             }
         }
     }
-    for k in kustomizations {
+    for k in flux {
         let ready = k.pointer("/status/conditions").and_then(Value::as_array);
         let ready = ready.and_then(|c| c.iter().find(|c| c["type"] == "Ready"));
         let Some(ready) = ready.filter(|c| c["status"] == "False") else {
@@ -133,7 +160,8 @@ pub(crate) fn last_errors(apps: &[&Application], kustomizations: &[Value]) -> Ve
         let text = |field: &str| ready[field].as_str().unwrap_or_default().to_string();
         errors.push(LastError {
             object: format!(
-                "Kustomization {}/{}",
+                "{} {}/{}",
+                k["kind"].as_str().unwrap_or("Kustomization"),
                 k.pointer("/metadata/namespace")
                     .and_then(Value::as_str)
                     .unwrap_or_default(),
@@ -171,9 +199,12 @@ mod tests {
         let ks = serde_json::json!({"metadata": {"name": "apps", "namespace": "flux-system"},
             "status": {"conditions": [{"type": "Ready", "status": "False", "reason": "BuildFailed",
                                         "message": "kustomization.yaml: bad", "lastTransitionTime": "2026-01-02T00:00:00Z"}]}});
+        let hr = serde_json::json!({"kind": "HelmRelease", "metadata": {"name": "podinfo", "namespace": "apps"},
+            "status": {"conditions": [{"type": "Ready", "status": "False", "reason": "InstallFailed",
+                                        "message": "chart not found"}]}});
         let fine = serde_json::json!({"metadata": {"name": "ok", "namespace": "flux-system"},
             "status": {"conditions": [{"type": "Ready", "status": "True", "reason": "ReconciliationSucceeded", "message": "Applied"}]}});
-        let errors = last_errors(&[&app], &[ks, fine]);
+        let errors = last_errors(&[&app], &[ks, fine, hr]);
         let objects: Vec<(&str, &str)> = errors
             .iter()
             .map(|e| (e.object.as_str(), e.type_.as_str()))
@@ -182,7 +213,8 @@ mod tests {
             objects,
             [
                 ("Kustomization flux-system/apps", "BuildFailed"),
-                ("Application argocd/web", "ComparisonError")
+                ("Application argocd/web", "ComparisonError"),
+                ("HelmRelease apps/podinfo", "InstallFailed")
             ]
         );
         assert_eq!(errors[1].message, "rendering apps at abc: bad");
@@ -201,7 +233,10 @@ driftless_git_fetch_duration_seconds_count 3
 driftless_git_fetch_duration_seconds_bucket{le=\"0.005\"} 0
 driftless_reconcile_duration_seconds_sum 0.0
 driftless_reconcile_duration_seconds_count 0
-driftless_reconciles_in_flight 2
+driftless_reconciles_in_flight{controller=\"Application\"} 2
+driftless_reconciles_in_flight{controller=\"Kustomization\"} 1
+driftless_reconcile_queue_depth{controller=\"Application\"} 5
+driftless_reconcile_queue_depth{controller=\"Kustomization\"} 0
 # EOF
 ";
         let h = parse(text);
@@ -211,6 +246,21 @@ driftless_reconciles_in_flight 2
         assert_eq!(h.git_fetches, 3.0);
         assert_eq!(h.git_fetch_mean_seconds, Some(0.5));
         assert_eq!(h.reconcile_mean_seconds, None);
-        assert_eq!(h.reconciles_in_flight, Some(2.0));
+        assert_eq!(h.reconciles_in_flight, Some(3.0));
+        let load = |queued, in_flight| ControllerLoad { queued, in_flight };
+        assert_eq!(
+            h.controllers,
+            BTreeMap::from([
+                ("Application".to_string(), load(5.0, 2.0)),
+                ("Kustomization".to_string(), load(0.0, 1.0)),
+            ])
+        );
+    }
+
+    #[test]
+    fn an_unlabeled_in_flight_gauge_still_reads() {
+        let h = parse("driftless_reconciles_in_flight 4\n");
+        assert_eq!(h.reconciles_in_flight, Some(4.0));
+        assert!(h.controllers.is_empty());
     }
 }

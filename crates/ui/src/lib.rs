@@ -14,8 +14,9 @@
 //! | `POST /api/v1/applications/{ns}/{name}/refresh`, `…/sync` | only with `--ui-actions` and RBAC `patch` |
 //! | `GET /api/v1/kustomizations`, `…/kustomizations/{ns}/{name}/tree` | Flux Kustomizations, their inventory and `dependsOn` |
 //! | `GET /api/v1/kustomizations/{ns}/{name}/diff[?…]`, `…/revisions/{sha}` | as the Application's: the objects against the GitRepository's artifact built as the controller builds it (postBuild, commonMetadata, Flux's labels), and a commit of that GitRepository |
+//! | `GET /api/v1/helmreleases` | Flux HelmReleases: Ready, chart, source, revision, `dependsOn` |
 //! | `GET /api/v1/stream` | server-sent events: the overview, again whenever a watched object changes |
-//! | `GET /api/v1/health` | the controller's own numbers (from its metrics) and `lastErrors`: the newest error conditions of the Applications and not-Ready Kustomizations the caller may `get` |
+//! | `GET /api/v1/health` | the controller's own numbers (from its metrics) and `lastErrors`: the newest error conditions of the Applications and not-Ready Kustomizations and HelmReleases the caller may `get`; `controller.controllers.{kind}.queued`/`inFlight` per controller |
 //! | `GET /api/v1/whoami`, `GET /api/v1/overview` | the caller's user name; everything the overview shows |
 //!
 //! Every `/api/v1` request needs `Authorization: Bearer <token>`: the token

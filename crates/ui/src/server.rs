@@ -76,6 +76,7 @@ fn router(shared: Arc<Shared>) -> Router {
         .route(&format!("{app}/refresh"), post(api::refresh))
         .route(&format!("{app}/sync"), post(api::sync))
         .route("/api/v1/kustomizations", get(api::kustomizations))
+        .route("/api/v1/helmreleases", get(api::helm_releases))
         .route(&format!("{ks}/tree"), get(api::kustomization_tree))
         .route(&format!("{ks}/diff"), get(api::kustomization_diff))
         .route(

@@ -1,5 +1,5 @@
-//! The watched objects: Applications and Flux Kustomizations of the
-//! configured namespaces, kept current by watches (kube-runtime
+//! The watched objects: Applications, Flux Kustomizations and HelmReleases
+//! of the configured namespaces, kept current by watches (kube-runtime
 //! reflectors), and a counter that moves whenever one of them changes (it
 //! drives the live updates).
 
@@ -27,6 +27,17 @@ pub(crate) fn kustomization_resource() -> ApiResource {
     )
 }
 
+/// Flux's HelmRelease group.
+pub(crate) const HELM_GROUP: &str = "helm.toolkit.fluxcd.io";
+
+/// The HelmRelease resource (served as `v2`).
+pub(crate) fn helm_release_resource() -> ApiResource {
+    ApiResource::from_gvk_with_plural(
+        &GroupVersionKind::gvk(HELM_GROUP, "v2", "HelmRelease"),
+        "helmreleases",
+    )
+}
+
 /// How long the first request waits for the watches' first lists.
 const SETTLE_LIMIT: Duration = Duration::from_secs(5);
 
@@ -34,6 +45,7 @@ const SETTLE_LIMIT: Duration = Duration::from_secs(5);
 pub(crate) struct Stores {
     apps: Vec<Store<Application>>,
     kustomizations: Vec<Store<DynamicObject>>,
+    helm_releases: Vec<Store<DynamicObject>>,
     changes: watch::Receiver<u64>,
     tasks: Vec<JoinHandle<()>>,
     settled: AtomicBool,
@@ -58,11 +70,11 @@ impl Stores {
         let mut stores = Stores {
             apps: Vec::new(),
             kustomizations: Vec::new(),
+            helm_releases: Vec::new(),
             changes,
             tasks: Vec::new(),
             settled: AtomicBool::new(false),
         };
-        let resource = kustomization_resource();
         for scope in scopes {
             let apps: Api<Application> = match scope {
                 Some(ns) => Api::namespaced(client.clone(), ns),
@@ -73,16 +85,19 @@ impl Stores {
             stores
                 .tasks
                 .push(spawn_watch(apps, writer, tx.clone(), "Application"));
-            let ks: Api<DynamicObject> = match scope {
-                Some(ns) => Api::namespaced_with(client.clone(), ns, &resource),
-                None => Api::all_with(client.clone(), &resource),
-            };
-            let writer = reflector::store::Writer::new(resource.clone());
-            let reader = writer.as_reader();
+            let (reader, task) = watch_flux(
+                client,
+                scope,
+                kustomization_resource(),
+                "Kustomization",
+                &tx,
+            );
             stores.kustomizations.push(reader);
-            stores
-                .tasks
-                .push(spawn_watch(ks, writer, tx.clone(), "Kustomization"));
+            stores.tasks.push(task);
+            let (reader, task) =
+                watch_flux(client, scope, helm_release_resource(), "HelmRelease", &tx);
+            stores.helm_releases.push(reader);
+            stores.tasks.push(task);
         }
         stores
     }
@@ -95,11 +110,12 @@ impl Stores {
             return;
         }
         let apps = self.apps.iter().map(|s| s.wait_until_ready().boxed());
-        let ks = self
+        let flux = self
             .kustomizations
             .iter()
+            .chain(&self.helm_releases)
             .map(|s| s.wait_until_ready().boxed());
-        let all = futures::future::join_all(apps.chain(ks));
+        let all = futures::future::join_all(apps.chain(flux));
         let _ = tokio::time::timeout(SETTLE_LIMIT, all).await;
         self.settled.store(true, Ordering::Release);
     }
@@ -126,10 +142,32 @@ impl Stores {
         self.kustomizations.iter().find_map(|s| s.get(&key))
     }
 
+    /// Every watched HelmRelease.
+    pub(crate) fn helm_releases(&self) -> Vec<Arc<DynamicObject>> {
+        self.helm_releases.iter().flat_map(Store::state).collect()
+    }
+
     /// A receiver that sees the counter move on every change.
     pub(crate) fn subscribe(&self) -> watch::Receiver<u64> {
         self.changes.clone()
     }
+}
+
+/// The store and watch task of the Flux `resource` in `scope`.
+fn watch_flux(
+    client: &Client,
+    scope: Option<&str>,
+    resource: ApiResource,
+    kind: &'static str,
+    tx: &Arc<watch::Sender<u64>>,
+) -> (Store<DynamicObject>, JoinHandle<()>) {
+    let api: Api<DynamicObject> = match scope {
+        Some(ns) => Api::namespaced_with(client.clone(), ns, &resource),
+        None => Api::all_with(client.clone(), &resource),
+    };
+    let writer = reflector::store::Writer::new(resource);
+    let reader = writer.as_reader();
+    (reader, spawn_watch(api, writer, tx.clone(), kind))
 }
 
 fn spawn_watch<K>(

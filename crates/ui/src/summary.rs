@@ -1,5 +1,5 @@
 //! The overview's rows, built from the objects alone (pure): one per
-//! Application and Kustomization, and the counts per state.
+//! Application, Kustomization and HelmRelease, and the counts per state.
 
 use std::collections::BTreeMap;
 
@@ -173,13 +173,73 @@ impl KustomizationSummary {
     }
 }
 
+/// One Flux HelmRelease in the overview.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct HelmReleaseSummary {
+    pub(crate) namespace: String,
+    pub(crate) name: String,
+    /// The Ready condition's status: True, False or Unknown.
+    pub(crate) ready: String,
+    /// The Ready condition's reason.
+    pub(crate) reason: Option<String>,
+    /// The Ready condition's message.
+    pub(crate) message: Option<String>,
+    /// `<chart>@<version>` from `spec.chart.spec` (the version when set),
+    /// or `<kind>/<name>` of `spec.chartRef`.
+    pub(crate) chart: Option<String>,
+    /// `<kind>/<namespace>/<name>` of the chart's source.
+    pub(crate) source: Option<String>,
+    /// `status.lastAttemptedRevision` (the chart version last tried).
+    pub(crate) revision: Option<String>,
+    /// `<namespace>/<name>` of each dependency.
+    pub(crate) depends_on: Vec<String>,
+    pub(crate) suspended: bool,
+}
+
+impl HelmReleaseSummary {
+    /// The row of `object`.
+    pub(crate) fn of(object: &DynamicObject) -> HelmReleaseSummary {
+        let namespace = object.namespace().unwrap_or_default();
+        let value = serde_json::to_value(object).unwrap_or(Value::Null);
+        let (ready, reason, message) = ready_condition(&value);
+        let str_at = |p: &str| value.pointer(p).and_then(Value::as_str).map(str::to_string);
+        let reference = |at: &str| {
+            let name = str_at(&format!("{at}/name"))?;
+            let kind = str_at(&format!("{at}/kind")).unwrap_or_default();
+            let ns = str_at(&format!("{at}/namespace")).unwrap_or_else(|| namespace.clone());
+            Some(format!("{kind}/{ns}/{name}"))
+        };
+        let chart = str_at("/spec/chart/spec/chart")
+            .map(|chart| match str_at("/spec/chart/spec/version") {
+                Some(version) => format!("{chart}@{version}"),
+                None => chart,
+            })
+            .or_else(|| reference("/spec/chartRef"));
+        HelmReleaseSummary {
+            depends_on: depends_on(&value, &namespace),
+            name: object.name_any(),
+            source: reference("/spec/chart/spec/sourceRef"),
+            namespace,
+            ready,
+            reason,
+            message,
+            chart,
+            revision: str_at("/status/lastAttemptedRevision"),
+            suspended: value.pointer("/spec/suspend").and_then(Value::as_bool) == Some(true),
+        }
+    }
+}
+
 /// Everything the overview shows.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub(crate) struct Overview {
     pub(crate) applications: Vec<AppSummary>,
     pub(crate) kustomizations: Vec<KustomizationSummary>,
-    /// Applications per sync status, per health status, Kustomizations per Ready.
+    pub(crate) helm_releases: Vec<HelmReleaseSummary>,
+    /// Applications per sync status, per health status, Kustomizations per
+    /// Ready (`ready`), HelmReleases per Ready (`helmReady`).
     pub(crate) counts: BTreeMap<String, BTreeMap<String, usize>>,
     /// Whether the Sync and Refresh buttons are enabled on this server.
     pub(crate) actions: bool,
@@ -190,10 +250,12 @@ impl Overview {
     pub(crate) fn new(
         mut applications: Vec<AppSummary>,
         mut kustomizations: Vec<KustomizationSummary>,
+        mut helm_releases: Vec<HelmReleaseSummary>,
         actions: bool,
     ) -> Overview {
         applications.sort_by(|a, b| (&a.namespace, &a.name).cmp(&(&b.namespace, &b.name)));
         kustomizations.sort_by(|a, b| (&a.namespace, &a.name).cmp(&(&b.namespace, &b.name)));
+        helm_releases.sort_by(|a, b| (&a.namespace, &a.name).cmp(&(&b.namespace, &b.name)));
         let mut counts: BTreeMap<String, BTreeMap<String, usize>> = BTreeMap::new();
         let mut bump = |group: &str, key: &str| {
             *counts
@@ -209,9 +271,13 @@ impl Overview {
         for k in &kustomizations {
             bump("ready", &k.ready);
         }
+        for h in &helm_releases {
+            bump("helmReady", &h.ready);
+        }
         Overview {
             applications,
             kustomizations,
+            helm_releases,
             counts,
             actions,
         }
@@ -257,6 +323,7 @@ mod tests {
                 app("a", "OutOfSync", "Healthy"),
             ],
             vec![],
+            vec![],
             false,
         );
         assert_eq!(o.applications[0].name, "a");
@@ -286,5 +353,37 @@ mod tests {
         );
         assert_eq!(row.depends_on, vec!["flux-system/infra", "base/crds"]);
         assert_eq!(row.revision.as_deref(), Some("main@sha1:abc"));
+    }
+
+    #[test]
+    fn helm_release_row_reads_chart_source_and_ready() {
+        let object: DynamicObject = serde_json::from_value(json!({
+            "apiVersion": "helm.toolkit.fluxcd.io/v2", "kind": "HelmRelease",
+            "metadata": {"name": "podinfo", "namespace": "apps"},
+            "spec": {"chart": {"spec": {"chart": "podinfo", "version": "6.5.0",
+                                        "sourceRef": {"kind": "HelmRepository", "name": "charts", "namespace": "flux-system"}}},
+                     "dependsOn": [{"name": "infra"}]},
+            "status": {"lastAttemptedRevision": "6.5.0",
+                       "conditions": [{"type": "Ready", "status": "True", "reason": "InstallSucceeded", "message": "installed"}]}
+        }))
+        .expect("a HelmRelease");
+        let row = HelmReleaseSummary::of(&object);
+        assert_eq!(row.ready, "True");
+        assert_eq!(row.chart.as_deref(), Some("podinfo@6.5.0"));
+        assert_eq!(
+            row.source.as_deref(),
+            Some("HelmRepository/flux-system/charts")
+        );
+        assert_eq!(row.depends_on, vec!["apps/infra"]);
+        assert_eq!(row.revision.as_deref(), Some("6.5.0"));
+        let by_ref: DynamicObject = serde_json::from_value(json!({
+            "apiVersion": "helm.toolkit.fluxcd.io/v2", "kind": "HelmRelease",
+            "metadata": {"name": "web", "namespace": "apps"},
+            "spec": {"chartRef": {"kind": "OCIRepository", "name": "web-chart"}}
+        }))
+        .expect("a HelmRelease");
+        let row = HelmReleaseSummary::of(&by_ref);
+        assert_eq!(row.chart.as_deref(), Some("OCIRepository/apps/web-chart"));
+        assert_eq!((row.ready.as_str(), row.source), ("Unknown", None));
     }
 }

@@ -1,6 +1,7 @@
 //! The web page's JSON API against the real control plane: who sees what
 //! (TokenReview + SubjectAccessReview), redaction, Events, Kustomizations,
-//! buttons only with `patch`, and live updates over server-sent events.
+//! HelmReleases, buttons only with `patch`, and live updates over
+//! server-sent events.
 
 mod common;
 
@@ -335,9 +336,24 @@ spec: {{interval: 5m, prune: true, path: ./{name}, sourceRef: {{kind: GitReposit
         "apps",
         &condition("True", "ReconciliationSucceeded"),
     );
+    for name in ["podinfo", "hidden-chart"] {
+        w.apply(&format!(
+            "apiVersion: helm.toolkit.fluxcd.io/v2
+kind: HelmRelease
+metadata: {{name: {name}}}
+spec: {{interval: 5m, chart: {{spec: {{chart: {name}, sourceRef: {{kind: HelmRepository, name: charts}}}}}}, dependsOn: [{{name: infra}}]}}
+"
+        ));
+    }
+    w.set_status(
+        "helmrelease",
+        "podinfo",
+        &condition("False", "InstallFailed"),
+    );
     let reader = w.account(
         "reader",
-        "[{apiGroups: [kustomize.toolkit.fluxcd.io], resources: [kustomizations], verbs: [get], resourceNames: [infra, apps]}]",
+        "[{apiGroups: [kustomize.toolkit.fluxcd.io], resources: [kustomizations], verbs: [get], resourceNames: [infra, apps]}, \
+          {apiGroups: [helm.toolkit.fluxcd.io], resources: [helmreleases], verbs: [get], resourceNames: [podinfo]}]",
     );
     w.serve(false, None).await;
     let (status, body) = w.get("/api/v1/kustomizations", Some(&reader)).await;
@@ -349,6 +365,33 @@ spec: {{interval: 5m, prune: true, path: ./{name}, sourceRef: {{kind: GitReposit
         .expect("infra");
     assert_eq!(infra["ready"], "False");
     assert_eq!(infra["reason"], "HealthCheckFailed");
+    // HelmReleases: only those RBAC lets the caller get, in both the list
+    // and the overview.
+    let (status, body) = w.get("/api/v1/helmreleases", Some(&reader)).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(names(&body["items"]), ["podinfo"]);
+    let podinfo = &body["items"][0];
+    assert_eq!(podinfo["ready"], "False");
+    assert_eq!(podinfo["chart"], "podinfo");
+    assert_eq!(podinfo["dependsOn"], json!([format!("{}/infra", w.ns)]));
+    let (_, overview) = w.get("/api/v1/overview", Some(&reader)).await;
+    assert_eq!(names(&overview["helmReleases"]), ["podinfo"]);
+    assert_eq!(overview["counts"]["helmReady"], json!({"False": 1}));
+    let (_, health) = w.get("/api/v1/health", Some(&reader)).await;
+    let failing: Vec<&str> = health["lastErrors"]
+        .as_array()
+        .expect("lastErrors")
+        .iter()
+        .filter_map(|e| e["object"].as_str())
+        .collect();
+    assert_eq!(
+        failing,
+        [
+            format!("HelmRelease {}/podinfo", w.ns),
+            format!("Kustomization {}/infra", w.ns)
+        ],
+        "{health}"
+    );
 
     let (status, tree) = w
         .get(

@@ -1,6 +1,6 @@
 //! The page in a real browser (headless Chromium over the DevTools
 //! protocol) against the real control plane: the overview lists the apps
-//! and Kustomizations with their states and follows a status change live;
+//! Kustomizations and HelmReleases with their states and follows a status change live;
 //! an App of Apps tree is drawn with its children nested and a node's
 //! manifest shows redacted; screenshots go to `target/ui-artifacts/`. The
 //! overview's render time with 1,000 Applications is printed (never asserted).
@@ -18,7 +18,8 @@ use serde_json::{Value, json};
 
 const LIMIT: Duration = Duration::from_secs(60);
 const VIEW_ALL: &str = "[{apiGroups: [argoproj.io], resources: [applications], verbs: [get]}, \
-                         {apiGroups: [kustomize.toolkit.fluxcd.io], resources: [kustomizations], verbs: [get]}]";
+                         {apiGroups: [kustomize.toolkit.fluxcd.io], resources: [kustomizations], verbs: [get]}, \
+                         {apiGroups: [helm.toolkit.fluxcd.io], resources: [helmreleases], verbs: [get]}]";
 
 fn status(sync: &str, health: &str, resources: Value) -> Value {
     json!({"sync": {"status": sync, "revision": "0123456789abcdef0123456789abcdef01234567"},
@@ -84,6 +85,22 @@ fn demo(w: &World) {
                                     "message": "Applied", "lastTransitionTime": "2026-01-01T00:00:00Z"}]}),
         );
     }
+    for (name, deps, ready) in [
+        ("base", "[]", "True"),
+        ("podinfo", "[{name: base}]", "False"),
+    ] {
+        w.apply(&format!(
+            "apiVersion: helm.toolkit.fluxcd.io/v2\nkind: HelmRelease\nmetadata: {{name: {name}}}\n\
+             spec: {{interval: 5m, chart: {{spec: {{chart: {name}, version: 6.5.0, sourceRef: {{kind: HelmRepository, name: charts}}}}}}, dependsOn: {deps}}}\n"
+        ));
+        w.set_status(
+            "helmrelease",
+            name,
+            &json!({"lastAttemptedRevision": "6.5.0",
+                    "conditions": [{"type": "Ready", "status": ready, "reason": "InstallFailed",
+                                    "message": "an example failure", "lastTransitionTime": "2026-01-01T00:00:00Z"}]}),
+        );
+    }
 }
 
 const ROWS: &str = "JSON.stringify([...document.querySelectorAll('tr[data-app]')].map(r => [r.dataset.app, r.dataset.sync, r.dataset.health]))";
@@ -128,6 +145,19 @@ async fn the_page_shows_apps_trees_and_live_changes_in_chromium() {
     assert_eq!(
         ks.as_str(),
         Some(format!(r#"[["{ns}/apps","True"],["{ns}/infra","True"]]"#).as_str())
+    );
+    // HelmReleases are listed like Kustomizations: Ready, chart, dependsOn.
+    let releases = browser
+        .eval("JSON.stringify([...document.querySelectorAll('tr[data-helmrelease]')].map(r => [r.dataset.helmrelease, r.dataset.ready, r.cells[3].textContent, r.cells[6].textContent]))")
+        .await;
+    assert_eq!(
+        releases.as_str(),
+        Some(
+            format!(
+                r#"[["{ns}/base","True","base@6.5.0",""],["{ns}/podinfo","False","podinfo@6.5.0","{ns}/base"]]"#
+            )
+            .as_str()
+        )
     );
     // The token left the address bar once read.
     assert_eq!(browser.eval("location.hash").await, "#/");

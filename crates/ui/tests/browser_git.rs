@@ -2,7 +2,8 @@
 //! against the real control plane and Git server: a revision's commit
 //! message from the overview, the history's messages, a node's diff
 //! against Git (Secret values redacted), a running sync's progress, and
-//! the controller panel (reconciles running, Git fetches, last errors); a
+//! the controller panel (reconciles running, each controller's queue, Git
+//! fetches, last errors); a
 //! Kustomization's commit and diff against its GitRepository's artifact.
 //! Screenshots go to `target/ui-artifacts/`.
 
@@ -108,7 +109,11 @@ spec:
     w.previewer = Some(Arc::new(previewer));
     // The controller's own metrics: one reconcile running, one Git fetch.
     let metrics = Arc::new(driftless_controller::metrics::Metrics::new());
-    let running = metrics.in_flight();
+    let running = metrics.in_flight("Application");
+    let waiting = driftless_controller::metrics::ControllerLabels {
+        controller: "Kustomization".into(),
+    };
+    metrics.queue_depth.get_or_create(&waiting).set(4);
     metrics.git_fetch_duration.observe(0.25);
     let source = metrics.clone();
     w.serve(false, Some(Arc::new(move || source.encode())))
@@ -170,6 +175,17 @@ spec:
     let panel = panel.as_str().unwrap_or_default().to_string();
     assert!(panel.contains("Running now\n1"), "{panel}");
     assert!(panel.contains("Git fetches\n1, mean 0.250 s"), "{panel}");
+    // A queue figure (objects waiting, reconciles running) per controller.
+    let queues = browser
+        .eval("JSON.stringify([...document.querySelectorAll('#queues tr[data-controller]')].map(r => [r.dataset.controller, r.cells[1].textContent, r.cells[2].textContent]))")
+        .await;
+    assert_eq!(
+        queues.as_str(),
+        Some(
+            r#"[["Application","0","1"],["GitRepository","0","0"],["HelmRelease","0","0"],["HelmRepository","0","0"],["Kustomization","4","0"]]"#
+        ),
+        "{panel}"
+    );
     drop(running);
     browser.screenshot(&artifact("commit-message.png")).await;
 

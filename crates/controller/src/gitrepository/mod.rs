@@ -143,6 +143,7 @@ pub(crate) fn spawn(
     shutdown: Shared<BoxFuture<'static, ()>>,
 ) -> tokio::task::JoinHandle<()> {
     let _ = ctx.git_repositories.cache.set(cache);
+    let queue = crate::watched::Queue::<GitRepository>::new("GitRepository", &ctx.metrics);
     let controllers: Vec<_> = scopes
         .into_iter()
         .map(|namespace| {
@@ -150,8 +151,8 @@ pub(crate) fn spawn(
                 Some(ns) => Api::namespaced(ctx.client.clone(), ns),
                 None => Api::all(ctx.client.clone()),
             };
-            let (tx, triggers) = crate::watched::triggers::<GitRepository>();
-            let (reader, stream) = crate::watched::watch(api, predicate);
+            let (tx, triggers) = queue.triggers();
+            let (reader, stream) = queue.watch(api, predicate);
             ctx.git_repositories.scopes().push(Scope {
                 store: reader.clone(),
                 trigger: tx,
@@ -160,7 +161,11 @@ pub(crate) fn spawn(
                 .with_config(kube::runtime::Config::default().concurrency(ctx.config.concurrency))
                 .reconcile_on(triggers)
                 .graceful_shutdown_on(shutdown.clone())
-                .run(reconcile::reconcile, reconcile::error_policy, ctx.clone())
+                .run(
+                    queue.reconciler(reconcile::reconcile),
+                    queue.error_policy(reconcile::error_policy),
+                    ctx.clone(),
+                )
                 .for_each(|result| async move {
                     if let Err(error) = result {
                         tracing::debug!(%error, "gitrepository controller event");

@@ -63,29 +63,35 @@ pub fn controllers(
     scopes: &[Option<String>],
     shutdown: impl std::future::Future<Output = ()> + Send + Sync + Clone + 'static,
 ) -> Vec<BoxFuture<'static, ()>> {
+    let queue = crate::watched::Queue::<HelmRelease>::new("HelmRelease", &ctx.metrics);
     scopes
         .iter()
         .map(|scope| {
             let api: Api<HelmRelease> = apis(&client, scope);
-            let (tx, triggers) = crate::watched::triggers::<HelmRelease>();
+            let (tx, triggers) = queue.triggers();
             ctx.helm_releases.state.add_trigger(scope.clone(), tx);
-            let (reader, stream) = crate::watched::watch(api, predicate);
+            let (reader, stream) = queue.watch(api, predicate);
             let (helm_ctx, git_ctx) = (ctx.clone(), ctx.clone());
+            let (helm_queue, git_queue) = (queue.clone(), queue.clone());
             Controller::for_stream(stream, reader)
                 .with_config(kube::runtime::Config::default().concurrency(ctx.config.concurrency))
                 .watches(
                     apis::<HelmRepository>(&client, scope),
                     watcher::Config::default(),
-                    move |repo| using(&helm_ctx, "HelmRepository", &repo),
+                    move |repo| helm_queue.through(using(&helm_ctx, "HelmRepository", &repo)),
                 )
                 .watches(
                     apis::<GitRepository>(&client, scope),
                     watcher::Config::default(),
-                    move |repo| using(&git_ctx, "GitRepository", &repo),
+                    move |repo| git_queue.through(using(&git_ctx, "GitRepository", &repo)),
                 )
                 .reconcile_on(triggers)
                 .graceful_shutdown_on(shutdown.clone())
-                .run(reconcile, error_policy, ctx.clone())
+                .run(
+                    queue.reconciler(reconcile),
+                    queue.error_policy(error_policy),
+                    ctx.clone(),
+                )
                 .for_each(|result| async move {
                     if let Err(error) = result {
                         tracing::debug!(%error, "helmrelease controller event");

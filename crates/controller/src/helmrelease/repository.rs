@@ -223,6 +223,7 @@ pub fn controllers(
     scopes: &[Option<String>],
     shutdown: impl std::future::Future<Output = ()> + Send + Sync + Clone + 'static,
 ) -> Vec<BoxFuture<'static, ()>> {
+    let queue = crate::watched::Queue::<HelmRepository>::new("HelmRepository", &ctx.metrics);
     scopes
         .iter()
         .map(|scope| {
@@ -230,16 +231,20 @@ pub fn controllers(
                 Some(ns) => Api::namespaced(client.clone(), ns),
                 None => Api::all(client.clone()),
             };
-            let (tx, triggers) = crate::watched::triggers::<HelmRepository>();
+            let (tx, triggers) = queue.triggers();
             ctx.helm_releases
                 .repositories
                 .add_trigger(scope.clone(), tx);
-            let (reader, stream) = crate::watched::watch(api, predicate);
+            let (reader, stream) = queue.watch(api, predicate);
             Controller::for_stream(stream, reader)
                 .with_config(kube::runtime::Config::default().concurrency(ctx.config.concurrency))
                 .reconcile_on(triggers)
                 .graceful_shutdown_on(shutdown.clone())
-                .run(reconcile, error_policy, ctx.clone())
+                .run(
+                    queue.reconciler(reconcile),
+                    queue.error_policy(error_policy),
+                    ctx.clone(),
+                )
                 .for_each(|result| async move {
                     if let Err(error) = result {
                         tracing::debug!(%error, "helmrepository controller event");

@@ -49,6 +49,7 @@ pub fn controllers(
     scopes: &[Option<String>],
     shutdown: impl std::future::Future<Output = ()> + Send + Sync + Clone + 'static,
 ) -> Vec<BoxFuture<'static, ()>> {
+    let queue = crate::watched::Queue::<Kustomization>::new("Kustomization", &ctx.metrics);
     scopes
         .iter()
         .map(|scope| {
@@ -59,18 +60,22 @@ pub fn controllers(
                 ),
                 None => (Api::all(client.clone()), Api::all(client.clone())),
             };
-            let (tx, triggers) = crate::watched::triggers::<Kustomization>();
+            let (tx, triggers) = queue.triggers();
             ctx.flux.add_trigger(scope.clone(), tx);
-            let (reader, stream) = crate::watched::watch(api, predicate);
-            let map_ctx = ctx.clone();
+            let (reader, stream) = queue.watch(api, predicate);
+            let (map_ctx, map_queue) = (ctx.clone(), queue.clone());
             Controller::for_stream(stream, reader)
                 .with_config(kube::runtime::Config::default().concurrency(ctx.config.concurrency))
                 .watches(repos, watcher::Config::default(), move |repo| {
-                    rendering(&map_ctx, &repo)
+                    map_queue.through(rendering(&map_ctx, &repo))
                 })
                 .reconcile_on(triggers)
                 .graceful_shutdown_on(shutdown.clone())
-                .run(reconcile, error_policy, ctx.clone())
+                .run(
+                    queue.reconciler(reconcile),
+                    queue.error_policy(error_policy),
+                    ctx.clone(),
+                )
                 .for_each(|result| async move {
                     if let Err(error) = result {
                         tracing::debug!(%error, "kustomization controller event");

@@ -108,7 +108,6 @@ pub async fn reconcile(app: Arc<Application>, ctx: Arc<Context>) -> Result<Actio
     let span = tracing::info_span!("reconcile", app = %format!("{}/{}", id.0, id.1));
     async move {
         let started = Instant::now();
-        let _running = ctx.metrics.in_flight();
         let result = if app.meta().deletion_timestamp.is_some() {
             finalize::finalize(&app, &ctx).await
         } else {

@@ -3,9 +3,12 @@
 //! as that changes, instead of "syncing" for up to the wave timeout; when it
 //! ends, one INFO log line sums it up. After each wave, the results so far
 //! (with hook phases) are written into `syncResult.resources`. While it runs, the Application is
-//! read again every progress interval: a terminate (Argo CD's way: the
+//! looked at again every progress interval, as the controller's watch last
+//! saw it (no request to the API server): a terminate (Argo CD's way: the
 //! operation state's phase set to `Terminating`, or the requested
 //! `operation` cleared) stops the sync between waves.
+
+use std::sync::Arc;
 
 use driftless_api::{Application, OperationPhase, OperationState};
 use driftless_sync::{Progress, Stop, SyncResult, Target};
@@ -43,7 +46,7 @@ impl Reconciler<'_> {
             tokio::select! {
                 outcome = &mut sync => return outcome,
                 _ = poll.tick(), if !stop.requested() => {
-                    if let Ok(Some(app)) = self.api().get_opt(&self.id.1).await
+                    if let Some(app) = self.latest_app().await
                         && terminate_requested(&app, requested)
                     {
                         tracing::info!("terminate requested; stopping the sync");
@@ -74,6 +77,20 @@ impl Reconciler<'_> {
                 }
             }
         }
+    }
+
+    /// The Application as the controller's watch last saw it; read from the
+    /// API server only where no controller watches (a bare context).
+    async fn latest_app(&self) -> Option<Arc<Application>> {
+        if self.ctx.watches_apps() {
+            return self.ctx.watched_app(&self.id);
+        }
+        self.api()
+            .get_opt(&self.id.1)
+            .await
+            .ok()
+            .flatten()
+            .map(Arc::new)
     }
 
     /// Writes `change` (a new message, the results so far) into the

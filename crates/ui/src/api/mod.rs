@@ -21,7 +21,7 @@ use serde_json::{Value, json};
 use crate::auth::{self, Permissions};
 use crate::error::ApiError;
 use crate::server::Shared;
-use crate::summary::{AppSummary, KustomizationSummary, Overview};
+use crate::summary::{AppSummary, HelmReleaseSummary, KustomizationSummary, Overview};
 use crate::tree;
 
 pub(crate) use actions::{refresh, sync};
@@ -34,6 +34,8 @@ pub(crate) use objects::{events, manifest};
 pub(crate) const APPLICATIONS: (&str, &str) = (driftless_api::GROUP, "applications");
 /// Flux Kustomizations, for RBAC.
 pub(crate) const KUSTOMIZATIONS: (&str, &str) = (crate::store::FLUX_GROUP, "kustomizations");
+/// Flux HelmReleases, for RBAC.
+pub(crate) const HELM_RELEASES: (&str, &str) = (crate::store::HELM_GROUP, "helmreleases");
 
 type SharedState = State<Arc<Shared>>;
 
@@ -68,14 +70,31 @@ async fn visible_kustomizations(
     perms: &Permissions,
 ) -> Result<Vec<Arc<DynamicObject>>, ApiError> {
     shared.stores.settle().await;
+    visible_flux(perms, KUSTOMIZATIONS, shared.stores.kustomizations()).await
+}
+
+async fn visible_helm_releases(
+    shared: &Shared,
+    perms: &Permissions,
+) -> Result<Vec<Arc<DynamicObject>>, ApiError> {
+    shared.stores.settle().await;
+    visible_flux(perms, HELM_RELEASES, shared.stores.helm_releases()).await
+}
+
+/// The `objects` of `resource` the caller may `get`.
+async fn visible_flux(
+    perms: &Permissions,
+    resource: (&'static str, &'static str),
+    objects: Vec<Arc<DynamicObject>>,
+) -> Result<Vec<Arc<DynamicObject>>, ApiError> {
     let mut visible = Vec::new();
-    for k in shared.stores.kustomizations() {
-        let ns = k.namespace().unwrap_or_default();
+    for object in objects {
+        let ns = object.namespace().unwrap_or_default();
         if perms
-            .allows("get", KUSTOMIZATIONS, &ns, &k.name_any())
+            .allows("get", resource, &ns, &object.name_any())
             .await?
         {
-            visible.push(k);
+            visible.push(object);
         }
     }
     Ok(visible)
@@ -98,7 +117,9 @@ pub(crate) async fn build_overview(
     }
     let ks = visible_kustomizations(shared, perms).await?;
     let ks = ks.iter().map(|k| KustomizationSummary::of(k)).collect();
-    Ok(Overview::new(rows, ks, actions))
+    let hr = visible_helm_releases(shared, perms).await?;
+    let hr = hr.iter().map(|h| HelmReleaseSummary::of(h)).collect();
+    Ok(Overview::new(rows, ks, hr, actions))
 }
 
 /// The Application `namespace/name` when the caller may `verb` it.
@@ -160,6 +181,17 @@ pub(crate) async fn kustomizations(
     let perms = caller(&shared, &headers).await?;
     let ks = visible_kustomizations(&shared, &perms).await?;
     let items: Vec<_> = ks.iter().map(|k| KustomizationSummary::of(k)).collect();
+    Ok(Json(json!({"items": items})))
+}
+
+/// `GET /api/v1/helmreleases`: `{"items": [...]}`.
+pub(crate) async fn helm_releases(
+    State(shared): SharedState,
+    headers: HeaderMap,
+) -> Result<Json<Value>, ApiError> {
+    let perms = caller(&shared, &headers).await?;
+    let hr = visible_helm_releases(&shared, &perms).await?;
+    let items: Vec<_> = hr.iter().map(|h| HelmReleaseSummary::of(h)).collect();
     Ok(Json(json!({"items": items})))
 }
 
@@ -246,13 +278,14 @@ pub(crate) async fn health(
 ) -> Result<Json<Value>, ApiError> {
     let perms = caller(&shared, &headers).await?;
     let apps = visible_apps(&shared, &perms).await?;
-    let ks: Vec<Value> = visible_kustomizations(&shared, &perms)
-        .await?
+    let mut flux = visible_kustomizations(&shared, &perms).await?;
+    flux.extend(visible_helm_releases(&shared, &perms).await?);
+    let flux: Vec<Value> = flux
         .iter()
         .map(|k| serde_json::to_value(k.as_ref()).unwrap_or(Value::Null))
         .collect();
     let apps: Vec<&Application> = apps.iter().map(AsRef::as_ref).collect();
-    let last_errors = crate::health::last_errors(&apps, &ks);
+    let last_errors = crate::health::last_errors(&apps, &flux);
     let Some(metrics) = &shared.config.metrics else {
         return Ok(Json(json!({"available": false, "lastErrors": last_errors})));
     };

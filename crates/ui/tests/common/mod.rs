@@ -17,10 +17,11 @@ use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
 use tokio::net::TcpStream;
 
 /// The CRDs the page reads.
-const CRDS: [&str; 3] = [
+const CRDS: [&str; 4] = [
     "applications.argoproj.io",
     "appprojects.argoproj.io",
     "kustomizations.kustomize.toolkit.fluxcd.io",
+    "helmreleases.helm.toolkit.fluxcd.io",
 ];
 
 /// Installs the CRDs (server-side apply) and waits until they are
