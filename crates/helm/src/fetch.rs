@@ -1,7 +1,7 @@
-//! Fetching a chart from a chart repository or an OCI registry with the
-//! pinned helm (`helm repo update` for the index, `helm pull --untar`), each
-//! in its own sandbox holding only that repository's credentials, into an
-//! on-disk cache of unpacked charts keyed by (repository, chart, version).
+//! Fetching a chart into an on-disk cache of unpacked charts keyed by
+//! (repository, chart, version): from a chart repository over HTTP(S) in
+//! Rust ([`crate::download`]), from an OCI registry with the pinned helm
+//! (`helm pull --untar` in a sandbox holding only the registry's login).
 
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};
@@ -9,7 +9,8 @@ use std::path::{Path, PathBuf};
 use sha2::{Digest, Sha256};
 
 use crate::binary::Helm;
-use crate::sandbox::{RepoEntry, Sandbox};
+use crate::download::Repository;
+use crate::sandbox::Sandbox;
 use crate::{HelmError, OciChart, RepoChart, cache, index, names};
 
 /// A chart unpacked in the cache.
@@ -25,6 +26,9 @@ pub(crate) struct Fetched {
 pub(crate) struct ChartStore<'a> {
     pub(crate) helm: &'a Helm,
     pub(crate) root: &'a Path,
+    /// Ask the repository again even for an exact version already
+    /// unpacked (a hard refresh): the index is re-read.
+    pub(crate) refresh: bool,
 }
 
 impl ChartStore<'_> {
@@ -48,43 +52,56 @@ impl ChartStore<'_> {
     }
 
     /// The chart `spec` names, from its repository (or the cache when the
-    /// version is exact and already unpacked).
+    /// version is exact and already unpacked, unless `refresh`): the index
+    /// and the archive are read over HTTP(S) here, helm does not run.
     pub(crate) fn fetch_repo(&self, spec: &RepoChart) -> Result<Fetched, HelmError> {
         names::check_chart_name(&spec.chart)?;
         names::check_repo_url(&spec.chart, &spec.url)?;
         let source = cache::source_key(&spec.url, spec.credentials.as_ref());
-        if let Some(hit) = self.lookup(&source, &spec.chart, spec.version.trim()) {
+        if !self.refresh
+            && let Some(hit) = self.lookup(&source, &spec.chart, spec.version.trim())
+        {
             return Ok(hit);
         }
-        let sandbox = self.sandbox(&spec.chart)?;
-        let failed = helm_failed(&spec.chart, &spec.version, &spec.url);
-        let redact = secrets(spec.credentials.as_ref());
-        sandbox
-            .write_repositories(&[RepoEntry {
-                name: "repo".into(),
-                url: &spec.url,
-                credentials: spec.credentials.as_ref(),
-                pass_credentials: spec.pass_credentials,
-            }])
-            .map_err(|source| self.io_error(&spec.chart, &sandbox.work(), source))?;
-        let update: Vec<OsString> = vec!["repo".into(), "update".into(), "repo".into()];
-        self.helm
-            .run(&sandbox, &sandbox.work(), &update, &redact)
-            .map_err(|m| failed("repo update", m))?;
-        let index_file = sandbox.index_file("repo");
-        let text = std::fs::read_to_string(&index_file).map_err(|e| HelmError::Index {
+        let failed = |version: &str| {
+            let (chart, repository) = (spec.chart.clone(), spec.url.clone());
+            let version = version.to_string();
+            move |source| HelmError::Fetch {
+                chart,
+                version,
+                repository,
+                source,
+            }
+        };
+        let repository = Repository::new(
+            &spec.url,
+            spec.credentials.as_ref(),
+            spec.pass_credentials,
+            self.helm.timeout(),
+        )
+        .map_err(failed(&spec.version))?;
+        let bytes = repository.index().map_err(failed(&spec.version))?;
+        let text = String::from_utf8(bytes).map_err(|e| HelmError::Index {
             repository: spec.url.clone(),
-            message: e.to_string(),
+            message: format!("not UTF-8: {e}"),
         })?;
-        let versions = index::chart_versions(&text, &spec.url, &spec.chart)?;
+        let entries = index::chart_entries(&text, &spec.url, &spec.chart)?;
+        let versions: Vec<String> = entries.iter().map(|e| e.version.clone()).collect();
         let version = index::pick_version(&versions, &spec.version, &spec.url, &spec.chart)?;
         if let Some(hit) = self.lookup(&source, &spec.chart, &version) {
             return Ok(hit);
         }
-        let pull = pull_args(format!("repo/{}", spec.chart), &version, &sandbox, false);
-        self.helm
-            .run(&sandbox, &sandbox.work(), &pull, &redact)
-            .map_err(|m| helm_failed(&spec.chart, &version, &spec.url)("pull", m))?;
+        let entry = entries
+            .iter()
+            .find(|e| e.version == version)
+            .cloned()
+            .unwrap_or_default();
+        let sandbox = self.sandbox(&spec.chart)?;
+        let pulled = sandbox.work().join("pulled");
+        std::fs::create_dir_all(&pulled).map_err(|e| self.io_error(&spec.chart, &pulled, e))?;
+        repository
+            .unpack(&entry, &pulled)
+            .map_err(failed(&version))?;
         self.store(&sandbox, &source, &spec.chart, &version)
     }
 

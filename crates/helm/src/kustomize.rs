@@ -22,6 +22,7 @@ impl ChartInflater for Renderer {
         let store = ChartStore {
             helm: &self.helm,
             root: &self.root,
+            refresh: false,
         };
         let fetched = match chart.location {
             ChartLocation::Tree { tree, dir } => {

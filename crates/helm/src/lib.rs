@@ -27,12 +27,15 @@
 
 #![warn(missing_docs)]
 
+mod archive;
 mod args;
 mod binary;
 mod cache;
 mod dependencies;
+mod download;
 mod error;
 mod fetch;
+mod http;
 mod index;
 mod inputs;
 mod kustomize;
@@ -46,7 +49,7 @@ mod tree_chart;
 use driftless_render::FileTree;
 
 pub use binary::{DEFAULT_TIMEOUT, Helm};
-pub use error::HelmError;
+pub use error::{FetchError, HelmError};
 pub use render::{Rendered, Renderer};
 pub use repository::RepositoryIndex;
 
