@@ -2,8 +2,8 @@
 //! 127.0.0.1 (the test kit's), rendered by driftless-helm's [`Renderer`] and
 //! by the pinned `helm template` run directly, alternately, in the same run:
 //!
-//! - cold: driftless with an empty cache (fetch: `repo update` + `pull`,
-//!   then `template`) against `helm template --repo URL` (fetch + render in
+//! - cold: driftless with an empty cache (index and archive fetched over
+//!   HTTP in Rust, then one `helm template`) against `helm template --repo URL` (fetch + render in
 //!   one process), each with a fresh home;
 //! - miss: the chart already unpacked in driftless' cache, a render it has
 //!   not cached (another values digest each run) against `helm template`

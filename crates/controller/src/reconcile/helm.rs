@@ -141,6 +141,7 @@ impl<'a> Reconciler<'a> {
             app_name: self.id.1.clone(),
             dest_namespace: self.app.spec.spec.destination.namespace.clone(),
             refs: refs.trees(),
+            refresh: super::refresh_of(self.app) == Some(super::Refresh::Hard),
         }
     }
 
