@@ -89,13 +89,15 @@ impl<'a> Repository<'a> {
             pass_credentials: self.pass_credentials,
             limit,
             timeout: self.timeout,
+            accept: "*/*",
+            bearer: None,
         }
         .send()
     }
 }
 
 /// Checks that `bytes` hash to `expected` (hex sha256, `sha256:` allowed).
-fn verify_digest(bytes: &[u8], expected: &str, url: &str) -> Result<(), FetchError> {
+pub(crate) fn verify_digest(bytes: &[u8], expected: &str, url: &str) -> Result<(), FetchError> {
     let expected = expected.trim();
     let hex = expected.strip_prefix("sha256:").unwrap_or(expected);
     let actual: String = Sha256::digest(bytes)

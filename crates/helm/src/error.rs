@@ -145,6 +145,9 @@ pub enum FetchError {
         status: u16,
         /// A hint for 401/403 (credentials) and 404.
         hint: &'static str,
+        /// The `WWW-Authenticate` challenge of a 401 (an OCI registry's
+        /// token service), not part of the message.
+        challenge: Option<String>,
     },
     /// No answer within the time limit.
     #[error("GET {url}: no complete answer within {seconds}s")]

@@ -1,15 +1,15 @@
 //! Fetching a chart into an on-disk cache of unpacked charts keyed by
 //! (repository, chart, version): from a chart repository over HTTP(S) in
-//! Rust ([`crate::download`]), from an OCI registry with the pinned helm
-//! (`helm pull --untar` in a sandbox holding only the registry's login).
+//! Rust ([`crate::download`]) or from an OCI registry through the
+//! distribution API ([`crate::oci`]): helm does not run to fetch.
 
-use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 
 use sha2::{Digest, Sha256};
 
 use crate::binary::Helm;
 use crate::download::Repository;
+use crate::oci::Registry;
 use crate::sandbox::Sandbox;
 use crate::{HelmError, OciChart, RepoChart, cache, index, names};
 
@@ -106,37 +106,51 @@ impl ChartStore<'_> {
     }
 
     /// The chart `spec` names, from its OCI registry (or the cache when the
-    /// version is exact and already unpacked). A range is resolved by helm
-    /// from the registry's tags; the version is then read from the chart.
+    /// version is exact and already unpacked, unless `refresh`), read
+    /// through the distribution API here: helm does not run. A range is
+    /// resolved from the registry's tags.
     pub(crate) fn fetch_oci(&self, spec: &OciChart) -> Result<Fetched, HelmError> {
         names::check_chart_name(&spec.chart)?;
-        let (reference, host) = names::oci_reference(&spec.chart, &spec.url)?;
+        let (reference, _host) = names::oci_reference(&spec.chart, &spec.url)?;
         let source = cache::source_key(&reference, spec.credentials.as_ref());
-        if let Some(hit) = self.lookup(&source, &spec.chart, spec.version.trim()) {
+        let wanted = spec.version.trim();
+        if !self.refresh
+            && let Some(hit) = self.lookup(&source, &spec.chart, wanted)
+        {
+            return Ok(hit);
+        }
+        let failed = |version: &str| {
+            let (chart, repository) = (spec.chart.clone(), reference.clone());
+            let version = version.to_string();
+            move |source| HelmError::Fetch {
+                chart,
+                version,
+                repository,
+                source,
+            }
+        };
+        let registry = Registry::new(
+            &reference,
+            spec.credentials.as_ref(),
+            spec.plain_http,
+            self.helm.timeout(),
+        )
+        .map_err(failed(wanted))?;
+        let version = if index::looks_exact(wanted) {
+            wanted.to_string()
+        } else {
+            let tags = registry.versions().map_err(failed(wanted))?;
+            index::pick_version(&tags, wanted, &reference, &spec.chart)?
+        };
+        if let Some(hit) = self.lookup(&source, &spec.chart, &version) {
             return Ok(hit);
         }
         let sandbox = self.sandbox(&spec.chart)?;
-        if let Some(credentials) = &spec.credentials {
-            sandbox
-                .write_registry_login(&host, credentials)
-                .map_err(|source| self.io_error(&spec.chart, &sandbox.work(), source))?;
-        }
-        let pull = pull_args(
-            reference.clone(),
-            spec.version.trim(),
-            &sandbox,
-            spec.plain_http,
-        );
-        self.helm
-            .run(
-                &sandbox,
-                &sandbox.work(),
-                &pull,
-                &secrets(spec.credentials.as_ref()),
-            )
-            .map_err(|m| helm_failed(&spec.chart, &spec.version, &reference)("pull", m))?;
-        let pulled = unpacked_dir(&sandbox, &spec.chart)?;
-        let version = chart_version(&pulled.join("Chart.yaml")).unwrap_or(spec.version.clone());
+        let pulled = sandbox.work().join("pulled");
+        std::fs::create_dir_all(&pulled).map_err(|e| self.io_error(&spec.chart, &pulled, e))?;
+        registry
+            .unpack(&version, &pulled)
+            .map_err(failed(&version))?;
         self.store(&sandbox, &source, &spec.chart, &version)
     }
 
@@ -151,7 +165,7 @@ impl ChartStore<'_> {
         })
     }
 
-    /// Moves the chart `helm pull --untar` left in the sandbox into the cache.
+    /// Moves the chart unpacked in the sandbox into the cache.
     fn store(
         &self,
         sandbox: &Sandbox,
@@ -191,27 +205,7 @@ impl ChartStore<'_> {
     }
 }
 
-/// `pull REF --version V --untar --untardir <sandbox>/pulled [--plain-http]`.
-fn pull_args(
-    reference: String,
-    version: &str,
-    sandbox: &Sandbox,
-    plain_http: bool,
-) -> Vec<OsString> {
-    let mut args: Vec<OsString> = vec!["pull".into(), reference.into()];
-    if !version.is_empty() {
-        args.push(format!("--version={version}").into());
-    }
-    let mut untardir = OsString::from("--untardir=");
-    untardir.push(sandbox.work().join("pulled"));
-    args.extend(["--untar".into(), untardir]);
-    if plain_http {
-        args.push("--plain-http".into());
-    }
-    args
-}
-
-/// The one directory `helm pull --untar` made (named after the chart).
+/// The one directory the archive unpacked to (named after the chart).
 fn unpacked_dir(sandbox: &Sandbox, chart: &str) -> Result<PathBuf, HelmError> {
     let pulled = sandbox.work().join("pulled");
     let dirs: Vec<PathBuf> = std::fs::read_dir(&pulled)
@@ -233,23 +227,6 @@ fn unpacked_dir(sandbox: &Sandbox, chart: &str) -> Result<PathBuf, HelmError> {
                     .into(),
         }),
     }
-}
-
-/// The `version` of a `Chart.yaml`.
-pub(crate) fn chart_version(file: &Path) -> Option<String> {
-    #[derive(serde::Deserialize)]
-    struct Chart {
-        version: String,
-    }
-    let text = std::fs::read_to_string(file).ok()?;
-    serde_saphyr::from_str::<Chart>(&text)
-        .ok()
-        .map(|c| c.version)
-}
-
-/// The secrets to keep out of messages.
-pub(crate) fn secrets(credentials: Option<&crate::Credentials>) -> Vec<&str> {
-    credentials.map_or_else(Vec::new, |c| vec![c.password.as_str()])
 }
 
 /// Makes the error of a failed helm step of `chart` `version` from `repository`.

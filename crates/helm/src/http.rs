@@ -36,6 +36,11 @@ pub(crate) struct Get<'a> {
     pub(crate) limit: u64,
     /// The time limit of the whole exchange, redirects included.
     pub(crate) timeout: Duration,
+    /// The `Accept` header.
+    pub(crate) accept: &'a str,
+    /// A bearer token (an OCI registry's), sent instead of basic auth, to
+    /// the repository's origin only.
+    pub(crate) bearer: Option<&'a str>,
 }
 
 type HttpsClient = Client<hyper_rustls::HttpsConnector<HttpConnector>, Empty<Bytes>>;
@@ -94,10 +99,16 @@ impl Get<'_> {
                 continue;
             }
             if !status.is_success() {
+                let challenge = response
+                    .headers()
+                    .get(hyper::header::WWW_AUTHENTICATE)
+                    .and_then(|v| v.to_str().ok())
+                    .map(str::to_string);
                 return Err(FetchError::Status {
                     url: url.to_string(),
                     status: status.as_u16(),
                     hint: status_hint(status.as_u16()),
+                    challenge,
                 });
             }
             let body = Limited::new(response.into_body(), self.limit as usize);
@@ -120,13 +131,12 @@ impl Get<'_> {
     fn request(&self, url: &Url) -> Result<hyper::Request<Empty<Bytes>>, FetchError> {
         let mut builder = hyper::Request::get(url.as_str())
             .header(hyper::header::USER_AGENT, "driftless-helm")
-            .header(hyper::header::ACCEPT, "*/*");
-        if let Some(c) = self.credentials
-            && (self.pass_credentials || same_origin(url, self.repository))
-        {
-            let pair = format!("{}:{}", c.username, c.password);
-            let token = base64::engine::general_purpose::STANDARD.encode(pair);
-            builder = builder.header(hyper::header::AUTHORIZATION, format!("Basic {token}"));
+            .header(hyper::header::ACCEPT, self.accept);
+        let may_send = self.pass_credentials || same_origin(url, self.repository);
+        if let Some(token) = self.bearer.filter(|_| may_send) {
+            builder = builder.header(hyper::header::AUTHORIZATION, format!("Bearer {token}"));
+        } else if let Some(c) = self.credentials.filter(|_| may_send) {
+            builder = builder.header(hyper::header::AUTHORIZATION, basic(c));
         }
         builder.body(Empty::new()).map_err(|e| FetchError::BadUrl {
             url: url.to_string(),
@@ -140,6 +150,15 @@ impl Get<'_> {
             message: message.to_string(),
         }
     }
+}
+
+/// `Basic base64(user:password)`.
+pub(crate) fn basic(credentials: &Credentials) -> String {
+    let pair = format!("{}:{}", credentials.username, credentials.password);
+    format!(
+        "Basic {}",
+        base64::engine::general_purpose::STANDARD.encode(pair)
+    )
 }
 
 /// A client for `url`'s scheme (TLS only when it is `https`).
@@ -290,6 +309,8 @@ mod tests {
             pass_credentials: false,
             limit: 1,
             timeout: Duration::from_secs(1),
+            accept: "*/*",
+            bearer: None,
         };
         let auth = |get: &Get<'_>, to: &str| {
             get.request(&url(to))
@@ -316,6 +337,8 @@ mod tests {
             pass_credentials: false,
             limit: 1024,
             timeout: Duration::from_secs(10),
+            accept: "*/*",
+            bearer: None,
         };
         let error = get.send().unwrap_err();
         assert!(matches!(error, FetchError::Unreachable { .. }), "{error}");
@@ -334,6 +357,8 @@ mod tests {
             pass_credentials: false,
             limit: 1 << 20,
             timeout: Duration::from_secs(30),
+            accept: "*/*",
+            bearer: None,
         };
         let body = get.send().unwrap();
         assert!(String::from_utf8(body).unwrap().contains("entries"));

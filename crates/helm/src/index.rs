@@ -84,7 +84,7 @@ pub(crate) fn pick_version(
 }
 
 /// A full version (three numbers), not a range or wildcard such as `1.2`.
-fn looks_exact(wanted: &str) -> bool {
+pub(crate) fn looks_exact(wanted: &str) -> bool {
     let text = wanted.strip_prefix(['v', 'V']).unwrap_or(wanted);
     semver::Version::parse(text).is_ok()
 }

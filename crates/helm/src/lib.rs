@@ -40,6 +40,7 @@ mod index;
 mod inputs;
 mod kustomize;
 mod names;
+mod oci;
 mod output;
 mod render;
 mod repository;
