@@ -375,4 +375,53 @@ mod tests {
             "{error}"
         );
     }
+
+    /// Answers every connection with a redirect to `target`.
+    fn redirector(target: String) -> String {
+        use std::io::{Read as _, Write as _};
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let url = format!("http://{}", listener.local_addr().unwrap());
+        std::thread::spawn(move || {
+            for stream in listener.incoming() {
+                let Ok(mut stream) = stream else { return };
+                let mut buf = [0u8; 4096];
+                let _ = stream.read(&mut buf);
+                let answer = format!(
+                    "HTTP/1.1 302 Found\r\nLocation: {target}\r\nContent-Length: 0\r\n\
+                     Connection: close\r\n\r\n"
+                );
+                let _ = stream.write_all(answer.as_bytes());
+            }
+        });
+        url
+    }
+
+    #[test]
+    fn redirects_are_followed_and_credentials_stay_with_their_origin() {
+        let repo = driftless_testkit::helm::ChartRepo::start(Some(("ann", "pw")));
+        let origin = url(&redirector(format!("{}/index.yaml", repo.url())));
+        let credentials = Credentials::new("ann", "pw");
+        let mut get = Get {
+            url: origin.join("index.yaml").unwrap(),
+            repository: &origin,
+            credentials: Some(&credentials),
+            pass_credentials: false,
+            limit: 1 << 20,
+            timeout: Duration::from_secs(30),
+            accept: "*/*",
+            bearer: None,
+        };
+        let error = get.send().unwrap_err();
+        assert!(
+            matches!(error, FetchError::Status { status: 401, .. }),
+            "{error}"
+        );
+        assert!(
+            error.to_string().contains(repo.url()),
+            "names where it ended: {error}"
+        );
+        get.pass_credentials = true;
+        let body = get.send().unwrap();
+        assert!(String::from_utf8(body).unwrap().contains("entries"));
+    }
 }

@@ -152,6 +152,31 @@ fn credentials_reach_another_host_only_with_pass_credentials() {
     assert_eq!(config_data(&rendered.objects)["greeting"], "hello");
 }
 
+#[test]
+fn an_archive_larger_than_the_download_limit_is_refused() {
+    let repo = ChartRepo::start(None);
+    let work = tempfile::tempdir().unwrap();
+    let archive = work.path().join("web-1.0.0.tgz");
+    // 40 MiB: more than any chart archive may be (32 MiB), refused while
+    // it is being read, before anything is unpacked.
+    std::fs::write(&archive, vec![0x1f; 40 << 20]).unwrap();
+    repo.serve_unchecked(&archive, "web", "1.0.0");
+    let error = render(work.path(), RepoChart::new(repo.url(), "web", "1.0.0")).unwrap_err();
+    let text = error.to_string();
+    assert!(
+        matches!(
+            error,
+            HelmError::Fetch {
+                source: FetchError::TooLarge { .. },
+                ..
+            }
+        ),
+        "{text}"
+    );
+    assert!(text.contains("chart web version 1.0.0"), "{text}");
+    assert!(text.contains("web-1.0.0.tgz"), "{text}");
+}
+
 fn walk_files(dir: &std::path::Path) -> usize {
     std::fs::read_dir(dir)
         .map(|entries| {
