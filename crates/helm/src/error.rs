@@ -48,7 +48,7 @@ pub enum HelmError {
         version: String,
         /// Where the chart comes from.
         repository: String,
-        /// What helm was doing: `pull`, `repo update`, `dependency build`, `template`.
+        /// What helm was doing: `dependency build` or `template`.
         step: &'static str,
         /// What helm printed on stderr (credentials removed), or why it did not run.
         message: String,

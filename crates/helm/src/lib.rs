@@ -2,7 +2,9 @@
 //! `index.yaml` over HTTP(S), an exact version or a semver range), an OCI
 //! registry, or a directory of a Git tree (with its `dependencies` built as
 //! `helm dependency build` does), and rendered by the pinned `helm template`
-//! the way Argo CD's repo-server does.
+//! the way Argo CD's repo-server does. Charts from a repository or registry
+//! are downloaded and unpacked here (modules `http`, `download`, `oci`,
+//! `archive`): a cold render runs one helm process.
 //!
 //! Every `helm` command runs in a private, empty Helm home ([`sandbox`]):
 //! environment cleared, no plugins, no post-renderer, no repository or
