@@ -63,7 +63,7 @@ pub enum HelmError {
         /// The repository URL.
         repository: String,
         /// What failed.
-        source: FetchError,
+        source: Box<FetchError>,
     },
     /// An input is invalid before helm runs (a bad release name, a value
     /// file outside the repository, an unsupported URL, ...).
@@ -114,6 +114,16 @@ pub enum HelmError {
         /// The I/O error.
         source: std::io::Error,
     },
+}
+
+impl HelmError {
+    /// Why downloading or unpacking failed, for a [`HelmError::Fetch`].
+    pub fn fetch_error(&self) -> Option<&FetchError> {
+        match self {
+            HelmError::Fetch { source, .. } => Some(source),
+            _ => None,
+        }
+    }
 }
 
 /// Why downloading or unpacking a chart failed. URLs never carry

@@ -70,7 +70,7 @@ impl ChartStore<'_> {
                 chart,
                 version,
                 repository,
-                source,
+                source: Box::new(source),
             }
         };
         let repository = Repository::new(
@@ -126,7 +126,7 @@ impl ChartStore<'_> {
                 chart,
                 version,
                 repository,
-                source,
+                source: Box::new(source),
             }
         };
         let registry = Registry::new(

@@ -35,13 +35,7 @@ fn a_digest_mismatch_is_refused_naming_the_archive() {
 
     let error = render(work.path(), RepoChart::new(repo.url(), "web", "1.0.0")).unwrap_err();
     assert!(
-        matches!(
-            error,
-            HelmError::Fetch {
-                source: FetchError::Digest { .. },
-                ..
-            }
-        ),
+        matches!(error.fetch_error(), Some(FetchError::Digest { .. })),
         "{error}"
     );
     let text = error.to_string();
@@ -70,13 +64,7 @@ fn a_corrupt_archive_is_refused_naming_it() {
     let error = render(work.path(), RepoChart::new(repo.url(), "web", "1.0.0")).unwrap_err();
     let text = error.to_string();
     assert!(
-        matches!(
-            error,
-            HelmError::Fetch {
-                source: FetchError::Archive { .. },
-                ..
-            }
-        ),
+        matches!(error.fetch_error(), Some(FetchError::Archive { .. })),
         "{text}"
     );
     assert!(text.contains("chart web version 1.0.0"), "{text}");
@@ -97,13 +85,7 @@ fn an_unreachable_repository_is_named() {
     let work = tempfile::tempdir().unwrap();
     let error = render(work.path(), RepoChart::new(&url, "web", "^1")).unwrap_err();
     assert!(
-        matches!(
-            error,
-            HelmError::Fetch {
-                source: FetchError::Unreachable { .. },
-                ..
-            }
-        ),
+        matches!(error.fetch_error(), Some(FetchError::Unreachable { .. })),
         "{error}"
     );
     let text = error.to_string();
@@ -132,11 +114,8 @@ fn credentials_reach_another_host_only_with_pass_credentials() {
     let text = error.to_string();
     assert!(
         matches!(
-            error,
-            HelmError::Fetch {
-                source: FetchError::Status { status: 401, .. },
-                ..
-            }
+            error.fetch_error(),
+            Some(FetchError::Status { status: 401, .. })
         ),
         "{text}"
     );
@@ -164,13 +143,7 @@ fn an_archive_larger_than_the_download_limit_is_refused() {
     let error = render(work.path(), RepoChart::new(repo.url(), "web", "1.0.0")).unwrap_err();
     let text = error.to_string();
     assert!(
-        matches!(
-            error,
-            HelmError::Fetch {
-                source: FetchError::TooLarge { .. },
-                ..
-            }
-        ),
+        matches!(error.fetch_error(), Some(FetchError::TooLarge { .. })),
         "{text}"
     );
     assert!(text.contains("chart web version 1.0.0"), "{text}");

@@ -4,7 +4,7 @@
 mod common;
 
 use common::{config_data, renderer, web_chart};
-use driftless_helm::{ChartSource, Credentials, FetchError, HelmError, OciChart, TemplateOptions};
+use driftless_helm::{ChartSource, Credentials, FetchError, OciChart, TemplateOptions};
 use driftless_testkit::helm::{OciRegistry, REGISTRY_PASSWORD, REGISTRY_USER, package, push};
 
 #[test]
@@ -30,11 +30,8 @@ fn a_chart_from_a_registry_with_auth_renders_and_is_cached() {
         .unwrap_err();
     assert!(
         matches!(
-            error,
-            HelmError::Fetch {
-                source: FetchError::Status { status: 401, .. },
-                ..
-            }
+            error.fetch_error(),
+            Some(FetchError::Status { status: 401, .. })
         ),
         "{error}"
     );

@@ -162,11 +162,8 @@ fn basic_auth_needs_the_right_password_and_never_shows_it() {
         .unwrap_err();
     assert!(
         matches!(
-            error,
-            HelmError::Fetch {
-                source: FetchError::Status { status: 401, .. },
-                ..
-            }
+            error.fetch_error(),
+            Some(FetchError::Status { status: 401, .. })
         ),
         "{error}"
     );
@@ -378,13 +375,7 @@ fn an_archive_with_entries_leaving_the_chart_is_refused_and_writes_nothing_outsi
         .render(&source, &TemplateOptions::new("bad"))
         .unwrap_err();
     assert!(
-        matches!(
-            error,
-            HelmError::Fetch {
-                source: FetchError::Archive { .. },
-                ..
-            }
-        ),
+        matches!(error.fetch_error(), Some(FetchError::Archive { .. })),
         "{error}"
     );
     let text = error.to_string();
