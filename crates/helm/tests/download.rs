@@ -150,6 +150,58 @@ fn an_archive_larger_than_the_download_limit_is_refused() {
     assert!(text.contains("web-1.0.0.tgz"), "{text}");
 }
 
+/// A helm that logs each command's first argument to `log`, then runs the
+/// pinned helm.
+fn counting_helm(dir: &std::path::Path, log: &std::path::Path) -> std::path::PathBuf {
+    let shim = dir.join("counting-helm");
+    std::fs::write(
+        &shim,
+        format!(
+            "#!/bin/sh\necho \"$1\" >> '{}'\nexec '{}' \"$@\"\n",
+            log.display(),
+            driftless_testkit::helm::binaries().helm.display()
+        ),
+    )
+    .unwrap();
+    let mut permissions = std::fs::metadata(&shim).unwrap().permissions();
+    std::os::unix::fs::PermissionsExt::set_mode(&mut permissions, 0o755);
+    std::fs::set_permissions(&shim, permissions).unwrap();
+    shim
+}
+
+#[test]
+fn a_cold_render_runs_helm_once_from_a_repository_and_a_registry() {
+    use driftless_helm::{Helm, OciChart, Renderer};
+    use driftless_testkit::helm::{OciRegistry, push};
+    let (repo, work) = repo_with_web(None);
+    let registry = OciRegistry::start(false);
+    let chart = web_chart(&work.path().join("oci-src"), "2.0.0");
+    push(
+        &package(&chart, &work.path().join("oci-packages")),
+        &registry.url("charts"),
+        None,
+    );
+    let log = work.path().join("helm-commands.log");
+    let renderer = Renderer::new(
+        Helm::new(counting_helm(work.path(), &log)),
+        work.path().join("counted"),
+    );
+    let options = TemplateOptions::new("web");
+    let from_repo = ChartSource::Repository(RepoChart::new(repo.url(), "web", "^1"));
+    let rendered = renderer.render(&from_repo, &options).unwrap();
+    assert_eq!(rendered.version, "1.0.0");
+    let mut oci = OciChart::new(registry.url("charts"), "web", "^2");
+    oci.plain_http = true;
+    let rendered = renderer.render(&ChartSource::Oci(oci), &options).unwrap();
+    assert_eq!(config_data(&rendered.objects)["chart"], "2.0.0");
+    let commands = std::fs::read_to_string(&log).unwrap();
+    assert_eq!(
+        commands.lines().collect::<Vec<_>>(),
+        ["template", "template"],
+        "one helm process per cold render"
+    );
+}
+
 fn walk_files(dir: &std::path::Path) -> usize {
     std::fs::read_dir(dir)
         .map(|entries| {
