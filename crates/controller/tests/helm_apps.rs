@@ -667,3 +667,75 @@ async fn a_webhook_push_of_a_ref_value_file_refreshes_only_the_app_reading_it() 
         "blog-1"
     );
 }
+
+/// The chart `kinds` at `version`: a ConfigMap telling which API versions,
+/// with and without a kind, the templates see.
+fn kinds_chart(dir: &Path, version: &str) -> std::path::PathBuf {
+    write_chart(
+        dir,
+        "kinds",
+        version,
+        "",
+        &[(
+            "configmap.yaml",
+            "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: {{ .Release.Name }}-kinds\n\
+             data:\n  chart: {{ .Chart.Version | quote }}\n  \
+             deployment: {{ .Capabilities.APIVersions.Has \"apps/v1/Deployment\" | quote }}\n  \
+             application: {{ .Capabilities.APIVersions.Has \"argoproj.io/v1alpha1/Application\" | quote }}\n  \
+             apps: {{ .Capabilities.APIVersions.Has \"apps/v1\" | quote }}\n  \
+             bogus: {{ .Capabilities.APIVersions.Has \"apps/v1/NoSuchKind\" | quote }}\n",
+        )],
+    )
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_hard_refresh_renders_a_new_version_in_range_and_templates_see_kinds() {
+    // Polling is as good as off: only the refresh makes it ask again.
+    let h = harness_polling("helm-hard", Duration::from_secs(3600)).await;
+    let dest = h.namespace("helm-hard-dest").await;
+    let work = tempfile::tempdir().unwrap();
+    let repo = ChartRepo::start(None);
+    let publish = |version: &str| {
+        let chart = kinds_chart(&work.path().join(format!("src-{version}")), version);
+        repo.add(&package(&chart, &work.path().join("packages")));
+    };
+    publish("1.0.0");
+    h.apply(&chart_app(
+        "ranged",
+        &h.apps_ns,
+        repo.url(),
+        "kinds",
+        "^1.0",
+        &dest,
+        "",
+    ));
+    h.wait_synced_healthy("ranged", Some("1.0.0")).await;
+    let data = config_data(&h, &dest, "ranged-kinds").await;
+    assert_eq!(data["chart"], "1.0.0");
+    assert_eq!(data["apps"], "true", "group/version, as before");
+    assert_eq!(data["deployment"], "true", "group/version/Kind, as Argo CD");
+    assert_eq!(data["application"], "true", "a CRD's kind too");
+    assert_eq!(data["bogus"], "false", "only kinds the cluster serves");
+
+    // A new version in the range: a hard refresh reads the index again,
+    // renders it and applies it.
+    publish("1.1.0");
+    h.kubectl(&[
+        "-n",
+        &h.apps_ns,
+        "annotate",
+        "application",
+        "ranged",
+        "argocd.argoproj.io/refresh=hard",
+    ]);
+    h.wait_app("ranged", "hard-refreshed to 1.1.0", |a| {
+        revision_of(a) == Some("1.1.0")
+            && !a
+                .metadata
+                .annotations
+                .as_ref()
+                .is_some_and(|m| m.contains_key("argocd.argoproj.io/refresh"))
+    })
+    .await;
+    wait_config(&h, &dest, "ranged-kinds", "chart", "1.1.0").await;
+}

@@ -40,6 +40,11 @@ impl Helm {
         self
     }
 
+    /// The time limit per command (and per download).
+    pub(crate) fn timeout(&self) -> Duration {
+        self.timeout
+    }
+
     /// The program path.
     pub fn program(&self) -> &Path {
         &self.program

@@ -48,10 +48,22 @@ pub enum HelmError {
         version: String,
         /// Where the chart comes from.
         repository: String,
-        /// What helm was doing: `pull`, `repo update`, `dependency build`, `template`.
+        /// What helm was doing: `dependency build` or `template`.
         step: &'static str,
         /// What helm printed on stderr (credentials removed), or why it did not run.
         message: String,
+    },
+    /// Downloading the index or the chart archive, or unpacking it, failed.
+    #[error("chart {chart} version {version} from {repository}: {source}")]
+    Fetch {
+        /// The chart name.
+        chart: String,
+        /// The chart version (or the range asked for, before one is picked).
+        version: String,
+        /// The repository URL.
+        repository: String,
+        /// What failed.
+        source: Box<FetchError>,
     },
     /// An input is invalid before helm runs (a bad release name, a value
     /// file outside the repository, an unsupported URL, ...).
@@ -101,5 +113,94 @@ pub enum HelmError {
         path: String,
         /// The I/O error.
         source: std::io::Error,
+    },
+}
+
+impl HelmError {
+    /// Why downloading or unpacking failed, for a [`HelmError::Fetch`].
+    pub fn fetch_error(&self) -> Option<&FetchError> {
+        match self {
+            HelmError::Fetch { source, .. } => Some(source),
+            _ => None,
+        }
+    }
+}
+
+/// Why downloading or unpacking a chart failed. URLs never carry
+/// credentials here (they are sent as a header, never in a URL).
+#[derive(Debug, thiserror::Error)]
+pub enum FetchError {
+    /// The URL is not one this crate fetches.
+    #[error("{url}: {message}")]
+    BadUrl {
+        /// The URL.
+        url: String,
+        /// What is wrong with it.
+        message: String,
+    },
+    /// The server could not be reached or the connection failed.
+    #[error("GET {url}: {message}")]
+    Unreachable {
+        /// The URL.
+        url: String,
+        /// The connection error.
+        message: String,
+    },
+    /// The server answered with an error status.
+    #[error("GET {url}: HTTP {status}{hint}")]
+    Status {
+        /// The URL.
+        url: String,
+        /// The status code.
+        status: u16,
+        /// A hint for 401/403 (credentials) and 404.
+        hint: &'static str,
+        /// The `WWW-Authenticate` challenge of a 401 (an OCI registry's
+        /// token service), not part of the message.
+        challenge: Option<String>,
+    },
+    /// No answer within the time limit.
+    #[error("GET {url}: no complete answer within {seconds}s")]
+    Timeout {
+        /// The URL.
+        url: String,
+        /// The time limit.
+        seconds: u64,
+    },
+    /// The answer is larger than allowed.
+    #[error("GET {url}: larger than {limit} bytes")]
+    TooLarge {
+        /// The URL.
+        url: String,
+        /// The limit.
+        limit: u64,
+    },
+    /// More redirects than allowed.
+    #[error("GET {url}: more than {limit} redirects")]
+    Redirects {
+        /// The first URL.
+        url: String,
+        /// The limit.
+        limit: usize,
+    },
+    /// The archive's sha256 differs from the index's `digest`.
+    #[error("{url}: sha256 {actual} differs from the digest {expected} in index.yaml")]
+    Digest {
+        /// The archive URL.
+        url: String,
+        /// The index's digest.
+        expected: String,
+        /// The archive's.
+        actual: String,
+    },
+    /// The archive is corrupt or holds something a chart may not.
+    #[error("archive {archive}: {entry}: {message}")]
+    Archive {
+        /// The archive URL or file name.
+        archive: String,
+        /// The entry at fault (or `-` for the archive as a whole).
+        entry: String,
+        /// What is wrong.
+        message: String,
     },
 }

@@ -1,15 +1,16 @@
-//! Fetching a chart from a chart repository or an OCI registry with the
-//! pinned helm (`helm repo update` for the index, `helm pull --untar`), each
-//! in its own sandbox holding only that repository's credentials, into an
-//! on-disk cache of unpacked charts keyed by (repository, chart, version).
+//! Fetching a chart into an on-disk cache of unpacked charts keyed by
+//! (repository, chart, version): from a chart repository over HTTP(S) in
+//! Rust ([`crate::download`]) or from an OCI registry through the
+//! distribution API ([`crate::oci`]): helm does not run to fetch.
 
-use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 
 use sha2::{Digest, Sha256};
 
 use crate::binary::Helm;
-use crate::sandbox::{RepoEntry, Sandbox};
+use crate::download::Repository;
+use crate::oci::Registry;
+use crate::sandbox::Sandbox;
 use crate::{HelmError, OciChart, RepoChart, cache, index, names};
 
 /// A chart unpacked in the cache.
@@ -25,6 +26,9 @@ pub(crate) struct Fetched {
 pub(crate) struct ChartStore<'a> {
     pub(crate) helm: &'a Helm,
     pub(crate) root: &'a Path,
+    /// Ask the repository again even for an exact version already
+    /// unpacked (a hard refresh): the index is re-read.
+    pub(crate) refresh: bool,
 }
 
 impl ChartStore<'_> {
@@ -48,78 +52,105 @@ impl ChartStore<'_> {
     }
 
     /// The chart `spec` names, from its repository (or the cache when the
-    /// version is exact and already unpacked).
+    /// version is exact and already unpacked, unless `refresh`): the index
+    /// and the archive are read over HTTP(S) here, helm does not run.
     pub(crate) fn fetch_repo(&self, spec: &RepoChart) -> Result<Fetched, HelmError> {
         names::check_chart_name(&spec.chart)?;
         names::check_repo_url(&spec.chart, &spec.url)?;
         let source = cache::source_key(&spec.url, spec.credentials.as_ref());
-        if let Some(hit) = self.lookup(&source, &spec.chart, spec.version.trim()) {
+        if !self.refresh
+            && let Some(hit) = self.lookup(&source, &spec.chart, spec.version.trim())
+        {
             return Ok(hit);
         }
-        let sandbox = self.sandbox(&spec.chart)?;
-        let failed = helm_failed(&spec.chart, &spec.version, &spec.url);
-        let redact = secrets(spec.credentials.as_ref());
-        sandbox
-            .write_repositories(&[RepoEntry {
-                name: "repo".into(),
-                url: &spec.url,
-                credentials: spec.credentials.as_ref(),
-                pass_credentials: spec.pass_credentials,
-            }])
-            .map_err(|source| self.io_error(&spec.chart, &sandbox.work(), source))?;
-        let update: Vec<OsString> = vec!["repo".into(), "update".into(), "repo".into()];
-        self.helm
-            .run(&sandbox, &sandbox.work(), &update, &redact)
-            .map_err(|m| failed("repo update", m))?;
-        let index_file = sandbox.index_file("repo");
-        let text = std::fs::read_to_string(&index_file).map_err(|e| HelmError::Index {
+        let failed = |version: &str| {
+            let (chart, repository) = (spec.chart.clone(), spec.url.clone());
+            let version = version.to_string();
+            move |source| HelmError::Fetch {
+                chart,
+                version,
+                repository,
+                source: Box::new(source),
+            }
+        };
+        let repository = Repository::new(
+            &spec.url,
+            spec.credentials.as_ref(),
+            spec.pass_credentials,
+            self.helm.timeout(),
+        )
+        .map_err(failed(&spec.version))?;
+        let bytes = repository.index().map_err(failed(&spec.version))?;
+        let text = String::from_utf8(bytes).map_err(|e| HelmError::Index {
             repository: spec.url.clone(),
-            message: e.to_string(),
+            message: format!("not UTF-8: {e}"),
         })?;
-        let versions = index::chart_versions(&text, &spec.url, &spec.chart)?;
+        let entries = index::chart_entries(&text, &spec.url, &spec.chart)?;
+        let versions: Vec<String> = entries.iter().map(|e| e.version.clone()).collect();
         let version = index::pick_version(&versions, &spec.version, &spec.url, &spec.chart)?;
         if let Some(hit) = self.lookup(&source, &spec.chart, &version) {
             return Ok(hit);
         }
-        let pull = pull_args(format!("repo/{}", spec.chart), &version, &sandbox, false);
-        self.helm
-            .run(&sandbox, &sandbox.work(), &pull, &redact)
-            .map_err(|m| helm_failed(&spec.chart, &version, &spec.url)("pull", m))?;
+        let entry = entries
+            .iter()
+            .find(|e| e.version == version)
+            .cloned()
+            .unwrap_or_default();
+        let sandbox = self.sandbox(&spec.chart)?;
+        let pulled = sandbox.work().join("pulled");
+        std::fs::create_dir_all(&pulled).map_err(|e| self.io_error(&spec.chart, &pulled, e))?;
+        repository
+            .unpack(&entry, &pulled)
+            .map_err(failed(&version))?;
         self.store(&sandbox, &source, &spec.chart, &version)
     }
 
     /// The chart `spec` names, from its OCI registry (or the cache when the
-    /// version is exact and already unpacked). A range is resolved by helm
-    /// from the registry's tags; the version is then read from the chart.
+    /// version is exact and already unpacked, unless `refresh`), read
+    /// through the distribution API here: helm does not run. A range is
+    /// resolved from the registry's tags.
     pub(crate) fn fetch_oci(&self, spec: &OciChart) -> Result<Fetched, HelmError> {
         names::check_chart_name(&spec.chart)?;
-        let (reference, host) = names::oci_reference(&spec.chart, &spec.url)?;
+        let (reference, _host) = names::oci_reference(&spec.chart, &spec.url)?;
         let source = cache::source_key(&reference, spec.credentials.as_ref());
-        if let Some(hit) = self.lookup(&source, &spec.chart, spec.version.trim()) {
+        let wanted = spec.version.trim();
+        if !self.refresh
+            && let Some(hit) = self.lookup(&source, &spec.chart, wanted)
+        {
+            return Ok(hit);
+        }
+        let failed = |version: &str| {
+            let (chart, repository) = (spec.chart.clone(), reference.clone());
+            let version = version.to_string();
+            move |source| HelmError::Fetch {
+                chart,
+                version,
+                repository,
+                source: Box::new(source),
+            }
+        };
+        let registry = Registry::new(
+            &reference,
+            spec.credentials.as_ref(),
+            spec.plain_http,
+            self.helm.timeout(),
+        )
+        .map_err(failed(wanted))?;
+        let version = if index::looks_exact(wanted) {
+            wanted.to_string()
+        } else {
+            let tags = registry.versions().map_err(failed(wanted))?;
+            index::pick_version(&tags, wanted, &reference, &spec.chart)?
+        };
+        if let Some(hit) = self.lookup(&source, &spec.chart, &version) {
             return Ok(hit);
         }
         let sandbox = self.sandbox(&spec.chart)?;
-        if let Some(credentials) = &spec.credentials {
-            sandbox
-                .write_registry_login(&host, credentials)
-                .map_err(|source| self.io_error(&spec.chart, &sandbox.work(), source))?;
-        }
-        let pull = pull_args(
-            reference.clone(),
-            spec.version.trim(),
-            &sandbox,
-            spec.plain_http,
-        );
-        self.helm
-            .run(
-                &sandbox,
-                &sandbox.work(),
-                &pull,
-                &secrets(spec.credentials.as_ref()),
-            )
-            .map_err(|m| helm_failed(&spec.chart, &spec.version, &reference)("pull", m))?;
-        let pulled = unpacked_dir(&sandbox, &spec.chart)?;
-        let version = chart_version(&pulled.join("Chart.yaml")).unwrap_or(spec.version.clone());
+        let pulled = sandbox.work().join("pulled");
+        std::fs::create_dir_all(&pulled).map_err(|e| self.io_error(&spec.chart, &pulled, e))?;
+        registry
+            .unpack(&version, &pulled)
+            .map_err(failed(&version))?;
         self.store(&sandbox, &source, &spec.chart, &version)
     }
 
@@ -134,7 +165,7 @@ impl ChartStore<'_> {
         })
     }
 
-    /// Moves the chart `helm pull --untar` left in the sandbox into the cache.
+    /// Moves the chart unpacked in the sandbox into the cache.
     fn store(
         &self,
         sandbox: &Sandbox,
@@ -174,27 +205,7 @@ impl ChartStore<'_> {
     }
 }
 
-/// `pull REF --version V --untar --untardir <sandbox>/pulled [--plain-http]`.
-fn pull_args(
-    reference: String,
-    version: &str,
-    sandbox: &Sandbox,
-    plain_http: bool,
-) -> Vec<OsString> {
-    let mut args: Vec<OsString> = vec!["pull".into(), reference.into()];
-    if !version.is_empty() {
-        args.push(format!("--version={version}").into());
-    }
-    let mut untardir = OsString::from("--untardir=");
-    untardir.push(sandbox.work().join("pulled"));
-    args.extend(["--untar".into(), untardir]);
-    if plain_http {
-        args.push("--plain-http".into());
-    }
-    args
-}
-
-/// The one directory `helm pull --untar` made (named after the chart).
+/// The one directory the archive unpacked to (named after the chart).
 fn unpacked_dir(sandbox: &Sandbox, chart: &str) -> Result<PathBuf, HelmError> {
     let pulled = sandbox.work().join("pulled");
     let dirs: Vec<PathBuf> = std::fs::read_dir(&pulled)
@@ -216,23 +227,6 @@ fn unpacked_dir(sandbox: &Sandbox, chart: &str) -> Result<PathBuf, HelmError> {
                     .into(),
         }),
     }
-}
-
-/// The `version` of a `Chart.yaml`.
-pub(crate) fn chart_version(file: &Path) -> Option<String> {
-    #[derive(serde::Deserialize)]
-    struct Chart {
-        version: String,
-    }
-    let text = std::fs::read_to_string(file).ok()?;
-    serde_saphyr::from_str::<Chart>(&text)
-        .ok()
-        .map(|c| c.version)
-}
-
-/// The secrets to keep out of messages.
-pub(crate) fn secrets(credentials: Option<&crate::Credentials>) -> Vec<&str> {
-    credentials.map_or_else(Vec::new, |c| vec![c.password.as_str()])
 }
 
 /// Makes the error of a failed helm step of `chart` `version` from `repository`.

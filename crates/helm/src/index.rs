@@ -11,30 +11,40 @@ use crate::HelmError;
 #[derive(Debug, serde::Deserialize)]
 struct Index {
     #[serde(default)]
-    entries: BTreeMap<String, Vec<Entry>>,
+    entries: BTreeMap<String, Vec<IndexEntry>>,
 }
 
-#[derive(Debug, serde::Deserialize)]
-struct Entry {
+/// One version of a chart as the index lists it.
+#[derive(Clone, Debug, Default, serde::Deserialize)]
+pub(crate) struct IndexEntry {
+    /// The chart version.
     #[serde(default)]
-    version: String,
+    pub(crate) version: String,
+    /// Where its archive is: absolute, or relative to the repository URL.
+    #[serde(default)]
+    pub(crate) urls: Vec<String>,
+    /// The archive's sha256 (hex), when the index gives one.
+    #[serde(default)]
+    pub(crate) digest: Option<String>,
 }
 
-/// The versions of `chart` that `text` (an `index.yaml`) lists, in order.
-pub(crate) fn chart_versions(
+/// The entries of `chart` that `text` (an `index.yaml`) lists, in order.
+pub(crate) fn chart_entries(
     text: &str,
     repository: &str,
     chart: &str,
-) -> Result<Vec<String>, HelmError> {
-    let index: Index = serde_saphyr::from_str(text).map_err(|e| HelmError::Index {
+) -> Result<Vec<IndexEntry>, HelmError> {
+    let mut index: Index = serde_saphyr::from_str(text).map_err(|e| HelmError::Index {
         repository: repository.to_string(),
         message: e.to_string(),
     })?;
-    Ok(index
-        .entries
-        .get(chart)
-        .map(|entries| entries.iter().map(|e| e.version.clone()).collect())
-        .unwrap_or_default())
+    Ok(index.entries.remove(chart).unwrap_or_default())
+}
+
+/// The versions of `chart` that `text` (an `index.yaml`) lists, in order.
+#[cfg(test)]
+fn chart_versions(text: &str, repository: &str, chart: &str) -> Result<Vec<String>, HelmError> {
+    chart_entries(text, repository, chart).map(|e| e.into_iter().map(|e| e.version).collect())
 }
 
 /// The version `wanted` picks among `versions`: the one written exactly
@@ -74,7 +84,7 @@ pub(crate) fn pick_version(
 }
 
 /// A full version (three numbers), not a range or wildcard such as `1.2`.
-fn looks_exact(wanted: &str) -> bool {
+pub(crate) fn looks_exact(wanted: &str) -> bool {
     let text = wanted.strip_prefix(['v', 'V']).unwrap_or(wanted);
     semver::Version::parse(text).is_ok()
 }

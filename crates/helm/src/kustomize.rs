@@ -22,6 +22,7 @@ impl ChartInflater for Renderer {
         let store = ChartStore {
             helm: &self.helm,
             root: &self.root,
+            refresh: false,
         };
         let fetched = match chart.location {
             ChartLocation::Tree { tree, dir } => {
@@ -77,8 +78,28 @@ fn repo_chart(url: &str, chart: &ChartRef<'_>) -> RepoChart {
     RepoChart::new(url, chart.name, chart.version.unwrap_or("*"))
 }
 
+/// A kustomization names no credentials and no transport: a registry on
+/// a loopback address is spoken to over plain HTTP (as Docker treats
+/// `127.0.0.0/8` as an insecure registry), any other over HTTPS.
 fn oci_chart(url: &str, chart: &ChartRef<'_>) -> OciChart {
-    OciChart::new(url, chart.name, chart.version.unwrap_or(""))
+    let mut spec = OciChart::new(url, chart.name, chart.version.unwrap_or(""));
+    spec.plain_http = is_loopback(url);
+    spec
+}
+
+/// Whether the registry host of `url` (`oci://host[:port]/...`) is
+/// `localhost` or a loopback IP address.
+fn is_loopback(url: &str) -> bool {
+    let bare = url.strip_prefix("oci://").unwrap_or(url);
+    let authority = bare.split('/').next().unwrap_or_default();
+    let host = match authority.strip_prefix('[') {
+        Some(v6) => v6.split(']').next().unwrap_or_default(),
+        None => authority.rsplit_once(':').map_or(authority, |(h, _)| h),
+    };
+    host.eq_ignore_ascii_case("localhost")
+        || host
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback())
 }
 
 /// The value files of a request as a tree (`values-0.yaml`, ...).
@@ -169,6 +190,25 @@ fn tree_digest(tree: &dyn FileTree, dir: &str) -> Result<String, TreeError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn only_loopback_registries_are_plain_http() {
+        for plain in [
+            "oci://127.0.0.1:5000/charts",
+            "oci://localhost/charts",
+            "oci://[::1]:5000/charts",
+            "127.0.0.2/charts",
+        ] {
+            assert!(is_loopback(plain), "{plain}");
+        }
+        for tls in [
+            "oci://ghcr.io/org/charts",
+            "oci://10.0.0.1:5000/charts",
+            "oci://127.0.0.1.nip.io/charts",
+        ] {
+            assert!(!is_loopback(tls), "{tls}");
+        }
+    }
 
     #[test]
     fn value_files_keep_their_order_and_labels() {

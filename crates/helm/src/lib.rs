@@ -2,7 +2,9 @@
 //! `index.yaml` over HTTP(S), an exact version or a semver range), an OCI
 //! registry, or a directory of a Git tree (with its `dependencies` built as
 //! `helm dependency build` does), and rendered by the pinned `helm template`
-//! the way Argo CD's repo-server does.
+//! the way Argo CD's repo-server does. Charts from a repository or registry
+//! are downloaded and unpacked here (modules `http`, `download`, `oci`,
+//! `archive`): a cold render runs one helm process.
 //!
 //! Every `helm` command runs in a private, empty Helm home ([`sandbox`]):
 //! environment cleared, no plugins, no post-renderer, no repository or
@@ -27,16 +29,20 @@
 
 #![warn(missing_docs)]
 
+mod archive;
 mod args;
 mod binary;
 mod cache;
 mod dependencies;
+mod download;
 mod error;
 mod fetch;
+mod http;
 mod index;
 mod inputs;
 mod kustomize;
 mod names;
+mod oci;
 mod output;
 mod render;
 mod repository;
@@ -46,7 +52,7 @@ mod tree_chart;
 use driftless_render::FileTree;
 
 pub use binary::{DEFAULT_TIMEOUT, Helm};
-pub use error::HelmError;
+pub use error::{FetchError, HelmError};
 pub use render::{Rendered, Renderer};
 pub use repository::RepositoryIndex;
 

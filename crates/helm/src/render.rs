@@ -48,20 +48,28 @@ impl Renderer {
         }
     }
 
-    /// The helm binary and the work root (for [`crate::repository`]).
-    pub(crate) fn parts(&self) -> (&Helm, &std::path::Path) {
-        (&self.helm, &self.root)
-    }
-
     /// Renders the chart `source` names with `options`.
     pub fn render(
         &self,
         source: &ChartSource<'_>,
         options: &TemplateOptions<'_>,
     ) -> Result<Rendered, HelmError> {
+        self.render_with_refresh(source, options, false)
+    }
+
+    /// Renders like [`Renderer::render`], but on `refresh` (Argo CD's hard
+    /// refresh) the render cache is not read and a chart repository's index
+    /// is read again even for an exact version already unpacked.
+    pub fn render_with_refresh(
+        &self,
+        source: &ChartSource<'_>,
+        options: &TemplateOptions<'_>,
+        refresh: bool,
+    ) -> Result<Rendered, HelmError> {
         let store = ChartStore {
             helm: &self.helm,
             root: &self.root,
+            refresh,
         };
         match source {
             ChartSource::Repository(spec) => {
@@ -155,7 +163,7 @@ impl Renderer {
         } = *target;
         let collected = inputs::collect(options, base, label)?;
         let key = cache::key(identity, version.unwrap_or(""), options, &collected);
-        if let Some((objects, version)) = self.cache.get(&key) {
+        if let Some((objects, version)) = self.cache.get(&key).filter(|_| !store.refresh) {
             tracing::debug!(chart = label, "helm render cache hit");
             return Ok(Rendered {
                 objects,

@@ -34,14 +34,6 @@ impl Sandbox {
         self.dir.path().join("work")
     }
 
-    /// Where `helm repo update` leaves the index of repository `name`.
-    pub(crate) fn index_file(&self, name: &str) -> PathBuf {
-        self.dir
-            .path()
-            .join("cache/repository")
-            .join(format!("{name}-index.yaml"))
-    }
-
     fn repositories_file(&self) -> PathBuf {
         self.dir.path().join("config/repositories.yaml")
     }

@@ -192,3 +192,62 @@ fn a_missing_chart_version_is_an_error_naming_chart_and_version() {
         "{error}"
     );
 }
+
+#[test]
+fn helm_charts_from_an_oci_registry_render_like_helm_template() {
+    use driftless_testkit::helm::{OciRegistry, push};
+    let registry = OciRegistry::start(false);
+    let work = tempfile::tempdir().unwrap();
+    for version in ["1.0.0", "1.2.0"] {
+        let chart = web_chart(&work.path().join(format!("src-{version}")), version);
+        push(
+            &package(&chart, &work.path().join("packages")),
+            &registry.url("charts"),
+            None,
+        );
+    }
+    let app = tempfile::tempdir().unwrap();
+    write(
+        app.path(),
+        &[(
+            "kustomization.yaml",
+            &format!(
+                "helmCharts:\n- name: web\n  repo: {}\n  version: \">=1.0.0 <2.0.0\"\n  \
+                 releaseName: shop\n  valuesInline: {{greeting: from-oci}}\n",
+                registry.url("charts")
+            ),
+        )],
+    );
+    let actual = native(app.path(), work.path()).unwrap();
+    let src = work.path().join("src-1.2.0/web");
+    let expected = common::helm_template(&[
+        "shop".as_ref(),
+        src.as_os_str(),
+        "--set=greeting=from-oci".as_ref(),
+    ]);
+    assert_eq!(actual, expected);
+    let config = actual
+        .iter()
+        .find(|o| o.kind() == "ConfigMap")
+        .expect("the chart's ConfigMap");
+    assert_eq!(config.0["data"]["chart"], "1.2.0", "the range picked 1.2.0");
+    assert_eq!(config.0["data"]["greeting"], "from-oci");
+
+    // A version the registry does not have names chart, version and registry.
+    write(
+        app.path(),
+        &[(
+            "kustomization.yaml",
+            &format!(
+                "helmCharts:\n- name: web\n  repo: {}\n  version: 9.9.9\n",
+                registry.url("charts")
+            ),
+        )],
+    );
+    let error = native(app.path(), work.path()).unwrap_err().to_string();
+    assert!(error.contains("helmCharts[0]"), "{error}");
+    assert!(
+        error.contains("web") && error.contains("9.9.9") && error.contains(registry.host()),
+        "{error}"
+    );
+}

@@ -4,7 +4,7 @@
 mod common;
 
 use common::{config_data, renderer, web_chart};
-use driftless_helm::{ChartSource, Credentials, HelmError, OciChart, TemplateOptions};
+use driftless_helm::{ChartSource, Credentials, FetchError, OciChart, TemplateOptions};
 use driftless_testkit::helm::{OciRegistry, REGISTRY_PASSWORD, REGISTRY_USER, package, push};
 
 #[test]
@@ -29,7 +29,10 @@ fn a_chart_from_a_registry_with_auth_renders_and_is_cached() {
         .render(&ChartSource::Oci(spec.clone()), &options)
         .unwrap_err();
     assert!(
-        matches!(error, HelmError::Helm { step: "pull", .. }),
+        matches!(
+            error.fetch_error(),
+            Some(FetchError::Status { status: 401, .. })
+        ),
         "{error}"
     );
     assert!(
@@ -46,6 +49,7 @@ fn a_chart_from_a_registry_with_auth_renders_and_is_cached() {
         !error.contains("not-the-password"),
         "the password leaked: {error}"
     );
+    assert!(error.contains("401"), "{error}");
 
     spec.credentials = Some(Credentials::new(REGISTRY_USER, REGISTRY_PASSWORD));
     let rendered = renderer
@@ -68,7 +72,7 @@ fn a_chart_from_a_registry_with_auth_renders_and_is_cached() {
         .unwrap();
     assert_eq!(config_data(&older.objects)["chart"], "0.1.0");
 
-    // A range is resolved by helm from the registry's tags.
+    // A range is resolved from the registry's tags.
     spec.version = ">=0.1.0 <1.0.0".into();
     let ranged = renderer.render(&ChartSource::Oci(spec), &options).unwrap();
     assert_eq!(ranged.version, "0.2.0");

@@ -8,6 +8,7 @@ pub mod external;
 pub mod flux;
 pub mod jsonnet;
 pub mod kustomize;
+pub mod merge;
 pub mod object;
 pub mod patch;
 pub mod plain;

@@ -47,9 +47,13 @@ pub fn run_bounded(
         .stderr(Stdio::piped())
         .spawn()
         .map_err(RunError::Start)?;
-    let stdout = drain(child.stdout.take(), max_output);
-    let stderr = drain(child.stderr.take(), max_output);
+    let (closed, stdout_closed) = std::sync::mpsc::channel();
+    let stdout = drain(child.stdout.take(), max_output, Some(closed));
+    let stderr = drain(child.stderr.take(), max_output, None);
     let started = Instant::now();
+    // Sleep until the child closes stdout (it exits, usually) or time is up,
+    // instead of polling all along: a render is not slowed by a poll period.
+    let _ = stdout_closed.recv_timeout(timeout);
     let status = loop {
         match child.try_wait() {
             Ok(Some(status)) => break status,
@@ -58,7 +62,7 @@ pub fn run_bounded(
                 let _ = child.wait();
                 return Err(RunError::TimedOut(timeout));
             }
-            Ok(None) => std::thread::sleep(Duration::from_millis(5)),
+            Ok(None) => std::thread::sleep(Duration::from_millis(1)),
             Err(e) => return Err(RunError::Wait(e)),
         }
     };
@@ -69,8 +73,13 @@ pub fn run_bounded(
     })
 }
 
-/// Reads `pipe` to its end on a thread, keeping at most `max + 1` bytes.
-fn drain(pipe: Option<impl Read + Send + 'static>, max: u64) -> JoinHandle<Vec<u8>> {
+/// Reads `pipe` to its end on a thread, keeping at most `max + 1` bytes;
+/// says so on `closed` when the end is reached.
+fn drain(
+    pipe: Option<impl Read + Send + 'static>,
+    max: u64,
+    closed: Option<std::sync::mpsc::Sender<()>>,
+) -> JoinHandle<Vec<u8>> {
     std::thread::spawn(move || {
         let mut bytes = Vec::new();
         if let Some(pipe) = pipe {
@@ -79,6 +88,7 @@ fn drain(pipe: Option<impl Read + Send + 'static>, max: u64) -> JoinHandle<Vec<u
             // Keep reading (and dropping) so the child is never blocked.
             let _ = std::io::copy(&mut limited.into_inner(), &mut std::io::sink());
         }
+        drop(closed);
         bytes
     })
 }
@@ -110,6 +120,18 @@ mod tests {
         .expect_err("stopped")
         .to_string();
         assert!(err.starts_with("timed out after 0.2s"), "{err}");
+    }
+
+    #[test]
+    fn a_child_that_closes_stdout_early_is_still_waited_for() {
+        let done = run_bounded(
+            Command::new("sh").args(["-c", "printf early; exec >&-; sleep 0.3; exit 4"]),
+            Duration::from_secs(10),
+            1024,
+        )
+        .expect("sh runs");
+        assert_eq!(done.status.code(), Some(4), "the real exit status");
+        assert_eq!(done.stdout, b"early");
     }
 
     #[test]

@@ -28,30 +28,13 @@ fn comparable(url: &str) -> String {
     let url = url.trim();
     let url = url.strip_prefix("oci://").unwrap_or(url);
     let url = url.trim_end_matches('/');
-    match url.split_once("://") {
-        Some((scheme, rest)) => {
-            let (host, path) = rest.split_once('/').unwrap_or((rest, ""));
-            let path = if path.is_empty() {
-                String::new()
-            } else {
-                format!("/{path}")
-            };
-            format!(
-                "{}://{}{path}",
-                scheme.to_ascii_lowercase(),
-                host.to_ascii_lowercase()
-            )
-        }
-        None => {
-            let (host, path) = url.split_once('/').unwrap_or((url, ""));
-            let path = if path.is_empty() {
-                String::new()
-            } else {
-                format!("/{path}")
-            };
-            format!("{}{path}", host.to_ascii_lowercase())
-        }
-    }
+    let (scheme, rest) = match url.split_once("://") {
+        Some((scheme, rest)) => (format!("{}://", scheme.to_ascii_lowercase()), rest),
+        None => (String::new(), url),
+    };
+    let (host, path) = rest.split_once('/').unwrap_or((rest, ""));
+    let slash = if path.is_empty() { "" } else { "/" };
+    format!("{scheme}{}{slash}{path}", host.to_ascii_lowercase())
 }
 
 /// Picks the Secret for `url`: an exact `repository` match, else the
@@ -148,6 +131,27 @@ mod tests {
         data.insert("url".to_string(), b"x".to_vec());
         assert!(RepoSecret::from_data("cluster", &data, "o").is_none());
         assert!(RepoSecret::from_data("repository", &BTreeMap::new(), "o").is_none());
+    }
+
+    #[test]
+    fn urls_compare_without_oci_scheme_trailing_slash_or_host_case() {
+        assert_eq!(
+            comparable(" HTTPS://Charts.Example.com/Stable/ "),
+            "https://charts.example.com/Stable"
+        );
+        assert_eq!(
+            comparable("https://Charts.Example.com"),
+            "https://charts.example.com"
+        );
+        assert_eq!(
+            comparable("oci://Registry.Example.com:5000/Charts/"),
+            "registry.example.com:5000/Charts"
+        );
+        assert_eq!(comparable("Registry.Example.com"), "registry.example.com");
+        assert_eq!(
+            comparable("oci://registry.example.com/charts"),
+            comparable("registry.example.com/charts/")
+        );
     }
 
     #[test]

@@ -69,6 +69,9 @@ pub(crate) struct HelmInputs {
     pub(crate) dest_namespace: Option<String>,
     /// The ref sources, resolved.
     pub(crate) refs: Vec<RefTree>,
+    /// A hard refresh: the render cache is bypassed and a chart
+    /// repository's index read again (a range can have moved).
+    pub(crate) refresh: bool,
 }
 
 /// What a render needs of its surroundings: the helm, the cluster (its
@@ -184,7 +187,7 @@ pub(crate) async fn render_with(
             ),
         };
         let out = renderer
-            .render(&source, &plan.options)
+            .render_with_refresh(&source, &plan.options, inputs.refresh)
             .map_err(|e| e.to_string())?;
         Ok(HelmOutput {
             rendered: Rendered {

@@ -41,7 +41,7 @@ impl From<driftless_helm::HelmError> for ChartError {
     fn from(e: driftless_helm::HelmError) -> Self {
         use driftless_helm::HelmError as H;
         match e {
-            H::NoSuchVersion { .. } | H::BadVersion { .. } | H::Index { .. } => {
+            H::NoSuchVersion { .. } | H::BadVersion { .. } | H::Index { .. } | H::Fetch { .. } => {
                 ChartError::Fetch(e)
             }
             H::Helm { step, .. } if step != "template" => ChartError::Fetch(e),

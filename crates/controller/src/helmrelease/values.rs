@@ -241,21 +241,10 @@ fn set_path(values: &mut Value, path: &str, value: Value) -> Result<(), String> 
     Ok(())
 }
 
-/// Merges `from` into `into`: mappings recursively, anything else replaced.
+/// Merges `from` into `into` as Flux does: mappings recursively, anything
+/// else replaced, a null kept (Helm then drops the chart's default).
 fn merge(into: &mut Value, from: Value) {
-    match (into, from) {
-        (Value::Object(into), Value::Object(from)) => {
-            for (k, v) in from {
-                match into.get_mut(&k) {
-                    Some(existing) if existing.is_object() && v.is_object() => merge(existing, v),
-                    _ => {
-                        into.insert(k, v);
-                    }
-                }
-            }
-        }
-        (into, from) => *into = from,
-    }
+    driftless_render::merge::deep_merge(into, from, driftless_render::merge::Nulls::Keep);
 }
 
 fn with_digest(values: Value) -> Values {

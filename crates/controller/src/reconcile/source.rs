@@ -423,7 +423,8 @@ pub(crate) fn ref_sources<'s>(
 
 /// The inputs of a Helm render of `source` of `app` besides the chart: its
 /// `helm` options, the release defaults (the Application's name, the
-/// destination namespace) and the resolved `refs`.
+/// destination namespace), the resolved `refs`, and whether a hard refresh
+/// asked to bypass the render cache.
 pub(crate) fn helm_inputs(
     app: &Application,
     source: &ApplicationSource,
@@ -434,6 +435,7 @@ pub(crate) fn helm_inputs(
         app_name: app.name_any(),
         dest_namespace: app.spec.spec.destination.namespace.clone(),
         refs,
+        refresh: super::refresh_of(app) == Some(super::Refresh::Hard),
     }
 }
 

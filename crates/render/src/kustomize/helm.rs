@@ -329,24 +329,9 @@ fn merged_values(
 
 /// `src` merged into `dest` as kyaml's `merge2` does: maps recursively,
 /// anything else replaced by `src`, and a null in `src` clears the field.
-fn merge_into(dest: Value, src: Value) -> Value {
-    match (dest, src) {
-        (Value::Object(mut dest), Value::Object(src)) => {
-            for (key, value) in src {
-                if value.is_null() {
-                    dest.remove(&key);
-                    continue;
-                }
-                let merged = match dest.remove(&key) {
-                    Some(old) => merge_into(old, value),
-                    None => value,
-                };
-                dest.insert(key, merged);
-            }
-            Value::Object(dest)
-        }
-        (_, src) => src,
-    }
+fn merge_into(mut dest: Value, src: Value) -> Value {
+    crate::merge::deep_merge(&mut dest, src, crate::merge::Nulls::Clear);
+    dest
 }
 
 #[cfg(test)]
