@@ -13,6 +13,7 @@
 #![warn(missing_docs)]
 
 pub mod adapters;
+mod build_env;
 pub mod config;
 pub mod context;
 pub mod cycle;

@@ -14,6 +14,7 @@
 
 pub(crate) mod chart;
 pub(crate) mod controller;
+pub(crate) mod crds;
 mod entry;
 pub(crate) mod plan;
 mod raw;

@@ -18,6 +18,7 @@ use kube::runtime::controller::Action;
 use kube::{Api, Resource, ResourceExt};
 
 use super::chart::{self, ChartError, Inputs};
+use super::crds::{self, CrdPolicy};
 use super::plan::{self, Plan};
 use super::status::{self, Outcome, Report};
 use super::{HelmReleaseError, values, write};
@@ -116,7 +117,7 @@ impl<'a> Run<'a> {
     fn stalled(&self, e: PlanError) -> Stop {
         let reason = match &e {
             PlanError::Unsupported(_) | PlanError::Unknown(_) => flux::UNSUPPORTED,
-            PlanError::Duration(_) => flux::INVALID_SPEC,
+            PlanError::Duration(_) | PlanError::Invalid(_) => flux::INVALID_SPEC,
         };
         let message = format!("helmrelease {}: {e}; nothing was applied", self.owner.name);
         (
@@ -151,7 +152,7 @@ impl<'a> Run<'a> {
             values: values.text(),
             values_files: plan.values_files.clone(),
             ignore_missing: plan.ignore_missing_values_files,
-            skip_crds: plan.skip_crds,
+            skip_crds: action == "install" && plan.crds.install == CrdPolicy::Skip,
         };
         let chart = chart::render(self.ctx, &self.owner, &plan, inputs)
             .await
@@ -267,6 +268,10 @@ impl<'a> Run<'a> {
             )));
         }
         inventory::restrict_pruning(&mut cmp, prev_inventory);
+        let held = crds::hold_back(&mut cmp, plan.crds.for_action(action), &target.app);
+        if held > 0 {
+            tracing::debug!(held, action, "chart CRDs held back by the CRD policy");
+        }
         let inv = inventory::of(&cmp);
         Ok((cmp, inv))
     }

@@ -131,7 +131,7 @@ impl<'a> Run<'a> {
     fn stalled(&self, e: PlanError) -> Done {
         let reason = match &e {
             PlanError::Unsupported(_) | PlanError::Unknown(_) => reasons::UNSUPPORTED,
-            PlanError::Duration(_) => reasons::INVALID_SPEC,
+            PlanError::Duration(_) | PlanError::Invalid(_) => reasons::INVALID_SPEC,
         };
         Done {
             revision: None,

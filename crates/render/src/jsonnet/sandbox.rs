@@ -87,10 +87,7 @@ pub(crate) fn evaluate(
 
 /// A thread that kills `child` when `limits.timeout` passes before the
 /// returned sender is dropped; it answers whether it killed.
-fn watch(
-    child: Arc<Mutex<Child>>,
-    limits: &JsonnetLimits,
-) -> (mpsc::Sender<()>, JoinHandle<bool>) {
+fn watch(child: Arc<Mutex<Child>>, limits: &JsonnetLimits) -> (mpsc::Sender<()>, JoinHandle<bool>) {
     let (finished, wait) = mpsc::channel::<()>();
     let timeout = limits.timeout;
     let watchdog = std::thread::spawn(move || match wait.recv_timeout(timeout) {

@@ -89,5 +89,7 @@ pub(crate) fn receive<T: DeserializeOwned>(
             "a message longer than {limit} bytes"
         )));
     }
-    serde_json::from_slice(&line).map(Some).map_err(std::io::Error::other)
+    serde_json::from_slice(&line)
+        .map(Some)
+        .map_err(std::io::Error::other)
 }
