@@ -72,7 +72,7 @@ async fn check(ctx: &Context, repo: &HelmRepository) -> Checked {
     let ns = repo.namespace().unwrap_or_default();
     let credentials = match &spec.secret_ref {
         Some(r) => match super::chart::read_credentials(&ctx.client, &ns, &r.name).await {
-            Ok(c) => Some(c),
+            Ok(c) => c,
             Err(m) => return Checked::Failed(reasons::AUTHENTICATION_FAILED, m),
         },
         None => None,
