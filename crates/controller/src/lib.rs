@@ -24,6 +24,8 @@ pub mod events;
 pub mod filtered_tree;
 pub mod finalize;
 pub mod flux_build;
+mod flux_entry;
+mod flux_kind;
 pub mod flux_state;
 pub mod flux_write;
 mod gitrepository;

@@ -21,11 +21,12 @@ use super::chart::{self, ChartError, Inputs};
 use super::crds::{self, CrdPolicy};
 use super::plan::{self, Plan};
 use super::status::{self, Outcome, Report};
-use super::{HelmReleaseError, values, write};
+use super::{HelmReleaseError, values};
 use crate::adapters::Engine;
 use crate::context::{Context, OwnerId};
 use crate::cycle::AppId;
 use crate::engine::{self, Owner};
+use crate::flux_write;
 use crate::kustomization::health::{self, Exprs, Verdict};
 use crate::kustomization::plan::PlanError;
 use crate::kustomization::{deps, impersonate, inventory};
@@ -65,7 +66,7 @@ impl<'a> Run<'a> {
         let id = (hr.namespace().unwrap_or_default(), hr.name_any());
         Run {
             owner: Owner::new("helmrelease", &id.0, &id.1),
-            prev: write::freshest(hr, ctx, &id),
+            prev: flux_write::freshest_of(hr, ctx, &id),
             id,
             hr,
             ctx,
@@ -95,9 +96,10 @@ impl<'a> Run<'a> {
                 .unwrap_or_else(|| self.id.0.clone()),
         };
         let next = status::next(&self.prev, &report, Time(Timestamp::now()));
-        write::status(self.ctx, &self.id, &self.prev, &next).await?;
-        write::event(self.ctx, self.hr, &self.prev, &next).await;
-        let changed = write::ready_of(&self.prev) != write::ready_of(&next)
+        flux_write::status_of::<HelmRelease>(self.ctx, &self.id, &self.prev, &next).await?;
+        flux_write::ready_event(self.ctx, self.hr, &self.prev, &next).await;
+        let changed = flux_write::ready_of::<HelmRelease>(&self.prev)
+            != flux_write::ready_of::<HelmRelease>(&next)
             || self.prev.last_applied_revision != next.last_applied_revision;
         if changed {
             let state = &self.ctx.helm_releases.state;

@@ -196,11 +196,11 @@ async fn reconcile(
     let api: Api<HelmRepository> = Api::namespaced(ctx.client.clone(), &id.0);
     crate::flux_write::status(&api, state, &id, &prev, &next)
         .await
-        .map_err(|source| HelmReleaseError {
-            name: format!("{}/{}", id.0, id.1),
-            action: "write the HelmRepository status",
-            source,
-        })?;
+        .map_err(HelmReleaseError::of(
+            "helmrepository",
+            &id,
+            "write the HelmRepository status",
+        ))?;
     if let Checked::Failed(reason, message) | Checked::Stalled(reason, message) = &checked {
         tracing::info!(helmrepository = %format!("{}/{}", id.0, id.1), reason, %message, "not ready");
     }

@@ -19,11 +19,12 @@ use super::error::KustomizationError;
 use super::health::{self, Exprs, Verdict};
 use super::plan::{self, Plan, PlanError};
 use super::status::{self, Outcome, Report};
-use super::{deps, impersonate, inventory, raw, source, write};
+use super::{deps, impersonate, inventory, raw, source};
 use crate::adapters::Engine;
 use crate::context::{Context, OwnerId};
 use crate::cycle::AppId;
 use crate::engine::{self, Owner, RenderRequest};
+use crate::flux_write;
 use crate::pipeline::{Comparison, SourceFilter};
 
 /// How soon health checks in progress are looked at again (the managed
@@ -60,7 +61,7 @@ impl<'a> Run<'a> {
         let id = (ks.namespace().unwrap_or_default(), ks.name_any());
         Run {
             owner: Owner::new("kustomization", &id.0, &id.1),
-            prev: write::freshest(ks, ctx, &id),
+            prev: flux_write::freshest_of(ks, ctx, &id),
             id,
             ks,
             ctx,
@@ -78,9 +79,10 @@ impl<'a> Run<'a> {
             requested_at: self.ks.annotations().get(RECONCILE_REQUESTED_AT).cloned(),
         };
         let next = status::next(&self.prev, &report, Time(Timestamp::now()));
-        write::status(self.ctx, &self.id, &self.prev, &next).await?;
-        write::event(self.ctx, self.ks, &self.prev, &next).await;
-        let changed = write::ready_of(&self.prev) != write::ready_of(&next)
+        flux_write::status_of::<Kustomization>(self.ctx, &self.id, &self.prev, &next).await?;
+        flux_write::ready_event(self.ctx, self.ks, &self.prev, &next).await;
+        let changed = flux_write::ready_of::<Kustomization>(&self.prev)
+            != flux_write::ready_of::<Kustomization>(&next)
             || self.prev.last_applied_revision != next.last_applied_revision;
         if changed {
             for dependent in self.ctx.flux.dependents_of(&self.id) {

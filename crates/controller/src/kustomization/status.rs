@@ -136,11 +136,6 @@ pub fn next(prev: &KustomizationStatus, report: &Report, now: Time) -> Kustomiza
     next
 }
 
-/// Whether writing `next` over `prev` changes anything.
-pub fn differs(prev: &KustomizationStatus, next: &KustomizationStatus) -> bool {
-    prev != next
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -259,7 +254,7 @@ mod tests {
         r.requested_at = Some("2026-01-01".into());
         let once = next(&KustomizationStatus::default(), &r, at(1));
         let twice = next(&once, &r, at(2));
-        assert!(!differs(&once, &twice));
+        assert_eq!(once, twice, "nothing to write");
         assert_eq!(
             twice.last_handled_reconcile_at.as_deref(),
             Some("2026-01-01")
