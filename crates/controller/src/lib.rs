@@ -26,6 +26,7 @@ pub mod finalize;
 pub mod flux_build;
 mod flux_entry;
 mod flux_kind;
+mod flux_outcome;
 pub mod flux_state;
 pub mod flux_write;
 mod gitrepository;

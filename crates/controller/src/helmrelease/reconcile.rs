@@ -20,7 +20,7 @@ use kube::{Api, Resource, ResourceExt};
 use super::chart::{self, ChartError, Inputs};
 use super::crds::{self, CrdPolicy};
 use super::plan::{self, Plan};
-use super::status::{self, Outcome, Report};
+use super::status::{self, Ending, Outcome, Report};
 use super::{HelmReleaseError, values};
 use crate::adapters::Engine;
 use crate::context::{Context, OwnerId};
@@ -390,17 +390,17 @@ impl<'a> Run<'a> {
             } else {
                 reasons::INSTALL_SUCCEEDED
             };
-            return Outcome::Released {
+            return Outcome::Own(Ending::Released {
                 reason,
                 message: ready.message.clone(),
-            };
+            });
         }
-        Outcome::Released {
+        Outcome::Own(Ending::Released {
             reason: status::succeeded_reason(action),
             message: format!(
                 "Helm {action} succeeded for {}",
                 self.release(plan, revision)
             ),
-        }
+        })
     }
 }

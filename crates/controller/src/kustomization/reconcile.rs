@@ -18,7 +18,7 @@ use kube::{Resource, ResourceExt};
 use super::error::KustomizationError;
 use super::health::{self, Exprs, Verdict};
 use super::plan::{self, Plan, PlanError};
-use super::status::{self, Outcome, Report};
+use super::status::{self, Ending, Outcome, Report};
 use super::{deps, impersonate, inventory, raw, source};
 use crate::adapters::Engine;
 use crate::context::{Context, OwnerId};
@@ -364,24 +364,24 @@ impl<'a> Run<'a> {
         let observed = health::observe(self.ctx, &checks, &exprs).await;
         match health::judge(&observed) {
             Verdict::Healthy => (
-                Outcome::Applied {
+                Outcome::Own(Ending::Applied {
                     checked: !checks.is_empty(),
-                },
+                }),
                 plan.interval,
             ),
             Verdict::Failed(m) => (
-                Outcome::Unhealthy {
+                Outcome::Own(Ending::Unhealthy {
                     message: format!("health check failed: {m}"),
-                },
+                }),
                 plan.retry_interval,
             ),
             Verdict::Progressing(m) if since.elapsed() >= plan.timeout => (
-                Outcome::Unhealthy {
+                Outcome::Own(Ending::Unhealthy {
                     message: format!(
                         "health check failed after {:?}: timeout waiting for: {m}",
                         plan.timeout
                     ),
-                },
+                }),
                 plan.retry_interval,
             ),
             Verdict::Progressing(m) => (
