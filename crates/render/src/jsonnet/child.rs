@@ -86,6 +86,7 @@ fn limit_self(memory: u64, cpu: u64) -> std::io::Result<()> {
     set(libc::RLIMIT_CORE, 0)?;
     set(libc::RLIMIT_FSIZE, 0)?;
     // SAFETY: PR_SET_PDEATHSIG takes a signal number and touches no memory.
+    #[cfg(target_os = "linux")]
     if unsafe { libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL) } != 0 {
         return Err(std::io::Error::last_os_error());
     }
