@@ -13,7 +13,7 @@ use crate::context::Context;
 use crate::cycle::AppId;
 use crate::engine::{self, Owner};
 use crate::flux_kind::{FluxKind, id_of};
-use crate::flux_write::{FluxApiError, finalizer_of};
+use crate::flux_write::{FluxApiError, finalizer_of, ready_event, ready_of, status_of};
 use crate::kustomization::{impersonate, inventory};
 
 /// How soon a deletion that is not finished is looked at again.
@@ -74,6 +74,36 @@ pub(crate) fn error_policy<K: FluxKind>(obj: &K, error: &FluxApiError, ctx: &Con
     });
     tracing::debug!(%error, failures, "requeue after error");
     Action::requeue(crate::reconcile::error_delay(failures))
+}
+
+/// The end of a reconcile: writes `next` over `prev`, publishes an Event
+/// when Ready changed, requeues the dependents at once when Ready or the
+/// applied revision changed, and looks again after `requeue` (sooner when
+/// managed objects are watched for drift).
+pub(crate) async fn finish<K: FluxKind>(
+    ctx: &Context,
+    obj: &K,
+    prev: &K::Status,
+    next: &K::Status,
+    requeue: Duration,
+) -> Result<Action, FluxApiError> {
+    let id = id_of(obj);
+    status_of::<K>(ctx, &id, prev, next).await?;
+    ready_event(ctx, obj, prev, next).await;
+    let changed = ready_of::<K>(prev) != ready_of::<K>(next)
+        || K::last_applied(prev) != K::last_applied(next);
+    if changed {
+        let state = K::state(ctx);
+        for dependent in state.dependents_of(&id) {
+            state.trigger(&dependent);
+        }
+    }
+    let requeue = if ctx.config.watch_managed {
+        requeue.min(crate::selfheal::KEEP_WATCHING)
+    } else {
+        requeue
+    };
+    Ok(Action::requeue(requeue))
 }
 
 /// How the finalizer treats what the object applied.

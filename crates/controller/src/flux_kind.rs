@@ -47,6 +47,8 @@ pub(crate) trait FluxKind:
     fn conditions(status: &Self::Status) -> &[Condition];
     /// The inventory of a status.
     fn inventory(status: &Self::Status) -> Option<&ResourceInventory>;
+    /// `lastAppliedRevision` of a status.
+    fn last_applied(status: &Self::Status) -> Option<&str>;
     /// `spec.suspend`.
     fn suspended(&self) -> bool;
     /// `spec.serviceAccountName`.
@@ -80,6 +82,9 @@ impl FluxKind for Kustomization {
     fn inventory(status: &Self::Status) -> Option<&ResourceInventory> {
         status.inventory.as_ref()
     }
+    fn last_applied(status: &Self::Status) -> Option<&str> {
+        status.last_applied_revision.as_deref()
+    }
     fn suspended(&self) -> bool {
         self.spec.suspend
     }
@@ -111,6 +116,9 @@ impl FluxKind for HelmRelease {
     }
     fn inventory(status: &Self::Status) -> Option<&ResourceInventory> {
         status.inventory.as_ref()
+    }
+    fn last_applied(status: &Self::Status) -> Option<&str> {
+        status.last_applied_revision.as_deref()
     }
     fn suspended(&self) -> bool {
         self.spec.suspend

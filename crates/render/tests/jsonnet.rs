@@ -236,7 +236,9 @@ fn numbers_turned_into_strings_match_go_jsonnet() {
     let tree = DiskTree::new(dir.path()).unwrap();
     let ours = evaluate(&tree, "app/numbers.jsonnet", "app", &options).unwrap();
     let reference = go_jsonnet(dir.path(), "app/numbers.jsonnet", "app", &options);
-    for key in ["s", "concat", "fmt", "whole", "json", "minified", "yaml", "python", "toml", "ini"] {
+    for key in [
+        "s", "concat", "fmt", "whole", "json", "minified", "yaml", "python", "toml", "ini",
+    ] {
         assert_eq!(ours[key], reference[key], "{key}");
     }
     assert_eq!(ours["values"], reference["values"]);

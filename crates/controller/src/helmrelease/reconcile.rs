@@ -26,11 +26,11 @@ use crate::adapters::Engine;
 use crate::context::{Context, OwnerId};
 use crate::cycle::AppId;
 use crate::engine::{self, Owner};
-use crate::flux_write;
 use crate::kustomization::health::{self, Exprs, Verdict};
 use crate::kustomization::plan::PlanError;
 use crate::kustomization::{deps, impersonate, inventory};
 use crate::pipeline::Comparison;
+use crate::{flux_entry, flux_write};
 
 /// How soon objects still progressing are looked at again.
 const HEALTH_POLL: Duration = Duration::from_secs(2);
@@ -96,24 +96,8 @@ impl<'a> Run<'a> {
                 .unwrap_or_else(|| self.id.0.clone()),
         };
         let next = status::next(&self.prev, &report, Time(Timestamp::now()));
-        flux_write::status_of::<HelmRelease>(self.ctx, &self.id, &self.prev, &next).await?;
-        flux_write::ready_event(self.ctx, self.hr, &self.prev, &next).await;
-        let changed = flux_write::ready_of::<HelmRelease>(&self.prev)
-            != flux_write::ready_of::<HelmRelease>(&next)
-            || self.prev.last_applied_revision != next.last_applied_revision;
-        if changed {
-            let state = &self.ctx.helm_releases.state;
-            for dependent in state.dependents_of(&self.id) {
-                state.trigger(&dependent);
-            }
-        }
         tracing::debug!(outcome = ?report.outcome, ?requeue, "reconciled");
-        let requeue = if self.ctx.config.watch_managed {
-            requeue.min(crate::selfheal::KEEP_WATCHING)
-        } else {
-            requeue
-        };
-        Ok(Action::requeue(requeue))
+        flux_entry::finish(self.ctx, self.hr, &self.prev, &next, requeue).await
     }
 
     fn stalled(&self, e: PlanError) -> Stop {

@@ -24,8 +24,8 @@ use crate::adapters::Engine;
 use crate::context::{Context, OwnerId};
 use crate::cycle::AppId;
 use crate::engine::{self, Owner, RenderRequest};
-use crate::flux_write;
 use crate::pipeline::{Comparison, SourceFilter};
+use crate::{flux_entry, flux_write};
 
 /// How soon health checks in progress are looked at again (the managed
 /// objects' watch events usually come first).
@@ -79,23 +79,8 @@ impl<'a> Run<'a> {
             requested_at: self.ks.annotations().get(RECONCILE_REQUESTED_AT).cloned(),
         };
         let next = status::next(&self.prev, &report, Time(Timestamp::now()));
-        flux_write::status_of::<Kustomization>(self.ctx, &self.id, &self.prev, &next).await?;
-        flux_write::ready_event(self.ctx, self.ks, &self.prev, &next).await;
-        let changed = flux_write::ready_of::<Kustomization>(&self.prev)
-            != flux_write::ready_of::<Kustomization>(&next)
-            || self.prev.last_applied_revision != next.last_applied_revision;
-        if changed {
-            for dependent in self.ctx.flux.dependents_of(&self.id) {
-                self.ctx.flux.trigger(&dependent);
-            }
-        }
         tracing::debug!(outcome = ?report.outcome, requeue = ?done.requeue, "reconciled");
-        let requeue = if self.ctx.config.watch_managed {
-            done.requeue.min(crate::selfheal::KEEP_WATCHING)
-        } else {
-            done.requeue
-        };
-        Ok(Action::requeue(requeue))
+        flux_entry::finish(self.ctx, self.ks, &self.prev, &next, done.requeue).await
     }
 
     async fn phases(&self) -> Done {
