@@ -23,6 +23,20 @@
 
 use driftless_api::{Application, ApplicationSource};
 
+use crate::context::Context;
+
+/// `source` of `app` with Argo CD's build environment of rendering it at
+/// `revision` substituted (see [`BuildEnv::substitute`]).
+pub(crate) fn substituted(
+    app: &Application,
+    ctx: &Context,
+    source: &ApplicationSource,
+    revision: &str,
+) -> ApplicationSource {
+    let control = &ctx.config.control_plane_namespace;
+    BuildEnv::new(app, control, source, revision).substitute(source)
+}
+
 /// The variables of one render.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub(crate) struct BuildEnv {

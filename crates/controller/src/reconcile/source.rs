@@ -1,7 +1,6 @@
 //! Resolve and render: when to fetch, the render cache, and the child
 //! Applications a render holds (App of Apps, cycles).
 
-use crate::build_env::BuildEnv;
 use std::collections::BTreeSet;
 use std::sync::Arc;
 
@@ -73,7 +72,7 @@ impl<'a> Reconciler<'a> {
                 let refs = self.resolve_refs(source, fetch).await?;
                 self.fetched(fetch, None);
                 let asked = self.chart_version_to_render(wanted, fetch);
-                let source = &self.build_env(source, &asked).substitute(source);
+                let source = &crate::build_env::substituted(self.app, self.ctx, source, &asked);
                 let (rendered, version) = self
                     .render_remote_chart(source, chart, &asked, &refs)
                     .await?;
@@ -92,7 +91,7 @@ impl<'a> Reconciler<'a> {
                 let sha = resolved.sha;
                 self.fetched(fetch, resolved.stale);
                 self.report_stale(&repo, wanted, &sha).await;
-                let source = &self.build_env(source, &sha).substitute(source);
+                let source = &crate::build_env::substituted(self.app, self.ctx, source, &sha);
                 // Render (cached by repository, commit, path and overrides).
                 let rendered = self.render(source, &sha, hard, &refs).await?;
                 let revisions =
@@ -101,12 +100,6 @@ impl<'a> Reconciler<'a> {
             }
         };
         Ok(found)
-    }
-
-    /// Argo CD's build environment for rendering `source` at `revision`.
-    fn build_env(&self, source: &ApplicationSource, revision: &str) -> BuildEnv {
-        let control = &self.ctx.config.control_plane_namespace;
-        BuildEnv::new(self.app, control, source, revision)
     }
 
     /// Renders the source at `sha` (from the cache unless `bypass_cache`);
