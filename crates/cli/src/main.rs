@@ -130,6 +130,9 @@ fn completion(args: &CompletionArgs) -> anyhow::Result<()> {
 }
 
 fn main() -> ExitCode {
+    // The hidden `__jsonnet-eval` subcommand: this binary as the sandboxed
+    // Jsonnet evaluator of its own controller (never returns when it is).
+    driftless_render::jsonnet::serve_if_child();
     let matches = Cli::command().bin_name(program_name()).get_matches();
     let cli = match Cli::from_arg_matches(&matches) {
         Ok(cli) => cli,

@@ -13,6 +13,7 @@
 #![warn(missing_docs)]
 
 pub mod adapters;
+mod build_env;
 pub mod config;
 pub mod context;
 pub mod cycle;
@@ -23,6 +24,9 @@ pub mod events;
 pub mod filtered_tree;
 pub mod finalize;
 pub mod flux_build;
+mod flux_entry;
+mod flux_kind;
+mod flux_outcome;
 pub mod flux_state;
 pub mod flux_write;
 mod gitrepository;

@@ -702,3 +702,181 @@ async fn values_from_config_maps_and_secrets_and_depends_on() {
         );
     }
 }
+
+/// A CustomResourceDefinition `<plural>.<group>` with one short name.
+fn crd_yaml(group: &str, plural: &str, kind: &str, short: &str) -> String {
+    format!(
+        "apiVersion: apiextensions.k8s.io/v1
+kind: CustomResourceDefinition
+metadata:
+  name: {plural}.{group}
+spec:
+  group: {group}
+  scope: Namespaced
+  names:
+    plural: {plural}
+    singular: {}
+    kind: {kind}
+    shortNames: [{short}]
+  versions:
+  - name: v1
+    served: true
+    storage: true
+    schema:
+      openAPIV3Schema:
+        type: object
+        x-kubernetes-preserve-unknown-fields: true
+",
+        kind.to_lowercase()
+    )
+}
+
+/// The short names of the CRD `name`, `None` when it does not exist.
+async fn short_names(h: &Harness, name: &str) -> Option<Vec<String>> {
+    use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
+    let api: Api<CustomResourceDefinition> = Api::all(h.client.clone());
+    let crd = api.get_opt(name).await.expect("reading a CRD")?;
+    Some(crd.spec.names.short_names.unwrap_or_default())
+}
+
+/// Waits until the CRD `name` has exactly the short names `want`.
+async fn await_short_names(h: &Harness, name: &str, want: &[&str]) {
+    common::eventually(&format!("CRD {name} has short names {want:?}"), || async {
+        let names = short_names(h, name).await?;
+        (names == want).then_some(())
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn chart_crds_follow_the_install_and_upgrade_crds_policies() {
+    let h = start("hr-crds").await;
+    let (ns, dest) = (h.apps_ns.clone(), h.namespace("hr-crds-dest").await);
+    let group = format!("{dest}.crds.example.com");
+    let (widgets, gadgets) = (format!("widgets.{group}"), format!("gadgets.{group}"));
+    // A CRD of the chart already in the cluster, created by someone else.
+    h.apply(&crd_yaml(&group, "gadgets", "Gadget", "oldgd"));
+    let work = tempfile::tempdir().expect("work dir");
+    let git = h.git.create_repo("hr-crds/site");
+    let cm = "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: {{ .Release.Name }}-cm\ndata:\n  greeting: {{ .Values.greeting | quote }}\n";
+    let chart = write_chart(
+        work.path(),
+        "crds",
+        "0.1.0",
+        "greeting: a\n",
+        &[("cm.yaml", cm)],
+    );
+    copy_tree(&git, &chart, "charts/crds");
+    git.write(
+        "charts/crds/crds/widgets.yaml",
+        &crd_yaml(&group, "widgets", "Widget", "wg1"),
+    );
+    git.write(
+        "charts/crds/crds/gadgets.yaml",
+        &crd_yaml(&group, "gadgets", "Gadget", "gd1"),
+    );
+    h.apply(&git_repository_yaml(
+        "crds",
+        &ns,
+        &h.git.git_url("hr-crds/site"),
+    ));
+    git.commit("a chart with CRDs");
+    await_artifact(&h, &ns, "crds", &git).await;
+    h.apply(&helm_release_yaml(
+        "crds",
+        &ns,
+        &dest,
+        "./charts/crds",
+        ("GitRepository", "crds"),
+        "",
+    ));
+    let revision = |git: &driftless_testkit::git::TestRepo| format!("0.1.0+{}", &git.head()[..12]);
+    let applied = |want: String, reason: &'static str| {
+        move |hr: &HelmRelease| {
+            let s = hr.status.as_ref();
+            ready(hr).is_some_and(|r| r.0 == "True" && r.1 == reason)
+                && s.and_then(|s| s.last_applied_revision.as_deref()) == Some(want.as_str())
+        }
+    };
+
+    // Install (Create by default): the missing CRD is created, the existing one left as it was.
+    wait_hr(
+        &h,
+        &ns,
+        "crds",
+        "installed",
+        applied(revision(&git), "InstallSucceeded"),
+    )
+    .await;
+    assert_eq!(
+        short_names(&h, &widgets).await,
+        Some(vec!["wg1".to_string()])
+    );
+    assert_eq!(
+        short_names(&h, &gadgets).await,
+        Some(vec!["oldgd".to_string()])
+    );
+
+    // Upgrade (Skip by default): a changed CRD in the chart is not applied, and not pruned.
+    git.write(
+        "charts/crds/crds/widgets.yaml",
+        &crd_yaml(&group, "widgets", "Widget", "wg2"),
+    );
+    git.write("charts/crds/values.yaml", "greeting: b\n");
+    git.commit("widgets: a new short name; values: b");
+    await_artifact(&h, &ns, "crds", &git).await;
+    wait_hr(
+        &h,
+        &ns,
+        "crds",
+        "upgraded",
+        applied(revision(&git), "UpgradeSucceeded"),
+    )
+    .await;
+    assert_eq!(
+        data_of(&h, &dest, &format!("{dest}-crds-cm"), "greeting")
+            .await
+            .as_deref(),
+        Some("b"),
+        "the upgrade applied the templates"
+    );
+    assert_eq!(
+        short_names(&h, &widgets).await,
+        Some(vec!["wg1".to_string()])
+    );
+    assert_eq!(
+        short_names(&h, &gadgets).await,
+        Some(vec!["oldgd".to_string()])
+    );
+
+    // upgrade.crds: CreateReplace creates and updates them.
+    patch_hr(
+        &h,
+        &ns,
+        "crds",
+        json!({"spec": {"upgrade": {"crds": "CreateReplace"}}}),
+    )
+    .await;
+    await_short_names(&h, &widgets, &["wg2"]).await;
+    await_short_names(&h, &gadgets, &["gd1"]).await;
+
+    // An unknown policy stops the release, naming the field; nothing is pruned.
+    patch_hr(
+        &h,
+        &ns,
+        "crds",
+        json!({"spec": {"upgrade": {"crds": "Replace"}}}),
+    )
+    .await;
+    let hr = wait_hr(&h, &ns, "crds", "stalled", failed_with("InvalidSpec")).await;
+    assert!(
+        ready(&hr).unwrap().2.contains("spec.upgrade.crds"),
+        "{:?}",
+        ready(&hr)
+    );
+    assert!(short_names(&h, &widgets).await.is_some());
+
+    for crd in [&widgets, &gadgets] {
+        h.kubectl(&["delete", "crd", crd, "--ignore-not-found"]);
+    }
+}

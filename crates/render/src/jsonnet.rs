@@ -8,8 +8,18 @@
 //! an error naming the file, never a read from the disk.
 //!
 //! The result is a JSON document: an array of objects or one object.
+//!
+//! The evaluation runs in a child process of the running binary (see
+//! [`child`]), within [`JsonnetLimits`]: a repository cannot make the
+//! controller loop or allocate without bound; at the deadline the child is
+//! killed and the error names the file and the limit.
+
+mod child;
+mod sandbox;
+mod wire;
 
 use std::collections::HashMap;
+use std::time::Duration;
 
 use rsjsonnet_lang::arena::Arena;
 use rsjsonnet_lang::program::{
@@ -42,14 +52,81 @@ pub struct JsonnetVar {
     pub code: bool,
 }
 
+pub use child::{SUBCOMMAND, serve_if_child};
+
+/// The deepest call stack an evaluation may reach: go-jsonnet's default.
+const MAX_STACK: usize = 500;
+
+/// How long, and with how much memory, one Jsonnet file may be evaluated.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct JsonnetLimits {
+    /// Wall-clock time before the evaluation is stopped.
+    pub timeout: Duration,
+    /// The evaluator process's address space, in bytes.
+    pub memory_bytes: u64,
+}
+
+impl Default for JsonnetLimits {
+    /// 60 s and 1 GiB: far beyond any real manifest, short of harm.
+    fn default() -> Self {
+        JsonnetLimits {
+            timeout: Duration::from_secs(60),
+            memory_bytes: 1 << 30,
+        }
+    }
+}
+
 /// Evaluates the Jsonnet file `file` of `tree` for the application
-/// directory `app_dir`; the JSON value it produces.
+/// directory `app_dir` within the default [`JsonnetLimits`]; the JSON value
+/// it produces.
 pub fn evaluate(
     tree: &dyn FileTree,
     file: &str,
     app_dir: &str,
     options: &JsonnetOptions,
 ) -> Result<serde_json::Value, RenderError> {
+    evaluate_limited(tree, file, app_dir, options, &JsonnetLimits::default())
+}
+
+/// [`evaluate`] within `limits`, in a child process killed at the deadline.
+pub fn evaluate_limited(
+    tree: &dyn FileTree,
+    file: &str,
+    app_dir: &str,
+    options: &JsonnetOptions,
+    limits: &JsonnetLimits,
+) -> Result<serde_json::Value, RenderError> {
+    // Keeps the evaluator's entry point in every binary that evaluates.
+    #[cfg(target_os = "linux")]
+    std::hint::black_box(&child::SERVE_BEFORE_MAIN);
+    let failed = |message: String| RenderError::Jsonnet {
+        file: file.to_string(),
+        message,
+    };
+    let vars = |vars: &[JsonnetVar]| {
+        vars.iter()
+            .map(|v| (v.name.clone(), v.value.clone(), v.code))
+            .collect()
+    };
+    let job = wire::Job {
+        file: file.to_string(),
+        app_dir: app_dir.to_string(),
+        ext_vars: vars(&options.ext_vars),
+        tlas: vars(&options.tlas),
+        libs: options.libs.clone(),
+    };
+    let json = sandbox::evaluate(tree, &job, limits).map_err(|e| failed(e.to_string()))?;
+    serde_json::from_str(&json).map_err(|e| failed(format!("output is not JSON: {e}")))
+}
+
+/// Evaluates in this process, without limits: the JSON text (what the
+/// evaluator child runs).
+fn evaluate_here(
+    tree: &dyn FileTree,
+    file: &str,
+    app_dir: &str,
+    options: &JsonnetOptions,
+) -> Result<String, RenderError> {
     let failed = |message: String| RenderError::Jsonnet {
         file: file.to_string(),
         message,
@@ -60,6 +137,7 @@ pub fn evaluate(
     }
     let arena = Arena::new();
     let mut program = Program::new(&arena);
+    program.set_max_stack(MAX_STACK);
     let mut imports = Imports {
         tree,
         search,
@@ -96,10 +174,9 @@ pub fn evaluate(
     } else {
         value
     };
-    let json = program
+    program
         .manifest_json(&value, false)
-        .map_err(|e| failed(imports.describe(&program, &e)))?;
-    serde_json::from_str(&json).map_err(|e| failed(format!("output is not JSON: {e}")))
+        .map_err(|e| failed(imports.describe(&program, &e)))
 }
 
 /// Imports through the tree, remembering each loaded file's source.
@@ -240,6 +317,9 @@ impl<'p> Imports<'_, 'p> {
         let (what, span) = match &error.kind {
             rsjsonnet_lang::program::EvalErrorKind::ExplicitError { message, span } => {
                 (format!("error: {message}"), Some(*span))
+            }
+            rsjsonnet_lang::program::EvalErrorKind::StackOverflow => {
+                (format!("max stack frames exceeded ({MAX_STACK})"), span)
             }
             other => (format!("{other:?}"), span),
         };

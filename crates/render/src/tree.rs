@@ -21,7 +21,7 @@ pub enum EntryKind {
 }
 
 /// Why a tree could not answer.
-#[derive(Debug, thiserror::Error, Clone, PartialEq, Eq)]
+#[derive(Debug, thiserror::Error, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum TreeError {
     /// Nothing exists at the path.
     #[error("{path}: no such file or directory")]

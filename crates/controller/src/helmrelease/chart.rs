@@ -3,6 +3,7 @@
 //! artifact (a chart directory of the commit, read from the shared
 //! mirror), rendered by the pinned helm off the async runtime.
 
+use driftless_source::credentials::flux::from_flux_http_secret;
 use std::sync::Arc;
 
 use driftless_api::flux::condition::{find_condition, is_ready};
@@ -224,28 +225,38 @@ pub async fn credentials(
     };
     read_credentials(&ctx.client, &source.namespace, &secret_ref.name)
         .await
-        .map(Some)
         .map_err(ChartError::Source)
 }
 
-/// `username` and `password` of the Secret `namespace/name` (errors name
-/// the Secret and key, never a value).
+/// The basic auth of the Secret `namespace/name`, read by the Flux Secret
+/// reader GitRepository uses (`username` and `password`; neither means
+/// anonymous). Errors name the Secret and key, never a value.
 pub async fn read_credentials(
     client: &kube::Client,
     namespace: &str,
     name: &str,
-) -> Result<Credentials, String> {
+) -> Result<Option<Credentials>, String> {
     let api: Api<Secret> = Api::namespaced(client.clone(), namespace);
     let secret = api
         .get_opt(name)
         .await
         .map_err(|e| format!("reading Secret '{namespace}/{name}': {e}"))?
         .ok_or_else(|| format!("Secret '{namespace}/{name}' not found"))?;
-    let data = secret.data.unwrap_or_default();
-    let field = |key: &str| {
-        data.get(key)
-            .map(|b| String::from_utf8_lossy(&b.0).into_owned())
-            .ok_or_else(|| format!("Secret '{namespace}/{name}' has no key '{key}'"))
-    };
-    Ok(Credentials::new(field("username")?, field("password")?))
+    let data = secret
+        .data
+        .unwrap_or_default()
+        .into_iter()
+        .map(|(key, value)| (key, value.0))
+        .collect();
+    let origin = format!("{namespace}/{name}");
+    let read = from_flux_http_secret(&data, &origin).map_err(|e| e.to_string())?;
+    if read.bearer_token.is_some() {
+        return Err(format!(
+            "Secret {origin}: key \"bearerToken\" is not supported for Helm repositories"
+        ));
+    }
+    Ok(read
+        .username
+        .zip(read.password)
+        .map(|(user, password)| Credentials::new(user, password)))
 }

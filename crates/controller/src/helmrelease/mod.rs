@@ -14,6 +14,7 @@
 
 pub(crate) mod chart;
 pub(crate) mod controller;
+pub(crate) mod crds;
 mod entry;
 pub(crate) mod plan;
 mod raw;
@@ -21,7 +22,6 @@ mod reconcile;
 pub(crate) mod repository;
 pub(crate) mod status;
 pub(crate) mod values;
-mod write;
 
 use std::sync::{Arc, OnceLock};
 
@@ -34,17 +34,7 @@ use crate::flux_state::FluxState;
 pub use entry::{error_policy, reconcile};
 
 /// An API call the HelmRelease or HelmRepository controller could not make.
-#[derive(Debug, thiserror::Error)]
-#[error("helmrelease {name}: {action}: {source}")]
-pub struct HelmReleaseError {
-    /// `namespace/name`.
-    pub name: String,
-    /// What was being done.
-    pub action: &'static str,
-    /// The API error.
-    #[source]
-    pub source: kube::Error,
-}
+pub type HelmReleaseError = crate::flux_write::FluxApiError;
 
 /// The HelmRelease and HelmRepository controllers' shared state (held by
 /// the [`crate::Context`]).

@@ -11,6 +11,7 @@ use driftless_api::flux::unsupported::helm_release_unsupported;
 use driftless_sync::{SyncOptions, Target};
 use kube::ResourceExt;
 
+use super::crds::CrdPolicies;
 use crate::kustomization::plan::{PlanError, SourceRef};
 
 /// Where the chart comes from.
@@ -48,8 +49,8 @@ pub struct Plan {
     pub values_files: Vec<String>,
     /// `chart.spec.ignoreMissingValuesFiles`.
     pub ignore_missing_values_files: bool,
-    /// `install.crds: Skip` (or `install.skipCRDs`).
-    pub skip_crds: bool,
+    /// `install.crds` and `upgrade.crds`.
+    pub crds: CrdPolicies,
     /// `install.createNamespace`.
     pub create_namespace: bool,
     /// Wait for every applied object to be healthy (not `install.disableWait`).
@@ -118,7 +119,8 @@ pub fn plan(hr: &HelmRelease) -> Result<Plan, PlanError> {
         chart: from,
         values_files: chart.spec.values_files.clone(),
         ignore_missing_values_files: chart.spec.ignore_missing_values_files,
-        skip_crds: spec.skip_crds(),
+        crds: CrdPolicies::of(spec.install.as_ref(), spec.upgrade.as_ref())
+            .map_err(PlanError::Invalid)?,
         create_namespace: install.create_namespace,
         wait: !install.disable_wait,
         interval: spec.interval_duration()?,
@@ -172,6 +174,7 @@ impl Plan {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::helmrelease::crds::CrdPolicy;
     use serde_json::json;
 
     fn hr(spec: serde_json::Value) -> HelmRelease {
@@ -199,7 +202,8 @@ mod tests {
             }
         );
         assert_eq!(p.source.to_string(), "HelmRepository/flux-system/charts");
-        assert!(p.skip_crds && p.create_namespace && p.wait);
+        assert_eq!(p.crds.install, CrdPolicy::Skip);
+        assert!(p.create_namespace && p.wait);
         assert_eq!(p.timeout, Duration::from_secs(300));
     }
 

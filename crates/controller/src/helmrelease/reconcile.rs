@@ -18,9 +18,10 @@ use kube::runtime::controller::Action;
 use kube::{Api, Resource, ResourceExt};
 
 use super::chart::{self, ChartError, Inputs};
+use super::crds::{self, CrdPolicy};
 use super::plan::{self, Plan};
-use super::status::{self, Outcome, Report};
-use super::{HelmReleaseError, values, write};
+use super::status::{self, Ending, Outcome, Report};
+use super::{HelmReleaseError, values};
 use crate::adapters::Engine;
 use crate::context::{Context, OwnerId};
 use crate::cycle::AppId;
@@ -29,6 +30,7 @@ use crate::kustomization::health::{self, Exprs, Verdict};
 use crate::kustomization::plan::PlanError;
 use crate::kustomization::{deps, impersonate, inventory};
 use crate::pipeline::Comparison;
+use crate::{flux_entry, flux_write};
 
 /// How soon objects still progressing are looked at again.
 const HEALTH_POLL: Duration = Duration::from_secs(2);
@@ -64,7 +66,7 @@ impl<'a> Run<'a> {
         let id = (hr.namespace().unwrap_or_default(), hr.name_any());
         Run {
             owner: Owner::new("helmrelease", &id.0, &id.1),
-            prev: write::freshest(hr, ctx, &id),
+            prev: flux_write::freshest_of(hr, ctx, &id),
             id,
             hr,
             ctx,
@@ -94,29 +96,14 @@ impl<'a> Run<'a> {
                 .unwrap_or_else(|| self.id.0.clone()),
         };
         let next = status::next(&self.prev, &report, Time(Timestamp::now()));
-        write::status(self.ctx, &self.id, &self.prev, &next).await?;
-        write::event(self.ctx, self.hr, &self.prev, &next).await;
-        let changed = write::ready_of(&self.prev) != write::ready_of(&next)
-            || self.prev.last_applied_revision != next.last_applied_revision;
-        if changed {
-            let state = &self.ctx.helm_releases.state;
-            for dependent in state.dependents_of(&self.id) {
-                state.trigger(&dependent);
-            }
-        }
         tracing::debug!(outcome = ?report.outcome, ?requeue, "reconciled");
-        let requeue = if self.ctx.config.watch_managed {
-            requeue.min(crate::selfheal::KEEP_WATCHING)
-        } else {
-            requeue
-        };
-        Ok(Action::requeue(requeue))
+        flux_entry::finish(self.ctx, self.hr, &self.prev, &next, requeue).await
     }
 
     fn stalled(&self, e: PlanError) -> Stop {
         let reason = match &e {
             PlanError::Unsupported(_) | PlanError::Unknown(_) => flux::UNSUPPORTED,
-            PlanError::Duration(_) => flux::INVALID_SPEC,
+            PlanError::Duration(_) | PlanError::Invalid(_) => flux::INVALID_SPEC,
         };
         let message = format!("helmrelease {}: {e}; nothing was applied", self.owner.name);
         (
@@ -151,7 +138,7 @@ impl<'a> Run<'a> {
             values: values.text(),
             values_files: plan.values_files.clone(),
             ignore_missing: plan.ignore_missing_values_files,
-            skip_crds: plan.skip_crds,
+            skip_crds: action == "install" && plan.crds.install == CrdPolicy::Skip,
         };
         let chart = chart::render(self.ctx, &self.owner, &plan, inputs)
             .await
@@ -267,6 +254,10 @@ impl<'a> Run<'a> {
             )));
         }
         inventory::restrict_pruning(&mut cmp, prev_inventory);
+        let held = crds::hold_back(&mut cmp, plan.crds.for_action(action), &target.app);
+        if held > 0 {
+            tracing::debug!(held, action, "chart CRDs held back by the CRD policy");
+        }
         let inv = inventory::of(&cmp);
         Ok((cmp, inv))
     }
@@ -383,17 +374,17 @@ impl<'a> Run<'a> {
             } else {
                 reasons::INSTALL_SUCCEEDED
             };
-            return Outcome::Released {
+            return Outcome::Own(Ending::Released {
                 reason,
                 message: ready.message.clone(),
-            };
+            });
         }
-        Outcome::Released {
+        Outcome::Own(Ending::Released {
             reason: status::succeeded_reason(action),
             message: format!(
                 "Helm {action} succeeded for {}",
                 self.release(plan, revision)
             ),
-        }
+        })
     }
 }

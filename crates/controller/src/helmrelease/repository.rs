@@ -72,7 +72,7 @@ async fn check(ctx: &Context, repo: &HelmRepository) -> Checked {
     let ns = repo.namespace().unwrap_or_default();
     let credentials = match &spec.secret_ref {
         Some(r) => match super::chart::read_credentials(&ctx.client, &ns, &r.name).await {
-            Ok(c) => Some(c),
+            Ok(c) => c,
             Err(m) => return Checked::Failed(reasons::AUTHENTICATION_FAILED, m),
         },
         None => None,
@@ -196,11 +196,11 @@ async fn reconcile(
     let api: Api<HelmRepository> = Api::namespaced(ctx.client.clone(), &id.0);
     crate::flux_write::status(&api, state, &id, &prev, &next)
         .await
-        .map_err(|source| HelmReleaseError {
-            name: format!("{}/{}", id.0, id.1),
-            action: "write the HelmRepository status",
-            source,
-        })?;
+        .map_err(HelmReleaseError::of(
+            "helmrepository",
+            &id,
+            "write the HelmRepository status",
+        ))?;
     if let Checked::Failed(reason, message) | Checked::Stalled(reason, message) = &checked {
         tracing::info!(helmrepository = %format!("{}/{}", id.0, id.1), reason, %message, "not ready");
     }

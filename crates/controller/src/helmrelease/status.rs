@@ -6,39 +6,23 @@
 //! (chart or source), `InitFailed` (`valuesFrom`), `DependencyNotReady`,
 //! and Stalled with `UnsupportedField`/`InvalidSpec`.
 
-use driftless_api::flux::condition::{
-    find_condition, new_condition, reasons as flux, remove_condition, set_condition, status, types,
-};
+use driftless_api::flux::condition::{find_condition, status, types};
 use driftless_api::flux::helm::reasons;
 use driftless_api::flux::helm::v2::HelmReleaseStatus;
 use driftless_api::flux::kustomize::ResourceInventory;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
 
+use crate::flux_outcome::{self, Conditions};
+
 /// Flux's `Released` condition type.
 pub const RELEASED: &str = "Released";
 
-/// How a reconcile ended.
+/// How a reconcile ended (the Flux kinds' shared endings and this one).
+pub type Outcome = crate::flux_outcome::Outcome<Ending>;
+
+/// A HelmRelease's own ending.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub enum Outcome {
-    /// The spec cannot be reconciled until it changes.
-    Stalled {
-        /// Flux's reason.
-        reason: &'static str,
-        /// What is wrong.
-        message: String,
-    },
-    /// A step failed; retried after `interval`.
-    Failed {
-        /// Flux's reason.
-        reason: &'static str,
-        /// What failed, naming the chart, version, object or file.
-        message: String,
-    },
-    /// Applied; waiting for the objects to become healthy.
-    Progressing {
-        /// What is awaited.
-        message: String,
-    },
+pub enum Ending {
     /// Applied and healthy.
     Released {
         /// `InstallSucceeded` or `UpgradeSucceeded` (kept from before when
@@ -135,49 +119,26 @@ pub fn next(prev: &HelmReleaseStatus, report: &Report, now: Time) -> HelmRelease
     if let Some(inventory) = &report.inventory {
         next.inventory = Some(inventory.clone());
     }
-    let c = &mut next.conditions;
-    let cond = |type_: &str, status_: &str, reason: &str, message: &str| {
-        new_condition(type_, status_, reason, message, generation, now.clone())
-    };
-    match &report.outcome {
-        Outcome::Stalled { reason, message } => {
-            set_condition(c, cond(types::READY, status::FALSE, reason, message));
-            set_condition(c, cond(types::STALLED, status::TRUE, reason, message));
-            remove_condition(c, types::RECONCILING);
-        }
-        Outcome::Failed { reason, message } => {
-            set_condition(c, cond(types::READY, status::FALSE, reason, message));
-            if *reason == reasons::INSTALL_FAILED || *reason == reasons::UPGRADE_FAILED {
-                set_condition(c, cond(RELEASED, status::FALSE, reason, message));
-            }
-            let retry = format!("{reason}: retrying");
-            let progressing = flux::PROGRESSING_WITH_RETRY;
-            set_condition(
-                c,
-                cond(types::RECONCILING, status::TRUE, progressing, &retry),
-            );
-            remove_condition(c, types::STALLED);
-        }
-        Outcome::Progressing { message } => {
-            let progressing = flux::PROGRESSING;
-            set_condition(c, cond(types::READY, status::UNKNOWN, progressing, message));
-            set_condition(
-                c,
-                cond(types::RECONCILING, status::TRUE, progressing, message),
-            );
-            remove_condition(c, types::STALLED);
-        }
-        Outcome::Released { reason, message } => {
-            set_condition(c, cond(types::READY, status::TRUE, reason, message));
-            set_condition(c, cond(RELEASED, status::TRUE, reason, message));
-            remove_condition(c, types::RECONCILING);
-            remove_condition(c, types::STALLED);
-            next.last_applied_revision = report.revision.clone();
-        }
+    let mut c = Conditions::new(&mut next.conditions, generation, now);
+    let released = flux_outcome::write(&mut c, &report.outcome).is_some_and(|own| {
+        let Ending::Released { reason, message } = own;
+        c.set(types::READY, status::TRUE, reason, message);
+        c.set(RELEASED, status::TRUE, reason, message);
+        c.remove(types::RECONCILING);
+        c.remove(types::STALLED);
+        true
+    });
+    if let Outcome::Failed { reason, message } = &report.outcome
+        && (*reason == reasons::INSTALL_FAILED || *reason == reasons::UPGRADE_FAILED)
+    {
+        c.set(RELEASED, status::FALSE, reason, message);
+    }
+    if released {
+        next.last_applied_revision = report.revision.clone();
     }
     next.failures = match &report.outcome {
         Outcome::Failed { .. } => Some(prev.failures.unwrap_or(0) + 1),
-        Outcome::Released { .. } => None,
+        Outcome::Own(Ending::Released { .. }) => None,
         _ => prev.failures,
     };
     next
@@ -208,10 +169,10 @@ mod tests {
 
     #[test]
     fn install_then_failure_then_upgrade() {
-        let released = Outcome::Released {
+        let released = Outcome::Own(Ending::Released {
             reason: reasons::INSTALL_SUCCEEDED,
             message: "Helm install succeeded".into(),
-        };
+        });
         let first = next(
             &HelmReleaseStatus::default(),
             &report(released, "1.0.0"),

@@ -2,14 +2,4 @@
 //! error policy; everything else becomes a condition.
 
 /// An API call the Kustomization controller could not make.
-#[derive(Debug, thiserror::Error)]
-#[error("kustomization {name}: {action}: {source}")]
-pub struct KustomizationError {
-    /// `namespace/name`.
-    pub name: String,
-    /// What was being done.
-    pub action: &'static str,
-    /// The API error.
-    #[source]
-    pub source: kube::Error,
-}
+pub type KustomizationError = crate::flux_write::FluxApiError;

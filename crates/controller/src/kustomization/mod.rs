@@ -18,7 +18,6 @@ pub(crate) mod reconcile;
 pub(crate) mod source;
 pub(crate) mod state;
 pub(crate) mod status;
-mod write;
 
 pub use entry::{error_policy, reconcile};
 pub use error::KustomizationError;

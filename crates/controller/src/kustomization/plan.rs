@@ -25,6 +25,9 @@ pub enum PlanError {
     /// A malformed duration.
     #[error(transparent)]
     Duration(#[from] InvalidDuration),
+    /// A field with a value outside its allowed set (the message names it).
+    #[error("{0}")]
+    Invalid(String),
 }
 
 fn list(fields: &[Unsupported]) -> String {

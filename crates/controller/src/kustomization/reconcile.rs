@@ -18,13 +18,14 @@ use kube::{Resource, ResourceExt};
 use super::error::KustomizationError;
 use super::health::{self, Exprs, Verdict};
 use super::plan::{self, Plan, PlanError};
-use super::status::{self, Outcome, Report};
-use super::{deps, impersonate, inventory, raw, source, write};
+use super::status::{self, Ending, Outcome, Report};
+use super::{deps, impersonate, inventory, raw, source};
 use crate::adapters::Engine;
 use crate::context::{Context, OwnerId};
 use crate::cycle::AppId;
 use crate::engine::{self, Owner, RenderRequest};
 use crate::pipeline::{Comparison, SourceFilter};
+use crate::{flux_entry, flux_write};
 
 /// How soon health checks in progress are looked at again (the managed
 /// objects' watch events usually come first).
@@ -60,7 +61,7 @@ impl<'a> Run<'a> {
         let id = (ks.namespace().unwrap_or_default(), ks.name_any());
         Run {
             owner: Owner::new("kustomization", &id.0, &id.1),
-            prev: write::freshest(ks, ctx, &id),
+            prev: flux_write::freshest_of(ks, ctx, &id),
             id,
             ks,
             ctx,
@@ -78,22 +79,8 @@ impl<'a> Run<'a> {
             requested_at: self.ks.annotations().get(RECONCILE_REQUESTED_AT).cloned(),
         };
         let next = status::next(&self.prev, &report, Time(Timestamp::now()));
-        write::status(self.ctx, &self.id, &self.prev, &next).await?;
-        write::event(self.ctx, self.ks, &self.prev, &next).await;
-        let changed = write::ready_of(&self.prev) != write::ready_of(&next)
-            || self.prev.last_applied_revision != next.last_applied_revision;
-        if changed {
-            for dependent in self.ctx.flux.dependents_of(&self.id) {
-                self.ctx.flux.trigger(&dependent);
-            }
-        }
         tracing::debug!(outcome = ?report.outcome, requeue = ?done.requeue, "reconciled");
-        let requeue = if self.ctx.config.watch_managed {
-            done.requeue.min(crate::selfheal::KEEP_WATCHING)
-        } else {
-            done.requeue
-        };
-        Ok(Action::requeue(requeue))
+        flux_entry::finish(self.ctx, self.ks, &self.prev, &next, done.requeue).await
     }
 
     async fn phases(&self) -> Done {
@@ -131,7 +118,7 @@ impl<'a> Run<'a> {
     fn stalled(&self, e: PlanError) -> Done {
         let reason = match &e {
             PlanError::Unsupported(_) | PlanError::Unknown(_) => reasons::UNSUPPORTED,
-            PlanError::Duration(_) => reasons::INVALID_SPEC,
+            PlanError::Duration(_) | PlanError::Invalid(_) => reasons::INVALID_SPEC,
         };
         Done {
             revision: None,
@@ -362,24 +349,24 @@ impl<'a> Run<'a> {
         let observed = health::observe(self.ctx, &checks, &exprs).await;
         match health::judge(&observed) {
             Verdict::Healthy => (
-                Outcome::Applied {
+                Outcome::Own(Ending::Applied {
                     checked: !checks.is_empty(),
-                },
+                }),
                 plan.interval,
             ),
             Verdict::Failed(m) => (
-                Outcome::Unhealthy {
+                Outcome::Own(Ending::Unhealthy {
                     message: format!("health check failed: {m}"),
-                },
+                }),
                 plan.retry_interval,
             ),
             Verdict::Progressing(m) if since.elapsed() >= plan.timeout => (
-                Outcome::Unhealthy {
+                Outcome::Own(Ending::Unhealthy {
                     message: format!(
                         "health check failed after {:?}: timeout waiting for: {m}",
                         plan.timeout
                     ),
-                },
+                }),
                 plan.retry_interval,
             ),
             Verdict::Progressing(m) => (

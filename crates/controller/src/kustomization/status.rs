@@ -3,37 +3,18 @@
 //! reasons, `lastAppliedRevision`/`lastAttemptedRevision`, the inventory,
 //! `observedGeneration` and `lastHandledReconcileAt`.
 
-use driftless_api::flux::condition::{
-    new_condition, reasons, remove_condition, set_condition, status, types,
-};
+use driftless_api::flux::condition::{reasons, status, types};
 use driftless_api::flux::kustomize::{KustomizationStatus, ResourceInventory};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
 
-/// How a reconcile ended.
+use crate::flux_outcome::{self, Conditions};
+
+/// How a reconcile ended (the Flux kinds' shared endings and these).
+pub type Outcome = crate::flux_outcome::Outcome<Ending>;
+
+/// A Kustomization's own endings.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub enum Outcome {
-    /// The spec cannot be reconciled until it changes (unsupported fields,
-    /// malformed durations): `Stalled=True`, `Ready=False`.
-    Stalled {
-        /// Flux's reason.
-        reason: &'static str,
-        /// What is wrong, naming the field.
-        message: String,
-    },
-    /// A step failed; it is retried after `retryInterval`: `Ready=False`,
-    /// `Reconciling=True` (`ProgressingWithRetry`).
-    Failed {
-        /// Flux's reason (`ArtifactFailed`, `DependencyNotReady`, `BuildFailed`, …).
-        reason: &'static str,
-        /// What failed, naming the object, file or revision.
-        message: String,
-    },
-    /// Applied; the health checks have not passed yet (within the timeout):
-    /// `Ready=Unknown`, `Reconciling=True`, `Healthy=Unknown`.
-    Progressing {
-        /// What is awaited.
-        message: String,
-    },
+pub enum Ending {
     /// Applied; the health checks did not pass within the timeout:
     /// `Ready=False`, `Healthy=False` (`HealthCheckFailed`).
     Unhealthy {
@@ -78,67 +59,47 @@ pub fn next(prev: &KustomizationStatus, report: &Report, now: Time) -> Kustomiza
         next.inventory = Some(inventory.clone());
     }
     let revision = report.revision.as_deref().unwrap_or("");
-    let c = &mut next.conditions;
-    let cond = |type_: &str, status_: &str, reason: &str, message: &str| {
-        new_condition(type_, status_, reason, message, generation, now.clone())
-    };
-    match &report.outcome {
-        Outcome::Stalled { reason, message } => {
-            set_condition(c, cond(types::READY, status::FALSE, reason, message));
-            set_condition(c, cond(types::STALLED, status::TRUE, reason, message));
-            remove_condition(c, types::RECONCILING);
-        }
-        Outcome::Failed { reason, message } => {
-            set_condition(c, cond(types::READY, status::FALSE, reason, message));
-            let retry = format!("{reason}: retrying");
-            let progressing = reasons::PROGRESSING_WITH_RETRY;
-            set_condition(
-                c,
-                cond(types::RECONCILING, status::TRUE, progressing, &retry),
-            );
-            remove_condition(c, types::STALLED);
-        }
-        Outcome::Progressing { message } => {
-            let progressing = reasons::PROGRESSING;
-            set_condition(c, cond(types::READY, status::UNKNOWN, progressing, message));
-            set_condition(
-                c,
-                cond(types::RECONCILING, status::TRUE, progressing, message),
-            );
-            set_condition(
-                c,
-                cond(types::HEALTHY, status::UNKNOWN, progressing, message),
-            );
-            remove_condition(c, types::STALLED);
-        }
-        Outcome::Unhealthy { message } => {
+    let mut c = Conditions::new(&mut next.conditions, generation, now);
+    let applied = match flux_outcome::write(&mut c, &report.outcome) {
+        None => false,
+        Some(Ending::Unhealthy { message }) => {
             let failed = reasons::HEALTH_CHECK_FAILED;
-            set_condition(c, cond(types::READY, status::FALSE, failed, message));
-            set_condition(c, cond(types::HEALTHY, status::FALSE, failed, message));
-            remove_condition(c, types::RECONCILING);
-            remove_condition(c, types::STALLED);
+            c.set(types::READY, status::FALSE, failed, message);
+            c.set(types::HEALTHY, status::FALSE, failed, message);
+            c.remove(types::RECONCILING);
+            c.remove(types::STALLED);
+            false
         }
-        Outcome::Applied { checked } => {
+        Some(Ending::Applied { checked }) => {
             let ok = reasons::RECONCILIATION_SUCCEEDED;
-            let message = format!("Applied revision: {revision}");
-            set_condition(c, cond(types::READY, status::TRUE, ok, &message));
+            c.set(
+                types::READY,
+                status::TRUE,
+                ok,
+                &format!("Applied revision: {revision}"),
+            );
             if *checked {
-                let healthy = "Health check passed";
-                set_condition(c, cond(types::HEALTHY, status::TRUE, ok, healthy));
+                c.set(types::HEALTHY, status::TRUE, ok, "Health check passed");
             } else {
-                remove_condition(c, types::HEALTHY);
+                c.remove(types::HEALTHY);
             }
-            remove_condition(c, types::RECONCILING);
-            remove_condition(c, types::STALLED);
-            next.last_applied_revision = report.revision.clone();
+            c.remove(types::RECONCILING);
+            c.remove(types::STALLED);
+            true
         }
+    };
+    if let Outcome::Progressing { message } = &report.outcome {
+        c.set(
+            types::HEALTHY,
+            status::UNKNOWN,
+            reasons::PROGRESSING,
+            message,
+        );
+    }
+    if applied {
+        next.last_applied_revision = report.revision.clone();
     }
     next
-}
-
-/// Whether writing `next` over `prev` changes anything.
-pub fn differs(prev: &KustomizationStatus, next: &KustomizationStatus) -> bool {
-    prev != next
 }
 
 #[cfg(test)]
@@ -170,7 +131,7 @@ mod tests {
     fn applied_is_ready_with_the_revision() {
         let s = next(
             &KustomizationStatus::default(),
-            &report(Outcome::Applied { checked: true }),
+            &report(Outcome::Own(Ending::Applied { checked: true })),
             at(10),
         );
         assert_eq!(
@@ -194,7 +155,11 @@ mod tests {
             last_applied_revision: Some("main@sha1:old".into()),
             ..Default::default()
         };
-        prev = next(&prev, &report(Outcome::Applied { checked: false }), at(5));
+        prev = next(
+            &prev,
+            &report(Outcome::Own(Ending::Applied { checked: false })),
+            at(5),
+        );
         let mut r = report(Outcome::Failed {
             reason: reasons::BUILD_FAILED,
             message: "kustomization.yaml: bad".into(),
@@ -239,9 +204,9 @@ mod tests {
         assert_eq!(get(&s, "Healthy").map(|c| c.0), Some("Unknown"));
         let s = next(
             &s,
-            &report(Outcome::Unhealthy {
+            &report(Outcome::Own(Ending::Unhealthy {
                 message: "Deployment x".into(),
-            }),
+            })),
             at(3),
         );
         assert_eq!(
@@ -255,11 +220,11 @@ mod tests {
 
     #[test]
     fn the_same_report_twice_changes_nothing() {
-        let mut r = report(Outcome::Applied { checked: false });
+        let mut r = report(Outcome::Own(Ending::Applied { checked: false }));
         r.requested_at = Some("2026-01-01".into());
         let once = next(&KustomizationStatus::default(), &r, at(1));
         let twice = next(&once, &r, at(2));
-        assert!(!differs(&once, &twice));
+        assert_eq!(once, twice, "nothing to write");
         assert_eq!(
             twice.last_handled_reconcile_at.as_deref(),
             Some("2026-01-01")

@@ -219,6 +219,7 @@ impl<'a> Reconciler<'a> {
                     remembered if remembered != key => remembered,
                     _ => wanted.to_string(),
                 };
+                let source = &crate::build_env::substituted(self.app, self.ctx, source, &asked);
                 let (rendered, version) = self
                     .render_remote_chart(source, chart, &asked, &refs)
                     .await?;
@@ -237,6 +238,7 @@ impl<'a> Reconciler<'a> {
                 let sha = resolved.sha;
                 self.fetched(fetch, resolved.stale);
                 self.report_stale(&repo, wanted, &sha).await;
+                let source = &crate::build_env::substituted(self.app, self.ctx, source, &sha);
                 // Render (cached by repository, commit, path and overrides).
                 let rendered = self.render(source, &sha, hard, &refs).await?;
                 let revisions =

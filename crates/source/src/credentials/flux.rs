@@ -74,6 +74,16 @@ pub fn from_flux_secret(
     }
 }
 
+/// The HTTP(S) keys of Flux Secret `secret` (for a source that is never
+/// SSH: a Helm repository, an OCI registry), as [`from_flux_secret`] reads
+/// them for an `https://` URL.
+pub fn from_flux_http_secret(
+    data: &BTreeMap<String, Vec<u8>>,
+    secret: &str,
+) -> Result<RepoCredentials, FluxSecretError> {
+    http_credentials(&Keys { data, secret })
+}
+
 /// Reads text keys of one Secret.
 struct Keys<'a> {
     data: &'a BTreeMap<String, Vec<u8>>,

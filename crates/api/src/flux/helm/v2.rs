@@ -93,7 +93,9 @@ pub struct HelmReleaseSpec {
     /// How the release is installed.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub install: Option<Install>,
-    /// Helm upgrade settings (accepted; no effect: there is no Helm upgrade).
+    /// Helm upgrade settings: `crds` (the chart's CRDs on upgrade: `Skip`,
+    /// the default, `Create` or `CreateReplace`, as `install.crds`); the
+    /// others are accepted with no effect (there is no Helm upgrade).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(schema_with = "any_json")]
     pub upgrade: Option<serde_json::Value>,
@@ -239,8 +241,9 @@ pub struct Install {
     /// Deprecated: leave the chart's CRDs out (use `crds: Skip`).
     #[serde(default, rename = "skipCRDs")]
     pub skip_crds: bool,
-    /// The chart's `crds/`: `Skip`, `Create` (default) or `CreateReplace`
-    /// (both applied with server-side apply, so both create and update).
+    /// The chart's CRDs on install: `Skip`, `Create` (the default: create
+    /// the missing ones, never update an existing one) or `CreateReplace`
+    /// (create and update them).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub crds: Option<String>,
     /// Create the target namespace when it does not exist.
