@@ -41,6 +41,10 @@ pub(crate) fn substituted(
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub(crate) struct BuildEnv {
     vars: Vec<(&'static str, String)>,
+    /// The app's `ref:` names, as `$name`: a value file under one of them is
+    /// substituted only after that prefix (Argo CD resolves the reference
+    /// first).
+    refs: Vec<String>,
 }
 
 impl BuildEnv {
@@ -74,6 +78,12 @@ impl BuildEnv {
                     source.revision().to_string(),
                 ),
             ],
+            refs: spec
+                .sources
+                .iter()
+                .filter_map(|s| s.ref_.as_deref())
+                .map(|r| format!("${r}"))
+                .collect(),
         }
     }
 
@@ -112,6 +122,17 @@ impl BuildEnv {
         out
     }
 
+    /// A value file with the variables substituted; `$ref/path` keeps its
+    /// reference and has only `path` substituted.
+    fn value_file(&self, file: &str) -> String {
+        match file.split_once('/') {
+            Some((head, rest)) if self.refs.iter().any(|r| r == head) => {
+                format!("{head}/{}", self.envsubst(rest))
+            }
+            _ => self.envsubst(file),
+        }
+    }
+
     /// `source` with the variables substituted where Argo CD substitutes them.
     pub(crate) fn substitute(&self, source: &ApplicationSource) -> ApplicationSource {
         let mut source = source.clone();
@@ -128,7 +149,7 @@ impl BuildEnv {
                 p.path = self.envsubst(&p.path);
             }
             for file in &mut helm.value_files {
-                *file = self.envsubst(file);
+                *file = self.value_file(file);
             }
         }
         if let Some(kustomize) = source.kustomize.as_mut() {
@@ -233,6 +254,27 @@ mod tests {
         ] {
             assert_eq!(e.envsubst(input), want, "{input:?}");
         }
+    }
+
+    #[test]
+    fn a_value_file_under_a_ref_keeps_its_reference() {
+        let mut a = app("argocd");
+        a.spec.spec.sources = vec![
+            serde_json::from_value(json!({"repoURL": "https://charts.example", "chart": "web"}))
+                .unwrap(),
+            serde_json::from_value(
+                json!({"repoURL": "https://git.example/v.git", "ref": "values"}),
+            )
+            .unwrap(),
+        ];
+        let source = a.spec.spec.sources[0].clone();
+        let e = BuildEnv::new(&a, "argocd", &source, "1.0.0");
+        assert_eq!(
+            e.value_file("$values/envs/$ARGOCD_APP_NAME.yaml"),
+            "$values/envs/web.yaml"
+        );
+        // Not a reference of this app: substituted as a whole, as Argo CD.
+        assert_eq!(e.value_file("$other/x.yaml"), "/x.yaml");
     }
 
     #[test]
