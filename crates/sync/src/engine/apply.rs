@@ -27,7 +27,7 @@ use crate::model::{
 };
 use crate::order::Phase;
 use crate::progress::Stop;
-use crate::{ignore, kubeapi};
+use crate::{ignore, kubeapi, verdicts};
 
 /// The message of a sync stopped by a terminate, as Argo CD words it.
 pub(crate) const TERMINATED: &str = "Operation terminated";
@@ -351,6 +351,7 @@ impl SyncEngine {
         match kubeapi::apply(&api, &resolved, &r.key.name, &body, &params).await {
             Ok(live) => {
                 self.index.record(&resolved, &live);
+                self.remember_applied(target, r, &live);
                 Applied {
                     outcome: outcome(r, action, action.as_str()),
                     writes: 1,
@@ -397,6 +398,21 @@ impl SyncEngine {
                     wait_for: None,
                 }
             }
+        }
+    }
+
+    /// Keeps what the server answered to an apply of `r` as its live object,
+    /// and, when no ignoreDifferences rule applies to it, remembers it as in
+    /// sync with what was applied: applying the same object to it again
+    /// changes nothing, so the comparison after the sync needs neither a
+    /// GET nor a dry-run until the object changes.
+    fn remember_applied(&self, target: &Target, r: &ResourceDiff, live: &Value) {
+        self.live.keep(&r.key, live);
+        let Some(desired) = &r.desired else { return };
+        let rules = ignore::matching(&target.ignore_differences, &r.key);
+        if rules.is_empty() && r.error.is_none() && r.shared_with.is_none() {
+            let print = verdicts::fingerprint(desired, live, &rules);
+            self.verdicts.record(&r.key, print, true);
         }
     }
 

@@ -1,5 +1,7 @@
 //! [`SyncEngine::diff`]: the live objects are fetched by name (the rendered
-//! ones, the previous ones and those the tracked-object index names), every
+//! ones, the previous ones and those the tracked-object index names; not
+//! those the index knows do not exist, nor those still at the resource
+//! version this engine last read or wrote them at), every
 //! rendered object that exists is dry-run applied (unless the same desired
 //! object was found in sync with the same live resource version before),
 //! and the prediction is compared with the live object. Nothing is written.
@@ -279,7 +281,11 @@ impl SyncEngine {
             }
             let api = kubeapi::api(&self.client, resolved, &p.key.namespace);
             match api.get_opt(&p.key.name).await {
-                Ok(Some(obj)) => seen = Some(kubeapi::to_value(obj, resolved)),
+                Ok(Some(obj)) => {
+                    let obj = kubeapi::to_value(obj, resolved);
+                    self.live.keep(&p.key, &obj);
+                    seen = Some(obj);
+                }
                 // Deleted meanwhile, or unreadable: compare with what was read first.
                 _ => return (predicted, seen),
             }
@@ -420,22 +426,52 @@ impl SyncEngine {
 
         let fetched: Vec<Option<(ObjectKey, Value)>> = stream::iter(wanted)
             .map(|(key, resolved)| async move {
-                let api = kubeapi::api(&self.client, &resolved, &key.namespace);
-                match api.get_opt(&key.name).await {
-                    Ok(found) => Ok(found.map(|obj| (key, kubeapi::to_value(obj, &resolved)))),
-                    // The kind is no longer served.
-                    Err(e) if kubeapi::status_code(&e) == Some(404) => Ok(None),
-                    Err(source) => Err(SyncError::Object {
-                        action: "get",
-                        object: key.to_string(),
-                        source,
-                    }),
-                }
+                let found = self.read_live(&key, &resolved).await?;
+                Ok::<_, SyncError>(found.map(|obj| (key, obj)))
             })
             .buffer_unordered(self.concurrency)
             .try_collect()
             .await?;
         Ok(fetched.into_iter().flatten().collect())
+    }
+
+    /// The live object `key`, read from the server only when the
+    /// tracked-object index cannot answer: an object its (complete) watch
+    /// does not know does not exist, and one at the resource version of the
+    /// object last read or written is that object.
+    async fn read_live(
+        &self,
+        key: &ObjectKey,
+        resolved: &Resolved,
+    ) -> Result<Option<Value>, SyncError> {
+        match self.index.lookup(resolved, &key.namespace, &key.name) {
+            Some(None) => return Ok(None),
+            Some(Some(version)) => {
+                if let Some(obj) = self.live.at(key, version) {
+                    return Ok(Some(obj));
+                }
+            }
+            None => {}
+        }
+        let api = kubeapi::api(&self.client, resolved, &key.namespace);
+        match api.get_opt(&key.name).await {
+            Ok(Some(obj)) => {
+                let obj = kubeapi::to_value(obj, resolved);
+                self.live.keep(key, &obj);
+                Ok(Some(obj))
+            }
+            Ok(None) => {
+                self.live.forget(key);
+                Ok(None)
+            }
+            // The kind is no longer served.
+            Err(e) if kubeapi::status_code(&e) == Some(404) => Ok(None),
+            Err(source) => Err(SyncError::Object {
+                action: "get",
+                object: key.to_string(),
+                source,
+            }),
+        }
     }
 
     fn prune_candidates(

@@ -16,6 +16,7 @@ use kube::Client;
 
 use crate::discovery::Catalog;
 use crate::index::TrackedIndex;
+use crate::live::LiveObjects;
 use crate::rejections::Rejections;
 use crate::verdicts::Verdicts;
 
@@ -27,15 +28,17 @@ pub const DEFAULT_FIELD_MANAGER: &str = "driftless";
 /// Compares rendered objects with the cluster and syncs them. Cheap to
 /// clone; clones share the discovery cache and the index of tracked objects
 /// (one metadata-only watch per kind and namespace diffed, shared by every
-/// Application syncing there) and the remembered in-sync verdicts and
-/// rejections (a dry-run is skipped when neither the desired nor the live
-/// object changed since it was found in sync, or refused as invalid or too
-/// large).
+/// Application syncing there), the live objects last read or written
+/// (not read again while the index shows them at the same resource
+/// version), and the remembered in-sync verdicts and rejections (a dry-run
+/// is skipped when neither the desired nor the live object changed since it
+/// was found in sync, or refused as invalid or too large).
 #[derive(Clone)]
 pub struct SyncEngine {
     client: Client,
     catalog: Arc<Catalog>,
     index: Arc<TrackedIndex>,
+    live: Arc<LiveObjects>,
     verdicts: Arc<Verdicts>,
     rejections: Arc<Rejections>,
     field_manager: String,
@@ -51,6 +54,7 @@ impl SyncEngine {
         SyncEngine {
             catalog: Arc::new(Catalog::new(client.clone())),
             index: Arc::new(TrackedIndex::new(client.clone())),
+            live: Arc::new(LiveObjects::default()),
             verdicts: Arc::new(Verdicts::default()),
             rejections: Arc::new(Rejections::default()),
             client,
@@ -64,7 +68,7 @@ impl SyncEngine {
     /// Uses `manager` as the server-side apply field manager.
     pub fn with_field_manager(mut self, manager: impl Into<String>) -> Self {
         self.field_manager = manager.into();
-        // Verdicts were reached by dry-runs as the previous manager.
+        // Verdicts were reached by dry-runs (and applies) as the previous manager.
         self.verdicts = Arc::new(Verdicts::default());
         self.rejections = Arc::new(Rejections::default());
         self
