@@ -1,8 +1,8 @@
-//! An index of the live objects per kind and namespace: each one's resource
-//! version and the Application its tracking annotation names, if any. It is
-//! how a diff finds objects to prune without listing whole kinds for every
-//! Application, knows an object does not exist without a GET, and knows
-//! whether a live object it read before is still current
+//! An index of the live objects that carry a tracking annotation, per kind
+//! and namespace: which Application each one names, at which resource
+//! version. It is how a diff finds objects to prune without listing whole
+//! kinds for every Application, and how the diff right after a sync knows
+//! that what an apply returned is still the live object
 //! ([`TrackedIndex::lookup`]).
 //!
 //! Each scope (a kind in a namespace, or in all of them) is kept current by
@@ -44,12 +44,12 @@ const IDLE: Duration = Duration::from_secs(15 * 60);
 /// How long the first list of a scope may take.
 const READY_TIMEOUT: Duration = Duration::from_secs(120);
 
-/// One live object: the Application its tracking annotation names (if
-/// any), the resource version that said so, and whether that version is
-/// one this engine wrote itself (not yet reported by the watch).
+/// One tracked object: the Application its annotation names, the resource
+/// version that said so, and whether that version is one this engine wrote
+/// itself (not yet reported by the watch).
 #[derive(Clone, Debug, PartialEq, Eq)]
 struct Entry {
-    app: Option<String>,
+    app: String,
     version: u64,
     ours: bool,
 }
@@ -124,10 +124,18 @@ fn upsert(
     let existing = entries.get(&id);
     let echo = !ours
         && version != 0
-        && existing.is_some_and(|e| e.ours && e.version == version && e.app == app);
+        && existing.is_some_and(|e| e.ours && e.version == version && Some(&e.app) == app.as_ref());
     let newer = existing.is_none_or(|e| version == 0 || e.version == 0 || version >= e.version);
-    if newer {
-        entries.insert(id, Entry { app, version, ours });
+    if !newer {
+        return false;
+    }
+    match app {
+        Some(app) => {
+            entries.insert(id, Entry { app, version, ours });
+        }
+        None => {
+            entries.remove(&id);
+        }
     }
     echo
 }
@@ -147,7 +155,7 @@ impl ScopeEntries {
     /// object names now, and the one it named before).
     fn apply(&mut self, meta: &PartialObjectMeta<DynamicObject>) -> Vec<String> {
         let (id, app, version) = describe(meta);
-        let before = self.current.get(&id).and_then(|e| e.app.clone());
+        let before = self.current.get(&id).map(|e| e.app.clone());
         if upsert(&mut self.current, id, app.clone(), version, false) {
             return Vec::new();
         }
@@ -157,7 +165,7 @@ impl ScopeEntries {
     /// Records a deletion; returns the owners it concerns.
     fn delete(&mut self, meta: &PartialObjectMeta<DynamicObject>) -> Vec<String> {
         let (id, app, version) = describe(meta);
-        let before = self.current.get(&id).and_then(|e| e.app.clone());
+        let before = self.current.get(&id).map(|e| e.app.clone());
         remove(&mut self.current, &id, version);
         owners(before, app)
     }
@@ -383,15 +391,15 @@ impl TrackedIndex {
         Ok(entries
             .current
             .iter()
-            .filter(|(_, e)| e.app.as_deref() == Some(app))
+            .filter(|(_, e)| e.app == app)
             .map(|(id, _)| id.clone())
             .collect())
     }
 
     /// What the watch of `resolved`'s scope for `namespace` knows of the
     /// object `namespace/name`: `None` when that scope is not watched or
-    /// its first list is not complete (ask the server), `Some(None)` when
-    /// the object does not exist, `Some(Some(v))` its resource version.
+    /// its first list is not complete, `Some(None)` when it is not tracked
+    /// (or does not exist), `Some(Some(v))` its resource version.
     pub(crate) fn lookup(
         &self,
         resolved: &Resolved,
@@ -459,7 +467,7 @@ mod tests {
     }
 
     fn app_of(entries: &Entries, name: &str) -> Option<String> {
-        entries[&id(name)].app.clone()
+        entries.get(&id(name)).map(|e| e.app.clone())
     }
 
     #[test]
@@ -478,14 +486,13 @@ mod tests {
     }
 
     #[test]
-    fn untracked_objects_are_known_without_an_owner() {
+    fn untracked_objects_are_forgotten() {
         let mut entries = Entries::new();
         upsert(&mut entries, id("a"), Some("one".into()), 1, false);
         upsert(&mut entries, id("a"), None, 2, false);
-        assert_eq!(app_of(&entries, "a"), None);
-        assert_eq!(entries[&id("a")].version, 2);
+        assert!(entries.is_empty());
         upsert(&mut entries, id("b"), None, 1, false);
-        assert_eq!(entries.len(), 2);
+        assert!(entries.is_empty());
     }
 
     #[test]
@@ -511,7 +518,7 @@ mod tests {
         entries.current.insert(
             id("gone"),
             Entry {
-                app: Some("a".into()),
+                app: "a".into(),
                 version: 1,
                 ours: false,
             },

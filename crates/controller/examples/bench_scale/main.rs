@@ -2,7 +2,7 @@
 //! (replicas 0), ServiceAccount, Service and Ingress from its own path, the
 //! shape of Flux's public benchmark. The controller runs as its own process
 //! (`driftless controller`, the release build; `$DRIFTLESS_CONTROLLER_BIN` overrides
-//! it, `$DRIFTLESS_CONTROLLER_ARGS` adds flags) against a local control plane
+//! it, `$DRIFTLESS_CONTROLLER_ARGS` adds flags, `$DRIFTLESS_BENCH_LOG` keeps its log) against a local control plane
 //! and Git server. Prints the time from applying the Applications (eight
 //! server-side applies in flight) to all Synced, the controller's peak RSS,
 //! and then its CPU time and Application writes during an idle minute (the
@@ -269,6 +269,11 @@ async fn main() {
     let peak_mib = controller.peak_rss_mib();
     let idle_mib = controller.rss_mib();
     controller.stop();
+    // $DRIFTLESS_BENCH_LOG keeps the controller's log (set RUST_LOG to choose what it says).
+    if let Some(keep) = std::env::var_os("DRIFTLESS_BENCH_LOG") {
+        std::fs::copy(work.path().join("controller.log"), &keep)
+            .unwrap_or_else(|e| panic!("copying the controller log to {keep:?}: {e}"));
+    }
 
     let per_min = 60.0 / idle_secs as f64;
     println!(

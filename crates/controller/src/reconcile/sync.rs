@@ -276,7 +276,7 @@ impl<'a> Reconciler<'a> {
             .metrics
             .sync_duration
             .observe(started.elapsed().as_secs_f64());
-        let (phase, message, result) = match outcome {
+        let (phase, message, result) = match &outcome {
             Ok(r) => {
                 let phase = if r.succeeded {
                     OperationPhase::Succeeded
@@ -285,7 +285,7 @@ impl<'a> Reconciler<'a> {
                 };
                 let (resources, dropped) =
                     bounded_results(r.resource_results(), crate::status::MAX_RESOURCES);
-                events::publish_pruned(self.ctx, self.app, reason::PRUNED, &r).await;
+                events::publish_pruned(self.ctx, self.app, reason::PRUNED, r).await;
                 let message = match dropped {
                     0 => r.message.clone(),
                     n => format!("{} ({n} unchanged resources not listed)", r.message),
@@ -346,10 +346,20 @@ impl<'a> Reconciler<'a> {
             source: Some(source.clone()),
             initiated_by,
         });
-        // Compare again so the status shows the cluster after the sync.
+        // Compare again so the status shows the cluster after the sync
+        // (what the applies returned is not read again).
         let mut after_target = target.clone();
         after_target.resources = None;
-        let after = match self.ctx.engine.diff(&after_target, desired.to_vec()).await {
+        let engine = &self.ctx.engine;
+        let compared = match &outcome {
+            Ok(r) => {
+                engine
+                    .diff_after_sync(&after_target, desired.to_vec(), r)
+                    .await
+            }
+            Err(_) => engine.diff(&after_target, desired.to_vec()).await,
+        };
+        let after = match compared {
             Ok(c) => Comparison::from_engine(&c),
             Err(e) => {
                 return Err(Error::Comparison {

@@ -1,7 +1,7 @@
 //! [`SyncEngine::diff`]: the live objects are fetched by name (the rendered
-//! ones, the previous ones and those the tracked-object index names; not
-//! those the index knows do not exist, nor those still at the resource
-//! version this engine last read or wrote them at), every
+//! ones, the previous ones and those the tracked-object index names; right
+//! after a sync, not those the index still shows at the resource version
+//! the sync's apply returned), every
 //! rendered object that exists is dry-run applied (unless the same desired
 //! object was found in sync with the same live resource version before),
 //! and the prediction is compared with the live object. Nothing is written.
@@ -18,7 +18,9 @@ use super::prepare::Prepared;
 use crate::discovery::Resolved;
 use crate::error::SyncError;
 use crate::index::ScopeKey;
-use crate::model::{Comparison, ManagedKind, ResourceDiff, ResourceState, Target, Warning};
+use crate::model::{
+    Comparison, ManagedKind, ResourceDiff, ResourceState, SyncResult, Target, Warning,
+};
 use crate::tracking::{Ownership, TRACKING_ANNOTATION, ownership};
 use crate::{health, ignore, kubeapi, normalize, order, path, rejections, text, verdicts};
 
@@ -109,18 +111,42 @@ impl SyncEngine {
     /// dry-runs) are reported on the resource; an error is returned only
     /// when the comparison as a whole failed (discovery, listing, an object
     /// rendered twice or without a name).
-    #[tracing::instrument(skip_all, fields(app = %target.app, objects = desired.len()))]
     pub async fn diff(
         &self,
         target: &Target,
         desired: Vec<Object>,
+    ) -> Result<Comparison, SyncError> {
+        self.diff_knowing(target, desired, &HashMap::new()).await
+    }
+
+    /// [`SyncEngine::diff`] right after `result` (a sync of the same
+    /// `target`): what its applies returned are the live objects, unless
+    /// the tracked-object index has seen them change since (so what was just
+    /// applied is neither read again nor dry-run again).
+    pub async fn diff_after_sync(
+        &self,
+        target: &Target,
+        desired: Vec<Object>,
+        result: &SyncResult,
+    ) -> Result<Comparison, SyncError> {
+        self.diff_knowing(target, desired, &result.applied).await
+    }
+
+    /// A diff that takes the objects of `known` (each at its resource
+    /// version) as live while the index shows them at that version.
+    #[tracing::instrument(skip_all, fields(app = %target.app, objects = desired.len()))]
+    async fn diff_knowing(
+        &self,
+        target: &Target,
+        desired: Vec<Object>,
+        known: &HashMap<ObjectKey, Value>,
     ) -> Result<Comparison, SyncError> {
         let rendered = desired.len();
         let mut warnings = Vec::new();
         let (prepared, hooks) = self.prepare(target, desired, &mut warnings).await?;
 
         let scopes = self.list_scopes(target, &prepared).await?;
-        let live = self.fetch_live(target, &prepared, &scopes).await?;
+        let live = self.fetch_live(target, &prepared, &scopes, known).await?;
         let managed_kinds = managed_kinds(&scopes);
 
         let mut ignore_errors = Vec::new();
@@ -281,11 +307,7 @@ impl SyncEngine {
             }
             let api = kubeapi::api(&self.client, resolved, &p.key.namespace);
             match api.get_opt(&p.key.name).await {
-                Ok(Some(obj)) => {
-                    let obj = kubeapi::to_value(obj, resolved);
-                    self.live.keep(&p.key, &obj);
-                    seen = Some(obj);
-                }
+                Ok(Some(obj)) => seen = Some(kubeapi::to_value(obj, resolved)),
                 // Deleted meanwhile, or unreadable: compare with what was read first.
                 _ => return (predicted, seen),
             }
@@ -377,6 +399,7 @@ impl SyncEngine {
         target: &Target,
         prepared: &[Prepared],
         scopes: &BTreeMap<ScopeKey, Resolved>,
+        known: &HashMap<ObjectKey, Value>,
     ) -> Result<HashMap<ObjectKey, Value>, SyncError> {
         let mut wanted: HashMap<ObjectKey, Resolved> = prepared
             .iter()
@@ -426,7 +449,7 @@ impl SyncEngine {
 
         let fetched: Vec<Option<(ObjectKey, Value)>> = stream::iter(wanted)
             .map(|(key, resolved)| async move {
-                let found = self.read_live(&key, &resolved).await?;
+                let found = self.read_live(&key, &resolved, known.get(&key)).await?;
                 Ok::<_, SyncError>(found.map(|obj| (key, obj)))
             })
             .buffer_unordered(self.concurrency)
@@ -435,35 +458,25 @@ impl SyncEngine {
         Ok(fetched.into_iter().flatten().collect())
     }
 
-    /// The live object `key`, read from the server only when the
-    /// tracked-object index cannot answer: an object its (complete) watch
-    /// does not know does not exist, and one at the resource version of the
-    /// object last read or written is that object.
+    /// The live object `key`: `known` (what an apply just returned) while
+    /// the tracked-object index shows the object at its resource version,
+    /// otherwise read from the server.
     async fn read_live(
         &self,
         key: &ObjectKey,
         resolved: &Resolved,
+        known: Option<&Value>,
     ) -> Result<Option<Value>, SyncError> {
-        match self.index.lookup(resolved, &key.namespace, &key.name) {
-            Some(None) => return Ok(None),
-            Some(Some(version)) => {
-                if let Some(obj) = self.live.at(key, version) {
-                    return Ok(Some(obj));
-                }
+        if let Some(obj) = known {
+            let version = resource_version(obj).and_then(|v| v.parse::<u64>().ok());
+            let current = self.index.lookup(resolved, &key.namespace, &key.name);
+            if version.is_some() && current == Some(version) {
+                return Ok(Some(obj.clone()));
             }
-            None => {}
         }
         let api = kubeapi::api(&self.client, resolved, &key.namespace);
         match api.get_opt(&key.name).await {
-            Ok(Some(obj)) => {
-                let obj = kubeapi::to_value(obj, resolved);
-                self.live.keep(key, &obj);
-                Ok(Some(obj))
-            }
-            Ok(None) => {
-                self.live.forget(key);
-                Ok(None)
-            }
+            Ok(found) => Ok(found.map(|obj| kubeapi::to_value(obj, resolved))),
             // The kind is no longer served.
             Err(e) if kubeapi::status_code(&e) == Some(404) => Ok(None),
             Err(source) => Err(SyncError::Object {

@@ -16,7 +16,6 @@ use kube::Client;
 
 use crate::discovery::Catalog;
 use crate::index::TrackedIndex;
-use crate::live::LiveObjects;
 use crate::rejections::Rejections;
 use crate::verdicts::Verdicts;
 
@@ -28,17 +27,15 @@ pub const DEFAULT_FIELD_MANAGER: &str = "driftless";
 /// Compares rendered objects with the cluster and syncs them. Cheap to
 /// clone; clones share the discovery cache and the index of tracked objects
 /// (one metadata-only watch per kind and namespace diffed, shared by every
-/// Application syncing there), the live objects last read or written
-/// (not read again while the index shows them at the same resource
-/// version), and the remembered in-sync verdicts and rejections (a dry-run
-/// is skipped when neither the desired nor the live object changed since it
-/// was found in sync, or refused as invalid or too large).
+/// Application syncing there) and the remembered in-sync verdicts and
+/// rejections (a dry-run is skipped when neither the desired nor the live
+/// object changed since it was found in sync, or was written by an apply of
+/// the same desired object, or refused as invalid or too large).
 #[derive(Clone)]
 pub struct SyncEngine {
     client: Client,
     catalog: Arc<Catalog>,
     index: Arc<TrackedIndex>,
-    live: Arc<LiveObjects>,
     verdicts: Arc<Verdicts>,
     rejections: Arc<Rejections>,
     field_manager: String,
@@ -54,7 +51,6 @@ impl SyncEngine {
         SyncEngine {
             catalog: Arc::new(Catalog::new(client.clone())),
             index: Arc::new(TrackedIndex::new(client.clone())),
-            live: Arc::new(LiveObjects::default()),
             verdicts: Arc::new(Verdicts::default()),
             rejections: Arc::new(Rejections::default()),
             client,
@@ -128,6 +124,7 @@ fn futures_are_send(
 ) {
     fn assert_send<T: Send>(_: T) {}
     assert_send(engine.diff(target, Vec::new()));
+    assert_send(engine.diff_after_sync(target, Vec::new(), &crate::model::SyncResult::default()));
     assert_send(engine.sync(target, comparison));
     assert_send(engine.delete_tracked(target));
 }
