@@ -96,6 +96,7 @@ pub mod ignore;
 mod index;
 pub mod jq;
 mod kubeapi;
+mod live;
 pub mod model;
 pub mod normalize;
 pub mod options;

@@ -353,13 +353,16 @@ impl<'a> Reconciler<'a> {
             m.path = source.path().to_string();
             m.target_revision = source.revision().to_string();
         });
-        if fetch {
-            self.before_fetch(operation, &repo, &wanted).await?;
-        }
+        // A slow fetch shows in the status while it runs.
+        let waiting = fetch.then(|| self.waiting_status(operation, &repo, &wanted));
         let hard = refresh == Some(Refresh::Hard);
-        let (revision, rendered, revisions) = self
-            .resolve_and_render(&source, &wanted, fetch, hard)
-            .await?;
+        let (writer, prev) = (self.writer(), self.prev.clone());
+        let work = self.resolve_and_render(&source, &wanted, fetch, hard);
+        let (found, written) = writer.meanwhile(&prev, waiting, work).await;
+        if let Some(next) = written.map_err(Failure::from)? {
+            self.prev = next;
+        }
+        let (revision, rendered, revisions) = found?;
         // What a sync is of: the revision, or for several sources every
         // source's revision (a values change in a ref source is a new one).
         let sha = if revisions.is_empty() {

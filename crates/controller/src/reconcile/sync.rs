@@ -252,12 +252,18 @@ impl<'a> Reconciler<'a> {
             }),
             ..Default::default()
         };
-        let before = Comparison::from_engine(&cmp);
-        let with_running = crate::status::running(&self.prev, running, &before, sha);
-        self.write_status(&with_running)
-            .await
-            .map_err(Failure::from)?;
-        self.prev = with_running;
+        // A sync that never waits is over before anyone could read that it
+        // runs: its outcome is the one write. One that waits (waves, hooks,
+        // CRDs) says it is Running first, so a restart in the middle of it
+        // is recorded as interrupted.
+        if !cmp.syncs_without_waiting(target) {
+            let before = Comparison::from_engine(&cmp);
+            let with_running = crate::status::running(&self.prev, running, &before, sha);
+            self.write_status(&with_running)
+                .await
+                .map_err(Failure::from)?;
+            self.prev = with_running;
+        }
         events::publish(
             self.ctx,
             self.app,

@@ -420,6 +420,9 @@ impl SyncEngine {
     /// applying the same object to it again changes nothing, so the
     /// comparison after the sync needs no dry-run until the object changes.
     fn remember_applied(&self, target: &Target, r: &ResourceDiff, live: &Value) {
+        if let Some(cache) = &self.live {
+            cache.keep(&r.key, live);
+        }
         let Some(desired) = &r.desired else { return };
         let rules = ignore::matching(&target.ignore_differences, &r.key);
         if rules.is_empty() && r.error.is_none() && r.shared_with.is_none() {

@@ -458,25 +458,39 @@ impl SyncEngine {
         Ok(fetched.into_iter().flatten().collect())
     }
 
-    /// The live object `key`: `known` (what an apply just returned) while
-    /// the tracked-object index shows the object at its resource version,
-    /// otherwise read from the server.
+    /// The live object `key`: `known` (what an apply just returned), or the
+    /// one kept by the live cache, while the tracked-object index shows the
+    /// object at its resource version; otherwise read from the server.
     async fn read_live(
         &self,
         key: &ObjectKey,
         resolved: &Resolved,
         known: Option<&Value>,
     ) -> Result<Option<Value>, SyncError> {
+        let current = self.index.lookup(resolved, &key.namespace, &key.name);
         if let Some(obj) = known {
             let version = resource_version(obj).and_then(|v| v.parse::<u64>().ok());
-            let current = self.index.lookup(resolved, &key.namespace, &key.name);
             if version.is_some() && current == Some(version) {
                 return Ok(Some(obj.clone()));
             }
         }
+        if let (Some(live), Some(Some(version))) = (&self.live, current)
+            && let Some(obj) = live.at(key, version)
+        {
+            return Ok(Some(obj));
+        }
         let api = kubeapi::api(&self.client, resolved, &key.namespace);
         match api.get_opt(&key.name).await {
-            Ok(found) => Ok(found.map(|obj| kubeapi::to_value(obj, resolved))),
+            Ok(found) => {
+                let found = found.map(|obj| kubeapi::to_value(obj, resolved));
+                if let Some(live) = &self.live {
+                    match &found {
+                        Some(obj) => live.keep(key, obj),
+                        None => live.forget(key),
+                    }
+                }
+                Ok(found)
+            }
             // The kind is no longer served.
             Err(e) if kubeapi::status_code(&e) == Some(404) => Ok(None),
             Err(source) => Err(SyncError::Object {

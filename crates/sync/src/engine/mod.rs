@@ -16,6 +16,7 @@ use kube::Client;
 
 use crate::discovery::Catalog;
 use crate::index::TrackedIndex;
+use crate::live::LiveObjects;
 use crate::rejections::Rejections;
 use crate::verdicts::Verdicts;
 
@@ -36,6 +37,7 @@ pub struct SyncEngine {
     client: Client,
     catalog: Arc<Catalog>,
     index: Arc<TrackedIndex>,
+    live: Option<Arc<LiveObjects>>,
     verdicts: Arc<Verdicts>,
     rejections: Arc<Rejections>,
     field_manager: String,
@@ -51,6 +53,7 @@ impl SyncEngine {
         SyncEngine {
             catalog: Arc::new(Catalog::new(client.clone())),
             index: Arc::new(TrackedIndex::new(client.clone())),
+            live: None,
             verdicts: Arc::new(Verdicts::default()),
             rejections: Arc::new(Rejections::default()),
             client,
@@ -67,6 +70,18 @@ impl SyncEngine {
         // Verdicts were reached by dry-runs (and applies) as the previous manager.
         self.verdicts = Arc::new(Verdicts::default());
         self.rejections = Arc::new(Rejections::default());
+        self
+    }
+
+    /// Keeps the live objects a diff reads and a sync writes, and takes them
+    /// as live while the tracked-object index shows them unchanged, instead
+    /// of reading them again. A change lands in the index a few milliseconds
+    /// after it is made: use this only where each change the index sees
+    /// leads to another diff (self-heal listening to
+    /// [`SyncEngine::tracked_changes`]), so a diff in that window is
+    /// followed by one that sees the change.
+    pub fn with_live_cache(mut self) -> Self {
+        self.live = Some(Arc::new(LiveObjects::default()));
         self
     }
 

@@ -6,8 +6,29 @@
 use std::collections::BTreeMap;
 
 use crate::hooks::HookType;
-use crate::model::{Hook, ResourceDiff};
+use crate::model::{Comparison, Hook, ResourceDiff, ResourceState, Target};
 use crate::order::Phase;
+
+impl Comparison {
+    /// Whether [`crate::SyncEngine::sync`] of this comparison for `target`
+    /// never waits: no hooks to run, everything to apply in one phase and
+    /// wave, no CustomResourceDefinition to wait for. Such a sync has no
+    /// progress to report while it runs.
+    pub fn syncs_without_waiting(&self, target: &Target) -> bool {
+        if target.hooks && target.resources.is_none() && !self.hooks.is_empty() {
+            return false;
+        }
+        let to_apply: Vec<&ResourceDiff> = self
+            .resources
+            .iter()
+            .filter(|r| target.selects(&r.key) && r.state != ResourceState::RequiresPruning)
+            .collect();
+        let crd = to_apply
+            .iter()
+            .any(|r| r.key.kind == "CustomResourceDefinition" && r.state != ResourceState::Synced);
+        !crd && plan(to_apply, &[]).len() <= 1
+    }
+}
 
 /// One wave of one phase.
 pub(super) struct Step<'a> {
