@@ -113,7 +113,6 @@ pub(super) fn of_type(hooks: &[Hook], t: HookType) -> Vec<Step<'_>> {
 mod tests {
     use super::*;
     use crate::hooks::{DeletePolicy, HookSpec};
-    use crate::model::ResourceState;
     use crate::options::SyncOptions;
     use driftless_render::{Object, ObjectKey};
     use serde_json::json;
@@ -214,5 +213,49 @@ mod tests {
         let steps = plan(vec![&a, &b], &[]);
         assert_eq!(steps.len(), 2);
         assert!(sync_fail(&[]).is_empty());
+    }
+
+    #[test]
+    fn only_a_sync_of_one_wave_without_hooks_or_crds_never_waits() {
+        let cmp = |resources: Vec<ResourceDiff>, hooks: Vec<Hook>| Comparison {
+            resources,
+            hooks,
+            ..Default::default()
+        };
+        let target = Target {
+            hooks: true,
+            ..Target::default()
+        };
+        let one_wave = cmp(vec![resource("a", 0), resource("b", 0)], vec![]);
+        assert!(one_wave.syncs_without_waiting(&target));
+        assert!(cmp(vec![], vec![]).syncs_without_waiting(&target));
+
+        let two_waves = cmp(vec![resource("a", 0), resource("b", 1)], vec![]);
+        assert!(!two_waves.syncs_without_waiting(&target));
+        let with_hook = cmp(
+            vec![resource("a", 0)],
+            vec![hook("smoke", &[HookType::PostSync], 0)],
+        );
+        assert!(!with_hook.syncs_without_waiting(&target));
+        // Hooks that do not run (Target::hooks off) make no wait.
+        let no_hooks = Target {
+            hooks: false,
+            ..Target::default()
+        };
+        assert!(with_hook.syncs_without_waiting(&no_hooks));
+
+        let mut crd = resource("widgets.example.com", 0);
+        crd.key.kind = "CustomResourceDefinition".into();
+        let new_crd = cmp(vec![crd.clone(), resource("a", 0)], vec![]);
+        assert!(!new_crd.syncs_without_waiting(&target));
+        crd.state = ResourceState::Synced;
+        let unchanged_crd = cmp(vec![crd, resource("a", 0)], vec![]);
+        assert!(unchanged_crd.syncs_without_waiting(&target));
+
+        // An object to prune in another wave is no step of its own.
+        let mut pruned = resource("old", 3);
+        pruned.state = ResourceState::RequiresPruning;
+        let with_prune = cmp(vec![resource("a", 0), pruned], vec![]);
+        assert!(with_prune.syncs_without_waiting(&target));
     }
 }
