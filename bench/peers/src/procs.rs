@@ -7,10 +7,8 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
+use driftless_testkit::procfs;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
-
-/// Clock ticks per second of /proc/<pid>/stat (USER_HZ, 100 on Linux).
-const TICKS_PER_SECOND: f64 = 100.0;
 
 /// One running controller process; killed on drop.
 pub(crate) struct Proc {
@@ -79,36 +77,14 @@ impl Proc {
         Ok(())
     }
 
-    /// User + system CPU seconds so far.
+    /// User + system CPU seconds so far (0 once the process is gone).
     pub(crate) fn cpu_seconds(&self) -> f64 {
-        let stat =
-            std::fs::read_to_string(format!("/proc/{}/stat", self.pid())).unwrap_or_default();
-        // After the command name (in parentheses): utime and stime are the 12th and 13th fields.
-        let fields: Vec<&str> = stat
-            .rsplit(')')
-            .next()
-            .unwrap_or("")
-            .split_whitespace()
-            .collect();
-        let ticks = |i: usize| {
-            fields
-                .get(i)
-                .and_then(|v| v.parse::<f64>().ok())
-                .unwrap_or(0.0)
-        };
-        (ticks(11) + ticks(12)) / TICKS_PER_SECOND
+        procfs::cpu_seconds(self.pid()).unwrap_or(0.0)
     }
 
-    /// Peak resident set size so far, in MiB (VmHWM).
+    /// Peak resident set size so far, in MiB (VmHWM; 0 once the process is gone).
     pub(crate) fn peak_rss_mib(&self) -> f64 {
-        let status =
-            std::fs::read_to_string(format!("/proc/{}/status", self.pid())).unwrap_or_default();
-        status
-            .lines()
-            .find_map(|l| l.strip_prefix("VmHWM:"))
-            .and_then(|v| v.split_whitespace().next()?.parse::<f64>().ok())
-            .unwrap_or(0.0)
-            / 1024.0
+        procfs::peak_rss_mib(self.pid()).unwrap_or(0.0)
     }
 
     /// Waits (up to `limit`) until `/readyz` answers 200.

@@ -110,6 +110,19 @@ impl Engine {
             .map_err(StageError::from_display)
     }
 
+    /// [`driftless_sync::SyncEngine::diff_after_sync`].
+    pub async fn diff_after_sync(
+        &self,
+        target: &driftless_sync::Target,
+        desired: Vec<driftless_render::Object>,
+        result: &driftless_sync::SyncResult,
+    ) -> Result<driftless_sync::Comparison, StageError> {
+        self.0
+            .diff_after_sync(target, desired, result)
+            .await
+            .map_err(StageError::from_display)
+    }
+
     /// [`driftless_sync::SyncEngine::sync`].
     pub async fn sync(
         &self,

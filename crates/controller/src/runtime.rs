@@ -162,11 +162,15 @@ pub async fn start(
     })?;
     let cache = Arc::new(cache);
     let source = Arc::new(GitSource::new(cache.clone(), metrics.clone()));
-    let engine = Engine(
-        SyncEngine::new(client.clone())
-            .with_field_manager(config.field_manager.clone())
-            .with_wave_timeout(config.wave_timeout),
-    );
+    let mut engine = SyncEngine::new(client.clone())
+        .with_field_manager(config.field_manager.clone())
+        .with_wave_timeout(config.wave_timeout);
+    // Every change the index sees requeues its owner: a diff may take the
+    // objects it shows unchanged from the engine's cache.
+    if config.watch_managed {
+        engine = engine.with_live_cache();
+    }
+    let engine = Engine(engine);
     let recorder = Recorder::new(
         client.clone(),
         Reporter {

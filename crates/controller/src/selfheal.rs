@@ -1,6 +1,8 @@
 //! Self-heal: every change to a tracked object (drift, a deletion, a new
 //! tracking annotation) requeues the owner its tracking annotation names,
-//! an Application or a Kustomization, at once; whether to re-sync, and how
+//! an Application or a Kustomization, after [`SETTLE`]: the changes an
+//! owner's objects see in that time (a Deployment's status updates as it
+//! rolls out) make one reconcile, not one each. Whether to re-sync, and how
 //! soon after the last self-heal, is the reconcile's call.
 //!
 //! There are no watches here: the sync engine's index of tracked objects
@@ -10,7 +12,8 @@
 //! sync engine (the controller's own, and one per impersonated
 //! ServiceAccount).
 
-use std::sync::{Mutex, Weak};
+use std::collections::HashSet;
+use std::sync::{Arc, Mutex, Weak};
 use std::time::Duration;
 
 use driftless_sync::SyncEngine;
@@ -23,6 +26,10 @@ use crate::context::Context;
 /// about for 15 minutes, so owners with longer intervals are compared at
 /// least this often to keep their objects watched.
 pub const KEEP_WATCHING: Duration = Duration::from_secs(10 * 60);
+
+/// How long after the first change to an owner's objects it is requeued
+/// (later changes in that time ride along).
+pub const SETTLE: Duration = Duration::from_millis(200);
 
 /// The running listeners.
 #[derive(Default)]
@@ -91,6 +98,8 @@ fn writers_of<'a>(live: &'a serde_json::Value, own: &str) -> Vec<&'a str> {
 }
 
 async fn requeue_owners(mut changes: tokio::sync::broadcast::Receiver<String>, ctx: Weak<Context>) {
+    // Owners (by tracking name) with a requeue already on its way.
+    let pending: Arc<Mutex<HashSet<String>>> = Arc::default();
     loop {
         let tracking_name = match changes.recv().await {
             Ok(name) => name,
@@ -100,10 +109,34 @@ async fn requeue_owners(mut changes: tokio::sync::broadcast::Receiver<String>, c
             }
             Err(RecvError::Closed) => return,
         };
-        let Some(ctx) = ctx.upgrade() else { return };
-        if let Some(owner) = ctx.owner_by_tracking_name(&tracking_name) {
-            ctx.trigger_owner(&owner);
+        if ctx.strong_count() == 0 {
+            return;
         }
+        let first = pending
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(tracking_name.clone());
+        if first {
+            tokio::spawn(requeue_later(tracking_name, ctx.clone(), pending.clone()));
+        }
+    }
+}
+
+/// Requeues the owner named `tracking_name` after [`SETTLE`].
+async fn requeue_later(
+    tracking_name: String,
+    ctx: Weak<Context>,
+    pending: Arc<Mutex<HashSet<String>>>,
+) {
+    tokio::time::sleep(SETTLE).await;
+    // Changes from here on need a requeue of their own.
+    pending
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .remove(&tracking_name);
+    let Some(ctx) = ctx.upgrade() else { return };
+    if let Some(owner) = ctx.owner_by_tracking_name(&tracking_name) {
+        ctx.trigger_owner(&owner);
     }
 }
 

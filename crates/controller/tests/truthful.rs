@@ -293,3 +293,41 @@ async fn each_event_describes_its_own_occurrence() {
     assert!(of(&second).contains("1 configured"), "{events:?}");
     assert!(!of(&second).contains("created"), "{events:?}");
 }
+
+/// A fetch that takes long shows in the status while it runs: a new
+/// Application reads Unknown (not blank) with no error, as the fetch has not
+/// failed; once the fetch ends it syncs. (A quick fetch writes nothing
+/// before its outcome.)
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_slow_fetch_shows_unknown_while_it_runs() {
+    let h = Harness::start("truth-slow", Duration::from_secs(600)).await;
+    let dest = h.namespace("truth-slow-dest").await;
+    let repo = h.git.create_repo("truth/slow");
+    repo.write("app/cm.yaml", &config_map("slow", "one"));
+    repo.commit("one object");
+    h.git.stall("truth/slow");
+    h.apply(&common::application_yaml(
+        "slow",
+        &h.apps_ns,
+        &h.git.http_url_with_credentials("truth/slow"),
+        "app",
+        &dest,
+        AUTOMATED,
+    ));
+    let app = h
+        .wait_app("slow", "Unknown while the fetch hangs", |a| {
+            sync_code(a) == Some(SyncStatusCode::Unknown)
+        })
+        .await;
+    let status = app.status.clone().unwrap_or_default();
+    assert!(status.health.is_some(), "HEALTH is not blank: {status:?}");
+    assert!(
+        condition_with(&app, condition::COMPARISON_ERROR, "").is_none(),
+        "the fetch has not failed: {status:?}"
+    );
+    h.git.unstall("truth/slow");
+    h.wait_app("slow", "Synced once the fetch ends", |a| {
+        sync_code(a) == Some(SyncStatusCode::Synced)
+    })
+    .await;
+}

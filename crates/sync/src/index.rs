@@ -1,17 +1,22 @@
 //! An index of the live objects that carry a tracking annotation, per kind
-//! and namespace: which Application each one names. It is how a diff finds
-//! objects to prune without listing whole kinds for every Application.
+//! and namespace: which Application each one names, at which resource
+//! version. It is how a diff finds objects to prune without listing whole
+//! kinds for every Application, and how the diff right after a sync knows
+//! that what an apply returned is still the live object
+//! ([`TrackedIndex::lookup`]).
 //!
 //! Each scope (a kind in a namespace, or in all of them) is kept current by
 //! one metadata-only watch, started the first time a diff asks about it and
-//! shared by every Application syncing into it. The index holds only names
-//! and Application names, never objects: a diff fetches each candidate it
-//! finds, so a stale entry costs one GET and is never acted on. Every change
-//! a watch sees to a tracked object is also announced with the owner it
-//! concerns ([`crate::SyncEngine::tracked_changes`]): that is how self-heal
-//! hears of drift, without watches of its own. Objects this
+//! shared by every Application syncing into it. The index holds only names,
+//! resource versions and Application names, never objects: a diff fetches
+//! each candidate it finds, so a stale entry costs one GET and is never acted
+//! on. Every change a watch sees to a tracked object is also announced with
+//! the owner it concerns ([`crate::SyncEngine::tracked_changes`]): that is
+//! how self-heal hears of drift, without watches of its own. Objects this
 //! engine applies are recorded at once ([`TrackedIndex::record`]), so a diff
-//! right after a sync sees what the sync created even before the watch does.
+//! right after a sync sees what the sync created even before the watch does;
+//! the watch's report of exactly that write (same resource version, same
+//! owner) is not announced again: the engine's own write is no drift.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -39,12 +44,14 @@ const IDLE: Duration = Duration::from_secs(15 * 60);
 /// How long the first list of a scope may take.
 const READY_TIMEOUT: Duration = Duration::from_secs(120);
 
-/// One tracked object: the Application its annotation names, and the
-/// resource version that said so.
+/// One tracked object: the Application its annotation names, the resource
+/// version that said so, and whether that version is one this engine wrote
+/// itself (not yet reported by the watch).
 #[derive(Clone, Debug, PartialEq, Eq)]
 struct Entry {
     app: String,
     version: u64,
+    ours: bool,
 }
 
 /// (namespace, name) → entry.
@@ -103,23 +110,34 @@ fn tracked_app(annotation: Option<&str>) -> Option<String> {
     annotation.and_then(parse_tracking_id).map(|id| id.app)
 }
 
-/// Records what an object's metadata says into `entries`, unless an entry
-/// from a later resource version is there already.
-fn upsert(entries: &mut Entries, id: (String, String), app: Option<String>, version: u64) {
-    let newer = entries
-        .get(&id)
-        .is_none_or(|e| version == 0 || e.version == 0 || version >= e.version);
+/// Records what an object's metadata says into `entries` (`ours`: as this
+/// engine wrote it), unless an entry from a later resource version is there
+/// already. Returns whether it was this engine's own write coming back
+/// from the watch (same version, same owner): no change to announce.
+fn upsert(
+    entries: &mut Entries,
+    id: (String, String),
+    app: Option<String>,
+    version: u64,
+    ours: bool,
+) -> bool {
+    let existing = entries.get(&id);
+    let echo = !ours
+        && version != 0
+        && existing.is_some_and(|e| e.ours && e.version == version && Some(&e.app) == app.as_ref());
+    let newer = existing.is_none_or(|e| version == 0 || e.version == 0 || version >= e.version);
     if !newer {
-        return;
+        return false;
     }
     match app {
         Some(app) => {
-            entries.insert(id, Entry { app, version });
+            entries.insert(id, Entry { app, version, ours });
         }
         None => {
             entries.remove(&id);
         }
     }
+    echo
 }
 
 /// Forgets a deleted object, unless a later resource version recreated it.
@@ -138,7 +156,9 @@ impl ScopeEntries {
     fn apply(&mut self, meta: &PartialObjectMeta<DynamicObject>) -> Vec<String> {
         let (id, app, version) = describe(meta);
         let before = self.current.get(&id).map(|e| e.app.clone());
-        upsert(&mut self.current, id, app.clone(), version);
+        if upsert(&mut self.current, id, app.clone(), version, false) {
+            return Vec::new();
+        }
         owners(before, app)
     }
 
@@ -152,7 +172,13 @@ impl ScopeEntries {
 
     fn init_apply(&mut self, meta: &PartialObjectMeta<DynamicObject>) {
         let (id, app, version) = describe(meta);
-        upsert(self.relisting.get_or_insert_default(), id, app, version);
+        upsert(
+            self.relisting.get_or_insert_default(),
+            id,
+            app,
+            version,
+            false,
+        );
     }
 
     /// Replaces the entries with the fresh list, keeping those recorded
@@ -370,6 +396,34 @@ impl TrackedIndex {
             .collect())
     }
 
+    /// What the watch of `resolved`'s scope for `namespace` knows of the
+    /// object `namespace/name`: `None` when that scope is not watched or
+    /// its first list is not complete, `Some(None)` when it is not tracked
+    /// (or does not exist), `Some(Some(v))` its resource version.
+    pub(crate) fn lookup(
+        &self,
+        resolved: &Resolved,
+        namespace: &str,
+        name: &str,
+    ) -> Option<Option<u64>> {
+        let res = &resolved.resource;
+        let ns = (resolved.namespaced && !namespace.is_empty()).then(|| namespace.to_string());
+        let key = (res.group.clone(), res.version.clone(), res.kind.clone(), ns);
+        let scope = self.scopes().get(&key)?.clone();
+        if *scope.ready.borrow() != Readiness::Ready {
+            return None;
+        }
+        let entries = scope.entries.lock().unwrap_or_else(|p| p.into_inner());
+        match entries
+            .current
+            .get(&(namespace.to_string(), name.to_string()))
+        {
+            None => Some(None),
+            Some(e) if e.version == 0 => None,
+            Some(e) => Some(Some(e.version)),
+        }
+    }
+
     /// Records an object this engine just wrote (as the server returned
     /// it) in every watched scope of its kind that holds it, so the next
     /// diff finds it even before the watch reports it.
@@ -396,9 +450,9 @@ impl TrackedIndex {
         for scope in scopes {
             let mut entries = scope.entries.lock().unwrap_or_else(|p| p.into_inner());
             let id = (namespace.clone(), name.clone());
-            upsert(&mut entries.current, id.clone(), app.clone(), version);
+            upsert(&mut entries.current, id.clone(), app.clone(), version, true);
             if let Some(relisting) = entries.relisting.as_mut() {
-                upsert(relisting, id, app.clone(), version);
+                upsert(relisting, id, app.clone(), version, true);
             }
         }
     }
@@ -412,14 +466,18 @@ mod tests {
         ("ns".to_string(), name.to_string())
     }
 
+    fn app_of(entries: &Entries, name: &str) -> Option<String> {
+        entries.get(&id(name)).map(|e| e.app.clone())
+    }
+
     #[test]
     fn later_versions_win() {
         let mut entries = Entries::new();
-        upsert(&mut entries, id("a"), Some("one".into()), 10);
-        upsert(&mut entries, id("a"), Some("two".into()), 9);
-        assert_eq!(entries[&id("a")].app, "one");
-        upsert(&mut entries, id("a"), Some("two".into()), 11);
-        assert_eq!(entries[&id("a")].app, "two");
+        upsert(&mut entries, id("a"), Some("one".into()), 10, false);
+        upsert(&mut entries, id("a"), Some("two".into()), 9, false);
+        assert_eq!(app_of(&entries, "a").as_deref(), Some("one"));
+        upsert(&mut entries, id("a"), Some("two".into()), 11, false);
+        assert_eq!(app_of(&entries, "a").as_deref(), Some("two"));
         // An older delete does not remove a newer object.
         remove(&mut entries, &id("a"), 10);
         assert!(entries.contains_key(&id("a")));
@@ -430,11 +488,28 @@ mod tests {
     #[test]
     fn untracked_objects_are_forgotten() {
         let mut entries = Entries::new();
-        upsert(&mut entries, id("a"), Some("one".into()), 1);
-        upsert(&mut entries, id("a"), None, 2);
+        upsert(&mut entries, id("a"), Some("one".into()), 1, false);
+        upsert(&mut entries, id("a"), None, 2, false);
         assert!(entries.is_empty());
-        upsert(&mut entries, id("b"), None, 1);
+        upsert(&mut entries, id("b"), None, 1, false);
         assert!(entries.is_empty());
+    }
+
+    #[test]
+    fn only_the_exact_echo_of_our_own_write_is_silent() {
+        let mut entries = Entries::new();
+        let ours = Some("one".to_string());
+        // Our write at 5, then the watch reports exactly it: silent.
+        assert!(!upsert(&mut entries, id("a"), ours.clone(), 5, true));
+        assert!(upsert(&mut entries, id("a"), ours.clone(), 5, false));
+        // Reported once: a second report of 5 is no echo any more.
+        assert!(!upsert(&mut entries, id("a"), ours.clone(), 5, false));
+        // Our write at 7, but the watch reports another writer's 8, or 7
+        // with another owner: both are changes.
+        upsert(&mut entries, id("a"), ours.clone(), 7, true);
+        assert!(!upsert(&mut entries, id("a"), ours.clone(), 8, false));
+        upsert(&mut entries, id("b"), ours.clone(), 7, true);
+        assert!(!upsert(&mut entries, id("b"), Some("two".into()), 7, false));
     }
 
     #[test]
@@ -445,6 +520,7 @@ mod tests {
             Entry {
                 app: "a".into(),
                 version: 1,
+                ours: false,
             },
         );
         entries.relisting = Some(Entries::new());
@@ -453,6 +529,7 @@ mod tests {
             id("kept"),
             Some("a".into()),
             2,
+            false,
         );
         entries.init_done();
         assert!(entries.relisting.is_none());

@@ -62,9 +62,11 @@
 //!   objects to prune are found through one metadata-only watch per kind and
 //!   namespace (started on first use, shared by every Application syncing
 //!   there; objects this engine applies are known at once, those another
-//!   writer annotates once the watch reports them); and a dry-run is skipped
-//!   when neither the desired object nor the live one (its resource version)
-//!   changed since they were found in sync.
+//!   writer annotates once the watch reports them); a dry-run is skipped
+//!   when neither the desired object nor the live one (apart from its
+//!   status) changed since they were found in sync or applied; and the
+//!   comparison right after a sync ([`SyncEngine::diff_after_sync`]) takes
+//!   what the applies returned as the live objects.
 //! - Deleting an Application (its finalizer): call
 //!   [`SyncEngine::delete_tracked`] until its [`Deletion`] is finished; only
 //!   `Delete=false` keeps an object, and objects already being deleted are
@@ -96,6 +98,7 @@ pub mod ignore;
 mod index;
 pub mod jq;
 mod kubeapi;
+mod live;
 pub mod model;
 pub mod normalize;
 pub mod options;

@@ -7,6 +7,8 @@ use driftless_api::{
 };
 use driftless_render::{Object, ObjectKey};
 use kube::discovery::ApiResource;
+use std::collections::HashMap;
+
 use serde_json::Value;
 
 use crate::discovery::Resolved;
@@ -388,6 +390,9 @@ pub struct SyncResult {
     pub writes: usize,
     /// True when the sync stopped because [`Target::stop`] was requested.
     pub terminated: bool,
+    /// What the server answered to each apply: the live objects right
+    /// after the sync ([`crate::SyncEngine::diff_after_sync`]).
+    pub(crate) applied: HashMap<ObjectKey, Value>,
 }
 
 impl SyncResult {

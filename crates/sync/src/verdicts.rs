@@ -2,12 +2,14 @@
 //! an unchanged live object needs no server-side dry-run.
 //!
 //! A verdict is recorded only when a dry-run showed the desired object equal
-//! to the live one, and it is keyed by everything that decided it: the
-//! object's identity, the live object's uid and resource version, the
-//! desired object as applied, and the ignoreDifferences rules that matched.
-//! Any change to one of them (a write to the live object bumps its resource
-//! version) misses, and the object is dry-run again. Only a fingerprint is
-//! kept per object, never the objects.
+//! to the live one (or the live object is what the server answered to an
+//! apply of the desired one), and it is keyed by everything that decided
+//! it: the object's identity, the live object apart from what a comparison
+//! never looks at (its status, resource version, and the field managers of
+//! its status subresource), the desired object as applied, and the
+//! ignoreDifferences rules that matched. Any change to one of them misses,
+//! and the object is dry-run again; a status update (a Deployment rolling
+//! out) does not. Only a fingerprint is kept per object, never the objects.
 
 use std::collections::HashMap;
 use std::hash::{DefaultHasher, Hash, Hasher};
@@ -33,16 +35,36 @@ pub(crate) fn fingerprint(
     live: &Value,
     rules: &[&ResourceIgnoreDifferences],
 ) -> Option<u64> {
-    let meta = |p: &str| live.pointer(p).and_then(Value::as_str);
-    let version = meta("/metadata/resourceVersion").filter(|v| !v.is_empty())?;
+    live.pointer("/metadata/resourceVersion")
+        .and_then(Value::as_str)
+        .filter(|v| !v.is_empty())?;
     let mut h = DefaultHasher::new();
-    version.hash(&mut h);
-    meta("/metadata/uid").hash(&mut h);
+    serde_json::to_string(&compared_part(live))
+        .unwrap_or_default()
+        .hash(&mut h);
     serde_json::to_string(&desired.0)
         .unwrap_or_default()
         .hash(&mut h);
     format!("{rules:?}").hash(&mut h);
     Some(h.finish())
+}
+
+/// `live` without what no comparison looks at and a status update changes:
+/// the status, the resource version, and the status subresource's entries
+/// of the field managers.
+fn compared_part(live: &Value) -> Value {
+    let mut part = live.clone();
+    let Some(map) = part.as_object_mut() else {
+        return part;
+    };
+    map.shift_remove("status");
+    if let Some(meta) = map.get_mut("metadata").and_then(Value::as_object_mut) {
+        meta.shift_remove("resourceVersion");
+        if let Some(Value::Array(managers)) = meta.get_mut("managedFields") {
+            managers.retain(|m| m.get("subresource").and_then(Value::as_str) != Some("status"));
+        }
+    }
+    part
 }
 
 impl Verdicts {
@@ -96,8 +118,14 @@ mod tests {
         verdicts.record(&key, f, true);
         assert!(verdicts.is_synced(&key, f.expect("a fingerprint")));
 
-        let newer = fingerprint(&desired(), &live("6"), &[]).expect("a fingerprint");
+        let mut relabelled = live("6");
+        relabelled["metadata"]["labels"] = json!({"team": "b"});
+        let newer = fingerprint(&desired(), &relabelled, &[]).expect("a fingerprint");
         assert!(!verdicts.is_synced(&key, newer));
+        let mut other = live("5");
+        other["metadata"]["uid"] = json!("u2");
+        let recreated = fingerprint(&desired(), &other, &[]).expect("a fingerprint");
+        assert!(!verdicts.is_synced(&key, recreated));
         let mut changed = desired();
         changed.0.insert("data".into(), json!({"a": "2"}));
         let edited = fingerprint(&changed, &live("5"), &[]).expect("a fingerprint");
@@ -109,6 +137,28 @@ mod tests {
         };
         let ruled = fingerprint(&desired(), &live("5"), &[&rule]).expect("a fingerprint");
         assert!(!verdicts.is_synced(&key, ruled));
+    }
+
+    #[test]
+    fn a_status_update_keeps_the_verdict() {
+        let key = desired().key();
+        let verdicts = Verdicts::default();
+        let mut before = live("5");
+        before["metadata"]["managedFields"] = json!([
+            {"manager": "driftless", "operation": "Apply", "time": "t1"},
+            {"manager": "kcm", "operation": "Update", "subresource": "status", "time": "t1"}]);
+        before["status"] = json!({"replicas": 0});
+        verdicts.record(&key, fingerprint(&desired(), &before, &[]), true);
+        let mut after = before.clone();
+        after["metadata"]["resourceVersion"] = json!("6");
+        after["metadata"]["managedFields"][1]["time"] = json!("t2");
+        after["status"] = json!({"replicas": 0, "observedGeneration": 1});
+        let f = fingerprint(&desired(), &after, &[]).expect("a fingerprint");
+        assert!(verdicts.is_synced(&key, f));
+        // Another writer of the object itself is a change.
+        after["metadata"]["managedFields"][0]["time"] = json!("t2");
+        let f = fingerprint(&desired(), &after, &[]).expect("a fingerprint");
+        assert!(!verdicts.is_synced(&key, f));
     }
 
     #[test]

@@ -106,3 +106,61 @@ async fn the_index_announces_changes_to_tracked_objects_by_owner() {
         .expect("deleting the ConfigMap");
     notice_for(&mut changes, "another").await;
 }
+
+/// The data of the live ConfigMap `key` as a diff saw it.
+fn live_mode(cmp: &driftless_sync::Comparison, key: &driftless_render::ObjectKey) -> String {
+    resource(cmp, key)
+        .live
+        .as_ref()
+        .and_then(|l| l.pointer("/data/mode"))
+        .and_then(|m| m.as_str())
+        .unwrap_or_default()
+        .to_string()
+}
+
+/// The comparison right after a sync takes what the apply returned as the
+/// live object (in sync with what was applied), but not once the index has
+/// seen another writer change it: then the object is read again.
+#[tokio::test]
+async fn the_comparison_after_a_sync_sees_later_edits() {
+    let env = env("tracked-after").await;
+    let target = env.target("after");
+    env.sync_ok(&target, &[config_map("settings", json!({"mode": "one"}))])
+        .await;
+    let edited = [config_map("settings", json!({"mode": "two"}))];
+    let result = env.sync_ok(&target, &edited).await;
+    let settings = key("", "ConfigMap", &env.ns, "settings");
+    let after = env
+        .engine
+        .diff_after_sync(&target, objs(&edited), &result)
+        .await
+        .expect("the comparison after the sync");
+    assert_eq!(state(&after, &settings), ResourceState::Synced);
+    assert_eq!(live_mode(&after, &settings), "two");
+
+    env.cp
+        .kubectl(&[
+            "-n",
+            &env.ns,
+            "patch",
+            "configmap/settings",
+            "--type=merge",
+            "-p",
+            r#"{"data":{"mode":"three"}}"#,
+        ])
+        .expect("editing by hand");
+    let drifted = env
+        .eventually("the edit seen after the sync", || async {
+            let cmp = env
+                .engine
+                .diff_after_sync(&target, objs(&edited), &result)
+                .await
+                .expect("the comparison after the sync");
+            (state(&cmp, &settings) == ResourceState::OutOfSync).then_some(cmp)
+        })
+        .await;
+    assert_eq!(live_mode(&drifted, &settings), "three");
+    // A plain diff reads the server too.
+    let plain = env.diff(&target, &edited).await;
+    assert_eq!(state(&plain, &settings), ResourceState::OutOfSync);
+}

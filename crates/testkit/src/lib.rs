@@ -8,6 +8,7 @@ pub mod faults;
 pub mod git;
 pub mod helm;
 pub mod metrics;
+pub mod procfs;
 
 /// A TCP port on 127.0.0.1 that was free a moment ago.
 pub fn free_port() -> u16 {

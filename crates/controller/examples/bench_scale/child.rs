@@ -6,8 +6,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-/// Clock ticks per second of /proc/<pid>/stat (USER_HZ, 100 on Linux).
-const TICKS_PER_SECOND: f64 = 100.0;
+use driftless_testkit::procfs;
 
 /// A running `driftless controller`; killed on drop.
 pub struct ControllerProcess {
@@ -78,42 +77,19 @@ impl ControllerProcess {
 
     /// User + system CPU seconds the child has used so far.
     pub fn cpu_seconds(&self) -> f64 {
-        let stat = std::fs::read_to_string(format!("/proc/{}/stat", self.pid()))
-            .expect("the controller's /proc/<pid>/stat");
-        // Fields after the command name, which is in parentheses and may
-        // contain spaces: utime and stime are the 12th and 13th of them.
-        let fields: Vec<&str> = stat
-            .rsplit(')')
-            .next()
-            .unwrap_or("")
-            .split_whitespace()
-            .collect();
-        let ticks = |i: usize| fields.get(i).and_then(|v| v.parse::<f64>().ok());
-        let (user, system) = (ticks(11), ticks(12));
-        (user.expect("utime") + system.expect("stime")) / TICKS_PER_SECOND
+        procfs::cpu_seconds(self.pid()).expect("the controller's /proc/<pid>/stat")
     }
 
     /// The child's peak resident set size so far, in MiB (VmHWM).
     pub fn peak_rss_mib(&self) -> f64 {
-        self.status_kib("VmHWM:") / 1024.0
+        procfs::peak_rss_mib(self.pid()).expect("VmHWM in the controller's /proc/<pid>/status")
     }
 
     /// The child's current resident set size, in MiB (VmRSS).
     pub fn rss_mib(&self) -> f64 {
-        self.status_kib("VmRSS:") / 1024.0
+        procfs::rss_mib(self.pid()).expect("VmRSS in the controller's /proc/<pid>/status")
     }
 
-    fn status_kib(&self, field: &str) -> f64 {
-        let status = std::fs::read_to_string(format!("/proc/{}/status", self.pid()))
-            .expect("the controller's /proc/<pid>/status");
-        status
-            .lines()
-            .find(|l| l.starts_with(field))
-            .and_then(|l| l.split_whitespace().nth(1)?.parse::<f64>().ok())
-            .unwrap_or_else(|| panic!("no {field} in /proc/<pid>/status"))
-    }
-
-    /// Waits (up to a minute) until its /readyz answers ok.
     pub async fn wait_ready(&mut self) {
         let started = Instant::now();
         loop {

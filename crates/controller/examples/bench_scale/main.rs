@@ -2,7 +2,7 @@
 //! (replicas 0), ServiceAccount, Service and Ingress from its own path, the
 //! shape of Flux's public benchmark. The controller runs as its own process
 //! (`driftless controller`, the release build; `$DRIFTLESS_CONTROLLER_BIN` overrides
-//! it, `$DRIFTLESS_CONTROLLER_ARGS` adds flags) against a local control plane
+//! it, `$DRIFTLESS_CONTROLLER_ARGS` adds flags, `$DRIFTLESS_BENCH_LOG` keeps its log) against a local control plane
 //! and Git server. Prints the time from applying the Applications (eight
 //! server-side applies in flight) to all Synced, the controller's peak RSS,
 //! and then its CPU time and Application writes during an idle minute (the
@@ -99,6 +99,40 @@ async fn apply_all(h: &common::Harness, n: usize, url: &str, dest: &str) {
         .buffer_unordered(APPLIERS)
         .collect::<Vec<()>>()
         .await;
+}
+
+/// The managed kinds of the app shape.
+const MANAGED: [&str; 4] = ["deployments", "services", "serviceaccounts", "ingresses"];
+
+/// Whether a request is of the kind the controller makes (reads, dry-runs
+/// and writes of the managed objects themselves, Application writes other
+/// than the benchmark's own applies, Events, Secrets), as opposed to the
+/// benchmark's client and kube-controller-manager (status subresources of
+/// the managed kinds, ReplicaSets, Endpoints, ...). The API server counts
+/// requests by verb and resource, not by client: this is the closest view.
+fn is_controllers((verb, resource): &(String, String)) -> bool {
+    let base = resource.split('/').next().unwrap_or("");
+    let sub = resource.contains('/');
+    match base {
+        _ if MANAGED.contains(&base) => !sub,
+        "applications" => verb == "PATCH",
+        "events" | "secrets" | "appprojects" => true,
+        _ => false,
+    }
+}
+
+/// The requests of [`is_controllers`] kind between `before` and `after`:
+/// their number, and described by verb and resource.
+fn controller_share(before: &metrics::Counts, after: &metrics::Counts) -> (f64, String) {
+    let only = |c: &metrics::Counts| -> metrics::Counts {
+        c.iter()
+            .filter(|(k, _)| is_controllers(k))
+            .map(|(k, v)| (k.clone(), *v))
+            .collect()
+    };
+    let (before, after) = (only(before), only(after));
+    let total: f64 = metrics::by_verb(&before, &after).values().sum();
+    (total, metrics::describe(&before, &after, 24))
 }
 
 /// How many of the Applications report Synced.
@@ -210,6 +244,9 @@ async fn main() {
         }
     }
     let settled = settle.elapsed().as_secs_f64();
+    let settled_counts = metrics::snapshot(h.cp);
+    let all_settled = metrics::describe(&requests_before, &settled_counts, 24);
+    let (ours, ours_described) = controller_share(&requests_before, &settled_counts);
 
     let cpu0 = controller.cpu_seconds();
     let writes0 = controller.metric(WRITES).await;
@@ -232,6 +269,11 @@ async fn main() {
     let peak_mib = controller.peak_rss_mib();
     let idle_mib = controller.rss_mib();
     controller.stop();
+    // $DRIFTLESS_BENCH_LOG keeps the controller's log (set RUST_LOG to choose what it says).
+    if let Some(keep) = std::env::var_os("DRIFTLESS_BENCH_LOG") {
+        std::fs::copy(work.path().join("controller.log"), &keep)
+            .unwrap_or_else(|e| panic!("copying the controller log to {keep:?}: {e}"));
+    }
 
     let per_min = 60.0 / idle_secs as f64;
     println!(
@@ -250,6 +292,10 @@ async fn main() {
     println!(
         "  up to all Synced: {reconciles:.0} reconciles ({:.2}s each on average), {fetches:.0} Git fetches; API requests (all clients): {requests}",
         reconcile_secs / reconciles.max(1.0)
+    );
+    println!(
+        "  up to all Synced and settled: API requests (all clients): {all_settled}; of them the controller's kind ({:.1} per app): {ours_described}",
+        ours / n as f64
     );
     println!(
         "  controller peak RSS {peak_mib:.1} MiB (goal <= 100 MiB; Flux: {FLUX_MIB:.0} MiB, {:.1}x ours); {started_mib:.1} MiB at start, {synced_peak_mib:.1} MiB peak at all Synced, {idle_mib:.1} MiB idle",

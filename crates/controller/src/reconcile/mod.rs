@@ -356,18 +356,21 @@ impl<'a> Reconciler<'a> {
             m.path = source.path().to_string();
             m.target_revision = source.revision().to_string();
         });
-        if fetch {
-            self.before_fetch(operation, &repo, &wanted).await?;
-        }
+        // A slow fetch shows in the status while it runs.
+        let waiting = fetch.then(|| self.waiting_status(operation, &repo, &wanted));
         let hard = refresh == Some(Refresh::Hard);
+        let (writer, prev) = (self.writer(), self.prev.clone());
         // The leading source at the wanted revision, the others at theirs.
         let wanted: Vec<String> = std::iter::once(wanted)
             .chain(sources[1..].iter().map(|s| wanted_revision(s).to_string()))
             .collect();
         let sources: Vec<&ApplicationSource> = sources.iter().collect();
-        let found = self
-            .resolve_and_render_all(&sources, &wanted, fetch, hard)
-            .await?;
+        let work = self.resolve_and_render_all(&sources, &wanted, fetch, hard);
+        let (found, written) = writer.meanwhile(&prev, waiting, work).await;
+        if let Some(next) = written.map_err(Failure::from)? {
+            self.prev = next;
+        }
+        let found = found?;
         let (revision, rendered, revisions) = (found.revision, found.rendered, found.revisions);
         // What a sync is of: the revision, or for several sources every
         // source's revision (a values change in a ref source is a new one).

@@ -33,7 +33,9 @@ impl Reconciler<'_> {
         let stop = Stop::default();
         target.stop = stop.clone();
         let requested = self.app.spec.operation.is_some();
-        let mut poll = tokio::time::interval(self.ctx.config.progress_interval);
+        // The first look is one interval in (the Application was just read).
+        let every = self.ctx.config.progress_interval;
+        let mut poll = tokio::time::interval_at(tokio::time::Instant::now() + every, every);
         let ctx = self.ctx;
         let owner = self.owner();
         let sync = async {

@@ -170,15 +170,16 @@ impl<'a> Reconciler<'a> {
         })
     }
 
-    /// Before a fetch, which may take minutes on a slow remote: a new
-    /// Application shows Unknown instead of blank SYNC/HEALTH, and a
-    /// requested sync shows Running, fetching (the last known values stay).
-    pub(super) async fn before_fetch(
-        &mut self,
+    /// The status to show while a fetch is slow (it may take minutes on a
+    /// slow remote): a new Application shows Unknown instead of blank
+    /// SYNC/HEALTH, and a requested sync shows Running, fetching (the last
+    /// known values stay).
+    pub(super) fn waiting_status(
+        &self,
         operation: Option<&Operation>,
         repo: &str,
         revision: &str,
-    ) -> Result<(), Failure> {
+    ) -> driftless_api::ApplicationStatus {
         let running = operation
             .filter(|op| op.sync.is_some())
             .map(|op| OperationState {
@@ -189,10 +190,7 @@ impl<'a> Reconciler<'a> {
                 retry_count: Some(0),
                 ..Default::default()
             });
-        let next = status::waiting(&self.prev, running);
-        self.write_status(&next).await.map_err(Failure::from)?;
-        self.prev = next;
-        Ok(())
+        status::waiting(&self.prev, running)
     }
 
     /// Resolves `source` at `wanted` (fetching when `fetch`) and renders it:

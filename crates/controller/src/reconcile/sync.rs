@@ -252,12 +252,18 @@ impl<'a> Reconciler<'a> {
             }),
             ..Default::default()
         };
-        let before = Comparison::from_engine(&cmp);
-        let with_running = crate::status::running(&self.prev, running, &before, sha);
-        self.write_status(&with_running)
-            .await
-            .map_err(Failure::from)?;
-        self.prev = with_running;
+        // A sync that never waits is over before anyone could read that it
+        // runs: its outcome is the one write. One that waits (waves, hooks,
+        // CRDs) says it is Running first, so a restart in the middle of it
+        // is recorded as interrupted.
+        if !cmp.syncs_without_waiting(target) {
+            let before = Comparison::from_engine(&cmp);
+            let with_running = crate::status::running(&self.prev, running, &before, sha);
+            self.write_status(&with_running)
+                .await
+                .map_err(Failure::from)?;
+            self.prev = with_running;
+        }
         events::publish(
             self.ctx,
             self.app,
@@ -276,7 +282,7 @@ impl<'a> Reconciler<'a> {
             .metrics
             .sync_duration
             .observe(started.elapsed().as_secs_f64());
-        let (phase, message, result) = match outcome {
+        let (phase, message, result) = match &outcome {
             Ok(r) => {
                 let phase = if r.succeeded {
                     OperationPhase::Succeeded
@@ -285,7 +291,7 @@ impl<'a> Reconciler<'a> {
                 };
                 let (resources, dropped) =
                     bounded_results(r.resource_results(), crate::status::MAX_RESOURCES);
-                events::publish_pruned(self.ctx, self.app, reason::PRUNED, &r).await;
+                events::publish_pruned(self.ctx, self.app, reason::PRUNED, r).await;
                 let message = match dropped {
                     0 => r.message.clone(),
                     n => format!("{} ({n} unchanged resources not listed)", r.message),
@@ -346,10 +352,20 @@ impl<'a> Reconciler<'a> {
             source: Some(source.clone()),
             initiated_by,
         });
-        // Compare again so the status shows the cluster after the sync.
+        // Compare again so the status shows the cluster after the sync
+        // (what the applies returned is not read again).
         let mut after_target = target.clone();
         after_target.resources = None;
-        let after = match self.ctx.engine.diff(&after_target, desired.to_vec()).await {
+        let engine = &self.ctx.engine;
+        let compared = match &outcome {
+            Ok(r) => {
+                engine
+                    .diff_after_sync(&after_target, desired.to_vec(), r)
+                    .await
+            }
+            Err(_) => engine.diff(&after_target, desired.to_vec()).await,
+        };
+        let after = match compared {
             Ok(c) => Comparison::from_engine(&c),
             Err(e) => {
                 return Err(Error::Comparison {

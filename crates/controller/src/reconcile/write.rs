@@ -2,16 +2,90 @@
 //! handled operation or refresh annotation, and what follows a status
 //! (metrics, the parent's refresh).
 
-use driftless_api::ApplicationStatus;
-use kube::api::{Patch, PatchParams};
+use std::future::Future;
+use std::time::Duration;
+
+use driftless_api::{Application, ApplicationStatus};
+use kube::api::{Api, Patch, PatchParams};
 use serde_json::json;
 
+use crate::context::Context;
+use crate::cycle::AppId;
 use crate::error::{Error, Result};
 use crate::metrics::AppLabels;
 use crate::patch;
 use crate::status;
 
 use super::{REFRESH_ANNOTATION, Reconciler};
+
+/// How long a phase may take before the status says it is under way.
+const QUICK: Duration = Duration::from_secs(1);
+
+/// Writes one Application's status without borrowing its reconcile, so it
+/// can run beside a phase that does.
+pub(super) struct StatusWriter<'c> {
+    ctx: &'c Context,
+    api: Api<Application>,
+    id: AppId,
+    label: String,
+}
+
+impl StatusWriter<'_> {
+    /// Writes `next` over `prev` (only what changed, nothing when nothing did).
+    pub(super) async fn write(
+        &self,
+        prev: &ApplicationStatus,
+        next: &ApplicationStatus,
+    ) -> Result<()> {
+        if !status::differs(prev, next) {
+            return Ok(());
+        }
+        let old = serde_json::to_value(prev).unwrap_or_default();
+        let new = serde_json::to_value(next).unwrap_or_default();
+        let Some(diff) = patch::merge_diff(&old, &new) else {
+            return Ok(());
+        };
+        tracing::debug!(patch = %diff, "writing status");
+        let body = json!({ "status": diff });
+        let written = self
+            .api
+            .patch_status(&self.id.1, &PatchParams::default(), &Patch::Merge(&body))
+            .await
+            .map_err(|e| Error::kube(&self.label, "write status", e))?;
+        self.ctx.metrics.app_writes.inc();
+        let rv = written
+            .metadata
+            .resource_version
+            .as_deref()
+            .and_then(|v| v.parse::<u64>().ok());
+        self.ctx.memory(&self.id, |m| {
+            m.written = rv.map(|rv| (rv, next.clone()));
+        });
+        Ok(())
+    }
+
+    /// Runs `work`; only when it takes longer than [`QUICK`] is `meanwhile`
+    /// (if any) written over `prev`, so a quick phase costs no write. Returns
+    /// what `work` returned and the status written, if one was.
+    pub(super) async fn meanwhile<T>(
+        &self,
+        prev: &ApplicationStatus,
+        meanwhile: Option<ApplicationStatus>,
+        work: impl Future<Output = T>,
+    ) -> (T, Result<Option<ApplicationStatus>>) {
+        let Some(next) = meanwhile else {
+            return (work.await, Ok(None));
+        };
+        tokio::pin!(work);
+        tokio::select! {
+            out = &mut work => (out, Ok(None)),
+            () = tokio::time::sleep(QUICK) => {
+                let (written, out) = tokio::join!(self.write(prev, &next), &mut work);
+                (out, written.map(|()| Some(next)))
+            }
+        }
+    }
+}
 
 impl<'a> Reconciler<'a> {
     /// Adds the condition `type_` with `message` and, when the Application
@@ -27,32 +101,18 @@ impl<'a> Reconciler<'a> {
         self.conditions.push((type_.to_string(), message));
     }
 
-    pub(super) async fn write_status(&self, next: &ApplicationStatus) -> Result<()> {
-        if !status::differs(&self.prev, next) {
-            return Ok(());
+    /// This Application's status writer.
+    pub(super) fn writer(&self) -> StatusWriter<'a> {
+        StatusWriter {
+            ctx: self.ctx,
+            api: self.api(),
+            id: self.id.clone(),
+            label: self.label.clone(),
         }
-        let old = serde_json::to_value(&self.prev).unwrap_or_default();
-        let new = serde_json::to_value(next).unwrap_or_default();
-        let Some(diff) = patch::merge_diff(&old, &new) else {
-            return Ok(());
-        };
-        tracing::debug!(patch = %diff, "writing status");
-        let body = json!({ "status": diff });
-        let written = self
-            .api()
-            .patch_status(&self.id.1, &PatchParams::default(), &Patch::Merge(&body))
-            .await
-            .map_err(|e| Error::kube(&self.label, "write status", e))?;
-        self.ctx.metrics.app_writes.inc();
-        let rv = written
-            .metadata
-            .resource_version
-            .as_deref()
-            .and_then(|v| v.parse::<u64>().ok());
-        self.ctx.memory(&self.id, |m| {
-            m.written = rv.map(|rv| (rv, next.clone()));
-        });
-        Ok(())
+    }
+
+    pub(super) async fn write_status(&self, next: &ApplicationStatus) -> Result<()> {
+        self.writer().write(&self.prev, next).await
     }
 
     pub(super) async fn clear_operation(&self) -> Result<()> {

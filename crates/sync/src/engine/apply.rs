@@ -27,7 +27,7 @@ use crate::model::{
 };
 use crate::order::Phase;
 use crate::progress::Stop;
-use crate::{ignore, kubeapi};
+use crate::{ignore, kubeapi, verdicts};
 
 /// The message of a sync stopped by a terminate, as Argo CD words it.
 pub(crate) const TERMINATED: &str = "Operation terminated";
@@ -36,11 +36,13 @@ const CRD_TIMEOUT: Duration = Duration::from_secs(60);
 /// How long a replaced object may take to disappear.
 const REPLACE_TIMEOUT: Duration = Duration::from_secs(120);
 
-/// One apply's outcome, its write count, and the object to wait for.
+/// One apply's outcome, its write count, the object to wait for, and the
+/// object the server returned.
 struct Applied {
     outcome: ResourceOutcome,
     writes: usize,
     wait_for: Option<(ObjectKey, Resolved)>,
+    live: Option<Value>,
 }
 
 fn outcome(r: &ResourceDiff, action: Action, message: impl Into<String>) -> ResourceOutcome {
@@ -119,7 +121,10 @@ impl SyncEngine {
             let last = index + 1 == steps.len();
             self.run_step(target, step, last, &mut result, &mut failure)
                 .await;
-            target.progress.report_results(result.resource_results());
+            // After the last step the sync's own result follows at once.
+            if !last {
+                target.progress.report_results(result.resource_results());
+            }
         }
         if failure.is_some() && !result.terminated && !target.dry_run {
             for step in steps::sync_fail(hooks) {
@@ -262,6 +267,9 @@ impl SyncEngine {
             let mut crds = Vec::new();
             for a in applied {
                 result.writes += a.writes;
+                if let Some(live) = a.live {
+                    result.applied.insert(a.outcome.key.clone(), live);
+                }
                 if a.outcome.action == Action::Failed {
                     failure.get_or_insert_with(|| a.outcome.message.clone());
                 }
@@ -292,6 +300,7 @@ impl SyncEngine {
             outcome,
             writes: 0,
             wait_for: None,
+            live: None,
         };
         if r.blocked {
             let message = r.error.clone().unwrap_or_else(|| "blocked".into());
@@ -308,6 +317,7 @@ impl SyncEngine {
                 outcome: outcome(r, Action::Unchanged, "unchanged"),
                 writes: 0,
                 wait_for: r.resolved.clone().map(|res| (r.key.clone(), res)),
+                live: None,
             };
         }
         let Some(desired) = &r.desired else {
@@ -351,10 +361,12 @@ impl SyncEngine {
         match kubeapi::apply(&api, &resolved, &r.key.name, &body, &params).await {
             Ok(live) => {
                 self.index.record(&resolved, &live);
+                self.remember_applied(target, r, &live);
                 Applied {
                     outcome: outcome(r, action, action.as_str()),
                     writes: 1,
                     wait_for,
+                    live: Some(live),
                 }
             }
             Err(e) if kubeapi::is_immutable(&e) && r.options.replaces_on_conflict() => {
@@ -373,11 +385,13 @@ impl SyncEngine {
                         ),
                         writes: 3,
                         wait_for,
+                        live: None,
                     },
                     Err(message) => Applied {
                         outcome: outcome(r, Action::Failed, message),
                         writes: 2,
                         wait_for: None,
+                        live: None,
                     },
                 }
             }
@@ -395,8 +409,25 @@ impl SyncEngine {
                     ),
                     writes: 1,
                     wait_for: None,
+                    live: None,
                 }
             }
+        }
+    }
+
+    /// When no ignoreDifferences rule applies to `r`, remembers what the
+    /// server answered to its apply as in sync with what was applied:
+    /// applying the same object to it again changes nothing, so the
+    /// comparison after the sync needs no dry-run until the object changes.
+    fn remember_applied(&self, target: &Target, r: &ResourceDiff, live: &Value) {
+        if let Some(cache) = &self.live {
+            cache.keep(&r.key, live);
+        }
+        let Some(desired) = &r.desired else { return };
+        let rules = ignore::matching(&target.ignore_differences, &r.key);
+        if rules.is_empty() && r.error.is_none() && r.shared_with.is_none() {
+            let print = verdicts::fingerprint(desired, live, &rules);
+            self.verdicts.record(&r.key, print, true);
         }
     }
 

@@ -1,5 +1,7 @@
 //! [`SyncEngine::diff`]: the live objects are fetched by name (the rendered
-//! ones, the previous ones and those the tracked-object index names), every
+//! ones, the previous ones and those the tracked-object index names; right
+//! after a sync, not those the index still shows at the resource version
+//! the sync's apply returned), every
 //! rendered object that exists is dry-run applied (unless the same desired
 //! object was found in sync with the same live resource version before),
 //! and the prediction is compared with the live object. Nothing is written.
@@ -16,7 +18,9 @@ use super::prepare::Prepared;
 use crate::discovery::Resolved;
 use crate::error::SyncError;
 use crate::index::ScopeKey;
-use crate::model::{Comparison, ManagedKind, ResourceDiff, ResourceState, Target, Warning};
+use crate::model::{
+    Comparison, ManagedKind, ResourceDiff, ResourceState, SyncResult, Target, Warning,
+};
 use crate::tracking::{Ownership, TRACKING_ANNOTATION, ownership};
 use crate::{health, ignore, kubeapi, normalize, order, path, rejections, text, verdicts};
 
@@ -107,18 +111,42 @@ impl SyncEngine {
     /// dry-runs) are reported on the resource; an error is returned only
     /// when the comparison as a whole failed (discovery, listing, an object
     /// rendered twice or without a name).
-    #[tracing::instrument(skip_all, fields(app = %target.app, objects = desired.len()))]
     pub async fn diff(
         &self,
         target: &Target,
         desired: Vec<Object>,
+    ) -> Result<Comparison, SyncError> {
+        self.diff_knowing(target, desired, &HashMap::new()).await
+    }
+
+    /// [`SyncEngine::diff`] right after `result` (a sync of the same
+    /// `target`): what its applies returned are the live objects, unless
+    /// the tracked-object index has seen them change since (so what was just
+    /// applied is neither read again nor dry-run again).
+    pub async fn diff_after_sync(
+        &self,
+        target: &Target,
+        desired: Vec<Object>,
+        result: &SyncResult,
+    ) -> Result<Comparison, SyncError> {
+        self.diff_knowing(target, desired, &result.applied).await
+    }
+
+    /// A diff that takes the objects of `known` (each at its resource
+    /// version) as live while the index shows them at that version.
+    #[tracing::instrument(skip_all, fields(app = %target.app, objects = desired.len()))]
+    async fn diff_knowing(
+        &self,
+        target: &Target,
+        desired: Vec<Object>,
+        known: &HashMap<ObjectKey, Value>,
     ) -> Result<Comparison, SyncError> {
         let rendered = desired.len();
         let mut warnings = Vec::new();
         let (prepared, hooks) = self.prepare(target, desired, &mut warnings).await?;
 
         let scopes = self.list_scopes(target, &prepared).await?;
-        let live = self.fetch_live(target, &prepared, &scopes).await?;
+        let live = self.fetch_live(target, &prepared, &scopes, known).await?;
         let managed_kinds = managed_kinds(&scopes);
 
         let mut ignore_errors = Vec::new();
@@ -371,6 +399,7 @@ impl SyncEngine {
         target: &Target,
         prepared: &[Prepared],
         scopes: &BTreeMap<ScopeKey, Resolved>,
+        known: &HashMap<ObjectKey, Value>,
     ) -> Result<HashMap<ObjectKey, Value>, SyncError> {
         let mut wanted: HashMap<ObjectKey, Resolved> = prepared
             .iter()
@@ -420,22 +449,56 @@ impl SyncEngine {
 
         let fetched: Vec<Option<(ObjectKey, Value)>> = stream::iter(wanted)
             .map(|(key, resolved)| async move {
-                let api = kubeapi::api(&self.client, &resolved, &key.namespace);
-                match api.get_opt(&key.name).await {
-                    Ok(found) => Ok(found.map(|obj| (key, kubeapi::to_value(obj, &resolved)))),
-                    // The kind is no longer served.
-                    Err(e) if kubeapi::status_code(&e) == Some(404) => Ok(None),
-                    Err(source) => Err(SyncError::Object {
-                        action: "get",
-                        object: key.to_string(),
-                        source,
-                    }),
-                }
+                let found = self.read_live(&key, &resolved, known.get(&key)).await?;
+                Ok::<_, SyncError>(found.map(|obj| (key, obj)))
             })
             .buffer_unordered(self.concurrency)
             .try_collect()
             .await?;
         Ok(fetched.into_iter().flatten().collect())
+    }
+
+    /// The live object `key`: `known` (what an apply just returned), or the
+    /// one kept by the live cache, while the tracked-object index shows the
+    /// object at its resource version; otherwise read from the server.
+    async fn read_live(
+        &self,
+        key: &ObjectKey,
+        resolved: &Resolved,
+        known: Option<&Value>,
+    ) -> Result<Option<Value>, SyncError> {
+        let current = self.index.lookup(resolved, &key.namespace, &key.name);
+        if let Some(obj) = known {
+            let version = resource_version(obj).and_then(|v| v.parse::<u64>().ok());
+            if version.is_some() && current == Some(version) {
+                return Ok(Some(obj.clone()));
+            }
+        }
+        if let (Some(live), Some(Some(version))) = (&self.live, current)
+            && let Some(obj) = live.at(key, version)
+        {
+            return Ok(Some(obj));
+        }
+        let api = kubeapi::api(&self.client, resolved, &key.namespace);
+        match api.get_opt(&key.name).await {
+            Ok(found) => {
+                let found = found.map(|obj| kubeapi::to_value(obj, resolved));
+                if let Some(live) = &self.live {
+                    match &found {
+                        Some(obj) => live.keep(key, obj),
+                        None => live.forget(key),
+                    }
+                }
+                Ok(found)
+            }
+            // The kind is no longer served.
+            Err(e) if kubeapi::status_code(&e) == Some(404) => Ok(None),
+            Err(source) => Err(SyncError::Object {
+                action: "get",
+                object: key.to_string(),
+                source,
+            }),
+        }
     }
 
     fn prune_candidates(

@@ -16,6 +16,7 @@ use kube::Client;
 
 use crate::discovery::Catalog;
 use crate::index::TrackedIndex;
+use crate::live::LiveObjects;
 use crate::rejections::Rejections;
 use crate::verdicts::Verdicts;
 
@@ -29,13 +30,14 @@ pub const DEFAULT_FIELD_MANAGER: &str = "driftless";
 /// (one metadata-only watch per kind and namespace diffed, shared by every
 /// Application syncing there) and the remembered in-sync verdicts and
 /// rejections (a dry-run is skipped when neither the desired nor the live
-/// object changed since it was found in sync, or refused as invalid or too
-/// large).
+/// object changed since it was found in sync, or was written by an apply of
+/// the same desired object, or refused as invalid or too large).
 #[derive(Clone)]
 pub struct SyncEngine {
     client: Client,
     catalog: Arc<Catalog>,
     index: Arc<TrackedIndex>,
+    live: Option<Arc<LiveObjects>>,
     verdicts: Arc<Verdicts>,
     rejections: Arc<Rejections>,
     field_manager: String,
@@ -51,6 +53,7 @@ impl SyncEngine {
         SyncEngine {
             catalog: Arc::new(Catalog::new(client.clone())),
             index: Arc::new(TrackedIndex::new(client.clone())),
+            live: None,
             verdicts: Arc::new(Verdicts::default()),
             rejections: Arc::new(Rejections::default()),
             client,
@@ -64,9 +67,21 @@ impl SyncEngine {
     /// Uses `manager` as the server-side apply field manager.
     pub fn with_field_manager(mut self, manager: impl Into<String>) -> Self {
         self.field_manager = manager.into();
-        // Verdicts were reached by dry-runs as the previous manager.
+        // Verdicts were reached by dry-runs (and applies) as the previous manager.
         self.verdicts = Arc::new(Verdicts::default());
         self.rejections = Arc::new(Rejections::default());
+        self
+    }
+
+    /// Keeps the live objects a diff reads and a sync writes, and takes them
+    /// as live while the tracked-object index shows them unchanged, instead
+    /// of reading them again. A change lands in the index a few milliseconds
+    /// after it is made: use this only where each change the index sees
+    /// leads to another diff (self-heal listening to
+    /// [`SyncEngine::tracked_changes`]), so a diff in that window is
+    /// followed by one that sees the change.
+    pub fn with_live_cache(mut self) -> Self {
+        self.live = Some(Arc::new(LiveObjects::default()));
         self
     }
 
@@ -124,6 +139,7 @@ fn futures_are_send(
 ) {
     fn assert_send<T: Send>(_: T) {}
     assert_send(engine.diff(target, Vec::new()));
+    assert_send(engine.diff_after_sync(target, Vec::new(), &crate::model::SyncResult::default()));
     assert_send(engine.sync(target, comparison));
     assert_send(engine.delete_tracked(target));
 }

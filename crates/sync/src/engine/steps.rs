@@ -6,8 +6,29 @@
 use std::collections::BTreeMap;
 
 use crate::hooks::HookType;
-use crate::model::{Hook, ResourceDiff};
+use crate::model::{Comparison, Hook, ResourceDiff, ResourceState, Target};
 use crate::order::Phase;
+
+impl Comparison {
+    /// Whether [`crate::SyncEngine::sync`] of this comparison for `target`
+    /// never waits: no hooks to run, everything to apply in one phase and
+    /// wave, no CustomResourceDefinition to wait for. Such a sync has no
+    /// progress to report while it runs.
+    pub fn syncs_without_waiting(&self, target: &Target) -> bool {
+        if target.hooks && target.resources.is_none() && !self.hooks.is_empty() {
+            return false;
+        }
+        let to_apply: Vec<&ResourceDiff> = self
+            .resources
+            .iter()
+            .filter(|r| target.selects(&r.key) && r.state != ResourceState::RequiresPruning)
+            .collect();
+        let crd = to_apply
+            .iter()
+            .any(|r| r.key.kind == "CustomResourceDefinition" && r.state != ResourceState::Synced);
+        !crd && plan(to_apply, &[]).len() <= 1
+    }
+}
 
 /// One wave of one phase.
 pub(super) struct Step<'a> {
@@ -92,7 +113,6 @@ pub(super) fn of_type(hooks: &[Hook], t: HookType) -> Vec<Step<'_>> {
 mod tests {
     use super::*;
     use crate::hooks::{DeletePolicy, HookSpec};
-    use crate::model::ResourceState;
     use crate::options::SyncOptions;
     use driftless_render::{Object, ObjectKey};
     use serde_json::json;
@@ -193,5 +213,49 @@ mod tests {
         let steps = plan(vec![&a, &b], &[]);
         assert_eq!(steps.len(), 2);
         assert!(sync_fail(&[]).is_empty());
+    }
+
+    #[test]
+    fn only_a_sync_of_one_wave_without_hooks_or_crds_never_waits() {
+        let cmp = |resources: Vec<ResourceDiff>, hooks: Vec<Hook>| Comparison {
+            resources,
+            hooks,
+            ..Default::default()
+        };
+        let target = Target {
+            hooks: true,
+            ..Target::default()
+        };
+        let one_wave = cmp(vec![resource("a", 0), resource("b", 0)], vec![]);
+        assert!(one_wave.syncs_without_waiting(&target));
+        assert!(cmp(vec![], vec![]).syncs_without_waiting(&target));
+
+        let two_waves = cmp(vec![resource("a", 0), resource("b", 1)], vec![]);
+        assert!(!two_waves.syncs_without_waiting(&target));
+        let with_hook = cmp(
+            vec![resource("a", 0)],
+            vec![hook("smoke", &[HookType::PostSync], 0)],
+        );
+        assert!(!with_hook.syncs_without_waiting(&target));
+        // Hooks that do not run (Target::hooks off) make no wait.
+        let no_hooks = Target {
+            hooks: false,
+            ..Target::default()
+        };
+        assert!(with_hook.syncs_without_waiting(&no_hooks));
+
+        let mut crd = resource("widgets.example.com", 0);
+        crd.key.kind = "CustomResourceDefinition".into();
+        let new_crd = cmp(vec![crd.clone(), resource("a", 0)], vec![]);
+        assert!(!new_crd.syncs_without_waiting(&target));
+        crd.state = ResourceState::Synced;
+        let unchanged_crd = cmp(vec![crd, resource("a", 0)], vec![]);
+        assert!(unchanged_crd.syncs_without_waiting(&target));
+
+        // An object to prune in another wave is no step of its own.
+        let mut pruned = resource("old", 3);
+        pruned.state = ResourceState::RequiresPruning;
+        let with_prune = cmp(vec![resource("a", 0), pruned], vec![]);
+        assert!(with_prune.syncs_without_waiting(&target));
     }
 }
