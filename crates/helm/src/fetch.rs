@@ -63,16 +63,7 @@ impl ChartStore<'_> {
         {
             return Ok(hit);
         }
-        let failed = |version: &str| {
-            let (chart, repository) = (spec.chart.clone(), spec.url.clone());
-            let version = version.to_string();
-            move |source| HelmError::Fetch {
-                chart,
-                version,
-                repository,
-                source: Box::new(source),
-            }
-        };
+        let failed = |version: &str| fetch_failed(&spec.chart, version, &spec.url);
         let repository = Repository::new(
             &spec.url,
             spec.credentials.as_ref(),
@@ -119,16 +110,7 @@ impl ChartStore<'_> {
         {
             return Ok(hit);
         }
-        let failed = |version: &str| {
-            let (chart, repository) = (spec.chart.clone(), reference.clone());
-            let version = version.to_string();
-            move |source| HelmError::Fetch {
-                chart,
-                version,
-                repository,
-                source: Box::new(source),
-            }
-        };
+        let failed = |version: &str| fetch_failed(&spec.chart, version, &reference);
         let registry = Registry::new(
             &reference,
             spec.credentials.as_ref(),
@@ -241,5 +223,25 @@ pub(crate) fn helm_failed<'a>(
         repository: repository.to_string(),
         step,
         message,
+    }
+}
+
+/// The error of a failed fetch of `chart` `version` (or the range asked for)
+/// from `repository`.
+fn fetch_failed(
+    chart: &str,
+    version: &str,
+    repository: &str,
+) -> impl FnOnce(crate::FetchError) -> HelmError + use<> {
+    let (chart, version, repository) = (
+        chart.to_string(),
+        version.to_string(),
+        repository.to_string(),
+    );
+    move |source| HelmError::Fetch {
+        chart,
+        version,
+        repository,
+        source: Box::new(source),
     }
 }
