@@ -33,8 +33,18 @@ pub(crate) fn substituted(
     source: &ApplicationSource,
     revision: &str,
 ) -> ApplicationSource {
-    let control = &ctx.config.control_plane_namespace;
-    BuildEnv::new(app, control, source, revision).substitute(source)
+    substituted_in(app, &ctx.config.control_plane_namespace, source, revision)
+}
+
+/// [`substituted`] with the control-plane namespace given (the preview has
+/// no controller context).
+pub(crate) fn substituted_in(
+    app: &Application,
+    control_namespace: &str,
+    source: &ApplicationSource,
+    revision: &str,
+) -> ApplicationSource {
+    BuildEnv::new(app, control_namespace, source, revision).substitute(source)
 }
 
 /// The variables of one render.

@@ -67,6 +67,7 @@ impl Previewer {
             revision: "the working copy".into(),
             message,
         };
+        let source = &self.with_build_env(app, source, &label);
         if let Some(input) = helm::local_chart(source, dir).map_err(failed)? {
             let refs = self.ref_trees(owner, app, source).await?;
             let (_, objects) = self
@@ -90,6 +91,7 @@ impl Previewer {
         chart: &str,
     ) -> Result<(String, Vec<Object>), PreviewError> {
         let version = crate::reconcile::wanted_revision(source).to_string();
+        let source = &self.with_build_env(app, source, &version);
         let refs = self.ref_trees(owner, app, source).await?;
         let input = ChartInput::Remote {
             source: Box::new(source.clone()),
@@ -116,6 +118,7 @@ impl Previewer {
         source: &ApplicationSource,
     ) -> Result<(String, Vec<Object>), PreviewError> {
         let (sha, tree) = self.git_tree(owner, source).await?;
+        let source = &self.with_build_env(app, source, &sha);
         let path = source.path().to_string();
         let failed = |message: String| PreviewError::Render {
             owner: owner.to_string(),
@@ -144,15 +147,32 @@ impl Previewer {
         Ok((sha, objects))
     }
 
+    /// The controller's control-plane namespace for `app` (its own when
+    /// none was given: every Application tracked by its bare name).
+    fn control_of(&self, app: &Application) -> String {
+        self.control_namespace
+            .clone()
+            .unwrap_or_else(|| app.namespace().unwrap_or_default())
+    }
+
+    /// `source` with Argo CD's build environment of rendering it at
+    /// `revision` substituted, as the reconcile renders it.
+    fn with_build_env(
+        &self,
+        app: &Application,
+        source: &ApplicationSource,
+        revision: &str,
+    ) -> ApplicationSource {
+        crate::build_env::substituted_in(app, &self.control_of(app), source, revision)
+    }
+
     /// The sync engine's target for `app`, as the controller builds it.
     fn target_of(&self, app: &Application) -> Target {
         let spec = &app.spec.spec;
         let policy = spec.sync_policy.clone().unwrap_or_default();
         let (options, _unknown) = parse_sync_options(&policy.sync_options);
-        let own_namespace = app.namespace().unwrap_or_default();
-        let control = self.control_namespace.as_deref().unwrap_or(&own_namespace);
         Target {
-            app: crate::reconcile::tracking_name(app, control),
+            app: crate::reconcile::tracking_name(app, &self.control_of(app)),
             namespace: spec.destination.namespace.clone().filter(|n| !n.is_empty()),
             options,
             ignore_differences: spec.ignore_differences.clone(),
