@@ -151,7 +151,7 @@ impl<'a> Reconciler<'a> {
                     .collect(),
             })
             .collect();
-        self.ctx.memory(&self.id, |m| m.ref_sources = memory);
+        self.ref_memory = Some(memory);
         if !out.skipped_value_files.is_empty() {
             let message = format!(
                 "application {}: chart version {}: value files skipped because they do not \

@@ -184,6 +184,10 @@ struct Reconciler<'a> {
     now: Timestamp,
     conditions: Vec<(String, String)>,
     requeue: Duration,
+    /// The ref files the last Helm render read, until the render's caller
+    /// publishes them for webhook matching (never half-written: a webhook
+    /// arriving mid-render still sees the last complete set).
+    ref_memory: Option<Vec<crate::context::RefSourceMemory>>,
 }
 
 impl<'a> Reconciler<'a> {
@@ -203,6 +207,7 @@ impl<'a> Reconciler<'a> {
             now: Timestamp::now(),
             conditions: Vec::new(),
             requeue: retry::jittered(requeue_interval(&ctx.config), seed),
+            ref_memory: None,
         }
     }
 

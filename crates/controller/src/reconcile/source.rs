@@ -52,6 +52,9 @@ impl<'a> Reconciler<'a> {
         {
             let (revision, rendered, revisions) =
                 self.resolve_and_render(only, want, fetch, hard).await?;
+            if let Some(memory) = self.ref_memory.take() {
+                self.ctx.memory(&self.id, |m| m.ref_sources = memory);
+            }
             return Ok(Found {
                 revision,
                 rendered,
@@ -90,13 +93,10 @@ impl<'a> Reconciler<'a> {
         let mut source_types = vec![String::new(); all.len()];
         let mut renders = Vec::new();
         for (source, want) in sources.iter().zip(wanted) {
-            self.ctx.memory(&self.id, |m| m.ref_sources.clear());
+            self.ref_memory = None;
             let (revision, rendered, found) =
                 self.resolve_and_render(source, want, fetch, hard).await?;
-            ref_memory.extend(
-                self.ctx
-                    .memory(&self.id, |m| std::mem::take(&mut m.ref_sources)),
-            );
+            ref_memory.extend(self.ref_memory.take().unwrap_or_default());
             for (slot, found) in revisions.iter_mut().zip(found) {
                 if !found.is_empty() {
                     *slot = found;
