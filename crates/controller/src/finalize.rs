@@ -19,7 +19,6 @@ use driftless_sync::{Deletion, Hook, PropagationPolicy, Target, parse_sync_optio
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
 use k8s_openapi::jiff::Timestamp;
 use kube::api::{Api, Patch, PatchParams};
-use kube::runtime::controller::Action;
 use kube::{Resource, ResourceExt};
 use serde_json::json;
 
@@ -28,6 +27,7 @@ use crate::cycle::AppId;
 use crate::error::{Error, Result};
 use crate::events;
 use crate::reconcile::{app_id, delete_hooks, tracking_name};
+use crate::watched::NextReconcile;
 
 /// The condition naming what keeps an Application's deletion from
 /// finishing (Argo CD's name for it).
@@ -56,12 +56,12 @@ pub fn our_finalizer(app: &Application) -> Option<(String, bool)> {
 
 /// Handles an Application being deleted: one pass of deleting its
 /// resources, then the finalizer's removal once nothing is left.
-pub async fn finalize(app: &Application, ctx: &Context) -> Result<Action> {
+pub async fn finalize(app: &Application, ctx: &Context) -> Result<NextReconcile> {
     let id = app_id(app);
     let label = format!("{}/{}", id.0, id.1);
     let Some((finalizer, background)) = our_finalizer(app) else {
         ctx.forget(&id);
-        return Ok(Action::await_change());
+        return Ok(NextReconcile::OnChange);
     };
     let target = deletion_target(app, ctx, background);
     ctx.set_tracking_name(&target.app, &id);
@@ -76,7 +76,7 @@ pub async fn finalize(app: &Application, ctx: &Context) -> Result<Action> {
                 &[format!("its PreDelete hooks failed: {m}")],
             )
             .await?;
-            return Ok(Action::requeue(deletion_delay(stalled)));
+            return Ok(NextReconcile::After(deletion_delay(stalled)));
         }
         ctx.memory(&id, |m| m.pre_delete_done = true);
     }
@@ -87,7 +87,7 @@ pub async fn finalize(app: &Application, ctx: &Context) -> Result<Action> {
             let failed = vec![format!("cannot find its resources: {}", e.message)];
             let stalled = record_pass(ctx, &id, None);
             report(app, ctx, &label, &failed).await?;
-            return Ok(Action::requeue(deletion_delay(stalled)));
+            return Ok(NextReconcile::After(deletion_delay(stalled)));
         }
     };
     if deletion.finished() {
@@ -100,7 +100,7 @@ pub async fn finalize(app: &Application, ctx: &Context) -> Result<Action> {
                 &[format!("its PostDelete hooks failed: {m}")],
             )
             .await?;
-            return Ok(Action::requeue(deletion_delay(stalled)));
+            return Ok(NextReconcile::After(deletion_delay(stalled)));
         }
         tracing::info!(
             kept = deletion.kept.len(),
@@ -108,7 +108,7 @@ pub async fn finalize(app: &Application, ctx: &Context) -> Result<Action> {
         );
         remove_finalizer(app, ctx, &label, &finalizer).await?;
         ctx.forget(&id);
-        return Ok(Action::await_change());
+        return Ok(NextReconcile::OnChange);
     }
     if !deletion.deleted.is_empty() {
         let names: Vec<String> = deletion.deleted.iter().map(ToString::to_string).collect();
@@ -121,7 +121,7 @@ pub async fn finalize(app: &Application, ctx: &Context) -> Result<Action> {
     }
     let stalled = record_pass(ctx, &id, Some(&deletion));
     report(app, ctx, &label, &blockers(&deletion, stalled)).await?;
-    Ok(Action::requeue(deletion_delay(stalled)))
+    Ok(NextReconcile::After(deletion_delay(stalled)))
 }
 
 /// The PreDelete/PostDelete hooks of `app`, read once per deletion. When

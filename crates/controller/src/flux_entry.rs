@@ -7,14 +7,13 @@
 use std::future::Future;
 use std::time::Duration;
 
-use kube::runtime::controller::Action;
-
 use crate::context::Context;
 use crate::cycle::AppId;
 use crate::engine::{self, Owner};
 use crate::flux_kind::{FluxKind, id_of};
 use crate::flux_write::{FluxApiError, finalizer_of, ready_event, ready_of, status_of};
 use crate::kustomization::{impersonate, inventory};
+use crate::watched::NextReconcile;
 
 /// How soon a deletion that is not finished is looked at again.
 const RETRY: Duration = Duration::from_secs(2);
@@ -57,8 +56,8 @@ pub(crate) async fn prelude<K: FluxKind>(obj: &K, ctx: &Context) -> Result<Prelu
 pub(crate) async fn counted<K: FluxKind>(
     obj: &K,
     ctx: &Context,
-    reconcile: impl Future<Output = Result<Action, FluxApiError>>,
-) -> Result<Action, FluxApiError> {
+    reconcile: impl Future<Output = Result<NextReconcile, FluxApiError>>,
+) -> Result<NextReconcile, FluxApiError> {
     let result = reconcile.await;
     if result.is_ok() {
         K::state(ctx).memory(&id_of(obj), |m| m.api_failures = 0);
@@ -67,13 +66,17 @@ pub(crate) async fn counted<K: FluxKind>(
 }
 
 /// API failures are retried after a short, growing delay.
-pub(crate) fn error_policy<K: FluxKind>(obj: &K, error: &FluxApiError, ctx: &Context) -> Action {
+pub(crate) fn error_policy<K: FluxKind>(
+    obj: &K,
+    error: &FluxApiError,
+    ctx: &Context,
+) -> NextReconcile {
     let failures = K::state(ctx).memory(&id_of(obj), |m| {
         m.api_failures = m.api_failures.saturating_add(1);
         m.api_failures
     });
     tracing::debug!(%error, failures, "requeue after error");
-    Action::requeue(crate::reconcile::error_delay(failures))
+    NextReconcile::After(crate::reconcile::error_delay(failures))
 }
 
 /// The end of a reconcile: writes `next` over `prev`, publishes an Event
@@ -86,7 +89,7 @@ pub(crate) async fn finish<K: FluxKind>(
     prev: &K::Status,
     next: &K::Status,
     requeue: Duration,
-) -> Result<Action, FluxApiError> {
+) -> Result<NextReconcile, FluxApiError> {
     let id = id_of(obj);
     status_of::<K>(ctx, &id, prev, next).await?;
     ready_event(ctx, obj, prev, next).await;
@@ -103,7 +106,7 @@ pub(crate) async fn finish<K: FluxKind>(
     } else {
         requeue
     };
-    Ok(Action::requeue(requeue))
+    Ok(NextReconcile::After(requeue))
 }
 
 /// How the finalizer treats what the object applied.
@@ -123,17 +126,17 @@ pub(crate) async fn finalize<K: FluxKind>(
     obj: &K,
     ctx: &Context,
     removal: Removal,
-) -> Result<Action, FluxApiError> {
+) -> Result<NextReconcile, FluxApiError> {
     let id = id_of(obj);
     if has_finalizer(obj) {
         if removal != Removal::Keep && !delete_pass(obj, ctx, &id, removal).await {
-            return Ok(Action::requeue(RETRY));
+            return Ok(NextReconcile::After(RETRY));
         }
         finalizer_of(ctx, obj, false).await?;
     }
     K::state(ctx).forget(&id);
     ctx.forget_tracking(&K::owner_id(id));
-    Ok(Action::await_change())
+    Ok(NextReconcile::OnChange)
 }
 
 /// Deletes what `obj` applied; true when the finalizer may go.

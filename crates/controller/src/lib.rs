@@ -57,3 +57,4 @@ pub use config::{ControllerConfig, LeaderElection};
 pub use context::Context;
 pub use error::{Error, Result};
 pub use runtime::{Running, run, shutdown_signal, start};
+pub use watched::NextReconcile;

@@ -13,7 +13,6 @@ use driftless_source::redact;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
 use k8s_openapi::jiff::Timestamp;
 use kube::api::{Patch, PatchParams};
-use kube::runtime::controller::Action;
 use kube::runtime::events::{Event, EventType};
 use kube::{Api, Resource, ResourceExt};
 use serde_json::Value;
@@ -24,6 +23,7 @@ use super::fetch::{Fetched, access, fetch};
 use super::plan::{Plan, plan};
 use super::status::{self, Observed};
 use crate::context::Context;
+use crate::watched::NextReconcile;
 
 /// The longest Event note the API server accepts, with room to spare.
 const MAX_NOTE_BYTES: usize = 1000;
@@ -52,7 +52,7 @@ enum Outcome {
 pub(crate) async fn reconcile(
     repo: Arc<GitRepository>,
     ctx: Arc<Context>,
-) -> Result<Action, ReconcileError> {
+) -> Result<NextReconcile, ReconcileError> {
     let id = format!(
         "{}/{}",
         repo.namespace().unwrap_or_default(),
@@ -66,7 +66,7 @@ async fn reconcile_in(
     repo: Arc<GitRepository>,
     ctx: Arc<Context>,
     id: String,
-) -> Result<Action, ReconcileError> {
+) -> Result<NextReconcile, ReconcileError> {
     let obs = observed(&repo, &id);
     // As Flux: a suspended object is not looked at, not even its spec.
     let planned = plan(&repo.spec);
@@ -85,14 +85,14 @@ async fn reconcile_in(
     }
     report(&ctx, &repo, &old, &outcome).await;
     Ok(match (&planned, &outcome) {
-        (Ok(plan), Outcome::Fetched(_)) => Action::requeue(every(plan.interval)),
+        (Ok(plan), Outcome::Fetched(_)) => NextReconcile::After(every(plan.interval)),
         (
             Ok(plan),
             Outcome::Failed {
                 stalling: false, ..
             },
-        ) => Action::requeue(every(plan.interval)),
-        _ => Action::await_change(),
+        ) => NextReconcile::After(every(plan.interval)),
+        _ => NextReconcile::OnChange,
     })
 }
 
@@ -258,7 +258,7 @@ pub(crate) fn error_policy(
     repo: Arc<GitRepository>,
     error: &ReconcileError,
     _ctx: Arc<Context>,
-) -> Action {
+) -> NextReconcile {
     tracing::warn!(gitrepository = %repo.name_any(), %error, "requeue after error");
-    Action::requeue(Duration::from_secs(5))
+    NextReconcile::After(Duration::from_secs(5))
 }

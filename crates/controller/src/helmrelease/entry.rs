@@ -7,19 +7,19 @@ use std::sync::Arc;
 
 use driftless_api::flux::helm::v2::HelmRelease;
 use kube::ResourceExt;
-use kube::runtime::controller::Action;
 use tracing::Instrument;
 
 use super::HelmReleaseError;
 use super::reconcile::Run;
 use crate::context::Context;
 use crate::flux_entry::{self, Prelude, Removal};
+use crate::watched::NextReconcile;
 
 /// The reconcile entry point handed to the kube-runtime `Controller`.
 pub async fn reconcile(
     hr: Arc<HelmRelease>,
     ctx: Arc<Context>,
-) -> Result<Action, HelmReleaseError> {
+) -> Result<NextReconcile, HelmReleaseError> {
     let name = format!("{}/{}", hr.namespace().unwrap_or_default(), hr.name_any());
     let span = tracing::info_span!("reconcile", helmrelease = %name);
     let pass = async {
@@ -32,7 +32,7 @@ pub async fn reconcile(
                 };
                 flux_entry::finalize(hr.as_ref(), &ctx, removal).await
             }
-            Prelude::Suspended => Ok(Action::await_change()),
+            Prelude::Suspended => Ok(NextReconcile::OnChange),
             Prelude::Run => Run::new(&hr, &ctx).run().await,
         }
     };
@@ -40,6 +40,10 @@ pub async fn reconcile(
 }
 
 /// API failures are retried after a short, growing delay.
-pub fn error_policy(hr: Arc<HelmRelease>, error: &HelmReleaseError, ctx: Arc<Context>) -> Action {
+pub fn error_policy(
+    hr: Arc<HelmRelease>,
+    error: &HelmReleaseError,
+    ctx: Arc<Context>,
+) -> NextReconcile {
     flux_entry::error_policy(hr.as_ref(), error, &ctx)
 }

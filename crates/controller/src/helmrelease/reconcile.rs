@@ -14,7 +14,6 @@ use driftless_api::flux::kustomize::ResourceInventory;
 use driftless_render::Object;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
 use k8s_openapi::jiff::Timestamp;
-use kube::runtime::controller::Action;
 use kube::{Api, Resource, ResourceExt};
 
 use super::chart::{self, ChartError, Inputs};
@@ -30,6 +29,7 @@ use crate::kustomization::health::{self, Exprs, Verdict};
 use crate::kustomization::plan::PlanError;
 use crate::kustomization::{deps, impersonate, inventory};
 use crate::pipeline::Comparison;
+use crate::watched::NextReconcile;
 use crate::{flux_entry, flux_write};
 
 /// How soon objects still progressing are looked at again.
@@ -74,7 +74,7 @@ impl<'a> Run<'a> {
     }
 
     /// Runs the phases, writes the status and publishes what changed.
-    pub(super) async fn run(self) -> Result<Action, HelmReleaseError> {
+    pub(super) async fn run(self) -> Result<NextReconcile, HelmReleaseError> {
         let mut attempt = Attempt::default();
         let (outcome, requeue) = match self.phases(&mut attempt).await {
             Ok(done) | Err(done) => done,

@@ -23,13 +23,13 @@ use futures::{FutureExt, StreamExt};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
 use k8s_openapi::jiff::Timestamp;
 use kube::api::Api;
-use kube::runtime::controller::Action;
 
 use kube::runtime::Controller;
 use kube::{Client, Resource, ResourceExt};
 
 use super::HelmReleaseError;
 use crate::context::Context;
+use crate::watched::NextReconcile;
 
 /// Flux's reason when the index cannot be fetched.
 const INDEXATION_FAILED: &str = "IndexationFailed";
@@ -182,10 +182,10 @@ fn next(
 async fn reconcile(
     repo: Arc<HelmRepository>,
     ctx: Arc<Context>,
-) -> Result<Action, HelmReleaseError> {
+) -> Result<NextReconcile, HelmReleaseError> {
     let id = (repo.namespace().unwrap_or_default(), repo.name_any());
     if repo.meta().deletion_timestamp.is_some() || repo.spec.suspend {
-        return Ok(Action::await_change());
+        return Ok(NextReconcile::OnChange);
     }
     let checked = check(&ctx, &repo).await;
     let state = &ctx.helm_releases.repositories;
@@ -204,16 +204,20 @@ async fn reconcile(
     if let Checked::Failed(reason, message) | Checked::Stalled(reason, message) = &checked {
         tracing::info!(helmrepository = %format!("{}/{}", id.0, id.1), reason, %message, "not ready");
     }
-    Ok(Action::requeue(
+    Ok(NextReconcile::After(
         repo.spec
             .interval_duration()
             .unwrap_or(Duration::from_secs(600)),
     ))
 }
 
-fn error_policy(_: Arc<HelmRepository>, error: &HelmReleaseError, _: Arc<Context>) -> Action {
+fn error_policy(
+    _: Arc<HelmRepository>,
+    error: &HelmReleaseError,
+    _: Arc<Context>,
+) -> NextReconcile {
     tracing::debug!(%error, "requeue after error");
-    Action::requeue(Duration::from_secs(5))
+    NextReconcile::After(Duration::from_secs(5))
 }
 
 /// One HelmRepository controller per scope (`None`: all namespaces).

@@ -6,25 +6,25 @@ use std::sync::Arc;
 
 use driftless_api::flux::kustomize::v1::Kustomization;
 use kube::ResourceExt;
-use kube::runtime::controller::Action;
 use tracing::Instrument;
 
 use super::error::KustomizationError;
 use super::reconcile::Run;
 use crate::context::Context;
 use crate::flux_entry::{self, Prelude};
+use crate::watched::NextReconcile;
 
 /// The reconcile entry point handed to the kube-runtime `Controller`.
 pub async fn reconcile(
     ks: Arc<Kustomization>,
     ctx: Arc<Context>,
-) -> Result<Action, KustomizationError> {
+) -> Result<NextReconcile, KustomizationError> {
     let name = format!("{}/{}", ks.namespace().unwrap_or_default(), ks.name_any());
     let span = tracing::info_span!("reconcile", kustomization = %name);
     let pass = async {
         match flux_entry::prelude(ks.as_ref(), &ctx).await? {
             Prelude::Deleting => super::finalize::finalize(&ks, &ctx).await,
-            Prelude::Suspended => Ok(Action::await_change()),
+            Prelude::Suspended => Ok(NextReconcile::OnChange),
             Prelude::Run => Run::new(&ks, &ctx).run().await,
         }
     };
@@ -36,6 +36,6 @@ pub fn error_policy(
     ks: Arc<Kustomization>,
     error: &KustomizationError,
     ctx: Arc<Context>,
-) -> Action {
+) -> NextReconcile {
     flux_entry::error_policy(ks.as_ref(), error, &ctx)
 }

@@ -6,15 +6,18 @@
 
 use driftless_api::flux::kustomize::deletion_policy;
 use driftless_api::flux::kustomize::v1::Kustomization;
-use kube::runtime::controller::Action;
 
 use super::error::KustomizationError;
 use crate::context::Context;
 use crate::flux_entry::{self, Removal};
+use crate::watched::NextReconcile;
 
 /// One pass of deleting `ks`: its objects per the deletion policy, then
 /// the finalizer once nothing is left to wait for.
-pub async fn finalize(ks: &Kustomization, ctx: &Context) -> Result<Action, KustomizationError> {
+pub async fn finalize(
+    ks: &Kustomization,
+    ctx: &Context,
+) -> Result<NextReconcile, KustomizationError> {
     flux_entry::finalize(ks, ctx, removal(ks)).await
 }
 

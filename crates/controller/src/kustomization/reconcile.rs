@@ -12,7 +12,6 @@ use driftless_api::flux::kustomize::{KustomizationStatus, ResourceInventory};
 use driftless_render::Object;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
 use k8s_openapi::jiff::Timestamp;
-use kube::runtime::controller::Action;
 use kube::{Resource, ResourceExt};
 
 use super::error::KustomizationError;
@@ -25,6 +24,7 @@ use crate::context::{Context, OwnerId};
 use crate::cycle::AppId;
 use crate::engine::{self, Owner, RenderRequest};
 use crate::pipeline::{Comparison, SourceFilter};
+use crate::watched::NextReconcile;
 use crate::{flux_entry, flux_write};
 
 /// How soon health checks in progress are looked at again (the managed
@@ -69,7 +69,7 @@ impl<'a> Run<'a> {
     }
 
     /// Runs the phases, writes the status and publishes what changed.
-    pub(super) async fn run(self) -> Result<Action, KustomizationError> {
+    pub(super) async fn run(self) -> Result<NextReconcile, KustomizationError> {
         let done = self.phases().await;
         let report = Report {
             generation: self.ks.meta().generation,

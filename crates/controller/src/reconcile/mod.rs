@@ -25,7 +25,6 @@ use driftless_api::{
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
 use k8s_openapi::jiff::Timestamp;
 use kube::api::Api;
-use kube::runtime::controller::Action;
 use kube::{Resource, ResourceExt};
 use tracing::Instrument;
 
@@ -40,6 +39,7 @@ use crate::metrics::Metrics;
 use crate::pipeline::Comparison;
 use crate::retry::{self};
 use crate::status::{self, Observation};
+use crate::watched::NextReconcile;
 
 /// The annotation asking for a refresh: `normal` (fetch Git) or `hard` (also re-render).
 pub const REFRESH_ANNOTATION: &str = "argocd.argoproj.io/refresh";
@@ -103,7 +103,7 @@ pub fn freshest_status(
 }
 
 /// The reconcile entry point handed to the kube-runtime `Controller`.
-pub async fn reconcile(app: Arc<Application>, ctx: Arc<Context>) -> Result<Action> {
+pub async fn reconcile(app: Arc<Application>, ctx: Arc<Context>) -> Result<NextReconcile> {
     let id = app_id(&app);
     let span = tracing::info_span!("reconcile", app = %format!("{}/{}", id.0, id.1));
     async move {
@@ -133,14 +133,14 @@ pub async fn reconcile(app: Arc<Application>, ctx: Arc<Context>) -> Result<Actio
 }
 
 /// The error policy: API failures are retried after a short, growing delay.
-pub fn error_policy(app: Arc<Application>, error: &Error, ctx: Arc<Context>) -> Action {
+pub fn error_policy(app: Arc<Application>, error: &Error, ctx: Arc<Context>) -> NextReconcile {
     let failures = ctx.memory(&app_id(&app), |m| {
         m.api_failures = m.api_failures.saturating_add(1);
         m.api_failures
     });
     let delay = error_delay(failures);
     tracing::debug!(app = %app.name_any(), %error, failures, ?delay, "requeue after error");
-    Action::requeue(delay)
+    NextReconcile::After(delay)
 }
 
 /// The configured requeue interval, at most [`crate::selfheal::KEEP_WATCHING`]
@@ -251,7 +251,7 @@ impl<'a> Reconciler<'a> {
         events::publish(self.ctx, self.app, true, reason::SELF_HEAL, note).await;
     }
 
-    async fn run(mut self) -> Result<Action> {
+    async fn run(mut self) -> Result<NextReconcile> {
         let operation = self.app.spec.operation.clone();
         let refresh = refresh_of(self.app);
         match self.pipeline(operation.as_ref(), refresh).await {
@@ -297,7 +297,7 @@ impl<'a> Reconciler<'a> {
         if refresh.is_some() {
             self.remove_refresh_annotation().await?;
         }
-        Ok(Action::requeue(self.requeue))
+        Ok(NextReconcile::After(self.requeue))
     }
 
     /// Records a fetch (when one was due) and its fallback to the last

@@ -4,8 +4,11 @@
 //! (a dependency became Ready, a source has a new revision, a webhook),
 //! both counted at this edge in the controller's [`Queue`] (kube-runtime
 //! does not show its own): how many objects wait for their reconcile and
-//! how many reconciles run, exposed by [`Metrics`].
+//! how many reconciles run, exposed by [`Metrics`]. Reconcilers and error
+//! policies say when to run again with a [`NextReconcile`], which the
+//! queue records before handing kube-runtime its `Action`.
 
+mod next;
 mod pending;
 
 use std::fmt::Debug;
@@ -25,6 +28,7 @@ use serde::de::DeserializeOwned;
 use tokio::sync::mpsc::UnboundedSender;
 
 use crate::metrics::{InFlight, Metrics, QueueReport};
+pub use next::NextReconcile;
 use pending::Pending;
 
 /// A sender of reconcile requests, and the stream a controller reads them
@@ -110,7 +114,8 @@ where
     }
 
     /// `reconcile`, counting it in flight while it runs and noting when it
-    /// starts and when it asks to run again.
+    /// starts and when it asks to run again; its [`NextReconcile`] becomes
+    /// kube-runtime's `Action`.
     pub(crate) fn reconciler<C, E, F, Fut>(
         self: &Arc<Self>,
         reconcile: F,
@@ -119,7 +124,7 @@ where
         C: Send + Sync + 'static,
         E: Send + 'static,
         F: Fn(Arc<K>, Arc<C>) -> Fut,
-        Fut: Future<Output = Result<Action, E>> + Send + 'static,
+        Fut: Future<Output = Result<NextReconcile, E>> + Send + 'static,
     {
         let queue = self.clone();
         move |object, ctx| {
@@ -132,35 +137,35 @@ where
             async move {
                 let result = run.await;
                 drop(running);
-                if let Ok(action) = &result {
-                    queue.ended(reference, action);
+                if let Ok(next) = result {
+                    queue.ended(reference, next);
                 }
-                result
+                result.map(Action::from)
             }
             .boxed()
         }
     }
 
-    /// `error_policy`, noting when the failed object asks to run again.
+    /// `error_policy`, noting when the failed object asks to run again;
+    /// its [`NextReconcile`] becomes kube-runtime's `Action`.
     pub(crate) fn error_policy<C, E, P>(
         self: &Arc<Self>,
         policy: P,
     ) -> impl Fn(Arc<K>, &E, Arc<C>) -> Action + use<K, C, E, P>
     where
-        P: Fn(Arc<K>, &E, Arc<C>) -> Action,
+        P: Fn(Arc<K>, &E, Arc<C>) -> NextReconcile,
     {
         let queue = self.clone();
         move |object, error, ctx| {
             let reference = ObjectRef::from_obj(&*object);
-            let action = policy(object, error, ctx);
-            queue.ended(reference, &action);
-            action
+            let next = policy(object, error, ctx);
+            queue.ended(reference, next);
+            Action::from(next)
         }
     }
 
-    fn ended(&self, object: ObjectRef<K>, action: &Action) {
-        let requeue = pending::requeue_after(action);
-        self.pending().ended(object, Instant::now(), requeue);
+    fn ended(&self, object: ObjectRef<K>, next: NextReconcile) {
+        self.pending().ended(object, Instant::now(), next.delay());
     }
 
     /// The watch of `api` (as [`watch`]), its store known to this queue
@@ -259,7 +264,7 @@ mod tests {
             let (queue, seen) = during.clone();
             async move {
                 lock(&seen).push((queue.queued(), queue.in_flight.get()));
-                Ok::<_, Failed>(Action::requeue(Duration::from_secs(3600)))
+                Ok::<_, Failed>(NextReconcile::After(Duration::from_secs(3600)))
             }
         });
         let action = reconcile(Arc::new(web.clone()), Arc::new(()))
@@ -271,10 +276,11 @@ mod tests {
         assert_eq!(queue.queued(), 1, "web's requeue is not due for an hour");
 
         let policy = queue.error_policy(|_cm: Arc<ConfigMap>, _e: &Failed, _ctx: Arc<()>| {
-            Action::requeue(Duration::ZERO)
+            NextReconcile::After(Duration::ZERO)
         });
         let _ = reconcile(Arc::new(api.clone()), Arc::new(())).await;
-        policy(Arc::new(api), &Failed, Arc::new(()));
+        let action = policy(Arc::new(api), &Failed, Arc::new(()));
+        assert_eq!(action, Action::requeue(Duration::ZERO));
         assert_eq!(queue.queued(), 1, "api's retry is due at once");
         let text = metrics.encode();
         assert!(

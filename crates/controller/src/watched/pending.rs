@@ -2,9 +2,9 @@
 //!
 //! An object is *queued* from the moment its reconcile is due until that
 //! reconcile starts: a watch event, a trigger or a `.watches` mapping makes
-//! it due at once; a requeue (`Action::requeue(d)`, or the error policy's)
-//! makes it due `d` after the reconcile ended, and it is not queued before
-//! then. One object counts once however many times it was triggered (as
+//! it due at once; a requeue (`NextReconcile::After(d)` from the reconcile
+//! or its error policy) makes it due `d` after the reconcile ended, and it
+//! is not queued before then. One object counts once however many times it was triggered (as
 //! kube-runtime's scheduler keeps one slot per object). An object that
 //! left the controller's store (deleted) is no longer queued: its request
 //! is dropped without a reconcile.
@@ -57,42 +57,9 @@ impl<R: Clone + Eq + Hash> Pending<R> {
     }
 }
 
-/// The delay `action` asks for before the next reconcile (`None`: wait
-/// for a change). kube-runtime keeps it private and shows it only through
-/// `Debug` (`Action { requeue_after: Some(1.5s) }`), so it is read from
-/// there; the unit test below pins that format.
-pub(crate) fn requeue_after(action: &kube::runtime::controller::Action) -> Option<Duration> {
-    let text = format!("{action:?}");
-    let inner = text.split_once("Some(")?.1.strip_suffix(") }")?;
-    let units = [("ns", 1e-9), ("µs", 1e-6), ("ms", 1e-3), ("s", 1.0)];
-    let (number, scale) = units
-        .iter()
-        .find_map(|(unit, scale)| Some((inner.strip_suffix(unit)?, *scale)))?;
-    let seconds = number.parse::<f64>().ok()? * scale;
-    Duration::try_from_secs_f64(seconds).ok()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use kube::runtime::controller::Action;
-
-    #[test]
-    fn requeue_delay_is_read_from_the_action() {
-        for d in [
-            Duration::from_secs(300),
-            Duration::from_millis(1500),
-            Duration::from_millis(250),
-            Duration::from_micros(20),
-            Duration::from_nanos(7),
-            Duration::ZERO,
-        ] {
-            let read = requeue_after(&Action::requeue(d)).expect("a delay");
-            let diff = read.abs_diff(d);
-            assert!(diff <= Duration::from_nanos(1), "{d:?} read as {read:?}");
-        }
-        assert_eq!(requeue_after(&Action::await_change()), None);
-    }
 
     #[test]
     fn triggered_objects_are_queued_until_their_reconcile_starts() {
