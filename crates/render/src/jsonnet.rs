@@ -9,12 +9,14 @@
 //!
 //! The result is a JSON document: an array of objects or one object.
 //!
-//! The evaluation runs in a child process of the running binary (see
-//! [`child`]), within [`JsonnetLimits`]: a repository cannot make the
+//! The evaluation runs in a child process, the evaluator program this
+//! process set with [`set_evaluator`] (see [`child`]), within
+//! [`JsonnetLimits`]: a repository cannot make the
 //! controller loop or allocate without bound; at the deadline the child is
 //! killed and the error names the file and the limit.
 
 mod child;
+mod program;
 mod sandbox;
 mod wire;
 
@@ -53,6 +55,7 @@ pub struct JsonnetVar {
 }
 
 pub use child::{SUBCOMMAND, serve_if_child};
+pub use program::set_evaluator;
 
 /// The deepest call stack an evaluation may reach: go-jsonnet's default.
 const MAX_STACK: usize = 500;
@@ -96,9 +99,6 @@ pub fn evaluate_limited(
     options: &JsonnetOptions,
     limits: &JsonnetLimits,
 ) -> Result<serde_json::Value, RenderError> {
-    // Keeps the evaluator's entry point in every binary that evaluates.
-    #[cfg(target_os = "linux")]
-    std::hint::black_box(&child::SERVE_BEFORE_MAIN);
     let failed = |message: String| RenderError::Jsonnet {
         file: file.to_string(),
         message,

@@ -372,46 +372,6 @@ mod tests {
     }
 
     #[test]
-    fn jsonnet_files_are_evaluated_in_walk_order_beside_manifests() {
-        let (_d, t) = tree(&[
-            ("app/a.yaml", CM),
-            (
-                "app/b.jsonnet",
-                "local lib = import 'lib.libsonnet';\n[lib.cm('b1'), lib.cm('b2')]",
-            ),
-            (
-                "app/lib.libsonnet",
-                "{ cm(n):: { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: n } } }",
-            ),
-            (
-                "app/c.yaml",
-                "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: c\n",
-            ),
-            ("escape/x.jsonnet", "import '../../outside.jsonnet'"),
-        ]);
-        let rendered = render_dir(&t, "app", false).unwrap();
-        let names: Vec<&str> = rendered.objects.iter().map(|o| o.name()).collect();
-        assert_eq!(names, ["cm", "b1", "b2", "c"]);
-        assert!(rendered.warnings.is_empty());
-        let err = render_dir(&t, "escape", false).unwrap_err().to_string();
-        assert!(err.contains("escape/x.jsonnet"), "{err}");
-        assert!(err.contains("outside the repository"), "{err}");
-        let excluded = render(
-            &Reader::new(&t),
-            "escape",
-            Some(&DirectoryOptions {
-                exclude: Some("*.jsonnet".into()),
-                ..Default::default()
-            }),
-        )
-        .unwrap();
-        assert!(
-            excluded.objects.is_empty(),
-            "excluded files are not evaluated"
-        );
-    }
-
-    #[test]
     fn symlinks_not_followed_are_warnings_naming_link_and_target() {
         let outside = tempfile::tempdir().unwrap();
         std::fs::write(outside.path().join("secret.yaml"), CM).unwrap();

@@ -13,9 +13,21 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use driftless_render::DiskTree;
-use driftless_render::jsonnet::{JsonnetOptions, JsonnetVar, evaluate};
+use driftless_render::jsonnet::{self, JsonnetOptions, JsonnetVar};
+use driftless_render::{DiskTree, RenderError};
 use serde_json::Value;
+
+/// [`jsonnet::evaluate`] with this crate's `driftless-jsonnet` as the
+/// evaluator program.
+fn evaluate(
+    tree: &DiskTree,
+    file: &str,
+    app_dir: &str,
+    options: &JsonnetOptions,
+) -> Result<Value, RenderError> {
+    jsonnet::set_evaluator(env!("CARGO_BIN_EXE_driftless-jsonnet"));
+    jsonnet::evaluate(tree, file, app_dir, options)
+}
 
 /// The reference `jsonnet`: `$DRIFTLESS_JSONNET`, else what the build script prints.
 fn reference() -> PathBuf {
@@ -210,4 +222,56 @@ fn imports_leaving_the_repository_are_errors_naming_the_file() {
     let fails = error("app/fails.jsonnet");
     assert!(fails.contains("the input is wrong"), "{fails}");
     assert!(fails.contains("app/fails.jsonnet:1"), "{fails}");
+}
+
+/// A plain directory of `dir`'s files rendered through the public entry,
+/// with this crate's `driftless-jsonnet` as the evaluator program.
+fn render_plain(
+    tree: &DiskTree,
+    dir: &str,
+    exclude: Option<&str>,
+) -> Result<driftless_render::Rendered, RenderError> {
+    jsonnet::set_evaluator(env!("CARGO_BIN_EXE_driftless-jsonnet"));
+    let options = driftless_render::RenderOptions {
+        directory: Some(driftless_render::DirectoryOptions {
+            exclude: exclude.map(str::to_string),
+            ..Default::default()
+        }),
+        ..Default::default()
+    };
+    driftless_render::render(tree, dir, &options)
+}
+
+#[test]
+fn jsonnet_files_of_a_directory_are_evaluated_in_walk_order_beside_manifests() {
+    const CM: &str = "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: cm\n";
+    let dir = repo(&[
+        ("app/a.yaml", CM),
+        (
+            "app/b.jsonnet",
+            "local lib = import 'lib.libsonnet';\n[lib.cm('b1'), lib.cm('b2')]",
+        ),
+        (
+            "app/lib.libsonnet",
+            "{ cm(n):: { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: n } } }",
+        ),
+        (
+            "app/c.yaml",
+            "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: c\n",
+        ),
+        ("escape/x.jsonnet", "import '../../outside.jsonnet'"),
+    ]);
+    let tree = DiskTree::new(dir.path()).unwrap();
+    let rendered = render_plain(&tree, "app", None).unwrap();
+    let names: Vec<&str> = rendered.objects.iter().map(|o| o.name()).collect();
+    assert_eq!(names, ["cm", "b1", "b2", "c"]);
+    assert!(rendered.warnings.is_empty());
+    let err = render_plain(&tree, "escape", None).unwrap_err().to_string();
+    assert!(err.contains("escape/x.jsonnet"), "{err}");
+    assert!(err.contains("outside the repository"), "{err}");
+    let excluded = render_plain(&tree, "escape", Some("*.jsonnet")).unwrap();
+    assert!(
+        excluded.objects.is_empty(),
+        "excluded files are not evaluated"
+    );
 }

@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use driftless_render::DiskTree;
 use driftless_render::RenderError;
-use driftless_render::jsonnet::{JsonnetLimits, JsonnetOptions, evaluate_limited};
+use driftless_render::jsonnet::{JsonnetLimits, JsonnetOptions, evaluate_limited, set_evaluator};
 
 fn limits() -> JsonnetLimits {
     JsonnetLimits {
@@ -20,6 +20,7 @@ fn run(text: &str) -> Result<serde_json::Value, RenderError> {
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(dir.path().join("main.jsonnet"), text).unwrap();
     let tree = DiskTree::new(dir.path()).unwrap();
+    set_evaluator(env!("CARGO_BIN_EXE_driftless-jsonnet"));
     evaluate_limited(
         &tree,
         "main.jsonnet",

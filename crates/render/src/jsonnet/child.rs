@@ -1,6 +1,8 @@
-//! The Jsonnet evaluator child process: the driftless binary (or any binary
-//! linking this crate, e.g. a test) started as `<exe> __jsonnet-eval MEMORY
-//! CPU_SECONDS` with an empty environment. It limits itself (address space,
+//! The Jsonnet evaluator child process: the program set with
+//! [`super::set_evaluator`] (the driftless binary itself, or this crate's
+//! `driftless-jsonnet` in tests), started as `<program> __jsonnet-eval
+//! MEMORY CPU_SECONDS` with an empty environment; its `main` calls
+//! [`serve_if_child`] first thing. It limits itself (address space,
 //! CPU time, no core file, no file written, killed with its parent), reads
 //! one [`Job`] on stdin, evaluates it reading every file through the parent
 //! (which owns the repository tree), and writes [`Ask::Done`].
@@ -25,23 +27,10 @@ pub const SUBCOMMAND: &str = "__jsonnet-eval";
 /// the tree's own file size limit, base64-encoded).
 const MAX_ANSWER: u64 = 512 << 20;
 
-/// Runs before `main` in every binary that links the evaluation (see
-/// [`super::evaluate`]): a process started as the evaluator serves its job
-/// and exits without ever reaching the program's own `main` (so test
-/// binaries serve as evaluators too).
-#[cfg(target_os = "linux")]
-#[used]
-#[unsafe(link_section = ".init_array")]
-pub(crate) static SERVE_BEFORE_MAIN: extern "C" fn() = serve_before_main;
-
-#[cfg(target_os = "linux")]
-extern "C" fn serve_before_main() {
-    serve_if_child();
-}
-
 /// When this process was started as the Jsonnet evaluator
 /// (`<exe> __jsonnet-eval ...`), serves the job on stdin and exits;
-/// otherwise returns at once. The driftless binary calls it first thing.
+/// otherwise returns at once. An evaluator program calls it first thing in
+/// `main` (nothing runs before `main` on its behalf).
 pub fn serve_if_child() {
     let mut args = std::env::args_os().skip(1);
     if args.next().as_deref() != Some(OsStr::new(SUBCOMMAND)) {

@@ -1,5 +1,6 @@
 //! The controller's side of a Jsonnet evaluation in a child process (see
-//! [`super::child`]): starts the evaluator, answers its file requests from
+//! [`super::child`]): starts the evaluator (the program set with
+//! [`super::set_evaluator`]), answers its file requests from
 //! the tree, and kills it at the deadline, so that a runaway evaluation
 //! (endless recursion, a huge allocation) ends with an error naming the
 //! file and the limit instead of a controller thread burning a core.
@@ -37,6 +38,12 @@ pub(crate) enum SandboxError {
     /// The evaluator could not be started or talked to.
     #[error("jsonnet evaluator process: {0}")]
     Process(String),
+    /// No evaluator program was set for this process.
+    #[error(
+        "no Jsonnet evaluator program is set for this process \
+         (driftless_render::jsonnet::set_evaluator; the driftless binary sets itself)"
+    )]
+    NoEvaluator,
 }
 
 /// Evaluates `job` in a child process within `limits`: the JSON text.
@@ -46,8 +53,8 @@ pub(crate) fn evaluate(
     limits: &JsonnetLimits,
 ) -> Result<String, SandboxError> {
     let process = |e: std::io::Error| SandboxError::Process(e.to_string());
-    let exe = std::env::current_exe().map_err(process)?;
-    let mut child = Command::new(exe)
+    let program = super::program::evaluator()?;
+    let mut child = Command::new(&program)
         .arg(SUBCOMMAND)
         .arg(limits.memory_bytes.to_string())
         .arg((limits.timeout.as_secs() + 1).to_string())
@@ -56,7 +63,7 @@ pub(crate) fn evaluate(
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
-        .map_err(process)?;
+        .map_err(|e| SandboxError::Process(format!("{}: {e}", program.display())))?;
     let (Some(stdin), Some(stdout), Some(stderr)) =
         (child.stdin.take(), child.stdout.take(), child.stderr.take())
     else {
