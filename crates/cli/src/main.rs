@@ -133,6 +133,11 @@ fn main() -> ExitCode {
     // The hidden `__jsonnet-eval` subcommand: this binary as the sandboxed
     // Jsonnet evaluator of its own controller (never returns when it is).
     driftless_render::jsonnet::serve_if_child();
+    // ... and so the evaluator this process starts is this binary (without
+    // it, a Jsonnet render is an error saying no evaluator is set).
+    if let Ok(exe) = std::env::current_exe() {
+        driftless_render::jsonnet::set_evaluator(exe);
+    }
     let matches = Cli::command().bin_name(program_name()).get_matches();
     let cli = match Cli::from_arg_matches(&matches) {
         Ok(cli) => cli,

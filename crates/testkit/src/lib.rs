@@ -1,9 +1,11 @@
 //! Test support for driftless: a real Kubernetes control plane
 //! ([`cluster`]), a real Git server ([`git`]), and Helm chart servers
 //! ([`helm`]: a chart repository and an OCI registry) on 127.0.0.1; the
-//! checks the fault tests share ([`faults`]).
+//! checks the fault tests share ([`faults`]); the Jsonnet evaluator program
+//! for tests that render in-process ([`evaluator`]).
 
 pub mod cluster;
+pub mod evaluator;
 pub mod faults;
 pub mod git;
 pub mod helm;

@@ -84,6 +84,8 @@ impl World {
             ..ControllerConfig::default()
         };
         edit(&mut config);
+        // The in-process controller's Jsonnet evaluator: the driftless binary.
+        driftless_render::jsonnet::set_evaluator(env!("CARGO_BIN_EXE_driftless"));
         let (tx, rx) = tokio::sync::oneshot::channel::<()>();
         let client = self.cp.client().await;
         let running = driftless_controller::start(client, config, async move {

@@ -10,6 +10,7 @@ use std::time::{Duration, Instant};
 use driftless_api::{Application, HealthStatusCode, SyncStatusCode};
 use driftless_controller::{ControllerConfig, Running};
 use driftless_testkit::cluster::ControlPlane;
+use driftless_testkit::evaluator::jsonnet_evaluator;
 use driftless_testkit::git::GitServer;
 use kube::{Api, Client};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -107,6 +108,11 @@ impl Harness {
     /// (Re)starts the controller with `config` (see [`Harness::config`]).
     pub async fn start_controller_with(&mut self, config: ControllerConfig) {
         self.stop_controller().await;
+        // The in-process controller's Jsonnet evaluator (built by cargo once).
+        let evaluator = tokio::task::spawn_blocking(jsonnet_evaluator)
+            .await
+            .expect("build the Jsonnet evaluator");
+        driftless_render::jsonnet::set_evaluator(evaluator);
         let (tx, rx) = tokio::sync::oneshot::channel::<()>();
         let running = driftless_controller::start(self.client.clone(), config, async move {
             let _ = rx.await;
