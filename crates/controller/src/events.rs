@@ -28,7 +28,8 @@ const MAX_NOTE_BYTES: usize = 1000;
 
 /// Event reasons, as Argo CD names them where it has a name.
 pub mod reason {
-    /// A sync started.
+    /// A sync that waits (waves, hooks, CRDs) started; a sync that never
+    /// waits has only its outcome's Event, which says what was out of sync.
     pub const SYNC_STARTED: &str = "OperationStarted";
     /// A sync succeeded.
     pub const SYNC_SUCCEEDED: &str = "OperationCompleted";

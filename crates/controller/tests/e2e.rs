@@ -139,8 +139,9 @@ async fn apply_syncs_and_polling_follows_pushes_and_prunes() {
             "-o",
             "jsonpath={range .items[*]}{.reason}: {.message}{\"\\n\"}{end}",
         ]);
-        (out.contains("OperationStarted")
-            && out.contains("OperationCompleted")
+        // A sync that never waits has one Event, saying what was out of sync.
+        (out.contains("OperationCompleted: sync to")
+            && out.contains("resources out of sync) succeeded")
             && out.contains("ResourcesPruned"))
         .then_some(out)
     })

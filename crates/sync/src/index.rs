@@ -1,14 +1,16 @@
-//! An index of the live objects that carry a tracking annotation, per kind
-//! and namespace: which Application each one names, at which resource
+//! An index of the live objects per kind and namespace: which Application
+//! each one's tracking annotation names (if any), at which resource
 //! version. It is how a diff finds objects to prune without listing whole
-//! kinds for every Application, and how the diff right after a sync knows
-//! that what an apply returned is still the live object
+//! kinds for every Application, how the diff right after a sync knows
+//! that what an apply returned is still the live object, and how a diff
+//! that trusts it knows an object does not exist without reading it
 //! ([`TrackedIndex::lookup`]).
 //!
 //! Each scope (a kind in a namespace, or in all of them) is kept current by
 //! one metadata-only watch, started the first time a diff asks about it and
 //! shared by every Application syncing into it. The index holds only names,
-//! resource versions and Application names, never objects: a diff fetches
+//! resource versions and Application names, never objects (an untracked
+//! object costs its name and version): a diff fetches
 //! each candidate it finds, so a stale entry costs one GET and is never acted
 //! on. Every change a watch sees to a tracked object is also announced with
 //! the owner it concerns ([`crate::SyncEngine::tracked_changes`]): that is
@@ -44,12 +46,12 @@ const IDLE: Duration = Duration::from_secs(15 * 60);
 /// How long the first list of a scope may take.
 const READY_TIMEOUT: Duration = Duration::from_secs(120);
 
-/// One tracked object: the Application its annotation names, the resource
-/// version that said so, and whether that version is one this engine wrote
-/// itself (not yet reported by the watch).
+/// One object: the Application its annotation names (`None`: untracked),
+/// the resource version that said so, and whether that version is one this
+/// engine wrote itself (not yet reported by the watch).
 #[derive(Clone, Debug, PartialEq, Eq)]
 struct Entry {
-    app: String,
+    app: Option<String>,
     version: u64,
     ours: bool,
 }
@@ -89,7 +91,18 @@ impl Drop for Scope {
     }
 }
 
-/// The tracked objects of every scope a diff asked about.
+/// What the index knows of one object ([`TrackedIndex::lookup`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Seen {
+    /// Its scope is not watched, or not listed yet, or the version unknown.
+    Unknown,
+    /// The watch has not seen it: it did not exist a moment ago.
+    Absent,
+    /// It exists (tracked or not) at this resource version.
+    At(u64),
+}
+
+/// The objects of every scope a diff asked about.
 pub(crate) struct TrackedIndex {
     client: Client,
     scopes: Mutex<HashMap<ScopeKey, Arc<Scope>>>,
@@ -111,7 +124,8 @@ fn tracked_app(annotation: Option<&str>) -> Option<String> {
 }
 
 /// Records what an object's metadata says into `entries` (`ours`: as this
-/// engine wrote it), unless an entry from a later resource version is there
+/// engine wrote it; `app`: the owner its tracking annotation names, `None`
+/// when untracked), unless an entry from a later resource version is there
 /// already. Returns whether it was this engine's own write coming back
 /// from the watch (same version, same owner): no change to announce.
 fn upsert(
@@ -124,19 +138,12 @@ fn upsert(
     let existing = entries.get(&id);
     let echo = !ours
         && version != 0
-        && existing.is_some_and(|e| e.ours && e.version == version && Some(&e.app) == app.as_ref());
+        && existing.is_some_and(|e| e.ours && e.version == version && e.app == app);
     let newer = existing.is_none_or(|e| version == 0 || e.version == 0 || version >= e.version);
     if !newer {
         return false;
     }
-    match app {
-        Some(app) => {
-            entries.insert(id, Entry { app, version, ours });
-        }
-        None => {
-            entries.remove(&id);
-        }
-    }
+    entries.insert(id, Entry { app, version, ours });
     echo
 }
 
@@ -155,7 +162,7 @@ impl ScopeEntries {
     /// object names now, and the one it named before).
     fn apply(&mut self, meta: &PartialObjectMeta<DynamicObject>) -> Vec<String> {
         let (id, app, version) = describe(meta);
-        let before = self.current.get(&id).map(|e| e.app.clone());
+        let before = self.current.get(&id).and_then(|e| e.app.clone());
         if upsert(&mut self.current, id, app.clone(), version, false) {
             return Vec::new();
         }
@@ -165,7 +172,7 @@ impl ScopeEntries {
     /// Records a deletion; returns the owners it concerns.
     fn delete(&mut self, meta: &PartialObjectMeta<DynamicObject>) -> Vec<String> {
         let (id, app, version) = describe(meta);
-        let before = self.current.get(&id).map(|e| e.app.clone());
+        let before = self.current.get(&id).and_then(|e| e.app.clone());
         remove(&mut self.current, &id, version);
         owners(before, app)
     }
@@ -391,36 +398,31 @@ impl TrackedIndex {
         Ok(entries
             .current
             .iter()
-            .filter(|(_, e)| e.app == app)
+            .filter(|(_, e)| e.app.as_deref() == Some(app))
             .map(|(id, _)| id.clone())
             .collect())
     }
 
     /// What the watch of `resolved`'s scope for `namespace` knows of the
-    /// object `namespace/name`: `None` when that scope is not watched or
-    /// its first list is not complete, `Some(None)` when it is not tracked
-    /// (or does not exist), `Some(Some(v))` its resource version.
-    pub(crate) fn lookup(
-        &self,
-        resolved: &Resolved,
-        namespace: &str,
-        name: &str,
-    ) -> Option<Option<u64>> {
+    /// object `namespace/name` (a few milliseconds behind the server).
+    pub(crate) fn lookup(&self, resolved: &Resolved, namespace: &str, name: &str) -> Seen {
         let res = &resolved.resource;
         let ns = (resolved.namespaced && !namespace.is_empty()).then(|| namespace.to_string());
         let key = (res.group.clone(), res.version.clone(), res.kind.clone(), ns);
-        let scope = self.scopes().get(&key)?.clone();
+        let Some(scope) = self.scopes().get(&key).cloned() else {
+            return Seen::Unknown;
+        };
         if *scope.ready.borrow() != Readiness::Ready {
-            return None;
+            return Seen::Unknown;
         }
         let entries = scope.entries.lock().unwrap_or_else(|p| p.into_inner());
         match entries
             .current
             .get(&(namespace.to_string(), name.to_string()))
         {
-            None => Some(None),
-            Some(e) if e.version == 0 => None,
-            Some(e) => Some(Some(e.version)),
+            None => Seen::Absent,
+            Some(e) if e.version == 0 => Seen::Unknown,
+            Some(e) => Seen::At(e.version),
         }
     }
 
@@ -467,7 +469,7 @@ mod tests {
     }
 
     fn app_of(entries: &Entries, name: &str) -> Option<String> {
-        entries.get(&id(name)).map(|e| e.app.clone())
+        entries.get(&id(name)).and_then(|e| e.app.clone())
     }
 
     #[test]
@@ -486,13 +488,16 @@ mod tests {
     }
 
     #[test]
-    fn untracked_objects_are_forgotten() {
+    fn untracked_objects_are_known_to_exist_but_owned_by_nobody() {
         let mut entries = Entries::new();
         upsert(&mut entries, id("a"), Some("one".into()), 1, false);
         upsert(&mut entries, id("a"), None, 2, false);
-        assert!(entries.is_empty());
+        assert_eq!(app_of(&entries, "a"), None);
+        assert_eq!(entries.get(&id("a")).map(|e| e.version), Some(2));
         upsert(&mut entries, id("b"), None, 1, false);
-        assert!(entries.is_empty());
+        assert!(entries.contains_key(&id("b")));
+        remove(&mut entries, &id("b"), 1);
+        assert!(!entries.contains_key(&id("b")));
     }
 
     #[test]
@@ -518,7 +523,7 @@ mod tests {
         entries.current.insert(
             id("gone"),
             Entry {
-                app: "a".into(),
+                app: Some("a".into()),
                 version: 1,
                 ours: false,
             },

@@ -66,7 +66,11 @@
 //!   when neither the desired object nor the live one (apart from its
 //!   status) changed since they were found in sync or applied; and the
 //!   comparison right after a sync ([`SyncEngine::diff_after_sync`]) takes
-//!   what the applies returned as the live objects.
+//!   what the applies returned as the live objects. With
+//!   [`SyncEngine::with_live_cache`], an object the index has not seen is
+//!   missing without a read, and is then created only if it still does not
+//!   exist (the apply carries `resourceVersion: "1"`; an object created
+//!   meanwhile is read and applied to, or left to its owner).
 //! - Deleting an Application (its finalizer): call
 //!   [`SyncEngine::delete_tracked`] until its [`Deletion`] is finished; only
 //!   `Delete=false` keeps an object, and objects already being deleted are

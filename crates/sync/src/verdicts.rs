@@ -6,10 +6,13 @@
 //! apply of the desired one), and it is keyed by everything that decided
 //! it: the object's identity, the live object apart from what a comparison
 //! never looks at (its status, resource version, and the field managers of
-//! its status subresource), the desired object as applied, and the
-//! ignoreDifferences rules that matched. Any change to one of them misses,
-//! and the object is dry-run again; a status update (a Deployment rolling
-//! out) does not. Only a fingerprint is kept per object, never the objects.
+//! its status subresource, and the annotations and labels only those
+//! managers own), the desired object as applied, and the ignoreDifferences
+//! rules that matched. Any change to one of them misses, and the object is
+//! dry-run again; a status update (a Deployment rolling out, with the
+//! revision annotation kube-controller-manager sets through the status
+//! subresource) does not. Only a fingerprint is kept per object, never the
+//! objects.
 
 use std::collections::HashMap;
 use std::hash::{DefaultHasher, Hash, Hasher};
@@ -50,21 +53,59 @@ pub(crate) fn fingerprint(
 }
 
 /// `live` without what no comparison looks at and a status update changes:
-/// the status, the resource version, and the status subresource's entries
-/// of the field managers.
+/// the status, the resource version, the status subresource's entries of
+/// the field managers, and the annotations and labels only they own. A
+/// change of such a key by anyone else makes that writer an owner too, so
+/// the key counts again.
 fn compared_part(live: &Value) -> Value {
     let mut part = live.clone();
     let Some(map) = part.as_object_mut() else {
         return part;
     };
     map.shift_remove("status");
-    if let Some(meta) = map.get_mut("metadata").and_then(Value::as_object_mut) {
-        meta.shift_remove("resourceVersion");
-        if let Some(Value::Array(managers)) = meta.get_mut("managedFields") {
-            managers.retain(|m| m.get("subresource").and_then(Value::as_str) != Some("status"));
+    let Some(meta) = map.get_mut("metadata").and_then(Value::as_object_mut) else {
+        return part;
+    };
+    meta.shift_remove("resourceVersion");
+    let Some(Value::Array(managers)) = meta.get_mut("managedFields") else {
+        return part;
+    };
+    let (status, others): (Vec<Value>, Vec<Value>) = std::mem::take(managers)
+        .into_iter()
+        .partition(|m| m.get("subresource").and_then(Value::as_str) == Some("status"));
+    let only_status: Vec<(&str, Vec<String>)> = ["annotations", "labels"]
+        .into_iter()
+        .map(|field| {
+            let by_others = owned_keys(&others, field);
+            let keys = owned_keys(&status, field)
+                .into_iter()
+                .filter(|k| !by_others.contains(k))
+                .collect();
+            (field, keys)
+        })
+        .collect();
+    *managers = others;
+    for (field, keys) in only_status {
+        if let Some(Value::Object(values)) = meta.get_mut(field) {
+            for key in keys {
+                values.shift_remove(&key);
+            }
         }
     }
     part
+}
+
+/// The keys of `metadata.<field>` (annotations or labels) that the
+/// managedFields entries `managers` own.
+fn owned_keys(managers: &[Value], field: &str) -> Vec<String> {
+    let pointer = format!("/fieldsV1/f:metadata/f:{field}");
+    managers
+        .iter()
+        .filter_map(|m| m.pointer(&pointer).and_then(Value::as_object))
+        .flat_map(|keys| keys.keys())
+        .filter_map(|k| k.strip_prefix("f:"))
+        .map(str::to_string)
+        .collect()
 }
 
 impl Verdicts {
@@ -158,6 +199,49 @@ mod tests {
         // Another writer of the object itself is a change.
         after["metadata"]["managedFields"][0]["time"] = json!("t2");
         let f = fingerprint(&desired(), &after, &[]).expect("a fingerprint");
+        assert!(!verdicts.is_synced(&key, f));
+    }
+
+    /// The object as applied, and then (with `revision`) after
+    /// kube-controller-manager's status write of a new Deployment: it also
+    /// sets the revision annotation, through the status subresource
+    /// (`also_main`: another writer of the object itself owns it too).
+    fn with_revision(rv: &str, revision: Option<&str>, also_main: bool) -> Value {
+        let owns = json!({"f:metadata": {"f:annotations": {".": {}, "f:rev": {}}}});
+        let mut managers = vec![json!({"manager": "driftless", "operation": "Apply",
+            "time": "t1", "fieldsV1": {"f:data": {"f:a": {}}}})];
+        let mut obj = live(rv);
+        obj["metadata"]["annotations"] = json!({"team": "a"});
+        if let Some(revision) = revision {
+            managers.push(json!({"manager": "kcm", "operation": "Update",
+                "subresource": "status", "time": "t1", "fieldsV1": owns.clone()}));
+            obj["metadata"]["annotations"]["rev"] = json!(revision);
+        }
+        if also_main {
+            managers.push(json!({"manager": "kubectl-edit", "operation": "Update",
+                "time": "t1", "fieldsV1": owns}));
+        }
+        obj["metadata"]["managedFields"] = Value::Array(managers);
+        obj
+    }
+
+    #[test]
+    fn metadata_only_the_status_subresource_writes_keeps_the_verdict() {
+        let key = desired().key();
+        let verdicts = Verdicts::default();
+        let first = with_revision("5", None, false);
+        verdicts.record(&key, fingerprint(&desired(), &first, &[]), true);
+        let revised = fingerprint(&desired(), &with_revision("6", Some("1"), false), &[]);
+        assert!(verdicts.is_synced(&key, revised.expect("a fingerprint")));
+        // Owned by a writer of the object itself too: a change of its value counts.
+        let edited = with_revision("6", Some("1"), true);
+        verdicts.record(&key, fingerprint(&desired(), &edited, &[]), true);
+        let re_edited = fingerprint(&desired(), &with_revision("7", Some("2"), true), &[]);
+        assert!(!verdicts.is_synced(&key, re_edited.expect("a fingerprint")));
+        // Any other annotation counts as before.
+        let mut relabelled = with_revision("8", Some("1"), false);
+        relabelled["metadata"]["annotations"]["team"] = json!("b");
+        let f = fingerprint(&desired(), &relabelled, &[]).expect("a fingerprint");
         assert!(!verdicts.is_synced(&key, f));
     }
 

@@ -253,28 +253,22 @@ impl<'a> Reconciler<'a> {
             ..Default::default()
         };
         // A sync that never waits is over before anyone could read that it
-        // runs: its outcome is the one write. One that waits (waves, hooks,
-        // CRDs) says it is Running first, so a restart in the middle of it
-        // is recorded as interrupted.
-        if !cmp.syncs_without_waiting(target) {
+        // runs: its outcome is the one write, and the one Event. One that
+        // waits (waves, hooks, CRDs) says it is Running first, so a restart
+        // in the middle of it is recorded as interrupted, and announces
+        // that it started.
+        let out_of_sync = format!("{} resources out of sync", cmp.out_of_sync().count());
+        let waits = !cmp.syncs_without_waiting(target);
+        if waits {
             let before = Comparison::from_engine(&cmp);
             let with_running = crate::status::running(&self.prev, running, &before, sha);
             self.write_status(&with_running)
                 .await
                 .map_err(Failure::from)?;
             self.prev = with_running;
+            let started = format!("sync to {sha} started ({out_of_sync})");
+            events::publish(self.ctx, self.app, false, reason::SYNC_STARTED, started).await;
         }
-        events::publish(
-            self.ctx,
-            self.app,
-            false,
-            reason::SYNC_STARTED,
-            format!(
-                "sync to {sha} started ({} resources out of sync)",
-                cmp.out_of_sync().count()
-            ),
-        )
-        .await;
 
         let started = Instant::now();
         let outcome = self.sync_reporting_progress(target, cmp, sha).await;
@@ -334,10 +328,11 @@ impl<'a> Reconciler<'a> {
             } else {
                 reason::SYNC_FAILED
             },
-            if ok {
-                format!("sync to {sha} succeeded: {message}")
-            } else {
-                format!("sync to {sha} failed: {message}")
+            match (ok, waits) {
+                (true, true) => format!("sync to {sha} succeeded: {message}"),
+                (true, false) => format!("sync to {sha} ({out_of_sync}) succeeded: {message}"),
+                (false, true) => format!("sync to {sha} failed: {message}"),
+                (false, false) => format!("sync to {sha} ({out_of_sync}) failed: {message}"),
             },
         )
         .await;

@@ -25,8 +25,9 @@ use crate::common::{self, Harness, eventually};
 const FIGHTER: &str = "fighter";
 const WRITES: usize = 60;
 const EVERY: Duration = Duration::from_millis(250);
-/// The Event reason of every sync, self-heal included.
-const SYNC_STARTED: &str = "OperationStarted";
+/// The Event reason of every successful sync, self-heal included (a sync
+/// that never waits, as these are, has no start Event of its own).
+const SYNC_COMPLETED: &str = "OperationCompleted";
 /// The Event reason naming who fights a self-heal.
 const SELF_HEAL: &str = "SelfHeal";
 
@@ -142,7 +143,7 @@ async fn a_fighting_actor_is_reverted_with_backoff_and_no_hot_loop() {
         .metadata
         .resource_version
         .unwrap_or_default();
-    let syncs_before = occurrences(&h, "fight", SYNC_STARTED).await;
+    let syncs_before = occurrences(&h, "fight", SYNC_COMPLETED).await;
     let seen = Arc::new(Mutex::new(Vec::new()));
     let recorder = record(api.clone(), rv, seen.clone());
 
@@ -161,7 +162,7 @@ async fn a_fighting_actor_is_reverted_with_backoff_and_no_hot_loop() {
 
     let values = seen.lock().unwrap_or_else(|e| e.into_inner()).clone();
     let (back, idle) = reverts(&values, "git");
-    let syncs = occurrences(&h, "fight", SYNC_STARTED).await - syncs_before;
+    let syncs = occurrences(&h, "fight", SYNC_COMPLETED).await - syncs_before;
     println!(
         "fighting actor: {WRITES} fighter writes, {back} reverts, {idle} writes without change, {syncs} self-heal syncs reported"
     );
@@ -173,7 +174,7 @@ async fn a_fighting_actor_is_reverted_with_backoff_and_no_hot_loop() {
     assert!(idle <= back, "no writes that change nothing: {values:?}");
     assert!(
         syncs >= back,
-        "a {SYNC_STARTED} Event per revert: {syncs} for {back}"
+        "a {SYNC_COMPLETED} Event per revert: {syncs} for {back}"
     );
     let named = self_heal_notes(&h, "fight").await;
     assert!(

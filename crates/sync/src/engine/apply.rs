@@ -15,6 +15,7 @@ use serde_json::{Value, json};
 
 use super::SyncEngine;
 use super::compare::strip_ignored;
+use super::create;
 use super::hook_run;
 use super::steps::{self, Step};
 use super::wait::WaitFailure;
@@ -38,14 +39,30 @@ const REPLACE_TIMEOUT: Duration = Duration::from_secs(120);
 
 /// One apply's outcome, its write count, the object to wait for, and the
 /// object the server returned.
-struct Applied {
+pub(super) struct Applied {
     outcome: ResourceOutcome,
     writes: usize,
     wait_for: Option<(ObjectKey, Resolved)>,
     live: Option<Value>,
 }
 
-fn outcome(r: &ResourceDiff, action: Action, message: impl Into<String>) -> ResourceOutcome {
+impl Applied {
+    /// Nothing written, nothing to wait for.
+    pub(super) fn failed(outcome: ResourceOutcome) -> Applied {
+        Applied {
+            outcome,
+            writes: 0,
+            wait_for: None,
+            live: None,
+        }
+    }
+}
+
+pub(super) fn outcome(
+    r: &ResourceDiff,
+    action: Action,
+    message: impl Into<String>,
+) -> ResourceOutcome {
     ResourceOutcome {
         key: r.key.clone(),
         version: r.version.clone(),
@@ -295,13 +312,8 @@ impl SyncEngine {
         wait_for
     }
 
-    async fn apply_one(&self, target: &Target, r: &ResourceDiff) -> Applied {
-        let done = |outcome| Applied {
-            outcome,
-            writes: 0,
-            wait_for: None,
-            live: None,
-        };
+    pub(super) async fn apply_one(&self, target: &Target, r: &ResourceDiff) -> Applied {
+        let done = Applied::failed;
         if r.blocked {
             let message = r.error.clone().unwrap_or_else(|| "blocked".into());
             return done(outcome(r, Action::Failed, message));
@@ -355,10 +367,17 @@ impl SyncEngine {
             let rules = ignore::matching(&target.ignore_differences, &r.key);
             strip_ignored(&rules, live, &mut body, &mut Vec::new());
         }
+        let creates = create::creates(r);
+        if creates {
+            create::only_if_absent(&mut body);
+        }
         let api = kubeapi::api(&self.client, &resolved, &r.key.namespace);
         let params = kubeapi::apply_params(&self.field_manager, false, r.options.validates());
         let wait_for = Some((r.key.clone(), resolved.clone()));
         match kubeapi::apply(&api, &resolved, &r.key.name, &body, &params).await {
+            Err(e) if creates && create::exists_already(&e) => {
+                self.apply_to_existing(target, r, &resolved).await
+            }
             Ok(live) => {
                 self.index.record(&resolved, &live);
                 self.remember_applied(target, r, &live);

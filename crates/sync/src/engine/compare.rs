@@ -17,7 +17,7 @@ use super::SyncEngine;
 use super::prepare::Prepared;
 use crate::discovery::Resolved;
 use crate::error::SyncError;
-use crate::index::ScopeKey;
+use crate::index::{ScopeKey, Seen};
 use crate::model::{
     Comparison, ManagedKind, ResourceDiff, ResourceState, SyncResult, Target, Warning,
 };
@@ -460,7 +460,10 @@ impl SyncEngine {
 
     /// The live object `key`: `known` (what an apply just returned), or the
     /// one kept by the live cache, while the tracked-object index shows the
-    /// object at its resource version; otherwise read from the server.
+    /// object at its resource version; with the live cache on, nothing when
+    /// the index has not seen the object (a sync creates it only if it
+    /// still does not exist: [`crate::engine::apply`]); otherwise read from
+    /// the server.
     async fn read_live(
         &self,
         key: &ObjectKey,
@@ -470,14 +473,20 @@ impl SyncEngine {
         let current = self.index.lookup(resolved, &key.namespace, &key.name);
         if let Some(obj) = known {
             let version = resource_version(obj).and_then(|v| v.parse::<u64>().ok());
-            if version.is_some() && current == Some(version) {
+            if version.is_some_and(|v| current == Seen::At(v)) {
                 return Ok(Some(obj.clone()));
             }
         }
-        if let (Some(live), Some(Some(version))) = (&self.live, current)
-            && let Some(obj) = live.at(key, version)
-        {
-            return Ok(Some(obj));
+        if let Some(live) = &self.live {
+            match current {
+                Seen::Absent => return Ok(None),
+                Seen::At(version) => {
+                    if let Some(obj) = live.at(key, version) {
+                        return Ok(Some(obj));
+                    }
+                }
+                Seen::Unknown => {}
+            }
         }
         let api = kubeapi::api(&self.client, resolved, &key.namespace);
         match api.get_opt(&key.name).await {

@@ -2,6 +2,7 @@
 
 mod apply;
 mod compare;
+mod create;
 mod delete;
 mod hook_run;
 mod prepare;
@@ -75,9 +76,12 @@ impl SyncEngine {
 
     /// Keeps the live objects a diff reads and a sync writes, and takes them
     /// as live while the tracked-object index shows them unchanged, instead
-    /// of reading them again. A change lands in the index a few milliseconds
-    /// after it is made: use this only where each change the index sees
-    /// leads to another diff (self-heal listening to
+    /// of reading them again; an object the index has not seen is taken as
+    /// missing without a read (a sync then creates it only if it still does
+    /// not exist, and otherwise reads it and applies to it as the
+    /// comparison would have). A change lands in the index a few
+    /// milliseconds after it is made: use this only where each change the
+    /// index sees leads to another diff (self-heal listening to
     /// [`SyncEngine::tracked_changes`]), so a diff in that window is
     /// followed by one that sees the change.
     pub fn with_live_cache(mut self) -> Self {
