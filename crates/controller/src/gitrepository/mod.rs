@@ -12,8 +12,10 @@
 //!
 //! Modules: [`plan`] checks the spec, [`reference`] picks the reference
 //! and writes revisions, [`fetch`] reads the Secret and fetches,
-//! [`status`] computes the next status, [`reconcile`] runs the phases.
+//! [`status`] computes the next status, [`reconcile`] runs the phases,
+//! [`changes`] remembers which files changed when the artifact moved.
 
+pub(crate) mod changes;
 mod fetch;
 mod plan;
 mod reconcile;
@@ -67,6 +69,7 @@ struct Scope {
 pub(crate) struct GitRepositories {
     cache: OnceLock<Arc<MirrorCache>>,
     scopes: Mutex<Vec<Scope>>,
+    changes: changes::Changes,
 }
 
 impl std::fmt::Debug for GitRepositories {
@@ -83,6 +86,12 @@ impl GitRepositories {
     /// The shared mirror cache, once the controllers started.
     pub(crate) fn cache(&self) -> Option<Arc<MirrorCache>> {
         self.cache.get().cloned()
+    }
+
+    /// The files that changed between commits `from` and `to` of `url`,
+    /// when already worked out (see [`changes::between`]).
+    pub(crate) fn changed(&self, url: &str, from: &str, to: &str) -> Option<Arc<[String]>> {
+        self.changes.get(url, from, to)
     }
 
     /// Triggers a reconcile now of every watched GitRepository for which

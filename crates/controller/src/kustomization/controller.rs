@@ -2,13 +2,19 @@
 //! namespace (or one for all), in the same process and with the same
 //! scoping as the Application controllers. A Kustomization is reconciled on
 //! a change to its spec, its `requestedAt` annotation, deletion or
-//! finalizers (not on its own status writes); on a change to the
-//! GitRepository it renders; on a dependency's status change and on a
+//! finalizers (not on its own status writes); on a new artifact of the
+//! GitRepository it renders (those whose files changed first: [`concerned`]);
+//! on a dependency's status change and on a
 //! change to an object it manages (both through [`super::State`]'s
 //! triggers).
 
 use std::hash::{DefaultHasher, Hash, Hasher};
 use std::sync::Arc;
+use std::time::Duration;
+
+use driftless_api::flux::condition::{find_condition, status as cs, types};
+use driftless_api::flux::kustomize::KustomizationStatus;
+use driftless_api::flux::revision::revision_sha;
 
 use driftless_api::flux::RECONCILE_REQUESTED_AT;
 use driftless_api::flux::kustomize::v1::Kustomization;
@@ -21,7 +27,9 @@ use kube::runtime::{Controller, watcher};
 use kube::{Client, Resource, ResourceExt};
 
 use super::entry::{error_policy, reconcile};
+use super::unchanged;
 use crate::context::Context;
+use crate::cycle::AppId;
 
 fn predicate(ks: &Kustomization) -> Option<u64> {
     let mut h = DefaultHasher::new();
@@ -32,11 +40,66 @@ fn predicate(ks: &Kustomization) -> Option<u64> {
     Some(h.finish())
 }
 
-/// The Kustomizations rendering `repo`.
-fn rendering(ctx: &Context, repo: &GitRepository) -> Vec<ObjectRef<Kustomization>> {
+/// How long the Kustomizations whose files a new artifact did not change
+/// wait for those whose files it changed.
+const HOLD_LIMIT: Duration = Duration::from_secs(10);
+
+/// Whether `ks` needs no reconcile for the artifact `revision`: as Flux,
+/// one Ready at that revision already (the source's status writes and
+/// annotations alone reconcile nothing).
+fn at_revision(status: Option<&KustomizationStatus>, revision: &str) -> bool {
+    status.is_some_and(|s| {
+        let ready = find_condition(&s.conditions, types::READY);
+        ready.is_some_and(|c| c.status == cs::TRUE)
+            && s.last_attempted_revision.as_deref() == Some(revision)
+    })
+}
+
+/// The Kustomizations rendering `repo` that its artifact concerns, split
+/// into those whose build may change (or unknown) and those whose files
+/// did not change (they only move their revision on: see
+/// [`super::unchanged`]).
+fn concerned(ctx: &Context, repo: &GitRepository) -> (Vec<AppId>, Vec<AppId>) {
     let id = (repo.namespace().unwrap_or_default(), repo.name_any());
-    ctx.flux
-        .rendering(&id)
+    let artifact = repo.status.as_ref().and_then(|s| s.artifact.as_ref());
+    let Some(revision) = artifact.map(|a| a.revision.as_str()) else {
+        return (Vec::new(), Vec::new());
+    };
+    let sha = revision_sha(revision);
+    let (mut first, mut then) = (Vec::new(), Vec::new());
+    for ks in ctx.flux.rendering(&id) {
+        let (status, rendered) = ctx.flux.memory(&ks, |m| {
+            (m.written.clone().map(|(_, s)| s), m.rendered.clone())
+        });
+        if at_revision(status.as_ref(), revision) {
+            continue;
+        }
+        let changed = rendered.as_ref().and_then(|r| {
+            let paths = ctx.git_repositories.changed(&repo.spec.url, &r.sha, sha)?;
+            Some(unchanged::touched(&paths, &r.dirs))
+        });
+        match changed {
+            Some(false) => then.push(ks),
+            _ => first.push(ks),
+        }
+    }
+    (first, then)
+}
+
+/// The Kustomizations to reconcile now for `repo`'s event; the others it
+/// concerns are held until these finished (at most [`HOLD_LIMIT`]), so a
+/// push's changed app is not queued behind every other app.
+fn rendering(ctx: &Arc<Context>, repo: &GitRepository) -> Vec<ObjectRef<Kustomization>> {
+    let (first, then) = concerned(ctx, repo);
+    if !then.is_empty() {
+        let wave = ctx.flux.hold(&first, then);
+        let ctx = ctx.clone();
+        tokio::spawn(async move {
+            tokio::time::sleep(HOLD_LIMIT).await;
+            ctx.flux.release(wave);
+        });
+    }
+    first
         .into_iter()
         .map(|(ns, name)| ObjectRef::new(&name).within(&ns))
         .collect()

@@ -1,8 +1,11 @@
 //! One Kustomization's reconcile on the engine's phases: plan → dependencies
-//! → source → resolve → render → compare → sync → health → status. Every
+//! → source → resolve → render → compare → sync → health → status (a new
+//! revision that changes nothing the build reads skips render, compare and
+//! sync: [`super::unchanged`]). Every
 //! failure becomes an [`Outcome`] (a condition with Flux's reason); only
 //! API failures writing the Kustomization itself reach the error policy.
 
+use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
 use driftless_api::flux::RECONCILE_REQUESTED_AT;
@@ -19,11 +22,14 @@ use super::error::KustomizationError;
 use super::health::{self, Exprs, Verdict};
 use super::plan::{self, Plan, PlanError};
 use super::status::{self, Ending, Outcome, Report};
-use super::{deps, impersonate, inventory, raw, source};
+use super::{deps, impersonate, inventory, raw, source, unchanged};
 use crate::adapters::Engine;
 use crate::context::{Context, OwnerId};
 use crate::cycle::AppId;
 use crate::engine::{self, Owner, RenderRequest};
+use crate::flux_state::RenderedInputs;
+use crate::gitrepository::changes;
+use crate::metrics::FluxLabels;
 use crate::pipeline::{Comparison, SourceFilter};
 use crate::{flux_entry, flux_write};
 
@@ -38,6 +44,8 @@ pub(super) struct Run<'a> {
     id: AppId,
     owner: Owner,
     prev: KustomizationStatus,
+    /// What became of the render (the `render` label of the reconcile metric).
+    rendering: OnceLock<&'static str>,
 }
 
 /// A phase's early end: the outcome and when to look again.
@@ -62,6 +70,7 @@ impl<'a> Run<'a> {
         Run {
             owner: Owner::new("kustomization", &id.0, &id.1),
             prev: flux_write::freshest_of(ks, ctx, &id),
+            rendering: OnceLock::new(),
             id,
             ks,
             ctx,
@@ -71,6 +80,15 @@ impl<'a> Run<'a> {
     /// Runs the phases, writes the status and publishes what changed.
     pub(super) async fn run(self) -> Result<Action, KustomizationError> {
         let done = self.phases().await;
+        let labels = FluxLabels {
+            controller: "Kustomization".into(),
+            render: self.rendering.get().copied().unwrap_or("none").into(),
+        };
+        self.ctx
+            .metrics
+            .flux_reconciles
+            .get_or_create(&labels)
+            .inc();
         let report = Report {
             generation: self.ks.meta().generation,
             revision: done.revision,
@@ -153,14 +171,76 @@ impl<'a> Run<'a> {
             .await
             .map_err(|e| failed(reasons::ARTIFACT_FAILED, e.to_string(), retry))?
             .sha;
-        let desired = self.render(plan, &artifact, &sha).await?;
+        let key = unchanged::key(plan, self.ks.meta().generation, &artifact);
+        if self.unchanged(&key, &artifact, &sha).await {
+            return Ok(self.move_on(plan, &sha, &artifact.revision).await);
+        }
+        let (desired, files_read) = self.render(plan, &artifact, &sha).await?;
         let sa = self.ks.spec.service_account_name.as_deref();
         let acting = impersonate::engine(ctx, &self.id.0, sa)
             .map_err(|m| failed(reasons::RECONCILIATION_FAILED, m, retry))?;
         let (cmp, inventory) = self.compare(&acting, plan, &desired, &sha).await?;
         self.sync(&acting, plan, cmp, &artifact.revision).await?;
+        let rendered = RenderedInputs {
+            sha,
+            key,
+            dirs: unchanged::dirs(&plan.path, &files_read),
+        };
+        self.ctx
+            .flux
+            .memory(&self.id, |m| m.rendered = Some(rendered));
         let (outcome, requeue) = self.health(plan, &inventory, &artifact.revision).await;
         Ok((outcome, inventory, requeue))
+    }
+
+    /// Whether the new commit `sha` changes nothing the last applied build
+    /// read (see [`unchanged`]); any doubt says it may have.
+    async fn unchanged(&self, key: &str, artifact: &source::Artifact, sha: &str) -> bool {
+        let reads_cluster = self
+            .ks
+            .spec
+            .post_build
+            .as_ref()
+            .is_some_and(|p| !p.substitute_from.is_empty());
+        let generation = self.ks.meta().generation;
+        let from = self.ctx.flux.memory(&self.id, |m| {
+            let r = m.rendered.as_ref();
+            unchanged::candidate(r, &self.prev, key, sha, generation, reads_cluster).cloned()
+        });
+        let Some(from) = from else {
+            return false;
+        };
+        let repos = &self.ctx.git_repositories;
+        match changes::between(repos, &artifact.url, &from.sha, sha).await {
+            Ok(changed) => !unchanged::touched(&changed, &from.dirs),
+            Err(error) => {
+                tracing::debug!(%error, "rendering: the files changed are not known");
+                false
+            }
+        }
+    }
+
+    /// The applied objects stand for the new commit: it becomes the applied
+    /// revision without a render or an apply; health is judged as usual.
+    async fn move_on(
+        &self,
+        plan: &Plan,
+        sha: &str,
+        revision: &str,
+    ) -> (Outcome, ResourceInventory, Duration) {
+        let _ = self.rendering.set("unchanged");
+        self.ctx.flux.memory(&self.id, |m| {
+            if let Some(r) = &mut m.rendered {
+                r.sha = sha.to_string();
+            }
+        });
+        tracing::debug!(
+            sha,
+            "no file the build reads changed: neither rendered nor applied"
+        );
+        let inventory = self.prev.inventory.clone().unwrap_or_default();
+        let (outcome, requeue) = self.health(plan, &inventory, revision).await;
+        (outcome, inventory, requeue)
     }
 
     async fn check_dependencies(&self, retry: Duration) -> Result<(), Stop> {
@@ -178,13 +258,15 @@ impl<'a> Run<'a> {
             .map_err(|m| failed(reasons::DEPENDENCY_NOT_READY, m, retry))
     }
 
-    /// Renders the path and labels every object as Flux does.
+    /// Renders the path and labels every object as Flux does; also returns
+    /// the files the render read.
     async fn render(
         &self,
         plan: &Plan,
         artifact: &source::Artifact,
         sha: &str,
-    ) -> Result<Vec<Object>, Stop> {
+    ) -> Result<(Vec<Object>, Vec<String>), Stop> {
+        let _ = self.rendering.set("rendered");
         let request = RenderRequest {
             repo: artifact.url.clone(),
             commit: sha.to_string(),
@@ -214,7 +296,7 @@ impl<'a> Run<'a> {
         for obj in &mut objects {
             label(obj, &plan.labels);
         }
-        Ok(objects)
+        Ok((objects, rendered.files_read.clone()))
     }
 
     /// A symlink the render could not follow (out of the repository,
