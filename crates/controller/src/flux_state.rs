@@ -42,6 +42,9 @@ pub struct RenderedInputs {
     pub key: String,
     /// The directories a changed file in which may change the render.
     pub dirs: Arc<[String]>,
+    /// The source's ignore rules it was rendered with (a change re-renders
+    /// at the same revision).
+    pub ignore: Option<String>,
 }
 
 impl<S, R> Default for FluxMemory<S, R> {

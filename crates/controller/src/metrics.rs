@@ -42,9 +42,11 @@ pub struct ControllerLabels {
 pub struct FluxLabels {
     /// The kind reconciled (`Kustomization`).
     pub controller: String,
-    /// `rendered` (rendered and compared), `unchanged` (the new revision
-    /// changed nothing it reads: neither rendered nor applied), `none`
-    /// (stopped before rendering: dependencies, source, spec).
+    /// `rendered` (a build of a commit or inputs not applied before),
+    /// `repeated` (the build last applied again, from the render cache: a
+    /// drift check, a health poll), `unchanged` (the new revision changed
+    /// nothing it reads: neither rendered nor applied), `none` (stopped
+    /// before rendering: dependencies, source, spec).
     pub render: String,
 }
 

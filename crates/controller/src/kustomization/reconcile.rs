@@ -162,7 +162,7 @@ impl<'a> Run<'a> {
         self.check_dependencies(retry).await?;
         let source = (plan.source.namespace.clone(), plan.source.name.clone());
         self.ctx.flux.set_source(&self.id, &source);
-        let artifact = source::fetch(&self.ctx.client, &plan.source)
+        let artifact = source::artifact(self.ctx, &plan.source)
             .await
             .map_err(|e| failed(reasons::ARTIFACT_FAILED, e.to_string(), retry))?;
         *revision = Some(artifact.revision.clone());
@@ -175,22 +175,64 @@ impl<'a> Run<'a> {
         if self.unchanged(&key, &artifact, &sha).await {
             return Ok(self.move_on(plan, &sha, &artifact.revision).await);
         }
+        let again = self.ctx.flux.memory(&self.id, |m| {
+            let r = m.rendered.as_ref();
+            r.is_some_and(|r| r.sha == sha && r.key == key)
+        });
+        let _ = self
+            .rendering
+            .set(if again { "repeated" } else { "rendered" });
         let (desired, files_read) = self.render(plan, &artifact, &sha).await?;
         let sa = self.ks.spec.service_account_name.as_deref();
         let acting = impersonate::engine(ctx, &self.id.0, sa)
             .map_err(|m| failed(reasons::RECONCILIATION_FAILED, m, retry))?;
         let (cmp, inventory) = self.compare(&acting, plan, &desired, &sha).await?;
-        self.sync(&acting, plan, cmp, &artifact.revision).await?;
+        let checks = !health::checks(plan, &inventory).is_empty();
+        let mut known = if checks {
+            health::known_of(&cmp)
+        } else {
+            Default::default()
+        };
+        let synced = self.sync(&acting, plan, cmp, &artifact.revision).await?;
+        if let Some(result) = synced.filter(|_| checks) {
+            known = self.after_sync(&acting, plan, &desired, &result).await;
+        }
         let rendered = RenderedInputs {
             sha,
             key,
             dirs: unchanged::dirs(&plan.path, &files_read),
+            ignore: artifact.ignore.clone(),
         };
         self.ctx
             .flux
             .memory(&self.id, |m| m.rendered = Some(rendered));
-        let (outcome, requeue) = self.health(plan, &inventory, &artifact.revision).await;
+        let (outcome, requeue) = self
+            .health(plan, &inventory, &artifact.revision, &known)
+            .await;
         Ok((outcome, inventory, requeue))
+    }
+
+    /// The live objects right after a sync, from what the server answered
+    /// to the applies (read again only if changed since); empty when that
+    /// comparison fails (the health checks read them then).
+    async fn after_sync(
+        &self,
+        acting: &Engine,
+        plan: &Plan,
+        desired: &[Object],
+        result: &driftless_sync::SyncResult,
+    ) -> health::Known {
+        let target = plan.target(inventory::previous(self.prev.inventory.as_ref()));
+        match acting
+            .diff_after_sync(&target, desired.to_vec(), result)
+            .await
+        {
+            Ok(cmp) => health::known_of(&cmp),
+            Err(error) => {
+                tracing::debug!(%error, "health checks read the objects");
+                health::Known::default()
+            }
+        }
     }
 
     /// Whether the new commit `sha` changes nothing the last applied build
@@ -239,7 +281,8 @@ impl<'a> Run<'a> {
             "no file the build reads changed: neither rendered nor applied"
         );
         let inventory = self.prev.inventory.clone().unwrap_or_default();
-        let (outcome, requeue) = self.health(plan, &inventory, revision).await;
+        let known = health::Known::default();
+        let (outcome, requeue) = self.health(plan, &inventory, revision, &known).await;
         (outcome, inventory, requeue)
     }
 
@@ -266,7 +309,6 @@ impl<'a> Run<'a> {
         artifact: &source::Artifact,
         sha: &str,
     ) -> Result<(Vec<Object>, Vec<String>), Stop> {
-        let _ = self.rendering.set("rendered");
         let request = RenderRequest {
             repo: artifact.url.clone(),
             commit: sha.to_string(),
@@ -359,15 +401,16 @@ impl<'a> Run<'a> {
         Ok((cmp, inv))
     }
 
-    /// Applies and prunes what differs; an object another owner manages is
-    /// a conflict (reported, never taken over).
+    /// Applies and prunes what differs (the sync's result when it did); an
+    /// object another owner manages is a conflict (reported, never taken
+    /// over).
     async fn sync(
         &self,
         acting: &Engine,
         plan: &Plan,
         cmp: driftless_sync::Comparison,
         revision: &str,
-    ) -> Result<(), Stop> {
+    ) -> Result<Option<driftless_sync::SyncResult>, Stop> {
         let retry = plan.retry_interval;
         let conflicts: Vec<String> = cmp
             .resources
@@ -380,6 +423,7 @@ impl<'a> Run<'a> {
                 ))
             })
             .collect();
+        let mut synced = None;
         if Comparison::from_engine(&cmp).out_of_sync() {
             let target = plan.target(inventory::previous(self.prev.inventory.as_ref()));
             let result = engine::sync(acting, &self.owner, &target, cmp, revision)
@@ -393,12 +437,13 @@ impl<'a> Run<'a> {
                     retry,
                 ));
             }
+            synced = Some(result);
         }
         if !conflicts.is_empty() {
             let message = format!("conflict: {}; not taken over", conflicts.join("; "));
             return Err(failed(reasons::RECONCILIATION_FAILED, message, retry));
         }
-        Ok(())
+        Ok(synced)
     }
 
     async fn report_pruned(&self, result: &driftless_sync::SyncResult) {
@@ -412,6 +457,7 @@ impl<'a> Run<'a> {
         plan: &Plan,
         inv: &ResourceInventory,
         revision: &str,
+        known: &health::Known,
     ) -> (Outcome, Duration) {
         let checks = health::checks(plan, inv);
         let exprs = match Exprs::compile(&self.ks.spec.health_check_exprs) {
@@ -428,7 +474,7 @@ impl<'a> Run<'a> {
                 now
             }
         });
-        let observed = health::observe(self.ctx, &checks, &exprs).await;
+        let observed = health::observe(self.ctx, &checks, &exprs, known).await;
         match health::judge(&observed) {
             Verdict::Healthy => (
                 Outcome::Own(Ending::Applied {

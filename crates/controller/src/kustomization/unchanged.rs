@@ -160,6 +160,7 @@ mod tests {
             sha: "old".into(),
             key: "k".into(),
             dirs: strings(&["apps/web"]).into(),
+            ignore: None,
         };
         let prev = ready_status("old", 2);
         let stands = |prev: &KustomizationStatus, key: &str, sha: &str, reads: bool| {
