@@ -175,16 +175,33 @@ impl<'a> Run<'a> {
         if self.unchanged(&key, &artifact, &sha).await {
             return Ok(self.move_on(plan, &sha, &artifact.revision).await);
         }
+        let _ = self.rendering.set(self.render_label(&key, &sha));
+        self.build_and_apply(plan, &artifact, sha, key).await
+    }
+
+    /// `repeated` when the last applied build is rendered again (same commit
+    /// and inputs), else `rendered`.
+    fn render_label(&self, key: &str, sha: &str) -> &'static str {
         let again = self.ctx.flux.memory(&self.id, |m| {
             let r = m.rendered.as_ref();
             r.is_some_and(|r| r.sha == sha && r.key == key)
         });
-        let _ = self
-            .rendering
-            .set(if again { "repeated" } else { "rendered" });
-        let (desired, files_read) = self.render(plan, &artifact, &sha).await?;
+        if again { "repeated" } else { "rendered" }
+    }
+
+    /// Render → compare → sync → health, remembering what the applied
+    /// build read.
+    async fn build_and_apply(
+        &self,
+        plan: &Plan,
+        artifact: &source::Artifact,
+        sha: String,
+        key: String,
+    ) -> Result<(Outcome, ResourceInventory, Duration), Stop> {
+        let retry = plan.retry_interval;
+        let (desired, files_read) = self.render(plan, artifact, &sha).await?;
         let sa = self.ks.spec.service_account_name.as_deref();
-        let acting = impersonate::engine(ctx, &self.id.0, sa)
+        let acting = impersonate::engine(self.ctx, &self.id.0, sa)
             .map_err(|m| failed(reasons::RECONCILIATION_FAILED, m, retry))?;
         let (cmp, inventory) = self.compare(&acting, plan, &desired, &sha).await?;
         let checks = !health::checks(plan, &inventory).is_empty();
