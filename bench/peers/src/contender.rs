@@ -49,7 +49,25 @@ impl Kind {
                 "controller_runtime_reconcile_total",
                 "controller=\"kustomization\"",
             ),
-            _ => ("driftless_reconciles_total", ""),
+            Kind::DriftlessKustomizations(_) => (
+                "driftless_flux_reconciles_total",
+                "controller=\"Kustomization\"",
+            ),
+            Kind::DriftlessApplications(_) => ("driftless_reconciles_total", ""),
+        }
+    }
+
+    /// The metric counting its renders of the objects under test, and the
+    /// label its samples must carry; `Err` says why there is none.
+    pub(crate) fn render_metric(&self) -> Result<(&'static str, &'static str), &'static str> {
+        match self {
+            // kustomize-controller builds at every reconcile.
+            Kind::Flux(_) => Ok(self.reconcile_metric()),
+            Kind::DriftlessKustomizations(_) => Ok((
+                "driftless_flux_reconciles_total",
+                "controller=\"Kustomization\",render=\"rendered\"",
+            )),
+            Kind::DriftlessApplications(_) => Err("not counted"),
         }
     }
 }
@@ -137,6 +155,15 @@ impl Running {
         // Flux: kustomize-controller is the second process; driftless has one.
         let proc = self.procs.last().context("no process")?;
         proc.metric(name, labels).await
+    }
+
+    /// Its renders of the objects under test so far, or why not counted.
+    pub(crate) async fn renders(&self) -> Result<f64, String> {
+        let (name, labels) = self.kind.render_metric()?;
+        let proc = self.procs.last().ok_or("no process")?;
+        proc.metric(name, labels)
+            .await
+            .map_err(|e| format!("{e:#}"))
     }
 
     /// Stops the processes, then the control plane and Git server.

@@ -56,6 +56,8 @@ pub(crate) struct Monorepo {
     pub(crate) applied_secs: f64,
     /// Reconciles of the N objects the push caused (from the controller's metrics).
     pub(crate) reconciles: f64,
+    /// How many of them rendered (goal: one).
+    pub(crate) renders: Figure<f64>,
 }
 
 /// Five quiet minutes (or `--idle`).
@@ -254,7 +256,13 @@ async fn cold(run: &mut Running, plan: &Plan, objects: &Tracker) -> Figure<Cold>
         ));
     };
     let secs = started.elapsed().as_secs_f64();
-    let requests = metrics::by_verb(&before, &metrics::snapshot(&run.cp));
+    let after = metrics::snapshot(&run.cp);
+    let requests = metrics::by_verb(&before, &after);
+    eprintln!(
+        "peers: {}: cold requests {}",
+        run.kind.label(),
+        metrics::describe(&before, &after, 16)
+    );
     let curve = objects.with(|s| {
         s.timeline
             .iter()
@@ -414,6 +422,7 @@ async fn monorepo(run: &mut Running, plan: &Plan, deployments: &Tracker) -> Figu
     let before = settle(run, Duration::from_secs(3), Duration::from_secs(60))
         .await
         .map_err(settle_err)?;
+    let renders_before = run.renders().await;
     let applied_secs = push_once(
         run,
         deployments,
@@ -425,9 +434,14 @@ async fn monorepo(run: &mut Running, plan: &Plan, deployments: &Tracker) -> Figu
     let after = settle(run, Duration::from_secs(5), Duration::from_secs(300))
         .await
         .map_err(settle_err)?;
+    let renders = match (renders_before, run.renders().await) {
+        (Ok(b), Ok(a)) => Ok(a - b),
+        (Err(e), _) | (_, Err(e)) => Err(e),
+    };
     Ok(Monorepo {
         applied_secs,
         reconciles: after - before,
+        renders,
     })
 }
 

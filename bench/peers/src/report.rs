@@ -89,6 +89,10 @@ fn rows(n: usize, k: &Results, flux: &Results, apps: &Results) -> Vec<Row> {
         row("monorepo: reconciles", k, flux, apps, &|r| {
             cell(&r.monorepo, |m| m.reconciles, 0)
         }),
+        row("monorepo: renders", k, flux, apps, &|r| match &r.monorepo {
+            Ok(m) => cell(&m.renders, |v| *v, 0),
+            Err(reason) => (format!("n/a ({reason})"), None),
+        }),
         row("drift reverted (s)", k, flux, apps, &|r| {
             cell(&r.drift, |d| *d, 2)
         }),

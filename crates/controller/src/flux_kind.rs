@@ -64,72 +64,73 @@ pub(crate) fn id_of<K: FluxKind>(obj: &K) -> AppId {
     (obj.namespace().unwrap_or_default(), obj.name_any())
 }
 
-impl FluxKind for Kustomization {
-    type Status = KustomizationStatus;
-    type Raw = crate::kustomization::raw::Raw;
-    const LABEL: &'static str = "kustomization";
-    const FINALIZER: &'static str = driftless_api::flux::kustomize::FINALIZER;
+/// The accessors every Flux kind shares the field names of: its status
+/// (`conditions`, `inventory`, `lastAppliedRevision`) and its spec
+/// (`suspend`, `serviceAccountName`). `$kind` names its own types, state,
+/// owner and tracking name.
+macro_rules! flux_kind {
+    ($kind:ty {
+        status: $status:ty,
+        raw: $raw:ty,
+        label: $label:literal,
+        finalizer: $finalizer:expr,
+        state: |$ctx:ident| $state:expr,
+        owner: $owner:path,
+        tracking: $tracking:path $(,)?
+    }) => {
+        impl FluxKind for $kind {
+            type Status = $status;
+            type Raw = $raw;
+            const LABEL: &'static str = $label;
+            const FINALIZER: &'static str = $finalizer;
 
-    fn state(ctx: &Context) -> &FluxState<Self, Self::Status, Self::Raw> {
-        &ctx.flux
-    }
-    fn status_of(&self) -> Option<&Self::Status> {
-        self.status.as_ref()
-    }
-    fn conditions(status: &Self::Status) -> &[Condition] {
-        &status.conditions
-    }
-    fn inventory(status: &Self::Status) -> Option<&ResourceInventory> {
-        status.inventory.as_ref()
-    }
-    fn last_applied(status: &Self::Status) -> Option<&str> {
-        status.last_applied_revision.as_deref()
-    }
-    fn suspended(&self) -> bool {
-        self.spec.suspend
-    }
-    fn service_account(&self) -> Option<&str> {
-        self.spec.service_account_name.as_deref()
-    }
-    fn owner_id(id: AppId) -> OwnerId {
-        OwnerId::Kustomization(id)
-    }
-    fn tracking_name(id: &AppId) -> String {
-        crate::kustomization::plan::tracking_name(&id.0, &id.1)
-    }
+            fn state($ctx: &Context) -> &FluxState<Self, Self::Status, Self::Raw> {
+                $state
+            }
+            fn status_of(&self) -> Option<&Self::Status> {
+                self.status.as_ref()
+            }
+            fn conditions(status: &Self::Status) -> &[Condition] {
+                &status.conditions
+            }
+            fn inventory(status: &Self::Status) -> Option<&ResourceInventory> {
+                status.inventory.as_ref()
+            }
+            fn last_applied(status: &Self::Status) -> Option<&str> {
+                status.last_applied_revision.as_deref()
+            }
+            fn suspended(&self) -> bool {
+                self.spec.suspend
+            }
+            fn service_account(&self) -> Option<&str> {
+                self.spec.service_account_name.as_deref()
+            }
+            fn owner_id(id: AppId) -> OwnerId {
+                $owner(id)
+            }
+            fn tracking_name(id: &AppId) -> String {
+                $tracking(&id.0, &id.1)
+            }
+        }
+    };
 }
 
-impl FluxKind for HelmRelease {
-    type Status = HelmReleaseStatus;
-    type Raw = Vec<String>;
-    const LABEL: &'static str = "helmrelease";
-    const FINALIZER: &'static str = driftless_api::flux::helm::FINALIZER;
+flux_kind!(Kustomization {
+    status: KustomizationStatus,
+    raw: crate::kustomization::raw::Raw,
+    label: "kustomization",
+    finalizer: driftless_api::flux::kustomize::FINALIZER,
+    state: |ctx| &ctx.flux,
+    owner: OwnerId::Kustomization,
+    tracking: crate::kustomization::plan::tracking_name,
+});
 
-    fn state(ctx: &Context) -> &FluxState<Self, Self::Status, Self::Raw> {
-        &ctx.helm_releases.state
-    }
-    fn status_of(&self) -> Option<&Self::Status> {
-        self.status.as_ref()
-    }
-    fn conditions(status: &Self::Status) -> &[Condition] {
-        &status.conditions
-    }
-    fn inventory(status: &Self::Status) -> Option<&ResourceInventory> {
-        status.inventory.as_ref()
-    }
-    fn last_applied(status: &Self::Status) -> Option<&str> {
-        status.last_applied_revision.as_deref()
-    }
-    fn suspended(&self) -> bool {
-        self.spec.suspend
-    }
-    fn service_account(&self) -> Option<&str> {
-        self.spec.service_account_name.as_deref()
-    }
-    fn owner_id(id: AppId) -> OwnerId {
-        OwnerId::HelmRelease(id)
-    }
-    fn tracking_name(id: &AppId) -> String {
-        crate::helmrelease::plan::tracking_name(&id.0, &id.1)
-    }
-}
+flux_kind!(HelmRelease {
+    status: HelmReleaseStatus,
+    raw: Vec<String>,
+    label: "helmrelease",
+    finalizer: driftless_api::flux::helm::FINALIZER,
+    state: |ctx| &ctx.helm_releases.state,
+    owner: OwnerId::HelmRelease,
+    tracking: crate::helmrelease::plan::tracking_name,
+});

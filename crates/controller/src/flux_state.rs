@@ -5,7 +5,7 @@
 //! source (a new artifact requeues them), and a little memory per object.
 
 use std::collections::{BTreeSet, HashMap};
-use std::sync::{Mutex, MutexGuard};
+use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Instant;
 
 use kube::runtime::reflector::ObjectRef;
@@ -27,6 +27,24 @@ pub struct FluxMemory<S, R> {
     pub written: Option<(u64, S)>,
     /// The stored spec examined, for a generation.
     pub raw: Option<(Option<i64>, R)>,
+    /// What the last render that was applied read (see
+    /// `kustomization::unchanged`).
+    pub rendered: Option<RenderedInputs>,
+}
+
+/// What one applied render depended on: the commit, everything else that
+/// shaped it, and the directories it read files from.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RenderedInputs {
+    /// The commit rendered (full SHA).
+    pub sha: String,
+    /// The spec generation, render options, URL and ignore rules, as one key.
+    pub key: String,
+    /// The directories a changed file in which may change the render.
+    pub dirs: Arc<[String]>,
+    /// The source's ignore rules it was rendered with (a change re-renders
+    /// at the same revision).
+    pub ignore: Option<String>,
 }
 
 impl<S, R> Default for FluxMemory<S, R> {
@@ -36,11 +54,22 @@ impl<S, R> Default for FluxMemory<S, R> {
             api_failures: 0,
             written: None,
             raw: None,
+            rendered: None,
         }
     }
 }
 
 type Trigger<K> = (Option<String>, UnboundedSender<ObjectRef<K>>);
+
+/// Objects held back until others finished a reconcile.
+struct Wave {
+    /// Which wave (to release it once).
+    number: u64,
+    /// The objects still to finish.
+    first: BTreeSet<AppId>,
+    /// The objects triggered once they did.
+    then: Vec<AppId>,
+}
 
 /// A Flux kind's shared state: `K` the kind, `S` its status, `R` what its
 /// stored spec said.
@@ -50,6 +79,7 @@ pub struct FluxState<K: kube::Resource, S, R> {
     dependents: Mutex<HashMap<AppId, BTreeSet<AppId>>>,
     by_source: Mutex<HashMap<AppId, BTreeSet<AppId>>>,
     engines: Mutex<HashMap<AppId, Engine>>,
+    waves: Mutex<(u64, Vec<Wave>)>,
 }
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -78,6 +108,7 @@ impl<K: kube::Resource, S, R> Default for FluxState<K, S, R> {
             dependents: Mutex::default(),
             by_source: Mutex::default(),
             engines: Mutex::default(),
+            waves: Mutex::default(),
         }
     }
 }
@@ -96,6 +127,59 @@ impl<K: kube::Resource<DynamicType = ()>, S, R> FluxState<K, S, R> {
                 let _ = sender.send(ObjectRef::new(name).within(ns));
             }
         }
+    }
+
+    /// Holds `then` back until every object of `first` finished a
+    /// reconcile (see [`FluxState::finished`]); returns the wave's number
+    /// for [`FluxState::release`]. With `first` empty, `then` is triggered now.
+    pub fn hold(&self, first: &[AppId], then: Vec<AppId>) -> u64 {
+        let mut waves = lock(&self.waves);
+        waves.0 += 1;
+        let number = waves.0;
+        if first.is_empty() {
+            drop(waves);
+            then.iter().for_each(|id| self.trigger(id));
+        } else {
+            let first = first.iter().cloned().collect();
+            waves.1.push(Wave {
+                number,
+                first,
+                then,
+            });
+        }
+        number
+    }
+
+    /// `id` finished a reconcile: the waves that waited for it alone are
+    /// triggered.
+    pub fn finished(&self, id: &AppId) {
+        let done: Vec<Wave> = {
+            let mut waves = lock(&self.waves);
+            for wave in waves.1.iter_mut() {
+                wave.first.remove(id);
+            }
+            let (done, waiting) = std::mem::take(&mut waves.1)
+                .into_iter()
+                .partition(|w| w.first.is_empty());
+            waves.1 = waiting;
+            done
+        };
+        done.iter()
+            .flat_map(|w| &w.then)
+            .for_each(|id| self.trigger(id));
+    }
+
+    /// Triggers the wave `number` now if it still waits (its first objects
+    /// took too long, or were never reconciled).
+    pub fn release(&self, number: u64) {
+        let wave = {
+            let mut waves = lock(&self.waves);
+            let at = waves.1.iter().position(|w| w.number == number);
+            at.map(|i| waves.1.remove(i))
+        };
+        wave.iter()
+            .flat_map(|w| &w.then)
+            .for_each(|id| self.trigger(id));
     }
 
     /// Reads or changes what is remembered about `id`.
@@ -179,6 +263,35 @@ mod tests {
         assert_eq!(state.dependents_of(&id("crds")), [id("apps")]);
         state.forget(&id("apps"));
         assert!(state.dependents_of(&id("crds")).is_empty());
+    }
+
+    #[test]
+    fn a_held_wave_is_triggered_once_its_first_objects_finished() {
+        let state = State::default();
+        let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+        state.add_trigger(None, tx);
+        let mut triggered = || {
+            let mut names = Vec::new();
+            while let Ok(r) = rx.try_recv() {
+                names.push(r.name);
+            }
+            names
+        };
+        state.hold(&[id("a"), id("b")], vec![id("c"), id("d")]);
+        state.finished(&id("a"));
+        state.finished(&id("x"));
+        assert!(triggered().is_empty(), "b has not finished");
+        state.finished(&id("b"));
+        assert_eq!(triggered(), ["c", "d"]);
+        state.finished(&id("b"));
+        assert!(triggered().is_empty(), "once");
+        let wave = state.hold(&[id("a")], vec![id("e")]);
+        state.release(wave);
+        assert_eq!(triggered(), ["e"]);
+        state.finished(&id("a"));
+        assert!(triggered().is_empty(), "released already");
+        state.hold(&[], vec![id("f")]);
+        assert_eq!(triggered(), ["f"], "nothing to wait for");
     }
 
     #[test]

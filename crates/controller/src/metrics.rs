@@ -36,6 +36,20 @@ pub struct ControllerLabels {
     pub controller: String,
 }
 
+/// Labels of a Flux object's reconcile: its kind and what became of its
+/// render.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct FluxLabels {
+    /// The kind reconciled (`Kustomization`).
+    pub controller: String,
+    /// `rendered` (a build of a commit or inputs not applied before),
+    /// `repeated` (the build last applied again, from the render cache: a
+    /// drift check, a health poll), `unchanged` (the new revision changed
+    /// nothing it reads: neither rendered nor applied), `none` (stopped
+    /// before rendering: dependencies, source, spec).
+    pub render: String,
+}
+
 /// The controllers whose queue and in-flight series exist from the start
 /// (at 0), so a panel or a query sees every controller before its first
 /// reconcile.
@@ -94,6 +108,8 @@ pub struct Metrics {
     pub webhooks: Family<ResultLabels, Counter>,
     /// Writes to Applications (status, operation, annotations).
     pub app_writes: Counter,
+    /// Flux objects' reconciles, by kind and render (see [`FluxLabels`]).
+    pub flux_reconciles: Family<FluxLabels, Counter>,
     apps: Family<AppLabels, Gauge>,
     states: Mutex<BTreeMap<(String, String), AppLabels>>,
 }
@@ -117,6 +133,12 @@ impl Metrics {
         let apps = Family::<AppLabels, Gauge>::default();
         let app_writes = Counter::default();
         let reconciles_in_flight = Family::<ControllerLabels, Gauge>::default();
+        let flux_reconciles = Family::<FluxLabels, Counter>::default();
+        registry.register(
+            "flux_reconciles",
+            "Flux objects' reconciles, by kind and whether they rendered",
+            flux_reconciles.clone(),
+        );
         registry.register(
             "reconciles_in_flight",
             "Reconciles running now, per controller",
@@ -183,6 +205,7 @@ impl Metrics {
             git_fetch_duration,
             webhooks,
             app_writes,
+            flux_reconciles,
             apps,
             states: Mutex::new(BTreeMap::new()),
         }

@@ -713,3 +713,87 @@ async fn files_the_source_ignores_are_not_applied() {
     assert!(w.config_map("ignored").await.is_none(), "spec.ignore");
     assert!(w.config_map("skipped").await.is_none(), ".sourceignore");
 }
+
+/// The controller's Kustomization reconciles whose render ended as `render`
+/// (`rendered`, `unchanged`, `repeated`, `none`), from its metrics.
+async fn reconciles(h: &Harness, render: &str) -> f64 {
+    let (code, body) = h.get("/metrics").await;
+    assert_eq!(code, 200, "GET /metrics: {body}");
+    let wanted = format!("controller=\"Kustomization\",render=\"{render}\"");
+    body.lines()
+        .filter(|l| l.starts_with("driftless_flux_reconciles_total{") && l.contains(&wanted))
+        .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
+        .sum()
+}
+
+/// `(rendered, unchanged)` reconciles so far.
+async fn renders(h: &Harness) -> (f64, f64) {
+    (
+        reconciles(h, "rendered").await,
+        reconciles(h, "unchanged").await,
+    )
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_push_renders_only_the_kustomizations_whose_files_changed() {
+    let w = World::new("ks-mono").await;
+    w.repo.write(
+        "base/kustomization.yaml",
+        &kustomization_file(&["shared.yaml"]),
+    );
+    w.repo
+        .write("base/shared.yaml", &config_map("shared", "one"));
+    w.repo.write(
+        "web/kustomization.yaml",
+        "apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nnamePrefix: web-\nresources:\n- ../base\n- web.yaml\n",
+    );
+    w.repo.write("web/web.yaml", &config_map("page", "one"));
+    w.repo.write("api/api.yaml", &config_map("api", "one"));
+    let first = w.push("web with a base, api").await;
+    w.apply_ks("web", "web", "");
+    w.apply_ks("api", "api", "");
+    for name in ["web", "api"] {
+        wait_ks(&w.h, &w.ns, name, "Ready", |ks| ready_at(ks, &first)).await;
+    }
+
+    // Only api's path changes: api renders; web moves on without a render.
+    let before = renders(&w.h).await;
+    w.repo.write("api/api.yaml", &config_map("api", "two"));
+    w.repo.write("README.md", "not part of any build\n");
+    let second = w.push("api two").await;
+    for name in ["web", "api"] {
+        wait_ks(&w.h, &w.ns, name, "Ready at the second", |ks| {
+            ready_at(ks, &second)
+        })
+        .await;
+    }
+    assert_eq!(w.value_of("api").await.as_deref(), Some("two"));
+    let after = renders(&w.h).await;
+    assert_eq!(
+        (after.0 - before.0, after.1 - before.1),
+        (1.0, 1.0),
+        "one render (api), one revision moved on (web)"
+    );
+
+    // The base web reads changes: web renders, api moves on.
+    w.repo
+        .write("base/shared.yaml", &config_map("shared", "two"));
+    let third = w.push("shared two").await;
+    for name in ["web", "api"] {
+        wait_ks(&w.h, &w.ns, name, "Ready at the third", |ks| {
+            ready_at(ks, &third)
+        })
+        .await;
+    }
+    eventually("web's base applied", || async {
+        (w.value_of("web-shared").await.as_deref() == Some("two")).then_some(())
+    })
+    .await;
+    let last = renders(&w.h).await;
+    assert_eq!(
+        (last.0 - after.0, last.1 - after.1),
+        (1.0, 1.0),
+        "one render (web, through its base), one revision moved on (api)"
+    );
+    assert_eq!(w.value_of("api").await.as_deref(), Some("two"));
+}

@@ -12,8 +12,10 @@
 //!
 //! Modules: [`plan`] checks the spec, [`reference`] picks the reference
 //! and writes revisions, [`fetch`] reads the Secret and fetches,
-//! [`status`] computes the next status, [`reconcile`] runs the phases.
+//! [`status`] computes the next status, [`reconcile`] runs the phases,
+//! [`changes`] remembers which files changed when the artifact moved.
 
+pub(crate) mod changes;
 mod fetch;
 mod plan;
 mod reconcile;
@@ -27,8 +29,8 @@ use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
 use driftless_api::flux::RECONCILE_REQUESTED_AT;
 use driftless_api::flux::source::v1::GitRepository;
 use driftless_source::{Access, MirrorCache, RepoUrl};
-use futures::StreamExt;
 use futures::future::{BoxFuture, Shared};
+use futures::{FutureExt, StreamExt};
 use kube::runtime::Controller;
 use kube::runtime::reflector::{ObjectRef, Store};
 use kube::{Api, Resource, ResourceExt};
@@ -67,6 +69,8 @@ struct Scope {
 pub(crate) struct GitRepositories {
     cache: OnceLock<Arc<MirrorCache>>,
     scopes: Mutex<Vec<Scope>>,
+    changes: changes::Changes,
+    views: Mutex<Vec<(Option<String>, Store<GitRepository>)>>,
 }
 
 impl std::fmt::Debug for GitRepositories {
@@ -83,6 +87,38 @@ impl GitRepositories {
     /// The shared mirror cache, once the controllers started.
     pub(crate) fn cache(&self) -> Option<Arc<MirrorCache>> {
         self.cache.get().cloned()
+    }
+
+    /// Adds a consumer's view of the GitRepositories in `scope` (`None`:
+    /// all namespaces): the store its watch keeps, updated before the watch
+    /// event that triggers the consumer is mapped, so a consumer reading it
+    /// sees at least the artifact that triggered it.
+    pub(crate) fn add_view(&self, scope: Option<String>, store: Store<GitRepository>) {
+        self.views
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push((scope, store));
+    }
+
+    /// The GitRepository `namespace/name` as a view covering `namespace`
+    /// holds it: `None` when no complete view covers it (read it from the
+    /// API server then), `Some(None)` when it does not exist.
+    pub(crate) fn viewed(&self, namespace: &str, name: &str) -> Option<Option<Arc<GitRepository>>> {
+        let views = self.views.lock().unwrap_or_else(|e| e.into_inner());
+        let (_, store) = views.iter().find(|(scope, store)| {
+            scope.as_deref().is_none_or(|s| s == namespace)
+                && store
+                    .wait_until_ready()
+                    .now_or_never()
+                    .is_some_and(|r| r.is_ok())
+        })?;
+        Some(store.get(&ObjectRef::new(name).within(namespace)))
+    }
+
+    /// The files that changed between commits `from` and `to` of `url`,
+    /// when already worked out (see [`changes::between`]).
+    pub(crate) fn changed(&self, url: &str, from: &str, to: &str) -> Option<Arc<[String]>> {
+        self.changes.get(url, from, to)
     }
 
     /// Triggers a reconcile now of every watched GitRepository for which

@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use driftless_api::flux::RECONCILE_REQUESTED_AT;
 use driftless_api::flux::condition::{find_condition, reasons, status as cs, types};
+use driftless_api::flux::revision::revision_sha;
 use driftless_api::flux::source::GitRepositoryStatus;
 use driftless_api::flux::source::v1::GitRepository;
 use driftless_source::redact;
@@ -19,6 +20,7 @@ use serde_json::Value;
 use tracing::Instrument;
 
 use super::ReconcileError;
+use super::changes;
 use super::fetch::{Fetched, access, fetch};
 use super::plan::{Plan, plan};
 use super::status::{self, Observed};
@@ -79,6 +81,9 @@ async fn reconcile_in(
         Ok(plan) => run(&ctx, &repo, plan).await,
     };
     let old = repo.status.clone().unwrap_or_default();
+    if let Outcome::Fetched(fetched) = &outcome {
+        note_changes(&ctx, &repo, &old, fetched).await;
+    }
     let new = next_status(&old, &obs, &outcome);
     if new != old {
         write_status(&ctx, &repo, &id, &new).await?;
@@ -94,6 +99,27 @@ async fn reconcile_in(
         ) => NextReconcile::After(every(plan.interval)),
         _ => NextReconcile::OnChange,
     })
+}
+
+/// When the artifact moves, works out which files changed before the new
+/// revision is published, so its Kustomizations find the answer ready
+/// (those whose files changed go first; the others skip their render).
+async fn note_changes(
+    ctx: &Context,
+    repo: &GitRepository,
+    old: &GitRepositoryStatus,
+    fetched: &Fetched,
+) {
+    let Some(before) = old.artifact.as_ref().map(|a| revision_sha(&a.revision)) else {
+        return;
+    };
+    if before == fetched.sha {
+        return;
+    }
+    let url = &repo.spec.url;
+    if let Err(error) = changes::between(&ctx.git_repositories, url, before, &fetched.sha).await {
+        tracing::debug!(%error, "the files changed are worked out by each consumer");
+    }
 }
 
 /// `spec.interval`, at least a second.

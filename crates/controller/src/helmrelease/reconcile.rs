@@ -334,7 +334,8 @@ impl<'a> Run<'a> {
                     now
                 }
             });
-        let observed = health::observe(self.ctx, &checks, &Exprs::default()).await;
+        let observed =
+            health::observe(self.ctx, &checks, &Exprs::default(), &Default::default()).await;
         let fail = |m: String| failed(status::failed_reason(action), m, plan.interval);
         match health::judge(&observed) {
             Verdict::Healthy => (self.released(plan, revision, digest, action), plan.interval),

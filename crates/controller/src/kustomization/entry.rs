@@ -12,6 +12,7 @@ use super::error::KustomizationError;
 use super::reconcile::Run;
 use crate::context::Context;
 use crate::flux_entry::{self, Prelude};
+use crate::flux_kind;
 use crate::watched::NextReconcile;
 
 /// The reconcile entry point handed to the kube-runtime `Controller`.
@@ -28,7 +29,9 @@ pub async fn reconcile(
             Prelude::Run => Run::new(&ks, &ctx).run().await,
         }
     };
-    flux_entry::counted(ks.as_ref(), &ctx, pass.instrument(span)).await
+    let result = flux_entry::counted(ks.as_ref(), &ctx, pass.instrument(span)).await;
+    ctx.flux.finished(&flux_kind::id_of(ks.as_ref()));
+    result
 }
 
 /// API failures are retried after a short, growing delay.

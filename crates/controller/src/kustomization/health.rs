@@ -1,11 +1,15 @@
 //! `wait`, `healthChecks` and `healthCheckExprs`: which objects must be
 //! healthy for the Kustomization to be Ready, and their health (built-in
 //! rules, or the CEL expressions given for their kind). The verdict is
-//! pure; reading the objects is one GET each.
+//! pure; an object whose state the reconcile already holds (the live object
+//! the comparison read, what the server answered to its apply) is judged
+//! from that, any other is read with one GET.
 
 use driftless_api::flux::kustomize::{CustomHealthCheck, ResourceInventory};
 use driftless_api::{HealthStatus, HealthStatusCode};
 use driftless_expr::{Health, HealthCheckExprs};
+use std::collections::HashMap;
+
 use driftless_render::ObjectKey;
 use serde_json::Value;
 
@@ -121,11 +125,31 @@ impl Exprs {
     }
 }
 
-/// Reads each checked object and assesses it (a missing object is Missing,
-/// an unknown kind Degraded naming it).
-pub async fn observe(ctx: &Context, checks: &[Check], exprs: &Exprs) -> Vec<(Check, HealthStatus)> {
+/// Live objects the reconcile already holds, by identity.
+pub type Known = HashMap<ObjectKey, Value>;
+
+/// The live objects of a comparison (those that exist).
+pub fn known_of(cmp: &driftless_sync::Comparison) -> Known {
+    cmp.resources
+        .iter()
+        .filter_map(|r| Some((r.key.clone(), r.live.clone()?)))
+        .collect()
+}
+
+/// Assesses each checked object: from `known` when it holds it, else
+/// read (a missing object is Missing, an unknown kind Degraded naming it).
+pub async fn observe(
+    ctx: &Context,
+    checks: &[Check],
+    exprs: &Exprs,
+    known: &Known,
+) -> Vec<(Check, HealthStatus)> {
     let mut out = Vec::with_capacity(checks.len());
     for check in checks {
+        if let Some(live) = known.get(&check.key) {
+            out.push((check.clone(), exprs.assess(check, live)));
+            continue;
+        }
         let health = match read(ctx, check).await {
             Ok(Some(live)) => exprs.assess(check, &live),
             Ok(None) => driftless_sync::health::missing(),

@@ -18,6 +18,7 @@ pub(crate) mod reconcile;
 pub(crate) mod source;
 pub(crate) mod state;
 pub(crate) mod status;
+pub(crate) mod unchanged;
 
 pub use entry::{error_policy, reconcile};
 pub use error::KustomizationError;

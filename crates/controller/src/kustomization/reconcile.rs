@@ -1,8 +1,11 @@
 //! One Kustomization's reconcile on the engine's phases: plan → dependencies
-//! → source → resolve → render → compare → sync → health → status. Every
+//! → source → resolve → render → compare → sync → health → status (a new
+//! revision that changes nothing the build reads skips render, compare and
+//! sync: [`super::unchanged`]). Every
 //! failure becomes an [`Outcome`] (a condition with Flux's reason); only
 //! API failures writing the Kustomization itself reach the error policy.
 
+use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
 use driftless_api::flux::RECONCILE_REQUESTED_AT;
@@ -18,11 +21,14 @@ use super::error::KustomizationError;
 use super::health::{self, Exprs, Verdict};
 use super::plan::{self, Plan, PlanError};
 use super::status::{self, Ending, Outcome, Report};
-use super::{deps, impersonate, inventory, raw, source};
+use super::{deps, impersonate, inventory, raw, source, unchanged};
 use crate::adapters::Engine;
 use crate::context::{Context, OwnerId};
 use crate::cycle::AppId;
 use crate::engine::{self, Owner, RenderRequest};
+use crate::flux_state::RenderedInputs;
+use crate::gitrepository::changes;
+use crate::metrics::FluxLabels;
 use crate::pipeline::{Comparison, SourceFilter};
 use crate::watched::NextReconcile;
 use crate::{flux_entry, flux_write};
@@ -38,6 +44,8 @@ pub(super) struct Run<'a> {
     id: AppId,
     owner: Owner,
     prev: KustomizationStatus,
+    /// What became of the render (the `render` label of the reconcile metric).
+    rendering: OnceLock<&'static str>,
 }
 
 /// A phase's early end: the outcome and when to look again.
@@ -62,6 +70,7 @@ impl<'a> Run<'a> {
         Run {
             owner: Owner::new("kustomization", &id.0, &id.1),
             prev: flux_write::freshest_of(ks, ctx, &id),
+            rendering: OnceLock::new(),
             id,
             ks,
             ctx,
@@ -71,6 +80,15 @@ impl<'a> Run<'a> {
     /// Runs the phases, writes the status and publishes what changed.
     pub(super) async fn run(self) -> Result<NextReconcile, KustomizationError> {
         let done = self.phases().await;
+        let labels = FluxLabels {
+            controller: "Kustomization".into(),
+            render: self.rendering.get().copied().unwrap_or("none").into(),
+        };
+        self.ctx
+            .metrics
+            .flux_reconciles
+            .get_or_create(&labels)
+            .inc();
         let report = Report {
             generation: self.ks.meta().generation,
             revision: done.revision,
@@ -144,7 +162,7 @@ impl<'a> Run<'a> {
         self.check_dependencies(retry).await?;
         let source = (plan.source.namespace.clone(), plan.source.name.clone());
         self.ctx.flux.set_source(&self.id, &source);
-        let artifact = source::fetch(&self.ctx.client, &plan.source)
+        let artifact = source::artifact(self.ctx, &plan.source)
             .await
             .map_err(|e| failed(reasons::ARTIFACT_FAILED, e.to_string(), retry))?;
         *revision = Some(artifact.revision.clone());
@@ -153,14 +171,136 @@ impl<'a> Run<'a> {
             .await
             .map_err(|e| failed(reasons::ARTIFACT_FAILED, e.to_string(), retry))?
             .sha;
-        let desired = self.render(plan, &artifact, &sha).await?;
+        let key = unchanged::key(plan, self.ks.meta().generation, &artifact);
+        if self.unchanged(&key, &artifact, &sha).await {
+            return Ok(self.move_on(plan, &sha, &artifact.revision).await);
+        }
+        let _ = self.rendering.set(self.render_label(&key, &sha));
+        self.build_and_apply(plan, &artifact, sha, key).await
+    }
+
+    /// `repeated` when the last applied build is rendered again (same commit
+    /// and inputs), else `rendered`.
+    fn render_label(&self, key: &str, sha: &str) -> &'static str {
+        let again = self.ctx.flux.memory(&self.id, |m| {
+            let r = m.rendered.as_ref();
+            r.is_some_and(|r| r.sha == sha && r.key == key)
+        });
+        if again { "repeated" } else { "rendered" }
+    }
+
+    /// Render → compare → sync → health, remembering what the applied
+    /// build read.
+    async fn build_and_apply(
+        &self,
+        plan: &Plan,
+        artifact: &source::Artifact,
+        sha: String,
+        key: String,
+    ) -> Result<(Outcome, ResourceInventory, Duration), Stop> {
+        let retry = plan.retry_interval;
+        let (desired, files_read) = self.render(plan, artifact, &sha).await?;
         let sa = self.ks.spec.service_account_name.as_deref();
-        let acting = impersonate::engine(ctx, &self.id.0, sa)
+        let acting = impersonate::engine(self.ctx, &self.id.0, sa)
             .map_err(|m| failed(reasons::RECONCILIATION_FAILED, m, retry))?;
         let (cmp, inventory) = self.compare(&acting, plan, &desired, &sha).await?;
-        self.sync(&acting, plan, cmp, &artifact.revision).await?;
-        let (outcome, requeue) = self.health(plan, &inventory, &artifact.revision).await;
+        let checks = !health::checks(plan, &inventory).is_empty();
+        let mut known = if checks {
+            health::known_of(&cmp)
+        } else {
+            Default::default()
+        };
+        let synced = self.sync(&acting, plan, cmp, &artifact.revision).await?;
+        if let Some(result) = synced.filter(|_| checks) {
+            known = self.after_sync(&acting, plan, &desired, &result).await;
+        }
+        let rendered = RenderedInputs {
+            sha,
+            key,
+            dirs: unchanged::dirs(&plan.path, &files_read),
+            ignore: artifact.ignore.clone(),
+        };
+        self.ctx
+            .flux
+            .memory(&self.id, |m| m.rendered = Some(rendered));
+        let (outcome, requeue) = self
+            .health(plan, &inventory, &artifact.revision, &known)
+            .await;
         Ok((outcome, inventory, requeue))
+    }
+
+    /// The live objects right after a sync, from what the server answered
+    /// to the applies (read again only if changed since); empty when that
+    /// comparison fails (the health checks read them then).
+    async fn after_sync(
+        &self,
+        acting: &Engine,
+        plan: &Plan,
+        desired: &[Object],
+        result: &driftless_sync::SyncResult,
+    ) -> health::Known {
+        let target = plan.target(inventory::previous(self.prev.inventory.as_ref()));
+        match acting
+            .diff_after_sync(&target, desired.to_vec(), result)
+            .await
+        {
+            Ok(cmp) => health::known_of(&cmp),
+            Err(error) => {
+                tracing::debug!(%error, "health checks read the objects");
+                health::Known::default()
+            }
+        }
+    }
+
+    /// Whether the new commit `sha` changes nothing the last applied build
+    /// read (see [`unchanged`]); any doubt says it may have.
+    async fn unchanged(&self, key: &str, artifact: &source::Artifact, sha: &str) -> bool {
+        let reads_cluster = self
+            .ks
+            .spec
+            .post_build
+            .as_ref()
+            .is_some_and(|p| !p.substitute_from.is_empty());
+        let generation = self.ks.meta().generation;
+        let from = self.ctx.flux.memory(&self.id, |m| {
+            let r = m.rendered.as_ref();
+            unchanged::candidate(r, &self.prev, key, sha, generation, reads_cluster).cloned()
+        });
+        let Some(from) = from else {
+            return false;
+        };
+        let repos = &self.ctx.git_repositories;
+        match changes::between(repos, &artifact.url, &from.sha, sha).await {
+            Ok(changed) => !unchanged::touched(&changed, &from.dirs),
+            Err(error) => {
+                tracing::debug!(%error, "rendering: the files changed are not known");
+                false
+            }
+        }
+    }
+
+    /// The applied objects stand for the new commit: it becomes the applied
+    /// revision without a render or an apply; health is judged as usual.
+    async fn move_on(
+        &self,
+        plan: &Plan,
+        sha: &str,
+        revision: &str,
+    ) -> (Outcome, ResourceInventory, Duration) {
+        let _ = self.rendering.set("unchanged");
+        self.ctx.flux.memory(&self.id, |m| {
+            if let Some(r) = &mut m.rendered {
+                r.sha = sha.to_string();
+            }
+        });
+        tracing::debug!(
+            sha,
+            "no file the build reads changed: neither rendered nor applied"
+        );
+        let inventory = self.prev.inventory.clone().unwrap_or_default();
+        let known = health::Known::default();
+        let (outcome, requeue) = self.health(plan, &inventory, revision, &known).await;
+        (outcome, inventory, requeue)
     }
 
     async fn check_dependencies(&self, retry: Duration) -> Result<(), Stop> {
@@ -178,13 +318,14 @@ impl<'a> Run<'a> {
             .map_err(|m| failed(reasons::DEPENDENCY_NOT_READY, m, retry))
     }
 
-    /// Renders the path and labels every object as Flux does.
+    /// Renders the path and labels every object as Flux does; also returns
+    /// the files the render read.
     async fn render(
         &self,
         plan: &Plan,
         artifact: &source::Artifact,
         sha: &str,
-    ) -> Result<Vec<Object>, Stop> {
+    ) -> Result<(Vec<Object>, Vec<String>), Stop> {
         let request = RenderRequest {
             repo: artifact.url.clone(),
             commit: sha.to_string(),
@@ -214,7 +355,7 @@ impl<'a> Run<'a> {
         for obj in &mut objects {
             label(obj, &plan.labels);
         }
-        Ok(objects)
+        Ok((objects, rendered.files_read.clone()))
     }
 
     /// A symlink the render could not follow (out of the repository,
@@ -277,15 +418,16 @@ impl<'a> Run<'a> {
         Ok((cmp, inv))
     }
 
-    /// Applies and prunes what differs; an object another owner manages is
-    /// a conflict (reported, never taken over).
+    /// Applies and prunes what differs (the sync's result when it did); an
+    /// object another owner manages is a conflict (reported, never taken
+    /// over).
     async fn sync(
         &self,
         acting: &Engine,
         plan: &Plan,
         cmp: driftless_sync::Comparison,
         revision: &str,
-    ) -> Result<(), Stop> {
+    ) -> Result<Option<driftless_sync::SyncResult>, Stop> {
         let retry = plan.retry_interval;
         let conflicts: Vec<String> = cmp
             .resources
@@ -298,6 +440,7 @@ impl<'a> Run<'a> {
                 ))
             })
             .collect();
+        let mut synced = None;
         if Comparison::from_engine(&cmp).out_of_sync() {
             let target = plan.target(inventory::previous(self.prev.inventory.as_ref()));
             let result = engine::sync(acting, &self.owner, &target, cmp, revision)
@@ -311,12 +454,13 @@ impl<'a> Run<'a> {
                     retry,
                 ));
             }
+            synced = Some(result);
         }
         if !conflicts.is_empty() {
             let message = format!("conflict: {}; not taken over", conflicts.join("; "));
             return Err(failed(reasons::RECONCILIATION_FAILED, message, retry));
         }
-        Ok(())
+        Ok(synced)
     }
 
     async fn report_pruned(&self, result: &driftless_sync::SyncResult) {
@@ -330,6 +474,7 @@ impl<'a> Run<'a> {
         plan: &Plan,
         inv: &ResourceInventory,
         revision: &str,
+        known: &health::Known,
     ) -> (Outcome, Duration) {
         let checks = health::checks(plan, inv);
         let exprs = match Exprs::compile(&self.ks.spec.health_check_exprs) {
@@ -346,7 +491,7 @@ impl<'a> Run<'a> {
                 now
             }
         });
-        let observed = health::observe(self.ctx, &checks, &exprs).await;
+        let observed = health::observe(self.ctx, &checks, &exprs, known).await;
         match health::judge(&observed) {
             Verdict::Healthy => (
                 Outcome::Own(Ending::Applied {

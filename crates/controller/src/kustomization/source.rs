@@ -1,5 +1,5 @@
-//! The source a Kustomization renders: its GitRepository, read from the
-//! API server. Only `spec.url`, `spec.suspend` and the status (the
+//! The source a Kustomization renders: its GitRepository, from the
+//! controller's view of them (else read from the API server). Only `spec.url`, `spec.suspend` and the status (the
 //! `Ready` condition and `artifact.revision`) are used; the commit is then
 //! resolved from the shared mirror by the engine.
 
@@ -9,6 +9,7 @@ use driftless_api::flux::source::v1::GitRepository;
 use kube::Api;
 
 use super::plan::SourceRef;
+use crate::context::Context;
 
 /// A GitRepository's artifact, ready to render.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -56,6 +57,17 @@ pub fn artifact_of(source: &SourceRef, gitrepo: &GitRepository) -> Result<Artifa
         revision: artifact.revision,
         ignore: gitrepo.spec.ignore.clone(),
     })
+}
+
+/// The artifact of the GitRepository `source`, from the Kustomization
+/// controller's view of GitRepositories (no request) when one covers its
+/// namespace, else read from the API server.
+pub async fn artifact(ctx: &Context, source: &SourceRef) -> Result<Artifact, SourceError> {
+    match ctx.git_repositories.viewed(&source.namespace, &source.name) {
+        Some(Some(gitrepo)) => artifact_of(source, &gitrepo),
+        Some(None) => Err(SourceError::NotFound(source.clone())),
+        None => fetch(&ctx.client, source).await,
+    }
 }
 
 /// Reads the GitRepository `source` and returns its artifact.
