@@ -94,13 +94,20 @@ async fn data(api: &Api<ConfigMap>, name: &str, key: &str) -> Option<String> {
     cm.data?.get(key).cloned()
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn a_chart_and_a_git_directory_render_into_one_application() {
-    let mut h = Harness::new("multi-src").await;
+/// A harness whose controller runs the pinned helm, and a destination
+/// namespace.
+async fn start(prefix: &str) -> (Harness, String) {
+    let mut h = Harness::new(prefix).await;
     let mut config = h.config(Duration::from_secs(2));
     config.helm = Some(binaries().helm);
     h.start_controller_with(config).await;
-    let dest = h.namespace("multi-src-dest").await;
+    let dest = h.namespace(&format!("{prefix}-dest")).await;
+    (h, dest)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_chart_and_a_git_directory_render_into_one_application() {
+    let (mut h, dest) = start("multi-src").await;
     let charts = chart_repo(&["1.0.0"]);
     let git = h.git.create_repo("multi/app");
     git.write("envs/prod.yaml", "greeting: from-values\n");
@@ -259,13 +266,31 @@ async fn sync_with(h: &Harness, name: &str, revisions: serde_json::Value) {
         .expect("request the sync");
 }
 
+/// Syncs `revs` with `asked` and waits until the sync succeeded, reporting
+/// `expected` as the revisions of its three sources.
+async fn sync_at(h: &Harness, asked: serde_json::Value, expected: [&str; 3]) {
+    sync_with(h, "revs", asked).await;
+    let expected: Vec<String> = expected.iter().map(|r| r.to_string()).collect();
+    h.wait_app("revs", &format!("synced at {expected:?}"), |app| {
+        synced_revisions(app) == Some((OperationPhase::Succeeded, expected.clone()))
+    })
+    .await;
+}
+
+/// What `revs` deployed: its chart's version and greeting, and the Git
+/// directory's greeting (empty where missing).
+async fn deployed(api: &Api<ConfigMap>) -> [String; 3] {
+    [
+        data(api, "revs-config", "chart").await,
+        greeting(api, "revs-config").await,
+        greeting(api, "plain-one").await,
+    ]
+    .map(Option::unwrap_or_default)
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_sync_operation_syncs_each_source_at_the_revision_it_names() {
-    let mut h = Harness::new("multi-rev").await;
-    let mut config = h.config(Duration::from_secs(2));
-    config.helm = Some(binaries().helm);
-    h.start_controller_with(config).await;
-    let dest = h.namespace("multi-rev-dest").await;
+    let (mut h, dest) = start("multi-rev").await;
     let charts = chart_repo(&["1.0.0", "2.0.0"]);
     let git = h.git.create_repo("multi/revs");
     git.write("envs/prod.yaml", "greeting: old-values\n");
@@ -287,39 +312,19 @@ async fn a_sync_operation_syncs_each_source_at_the_revision_it_names() {
 
     // Every source at an older revision: the chart, the directory and the
     // ref source the values come from.
-    sync_with(&h, "revs", serde_json::json!(["1.0.0", first, first])).await;
-    let expected = vec!["1.0.0".to_string(), first.clone(), first.clone()];
-    h.wait_app("revs", "synced at the older revisions", |app| {
-        synced_revisions(app) == Some((OperationPhase::Succeeded, expected.clone()))
-    })
-    .await;
-    assert_eq!(
-        data(&api, "revs-config", "chart").await.as_deref(),
-        Some("1.0.0")
-    );
-    assert_eq!(
-        greeting(&api, "revs-config").await.as_deref(),
-        Some("old-values")
-    );
-    assert_eq!(greeting(&api, "plain-one").await.as_deref(), Some("old"));
+    let asked = serde_json::json!(["1.0.0", first, first]);
+    sync_at(&h, asked, ["1.0.0", &first, &first]).await;
+    assert_eq!(deployed(&api).await, ["1.0.0", "old-values", "old"]);
 
     // Empty and missing entries keep the source's target revision: the chart
     // at 2.0.0, the values at main; the directory stays at the first commit.
-    sync_with(&h, "revs", serde_json::json!(["", first])).await;
-    let expected = vec!["2.0.0".to_string(), first.clone(), second.clone()];
-    h.wait_app("revs", "synced at the mixed revisions", |app| {
-        synced_revisions(app) == Some((OperationPhase::Succeeded, expected.clone()))
-    })
+    sync_at(
+        &h,
+        serde_json::json!(["", first]),
+        ["2.0.0", &first, &second],
+    )
     .await;
-    assert_eq!(
-        data(&api, "revs-config", "chart").await.as_deref(),
-        Some("2.0.0")
-    );
-    assert_eq!(
-        greeting(&api, "revs-config").await.as_deref(),
-        Some("new-values")
-    );
-    assert_eq!(greeting(&api, "plain-one").await.as_deref(), Some("old"));
+    assert_eq!(deployed(&api).await, ["2.0.0", "new-values", "old"]);
 
     // Without an operation the Application compares at its targets again.
     h.wait_app("revs", "OutOfSync at the target revisions", |app| {
