@@ -536,8 +536,16 @@ pub struct OperationInitiator {
 #[schemars(extend("x-kubernetes-preserve-unknown-fields" = true))]
 pub struct SyncOperation {
     /// The revision to sync to; the source's `targetRevision` when empty.
+    /// For several sources, the first rendering source's (see `revisions`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub revision: Option<String>,
+    /// For an Application with several sources, the revision (Git) or chart
+    /// version (Helm) to sync each of `spec.sources` to, in that order
+    /// (`argocd app sync --revisions`); an empty or missing entry syncs that
+    /// source at its `targetRevision`. More entries than sources is an
+    /// error.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub revisions: Vec<String>,
     /// Delete resources that are no longer in Git.
     #[serde(default)]
     pub prune: bool,
@@ -840,8 +848,13 @@ pub struct OperationState {
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct SyncOperationResult {
-    /// The full commit SHA that was synced.
+    /// The full commit SHA that was synced (for several sources, each
+    /// source's revision joined by commas).
     pub revision: String,
+    /// For several sources, the revision each of `spec.sources` was synced
+    /// at, in that order (commit SHAs, chart versions).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub revisions: Vec<String>,
     /// The source that was synced.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub source: Option<ApplicationSource>,

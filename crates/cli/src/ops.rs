@@ -3,6 +3,8 @@
 //! (`reconcile.fluxcd.io/requestedAt`, `argocd.argoproj.io/refresh`),
 //! `suspend` and `resume`.
 
+mod revisions;
+
 use std::time::Duration;
 
 use driftless_api::flux::RECONCILE_REQUESTED_AT;
@@ -18,6 +20,7 @@ use crate::controller::parse_duration;
 use crate::error::{CliError, Subject};
 use crate::kinds::{self, Found};
 use crate::wait::{self, Goal};
+use revisions::Asked;
 
 /// The annotation `argocd app get --refresh` sets.
 pub(crate) const REFRESH_ANNOTATION: &str = "argocd.argoproj.io/refresh";
@@ -27,15 +30,23 @@ pub(crate) const REFRESH_ANNOTATION: &str = "argocd.argoproj.io/refresh";
 #[command(after_help = "Examples:
   driftless sync guestbook --wait                     # sync to the target revision, show progress
   driftless sync guestbook --revision v1.2.0 --prune  # sync an older tag and delete what left Git
+  driftless sync web --revision 2.1.0 --source-position 1  # several sources: the first at 2.1.0
   driftless sync guestbook --resource apps:Deployment:web --resource :Service:web
   driftless sync guestbook --dry-run                  # what would be applied (see the operation state)
   driftless sync ks/podinfo --wait                    # a Flux Kustomization: a reconcile")]
 pub(crate) struct SyncArgs {
     /// The Application (or `ks/NAME`, a Kustomization).
     name: String,
-    /// Sync this revision (branch, tag or commit) instead of the target revision.
-    #[arg(long)]
-    revision: Option<String>,
+    /// Sync this revision (branch, tag or commit; a chart version) instead
+    /// of the target revision. With `--source-position`, repeatable: one
+    /// per position.
+    #[arg(long, alias = "revisions")]
+    revision: Vec<String>,
+    /// For an Application with several sources: the position (from 1, in
+    /// `spec.sources` order) the `--revision` at the same place is for;
+    /// the other sources sync at their target revision. Repeatable.
+    #[arg(long = "source-position", alias = "source-positions", value_name = "N")]
+    source_positions: Vec<usize>,
     /// Delete the objects that left Git.
     #[arg(long)]
     prune: bool,
@@ -101,7 +112,8 @@ pub(crate) fn sync(args: &SyncArgs) -> anyhow::Result<()> {
         match kinds::find(&cluster, &args.name).await? {
             Found::App(app) => sync_app(&cluster, &app, args).await,
             Found::Ks(ks) => {
-                if args.revision.is_some()
+                if !args.revision.is_empty()
+                    || !args.source_positions.is_empty()
                     || args.prune
                     || args.dry_run
                     || !args.resources.is_empty()
@@ -133,7 +145,9 @@ async fn sync_app(cluster: &Cluster, app: &Application, args: &SyncArgs) -> anyh
         ))
         .into());
     }
-    let token = request_sync_with(cluster, &name, args).await?;
+    let asked = revisions::asked(&app.spec.spec, &args.revision, &args.source_positions)
+        .map_err(|why| CliError::Usage(format!("Application {name}: {why}")))?;
+    let token = request_sync_with(cluster, &name, &asked, args).await?;
     if args.wait {
         let goal = Goal::Operation {
             token,
@@ -148,14 +162,21 @@ async fn sync_app(cluster: &Cluster, app: &Application, args: &SyncArgs) -> anyh
 async fn request_sync_with(
     cluster: &Cluster,
     name: &str,
+    asked: &Asked,
     args: &SyncArgs,
 ) -> Result<String, CliError> {
     let token = request_token();
+    let (revision, revisions, to) = match asked {
+        Asked::Target => (None, &[][..], String::new()),
+        Asked::One(r) => (Some(r), &[][..], format!(" to {r}")),
+        Asked::PerSource(all) => (None, all.as_slice(), format!(" to {}", all.join(", "))),
+    };
     let patch = json!({"operation": {
         "initiatedBy": {"username": username()},
         "info": [{"name": "Requested-By", "value": format!("driftless-cli {token}")}],
         "sync": {
-            "revision": args.revision,
+            "revision": revision,
+            "revisions": revisions,
             "prune": args.prune,
             "dryRun": args.dry_run,
             "resources": args.resources,
@@ -163,13 +184,7 @@ async fn request_sync_with(
     }});
     let subject = kinds::app_subject(&cluster.namespace, Some(name));
     merge_patch::<Application>(cluster, &subject, &patch).await?;
-    eprintln!(
-        "Application {name}: sync requested{}",
-        match &args.revision {
-            Some(r) => format!(" to {r}"),
-            None => String::new(),
-        }
-    );
+    eprintln!("Application {name}: sync requested{to}");
     Ok(token)
 }
 
@@ -183,7 +198,8 @@ pub(crate) async fn request_sync(
 ) -> Result<String, CliError> {
     let args = SyncArgs {
         name: name.to_string(),
-        revision: revision.map(str::to_string),
+        revision: Vec::new(),
+        source_positions: Vec::new(),
         prune,
         dry_run: false,
         resources: Vec::new(),
@@ -191,7 +207,11 @@ pub(crate) async fn request_sync(
         timeout: Duration::from_secs(0),
         kube: KubeFlags::default(),
     };
-    request_sync_with(cluster, name, &args).await
+    let asked = match revision {
+        Some(r) => Asked::One(r.to_string()),
+        None => Asked::Target,
+    };
+    request_sync_with(cluster, name, &asked, &args).await
 }
 
 /// A JSON merge patch of one object.

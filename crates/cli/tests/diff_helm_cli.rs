@@ -8,7 +8,7 @@ mod common;
 use std::path::Path;
 
 use common::World;
-use driftless_testkit::helm::{ChartRepo, binaries, package, write_chart};
+use driftless_testkit::helm::{ChartRepo, ChartSpec, binaries, write_chart};
 
 const USER: &str = "diff-reader";
 const PASSWORD: &str = "diff-chart-pass";
@@ -18,15 +18,11 @@ const CONFIGMAP: &str = "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  \
 const SECRET: &str = "apiVersion: v1\nkind: Secret\nmetadata:\n  name: {{ .Release.Name }}-token\n\
     data:\n  token: {{ .Values.token | b64enc | quote }}\n";
 
+const TEMPLATES: &[(&str, &str)] = &[("configmap.yaml", CONFIGMAP), ("secret.yaml", SECRET)];
+
 /// The chart `web` 1.0.0 written into `dir`.
 fn web_chart(dir: &Path, values: &str) -> std::path::PathBuf {
-    write_chart(
-        dir,
-        "web",
-        "1.0.0",
-        values,
-        &[("configmap.yaml", CONFIGMAP), ("secret.yaml", SECRET)],
-    )
+    write_chart(dir, "web", "1.0.0", values, TEMPLATES)
 }
 
 /// A chart from the chart repository with `$values/envs/prod.yaml`.
@@ -73,9 +69,10 @@ fn repo_secret(w: &World, url: &str) -> String {
 async fn helm_applications_diff_as_the_controller_renders_them() {
     let mut w = World::new("cli-helm").await;
     let work = tempfile::tempdir().expect("temp dir");
-    let charts = ChartRepo::start(Some((USER, PASSWORD)));
-    let chart = web_chart(&work.path().join("src"), VALUES);
-    charts.add(&package(&chart, &work.path().join("packages")));
+    let charts = ChartRepo::serve(
+        &[ChartSpec::new("web", "1.0.0", VALUES, TEMPLATES)],
+        Some((USER, PASSWORD)),
+    );
     w.apply(&repo_secret(&w, charts.url()));
     let git = w.git.create_repo("cli/helm");
     git.write(

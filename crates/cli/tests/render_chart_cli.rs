@@ -6,7 +6,7 @@ use std::ffi::OsStr;
 use std::process::{Command, Output};
 
 use driftless_render::Object;
-use driftless_testkit::helm::{ChartRepo, binaries, package, run_helm, write_chart};
+use driftless_testkit::helm::{ChartRepo, ChartSpec, binaries, run_helm, write_chart};
 
 const TEMPLATE: &str = "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  \
     name: {{ .Release.Name }}-config\n  namespace: {{ .Release.Namespace }}\ndata:\n  \
@@ -104,19 +104,15 @@ fn the_default_release_name_is_helms() {
 #[test]
 fn dependencies_are_fetched_from_their_chart_repository() {
     let dir = tempfile::tempdir().expect("temporary directory");
-    let repo = ChartRepo::start(None);
-    let dependency = write_chart(
-        &dir.path().join("deps"),
-        "cache",
-        "0.3.1",
-        "size: 5\n",
-        &[(
-            "cm.yaml",
-            "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: {{ .Release.Name }}-cache\ndata:\n  \
+    let cache = [(
+        "cm.yaml",
+        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: {{ .Release.Name }}-cache\ndata:\n  \
          size: {{ .Values.size | quote }}\n",
-        )],
+    )];
+    let repo = ChartRepo::serve(
+        &[ChartSpec::new("cache", "0.3.1", "size: 5\n", &cache)],
+        None,
     );
-    repo.add(&package(&dependency, &dir.path().join("packages")));
     let chart = write_chart(
         dir.path(),
         "web",

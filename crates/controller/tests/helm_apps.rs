@@ -14,7 +14,7 @@ use std::time::Duration;
 use common::{Harness, eventually, revision_of};
 use driftless_api::{Application, condition};
 use driftless_testkit::helm::{
-    ChartRepo, OciRegistry, REGISTRY_PASSWORD, REGISTRY_USER, binaries, package, push, run_helm,
+    ChartRepo, ChartSpec, OciRegistry, REGISTRY_PASSWORD, REGISTRY_USER, binaries, run_helm,
     write_chart,
 };
 use k8s_openapi::api::core::v1::ConfigMap;
@@ -23,34 +23,34 @@ use kube::Api;
 const USER: &str = "chart-reader";
 const PASSWORD: &str = "s3cret-chart-pass";
 
-/// The chart `web` at `version`: one ConfigMap built from values, release
+/// The values of chart `web`.
+const WEB_VALUES: &str = "greeting: hello\nport: 80\n";
+/// The template of chart `web`: one ConfigMap built from values, release
 /// data and capabilities.
+const WEB: &[(&str, &str)] = &[(
+    "configmap.yaml",
+    "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: {{ .Release.Name }}-config\n\
+     data:\n  greeting: {{ .Values.greeting | quote }}\n  chart: {{ .Chart.Version | quote }}\n  \
+     port: {{ .Values.port | quote }}\n  portType: {{ kindOf .Values.port | quote }}\n  \
+     namespace: {{ .Release.Namespace | quote }}\n  \
+     kube: {{ .Capabilities.KubeVersion.Version | quote }}\n  \
+     argo: {{ .Capabilities.APIVersions.Has \"argoproj.io/v1alpha1\" | quote }}\n",
+)];
+
+/// The chart `web` at `version`, to publish.
+fn web(version: &str) -> ChartSpec<'_> {
+    ChartSpec::new("web", version, WEB_VALUES, WEB)
+}
+
+/// The chart `web` at `version` written into `dir` (for Git, or to run
+/// helm on directly).
 fn web_chart(dir: &Path, version: &str) -> std::path::PathBuf {
-    write_chart(
-        dir,
-        "web",
-        version,
-        "greeting: hello\nport: 80\n",
-        &[(
-            "configmap.yaml",
-            "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: {{ .Release.Name }}-config\n\
-             data:\n  greeting: {{ .Values.greeting | quote }}\n  chart: {{ .Chart.Version | quote }}\n  \
-             port: {{ .Values.port | quote }}\n  portType: {{ kindOf .Values.port | quote }}\n  \
-             namespace: {{ .Release.Namespace | quote }}\n  \
-             kube: {{ .Capabilities.KubeVersion.Version | quote }}\n  \
-             argo: {{ .Capabilities.APIVersions.Has \"argoproj.io/v1alpha1\" | quote }}\n",
-        )],
-    )
+    write_chart(dir, "web", version, WEB_VALUES, WEB)
 }
 
 /// A repository with basic auth serving `web` 1.0.0 and 1.1.0.
-fn chart_repo(work: &Path) -> ChartRepo {
-    let repo = ChartRepo::start(Some((USER, PASSWORD)));
-    for version in ["1.0.0", "1.1.0"] {
-        let chart = web_chart(&work.join(format!("src-{version}")), version);
-        repo.add(&package(&chart, &work.join("packages")));
-    }
-    repo
+fn chart_repo() -> ChartRepo {
+    ChartRepo::serve(&[web("1.0.0"), web("1.1.0")], Some((USER, PASSWORD)))
 }
 
 async fn harness(prefix: &str) -> Harness {
@@ -196,8 +196,7 @@ fn patch_app(h: &Harness, name: &str, patch: &str) {
 async fn a_chart_repository_with_auth_syncs_follows_version_bumps_and_survives_bad_input() {
     let h = harness("helm-repo").await;
     let dest = h.namespace("helm-repo-dest").await;
-    let work = tempfile::tempdir().unwrap();
-    let repo = chart_repo(work.path());
+    let repo = chart_repo();
     h.apply(&repo_secret(
         "charts",
         &h.apps_ns,
@@ -244,7 +243,7 @@ async fn a_chart_repository_with_auth_syncs_follows_version_bumps_and_survives_b
     // The objects are exactly helm template's, run directly on the same
     // chart with the same inputs (the cluster's version and API versions).
     let home = tempfile::tempdir().unwrap();
-    let src = work.path().join("src-1.0.0/web");
+    let src = web_chart(home.path(), "1.0.0");
     let mut args: Vec<String> = vec![
         "template".into(),
         "shop".into(),
@@ -387,12 +386,7 @@ async fn an_oci_chart_with_a_credential_template_and_a_chart_in_git_sync() {
     let dest = h.namespace("helm-oci-dest").await;
     let work = tempfile::tempdir().unwrap();
     let registry = OciRegistry::start(true);
-    let chart = web_chart(&work.path().join("src"), "0.2.0");
-    push(
-        &package(&chart, &work.path().join("packages")),
-        &registry.url("charts"),
-        Some((REGISTRY_USER, REGISTRY_PASSWORD)),
-    );
+    registry.publish("charts", &[web("0.2.0")]);
     // A credential template for every repository of the registry.
     h.apply(&repo_secret(
         "registry",
@@ -462,7 +456,7 @@ spec:
 
     // A chart in Git whose dependency comes from a chart repository with
     // basic auth: the repository's credential template reaches helm.
-    let repo = chart_repo(&work.path().join("dependency"));
+    let repo = chart_repo();
     h.apply(&repo_secret(
         "charts",
         &h.apps_ns,
@@ -513,8 +507,7 @@ spec:
 async fn ref_values_from_git_resync_and_a_helm_parent_generates_child_apps() {
     let h = harness("helm-ref").await;
     let dest = h.namespace("helm-ref-dest").await;
-    let work = tempfile::tempdir().unwrap();
-    let repo = chart_repo(work.path());
+    let repo = chart_repo();
     h.apply(&repo_secret(
         "charts",
         &h.apps_ns,
@@ -575,8 +568,7 @@ spec:
     assert_eq!(app.status.unwrap().sync.unwrap().revisions[1], second);
 
     // A new chart version in the range is picked up by polling.
-    let chart = web_chart(&work.path().join("src-1.2.0"), "1.2.0");
-    repo.add(&package(&chart, &work.path().join("packages")));
+    repo.publish(&[web("1.2.0")]);
     h.wait_synced_healthy("multi", Some("1.2.0")).await;
     wait_config(&h, &dest, "multi-config", "chart", "1.2.0").await;
 
@@ -623,8 +615,7 @@ async fn a_webhook_push_of_a_ref_value_file_refreshes_only_the_app_reading_it() 
     // Polling is effectively off: only the webhook can bring the push in.
     let h = harness_polling("helm-hook", Duration::from_secs(600)).await;
     let dest = h.namespace("helm-hook-dest").await;
-    let work = tempfile::tempdir().unwrap();
-    let repo = chart_repo(work.path());
+    let repo = chart_repo();
     h.apply(&repo_secret(
         "charts",
         &h.apps_ns,
@@ -668,37 +659,25 @@ async fn a_webhook_push_of_a_ref_value_file_refreshes_only_the_app_reading_it() 
     );
 }
 
-/// The chart `kinds` at `version`: a ConfigMap telling which API versions,
+/// The template of chart `kinds`: a ConfigMap telling which API versions,
 /// with and without a kind, the templates see.
-fn kinds_chart(dir: &Path, version: &str) -> std::path::PathBuf {
-    write_chart(
-        dir,
-        "kinds",
-        version,
-        "",
-        &[(
-            "configmap.yaml",
-            "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: {{ .Release.Name }}-kinds\n\
-             data:\n  chart: {{ .Chart.Version | quote }}\n  \
-             deployment: {{ .Capabilities.APIVersions.Has \"apps/v1/Deployment\" | quote }}\n  \
-             application: {{ .Capabilities.APIVersions.Has \"argoproj.io/v1alpha1/Application\" | quote }}\n  \
-             apps: {{ .Capabilities.APIVersions.Has \"apps/v1\" | quote }}\n  \
-             bogus: {{ .Capabilities.APIVersions.Has \"apps/v1/NoSuchKind\" | quote }}\n",
-        )],
-    )
-}
+const KINDS: &[(&str, &str)] = &[(
+    "configmap.yaml",
+    "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: {{ .Release.Name }}-kinds\n\
+     data:\n  chart: {{ .Chart.Version | quote }}\n  \
+     deployment: {{ .Capabilities.APIVersions.Has \"apps/v1/Deployment\" | quote }}\n  \
+     application: {{ .Capabilities.APIVersions.Has \"argoproj.io/v1alpha1/Application\" | quote }}\n  \
+     apps: {{ .Capabilities.APIVersions.Has \"apps/v1\" | quote }}\n  \
+     bogus: {{ .Capabilities.APIVersions.Has \"apps/v1/NoSuchKind\" | quote }}\n",
+)];
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_hard_refresh_renders_a_new_version_in_range_and_templates_see_kinds() {
     // Polling is as good as off: only the refresh makes it ask again.
     let h = harness_polling("helm-hard", Duration::from_secs(3600)).await;
     let dest = h.namespace("helm-hard-dest").await;
-    let work = tempfile::tempdir().unwrap();
     let repo = ChartRepo::start(None);
-    let publish = |version: &str| {
-        let chart = kinds_chart(&work.path().join(format!("src-{version}")), version);
-        repo.add(&package(&chart, &work.path().join("packages")));
-    };
+    let publish = |version: &str| repo.publish(&[ChartSpec::new("kinds", version, "", KINDS)]);
     publish("1.0.0");
     h.apply(&chart_app(
         "ranged",

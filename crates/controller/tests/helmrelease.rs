@@ -8,13 +8,11 @@
 mod common;
 mod flux_common;
 
-use std::path::Path;
-
 use common::Harness;
 use driftless_api::flux::condition::find_condition;
 use driftless_api::flux::helm::v2::HelmRelease;
 use driftless_api::flux::source::helm::HelmRepository;
-use driftless_testkit::helm::{self, ChartRepo, OciRegistry, package, write_chart};
+use driftless_testkit::helm::{self, ChartRepo, ChartSpec, OciRegistry, write_chart};
 use flux_common::{await_artifact, copy_tree, git_repository_yaml};
 use k8s_openapi::api::core::v1::{ConfigMap, Event, Secret};
 use kube::Api;
@@ -50,17 +48,22 @@ async fn start(prefix: &str) -> Harness {
     h
 }
 
-/// A chart `name` `version` whose ConfigMap `<release>-cm` holds
-/// `.Values.greeting`, plus `extra` templates.
-fn chart(work: &Path, name: &str, version: &str, extra: &[(&str, &str)]) -> std::path::PathBuf {
-    let mut templates = vec![(
-        "cm.yaml",
-        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: {{ .Release.Name }}-cm\ndata:\n  greeting: {{ .Values.greeting | quote }}\n  version: {{ .Chart.Version | quote }}\n  namespace: {{ .Release.Namespace | quote }}\n",
-    )];
-    templates.extend_from_slice(extra);
-    let dir = work.join(format!("{name}-{version}"));
-    let chart = write_chart(&dir, name, version, "greeting: hello\n", &templates);
-    package(&chart, &work.join("packages"))
+/// The template of every chart here: a ConfigMap `<release>-cm` holding
+/// `.Values.greeting`, the chart version and the release namespace.
+const CM: (&str, &str) = (
+    "cm.yaml",
+    "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: {{ .Release.Name }}-cm\ndata:\n  greeting: {{ .Values.greeting | quote }}\n  version: {{ .Chart.Version | quote }}\n  namespace: {{ .Release.Namespace | quote }}\n",
+);
+
+/// Publishes chart `name` `version` ([`CM`] plus `extra` templates) to `repo`.
+fn publish(repo: &ChartRepo, name: &str, version: &str, extra: &[(&str, &str)]) {
+    let templates: Vec<(&str, &str)> = std::iter::once(CM).chain(extra.iter().copied()).collect();
+    repo.publish(&[ChartSpec::new(
+        name,
+        version,
+        "greeting: hello\n",
+        &templates,
+    )]);
 }
 
 fn helm_release_yaml(
@@ -197,13 +200,12 @@ where
 async fn a_chart_repository_release_installs_upgrades_and_reports_bad_input_without_pruning() {
     let h = start("hr-repo").await;
     let (ns, dest) = (h.apps_ns.clone(), h.namespace("hr-repo-dest").await);
-    let work = tempfile::tempdir().expect("work dir");
     let extra = (
         "old.yaml",
         "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: {{ .Release.Name }}-old\ndata: {}\n",
     );
     let repo = ChartRepo::start(Some((CHART_USER, CHART_PASSWORD)));
-    repo.add(&chart(work.path(), "web", "1.0.0", &[extra]));
+    publish(&repo, "web", "1.0.0", &[extra]);
     h.apply(&basic_auth_secret(
         "repo-auth",
         &ns,
@@ -280,7 +282,7 @@ async fn a_chart_repository_release_installs_upgrades_and_reports_bad_input_with
     );
 
     // A version bump re-renders, and what the new version no longer renders is pruned.
-    repo.add(&chart(work.path(), "web", "1.1.0", &[]));
+    publish(&repo, "web", "1.1.0", &[]);
     request_reconcile(&repos, "charts").await;
     patch_hr(
         &h,
@@ -343,7 +345,7 @@ async fn a_chart_repository_release_installs_upgrades_and_reports_bad_input_with
 
     // A template error: UpgradeFailed naming chart and version; nothing pruned.
     let broken = ("broken.yaml", "{{ .Values.greeting | nosuchfunction }}\n");
-    repo.add(&chart(work.path(), "web", "1.2.0", &[broken]));
+    publish(&repo, "web", "1.2.0", &[broken]);
     request_reconcile(&repos, "charts").await;
     patch_hr(
         &h,
@@ -427,9 +429,11 @@ async fn charts_from_an_oci_registry_and_a_git_path_reach_ready() {
     let (ns, dest) = (h.apps_ns.clone(), h.namespace("hr-oci-dest").await);
     let work = tempfile::tempdir().expect("work dir");
     let registry = OciRegistry::start(true);
-    let archive = chart(work.path(), "api", "2.0.0", &[]);
+    registry.publish(
+        "charts",
+        &[ChartSpec::new("api", "2.0.0", "greeting: hello\n", &[CM])],
+    );
     let credentials = (helm::REGISTRY_USER, helm::REGISTRY_PASSWORD);
-    helm::push(&archive, &registry.url("charts"), Some(credentials));
     h.apply(&basic_auth_secret(
         "oci-auth",
         &ns,
@@ -573,13 +577,12 @@ async fn charts_from_an_oci_registry_and_a_git_path_reach_ready() {
 async fn values_from_config_maps_and_secrets_and_depends_on() {
     let h = start("hr-values").await;
     let (ns, dest) = (h.apps_ns.clone(), h.namespace("hr-values-dest").await);
-    let work = tempfile::tempdir().expect("work dir");
     let repo = ChartRepo::start(None);
     let token = (
         "token.yaml",
         "apiVersion: v1\nkind: Secret\nmetadata:\n  name: {{ .Release.Name }}-token\nstringData:\n  token: {{ .Values.auth.token | quote }}\n  extra: {{ .Values.extra | quote }}\n",
     );
-    repo.add(&chart(work.path(), "app", "1.0.0", &[token]));
+    publish(&repo, "app", "1.0.0", &[token]);
     h.apply(&helm_repository_yaml("charts", &ns, repo.url(), ""));
     const SECRET_VALUE: &str = "s3cr3t-token-never-shown";
     h.apply(&format!(

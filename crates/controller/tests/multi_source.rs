@@ -3,18 +3,20 @@
 //! source) and a Git directory of plain manifests, both applied; an object
 //! removed from the directory is pruned; an object both sources render is
 //! applied once, as the last source renders it, with a
-//! `RepeatedResourceWarning`. Real control plane, chart repository and Git.
+//! `RepeatedResourceWarning`; a sync operation's `revisions` sync each
+//! source at its own revision. Real control plane, chart repository and Git.
 
 mod common;
 
 use std::time::Duration;
 
 use common::{Harness, eventually};
-use driftless_api::condition;
+use driftless_api::{Application, OperationPhase, condition};
 use driftless_controller::preview::{Origin, Previewer};
-use driftless_testkit::helm::{ChartRepo, binaries, package, write_chart};
+use driftless_testkit::helm::{ChartRepo, ChartSpec, binaries};
 use k8s_openapi::api::core::v1::ConfigMap;
 use kube::Api;
+use kube::api::{Patch, PatchParams};
 
 fn configmap(name: &str, value: &str) -> String {
     format!(
@@ -22,37 +24,51 @@ fn configmap(name: &str, value: &str) -> String {
     )
 }
 
-/// A chart repository serving `web` 1.0.0: one ConfigMap `<release>-config`.
-fn chart_repo(work: &std::path::Path) -> ChartRepo {
-    let repo = ChartRepo::start(None);
-    let chart = write_chart(
-        &work.join("src"),
-        "web",
-        "1.0.0",
-        "greeting: hello\n",
-        &[(
-            "configmap.yaml",
-            "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: {{ .Release.Name }}-config\n\
-             data:\n  greeting: {{ .Values.greeting | quote }}\n",
-        )],
-    );
-    repo.add(&package(&chart, &work.join("packages")));
-    repo
+/// The templates of chart `web`: one ConfigMap `<release>-config` with the
+/// greeting and the chart's version.
+const WEB: &[(&str, &str)] = &[(
+    "configmap.yaml",
+    "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: {{ .Release.Name }}-config\n\
+     data:\n  greeting: {{ .Values.greeting | quote }}\n  chart: {{ .Chart.Version | quote }}\n",
+)];
+
+/// A chart repository serving `web` at each of `versions`.
+fn chart_repo(versions: &[&str]) -> ChartRepo {
+    let charts: Vec<ChartSpec<'_>> = versions
+        .iter()
+        .map(|v| ChartSpec::new("web", v, "greeting: hello\n", WEB))
+        .collect();
+    ChartRepo::serve(&charts, None)
 }
 
-fn application(h: &Harness, charts: &str, git: &str, dest: &str) -> String {
+/// The Application `name`: chart `web` at `chart_version` with values from
+/// the `ref` source, and the Git directory `manifests`; synced
+/// automatically when `automated`.
+fn application(
+    h: &Harness,
+    name: &str,
+    (charts, chart_version): (&str, &str),
+    git: &str,
+    dest: &str,
+    automated: bool,
+) -> String {
+    let policy = if automated {
+        "  syncPolicy:\n    automated:\n      prune: true\n"
+    } else {
+        ""
+    };
     format!(
         "apiVersion: argoproj.io/v1alpha1
 kind: Application
 metadata:
-  name: multi
+  name: {name}
   namespace: {ns}
 spec:
   project: default
   sources:
     - repoURL: {charts}
       chart: web
-      targetRevision: 1.0.0
+      targetRevision: {chart_version}
       helm:
         valueFiles: [$values/envs/prod.yaml]
     - repoURL: {git}
@@ -64,28 +80,35 @@ spec:
   destination:
     server: https://kubernetes.default.svc
     namespace: {dest}
-  syncPolicy:
-    automated:
-      prune: true
-",
+{policy}",
         ns = h.apps_ns,
     )
 }
 
 async fn greeting(api: &Api<ConfigMap>, name: &str) -> Option<String> {
+    data(api, name, "greeting").await
+}
+
+async fn data(api: &Api<ConfigMap>, name: &str, key: &str) -> Option<String> {
     let cm = api.get_opt(name).await.ok().flatten()?;
-    cm.data?.get("greeting").cloned()
+    cm.data?.get(key).cloned()
+}
+
+/// A harness whose controller runs the pinned helm, and a destination
+/// namespace.
+async fn start(prefix: &str) -> (Harness, String) {
+    let mut h = Harness::new(prefix).await;
+    let mut config = h.config(Duration::from_secs(2));
+    config.helm = Some(binaries().helm);
+    h.start_controller_with(config).await;
+    let dest = h.namespace(&format!("{prefix}-dest")).await;
+    (h, dest)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_chart_and_a_git_directory_render_into_one_application() {
-    let mut h = Harness::new("multi-src").await;
-    let mut config = h.config(Duration::from_secs(2));
-    config.helm = Some(binaries().helm);
-    h.start_controller_with(config).await;
-    let dest = h.namespace("multi-src-dest").await;
-    let work = tempfile::tempdir().expect("temp dir");
-    let charts = chart_repo(work.path());
+    let (mut h, dest) = start("multi-src").await;
+    let charts = chart_repo(&["1.0.0"]);
     let git = h.git.create_repo("multi/app");
     git.write("envs/prod.yaml", "greeting: from-values\n");
     git.write("manifests/one.yaml", &configmap("plain-one", "one"));
@@ -93,9 +116,11 @@ async fn a_chart_and_a_git_directory_render_into_one_application() {
     let first = git.commit("values and manifests");
     h.apply(&application(
         &h,
-        charts.url(),
+        "multi",
+        (charts.url(), "1.0.0"),
         &h.git.git_url("multi/app"),
         &dest,
+        true,
     ));
 
     // Both rendering sources are applied; each source has its revision and type.
@@ -223,4 +248,109 @@ async fn a_chart_and_a_git_directory_render_into_one_application() {
         "{}",
         preview.revision
     );
+}
+
+/// The revisions the last finished sync operation of `app` reports.
+fn synced_revisions(app: &Application) -> Option<(OperationPhase, Vec<String>)> {
+    let state = app.status.as_ref()?.operation_state.as_ref()?;
+    let result = state.sync_result.as_ref()?;
+    Some((state.phase, result.revisions.clone()))
+}
+
+/// Requests a sync with these per-source `revisions`.
+async fn sync_with(h: &Harness, name: &str, revisions: serde_json::Value) {
+    let patch = serde_json::json!({"operation": {"sync": {"revisions": revisions}}});
+    h.apps()
+        .patch(name, &PatchParams::default(), &Patch::Merge(&patch))
+        .await
+        .expect("request the sync");
+}
+
+/// Syncs `revs` with `asked` and waits until the sync succeeded, reporting
+/// `expected` as the revisions of its three sources.
+async fn sync_at(h: &Harness, asked: serde_json::Value, expected: [&str; 3]) {
+    sync_with(h, "revs", asked).await;
+    let expected: Vec<String> = expected.iter().map(|r| r.to_string()).collect();
+    h.wait_app("revs", &format!("synced at {expected:?}"), |app| {
+        synced_revisions(app) == Some((OperationPhase::Succeeded, expected.clone()))
+    })
+    .await;
+}
+
+/// What `revs` deployed: its chart's version and greeting, and the Git
+/// directory's greeting (empty where missing).
+async fn deployed(api: &Api<ConfigMap>) -> [String; 3] {
+    [
+        data(api, "revs-config", "chart").await,
+        greeting(api, "revs-config").await,
+        greeting(api, "plain-one").await,
+    ]
+    .map(Option::unwrap_or_default)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_sync_operation_syncs_each_source_at_the_revision_it_names() {
+    let (mut h, dest) = start("multi-rev").await;
+    let charts = chart_repo(&["1.0.0", "2.0.0"]);
+    let git = h.git.create_repo("multi/revs");
+    git.write("envs/prod.yaml", "greeting: old-values\n");
+    git.write("manifests/one.yaml", &configmap("plain-one", "old"));
+    let first = git.commit("old");
+    git.write("envs/prod.yaml", "greeting: new-values\n");
+    git.write("manifests/one.yaml", &configmap("plain-one", "new"));
+    let second = git.commit("new");
+    let url = h.git.git_url("multi/revs");
+    h.apply(&application(
+        &h,
+        "revs",
+        (charts.url(), "2.0.0"),
+        &url,
+        &dest,
+        false,
+    ));
+    let api: Api<ConfigMap> = Api::namespaced(h.client.clone(), &dest);
+
+    // Every source at an older revision: the chart, the directory and the
+    // ref source the values come from.
+    let asked = serde_json::json!(["1.0.0", first, first]);
+    sync_at(&h, asked, ["1.0.0", &first, &first]).await;
+    assert_eq!(deployed(&api).await, ["1.0.0", "old-values", "old"]);
+
+    // Empty and missing entries keep the source's target revision: the chart
+    // at 2.0.0, the values at main; the directory stays at the first commit.
+    sync_at(
+        &h,
+        serde_json::json!(["", first]),
+        ["2.0.0", &first, &second],
+    )
+    .await;
+    assert_eq!(deployed(&api).await, ["2.0.0", "new-values", "old"]);
+
+    // Without an operation the Application compares at its targets again.
+    h.wait_app("revs", "OutOfSync at the target revisions", |app| {
+        let sync = app.status.as_ref().and_then(|s| s.sync.as_ref());
+        sync.is_some_and(|s| {
+            s.status == driftless_api::SyncStatusCode::OutOfSync
+                && s.revisions == ["2.0.0", second.as_str(), second.as_str()]
+        })
+    })
+    .await;
+
+    // More revisions than sources: the operation fails, naming the field,
+    // and nothing changes.
+    sync_with(&h, "revs", serde_json::json!(["a", "b", "c", "d"])).await;
+    let app = h
+        .wait_app("revs", "the bad operation failed", |app| {
+            let state = app.status.as_ref().and_then(|s| s.operation_state.as_ref());
+            state.is_some_and(|o| {
+                o.phase == OperationPhase::Error
+                    && o.message
+                        .as_deref()
+                        .is_some_and(|m| m.contains("operation.sync.revisions lists 4"))
+            })
+        })
+        .await;
+    assert!(app.spec.operation.is_none(), "the operation is cleared");
+    assert_eq!(greeting(&api, "plain-one").await.as_deref(), Some("old"));
+    h.stop_controller().await;
 }

@@ -183,6 +183,18 @@ pub enum FetchError {
         /// The limit.
         limit: usize,
     },
+    /// A paginated list (an OCI registry's tags) goes on past the limits.
+    #[error(
+        "GET {url}: the list goes on past {pages} pages or {entries} entries; not read further"
+    )]
+    TooManyPages {
+        /// The first page's URL.
+        url: String,
+        /// The most pages read.
+        pages: usize,
+        /// The most entries read.
+        entries: usize,
+    },
     /// The archive's sha256 differs from the index's `digest`.
     #[error("{url}: sha256 {actual} differs from the digest {expected} in index.yaml")]
     Digest {

@@ -45,10 +45,26 @@ pub(crate) struct Get<'a> {
 
 type HttpsClient = Client<hyper_rustls::HttpsConnector<HttpConnector>, Empty<Bytes>>;
 
+/// A successful answer: its body, and where the next page is when the
+/// answer says so (a `Link: <...>; rel="next"` header, resolved against
+/// the URL that answered).
+pub(crate) struct Answer {
+    /// The whole body.
+    pub(crate) body: Vec<u8>,
+    /// The next page's URL.
+    pub(crate) next: Option<Url>,
+}
+
 impl Get<'_> {
-    /// Sends it and reads the whole body. Runs its own small runtime (on a
-    /// thread of its own when called from inside an async runtime).
+    /// Sends it and reads the whole body.
     pub(crate) fn send(&self) -> Result<Vec<u8>, FetchError> {
+        self.send_paged().map(|answer| answer.body)
+    }
+
+    /// Sends it and reads the whole body and the `Link` to the next page.
+    /// Runs its own small runtime (on a thread of its own when called from
+    /// inside an async runtime).
+    pub(crate) fn send_paged(&self) -> Result<Answer, FetchError> {
         if tokio::runtime::Handle::try_current().is_ok() {
             return std::thread::scope(|scope| {
                 scope
@@ -60,7 +76,7 @@ impl Get<'_> {
         self.send_here()
     }
 
-    fn send_here(&self) -> Result<Vec<u8>, FetchError> {
+    fn send_here(&self) -> Result<Answer, FetchError> {
         let runtime = tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()
@@ -79,7 +95,7 @@ impl Get<'_> {
     }
 
     /// GETs the URL, following redirects, and reads the body.
-    async fn follow(&self, client: &HttpsClient) -> Result<Vec<u8>, FetchError> {
+    async fn follow(&self, client: &HttpsClient) -> Result<Answer, FetchError> {
         let mut url = self.url.clone();
         for _ in 0..=MAX_REDIRECTS {
             let response = client
@@ -111,9 +127,13 @@ impl Get<'_> {
                     challenge,
                 });
             }
+            let next = crate::link::next_page(response.headers(), &url);
             let body = Limited::new(response.into_body(), self.limit as usize);
             return match body.collect().await {
-                Ok(collected) => Ok(collected.to_bytes().to_vec()),
+                Ok(collected) => Ok(Answer {
+                    body: collected.to_bytes().to_vec(),
+                    next,
+                }),
                 Err(e) if e.is::<http_body_util::LengthLimitError>() => Err(FetchError::TooLarge {
                     url: url.to_string(),
                     limit: self.limit,

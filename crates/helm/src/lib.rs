@@ -41,6 +41,7 @@ mod http;
 mod index;
 mod inputs;
 mod kustomize;
+mod link;
 mod names;
 mod oci;
 mod output;

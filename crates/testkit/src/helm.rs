@@ -1,8 +1,9 @@
 //! Helm test support on 127.0.0.1: the pinned `helm` and registry binaries
 //! ([`binaries`], built by `tests/cluster/build-helm.sh`), charts made from
-//! fixture directories ([`package`]), a chart repository served over HTTP
-//! with optional basic auth ([`ChartRepo`]) and an OCI registry process with
-//! optional htpasswd auth ([`OciRegistry`]).
+//! fixture directories ([`package`]) or described in place ([`ChartSpec`]),
+//! a chart repository served over HTTP with optional basic auth
+//! ([`ChartRepo::serve`]) and an OCI registry process with optional
+//! htpasswd auth ([`OciRegistry::publish`]).
 
 mod charts;
 mod registry;
@@ -12,7 +13,7 @@ use std::path::PathBuf;
 use std::process::Command;
 use std::sync::OnceLock;
 
-pub use charts::{package, push, write_chart, write_raw_archive};
+pub use charts::{ChartSpec, package, push, write_chart, write_raw_archive};
 pub use registry::{OciRegistry, REGISTRY_PASSWORD, REGISTRY_USER};
 pub use repo::ChartRepo;
 

@@ -10,7 +10,7 @@ use std::sync::Arc;
 
 use common::World;
 use driftless_controller::preview::Previewer;
-use driftless_testkit::helm::{ChartRepo, binaries, package, write_chart};
+use driftless_testkit::helm::{ChartRepo, ChartSpec, binaries};
 use serde_json::Value;
 
 const VIEW: &str = "[{apiGroups: [argoproj.io], resources: [applications], verbs: [get]}]";
@@ -38,27 +38,23 @@ spec:
 #[tokio::test(flavor = "multi_thread")]
 async fn a_helm_applications_diff_renders_its_chart() {
     let mut w = World::new("ui-helm").await;
-    let work = tempfile::tempdir().expect("temp dir");
-    let charts = ChartRepo::start(Some((USER, PASSWORD)));
-    let chart = write_chart(
-        &work.path().join("src"),
-        "web",
-        "1.0.0",
-        "greeting: hello\ntoken: none\n",
-        &[
-            (
-                "configmap.yaml",
-                "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: {{ .Release.Name }}-config\n\
-                 data:\n  greeting: {{ .Values.greeting | quote }}\n",
-            ),
-            (
-                "secret.yaml",
-                "apiVersion: v1\nkind: Secret\nmetadata:\n  name: {{ .Release.Name }}-token\n\
-                 stringData:\n  token: {{ .Values.token | quote }}\n",
-            ),
-        ],
+    let templates = [
+        (
+            "configmap.yaml",
+            "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: {{ .Release.Name }}-config\n\
+             data:\n  greeting: {{ .Values.greeting | quote }}\n",
+        ),
+        (
+            "secret.yaml",
+            "apiVersion: v1\nkind: Secret\nmetadata:\n  name: {{ .Release.Name }}-token\n\
+             stringData:\n  token: {{ .Values.token | quote }}\n",
+        ),
+    ];
+    let values = "greeting: hello\ntoken: none\n";
+    let charts = ChartRepo::serve(
+        &[ChartSpec::new("web", "1.0.0", values, &templates)],
+        Some((USER, PASSWORD)),
     );
-    charts.add(&package(&chart, &work.path().join("packages")));
     let ns = w.ns.clone();
     w.apply(&format!(
         "apiVersion: v1\nkind: Secret\nmetadata:\n  name: charts\n  labels:\n    \

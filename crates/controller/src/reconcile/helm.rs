@@ -38,7 +38,10 @@ impl<'a> Reconciler<'a> {
     ) -> Result<Refs, Failure> {
         let mut resolved = Vec::new();
         for (name, source) in super::ref_sources(&self.app.spec.spec.sources, main) {
-            let (repo, revision) = (&source.repo_url, source.revision());
+            // The revision a sync operation asks for it, else its own.
+            let spec = &self.app.spec.spec;
+            let revision = self.revisions.of(spec, source).unwrap_or(source.revision());
+            let repo = &source.repo_url;
             let found = engine::resolve(self.ctx, &self.owner(), repo, revision, fetch)
                 .await
                 .map_err(Error::from)?;

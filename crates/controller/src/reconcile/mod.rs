@@ -8,6 +8,7 @@ pub(crate) mod delete_hooks;
 mod helm;
 pub(crate) mod multi_source;
 mod progress;
+mod revisions;
 mod source;
 mod spec;
 mod sync;
@@ -188,6 +189,9 @@ struct Reconciler<'a> {
     /// publishes them for webhook matching (never half-written: a webhook
     /// arriving mid-render still sees the last complete set).
     ref_memory: Option<Vec<crate::context::RefSourceMemory>>,
+    /// The revision each source is wanted at (a sync operation's, or its
+    /// target revision) and, once resolved, synced at.
+    revisions: revisions::SourceRevisions,
 }
 
 impl<'a> Reconciler<'a> {
@@ -208,6 +212,7 @@ impl<'a> Reconciler<'a> {
             conditions: Vec::new(),
             requeue: retry::jittered(requeue_interval(&ctx.config), seed),
             ref_memory: None,
+            revisions: Default::default(),
         }
     }
 
@@ -337,21 +342,21 @@ impl<'a> Reconciler<'a> {
         // Dereference and validate.
         self.report_unknown_fields().await;
         let (project_name, project) = self.project().await?;
-        let sources: Vec<ApplicationSource> = self
-            .validate(&project_name, &project)?
-            .into_iter()
-            .cloned()
-            .collect();
-        let source = sources[0].clone();
+        let rendering = self.validate(&project_name, &project)?;
         let sync_op = operation.and_then(|o| o.sync.as_ref());
-
-        // Resolve the revision and render (a chart from a Helm repository
+        // Resolve the revisions and render (a chart from a Helm repository
         // has no Git revision: the chart version it resolves to is one).
-        let wanted = sync_op
-            .and_then(|s| s.revision.as_deref())
-            .filter(|r| !r.is_empty())
-            .unwrap_or(wanted_revision(&source))
-            .to_string();
+        let spec = &self.app.spec.spec;
+        self.revisions = revisions::SourceRevisions::wanted(spec, rendering[0], sync_op)
+            .map_err(|message| self.invalid(message))?;
+        // Each rendering source at the revision wanted for it.
+        let wanted: Vec<String> = rendering
+            .iter()
+            .map(|s| self.revisions.of(spec, s).unwrap_or(wanted_revision(s)))
+            .map(str::to_string)
+            .collect();
+        let sources: Vec<ApplicationSource> = rendering.into_iter().cloned().collect();
+        let source = sources[0].clone();
         let fetch = self.should_fetch(refresh.is_some() || operation.is_some());
         let repo = source.repo_url.clone();
         // Known before anything can fail, so a webhook push can refresh an
@@ -362,13 +367,9 @@ impl<'a> Reconciler<'a> {
             m.target_revision = source.revision().to_string();
         });
         // A slow fetch shows in the status while it runs.
-        let waiting = fetch.then(|| self.waiting_status(operation, &repo, &wanted));
+        let waiting = fetch.then(|| self.waiting_status(operation, &repo, &wanted[0]));
         let hard = refresh == Some(Refresh::Hard);
         let (writer, prev) = (self.writer(), self.prev.clone());
-        // The leading source at the wanted revision, the others at theirs.
-        let wanted: Vec<String> = std::iter::once(wanted)
-            .chain(sources[1..].iter().map(|s| wanted_revision(s).to_string()))
-            .collect();
         let sources: Vec<&ApplicationSource> = sources.iter().collect();
         let work = self.resolve_and_render_all(&sources, &wanted, fetch, hard);
         let (found, written) = writer.meanwhile(&prev, waiting, work).await;
@@ -377,6 +378,7 @@ impl<'a> Reconciler<'a> {
         }
         let found = found?;
         let (revision, rendered, revisions) = (found.revision, found.rendered, found.revisions);
+        self.revisions.resolved = revisions.clone();
         // What a sync is of: the revision, or for several sources every
         // source's revision (a values change in a ref source is a new one).
         let sha = if revisions.is_empty() {

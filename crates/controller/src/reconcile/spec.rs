@@ -106,7 +106,7 @@ impl<'a> Reconciler<'a> {
         Ok((name, spec))
     }
 
-    fn invalid(&self, message: String) -> Failure {
+    pub(super) fn invalid(&self, message: String) -> Failure {
         Failure {
             condition: condition::INVALID_SPEC_ERROR,
             message: format!("application {}: {message}", self.label),

@@ -245,11 +245,7 @@ impl<'a> Reconciler<'a> {
             started_at: Some(Time(self.now)),
             retry_count: Some(i64::from(retry)),
             // The revision, so an interrupted sync is retried at it.
-            sync_result: Some(SyncOperationResult {
-                revision: sha.to_string(),
-                source: Some(source.clone()),
-                resources: vec![],
-            }),
+            sync_result: Some(self.sync_result(sha, source, vec![])),
             ..Default::default()
         };
         // A sync that never waits is over before anyone could read that it
@@ -293,21 +289,13 @@ impl<'a> Reconciler<'a> {
                 (
                     phase,
                     message,
-                    Some(SyncOperationResult {
-                        revision: sha.to_string(),
-                        source: Some(source.clone()),
-                        resources,
-                    }),
+                    Some(self.sync_result(sha, source, resources)),
                 )
             }
             Err(e) => (
                 OperationPhase::Error,
                 e.to_string(),
-                Some(SyncOperationResult {
-                    revision: sha.to_string(),
-                    source: Some(source.clone()),
-                    resources: vec![],
-                }),
+                Some(self.sync_result(sha, source, vec![])),
             ),
         };
         let ok = phase == OperationPhase::Succeeded;

@@ -6,6 +6,52 @@ use std::path::{Path, PathBuf};
 
 use super::run_helm;
 
+/// A chart to publish (to a [`super::ChartRepo`] or an
+/// [`super::OciRegistry`]): its name, version, `values.yaml` text and
+/// `(file name, text)` templates.
+#[derive(Clone, Copy, Debug)]
+pub struct ChartSpec<'a> {
+    /// The chart name.
+    pub name: &'a str,
+    /// Its version.
+    pub version: &'a str,
+    /// `values.yaml`.
+    pub values: &'a str,
+    /// The files under `templates/`.
+    pub templates: &'a [(&'a str, &'a str)],
+}
+
+impl<'a> ChartSpec<'a> {
+    /// Chart `name` `version` with these values and templates.
+    pub fn new(
+        name: &'a str,
+        version: &'a str,
+        values: &'a str,
+        templates: &'a [(&'a str, &'a str)],
+    ) -> Self {
+        ChartSpec {
+            name,
+            version,
+            values,
+            templates,
+        }
+    }
+
+    /// Writes it (in a temporary directory) and packages it with the
+    /// pinned helm into `dest`: the `.tgz` it made.
+    pub fn package(&self, dest: &Path) -> PathBuf {
+        let src = tempfile::tempdir().expect("chart source dir");
+        let chart = write_chart(
+            src.path(),
+            self.name,
+            self.version,
+            self.values,
+            self.templates,
+        );
+        package(&chart, dest)
+    }
+}
+
 /// Writes a chart `name` `version` into `dir/name/`: its `Chart.yaml`, the
 /// `values.yaml` text and each `(file name, text)` under `templates/`.
 /// Returns the chart directory.

@@ -6,7 +6,7 @@ use std::io::{Read as _, Write as _};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use super::binaries;
+use super::{ChartSpec, binaries, push};
 
 /// The user of a registry started with auth.
 pub const REGISTRY_USER: &str = "chart-pusher";
@@ -20,6 +20,7 @@ const HTPASSWD: &str =
 /// A running registry process.
 pub struct OciRegistry {
     host: String,
+    auth: bool,
     child: Child,
     _dir: tempfile::TempDir,
 }
@@ -64,6 +65,7 @@ impl OciRegistry {
             .expect("start registry");
         let mut registry = OciRegistry {
             host,
+            auth,
             child,
             _dir: dir,
         };
@@ -79,6 +81,19 @@ impl OciRegistry {
     /// `oci://127.0.0.1:PORT/<path>`.
     pub fn url(&self, path: &str) -> String {
         format!("oci://{}/{path}", self.host)
+    }
+
+    /// Packages `charts` with the pinned helm and pushes them below
+    /// `path` (logged in as [`REGISTRY_USER`] when the registry has auth);
+    /// returns `oci://127.0.0.1:PORT/<path>`.
+    pub fn publish(&self, path: &str, charts: &[ChartSpec<'_>]) -> String {
+        let url = self.url(path);
+        let packages = tempfile::tempdir().expect("chart packages dir");
+        let login = self.auth.then_some((REGISTRY_USER, REGISTRY_PASSWORD));
+        for chart in charts {
+            push(&chart.package(packages.path()), &url, login);
+        }
+        url
     }
 
     fn wait_ready(&mut self) {

@@ -12,11 +12,12 @@ use http_body_util::Full;
 use hyper::body::{Bytes, Incoming};
 use hyper::{Request, Response, StatusCode};
 
-use super::run_helm;
+use super::{ChartSpec, run_helm};
 
 /// A running chart repository; stopped when dropped.
 pub struct ChartRepo {
     url: String,
+    credentials: Option<(String, String)>,
     dir: tempfile::TempDir,
     requests: Arc<AtomicUsize>,
     shutdown: Option<tokio::sync::oneshot::Sender<()>>,
@@ -56,6 +57,7 @@ impl ChartRepo {
         let thread = std::thread::spawn(move || serve(listener, state, rx));
         let repo = ChartRepo {
             url,
+            credentials: credentials.map(|(u, p)| (u.to_string(), p.to_string())),
             dir,
             requests,
             shutdown: Some(tx),
@@ -69,9 +71,33 @@ impl ChartRepo {
         repo
     }
 
+    /// Starts a repository serving `charts`, packaged with the pinned helm
+    /// and indexed (`helm package`, `helm repo index`); with `credentials`
+    /// (username, password) every request needs them (basic auth).
+    pub fn serve(charts: &[ChartSpec<'_>], credentials: Option<(&str, &str)>) -> ChartRepo {
+        let repo = ChartRepo::start(credentials);
+        repo.publish(charts);
+        repo
+    }
+
+    /// Packages `charts` into the repository and regenerates `index.yaml`.
+    pub fn publish(&self, charts: &[ChartSpec<'_>]) {
+        for chart in charts {
+            chart.package(self.dir());
+        }
+        self.index();
+    }
+
     /// `http://127.0.0.1:PORT`.
     pub fn url(&self) -> &str {
         &self.url
+    }
+
+    /// The (username, password) every request needs, if any.
+    pub fn credentials(&self) -> Option<(&str, &str)> {
+        self.credentials
+            .as_ref()
+            .map(|(u, p)| (u.as_str(), p.as_str()))
     }
 
     /// The directory served.
@@ -83,6 +109,11 @@ impl ChartRepo {
     pub fn add(&self, archive: &Path) {
         let name = archive.file_name().expect("archive file name");
         std::fs::copy(archive, self.dir().join(name)).expect("copy chart archive");
+        self.index();
+    }
+
+    /// `helm repo index` of the directory served.
+    fn index(&self) {
         let home = tempfile::tempdir().expect("helm home");
         run_helm(
             home.path(),
