@@ -6,7 +6,7 @@
 
 use std::collections::BTreeMap;
 use std::io::Write;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, OnceLock};
 
 use driftless_api::flux::kustomize::{PostBuild, SubstituteReference, v1};
 use driftless_controller::flux_build;
@@ -91,6 +91,7 @@ stringData:
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn variables_come_from_configmaps_secrets_and_inline_in_flux_order() {
+    logs();
     let cp = ControlPlane::shared().await;
     let client = cp.client().await;
     let ns = namespace_with_sources(cp).await;
@@ -134,6 +135,7 @@ async fn variables_come_from_configmaps_secrets_and_inline_in_flux_order() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_missing_required_source_is_an_error_naming_it() {
+    logs();
     let cp = ControlPlane::shared().await;
     let client = cp.client().await;
     let ns = namespace_with_sources(cp).await;
@@ -174,6 +176,7 @@ async fn a_missing_required_source_is_an_error_naming_it() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn common_metadata_comes_after_substitution() {
+    logs();
     let cp = ControlPlane::shared().await;
     let client = cp.client().await;
     let ns = namespace_with_sources(cp).await;
@@ -232,17 +235,29 @@ impl<'a> tracing_subscriber::fmt::MakeWriter<'a> for Captured {
     }
 }
 
+/// The log lines of every test in this binary, captured by one global
+/// subscriber that each test installs before it runs any controller code. A
+/// subscriber scoped to one test (`set_default`) missed lines when another
+/// test's thread registered the same callsite first.
+fn logs() -> &'static Captured {
+    static LOGS: OnceLock<Captured> = OnceLock::new();
+    LOGS.get_or_init(|| {
+        let logs = Captured::default();
+        let subscriber = tracing_subscriber::fmt()
+            .with_writer(logs.clone())
+            .with_max_level(tracing::Level::TRACE)
+            .finish();
+        tracing::subscriber::set_global_default(subscriber).expect("the only global subscriber");
+        logs
+    })
+}
+
 #[tokio::test(flavor = "current_thread")]
 async fn secret_values_are_never_in_errors_or_logs() {
+    let logs = logs();
     let cp = ControlPlane::shared().await;
     let client = cp.client().await;
     let ns = namespace_with_sources(cp).await;
-    let logs = Captured::default();
-    let subscriber = tracing_subscriber::fmt()
-        .with_writer(logs.clone())
-        .with_max_level(tracing::Level::TRACE)
-        .finish();
-    let _guard = tracing::subscriber::set_default(subscriber);
 
     let post_build = PostBuild {
         substitute: BTreeMap::new(),
