@@ -5,6 +5,8 @@
 //! a monorepo push touching one app, drift revert, idle. Prints one table
 //! with ratios, writes the chart (SVG), and ends with the line
 //! `peers N=<N>: driftless <s> s <MiB> MiB <req> req/app, flux <s> s <MiB> MiB`.
+//! Beside them, the raw server-side-apply floor (`floor.rs`): the same
+//! objects applied directly to a fresh API server.
 //!
 //! A measurement, never a test: nothing here asserts a target.
 //!
@@ -13,6 +15,7 @@
 
 mod chart;
 mod contender;
+mod floor;
 mod phases;
 mod procs;
 mod report;
@@ -130,6 +133,14 @@ async fn main() -> anyhow::Result<()> {
     let out = std::fs::canonicalize(&args.out)
         .with_context(|| format!("resolving {}", args.out.display()))?;
     let args = Args { out, ..args };
+    eprintln!(
+        "peers: raw SSA floor: a fresh control plane, {} applies ...",
+        4 * args.n
+    );
+    let floor = floor::measure(args.n, args.pushes).await;
+    if let Err(e) = &floor {
+        eprintln!("peers: raw SSA floor: n/a ({e})");
+    }
     let k = run(
         Kind::DriftlessKustomizations(args.driftless.clone()),
         &plan,
@@ -147,7 +158,7 @@ async fn main() -> anyhow::Result<()> {
     )
     .await;
 
-    let table = report::table(args.n, &k, &flux, &apps);
+    let table = report::table(args.n, &k, &flux, &apps, &floor);
     let svg = args.out.join(format!("peers-{}.svg", args.n));
     let chart = chart::write(&svg, args.n, &[&k, &flux, &apps]);
     let summary = report::summary(args.n, &k, &flux);

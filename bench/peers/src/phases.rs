@@ -2,7 +2,7 @@
 //! push → applied, monorepo refresh, drift, idle. Each gives a value or the
 //! reason it has none (`n/a (reason)`), never a hang.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::time::{Duration, Instant};
 
 use anyhow::Context;
@@ -170,18 +170,43 @@ pub(crate) async fn measure(run: &mut Running, plan: &Plan) -> Results {
     }
 }
 
-/// Server-side applies `objects`, eight in flight.
+/// Server-side applies `objects` as `bench-peers`, eight in flight.
 async fn apply_all(run: &Running, objects: Vec<serde_json::Value>) -> anyhow::Result<()> {
     let params = PatchParams::apply("bench-peers").force();
+    apply_objects(&run.client, &params, objects).await
+}
+
+/// Server-side applies `objects` with `params`, eight in flight.
+pub(crate) async fn apply_objects(
+    client: &kube::Client,
+    params: &PatchParams,
+    objects: Vec<serde_json::Value>,
+) -> anyhow::Result<()> {
     let results: Vec<anyhow::Result<()>> = futures::stream::iter(objects)
-        .map(|o| {
-            let (client, params) = (run.client.clone(), &params);
-            async move { apply(client, o, params).await }
-        })
+        .map(|o| apply(client.clone(), o, params))
         .buffer_unordered(8)
         .collect()
         .await;
     results.into_iter().collect()
+}
+
+/// The resource (plural) name of `kind`, by the English rules the API
+/// server's own plurals follow for the kinds applied here:
+/// `Ingress` → `ingresses`, `GitRepository` → `gitrepositories`.
+pub(crate) fn plural(kind: &str) -> String {
+    let lower = kind.to_lowercase();
+    if ["s", "x", "z", "ch", "sh"]
+        .iter()
+        .any(|e| lower.ends_with(e))
+    {
+        return format!("{lower}es");
+    }
+    if let Some(stem) = lower.strip_suffix('y')
+        && !stem.ends_with(['a', 'e', 'i', 'o', 'u'])
+    {
+        return format!("{stem}ies");
+    }
+    format!("{lower}s")
 }
 
 /// Server-side applies one object given as JSON.
@@ -193,11 +218,7 @@ async fn apply(
     let o: DynamicObject = serde_json::from_value(object.clone())?;
     let types = o.types.clone().context("object without apiVersion/kind")?;
     let gvk = GroupVersionKind::try_from(&types)?;
-    let plural = match gvk.kind.as_str() {
-        "GitRepository" => "gitrepositories".to_string(),
-        kind => format!("{}s", kind.to_lowercase()),
-    };
-    let ar = kube::api::ApiResource::from_gvk_with_plural(&gvk, &plural);
+    let ar = kube::api::ApiResource::from_gvk_with_plural(&gvk, &plural(&gvk.kind));
     let ns = o.metadata.namespace.clone().unwrap_or_default();
     let name = o.metadata.name.clone().unwrap_or_default();
     let api: Api<DynamicObject> = Api::namespaced_with(client, &ns, &ar);
@@ -234,23 +255,9 @@ async fn cold(run: &mut Running, plan: &Plan, objects: &Tracker) -> Figure<Cold>
     let n = plan.n;
     let waited = wait_or_die(run, objects, plan.cold_timeout, |s| s.ready() >= n).await;
     let Some(_) = waited? else {
-        let (ready, bare) = objects.with(|s| {
-            (
-                s.ready(),
-                s.states
-                    .values()
-                    .filter(|v| *v == tracker::NO_STATUS)
-                    .count(),
-            )
-        });
-        let bare = match bare {
-            0 => String::new(),
-            b => {
-                format!("; {b} have no status conditions at all: is this API served by this build?")
-            }
-        };
+        let why = objects.with(|s| not_ready_summary(&s.states, n));
         return Err(format!(
-            "{ready}/{n} Ready after {:.0} s{bare}; logs in {}",
+            "{why} after {:.0} s; logs in {}",
             plan.cold_timeout.as_secs_f64(),
             run.work.display()
         ));
@@ -277,6 +284,34 @@ async fn cold(run: &mut Running, plan: &Plan, objects: &Tracker) -> Figure<Cold>
         requests,
         curve,
     })
+}
+
+/// Why `states` (object name → tracker state) is not `n` Ready: how many
+/// are Ready, how many have conditions but are not Ready (quoting one's
+/// Ready condition), how many have no conditions at all, how many were
+/// never seen.
+pub(crate) fn not_ready_summary(states: &HashMap<String, String>, n: usize) -> String {
+    let ready = states.values().filter(|s| *s == tracker::READY).count();
+    let mut out = format!("{ready}/{n} Ready");
+    let mut waiting: Vec<(&String, &String)> = states
+        .iter()
+        .filter(|(_, s)| *s != tracker::READY && *s != tracker::NO_STATUS)
+        .collect();
+    waiting.sort();
+    if let Some((name, state)) = waiting.first() {
+        out += &format!("; {} not Ready, e.g. {name}: {state}", waiting.len());
+    }
+    let bare = states.values().filter(|s| *s == tracker::NO_STATUS).count();
+    if bare > 0 {
+        out += &format!(
+            "; {bare} have no status conditions at all: is this API served by this build?"
+        );
+    }
+    let unseen = n.saturating_sub(states.len());
+    if unseen > 0 {
+        out += &format!("; {unseen} not seen by the watch");
+    }
+    out
 }
 
 /// Waits for `done` on `tracker` up to `limit`, failing early if a
@@ -492,7 +527,48 @@ async fn idle(run: &mut Running, plan: &Plan) -> Figure<Idle> {
 
 #[cfg(test)]
 mod tests {
-    use super::percentile;
+    use super::{not_ready_summary, percentile, plural};
+    use std::collections::HashMap;
+
+    #[test]
+    fn plurals_of_the_applied_kinds() {
+        for (kind, want) in [
+            ("Ingress", "ingresses"),
+            ("GitRepository", "gitrepositories"),
+            ("Kustomization", "kustomizations"),
+            ("Deployment", "deployments"),
+            ("Service", "services"),
+            ("ServiceAccount", "serviceaccounts"),
+            ("Secret", "secrets"),
+            ("Gateway", "gateways"),
+        ] {
+            assert_eq!(plural(kind), want, "{kind}");
+        }
+    }
+
+    #[test]
+    fn a_timeout_says_how_many_are_ready_and_quotes_a_condition() {
+        let states: HashMap<String, String> = [
+            ("a", "ready"),
+            (
+                "b",
+                "not-ready (Ready=False BuildFailed: kustomization.yaml not found)",
+            ),
+            ("c", "not-ready (Ready=Unknown Progressing: reconciling)"),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
+        let why = not_ready_summary(&states, 4);
+        assert_eq!(
+            why,
+            "1/4 Ready; 2 not Ready, e.g. b: not-ready (Ready=False BuildFailed: \
+             kustomization.yaml not found); 1 not seen by the watch"
+        );
+        assert!(!why.contains("no status conditions"));
+        let bare: HashMap<String, String> = [("a".to_string(), "no-status".to_string())].into();
+        assert!(not_ready_summary(&bare, 1).contains("1 have no status conditions"));
+    }
 
     #[test]
     fn nearest_rank_percentiles() {

@@ -3,6 +3,7 @@
 
 use std::collections::BTreeSet;
 
+use crate::floor::Floor;
 use crate::phases::{Figure, Results};
 
 /// A cell: the value formatted, or `n/a (reason)`.
@@ -25,8 +26,9 @@ fn ratio(flux: Option<f64>, driftless: Option<f64>) -> String {
     }
 }
 
-/// One row: the measure, then driftless (Kustomization), Flux, ratio, driftless (Application).
-type Row = [String; 5];
+/// One row: the measure, then driftless (Kustomization), Flux, ratio,
+/// driftless (Application), the raw server-side-apply floor.
+type Row = [String; 6];
 
 fn row(
     name: &str,
@@ -38,8 +40,33 @@ fn row(
     let (dk, dkv) = get(k);
     let (f, fv) = get(flux);
     let (da, _) = get(apps);
-    [name.to_string(), dk, f, ratio(fv, dkv), da]
+    [name.to_string(), dk, f, ratio(fv, dkv), da, "-".into()]
 }
+
+/// The floor's figure for the row named `name` (`-` where it has none).
+/// Its requests are its own applies (the API server counts server-side
+/// applies under the verb `APPLY`), not every client's.
+fn floor_cell(name: &str, floor: &Figure<Floor>, n: usize) -> String {
+    let figure = |value: &dyn Fn(&Floor) -> Figure<f64>, digits: usize| match floor
+        .as_ref()
+        .map_err(Clone::clone)
+        .and_then(value)
+    {
+        Ok(v) => format!("{v:.digits$}"),
+        Err(reason) => format!("n/a ({reason})"),
+    };
+    match name {
+        "cold: all Ready (s)" => figure(&|f| Ok(f.secs), 1),
+        "cold: API requests" | "  APPLY" => figure(&|f| Ok(f.applies as f64), 0),
+        "cold: API requests/app" => figure(&|f| Ok(f.applies as f64 / n as f64), 1),
+        "push->applied p50 (ms)" => figure(&|f| f.push_p50_ms.clone(), 0),
+        FLOOR_RATE => figure(&|f| Ok(f.per_second()), 0),
+        _ => "-".into(),
+    }
+}
+
+/// The row of the floor's apply rate (its figure alone).
+const FLOOR_RATE: &str = "floor: apply requests/s";
 
 /// The rows of the table.
 fn rows(n: usize, k: &Results, flux: &Results, apps: &Results) -> Vec<Row> {
@@ -135,19 +162,31 @@ fn footnote(rows: &mut [Row], notes: &mut Vec<String>) {
 
 /// The table as text, columns padded, the reasons for missing figures as
 /// numbered notes below it.
-pub(crate) fn table(n: usize, k: &Results, flux: &Results, apps: &Results) -> String {
+pub(crate) fn table(
+    n: usize,
+    k: &Results,
+    flux: &Results,
+    apps: &Results,
+    floor: &Figure<Floor>,
+) -> String {
     let header: Row = [
         format!("N={n}"),
         k.label.to_string(),
         flux.label.to_string(),
         "flux/driftless".to_string(),
         apps.label.to_string(),
+        "raw SSA floor".to_string(),
     ];
     let mut all = vec![header];
     all.extend(rows(n, k, flux, apps));
+    let dash = || "-".to_string();
+    all.push([FLOOR_RATE.into(), dash(), dash(), dash(), dash(), dash()]);
+    for row in &mut all[1..] {
+        row[5] = floor_cell(&row[0], floor, n);
+    }
     let mut notes = Vec::new();
     footnote(&mut all, &mut notes);
-    let widths: Vec<usize> = (0..5)
+    let widths: Vec<usize> = (0..6)
         .map(|c| all.iter().map(|r| r[c].chars().count()).max().unwrap_or(0))
         .collect();
     let mut lines: Vec<String> = all
@@ -212,7 +251,11 @@ mod tests {
             secs,
             peak_mib: mib,
             cpu_secs: 1.0,
-            requests: [("GET".to_string(), requests)].into(),
+            requests: [
+                ("GET".to_string(), requests / 2.0),
+                ("APPLY".to_string(), requests / 2.0),
+            ]
+            .into(),
             curve: vec![],
         }
     }
@@ -232,7 +275,7 @@ mod tests {
         let d = results("d", Ok(cold(2.0, 30.0, 800.0)));
         let f = results("f", Ok(cold(20.0, 90.0, 4000.0)));
         let a = results("a", Err("x".into()));
-        let text = table(100, &d, &f, &a);
+        let text = table(100, &d, &f, &a, &Err("no plane".into()));
         let cold_row = text
             .lines()
             .find(|l| l.contains("all Ready"))
@@ -245,5 +288,41 @@ mod tests {
             .find(|l| l.contains("drift reverted"))
             .expect("drift row");
         assert!(drift_row.contains(" - "), "{drift_row}");
+    }
+
+    #[test]
+    fn the_floor_column_has_cold_requests_push_and_its_rate() {
+        let d = results("d", Ok(cold(2.0, 30.0, 1600.0)));
+        let f = results("f", Err("x".into()));
+        let floor = Ok(Floor {
+            secs: 0.5,
+            applies: 400,
+            push_p50_ms: Ok(12.0),
+        });
+        let text = table(100, &d, &f, &f, &floor);
+        let line = |name: &str| {
+            let l = text.lines().find(|l| l.contains(name)).expect(name);
+            l.split('|')
+                .map(str::trim)
+                .filter(|c| !c.is_empty())
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(line("N=100")[5], "raw SSA floor");
+        assert_eq!(line("all Ready")[5], "0.5");
+        assert_eq!(
+            line("requests/app")[1..],
+            ["16.0", "n/a [1]", "-", "n/a [1]", "4.0"]
+        );
+        assert_eq!(
+            line("APPLY")[1..],
+            ["800", "n/a [1]", "-", "n/a [1]", "400"]
+        );
+        assert_eq!(line("  GET")[5], "-");
+        assert_eq!(line("push->applied p50")[5], "12");
+        assert_eq!(
+            line("floor: apply requests/s")[1..],
+            ["-", "-", "-", "-", "800"]
+        );
+        assert_eq!(line("drift reverted")[5], "-");
     }
 }

@@ -19,6 +19,10 @@ pub(crate) const READY: &str = "ready";
 /// The state string of a Flux object without conditions (no controller acted on it).
 pub(crate) const NO_STATUS: &str = "no-status";
 
+/// The start of the state string of a Flux object with conditions but not
+/// Ready; its Ready condition follows in parentheses.
+pub(crate) const NOT_READY: &str = "not-ready";
+
 /// What is known so far.
 #[derive(Default)]
 pub(crate) struct Seen {
@@ -47,14 +51,19 @@ pub(crate) fn flux_ready(o: &DynamicObject) -> String {
     let Some(conditions) = o.data["status"]["conditions"].as_array() else {
         return NO_STATUS.into();
     };
-    let ready = conditions
-        .iter()
-        .any(|c| c["type"] == "Ready" && c["status"] == "True");
-    if ready {
-        READY.into()
-    } else {
-        "not-ready".into()
+    let Some(ready) = conditions.iter().find(|c| c["type"] == "Ready") else {
+        return format!("{NOT_READY} (no Ready condition)");
+    };
+    if ready["status"] == "True" {
+        return READY.into();
     }
+    let text = |k: &str| ready[k].as_str().unwrap_or("").to_string();
+    format!(
+        "{NOT_READY} (Ready={} {}: {})",
+        text("status"),
+        text("reason"),
+        text("message")
+    )
 }
 
 /// Argo CD's: `status.sync.status` is `Synced`.

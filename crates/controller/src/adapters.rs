@@ -7,20 +7,28 @@ use std::sync::Arc;
 use driftless_render::{FileTree, RenderOptions, Rendered};
 use driftless_source::MirrorCache;
 
-use crate::filtered_tree::FilteredTree;
+use crate::filtered_tree::{FilteredTree, read_ignore};
+use crate::ignore_cache::{IgnoreCache, IgnoreKey};
 use crate::metrics::Metrics;
 use crate::pipeline::{BoxFut, Resolution, Source, SourceFilter, StageError};
 
-/// Git through the mirror cache, rendered natively.
+/// Git through the mirror cache, rendered natively. One instance serves
+/// every reconcile (it is the controller context's `source`), so its
+/// [`IgnoreCache`] is shared by all Kustomizations.
 pub struct GitSource {
     cache: Arc<MirrorCache>,
     metrics: Arc<Metrics>,
+    ignores: Arc<IgnoreCache>,
 }
 
 impl GitSource {
     /// A source over `cache`, recording fetch durations in `metrics`.
     pub fn new(cache: Arc<MirrorCache>, metrics: Arc<Metrics>) -> Self {
-        GitSource { cache, metrics }
+        GitSource {
+            cache,
+            metrics,
+            ignores: Arc::default(),
+        }
     }
 }
 
@@ -66,12 +74,21 @@ impl Source for GitSource {
                 .tree(repo, commit)
                 .map_err(StageError::from_display)?;
             let (path, options, filter) = (path.to_string(), options.clone(), filter.cloned());
+            let (ignores, repo, commit) =
+                (self.ignores.clone(), repo.to_string(), commit.to_string());
             let render = move || match filter {
                 None => driftless_render::render(&tree, &path, &options)
                     .map_err(StageError::from_display),
                 Some(f) => {
-                    let tree = FilteredTree::new(tree, f.spec_ignore.as_deref())
+                    let key = IgnoreKey {
+                        repo,
+                        commit,
+                        spec_ignore: f.spec_ignore.clone(),
+                    };
+                    let ignore = ignores
+                        .get_or_read(key, || read_ignore(&tree, f.spec_ignore.as_deref()))
                         .map_err(|e| StageError(format!("source ignore rules: {e}")))?;
+                    let tree = FilteredTree::with_ignore(tree, ignore);
                     driftless_render::render(&tree, &path, &options)
                         .map_err(StageError::from_display)
                 }

@@ -3,6 +3,8 @@
 //! (`driftless_source::ignore` decides), as a [`FileTree`] the renderer
 //! reads. Ignored files and directories do not exist for the render.
 
+use std::sync::Arc;
+
 use driftless_render::tree::join;
 use driftless_render::{EntryKind, FileTree, SkippedLink, TreeError};
 use driftless_source::ignore::{SOURCEIGNORE_FILE, SourceIgnore, SourceIgnoreBuilder};
@@ -10,46 +12,62 @@ use driftless_source::ignore::{SOURCEIGNORE_FILE, SourceIgnore, SourceIgnoreBuil
 /// `inner` without what the source's ignore rules exclude.
 pub struct FilteredTree<T> {
     inner: T,
-    ignore: SourceIgnore,
+    ignore: Arc<SourceIgnore>,
 }
 
 impl<T: FileTree> FilteredTree<T> {
     /// Reads every `.sourceignore` of `inner` (parents first), then
     /// `spec_ignore`; an invalid pattern is an error naming its file.
     pub fn new(inner: T, spec_ignore: Option<&str>) -> Result<Self, String> {
-        let mut builder = SourceIgnoreBuilder::new();
-        let mut dirs = vec![String::new()];
-        while let Some(dir) = dirs.pop() {
-            let entries = inner.list(&dir).map_err(|e| e.to_string())?;
-            for (name, kind) in entries {
-                let path = if dir.is_empty() {
-                    name.clone()
-                } else {
-                    format!("{dir}/{name}")
-                };
-                match kind {
-                    EntryKind::Dir if name != ".git" => dirs.push(path),
-                    EntryKind::File if name == SOURCEIGNORE_FILE => {
-                        let bytes = inner.read(&path).map_err(|e| e.to_string())?;
-                        builder = builder.sourceignore(&dir, &String::from_utf8_lossy(&bytes));
-                    }
-                    _ => {}
-                }
-            }
-            // Parents before children: visit directories in name order.
-            dirs.sort_by(|a, b| b.cmp(a));
-        }
-        if let Some(patterns) = spec_ignore {
-            builder = builder.spec_ignore(patterns);
-        }
-        let ignore = builder.build().map_err(|e| e.to_string())?;
-        Ok(FilteredTree { inner, ignore })
+        let ignore = read_ignore(&inner, spec_ignore)?;
+        Ok(Self::with_ignore(inner, Arc::new(ignore)))
+    }
+
+    /// `inner` filtered by rules already read from it (see
+    /// [`crate::ignore_cache::IgnoreCache`]).
+    pub fn with_ignore(inner: T, ignore: Arc<SourceIgnore>) -> Self {
+        FilteredTree { inner, ignore }
     }
 
     fn hidden(&self, path: &str, kind: EntryKind) -> Result<bool, TreeError> {
         let path = join("", path)?;
         Ok(!path.is_empty() && self.ignore.is_ignored(&path, kind == EntryKind::Dir))
     }
+}
+
+/// The ignore rules of `inner`: every `.sourceignore` file (parents first),
+/// then `spec_ignore`. This walks the whole tree; an invalid pattern is an
+/// error naming its file.
+pub fn read_ignore<T: FileTree>(
+    inner: &T,
+    spec_ignore: Option<&str>,
+) -> Result<SourceIgnore, String> {
+    let mut builder = SourceIgnoreBuilder::new();
+    let mut dirs = vec![String::new()];
+    while let Some(dir) = dirs.pop() {
+        let entries = inner.list(&dir).map_err(|e| e.to_string())?;
+        for (name, kind) in entries {
+            let path = if dir.is_empty() {
+                name.clone()
+            } else {
+                format!("{dir}/{name}")
+            };
+            match kind {
+                EntryKind::Dir if name != ".git" => dirs.push(path),
+                EntryKind::File if name == SOURCEIGNORE_FILE => {
+                    let bytes = inner.read(&path).map_err(|e| e.to_string())?;
+                    builder = builder.sourceignore(&dir, &String::from_utf8_lossy(&bytes));
+                }
+                _ => {}
+            }
+        }
+        // Parents before children: visit directories in name order.
+        dirs.sort_by(|a, b| b.cmp(a));
+    }
+    if let Some(patterns) = spec_ignore {
+        builder = builder.spec_ignore(patterns);
+    }
+    builder.build().map_err(|e| e.to_string())
 }
 
 impl<T: FileTree> FileTree for FilteredTree<T> {

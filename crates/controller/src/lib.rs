@@ -33,6 +33,7 @@ mod gitrepository;
 mod helm_render;
 pub mod helmrelease;
 pub mod http;
+pub mod ignore_cache;
 pub mod kustomization;
 pub mod leader;
 pub mod metrics;

@@ -1,0 +1,158 @@
+//! The physical limit: the same N apps' objects server-side applied
+//! directly, by a plain client, to a fresh control plane of the same build,
+//! as the contenders get one. No controller, no Git, no status writes: what
+//! the API server alone costs. Cold start here is 4N applies, eight in
+//! flight; push is one apply until a watch sees it.
+
+use std::time::{Duration, Instant};
+
+use anyhow::Context;
+use driftless_testkit::cluster::ControlPlane;
+use kube::api::{GroupVersionKind, PatchParams};
+use serde_json::Value;
+
+use crate::phases::{self, Figure, percentile};
+use crate::tracker::{self, Tracker};
+use crate::workload::{self, DEST};
+
+/// The field manager of the floor's applies.
+const FIELD_MANAGER: &str = "bench-peers-floor";
+
+/// The floor's figures.
+pub(crate) struct Floor {
+    /// Seconds to apply every object once.
+    pub(crate) secs: f64,
+    /// Applies made (one API request each): 4 per app.
+    pub(crate) applies: usize,
+    /// p50 of one apply → a watch sees the change, ms.
+    pub(crate) push_p50_ms: Figure<f64>,
+}
+
+impl Floor {
+    /// Apply requests per second.
+    pub(crate) fn per_second(&self) -> f64 {
+        self.applies as f64 / self.secs
+    }
+}
+
+/// The objects of app `i` running `image`, as the contenders read them from
+/// Git (namespace `DEST`, as `targetNamespace` / the destination sets).
+pub(crate) fn objects(i: usize, image: &str) -> anyhow::Result<Vec<Value>> {
+    workload::files(i, image)
+        .into_iter()
+        .map(|(path, text)| {
+            let mut object = driftless_render::yaml::parse_one(&text, &path)
+                .with_context(|| format!("parsing {path}"))?;
+            object["metadata"]["namespace"] = DEST.into();
+            Ok(object)
+        })
+        .collect()
+}
+
+/// Measures the floor for `n` apps on a fresh control plane, `pushes` pushes.
+pub(crate) async fn measure(n: usize, pushes: usize) -> Figure<Floor> {
+    let cp = tokio::task::spawn_blocking(ControlPlane::start)
+        .await
+        .map_err(|e| format!("starting a control plane: {e}"))?
+        .map_err(|e| format!("starting a fresh control plane: {e}"))?;
+    let result = on(&cp, n, pushes).await.map_err(|e| format!("{e:#}"));
+    cp.stop();
+    result
+}
+
+/// The floor on `cp`.
+async fn on(cp: &ControlPlane, n: usize, pushes: usize) -> anyhow::Result<Floor> {
+    let client = cp.client().await;
+    cp.kubectl(&["create", "namespace", DEST])
+        .map_err(anyhow::Error::msg)?;
+    let mut all = Vec::with_capacity(4 * n);
+    for i in 0..n {
+        all.extend(objects(i, crate::contender::FIRST_IMAGE)?);
+    }
+    let applies = all.len();
+    let params = PatchParams::apply(FIELD_MANAGER).force();
+    let started = Instant::now();
+    phases::apply_objects(&client, &params, all).await?;
+    let secs = started.elapsed().as_secs_f64();
+    let deployments = Tracker::start(
+        client.clone(),
+        GroupVersionKind::gvk("apps", "v1", "Deployment"),
+        "deployments",
+        DEST,
+        tracker::deployment_state,
+    );
+    let push_p50_ms = push_p50(&client, &params, &deployments, n, pushes)
+        .await
+        .map_err(|e| format!("{e:#}"));
+    Ok(Floor {
+        secs,
+        applies,
+        push_p50_ms,
+    })
+}
+
+/// p50 (ms) of one Deployment apply until `deployments` sees its new image.
+async fn push_p50(
+    client: &kube::Client,
+    params: &PatchParams,
+    deployments: &Tracker,
+    n: usize,
+    pushes: usize,
+) -> anyhow::Result<f64> {
+    let seen_all = |s: &tracker::Seen| s.states.len() >= n;
+    deployments
+        .wait(Duration::from_secs(120), seen_all)
+        .await
+        .context("the watch did not list the N Deployments within 120 s")?;
+    let mut millis = Vec::with_capacity(pushes);
+    for k in 0..pushes {
+        let image = format!("nginx:1.27.{k}");
+        let deployment = objects(0, &image)?.swap_remove(0);
+        let want = tracker::deployment_state(&serde_json::from_value(deployment.clone())?);
+        let started = Instant::now();
+        phases::apply_objects(client, params, vec![deployment]).await?;
+        let name = workload::app(0);
+        deployments
+            .wait(Duration::from_secs(30), |s| {
+                s.states.get(&name) == Some(&want)
+            })
+            .await
+            .with_context(|| format!("push {k}: {DEST}/{name} not seen within 30 s"))?;
+        millis.push(started.elapsed().as_secs_f64() * 1000.0);
+    }
+    Ok(percentile(&mut millis, 50.0))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn four_objects_per_app_in_the_destination() {
+        let objects = objects(3, "nginx:1.27").unwrap();
+        let kinds: Vec<&str> = objects
+            .iter()
+            .map(|o| o["kind"].as_str().unwrap())
+            .collect();
+        assert_eq!(
+            kinds,
+            ["Deployment", "ServiceAccount", "Service", "Ingress"]
+        );
+        for o in &objects {
+            assert_eq!(o["metadata"]["namespace"], DEST);
+            assert_eq!(o["metadata"]["name"], "app-3");
+        }
+        let image = &objects[0]["spec"]["template"]["spec"]["containers"][0]["image"];
+        assert_eq!(image, "nginx:1.27");
+    }
+
+    #[test]
+    fn rate_is_applies_per_second() {
+        let f = Floor {
+            secs: 2.0,
+            applies: 400,
+            push_p50_ms: Ok(5.0),
+        };
+        assert_eq!(f.per_second(), 200.0);
+    }
+}
