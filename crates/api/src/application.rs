@@ -757,8 +757,13 @@ pub struct HealthStatus {
 pub struct RevisionHistory {
     /// A number unique within this Application's history.
     pub id: i64,
-    /// The full commit SHA that was synced.
+    /// The full commit SHA that was synced (for several sources, the first
+    /// source's revision; see `revisions`).
     pub revision: String,
+    /// For several sources, the revision each of `sources` was synced at, in
+    /// that order (commit SHAs, chart versions); empty for one source.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub revisions: Vec<String>,
     /// When the sync finished.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub deployed_at: Option<Time>,
@@ -768,6 +773,10 @@ pub struct RevisionHistory {
     /// The source that was synced.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub source: Option<ApplicationSource>,
+    /// For several sources, the `spec.sources` that were synced (at
+    /// `revisions`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub sources: Vec<ApplicationSource>,
     /// Who started the sync.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub initiated_by: Option<OperationInitiator>,
@@ -848,8 +857,8 @@ pub struct OperationState {
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct SyncOperationResult {
-    /// The full commit SHA that was synced (for several sources, each
-    /// source's revision joined by commas).
+    /// The full commit SHA that was synced (for several sources, the first
+    /// source's revision; see `revisions`).
     pub revision: String,
     /// For several sources, the revision each of `spec.sources` was synced
     /// at, in that order (commit SHAs, chart versions).
@@ -858,9 +867,26 @@ pub struct SyncOperationResult {
     /// The source that was synced.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub source: Option<ApplicationSource>,
+    /// For several sources, the `spec.sources` that were synced (at
+    /// `revisions`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub sources: Vec<ApplicationSource>,
     /// What happened to each resource.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub resources: Vec<ResourceResult>,
+}
+
+impl SyncOperationResult {
+    /// What the sync was of, for comparing two syncs: `revision`, or for
+    /// several sources every one of `revisions` joined by commas (a new
+    /// commit in any source is a new sync). Not stored anywhere.
+    pub fn synced_revisions(&self) -> String {
+        if self.revisions.is_empty() {
+            self.revision.clone()
+        } else {
+            self.revisions.join(",")
+        }
+    }
 }
 
 /// What a sync did to one resource.

@@ -4,7 +4,7 @@
 
 use std::time::Duration;
 
-use driftless_api::{Application, RevisionHistory};
+use driftless_api::{Application, ApplicationSource, RevisionHistory};
 use kube::ResourceExt;
 
 use crate::cluster::{Cluster, KubeFlags, block_on};
@@ -85,11 +85,12 @@ pub(crate) fn history(args: &HistoryArgs) -> anyhow::Result<()> {
 fn history_table(entries: &[RevisionHistory]) -> Table {
     let mut t = Table::new(&["ID", "DEPLOYED", "REVISION", "SOURCE", "INITIATED BY"]);
     for h in entries {
-        let source = h
-            .source
-            .as_ref()
-            .map(|s| format!("{} {} ({})", s.repo_url, s.path(), s.revision()))
-            .unwrap_or_default();
+        let describe =
+            |s: &ApplicationSource| format!("{} {} ({})", s.repo_url, s.path(), s.revision());
+        let source = match h.sources.as_slice() {
+            [] => h.source.as_ref().map(describe).unwrap_or_default(),
+            all => all.iter().map(describe).collect::<Vec<_>>().join(", "),
+        };
         let who = match &h.initiated_by {
             Some(i) if i.automated => "automated".to_string(),
             Some(i) => i.username.clone().unwrap_or_default(),
@@ -103,12 +104,24 @@ fn history_table(entries: &[RevisionHistory]) -> Table {
         t.push(vec![
             h.id.to_string(),
             deployed,
-            output::short_revision(&h.revision),
+            short_revisions(h),
             source,
             who,
         ]);
     }
     t
+}
+
+/// The revision of `entry`, or each source's, shortened and comma-separated.
+fn short_revisions(entry: &RevisionHistory) -> String {
+    match entry.revisions.as_slice() {
+        [] => output::short_revision(&entry.revision),
+        all => all
+            .iter()
+            .map(|r| output::short_revision(r))
+            .collect::<Vec<_>>()
+            .join(","),
+    }
 }
 
 /// The entry to roll back to: `id`, or the one before the latest.
@@ -136,6 +149,30 @@ fn pick(
     }
 }
 
+/// A multi-source `entry` is rolled back by syncing the current
+/// `spec.sources` at its revisions, so their number must not have changed.
+fn check_sources(app: &Application, entry: &RevisionHistory) -> Result<(), CliError> {
+    let now = app.spec.spec.sources.len();
+    let then = entry.revisions.len();
+    if then == 0 || then == now {
+        return Ok(());
+    }
+    Err(CliError::Failed(format!(
+        "Application {}: history ID {} synced {then} sources but spec.sources now has {now}; \
+         a rollback syncs the current sources at the recorded revisions, so it needs the same \
+         number of sources (restore spec.sources or sync a revision per source with \
+         `driftless sync --revision R --source-position N`)",
+        app.name_any(),
+        entry.id
+    )))
+}
+
+/// `revision R`, or for several sources `revisions R1,R2` (short SHAs).
+fn revisions_text(entry: &RevisionHistory) -> String {
+    let plural = if entry.revisions.is_empty() { "" } else { "s" };
+    format!("revision{plural} {}", short_revisions(entry))
+}
+
 /// Runs `rollback`.
 pub(crate) fn rollback(args: &RollbackArgs) -> anyhow::Result<()> {
     block_on(async {
@@ -156,11 +193,19 @@ pub(crate) fn rollback(args: &RollbackArgs) -> anyhow::Result<()> {
                 "Application {name}: automated sync paused for the rollback (`driftless resume {name}` turns it back on)"
             );
         }
-        let token = ops::request_sync(&cluster, &name, Some(&entry.revision), false).await?;
+        check_sources(&app, &entry)?;
+        let token = ops::request_sync(
+            &cluster,
+            &name,
+            Some(&entry.revision),
+            &entry.revisions,
+            false,
+        )
+        .await?;
         println!(
-            "Application {name}: rolling back to history ID {} (revision {})",
+            "Application {name}: rolling back to history ID {} ({})",
             entry.id,
-            output::short_revision(&entry.revision)
+            revisions_text(&entry)
         );
         if args.wait {
             wait::wait_app(
@@ -189,6 +234,32 @@ mod tests {
             revision: format!("{id:040}"),
             ..RevisionHistory::default()
         }
+    }
+
+    #[test]
+    fn a_multi_source_entry_needs_as_many_sources_as_it_recorded() {
+        let source = |repo: &str| driftless_api::ApplicationSource {
+            repo_url: repo.into(),
+            ..Default::default()
+        };
+        let mut app = Application::new("web", Default::default());
+        app.spec.spec.sources = vec![source("a"), source("b")];
+        let mut two = entry(3);
+        two.revisions = vec!["1".repeat(40), "2".repeat(40)];
+        assert!(check_sources(&app, &two).is_ok());
+        assert!(check_sources(&app, &entry(1)).is_ok(), "one source");
+        assert_eq!(revisions_text(&two), "revisions 1111111,2222222");
+        assert_eq!(
+            revisions_text(&entry(1)),
+            format!("revision {}", "0".repeat(7))
+        );
+
+        app.spec.spec.sources.push(source("c"));
+        let err = check_sources(&app, &two).unwrap_err().to_string();
+        assert!(
+            err.contains("history ID 3 synced 2 sources but spec.sources now has 3"),
+            "{err}"
+        );
     }
 
     #[test]

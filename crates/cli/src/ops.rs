@@ -189,11 +189,14 @@ async fn request_sync_with(
 }
 
 /// Requests a sync of `name` to `revision` (the target revision when
-/// `None`); returns the token `wait` recognises its outcome by.
+/// `None`), or for several sources to `revisions` (one per entry of
+/// `spec.sources`, when not empty); returns the token `wait` recognises its
+/// outcome by.
 pub(crate) async fn request_sync(
     cluster: &Cluster,
     name: &str,
     revision: Option<&str>,
+    revisions: &[String],
     prune: bool,
 ) -> Result<String, CliError> {
     let args = SyncArgs {
@@ -207,9 +210,10 @@ pub(crate) async fn request_sync(
         timeout: Duration::from_secs(0),
         kube: KubeFlags::default(),
     };
-    let asked = match revision {
-        Some(r) => Asked::One(r.to_string()),
-        None => Asked::Target,
+    let asked = match (revision, revisions) {
+        (_, [_, ..]) => Asked::PerSource(revisions.to_vec()),
+        (Some(r), []) => Asked::One(r.to_string()),
+        (None, []) => Asked::Target,
     };
     request_sync_with(cluster, name, &asked, &args).await
 }

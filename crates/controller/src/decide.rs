@@ -34,7 +34,8 @@ pub enum Decision {
 pub struct AutoSyncInput<'a> {
     /// `spec.syncPolicy`.
     pub policy: Option<&'a SyncPolicy>,
-    /// The resolved commit.
+    /// The resolved commit (for several sources, every source's revision
+    /// joined by commas, as [`driftless_api::SyncOperationResult::synced_revisions`]).
     pub revision: &'a str,
     /// Whether the comparison found differences.
     pub out_of_sync: bool,
@@ -102,7 +103,11 @@ pub fn auto_sync(input: &AutoSyncInput<'_>, retry: &RetryPolicy) -> Decision {
         );
     }
     let last_same_revision = input.last.filter(|op| {
-        op.sync_result.as_ref().map(|r| r.revision.as_str()) == Some(input.revision)
+        op.sync_result
+            .as_ref()
+            .map(|r| r.synced_revisions())
+            .as_deref()
+            == Some(input.revision)
             && op.phase != OperationPhase::Running
     });
     let Some(last) = last_same_revision else {

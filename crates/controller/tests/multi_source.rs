@@ -354,3 +354,123 @@ async fn a_sync_operation_syncs_each_source_at_the_revision_it_names() {
     assert_eq!(greeting(&api, "plain-one").await.as_deref(), Some("old"));
     h.stop_controller().await;
 }
+
+/// The Application `hist`: the `manifests` directories of two Git
+/// repositories, synced automatically.
+fn two_git_sources(h: &Harness, (a, b): (&str, &str), dest: &str) -> String {
+    format!(
+        "apiVersion: argoproj.io/v1alpha1
+kind: Application
+metadata:
+  name: hist
+  namespace: {ns}
+spec:
+  project: default
+  sources:
+    - repoURL: {a}
+      targetRevision: main
+      path: manifests
+    - repoURL: {b}
+      targetRevision: main
+      path: manifests
+  destination:
+    server: https://kubernetes.default.svc
+    namespace: {dest}
+  syncPolicy:
+    automated:
+      prune: true
+",
+        ns = h.apps_ns,
+    )
+}
+
+/// The per-source revisions of each history entry of `app`.
+fn history_revisions(app: &Application) -> Vec<Vec<String>> {
+    let history = app.status.as_ref().map(|s| s.history.as_slice());
+    history
+        .unwrap_or_default()
+        .iter()
+        .map(|h| h.revisions.clone())
+        .collect()
+}
+
+/// Waits until the latest history entry of `hist` is at `revisions`.
+async fn wait_history(h: &Harness, revisions: [&str; 2]) -> Application {
+    let want: Vec<String> = revisions.iter().map(|r| r.to_string()).collect();
+    h.wait_app("hist", &format!("history at {want:?}"), |app| {
+        history_revisions(app).last() == Some(&want)
+    })
+    .await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn automated_syncs_and_history_keep_each_revision_and_a_rollback_restores_them() {
+    let (mut h, dest) = start("multi-hist").await;
+    let repo_a = h.git.create_repo("multi/hist-a");
+    let repo_b = h.git.create_repo("multi/hist-b");
+    repo_a.write("manifests/a.yaml", &configmap("cm-a", "a1"));
+    let a1 = repo_a.commit("a1");
+    repo_b.write("manifests/b.yaml", &configmap("cm-b", "b1"));
+    let b1 = repo_b.commit("b1");
+    let (url_a, url_b) = (h.git.git_url("multi/hist-a"), h.git.git_url("multi/hist-b"));
+    h.apply(&two_git_sources(&h, (&url_a, &url_b), &dest));
+    let api: Api<ConfigMap> = Api::namespaced(h.client.clone(), &dest);
+
+    // The automated sync names each source's revision; `revision` is the first's.
+    let app = wait_history(&h, [&a1, &b1]).await;
+    let status = app.status.clone().unwrap_or_default();
+    let state = status.operation_state.clone().expect("an operation state");
+    let asked = state.operation.sync.clone().expect("a sync operation");
+    assert_eq!(asked.revisions, [a1.as_str(), b1.as_str()]);
+    let result = state.sync_result.expect("a sync result");
+    assert_eq!(
+        result.revision, a1,
+        "the first source's revision, not joined"
+    );
+    assert_eq!(result.revisions, [a1.as_str(), b1.as_str()]);
+    assert_eq!(result.sources.len(), 2);
+    let entry = status.history.last().expect("a history entry").clone();
+    assert_eq!(entry.revision, a1);
+    assert_eq!(entry.sources, app.spec.spec.sources);
+
+    // A commit to either source is a new sync with its own history entry.
+    repo_a.write("manifests/a.yaml", &configmap("cm-a", "a2"));
+    let a2 = repo_a.commit("a2");
+    wait_history(&h, [&a2, &b1]).await;
+    repo_b.write("manifests/b.yaml", &configmap("cm-b", "b2"));
+    let b2 = repo_b.commit("b2");
+    let app = wait_history(&h, [&a2, &b2]).await;
+    assert_eq!(greeting(&api, "cm-a").await.as_deref(), Some("a2"));
+    assert_eq!(greeting(&api, "cm-b").await.as_deref(), Some("b2"));
+    let all = history_revisions(&app);
+    assert_eq!(
+        all,
+        [[&a1, &b1], [&a2, &b1], [&a2, &b2]].map(|e| e.map(String::clone).to_vec()),
+        "one entry per sync, each with both revisions"
+    );
+
+    // Rollback (as `driftless rollback` does it): automation off, then a
+    // sync of the current sources at the first entry's revisions.
+    let first = &app.status.as_ref().expect("a status").history[0];
+    let patch = serde_json::json!({
+        "spec": {"syncPolicy": null},
+        "operation": {"sync": {"revision": first.revision, "revisions": first.revisions}},
+    });
+    h.apps()
+        .patch("hist", &PatchParams::default(), &Patch::Merge(&patch))
+        .await
+        .expect("request the rollback");
+    let app = h
+        .wait_app("hist", "rolled back to a1 and b1", |app| {
+            synced_revisions(app) == Some((OperationPhase::Succeeded, vec![a1.clone(), b1.clone()]))
+        })
+        .await;
+    assert_eq!(greeting(&api, "cm-a").await.as_deref(), Some("a1"));
+    assert_eq!(greeting(&api, "cm-b").await.as_deref(), Some("b1"));
+    assert_eq!(
+        history_revisions(&app).last(),
+        Some(&vec![a1.clone(), b1.clone()]),
+        "the rollback is a history entry too"
+    );
+    h.stop_controller().await;
+}

@@ -13,7 +13,7 @@ use driftless_helm::{ChartSource, Credentials, FileRef, HelmError, TemplateOptio
 use driftless_source::credentials::NoCredentials;
 use driftless_source::{GitTree, MirrorCache, Options};
 use driftless_testkit::git::{GitServer, GitServerOptions, TestRepo};
-use driftless_testkit::helm::{ChartRepo, package, write_chart};
+use driftless_testkit::helm::{ChartRepo, ChartSpec};
 
 const APP_CHART: &str = "apiVersion: v2\nname: app\nversion: 0.3.0\ndependencies:\n  - name: lib\n    version: \"^1.0.0\"\n    repository: REPO\n";
 
@@ -42,17 +42,11 @@ async fn tree_of(
 fn lib_repo(work: &std::path::Path) -> ChartRepo {
     let repo = ChartRepo::start(Some(("deps", "dep-secret")));
     for version in ["1.0.0", "1.1.0"] {
-        let chart = write_chart(
-            &work.join(format!("lib-{version}")),
-            "lib",
-            version,
-            "",
-            &[(
-                "cm.yaml",
-                "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: lib-{{ .Chart.Version }}\n",
-            )],
-        );
-        repo.add(&package(&chart, &work.join("packages")));
+        let templates = &[(
+            "cm.yaml",
+            "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: lib-{{ .Chart.Version }}\n",
+        )];
+        repo.add(&ChartSpec::new("lib", version, "", templates).package(&work.join("packages")));
     }
     repo
 }

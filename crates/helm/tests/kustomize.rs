@@ -15,7 +15,7 @@ use std::sync::Arc;
 
 use common::{renderer, web_chart};
 use driftless_render::{DiskTree, Object, RenderOptions, SharedInflater};
-use driftless_testkit::helm::{ChartRepo, binaries, package, write_chart};
+use driftless_testkit::helm::{ChartRepo, ChartSpec, binaries, package};
 
 /// A repository serving `web` 1.0.0 and 1.2.0.
 fn repo_with_web() -> (ChartRepo, tempfile::TempDir) {
@@ -121,18 +121,19 @@ fn helm_charts_from_a_repository_and_the_chart_home_render_like_kubectl_kustomiz
             ("local-values.yaml", "greeting: from-file\n"),
         ],
     );
-    write_chart(
-        &app.path().join("vendored"),
+    let templates = &[(
+        "cm.yaml",
+        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: {{ .Release.Name }}-local\ndata:\n  \
+         greeting: {{ .Values.greeting | quote }}\n  extra: {{ .Values.extra | quote }}\n  \
+         ns: {{ .Release.Namespace | quote }}\n",
+    )];
+    ChartSpec::new(
         "local",
         "0.3.0",
         "greeting: default\nextra: default\n",
-        &[(
-            "cm.yaml",
-            "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: {{ .Release.Name }}-local\ndata:\n  \
-             greeting: {{ .Values.greeting | quote }}\n  extra: {{ .Values.extra | quote }}\n  \
-             ns: {{ .Release.Namespace | quote }}\n",
-        )],
-    );
+        templates,
+    )
+    .write(&app.path().join("vendored"));
 
     let expected = kubectl_kustomize(app.path(), work.path());
     let actual = native(app.path(), work.path()).unwrap();

@@ -286,14 +286,9 @@ fn value_files_cannot_leave_the_chart() {
 fn a_template_error_names_chart_version_and_file() {
     let repo = ChartRepo::start(None);
     let work = tempfile::tempdir().unwrap();
-    let chart = driftless_testkit::helm::write_chart(
-        work.path(),
-        "broken",
-        "0.1.0",
-        "",
-        &[("bad.yaml", "kind: {{ .Values.missing.deeper }}\n")],
-    );
-    repo.add(&package(&chart, &work.path().join("packages")));
+    let templates = &[("bad.yaml", "kind: {{ .Values.missing.deeper }}\n")];
+    let broken = driftless_testkit::helm::ChartSpec::new("broken", "0.1.0", "", templates);
+    repo.add(&broken.package(&work.path().join("packages")));
     let renderer = renderer(work.path());
     let source = ChartSource::Repository(RepoChart::new(repo.url(), "broken", "0.1.0"));
     let error = renderer

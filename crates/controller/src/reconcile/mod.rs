@@ -379,6 +379,7 @@ impl<'a> Reconciler<'a> {
         let found = found?;
         let (revision, rendered, revisions) = (found.revision, found.rendered, found.revisions);
         self.revisions.resolved = revisions.clone();
+        self.revisions.leading = revision.clone();
         // What a sync is of: the revision, or for several sources every
         // source's revision (a values change in a ref source is a new one).
         let sha = if revisions.is_empty() {
@@ -427,7 +428,7 @@ impl<'a> Reconciler<'a> {
                 }
                 let op = match operation {
                     Some(op) => op.clone(),
-                    None => self.automated_operation(&sha, &target),
+                    None => self.automated_operation(&target),
                 };
                 if sync_op.is_none() {
                     target.resources = None;

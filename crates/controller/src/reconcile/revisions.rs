@@ -5,7 +5,10 @@
 //! and what each source resolved to, for `syncResult.revisions`. Pure.
 
 use driftless_api::SyncOperation;
-use driftless_api::{ApplicationSource, ApplicationSpec, ResourceResult, SyncOperationResult};
+use driftless_api::{
+    ApplicationSource, ApplicationSpec, OperationState, ResourceResult, RevisionHistory,
+    SyncOperationResult,
+};
 
 use super::{Reconciler, wanted_revision};
 
@@ -18,6 +21,9 @@ pub(super) struct SourceRevisions {
     /// For several sources, what each entry of `spec.sources` resolved to
     /// (commit SHAs, chart versions); empty for one source.
     pub(super) resolved: Vec<String>,
+    /// What the leading (first rendering) source resolved to: the
+    /// `revision` of a sync result or history entry.
+    pub(super) leading: String,
 }
 
 impl SourceRevisions {
@@ -57,7 +63,7 @@ impl SourceRevisions {
             .collect();
         Ok(SourceRevisions {
             wanted,
-            resolved: Vec::new(),
+            ..Default::default()
         })
     }
 
@@ -72,19 +78,59 @@ impl SourceRevisions {
 }
 
 impl Reconciler<'_> {
-    /// The result of a sync at `sha` (for several sources, their revisions
-    /// joined by commas, and each one in `revisions`) of `source`.
+    /// The result of a sync of `source` (the leading one): its revision,
+    /// and for several sources each one's revision and `spec.sources`.
     pub(super) fn sync_result(
         &self,
-        sha: &str,
         source: &ApplicationSource,
         resources: Vec<ResourceResult>,
     ) -> SyncOperationResult {
         SyncOperationResult {
-            revision: sha.to_string(),
+            revision: self.revisions.leading.clone(),
             revisions: self.revisions.resolved.clone(),
             source: Some(source.clone()),
+            sources: self.synced_sources(),
             resources,
+        }
+    }
+
+    /// The history entry of a sync of `source` that succeeded (its id is
+    /// set when it is appended).
+    pub(super) fn history_entry(
+        &self,
+        source: &ApplicationSource,
+        state: &OperationState,
+    ) -> RevisionHistory {
+        RevisionHistory {
+            id: 0,
+            revision: self.revisions.leading.clone(),
+            revisions: self.revisions.resolved.clone(),
+            deployed_at: state.finished_at.clone(),
+            deploy_started_at: state.started_at.clone(),
+            source: Some(source.clone()),
+            sources: self.synced_sources(),
+            initiated_by: state.operation.initiated_by.clone(),
+        }
+    }
+
+    /// The automated sync of what was resolved: `revision` for one source,
+    /// `revisions` (one per entry of `spec.sources`) for several.
+    pub(super) fn automated_sync(&self, prune: bool) -> SyncOperation {
+        let several = !self.revisions.resolved.is_empty();
+        SyncOperation {
+            revision: (!several).then(|| self.revisions.leading.clone()),
+            revisions: self.revisions.resolved.clone(),
+            prune,
+            ..Default::default()
+        }
+    }
+
+    /// `spec.sources` when several sources were synced, else nothing.
+    fn synced_sources(&self) -> Vec<ApplicationSource> {
+        if self.revisions.resolved.is_empty() {
+            Vec::new()
+        } else {
+            self.app.spec.spec.sources.clone()
         }
     }
 }

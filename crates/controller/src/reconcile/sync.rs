@@ -190,13 +190,9 @@ impl<'a> Reconciler<'a> {
         )
     }
 
-    pub(super) fn automated_operation(&self, sha: &str, target: &Target) -> Operation {
+    pub(super) fn automated_operation(&self, target: &Target) -> Operation {
         Operation {
-            sync: Some(SyncOperation {
-                revision: Some(sha.to_string()),
-                prune: target.prune,
-                ..Default::default()
-            }),
+            sync: Some(self.automated_sync(target.prune)),
             initiated_by: Some(OperationInitiator {
                 username: None,
                 automated: true,
@@ -245,7 +241,7 @@ impl<'a> Reconciler<'a> {
             started_at: Some(Time(self.now)),
             retry_count: Some(i64::from(retry)),
             // The revision, so an interrupted sync is retried at it.
-            sync_result: Some(self.sync_result(sha, source, vec![])),
+            sync_result: Some(self.sync_result(source, vec![])),
             ..Default::default()
         };
         // A sync that never waits is over before anyone could read that it
@@ -286,16 +282,12 @@ impl<'a> Reconciler<'a> {
                     0 => r.message.clone(),
                     n => format!("{} ({n} unchanged resources not listed)", r.message),
                 };
-                (
-                    phase,
-                    message,
-                    Some(self.sync_result(sha, source, resources)),
-                )
+                (phase, message, Some(self.sync_result(source, resources)))
             }
             Err(e) => (
                 OperationPhase::Error,
                 e.to_string(),
-                Some(self.sync_result(sha, source, vec![])),
+                Some(self.sync_result(source, vec![])),
             ),
         };
         let ok = phase == OperationPhase::Succeeded;
@@ -324,17 +316,9 @@ impl<'a> Reconciler<'a> {
             },
         )
         .await;
-        let initiated_by = op.initiated_by.clone();
         let dry_run = target.dry_run;
         let state = self.finished_op(op, phase, message, result, retry);
-        let entry = (ok && !dry_run).then(|| RevisionHistory {
-            id: 0,
-            revision: sha.to_string(),
-            deployed_at: state.finished_at.clone(),
-            deploy_started_at: state.started_at.clone(),
-            source: Some(source.clone()),
-            initiated_by,
-        });
+        let entry = (ok && !dry_run).then(|| self.history_entry(source, &state));
         // Compare again so the status shows the cluster after the sync
         // (what the applies returned is not read again).
         let mut after_target = target.clone();
@@ -364,7 +348,12 @@ impl<'a> Reconciler<'a> {
 
     pub(super) fn add_sync_error_condition(&mut self, last: Option<&OperationState>, sha: &str) {
         let Some(last) = last else { return };
-        let same_revision = last.sync_result.as_ref().map(|r| r.revision.as_str()) == Some(sha);
+        let same_revision = last
+            .sync_result
+            .as_ref()
+            .map(|r| r.synced_revisions())
+            .as_deref()
+            == Some(sha);
         if same_revision && matches!(last.phase, OperationPhase::Failed | OperationPhase::Error) {
             self.conditions.push((
                 condition::SYNC_ERROR.to_string(),

@@ -8,46 +8,52 @@ use std::path::{Path, PathBuf};
 
 use driftless_helm::{Helm, Renderer};
 use driftless_render::Object;
-use driftless_testkit::helm::{binaries, run_helm, write_chart};
+use driftless_testkit::helm::{ChartSpec, binaries, run_helm};
 
 /// The chart `web` at `version`: a ConfigMap from values and release data,
 /// a Service whose port comes from values, a `crds/` CRD and a
 /// `values-prod.yaml` inside the chart.
 pub fn web_chart(dir: &Path, version: &str) -> PathBuf {
-    let chart = write_chart(
-        dir,
+    ChartSpec::new(
         "web",
         version,
         "greeting: hello\nport: 80\nconfig: none\n",
-        &[
-            (
-                "configmap.yaml",
-                "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: {{ .Release.Name }}-config\n  \
-                 namespace: {{ .Release.Namespace }}\ndata:\n  greeting: {{ .Values.greeting | quote }}\n  \
-                 chart: {{ .Chart.Version | quote }}\n  port: {{ .Values.port | quote }}\n  \
-                 portType: {{ kindOf .Values.port | quote }}\n  config: {{ .Values.config | quote }}\n  \
-                 kube: {{ .Capabilities.KubeVersion.Version | quote }}\n  \
-                 monitoring: {{ .Capabilities.APIVersions.Has \"monitoring.coreos.com/v1\" | quote }}\n",
-            ),
-            (
-                "service.yaml",
-                "apiVersion: v1\nkind: Service\nmetadata:\n  name: {{ .Release.Name }}\nspec:\n  \
-                 ports:\n    - port: {{ .Values.port }}\n",
-            ),
-        ],
-    );
-    std::fs::create_dir_all(chart.join("crds")).unwrap();
-    std::fs::write(
-        chart.join("crds/widget.yaml"),
+        WEB_TEMPLATES,
+    )
+    .with_files(WEB_FILES)
+    .write(dir)
+}
+
+/// The templates of `web`: a ConfigMap from values, release and chart data,
+/// and a Service.
+const WEB_TEMPLATES: &[(&str, &str)] = &[
+    (
+        "configmap.yaml",
+        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: {{ .Release.Name }}-config\n  \
+         namespace: {{ .Release.Namespace }}\ndata:\n  greeting: {{ .Values.greeting | quote }}\n  \
+         chart: {{ .Chart.Version | quote }}\n  port: {{ .Values.port | quote }}\n  \
+         portType: {{ kindOf .Values.port | quote }}\n  config: {{ .Values.config | quote }}\n  \
+         kube: {{ .Capabilities.KubeVersion.Version | quote }}\n  \
+         monitoring: {{ .Capabilities.APIVersions.Has \"monitoring.coreos.com/v1\" | quote }}\n",
+    ),
+    (
+        "service.yaml",
+        "apiVersion: v1\nkind: Service\nmetadata:\n  name: {{ .Release.Name }}\nspec:\n  \
+         ports:\n    - port: {{ .Values.port }}\n",
+    ),
+];
+
+/// The other files of `web`: a CRD under `crds/` and `values-prod.yaml`.
+const WEB_FILES: &[(&str, &str)] = &[
+    (
+        "crds/widget.yaml",
         "apiVersion: apiextensions.k8s.io/v1\nkind: CustomResourceDefinition\nmetadata:\n  \
          name: widgets.example.com\nspec:\n  group: example.com\n  names:\n    kind: Widget\n    \
          plural: widgets\n  scope: Namespaced\n  versions:\n    - name: v1\n      served: true\n      \
          storage: true\n      schema:\n        openAPIV3Schema:\n          type: object\n",
-    )
-    .unwrap();
-    std::fs::write(chart.join("values-prod.yaml"), "greeting: hello-prod\n").unwrap();
-    chart
-}
+    ),
+    ("values-prod.yaml", "greeting: hello-prod\n"),
+];
 
 /// A renderer with the pinned helm, working below `dir`.
 pub fn renderer(dir: &Path) -> Renderer {

@@ -6,9 +6,9 @@ use std::path::{Path, PathBuf};
 
 use super::run_helm;
 
-/// A chart to publish (to a [`super::ChartRepo`] or an
-/// [`super::OciRegistry`]): its name, version, `values.yaml` text and
-/// `(file name, text)` templates.
+/// A chart to write to a directory or publish (to a [`super::ChartRepo`]
+/// or an [`super::OciRegistry`]): its name, version, `values.yaml` text,
+/// `(file name, text)` templates and other files.
 #[derive(Clone, Copy, Debug)]
 pub struct ChartSpec<'a> {
     /// The chart name.
@@ -19,6 +19,9 @@ pub struct ChartSpec<'a> {
     pub values: &'a str,
     /// The files under `templates/`.
     pub templates: &'a [(&'a str, &'a str)],
+    /// Other files, by path relative to the chart directory (e.g.
+    /// `crds/widget.yaml`, `values-prod.yaml`).
+    pub files: &'a [(&'a str, &'a str)],
 }
 
 impl<'a> ChartSpec<'a> {
@@ -34,21 +37,35 @@ impl<'a> ChartSpec<'a> {
             version,
             values,
             templates,
+            files: &[],
         }
+    }
+
+    /// The same chart with `files` (paths relative to the chart directory)
+    /// besides its templates.
+    pub fn with_files(self, files: &'a [(&'a str, &'a str)]) -> Self {
+        ChartSpec { files, ..self }
+    }
+
+    /// Writes it into `dir/<name>/` (see [`write_chart`]) with its other
+    /// files; returns the chart directory.
+    pub fn write(&self, dir: &Path) -> PathBuf {
+        let chart = write_chart(dir, self.name, self.version, self.values, self.templates);
+        for (file, text) in self.files {
+            let path = chart.join(file);
+            if let Some(parent) = path.parent() {
+                std::fs::create_dir_all(parent).expect("create a chart file's directory");
+            }
+            std::fs::write(&path, text).expect("write a chart file");
+        }
+        chart
     }
 
     /// Writes it (in a temporary directory) and packages it with the
     /// pinned helm into `dest`: the `.tgz` it made.
     pub fn package(&self, dest: &Path) -> PathBuf {
         let src = tempfile::tempdir().expect("chart source dir");
-        let chart = write_chart(
-            src.path(),
-            self.name,
-            self.version,
-            self.values,
-            self.templates,
-        );
-        package(&chart, dest)
+        package(&self.write(src.path()), dest)
     }
 }
 
