@@ -567,6 +567,9 @@ fn server_thread(
                     let Ok((stream, _)) = listener.accept().await else {
                         continue;
                     };
+                    // No Nagle: a small response written in pieces must not
+                    // wait for the client's delayed ACK (~40 ms per request).
+                    let _ = stream.set_nodelay(true);
                     tokio::spawn(serve(state.clone(), stream));
                 }
             }
@@ -579,6 +582,7 @@ fn server_thread(
                 let Ok((stream, _)) = listener.accept().await else {
                     continue;
                 };
+                let _ = stream.set_nodelay(true);
                 let (state, acceptor) = (state.clone(), acceptor.clone());
                 tokio::spawn(async move {
                     if let Ok(stream) = acceptor.accept(stream).await {
