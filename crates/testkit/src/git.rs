@@ -567,10 +567,7 @@ fn server_thread(
                     let Ok((stream, _)) = listener.accept().await else {
                         continue;
                     };
-                    // No Nagle: a small response written in pieces must not
-                    // wait for the client's delayed ACK (~40 ms per request).
-                    let _ = stream.set_nodelay(true);
-                    tokio::spawn(serve(state.clone(), stream));
+                    tokio::spawn(serve(state.clone(), http::QuickAck::new(stream)));
                 }
             }
         };
@@ -582,7 +579,7 @@ fn server_thread(
                 let Ok((stream, _)) = listener.accept().await else {
                     continue;
                 };
-                let _ = stream.set_nodelay(true);
+                let stream = http::QuickAck::new(stream);
                 let (state, acceptor) = (state.clone(), acceptor.clone());
                 tokio::spawn(async move {
                     if let Ok(stream) = acceptor.accept(stream).await {
