@@ -165,6 +165,12 @@ pub(crate) async fn credentials(
     fetch::access(client, repo, &url, timeout).await
 }
 
+/// Whether a push to `pushed` (a full ref name) can move what `repo`
+/// follows (see [`reference::Wanted::moved_by`]).
+pub(crate) fn moved_by(repo: &GitRepository, pushed: &str) -> bool {
+    reference::Wanted::from_ref(repo.spec.reference.as_ref()).moved_by(pushed)
+}
+
 /// Reconcile on what matters: the spec (generation) and
 /// `reconcile.fluxcd.io/requestedAt`, not our own status writes.
 fn predicate(repo: &GitRepository) -> Option<u64> {

@@ -157,8 +157,16 @@ async fn run(ctx: &Context, repo: &GitRepository, plan: &Plan) -> Outcome {
             stalling: false,
         };
     };
+    let ms = |t: std::time::Instant| t.elapsed().as_secs_f64() * 1e3;
+    let started = std::time::Instant::now();
     let result = match access(&ctx.client, repo, &plan.url, plan.timeout).await {
-        Ok(access) => fetch(&cache, &repo.spec.url, &plan.wanted, access).await,
+        Ok(access) => {
+            tracing::debug!(elapsed_ms = ms(started), "credentials read");
+            let started = std::time::Instant::now();
+            let fetched = fetch(&cache, &repo.spec.url, &plan.wanted, access).await;
+            tracing::debug!(elapsed_ms = ms(started), ok = fetched.is_ok(), "fetched");
+            fetched
+        }
         Err(e) => Err(e),
     };
     match result {
