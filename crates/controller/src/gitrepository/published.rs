@@ -87,6 +87,7 @@ pub(crate) fn hand_off(ctx: &Arc<Context>, repo: GitRepository) {
         .unwrap_or_default();
     let repo = Arc::new(repo);
     ctx.git_repositories.published.publish(repo.clone());
+    // Those whose files did not change are held back (a wave) inside.
     let triggered = crate::kustomization::controller::rendering(ctx, &repo);
     for ks in &triggered {
         let id = (ks.namespace.clone().unwrap_or_default(), ks.name.clone());
@@ -94,7 +95,7 @@ pub(crate) fn hand_off(ctx: &Arc<Context>, repo: GitRepository) {
     }
     tracing::debug!(
         %revision,
-        kustomizations = triggered.len(),
+        first = triggered.len(),
         "handed the new artifact to its Kustomizations"
     );
 }
