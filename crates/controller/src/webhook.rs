@@ -9,11 +9,14 @@ use crate::context::{AppMemory, Context, RefSourceMemory};
 
 /// Triggers a reconcile now of every watched Flux GitRepository whose
 /// `spec.url` is the pushed repository (same URL normalisation as for
-/// Applications): each reconcile fetches anyway, so no branch or path
-/// filter is needed. Returns them as `namespace/name`.
+/// Applications) and whose `spec.ref` the pushed ref can move (not one on
+/// another branch, a tag, a semver range on a branch push, a commit); no
+/// path filter: each reconcile fetches anyway. Returns them as
+/// `namespace/name`.
 pub(crate) fn refresh_git_repositories(push: &PushEvent, ctx: &Context) -> Vec<String> {
-    ctx.git_repositories
-        .trigger_where(|repo| names_repo(push, &repo.spec.url))
+    ctx.git_repositories.trigger_where(|repo| {
+        names_repo(push, &repo.spec.url) && crate::gitrepository::moved_by(repo, &push.git_ref)
+    })
 }
 
 /// Whether `push` is about the repository at `url` (any of its spellings:

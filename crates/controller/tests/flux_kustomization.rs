@@ -797,3 +797,54 @@ async fn a_push_renders_only_the_kustomizations_whose_files_changed() {
     );
     assert_eq!(w.value_of("api").await.as_deref(), Some("two"));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_webhook_push_is_applied_without_waiting_for_the_interval() {
+    let w = World::new("ks-hook").await;
+    let url = w.h.git.git_url("ks-hook/repo");
+    // Both the source and the Kustomization only poll every hour.
+    w.h.apply(&git_repository_yaml("repo", &w.ns, &url).replace("interval: 1m", "interval: 1h"));
+    w.repo.write("app/cm.yaml", &config_map("hooked", "one"));
+    let first = w.push("one").await;
+    w.repo.branch("release");
+    w.repo.checkout("main");
+    // Pinned to another branch: a push to main cannot move it.
+    w.h.apply(
+        &git_repository_yaml("pinned", &w.ns, &url)
+            .replace("interval: 1m", "interval: 1h")
+            .replace("branch: main", "branch: release"),
+    );
+    w.apply_ks("app", "app", "");
+    wait_ks(&w.h, &w.ns, "app", "Ready", |ks| ready_at(ks, &first)).await;
+    let before = reconciles(&w.h, "rendered").await;
+
+    w.repo.write("app/cm.yaml", &config_map("hooked", "two"));
+    let sha = w.repo.commit("two");
+    let started = std::time::Instant::now();
+    let body = json!({"repository": url, "ref": "refs/heads/main"}).to_string();
+    let (code, text) = w.h.post_webhook(&body).await;
+    assert_eq!(code, 200, "{text}");
+    assert!(
+        text.contains("and 1 gitrepositories"),
+        "only the GitRepository following main: {text}"
+    );
+    eventually("the pushed value applied", || async {
+        (w.value_of("hooked").await.as_deref() == Some("two")).then_some(())
+    })
+    .await;
+    let took = started.elapsed();
+    assert!(took.as_secs() < 5, "applied {took:?} after the webhook");
+    let second = format!("main@sha1:{sha}");
+    wait_ks(&w.h, &w.ns, "app", "Ready at the push", |ks| {
+        ready_at(ks, &second)
+    })
+    .await;
+
+    // One render for the push (the in-process hand-off and the watch event
+    // of the same artifact claim it once). A drift check may follow: the
+    // applied ConfigMap's own watch event triggers its owner, which renders
+    // again from the render cache (`repeated`), so only `rendered` counts.
+    tokio::time::sleep(std::time::Duration::from_secs(2)).await;
+    let after = reconciles(&w.h, "rendered").await;
+    assert_eq!(after - before, 1.0, "rendered once for the push");
+}

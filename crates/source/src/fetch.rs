@@ -110,12 +110,7 @@ pub(crate) fn fetch(repo: &Repository, req: &FetchRequest<'_>) -> Result<(), Sou
         .prune(FetchPrune::On)
         .download_tags(AutotagOption::None)
         .update_fetchhead(false);
-    let bearer = req
-        .credentials
-        .and_then(|c| c.bearer_token.as_deref())
-        .filter(|_| matches!(req.url.scheme, Scheme::Http | Scheme::Https))
-        .map(|token| format!("Authorization: Bearer {token}"));
-    if let Some(header) = &bearer {
+    if let Some(header) = authorization(req) {
         options.custom_headers(&[header.as_str()]);
     }
     let mut refspecs: Vec<&str> = REFSPECS.to_vec();
@@ -148,6 +143,25 @@ pub(crate) fn fetch(repo: &Repository, req: &FetchRequest<'_>) -> Result<(), Sou
             untrusted.take(),
         )),
     }
+}
+
+/// The `Authorization` header every HTTP(S) request of the fetch carries:
+/// the bearer token, else basic auth when both a username and a password
+/// are known. Sent with the first request, so no request is made twice
+/// (libgit2 otherwise sends each one without credentials, reads the 401,
+/// asks the credentials callback and sends it again).
+fn authorization(req: &FetchRequest<'_>) -> Option<String> {
+    if !matches!(req.url.scheme, Scheme::Http | Scheme::Https) {
+        return None;
+    }
+    let creds = req.credentials?;
+    if let Some(token) = &creds.bearer_token {
+        return Some(format!("Authorization: Bearer {token}"));
+    }
+    let user = creds.username.as_deref().or(req.url.user.as_deref())?;
+    let password = creds.password.as_deref()?;
+    let pair = base64::engine::general_purpose::STANDARD.encode(format!("{user}:{password}"));
+    Some(format!("Authorization: Basic {pair}"))
 }
 
 fn credential(

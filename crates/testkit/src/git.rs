@@ -567,7 +567,7 @@ fn server_thread(
                     let Ok((stream, _)) = listener.accept().await else {
                         continue;
                     };
-                    tokio::spawn(serve(state.clone(), stream));
+                    tokio::spawn(serve(state.clone(), http::QuickAck::new(stream)));
                 }
             }
         };
@@ -579,6 +579,7 @@ fn server_thread(
                 let Ok((stream, _)) = listener.accept().await else {
                     continue;
                 };
+                let stream = http::QuickAck::new(stream);
                 let (state, acceptor) = (state.clone(), acceptor.clone());
                 tokio::spawn(async move {
                     if let Ok(stream) = acceptor.accept(stream).await {

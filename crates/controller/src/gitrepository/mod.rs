@@ -13,11 +13,13 @@
 //! Modules: [`plan`] checks the spec, [`reference`] picks the reference
 //! and writes revisions, [`fetch`] reads the Secret and fetches,
 //! [`status`] computes the next status, [`reconcile`] runs the phases,
-//! [`changes`] remembers which files changed when the artifact moved.
+//! [`changes`] remembers which files changed when the artifact moved,
+//! [`published`] hands a new artifact to its Kustomizations in-process.
 
 pub(crate) mod changes;
 mod fetch;
 mod plan;
+pub(crate) mod published;
 mod reconcile;
 mod reference;
 mod status;
@@ -71,6 +73,7 @@ pub(crate) struct GitRepositories {
     scopes: Mutex<Vec<Scope>>,
     changes: changes::Changes,
     views: Mutex<Vec<(Option<String>, Store<GitRepository>)>>,
+    pub(crate) published: published::Published,
 }
 
 impl std::fmt::Debug for GitRepositories {
@@ -101,8 +104,9 @@ impl GitRepositories {
     }
 
     /// The GitRepository `namespace/name` as a view covering `namespace`
-    /// holds it: `None` when no complete view covers it (read it from the
-    /// API server then), `Some(None)` when it does not exist.
+    /// holds it, or as last written here when that is newer (see
+    /// [`published`]): `None` when no complete view covers it (read it
+    /// from the API server then), `Some(None)` when it does not exist.
     pub(crate) fn viewed(&self, namespace: &str, name: &str) -> Option<Option<Arc<GitRepository>>> {
         let views = self.views.lock().unwrap_or_else(|e| e.into_inner());
         let (_, store) = views.iter().find(|(scope, store)| {
@@ -112,7 +116,8 @@ impl GitRepositories {
                     .now_or_never()
                     .is_some_and(|r| r.is_ok())
         })?;
-        Some(store.get(&ObjectRef::new(name).within(namespace)))
+        let held = store.get(&ObjectRef::new(name).within(namespace));
+        Some(self.published.newer(namespace, name, held))
     }
 
     /// The files that changed between commits `from` and `to` of `url`,
@@ -158,6 +163,12 @@ pub(crate) async fn credentials(
         .timeout_duration()
         .unwrap_or(std::time::Duration::from_secs(60));
     fetch::access(client, repo, &url, timeout).await
+}
+
+/// Whether a push to `pushed` (a full ref name) can move what `repo`
+/// follows (see [`reference::Wanted::moved_by`]).
+pub(crate) fn moved_by(repo: &GitRepository, pushed: &str) -> bool {
+    reference::Wanted::from_ref(repo.spec.reference.as_ref()).moved_by(pushed)
 }
 
 /// Reconcile on what matters: the spec (generation) and

@@ -86,7 +86,10 @@ async fn reconcile_in(
     }
     let new = next_status(&old, &obs, &outcome);
     if new != old {
-        write_status(&ctx, &repo, &id, &new).await?;
+        let written = write_status(&ctx, &repo, &id, &new).await?;
+        if moved(&old, &new) {
+            super::published::hand_off(&ctx, written);
+        }
     }
     report(&ctx, &repo, &old, &outcome).await;
     Ok(match (&planned, &outcome) {
@@ -122,6 +125,12 @@ async fn note_changes(
     }
 }
 
+/// Whether `new` has an artifact revision `old` did not have.
+fn moved(old: &GitRepositoryStatus, new: &GitRepositoryStatus) -> bool {
+    let revision = |s: &GitRepositoryStatus| s.artifact.as_ref().map(|a| a.revision.clone());
+    revision(new).is_some() && revision(new) != revision(old)
+}
+
 /// `spec.interval`, at least a second.
 fn every(interval: Duration) -> Duration {
     interval.max(Duration::from_secs(1))
@@ -148,8 +157,16 @@ async fn run(ctx: &Context, repo: &GitRepository, plan: &Plan) -> Outcome {
             stalling: false,
         };
     };
+    let ms = |t: std::time::Instant| t.elapsed().as_secs_f64() * 1e3;
+    let started = std::time::Instant::now();
     let result = match access(&ctx.client, repo, &plan.url, plan.timeout).await {
-        Ok(access) => fetch(&cache, &repo.spec.url, &plan.wanted, access).await,
+        Ok(access) => {
+            tracing::debug!(elapsed_ms = ms(started), "credentials read");
+            let started = std::time::Instant::now();
+            let fetched = fetch(&cache, &repo.spec.url, &plan.wanted, access).await;
+            tracing::debug!(elapsed_ms = ms(started), ok = fetched.is_ok(), "fetched");
+            fetched
+        }
         Err(e) => Err(e),
     };
     match result {
@@ -183,13 +200,13 @@ fn next_status(
 }
 
 /// Writes `status` (a merge patch of the status subresource; fields that
-/// are unset now are removed).
+/// are unset now are removed); returns the object as written.
 async fn write_status(
     ctx: &Context,
     repo: &GitRepository,
     id: &str,
     status: &GitRepositoryStatus,
-) -> Result<(), ReconcileError> {
+) -> Result<GitRepository, ReconcileError> {
     let mut body = serde_json::to_value(status).unwrap_or(Value::Null);
     if let Value::Object(map) = &mut body {
         for key in [
@@ -203,18 +220,24 @@ async fn write_status(
     }
     let api: Api<GitRepository> =
         Api::namespaced(ctx.client.clone(), &repo.namespace().unwrap_or_default());
-    api.patch_status(
-        &repo.name_any(),
-        &PatchParams::default(),
-        &Patch::Merge(serde_json::json!({ "status": body })),
-    )
-    .await
-    .map_err(|source| ReconcileError::Kube {
-        object: id.to_string(),
-        action: "write status",
-        source,
-    })?;
-    Ok(())
+    let started = std::time::Instant::now();
+    let written = api
+        .patch_status(
+            &repo.name_any(),
+            &PatchParams::default(),
+            &Patch::Merge(serde_json::json!({ "status": body })),
+        )
+        .await
+        .map_err(|source| ReconcileError::Kube {
+            object: id.to_string(),
+            action: "write status",
+            source,
+        })?;
+    tracing::debug!(
+        elapsed_ms = started.elapsed().as_secs_f64() * 1e3,
+        "gitrepository status written"
+    );
+    Ok(written)
 }
 
 /// Events: a new revision (Normal `NewArtifact`) and failures (Warning,

@@ -61,6 +61,25 @@ impl Wanted {
         Wanted::Branch(field(&r.branch).unwrap_or_else(|| DEFAULT_BRANCH.to_string()))
     }
 
+    /// Whether a push to the ref `pushed` (`refs/heads/main`,
+    /// `refs/tags/v1`; empty when the provider did not say) can move what
+    /// this follows: its branch, its tag, any tag for a semver range, its
+    /// ref name. A commit never moves.
+    pub(crate) fn moved_by(&self, pushed: &str) -> bool {
+        if pushed.is_empty() {
+            return true;
+        }
+        let branch = pushed.strip_prefix("refs/heads/");
+        let tag = pushed.strip_prefix("refs/tags/");
+        match self {
+            Wanted::Commit { .. } => false,
+            Wanted::Name(name) => name == pushed || !name.starts_with("refs/"),
+            Wanted::Semver(_) => tag.is_some(),
+            Wanted::Tag(t) => tag == Some(t.as_str()),
+            Wanted::Branch(b) => branch == Some(b.as_str()),
+        }
+    }
+
     /// Refs to fetch besides branches and tags: a `name` outside both.
     pub(crate) fn extra_refs(&self) -> Vec<String> {
         match self {
@@ -98,6 +117,30 @@ pub(crate) fn revision(wanted: &Wanted, tag: Option<&str>, sha: &str) -> String 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_push_moves_only_what_follows_the_pushed_ref() {
+        let branch = |b: &str| Wanted::Branch(b.into());
+        assert!(branch("main").moved_by("refs/heads/main"));
+        assert!(!branch("main").moved_by("refs/heads/dev"));
+        assert!(!branch("main").moved_by("refs/tags/main"));
+        assert!(branch("main").moved_by(""), "unknown ref: refresh");
+        let tag = Wanted::Tag("v1".into());
+        assert!(tag.moved_by("refs/tags/v1"));
+        assert!(!tag.moved_by("refs/tags/v2"));
+        assert!(!tag.moved_by("refs/heads/v1"));
+        let semver = Wanted::Semver(">=1.0.0".into());
+        assert!(semver.moved_by("refs/tags/v1.2.0"));
+        assert!(!semver.moved_by("refs/heads/main"));
+        let commit = Wanted::Commit {
+            sha: "abc".into(),
+            branch: Some("main".into()),
+        };
+        assert!(!commit.moved_by("refs/heads/main"));
+        let name = Wanted::Name("refs/pull/1/head".into());
+        assert!(name.moved_by("refs/pull/1/head"));
+        assert!(!name.moved_by("refs/heads/main"));
+    }
 
     const SHA: &str = "5394cb7f48332b2de7c17dd8b8384bbc84b7e738";
 

@@ -80,6 +80,11 @@ fn concerned(ctx: &Context, repo: &GitRepository) -> (Vec<AppId>, Vec<AppId>) {
         if at_revision(status.as_ref(), revision) && same_ignore {
             continue;
         }
+        // The hand-off and the watch event of the same artifact: once.
+        let published = &ctx.git_repositories.published;
+        if !published.claim(&ks, revision, repo.spec.ignore.as_deref()) {
+            continue;
+        }
         let changed = rendered.as_ref().and_then(|r| {
             let paths = ctx.git_repositories.changed(&repo.spec.url, &r.sha, sha)?;
             Some(unchanged::touched(&paths, &r.dirs))
@@ -95,7 +100,7 @@ fn concerned(ctx: &Context, repo: &GitRepository) -> (Vec<AppId>, Vec<AppId>) {
 /// The Kustomizations to reconcile now for `repo`'s event; the others it
 /// concerns are held until these finished (at most [`HOLD_LIMIT`]), so a
 /// push's changed app is not queued behind every other app.
-fn rendering(ctx: &Arc<Context>, repo: &GitRepository) -> Vec<ObjectRef<Kustomization>> {
+pub(crate) fn rendering(ctx: &Arc<Context>, repo: &GitRepository) -> Vec<ObjectRef<Kustomization>> {
     let (first, then) = concerned(ctx, repo);
     if !then.is_empty() {
         let wave = ctx.flux.hold(&first, then);
