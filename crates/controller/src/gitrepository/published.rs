@@ -48,7 +48,8 @@ impl Published {
     }
 
     /// The published state of `namespace/name` when it is newer than
-    /// `viewed` (what a watch holds), else `viewed`.
+    /// `viewed` (what a watch holds), else `viewed`. When the watch no
+    /// longer holds it (deleted), the published copy is dropped too.
     pub(crate) fn newer(
         &self,
         namespace: &str,
@@ -56,7 +57,10 @@ impl Published {
         viewed: Option<Arc<GitRepository>>,
     ) -> Option<Arc<GitRepository>> {
         let id = (namespace.to_string(), name.to_string());
-        let published = lock(&self.repos).get(&id).cloned();
+        let published = match viewed {
+            Some(_) => lock(&self.repos).get(&id).cloned(),
+            None => lock(&self.repos).remove(&id),
+        };
         match (viewed, published) {
             (Some(v), Some(p)) if version(&p) > version(&v) && p.uid() == v.uid() => Some(p),
             (viewed, _) => viewed,
@@ -132,6 +136,11 @@ mod tests {
             "a re-created object"
         );
         assert!(seen(None).is_none(), "deleted: the view wins");
+        assert_eq!(
+            seen(Some(repo("9", "a"))).as_deref(),
+            Some("9"),
+            "and the published copy is forgotten"
+        );
     }
 
     #[test]
