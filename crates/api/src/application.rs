@@ -881,11 +881,18 @@ impl SyncOperationResult {
     /// several sources every one of `revisions` joined by commas (a new
     /// commit in any source is a new sync). Not stored anywhere.
     pub fn synced_revisions(&self) -> String {
-        if self.revisions.is_empty() {
-            self.revision.clone()
-        } else {
-            self.revisions.join(",")
-        }
+        synced_key(&self.revision, &self.revisions)
+    }
+}
+
+/// What a sync is of, for comparing two syncs: `revision` for one source,
+/// or every one of `revisions` joined by commas for several (a new commit
+/// in any source is a new sync). Kept in memory only, never stored.
+pub fn synced_key(revision: &str, revisions: &[String]) -> String {
+    if revisions.is_empty() {
+        revision.to_string()
+    } else {
+        revisions.join(",")
     }
 }
 

@@ -282,6 +282,12 @@ impl Metrics {
     }
 }
 
+/// Milliseconds since `start`, for the debug events that time each hop of
+/// a push (fetch, status write, render, compare, apply).
+pub(crate) fn elapsed_ms(start: std::time::Instant) -> f64 {
+    start.elapsed().as_secs_f64() * 1e3
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -157,14 +157,20 @@ async fn run(ctx: &Context, repo: &GitRepository, plan: &Plan) -> Outcome {
             stalling: false,
         };
     };
-    let ms = |t: std::time::Instant| t.elapsed().as_secs_f64() * 1e3;
     let started = std::time::Instant::now();
     let result = match access(&ctx.client, repo, &plan.url, plan.timeout).await {
         Ok(access) => {
-            tracing::debug!(elapsed_ms = ms(started), "credentials read");
+            tracing::debug!(
+                elapsed_ms = crate::metrics::elapsed_ms(started),
+                "credentials read"
+            );
             let started = std::time::Instant::now();
             let fetched = fetch(&cache, &repo.spec.url, &plan.wanted, access).await;
-            tracing::debug!(elapsed_ms = ms(started), ok = fetched.is_ok(), "fetched");
+            tracing::debug!(
+                elapsed_ms = crate::metrics::elapsed_ms(started),
+                ok = fetched.is_ok(),
+                "fetched"
+            );
             fetched
         }
         Err(e) => Err(e),
@@ -234,7 +240,7 @@ async fn write_status(
             source,
         })?;
     tracing::debug!(
-        elapsed_ms = started.elapsed().as_secs_f64() * 1e3,
+        elapsed_ms = crate::metrics::elapsed_ms(started),
         "gitrepository status written"
     );
     Ok(written)

@@ -199,16 +199,15 @@ impl<'a> Run<'a> {
         key: String,
     ) -> Result<(Outcome, ResourceInventory, Duration), Stop> {
         let retry = plan.retry_interval;
-        let ms = |t: Instant| t.elapsed().as_secs_f64() * 1e3;
         let started = Instant::now();
         let (desired, files_read) = self.render(plan, artifact, &sha).await?;
-        tracing::debug!(revision = %artifact.revision, elapsed_ms = ms(started), "rendered");
+        tracing::debug!(revision = %artifact.revision, elapsed_ms = crate::metrics::elapsed_ms(started), "rendered");
         let sa = self.ks.spec.service_account_name.as_deref();
         let acting = impersonate::engine(self.ctx, &self.id.0, sa)
             .map_err(|m| failed(reasons::RECONCILIATION_FAILED, m, retry))?;
         let started = Instant::now();
         let (cmp, inventory) = self.compare(&acting, plan, &desired, &sha).await?;
-        tracing::debug!(elapsed_ms = ms(started), "compared");
+        tracing::debug!(elapsed_ms = crate::metrics::elapsed_ms(started), "compared");
         let checks = !health::checks(plan, &inventory).is_empty();
         let mut known = if checks {
             health::known_of(&cmp)
@@ -217,7 +216,7 @@ impl<'a> Run<'a> {
         };
         let started = Instant::now();
         let synced = self.sync(&acting, plan, cmp, &artifact.revision).await?;
-        tracing::debug!(elapsed_ms = ms(started), "applied");
+        tracing::debug!(elapsed_ms = crate::metrics::elapsed_ms(started), "applied");
         if let Some(result) = synced.filter(|_| checks) {
             known = self.after_sync(&acting, plan, &desired, &result).await;
         }

@@ -382,11 +382,7 @@ impl<'a> Reconciler<'a> {
         self.revisions.leading = revision.clone();
         // What a sync is of: the revision, or for several sources every
         // source's revision (a values change in a ref source is a new one).
-        let sha = if revisions.is_empty() {
-            revision.clone()
-        } else {
-            revisions.join(",")
-        };
+        let sha = driftless_api::synced_key(&revision, &revisions);
         self.ctx
             .memory(&self.id, |m| m.files_read = rendered.files_read.clone());
         let mut desired = rendered.objects.clone();
