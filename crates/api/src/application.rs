@@ -546,6 +546,16 @@ pub struct SyncOperation {
     /// error.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub revisions: Vec<String>,
+    /// The source to sync instead of `spec.source`, for this operation only
+    /// (typically set by a rollback to a history entry's `source`), at
+    /// `revision`; `spec` is left as it is.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub source: Option<ApplicationSource>,
+    /// The sources to sync instead of `spec.sources` (or `spec.source`), for
+    /// this operation only (typically set by a rollback to a history entry's
+    /// `sources`), each at its entry of `revisions`; wins over `source`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub sources: Vec<ApplicationSource>,
     /// Delete resources that are no longer in Git.
     #[serde(default)]
     pub prune: bool,

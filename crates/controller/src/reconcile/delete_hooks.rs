@@ -14,7 +14,7 @@ use crate::context::Context;
 /// synced (its target revision when it never synced). An error names what
 /// could not be read.
 pub(crate) async fn deletion_hooks(app: &Application, ctx: &Context) -> Result<Vec<Hook>, String> {
-    let mut r = Reconciler::new(app, ctx);
+    let mut r = Reconciler::new(app, &app.spec.spec, ctx);
     r.read_deletion_hooks().await.map_err(|f| f.message)
 }
 

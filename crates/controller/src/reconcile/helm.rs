@@ -37,10 +37,9 @@ impl<'a> Reconciler<'a> {
         fetch: bool,
     ) -> Result<Refs, Failure> {
         let mut resolved = Vec::new();
-        for (name, source) in super::ref_sources(&self.app.spec.spec.sources, main) {
+        for (name, source) in super::ref_sources(&self.spec.sources, main) {
             // The revision a sync operation asks for it, else its own.
-            let spec = &self.app.spec.spec;
-            let revision = self.revisions.of(spec, source).unwrap_or(source.revision());
+            let revision = self.revisions.of(self.spec, source).unwrap_or(source.revision());
             let repo = &source.repo_url;
             let found = engine::resolve(self.ctx, &self.owner(), repo, revision, fetch)
                 .await

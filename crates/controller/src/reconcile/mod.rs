@@ -7,6 +7,7 @@ mod boundaries;
 pub(crate) mod delete_hooks;
 mod helm;
 pub(crate) mod multi_source;
+mod operation_sources;
 mod progress;
 mod revisions;
 mod source;
@@ -21,7 +22,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use driftless_api::{
-    Application, ApplicationSource, ApplicationStatus, Operation, OperationPhase, condition,
+    Application, ApplicationSource, ApplicationSpec, ApplicationStatus, Operation, OperationPhase, condition,
 };
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
 use k8s_openapi::jiff::Timestamp;
@@ -112,7 +113,8 @@ pub async fn reconcile(app: Arc<Application>, ctx: Arc<Context>) -> Result<NextR
         let result = if app.meta().deletion_timestamp.is_some() {
             finalize::finalize(&app, &ctx).await
         } else {
-            Reconciler::new(&app, &ctx).run().await
+            let spec = operation_sources::spec_to_render(&app);
+            Reconciler::new(&app, &spec, &ctx).run().await
         };
         if result.is_ok() {
             ctx.memory(&id, |m| m.api_failures = 0);
@@ -178,6 +180,10 @@ impl From<Error> for Failure {
 /// The state of one reconcile.
 struct Reconciler<'a> {
     app: &'a Application,
+    /// The spec this reconcile renders and compares: the Application's, or
+    /// with the sync operation's `source`/`sources` in place of its own
+    /// (see [`operation_sources`]).
+    spec: &'a ApplicationSpec,
     ctx: &'a Context,
     id: AppId,
     label: String,
@@ -195,7 +201,7 @@ struct Reconciler<'a> {
 }
 
 impl<'a> Reconciler<'a> {
-    fn new(app: &'a Application, ctx: &'a Context) -> Self {
+    fn new(app: &'a Application, spec: &'a ApplicationSpec, ctx: &'a Context) -> Self {
         let id = app_id(app);
         let seed = id.0.len() as u64 * 31
             + id.1
@@ -207,6 +213,7 @@ impl<'a> Reconciler<'a> {
             prev: freshest_status(app, ctx.memory(&id, |m| m.written.clone())),
             id,
             app,
+            spec,
             ctx,
             now: Timestamp::now(),
             conditions: Vec::new(),
@@ -226,12 +233,12 @@ impl<'a> Reconciler<'a> {
     }
 
     fn source(&self) -> Option<&ApplicationSource> {
-        let spec = &self.app.spec.spec;
+        let spec = self.spec;
         spec.source.as_ref().or(spec.sources.first())
     }
 
     fn base_observation(&self) -> Observation<'static> {
-        let spec = &self.app.spec.spec;
+        let spec = self.spec;
         Observation {
             generation: self.app.meta().generation,
             source: self.source().cloned(),
@@ -346,7 +353,7 @@ impl<'a> Reconciler<'a> {
         let sync_op = operation.and_then(|o| o.sync.as_ref());
         // Resolve the revisions and render (a chart from a Helm repository
         // has no Git revision: the chart version it resolves to is one).
-        let spec = &self.app.spec.spec;
+        let spec = self.spec;
         self.revisions = revisions::SourceRevisions::wanted(spec, rendering[0], sync_op)
             .map_err(|message| self.invalid(message))?;
         // Each rendering source at the revision wanted for it.

@@ -40,7 +40,8 @@ impl SourceRevisions {
         if asked.len() > all.len() {
             return Err(format!(
                 "operation.sync.revisions lists {} revisions but the Application has {} \
-                 source(s): one revision per entry of spec.sources, in order",
+                 source(s): one revision per entry of spec.sources (or operation.sync.sources), \
+                 in order",
                 asked.len(),
                 all.len()
             ));
@@ -130,7 +131,7 @@ impl Reconciler<'_> {
         if self.revisions.resolved.is_empty() {
             Vec::new()
         } else {
-            self.app.spec.spec.sources.clone()
+            self.spec.sources.clone()
         }
     }
 }

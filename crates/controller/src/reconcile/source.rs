@@ -48,7 +48,7 @@ impl<'a> Reconciler<'a> {
         hard: bool,
     ) -> Result<Found, Failure> {
         if let ([only], [want]) = (sources, wanted)
-            && self.app.spec.spec.sources.len() < 2
+            && self.spec.sources.len() < 2
         {
             let (revision, rendered, revisions) =
                 self.resolve_and_render(only, want, fetch, hard).await?;
@@ -88,7 +88,7 @@ impl<'a> Reconciler<'a> {
         hard: bool,
         ref_memory: &mut Vec<crate::context::RefSourceMemory>,
     ) -> Result<Renders, Failure> {
-        let all = &self.app.spec.spec.sources;
+        let all = &self.spec.sources;
         let mut revisions = vec![String::new(); all.len()];
         let mut source_types = vec![String::new(); all.len()];
         let mut renders = Vec::new();
@@ -225,7 +225,7 @@ impl<'a> Reconciler<'a> {
                 self.ctx
                     .memory(&self.id, |m| m.chart_version = Some(resolved));
                 let revisions =
-                    super::helm::revisions(&self.app.spec.spec.sources, source, &version, &refs);
+                    super::helm::revisions(&self.spec.sources, source, &version, &refs);
                 (version, rendered, revisions)
             }
             None => {
@@ -240,7 +240,7 @@ impl<'a> Reconciler<'a> {
                 // Render (cached by repository, commit, path and overrides).
                 let rendered = self.render(source, &sha, hard, &refs).await?;
                 let revisions =
-                    super::helm::revisions(&self.app.spec.spec.sources, source, &sha, &refs);
+                    super::helm::revisions(&self.spec.sources, source, &sha, &refs);
                 (sha, rendered, revisions)
             }
         };

@@ -120,7 +120,7 @@ impl<'a> Reconciler<'a> {
         project_name: &str,
         project: &AppProjectSpec,
     ) -> Result<Vec<&'a ApplicationSource>, Failure> {
-        let spec = &self.app.spec.spec;
+        let spec = self.spec;
         let invalid = |message: String| self.invalid(message);
         let sources = rendering_sources(spec).map_err(invalid)?;
         for source in &sources[1..] {
