@@ -1,5 +1,6 @@
 //! `driftless history NAME` (the Application's `status.history`) and
-//! `driftless rollback NAME [ID]`: a sync to an earlier revision, with
+//! `driftless rollback NAME [ID]`: a sync of a history entry's recorded
+//! source definitions at its revision(s), as Argo CD's rollback, with
 //! automated sync paused first, as Argo CD requires.
 
 use std::time::Duration;
@@ -149,22 +150,20 @@ fn pick(
     }
 }
 
-/// A multi-source `entry` is rolled back by syncing the current
-/// `spec.sources` at its revisions, so their number must not have changed.
-fn check_sources(app: &Application, entry: &RevisionHistory) -> Result<(), CliError> {
-    let now = app.spec.spec.sources.len();
-    let then = entry.revisions.len();
-    if then == 0 || then == now {
-        return Ok(());
+/// What a rollback to `entry` syncs: the source definitions it recorded
+/// (`sources` for several, else `source`; `spec`'s when it recorded none),
+/// which the sync operation carries for itself, leaving `spec` unchanged.
+fn recorded(entry: &RevisionHistory) -> ops::Definitions<'_> {
+    match entry.sources.as_slice() {
+        [] => ops::Definitions {
+            source: entry.source.as_ref(),
+            sources: &[],
+        },
+        all => ops::Definitions {
+            source: None,
+            sources: all,
+        },
     }
-    Err(CliError::Failed(format!(
-        "Application {}: history ID {} synced {then} sources but spec.sources now has {now}; \
-         a rollback syncs the current sources at the recorded revisions, so it needs the same \
-         number of sources (restore spec.sources or sync a revision per source with \
-         `driftless sync --revision R --source-position N`)",
-        app.name_any(),
-        entry.id
-    )))
 }
 
 /// `revision R`, or for several sources `revisions R1,R2` (short SHAs).
@@ -193,12 +192,12 @@ pub(crate) fn rollback(args: &RollbackArgs) -> anyhow::Result<()> {
                 "Application {name}: automated sync paused for the rollback (`driftless resume {name}` turns it back on)"
             );
         }
-        check_sources(&app, &entry)?;
         let token = ops::request_sync(
             &cluster,
             &name,
             Some(&entry.revision),
             &entry.revisions,
+            recorded(&entry),
             false,
         )
         .await?;
@@ -236,30 +235,36 @@ mod tests {
         }
     }
 
-    #[test]
-    fn a_multi_source_entry_needs_as_many_sources_as_it_recorded() {
-        let source = |repo: &str| driftless_api::ApplicationSource {
+    fn source(repo: &str) -> ApplicationSource {
+        ApplicationSource {
             repo_url: repo.into(),
             ..Default::default()
-        };
-        let mut app = Application::new("web", Default::default());
-        app.spec.spec.sources = vec![source("a"), source("b")];
+        }
+    }
+
+    #[test]
+    fn a_rollback_syncs_the_recorded_sources_of_a_multi_source_entry() {
         let mut two = entry(3);
         two.revisions = vec!["1".repeat(40), "2".repeat(40)];
-        assert!(check_sources(&app, &two).is_ok());
-        assert!(check_sources(&app, &entry(1)).is_ok(), "one source");
+        two.source = Some(source("a"));
+        two.sources = vec![source("a"), source("b")];
+        let definitions = recorded(&two);
+        assert_eq!(definitions.sources, [source("a"), source("b")]);
+        assert_eq!(definitions.source, None, "sources, not the leading one");
         assert_eq!(revisions_text(&two), "revisions 1111111,2222222");
-        assert_eq!(
-            revisions_text(&entry(1)),
-            format!("revision {}", "0".repeat(7))
-        );
+    }
 
-        app.spec.spec.sources.push(source("c"));
-        let err = check_sources(&app, &two).unwrap_err().to_string();
-        assert!(
-            err.contains("history ID 3 synced 2 sources but spec.sources now has 3"),
-            "{err}"
-        );
+    #[test]
+    fn a_rollback_syncs_the_recorded_source_of_a_single_source_entry() {
+        let mut one = entry(1);
+        one.source = Some(source("a"));
+        let definitions = recorded(&one);
+        assert_eq!(definitions.source, Some(&source("a")));
+        assert!(definitions.sources.is_empty());
+        assert_eq!(revisions_text(&one), format!("revision {}", "0".repeat(7)));
+        let bare = entry(2);
+        let none = recorded(&bare);
+        assert!(none.source.is_none() && none.sources.is_empty(), "spec's");
     }
 
     #[test]

@@ -10,7 +10,7 @@ use std::time::Duration;
 use driftless_api::flux::RECONCILE_REQUESTED_AT;
 use driftless_api::flux::kustomize::v1::Kustomization;
 use driftless_api::flux::source::v1::GitRepository;
-use driftless_api::{Application, OperationPhase, SyncOperationResource};
+use driftless_api::{Application, ApplicationSource, OperationPhase, SyncOperationResource};
 use kube::api::{Patch, PatchParams};
 use kube::{Api, ResourceExt};
 use serde_json::json;
@@ -147,7 +147,7 @@ async fn sync_app(cluster: &Cluster, app: &Application, args: &SyncArgs) -> anyh
     }
     let asked = revisions::asked(&app.spec.spec, &args.revision, &args.source_positions)
         .map_err(|why| CliError::Usage(format!("Application {name}: {why}")))?;
-    let token = request_sync_with(cluster, &name, &asked, args).await?;
+    let token = request_sync_with(cluster, &name, &asked, Definitions::default(), args).await?;
     if args.wait {
         let goal = Goal::Operation {
             token,
@@ -159,44 +159,77 @@ async fn sync_app(cluster: &Cluster, app: &Application, args: &SyncArgs) -> anyh
     Ok(())
 }
 
+/// The source definitions a sync carries instead of the Application's
+/// (`operation.sync.source`/`sources`): a rollback's, the ones a history
+/// entry recorded. None (the default) syncs `spec`'s.
+#[derive(Clone, Copy, Debug, Default)]
+pub(crate) struct Definitions<'a> {
+    /// The single source to sync instead of `spec.source`.
+    pub(crate) source: Option<&'a ApplicationSource>,
+    /// The sources to sync instead of `spec.sources` (one per revision).
+    pub(crate) sources: &'a [ApplicationSource],
+}
+
 async fn request_sync_with(
     cluster: &Cluster,
     name: &str,
     asked: &Asked,
+    definitions: Definitions<'_>,
     args: &SyncArgs,
 ) -> Result<String, CliError> {
     let token = request_token();
-    let (revision, revisions, to) = match asked {
-        Asked::Target => (None, &[][..], String::new()),
-        Asked::One(r) => (Some(r), &[][..], format!(" to {r}")),
-        Asked::PerSource(all) => (None, all.as_slice(), format!(" to {}", all.join(", "))),
+    let to = match asked {
+        Asked::Target => String::new(),
+        Asked::One(r) => format!(" to {r}"),
+        Asked::PerSource(all) => format!(" to {}", all.join(", ")),
     };
-    let patch = json!({"operation": {
-        "initiatedBy": {"username": username()},
-        "info": [{"name": "Requested-By", "value": format!("driftless-cli {token}")}],
-        "sync": {
-            "revision": revision,
-            "revisions": revisions,
-            "prune": args.prune,
-            "dryRun": args.dry_run,
-            "resources": args.resources,
-        },
-    }});
+    let patch = sync_patch(&token, asked, definitions, args);
     let subject = kinds::app_subject(&cluster.namespace, Some(name));
     merge_patch::<Application>(cluster, &subject, &patch).await?;
     eprintln!("Application {name}: sync requested{to}");
     Ok(token)
 }
 
+/// The merge patch requesting a sync: `operation` with `asked`'s revision(s)
+/// and `definitions` (a field left out is written as `null`, so nothing of
+/// an earlier request stays).
+fn sync_patch(
+    token: &str,
+    asked: &Asked,
+    definitions: Definitions<'_>,
+    args: &SyncArgs,
+) -> serde_json::Value {
+    let (revision, revisions) = match asked {
+        Asked::Target => (None, &[][..]),
+        Asked::One(r) => (Some(r), &[][..]),
+        Asked::PerSource(all) => (None, all.as_slice()),
+    };
+    let sources = (!definitions.sources.is_empty()).then_some(definitions.sources);
+    json!({"operation": {
+        "initiatedBy": {"username": username()},
+        "info": [{"name": "Requested-By", "value": format!("driftless-cli {token}")}],
+        "sync": {
+            "revision": revision,
+            "revisions": revisions,
+            "source": definitions.source,
+            "sources": sources,
+            "prune": args.prune,
+            "dryRun": args.dry_run,
+            "resources": args.resources,
+        },
+    }})
+}
+
 /// Requests a sync of `name` to `revision` (the target revision when
-/// `None`), or for several sources to `revisions` (one per entry of
-/// `spec.sources`, when not empty); returns the token `wait` recognises its
-/// outcome by.
+/// `None`), or for several sources to `revisions` (one per source, when not
+/// empty), of `definitions` (`spec`'s when empty); returns the token `wait`
+/// recognises its outcome by.
 pub(crate) async fn request_sync(
     cluster: &Cluster,
     name: &str,
     revision: Option<&str>,
     revisions: &[String],
+    definitions: Definitions<'_>,
     prune: bool,
 ) -> Result<String, CliError> {
     let args = SyncArgs {
@@ -215,7 +248,7 @@ pub(crate) async fn request_sync(
         (Some(r), []) => Asked::One(r.to_string()),
         (None, []) => Asked::Target,
     };
-    request_sync_with(cluster, name, &asked, &args).await
+    request_sync_with(cluster, name, &asked, definitions, &args).await
 }
 
 /// A JSON merge patch of one object.
@@ -459,5 +492,57 @@ mod tests {
         );
         assert!(parse_resource("Deployment/web").is_err());
         assert!(parse_resource("apps::web").is_err());
+    }
+
+    fn args() -> SyncArgs {
+        SyncArgs {
+            name: "web".into(),
+            revision: Vec::new(),
+            source_positions: Vec::new(),
+            prune: false,
+            dry_run: false,
+            resources: Vec::new(),
+            wait: false,
+            timeout: Duration::from_secs(0),
+            kube: KubeFlags::default(),
+        }
+    }
+
+    fn source(path: &str) -> ApplicationSource {
+        ApplicationSource {
+            repo_url: "https://git/a".into(),
+            path: Some(path.into()),
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn a_plain_sync_clears_any_source_definitions() {
+        let patch = sync_patch("t", &Asked::One("v1".into()), Definitions::default(), &args());
+        let sync = &patch["operation"]["sync"];
+        assert_eq!(sync["revision"], "v1");
+        assert!(sync["source"].is_null() && sync["sources"].is_null(), "{sync}");
+        assert!(sync.as_object().unwrap().contains_key("source"));
+    }
+
+    #[test]
+    fn a_sync_carries_the_source_definitions_it_is_given() {
+        let old = source("old");
+        let one = Definitions {
+            source: Some(&old),
+            sources: &[],
+        };
+        let patch = sync_patch("t", &Asked::One("abc".into()), one, &args());
+        assert_eq!(patch["operation"]["sync"]["source"]["path"], "old");
+        let both = [source("a"), source("b")];
+        let several = Definitions {
+            source: None,
+            sources: &both,
+        };
+        let asked = Asked::PerSource(vec!["1".into(), "2".into()]);
+        let sync = &sync_patch("t", &asked, several, &args())["operation"]["sync"];
+        assert_eq!(sync["sources"][1]["path"], "b");
+        assert_eq!(sync["revisions"], json!(["1", "2"]));
+        assert!(sync["source"].is_null() && sync["revision"].is_null(), "{sync}");
     }
 }
