@@ -4,7 +4,9 @@
 //! removed from the directory is pruned; an object both sources render is
 //! applied once, as the last source renders it, with a
 //! `RepeatedResourceWarning`; a sync operation's `revisions` sync each
-//! source at its own revision. Real control plane, chart repository and Git.
+//! source at its own revision, and a rollback's recorded `sources` replace
+//! `spec.sources` for that sync. Real control plane, chart repository and
+//! Git.
 
 mod common;
 
@@ -449,12 +451,33 @@ async fn automated_syncs_and_history_keep_each_revision_and_a_rollback_restores_
         "one entry per sync, each with both revisions"
     );
 
+    // The second source's definition changes (another path, which its
+    // first commit does not have) and is synced automatically.
+    repo_b.write("moved/b.yaml", &configmap("cm-b", "moved"));
+    let b3 = repo_b.commit("b3");
+    let mut moved = app.spec.spec.sources.clone();
+    moved[1].path = Some("moved".into());
+    let patch = serde_json::json!({"spec": {"sources": moved}});
+    h.apps()
+        .patch("hist", &PatchParams::default(), &Patch::Merge(&patch))
+        .await
+        .expect("move the second source");
+    let app = wait_history(&h, [&a2, &b3]).await;
+    let latest = app.status.as_ref().and_then(|s| s.history.last()).cloned();
+    assert_eq!(latest.expect("an entry").sources, moved);
+    assert_eq!(greeting(&api, "cm-b").await.as_deref(), Some("moved"));
+
     // Rollback (as `driftless rollback` does it): automation off, then a
-    // sync of the current sources at the first entry's revisions.
-    let first = &app.status.as_ref().expect("a status").history[0];
+    // sync of the first entry's recorded sources at its revisions; spec
+    // keeps the moved source.
+    let first = app.status.as_ref().expect("a status").history[0].clone();
     let patch = serde_json::json!({
         "spec": {"syncPolicy": null},
-        "operation": {"sync": {"revision": first.revision, "revisions": first.revisions}},
+        "operation": {"sync": {
+            "revision": first.revision,
+            "revisions": first.revisions,
+            "sources": first.sources,
+        }},
     });
     h.apps()
         .patch("hist", &PatchParams::default(), &Patch::Merge(&patch))
@@ -467,10 +490,29 @@ async fn automated_syncs_and_history_keep_each_revision_and_a_rollback_restores_
         .await;
     assert_eq!(greeting(&api, "cm-a").await.as_deref(), Some("a1"));
     assert_eq!(greeting(&api, "cm-b").await.as_deref(), Some("b1"));
+    let status = app.status.clone().expect("a status");
+    let result = status.operation_state.and_then(|o| o.sync_result);
     assert_eq!(
-        history_revisions(&app).last(),
-        Some(&vec![a1.clone(), b1.clone()]),
-        "the rollback is a history entry too"
+        result.expect("a sync result").sources,
+        first.sources,
+        "syncResult shows the recorded definitions"
     );
+    let latest = status.history.last().expect("an entry");
+    assert_eq!(
+        (&latest.revisions, &latest.sources),
+        (&vec![a1.clone(), b1.clone()], &first.sources),
+        "the rollback is a history entry too, of what it synced"
+    );
+    assert_eq!(app.spec.spec.sources, moved, "spec is left as it is");
+
+    // The next comparison is with spec again: OutOfSync with the moved source.
+    h.wait_app("hist", "OutOfSync with spec.sources", |app| {
+        let sync = app.status.as_ref().and_then(|s| s.sync.as_ref());
+        sync.is_some_and(|s| {
+            s.status == driftless_api::SyncStatusCode::OutOfSync
+                && s.compared_to.as_ref().is_some_and(|c| c.sources == moved)
+        })
+    })
+    .await;
     h.stop_controller().await;
 }
