@@ -518,10 +518,18 @@ mod tests {
 
     #[test]
     fn a_plain_sync_clears_any_source_definitions() {
-        let patch = sync_patch("t", &Asked::One("v1".into()), Definitions::default(), &args());
+        let patch = sync_patch(
+            "t",
+            &Asked::One("v1".into()),
+            Definitions::default(),
+            &args(),
+        );
         let sync = &patch["operation"]["sync"];
         assert_eq!(sync["revision"], "v1");
-        assert!(sync["source"].is_null() && sync["sources"].is_null(), "{sync}");
+        assert!(
+            sync["source"].is_null() && sync["sources"].is_null(),
+            "{sync}"
+        );
         assert!(sync.as_object().unwrap().contains_key("source"));
     }
 
@@ -543,6 +551,9 @@ mod tests {
         let sync = &sync_patch("t", &asked, several, &args())["operation"]["sync"];
         assert_eq!(sync["sources"][1]["path"], "b");
         assert_eq!(sync["revisions"], json!(["1", "2"]));
-        assert!(sync["source"].is_null() && sync["revision"].is_null(), "{sync}");
+        assert!(
+            sync["source"].is_null() && sync["revision"].is_null(),
+            "{sync}"
+        );
     }
 }

@@ -51,6 +51,26 @@ async fn history_rollback_tree_delete() {
     assert_ne!(bad.code, 0, "{bad}");
     assert!(bad.stderr.contains("no history ID 42"), "{bad}");
 
+    // spec.source.path moves to a directory the earlier commits lack; the
+    // automated sync deploys it.
+    repo.write("moved/one.yaml", &configmap("one", "moved"));
+    let third = repo.commit("third");
+    let patch = r#"{"spec":{"source":{"path":"moved"}}}"#;
+    w.kubectl(&[
+        "-n",
+        &w.ns,
+        "patch",
+        "application",
+        "roll",
+        "--type",
+        "merge",
+        "-p",
+        patch,
+    ]);
+    w.wait_for("roll", "{.status.history[2].source.path}", "moved")
+        .await;
+    assert_eq!(configmap_value(&w, "one").await, "moved");
+
     let rollback = w
         .cli(&["rollback", "roll", "--wait", "--timeout", "90s"])
         .await;
@@ -59,11 +79,20 @@ async fn history_rollback_tree_delete() {
         rollback.stdout.contains("automated sync paused"),
         "{rollback}"
     );
-    assert_eq!(configmap_value(&w, "one").await, "first", "rolled back");
+    // To the entry before the latest: the old path at the second commit,
+    // although spec.source names `moved` (which that commit lacks).
+    assert_eq!(configmap_value(&w, "one").await, "second", "rolled back");
+    let synced = "{.status.operationState.syncResult.source.path} \
+                  {.status.operationState.syncResult.revision}";
+    w.wait_for("roll", synced, &format!("app {second}")).await;
+    w.wait_for("roll", "{.status.history[3].source.path}", "app")
+        .await;
+    w.wait_for("roll", "{.spec.source.path}", "moved").await;
     w.wait_for("roll", "{.spec.syncPolicy.automated.enabled}", "false")
         .await;
     w.wait_for("roll", "{.status.sync.status}", "OutOfSync")
         .await;
+    w.wait_for("roll", "{.status.sync.revision}", &third).await;
 
     let tree = w.cli(&["tree", "roll"]).await;
     assert_eq!(tree.code, 0, "{tree}");
@@ -99,7 +128,7 @@ async fn history_rollback_tree_delete() {
     assert_ne!(gone.code, 0, "{gone}");
     assert_eq!(
         configmap_value(&w, "one").await,
-        "first",
+        "second",
         "--no-cascade keeps the objects"
     );
     w.stop_controller().await;

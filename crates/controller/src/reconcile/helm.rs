@@ -39,7 +39,10 @@ impl<'a> Reconciler<'a> {
         let mut resolved = Vec::new();
         for (name, source) in super::ref_sources(&self.spec.sources, main) {
             // The revision a sync operation asks for it, else its own.
-            let revision = self.revisions.of(self.spec, source).unwrap_or(source.revision());
+            let revision = self
+                .revisions
+                .of(self.spec, source)
+                .unwrap_or(source.revision());
             let repo = &source.repo_url;
             let found = engine::resolve(self.ctx, &self.owner(), repo, revision, fetch)
                 .await

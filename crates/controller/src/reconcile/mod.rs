@@ -22,7 +22,8 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use driftless_api::{
-    Application, ApplicationSource, ApplicationSpec, ApplicationStatus, Operation, OperationPhase, condition,
+    Application, ApplicationSource, ApplicationSpec, ApplicationStatus, Operation, OperationPhase,
+    condition,
 };
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
 use k8s_openapi::jiff::Timestamp;

@@ -224,8 +224,7 @@ impl<'a> Reconciler<'a> {
                 let resolved = (key, version.clone());
                 self.ctx
                     .memory(&self.id, |m| m.chart_version = Some(resolved));
-                let revisions =
-                    super::helm::revisions(&self.spec.sources, source, &version, &refs);
+                let revisions = super::helm::revisions(&self.spec.sources, source, &version, &refs);
                 (version, rendered, revisions)
             }
             None => {
@@ -239,8 +238,7 @@ impl<'a> Reconciler<'a> {
                 let source = &crate::build_env::substituted(self.app, self.ctx, source, &sha);
                 // Render (cached by repository, commit, path and overrides).
                 let rendered = self.render(source, &sha, hard, &refs).await?;
-                let revisions =
-                    super::helm::revisions(&self.spec.sources, source, &sha, &refs);
+                let revisions = super::helm::revisions(&self.spec.sources, source, &sha, &refs);
                 (sha, rendered, revisions)
             }
         };
