@@ -250,6 +250,22 @@ async fn a_chart_and_a_git_directory_render_into_one_application() {
         "{}",
         preview.revision
     );
+    let per_source: Vec<(&str, &str)> = preview
+        .sources
+        .iter()
+        .map(|s| (s.source.as_str(), s.revision.as_str()))
+        .collect();
+    assert_eq!(
+        per_source,
+        [
+            ("spec.sources[0] (chart web)", "1.0.0"),
+            (
+                "spec.sources[1] (path \"manifests\")",
+                &preview.revision[6..]
+            ),
+        ],
+        "one revision per rendering source, the ref source not among them"
+    );
 }
 
 /// The revisions the last finished sync operation of `app` reports.

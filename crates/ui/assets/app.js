@@ -373,6 +373,13 @@ async function selectNode(base, g, node) {
   } catch (e) { detail.innerHTML = `<p class="error">${esc(e.message)}</p>`; }
 }
 
+// What a diff was rendered at: the revision, or one line per source for several.
+function renderedAt(d) {
+  const code = (rev) => `<code title="${esc(rev)}">${short(rev)}</code>`;
+  if (!d.sources || !d.sources.length) return code(d.revision);
+  return d.sources.map((s) => `<br>${esc(s.source)}: ${code(s.revision)}`).join('');
+}
+
 // The node's unified diff (live → Git; Secret values redacted by the server).
 async function loadDiff(path) {
   const box = () => $('#diff');
@@ -383,9 +390,10 @@ async function loadDiff(path) {
     const lines = text.split('\n').filter((l, i, all) => l || i < all.length - 1);
     const cls = (l) => (l.startsWith('+++') || l.startsWith('---') ? 'hdr' : l.startsWith('+') ? 'add' : l.startsWith('-') ? 'del' : l.startsWith('@@') ? 'hunk' : '');
     box().dataset.revision = d.revision;
+    const at = renderedAt(d);
     box().innerHTML = text.trim()
-      ? `<p class="muted">at <code>${short(d.revision)}</code></p><pre class="diff">${lines.map((l) => `<span class="${cls(l)}">${esc(l)}</span>`).join('\n')}</pre>`
-      : `<p class="in-sync">In sync with Git at <code>${short(d.revision)}</code>.</p>`;
+      ? `<p class="muted">at ${at}</p><pre class="diff">${lines.map((l) => `<span class="${cls(l)}">${esc(l)}</span>`).join('\n')}</pre>`
+      : `<p class="in-sync">In sync with Git at ${at}.</p>`;
   } catch (e) { if (box()) box().innerHTML = `<p class="error">${esc(e.message)}</p>`; }
 }
 

@@ -9,7 +9,7 @@
 //! | `GET /api/v1/applications/{ns}/{name}/manifest?group=&version=&kind=&namespace=&name=` | one managed object, live, Secret values redacted |
 //! | `GET /api/v1/applications/{ns}/{name}/events[?kind=&namespace=&name=]` | Events of the Application or one of its objects |
 //! | `GET /api/v1/applications/{ns}/{name}/history` | deployed revisions, the current operation and its state (`operationState.syncResult.resources` with their phases) |
-//! | `GET /api/v1/applications/{ns}/{name}/diff[?group=&kind=&namespace=&name=]` | `{revision, resources: [{group, kind, namespace, name, state, diff, error}]}`: the live objects against what Git renders at the target revision (a server-side dry-run; Secret values redacted); 501 without Git access |
+//! | `GET /api/v1/applications/{ns}/{name}/diff[?group=&kind=&namespace=&name=]` | `{revision, sources: [{source, revision}], resources: [{group, kind, namespace, name, state, diff, error}]}` (`sources`: each source's revision, for several): the live objects against what Git renders at the target revision (a server-side dry-run; Secret values redacted); 501 without Git access |
 //! | `GET /api/v1/applications/{ns}/{name}/revisions/{sha}` | `{sha, message, author, time}` of a commit of the Application's repository |
 //! | `POST /api/v1/applications/{ns}/{name}/refresh`, `…/sync` | only with `--ui-actions` and RBAC `patch` |
 //! | `GET /api/v1/kustomizations`, `…/kustomizations/{ns}/{name}/tree` | Flux Kustomizations, their inventory and `dependsOn` |

@@ -11,7 +11,9 @@ use driftless_render::Object;
 use driftless_sync::{Target, parse_sync_options};
 use kube::ResourceExt;
 
-use super::{Origin, Preview, PreviewError, Previewer, helm, render_dir, render_tree};
+use super::{
+    Origin, Preview, PreviewError, Previewer, SourceRevision, helm, render_dir, render_tree,
+};
 use crate::helm_render::ChartInput;
 
 impl Previewer {
@@ -42,11 +44,17 @@ impl Previewer {
             };
             renders.push((source, rendered));
         }
-        let (revision, objects) = union(app, renders);
+        let (sources, objects) = union(app, renders);
         let target = self.target_of(app);
         let comparison = self.compare(&owner, &target, objects).await?;
+        let revisions: Vec<&str> = sources.iter().map(|s| s.revision.as_str()).collect();
         Ok(Preview {
-            revision,
+            revision: revisions.join(","),
+            sources: if sources.len() > 1 {
+                sources
+            } else {
+                Vec::new()
+            },
             comparison,
         })
     }
@@ -185,31 +193,47 @@ impl Previewer {
     }
 }
 
-/// The leading source's revision (all of them, `,`-separated, for several
-/// sources) and the union of the sources' objects, as the reconcile builds it.
+/// Each source with the revision it was rendered at, and the union of the
+/// sources' objects, as the reconcile builds it.
 fn union(
     app: &Application,
     mut renders: Vec<(&ApplicationSource, (String, Vec<Object>))>,
-) -> (String, Vec<Object>) {
+) -> (Vec<SourceRevision>, Vec<Object>) {
     use crate::reconcile::multi_source;
     if let [(_, (revision, objects))] = renders.as_mut_slice() {
-        return (std::mem::take(revision), std::mem::take(objects));
+        let only = SourceRevision {
+            source: "spec.source".into(),
+            revision: std::mem::take(revision),
+        };
+        return (vec![only], std::mem::take(objects));
     }
     let all = &app.spec.spec.sources;
+    let labels: Vec<String> = renders
+        .iter()
+        .map(|(source, _)| {
+            let index = all.iter().position(|s| s == *source).unwrap_or_default();
+            multi_source::label(index, source)
+        })
+        .collect();
     let parts: Vec<multi_source::Part<'_>> = renders
         .iter()
-        .map(|(source, (_, objects))| multi_source::Part {
-            label: multi_source::label(
-                all.iter().position(|s| s == *source).unwrap_or_default(),
-                source,
-            ),
+        .zip(&labels)
+        .map(|((_, (_, objects)), label)| multi_source::Part {
+            label: label.clone(),
             objects,
         })
         .collect();
     let dest = app.spec.spec.destination.namespace.as_deref();
     let objects = multi_source::union(&parts, dest).objects;
-    let revisions: Vec<&str> = renders.iter().map(|(_, (r, _))| r.as_str()).collect();
-    (revisions.join(","), objects)
+    let sources = renders
+        .iter()
+        .zip(labels)
+        .map(|((_, (revision, _)), source)| SourceRevision {
+            source,
+            revision: revision.clone(),
+        })
+        .collect();
+    (sources, objects)
 }
 
 /// The native renderer's options for `source` (its overrides).

@@ -55,6 +55,7 @@ impl Previewer {
         inventory::restrict_pruning(&mut comparison, prev_inventory);
         Ok(Preview {
             revision,
+            sources: Vec::new(),
             comparison,
         })
     }

@@ -85,11 +85,24 @@ pub enum PreviewError {
     },
 }
 
+/// One of several sources of a preview and what it was rendered at.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SourceRevision {
+    /// How messages name it, e.g. `spec.sources[1] (path "manifests")`.
+    pub source: String,
+    /// The commit (full SHA) or chart version rendered.
+    pub revision: String,
+}
+
 /// A comparison and what it was made at.
 #[derive(Debug)]
 pub struct Preview {
-    /// The commit rendered (full SHA), or the directory for a local render.
+    /// The commit rendered (full SHA), or the directory for a local render
+    /// (for several sources, every one's, `,`-separated; see `sources`).
     pub revision: String,
+    /// For several sources, each rendering source and the revision it was
+    /// rendered at, in `spec.sources` order; empty for one source.
+    pub sources: Vec<SourceRevision>,
     /// The comparison with the cluster (per-resource unified diffs).
     pub comparison: Comparison,
 }

@@ -64,7 +64,8 @@ pub(super) fn previewer(shared: &Shared) -> Result<Arc<Previewer>, ApiError> {
 }
 
 /// `GET /api/v1/applications/{ns}/{name}/diff[?group=&kind=&namespace=&name=]`:
-/// `{"revision": sha, "resources": [{group, kind, namespace, name, state, diff, error}]}`.
+/// `{"revision": sha, "sources": [{source, revision}], "resources": [{group, kind, namespace,
+/// name, state, diff, error}]}` (`sources` for several sources only).
 pub(crate) async fn diff(
     State(shared): State<Arc<Shared>>,
     headers: HeaderMap,
@@ -106,9 +107,16 @@ pub(super) fn answer(
             preview.revision
         )));
     }
-    Ok(Json(
-        json!({"revision": preview.revision, "resources": resources}),
-    ))
+    let sources: Vec<Value> = preview
+        .sources
+        .iter()
+        .map(|s| json!({"source": s.source, "revision": s.revision}))
+        .collect();
+    Ok(Json(json!({
+        "revision": preview.revision,
+        "sources": sources,
+        "resources": resources,
+    })))
 }
 
 /// Refuses anything but 4 to 40 hexadecimal digits.
@@ -163,4 +171,47 @@ pub(crate) async fn revision(
             ))
         })?;
     commit_json(&shared, &source.repo_url, &sha).await
+}
+
+#[cfg(test)]
+mod tests {
+    use driftless_controller::preview::SourceRevision;
+
+    use super::*;
+
+    fn preview(sources: Vec<SourceRevision>) -> Preview {
+        Preview {
+            revision: "1.0.0,abc".into(),
+            sources,
+            comparison: Default::default(),
+        }
+    }
+
+    #[test]
+    fn a_diff_names_each_source_with_its_revision() {
+        let both = vec![
+            SourceRevision {
+                source: "spec.sources[0] (chart web)".into(),
+                revision: "1.0.0".into(),
+            },
+            SourceRevision {
+                source: "spec.sources[1] (path \"manifests\")".into(),
+                revision: "abc".into(),
+            },
+        ];
+        let Json(body) = answer("Application a/b", &preview(both), &KeyQuery::default()).unwrap();
+        assert_eq!(
+            body["sources"][1]["source"],
+            "spec.sources[1] (path \"manifests\")"
+        );
+        assert_eq!(body["sources"][1]["revision"], "abc");
+        assert_eq!(body["revision"], "1.0.0,abc");
+        let Json(one) = answer(
+            "Application a/b",
+            &preview(Vec::new()),
+            &KeyQuery::default(),
+        )
+        .unwrap();
+        assert_eq!(one["sources"], json!([]));
+    }
 }
