@@ -30,6 +30,7 @@ async fn history_rollback_tree_delete() {
     w.wait_for("roll", "{.status.sync.status}", "Synced").await;
 
     repo.write("app/one.yaml", &configmap("one", "second"));
+    repo.write("moved/one.yaml", &configmap("one", "moved"));
     let second = repo.commit("second");
     let refresh = w.cli(&["refresh", "roll", "--timeout", "60s"]).await;
     assert_eq!(refresh.code, 0, "{refresh}");
@@ -51,10 +52,9 @@ async fn history_rollback_tree_delete() {
     assert_ne!(bad.code, 0, "{bad}");
     assert!(bad.stderr.contains("no history ID 42"), "{bad}");
 
-    // spec.source.path moves to a directory the earlier commits lack; the
-    // automated sync deploys it.
-    repo.write("moved/one.yaml", &configmap("one", "moved"));
-    let third = repo.commit("third");
+    // spec.source.path moves to another directory of the same commit; the
+    // automated sync deploys it (a sync of other definitions is not one
+    // already done at that revision).
     let patch = r#"{"spec":{"source":{"path":"moved"}}}"#;
     w.kubectl(&[
         "-n",
@@ -79,8 +79,8 @@ async fn history_rollback_tree_delete() {
         rollback.stdout.contains("automated sync paused"),
         "{rollback}"
     );
-    // To the entry before the latest: the old path at the second commit,
-    // although spec.source names `moved` (which that commit lacks).
+    // To the entry before the latest: the old path at the same commit,
+    // although spec.source names `moved`.
     assert_eq!(configmap_value(&w, "one").await, "second", "rolled back");
     let synced = "{.status.operationState.syncResult.source.path} \
                   {.status.operationState.syncResult.revision}";
@@ -92,7 +92,7 @@ async fn history_rollback_tree_delete() {
         .await;
     w.wait_for("roll", "{.status.sync.status}", "OutOfSync")
         .await;
-    w.wait_for("roll", "{.status.sync.revision}", &third).await;
+    w.wait_for("roll", "{.status.sync.revision}", &second).await;
 
     let tree = w.cli(&["tree", "roll"]).await;
     assert_eq!(tree.code, 0, "{tree}");

@@ -3,11 +3,12 @@
 //! definitions, as Argo CD's): for that operation only they replace the
 //! Application's `spec.source`/`spec.sources` in the render, the comparison,
 //! `syncResult` and the history entry; `spec` itself is not changed, so the
-//! next reconcile compares with it again. Pure.
+//! next reconcile compares with it again; and whether a sync result was of
+//! the sources `spec` names now. Pure.
 
 use std::borrow::Cow;
 
-use driftless_api::{Application, ApplicationSpec, SyncOperation};
+use driftless_api::{Application, ApplicationSpec, SyncOperation, SyncOperationResult};
 
 /// The spec a reconcile of `app` renders: its own, or, while a sync
 /// operation carrying sources is pending, a copy with those in place of
@@ -35,6 +36,21 @@ fn with_sources_of(spec: &ApplicationSpec, sync: &SyncOperation) -> ApplicationS
         spec.sources = sync.sources.clone();
     }
     spec
+}
+
+/// Whether `result` synced the source definitions `spec` renders now (its
+/// leading source and, for several, every entry of `spec.sources`). A sync
+/// of other definitions (a rollback's, or from before a source changed) is
+/// not one automated sync may skip as already done at that revision, as
+/// Argo CD's `alreadyAttemptedSync` compares sources too. A result that
+/// names no source counts as the same.
+pub(super) fn synced_same_sources(result: &SyncOperationResult, spec: &ApplicationSpec) -> bool {
+    let leading = super::rendering_sources(spec)
+        .ok()
+        .and_then(|all| all.first().copied());
+    let same_source = result.source.is_none() || result.source.as_ref() == leading;
+    let same_sources = result.sources.is_empty() || result.sources == spec.sources;
+    same_source && same_sources
 }
 
 #[cfg(test)]
@@ -104,5 +120,39 @@ mod tests {
         let rendered = spec_to_render(&app(single("new"), Some(sync))).into_owned();
         assert_eq!(rendered.source, None);
         assert_eq!(rendered.sources, [source("x"), source("y")]);
+    }
+
+    #[test]
+    fn a_result_of_other_definitions_is_not_a_sync_of_the_spec() {
+        let result = |source: Option<ApplicationSource>, sources: Vec<ApplicationSource>| {
+            SyncOperationResult {
+                revision: "abc".into(),
+                source,
+                sources,
+                ..Default::default()
+            }
+        };
+        let spec = single("new");
+        assert!(synced_same_sources(
+            &result(Some(source("new")), vec![]),
+            &spec
+        ));
+        assert!(!synced_same_sources(
+            &result(Some(source("old")), vec![]),
+            &spec
+        ));
+        assert!(synced_same_sources(&result(None, vec![]), &spec), "unnamed");
+        let mut reference = source("");
+        reference.path = None;
+        reference.ref_ = Some("values".into());
+        let multi = ApplicationSpec {
+            sources: vec![reference.clone(), source("x"), source("y")],
+            ..Default::default()
+        };
+        let leading = Some(source("x"));
+        let all = multi.sources.clone();
+        assert!(synced_same_sources(&result(leading.clone(), all), &multi));
+        let before = vec![reference, source("x")];
+        assert!(!synced_same_sources(&result(leading, before), &multi));
     }
 }

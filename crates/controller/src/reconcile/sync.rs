@@ -181,7 +181,11 @@ impl<'a> Reconciler<'a> {
                 out_of_sync: cmp.needs_sync(),
                 only_pruning: cmp.only_pruning(),
                 empty_render: empty,
-                last: self.prev.operation_state.as_ref(),
+                last: self.prev.operation_state.as_ref().filter(|op| {
+                    let result = op.sync_result.as_ref();
+                    result
+                        .is_none_or(|r| super::operation_sources::synced_same_sources(r, self.spec))
+                }),
                 self_heal_attempts: attempts,
                 last_self_heal: last_heal,
                 now: self.now,
