@@ -11,6 +11,7 @@ use driftless_testkit::cluster::ControlPlane;
 use driftless_testkit::git::{GitServer, TestRepo};
 use kube::Client;
 
+use crate::hook::Hook;
 use crate::procs::{Proc, free_addr};
 use crate::workload::{self, DEST, NAMESPACE};
 
@@ -80,6 +81,13 @@ pub(crate) struct Running {
     pub(crate) git: GitServer,
     pub(crate) repo: TestRepo,
     pub(crate) procs: Vec<Proc>,
+    /// Flux's notification-controller, serving the Receiver the pushes are
+    /// announced to: not one of the two controllers whose RSS and CPU are
+    /// measured (`procs`).
+    /// Its Receiver endpoint is the address beside it.
+    pub(crate) receiver: Option<(Proc, std::net::SocketAddr)>,
+    /// What pushes are announced with.
+    pub(crate) hook: Hook,
     /// Logs and state of the processes.
     pub(crate) work: PathBuf,
 }
@@ -94,8 +102,15 @@ fn driftless_crds() -> PathBuf {
 
 impl Running {
     /// Starts a fresh control plane and Git server for `kind`, with `n` apps
-    /// committed, the CRDs installed and the controllers ready.
-    pub(crate) async fn start(kind: Kind, n: usize, work: PathBuf) -> anyhow::Result<Running> {
+    /// committed, the CRDs installed and the controllers ready; pushes are
+    /// announced to the tool's webhook receiver when `webhooks`, else (the
+    /// Kustomization contenders) with `requestedAt` on the GitRepository.
+    pub(crate) async fn start(
+        kind: Kind,
+        n: usize,
+        work: PathBuf,
+        webhooks: bool,
+    ) -> anyhow::Result<Running> {
         let cp = tokio::task::spawn_blocking(ControlPlane::start)
             .await?
             .context("starting a fresh control plane (tests/cluster/ctl.sh's run.sh)")?;
@@ -119,6 +134,10 @@ impl Running {
         repo.commit(&format!("{n} apps"));
         std::fs::create_dir_all(&work).with_context(|| format!("creating {}", work.display()))?;
         let procs = spawn(&kind, cp.kubeconfig_path(), &work)?;
+        let receiver = match &kind {
+            Kind::Flux(dir) if webhooks => Some(spawn_receiver(dir, cp.kubeconfig_path(), &work)?),
+            _ => None,
+        };
         let mut running = Running {
             kind,
             cp,
@@ -126,12 +145,37 @@ impl Running {
             git,
             repo,
             procs,
+            receiver,
+            hook: Hook::RequestedAt,
             work,
         };
-        for p in &mut running.procs {
+        for p in running
+            .procs
+            .iter_mut()
+            .chain(running.receiver.as_mut().map(|(p, _)| p))
+        {
             p.wait_ready(Duration::from_secs(120)).await?;
         }
+        running.hook = running.hook(webhooks).await?;
         Ok(running)
+    }
+
+    /// What its pushes are announced with.
+    async fn hook(&self, webhooks: bool) -> anyhow::Result<Hook> {
+        let driftless = |repo_url: String| Hook::Driftless {
+            addr: self.procs[0].health,
+            repo_url,
+        };
+        Ok(match (&self.kind, &self.receiver) {
+            (Kind::DriftlessApplications(_), _) => driftless(self.git.git_url("bench")),
+            (Kind::DriftlessKustomizations(_), _) if webhooks => {
+                driftless(self.git.http_url("bench"))
+            }
+            (Kind::Flux(_), Some((_, addr))) => {
+                crate::hook::flux_receiver(&self.client, *addr).await?
+            }
+            _ => Hook::RequestedAt,
+        })
     }
 
     /// Sum of the processes' CPU seconds.
@@ -146,7 +190,10 @@ impl Running {
 
     /// An error if any process has exited.
     pub(crate) fn check_alive(&mut self) -> anyhow::Result<()> {
-        self.procs.iter_mut().try_for_each(Proc::check_alive)
+        self.procs
+            .iter_mut()
+            .chain(self.receiver.as_mut().map(|(p, _)| p))
+            .try_for_each(Proc::check_alive)
     }
 
     /// Reconciles of the objects under test so far (from the metrics).
@@ -168,7 +215,11 @@ impl Running {
 
     /// Stops the processes, then the control plane and Git server.
     pub(crate) fn stop(mut self) {
-        for p in &mut self.procs {
+        for p in self
+            .procs
+            .iter_mut()
+            .chain(self.receiver.as_mut().map(|(p, _)| p))
+        {
             p.stop();
         }
         self.cp.stop();
@@ -276,4 +327,34 @@ fn spawn(kind: &Kind, kubeconfig: &Path, work: &Path) -> anyhow::Result<Vec<Proc
             )?])
         }
     }
+}
+
+/// Starts Flux's notification-controller from `dir`, its Receiver endpoint
+/// on the address returned.
+fn spawn_receiver(
+    dir: &Path,
+    kubeconfig: &Path,
+    work: &Path,
+) -> anyhow::Result<(Proc, std::net::SocketAddr)> {
+    let (health, metrics, events, receiver) = (free_addr(), free_addr(), free_addr(), free_addr());
+    let mut command = Command::new(dir.join("notification-controller"));
+    command
+        .arg(format!("--receiverAddr={receiver}"))
+        .arg(format!("--events-addr={events}"))
+        .arg(format!("--metrics-addr={metrics}"))
+        .arg(format!("--health-addr={health}"))
+        .args([
+            "--enable-leader-election=false",
+            "--watch-all-namespaces=true",
+        ])
+        .env("RUNTIME_NAMESPACE", NAMESPACE);
+    let proc = Proc::spawn(
+        "notification-controller",
+        command,
+        kubeconfig,
+        work,
+        health,
+        metrics,
+    )?;
+    Ok((proc, receiver))
 }

@@ -16,6 +16,7 @@
 mod chart;
 mod contender;
 mod floor;
+mod hook;
 mod phases;
 mod procs;
 mod report;
@@ -98,13 +99,13 @@ fn unavailable(label: &'static str, reason: String) -> Results {
 }
 
 /// Starts `kind` on a fresh control plane, measures it, stops it.
-async fn run(kind: Kind, plan: &Plan, out: &std::path::Path) -> Results {
+async fn run(kind: Kind, plan: &Plan, out: &std::path::Path, webhooks: bool) -> Results {
     let label = kind.label();
     let work = out.join(label.replace([' ', '(', ')'], ""));
     eprintln!(
         "peers: {label}: starting a fresh control plane, Git server and the controller(s) ..."
     );
-    let mut running = match Running::start(kind, plan.n, work).await {
+    let mut running = match Running::start(kind, plan.n, work, webhooks).await {
         Ok(r) => r,
         Err(e) => return unavailable(label, format!("could not start: {e:#}")),
     };
@@ -141,20 +142,34 @@ async fn main() -> anyhow::Result<()> {
     if let Err(e) = &floor {
         eprintln!("peers: raw SSA floor: n/a ({e})");
     }
+    // Each tool's webhook receiver announces the pushes, unless Flux's
+    // Receiver (notification-controller) was not built: then both
+    // Kustomization contenders get `requestedAt` on the GitRepository.
+    let webhooks = match &args.flux {
+        Ok(dir) => dir.join("notification-controller").exists(),
+        Err(_) => true,
+    };
+    if !webhooks {
+        eprintln!(
+            "peers: Flux's notification-controller is not built: pushes are announced with requestedAt for both"
+        );
+    }
     let k = run(
         Kind::DriftlessKustomizations(args.driftless.clone()),
         &plan,
         &args.out,
+        webhooks,
     )
     .await;
     let flux = match &args.flux {
-        Ok(dir) => run(Kind::Flux(dir.clone()), &plan, &args.out).await,
+        Ok(dir) => run(Kind::Flux(dir.clone()), &plan, &args.out, webhooks).await,
         Err(reason) => unavailable(Kind::Flux(PathBuf::new()).label(), reason.clone()),
     };
     let apps = run(
         Kind::DriftlessApplications(args.driftless.clone()),
         &plan,
         &args.out,
+        true,
     )
     .await;
 

@@ -48,6 +48,8 @@ impl Cold {
 pub(crate) struct Push {
     pub(crate) p50_ms: f64,
     pub(crate) p99_ms: f64,
+    /// What announced the pushes (see [`crate::hook::Hook::describe`]).
+    pub(crate) trigger: &'static str,
 }
 
 /// One push touching one app's path.
@@ -100,7 +102,7 @@ const WATCHED_RESOURCES: [&str; 10] = [
     "configmaps",
 ];
 
-fn gvk(group: &str, version: &str, kind: &str) -> GroupVersionKind {
+pub(crate) fn gvk(group: &str, version: &str, kind: &str) -> GroupVersionKind {
     GroupVersionKind::gvk(group, version, kind)
 }
 
@@ -210,7 +212,7 @@ pub(crate) fn plural(kind: &str) -> String {
 }
 
 /// Server-side applies one object given as JSON.
-async fn apply(
+pub(crate) async fn apply(
     client: kube::Client,
     object: serde_json::Value,
     params: &PatchParams,
@@ -335,44 +337,6 @@ async fn wait_or_die(
     }
 }
 
-/// Asks for a reconcile of what the push changed: `reconcile.fluxcd.io/requestedAt`
-/// on the GitRepository (Kustomizations), or driftless' webhook (Applications).
-async fn trigger(run: &Running, app: usize, before: &str, after: &str) -> anyhow::Result<()> {
-    if run.kind.kustomizations() {
-        let ar = kube::api::ApiResource::from_gvk_with_plural(
-            &gvk("source.toolkit.fluxcd.io", "v1", "GitRepository"),
-            "gitrepositories",
-        );
-        let api: Api<DynamicObject> = Api::namespaced_with(run.client.clone(), NAMESPACE, &ar);
-        let patch = serde_json::json!({ "metadata": { "annotations": {
-            "reconcile.fluxcd.io/requestedAt": after } } });
-        api.patch(
-            workload::GIT_REPOSITORY,
-            &PatchParams::default(),
-            &Patch::Merge(&patch),
-        )
-        .await
-        .context("annotating the GitRepository with reconcile.fluxcd.io/requestedAt")?;
-        return Ok(());
-    }
-    let body = serde_json::json!({
-        "repository": run.git.git_url("bench"), "ref": "refs/heads/main", "before": before, "after": after,
-        "changedFiles": [format!("{}/deployment.yaml", workload::app_path(app))],
-    });
-    let (code, text) = crate::procs::http(
-        run.procs[0].health,
-        "POST",
-        "/api/webhook",
-        &body.to_string(),
-    )
-    .await?;
-    anyhow::ensure!(
-        (200..300).contains(&code),
-        "the webhook answered HTTP {code}: {text}"
-    );
-    Ok(())
-}
-
 /// Commits a new image for app `app`, triggers, and waits until its
 /// Deployment runs it: the seconds from the push, or why not.
 async fn push_once(
@@ -389,7 +353,8 @@ async fn push_once(
         .repo
         .commit(&format!("{} runs {image}", workload::app(app)));
     let started = Instant::now();
-    trigger(run, app, &before, &after)
+    run.hook
+        .trigger(&run.client, app, &before, &after)
         .await
         .map_err(|e| format!("{e:#}"))?;
     let (name, want) = (workload::app(app), format!("{image}/0"));
@@ -436,6 +401,7 @@ async fn pushes(run: &mut Running, plan: &Plan, deployments: &Tracker) -> Figure
     Ok(Push {
         p50_ms: percentile(&mut millis, 50.0),
         p99_ms: percentile(&mut millis, 99.0),
+        trigger: run.hook.describe(),
     })
 }
 

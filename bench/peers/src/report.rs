@@ -110,6 +110,10 @@ fn rows(n: usize, k: &Results, flux: &Results, apps: &Results) -> Vec<Row> {
         row("push->applied p99 (ms)", k, flux, apps, &|r| {
             cell(&r.push, |p| p.p99_ms, 0)
         }),
+        row("push trigger", k, flux, apps, &|r| match &r.push {
+            Ok(p) => (p.trigger.to_string(), None),
+            Err(reason) => (format!("n/a ({reason})"), None),
+        }),
         row("monorepo: app applied (s)", k, flux, apps, &|r| {
             cell(&r.monorepo, |m| m.applied_secs, 2)
         }),

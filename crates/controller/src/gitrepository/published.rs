@@ -1,9 +1,10 @@
-//! The in-process hand-off of a new artifact: once a GitRepository
-//! reconcile wrote a new `status.artifact`, the written object (as the API
-//! server returned it) is published here and the Kustomizations rendering
-//! it are triggered at once, without waiting for the status watch event to
-//! come round. Their reconcile reads the published object (see
-//! [`Published::newer`]) when the watch has not delivered it yet.
+//! The in-process hand-off of a new artifact: when a GitRepository
+//! reconcile has a new `status.artifact` (the commit already in the
+//! mirror), the object with that status is published here and the
+//! Kustomizations rendering it are triggered at once, while the status
+//! write is still on its way and without waiting for its watch event to
+//! come round. Their reconcile reads the published status (see
+//! [`Published::newer`]) until the watch delivers the write.
 //!
 //! One push renders each Kustomization once: the hand-off and the later
 //! watch event both go through [`Published::claim`], and only the first
@@ -23,11 +24,19 @@ use crate::cycle::AppId;
 /// revision).
 type ArtifactKey = (String, Option<String>);
 
+/// A published GitRepository.
+enum Entry {
+    /// Its status write is in flight: this is the status being written.
+    Pending(Arc<GitRepository>),
+    /// As the API server returned it after the write.
+    Written(Arc<GitRepository>),
+}
+
 /// Published GitRepositories and the artifact each Kustomization was last
 /// triggered for.
 #[derive(Default)]
 pub(crate) struct Published {
-    repos: Mutex<HashMap<AppId, Arc<GitRepository>>>,
+    repos: Mutex<HashMap<AppId, Entry>>,
     claimed: Mutex<HashMap<AppId, ArtifactKey>>,
 }
 
@@ -40,15 +49,29 @@ fn version(repo: &GitRepository) -> Option<u64> {
     repo.resource_version()?.parse().ok()
 }
 
+fn id_of(repo: &GitRepository) -> AppId {
+    (repo.namespace().unwrap_or_default(), repo.name_any())
+}
+
 impl Published {
-    /// Keeps `repo` (just written) as the newest known state of it.
-    pub(crate) fn publish(&self, repo: Arc<GitRepository>) {
-        let id = (repo.namespace().unwrap_or_default(), repo.name_any());
-        lock(&self.repos).insert(id, repo);
+    /// Keeps `repo`'s status (being written now) as the newest known.
+    pub(crate) fn pending(&self, repo: Arc<GitRepository>) {
+        lock(&self.repos).insert(id_of(&repo), Entry::Pending(repo));
+    }
+
+    /// The status write of `repo` ended: keeps the object as written, or,
+    /// when the write failed (`None`), forgets what was pending.
+    pub(crate) fn settle(&self, repo: &GitRepository, written: Option<GitRepository>) {
+        let mut repos = lock(&self.repos);
+        match written {
+            Some(w) => repos.insert(id_of(repo), Entry::Written(Arc::new(w))),
+            None => repos.remove(&id_of(repo)),
+        };
     }
 
     /// The published state of `namespace/name` when it is newer than
-    /// `viewed` (what a watch holds), else `viewed`. When the watch no
+    /// `viewed` (what a watch holds), else `viewed`: while a write is
+    /// pending, the view with the status being written. When the watch no
     /// longer holds it (deleted), the published copy is dropped too.
     pub(crate) fn newer(
         &self,
@@ -57,13 +80,21 @@ impl Published {
         viewed: Option<Arc<GitRepository>>,
     ) -> Option<Arc<GitRepository>> {
         let id = (namespace.to_string(), name.to_string());
-        let published = match viewed {
-            Some(_) => lock(&self.repos).get(&id).cloned(),
-            None => lock(&self.repos).remove(&id),
+        let mut repos = lock(&self.repos);
+        let Some(v) = viewed else {
+            repos.remove(&id);
+            return None;
         };
-        match (viewed, published) {
-            (Some(v), Some(p)) if version(&p) > version(&v) && p.uid() == v.uid() => Some(p),
-            (viewed, _) => viewed,
+        match repos.get(&id) {
+            Some(Entry::Written(p)) if version(p) > version(&v) && p.uid() == v.uid() => {
+                Some(p.clone())
+            }
+            Some(Entry::Pending(p)) if p.uid() == v.uid() => {
+                let mut merged = (*v).clone();
+                merged.status = p.status.clone();
+                Some(Arc::new(merged))
+            }
+            _ => Some(v),
         }
     }
 
@@ -80,8 +111,9 @@ impl Published {
     }
 }
 
-/// Publishes `repo`, just written with a new artifact, and triggers the
-/// Kustomizations rendering it now.
+/// Publishes `repo` with the new artifact its status write (in flight)
+/// carries, and triggers the Kustomizations rendering it now; the caller
+/// settles the write with [`Published::settle`].
 pub(crate) fn hand_off(ctx: &Arc<Context>, repo: GitRepository) {
     let revision = repo
         .status
@@ -90,7 +122,7 @@ pub(crate) fn hand_off(ctx: &Arc<Context>, repo: GitRepository) {
         .map(|a| a.revision.clone())
         .unwrap_or_default();
     let repo = Arc::new(repo);
-    ctx.git_repositories.published.publish(repo.clone());
+    ctx.git_repositories.published.pending(repo.clone());
     // Those whose files did not change are held back (a wave) inside.
     let triggered = crate::kustomization::controller::rendering(ctx, &repo);
     for ks in &triggered {
@@ -120,11 +152,68 @@ mod tests {
         Arc::new(r)
     }
 
+    fn with_artifact(r: &GitRepository, revision: &str) -> GitRepository {
+        let mut r = r.clone();
+        r.status = Some(
+            serde_json::from_value(serde_json::json!({
+                "artifact": { "path": "", "url": "", "revision": revision,
+                              "lastUpdateTime": "2026-01-01T00:00:00Z" }
+            }))
+            .unwrap(),
+        );
+        r
+    }
+
+    fn revision(r: &GitRepository) -> Option<String> {
+        Some(r.status.as_ref()?.artifact.as_ref()?.revision.clone())
+    }
+
+    #[test]
+    fn a_pending_write_is_read_through_the_view_until_it_settles() {
+        let p = Published::default();
+        let base = repo("9", "a");
+        p.pending(Arc::new(with_artifact(&base, "main@sha1:new")));
+        let read = |v: Arc<GitRepository>| p.newer("ns", "repo", Some(v)).unwrap();
+        let seen = read(Arc::new(with_artifact(&repo("12", "a"), "main@sha1:old")));
+        assert_eq!(
+            revision(&seen).as_deref(),
+            Some("main@sha1:new"),
+            "the status being written"
+        );
+        assert_eq!(
+            seen.resource_version().as_deref(),
+            Some("12"),
+            "over the newer view"
+        );
+        assert!(
+            revision(&read(repo("9", "b"))).is_none(),
+            "a re-created object"
+        );
+        p.settle(&base, None);
+        let seen = read(Arc::new(with_artifact(&repo("12", "a"), "main@sha1:old")));
+        assert_eq!(
+            revision(&seen).as_deref(),
+            Some("main@sha1:old"),
+            "a failed write is forgotten"
+        );
+        p.pending(Arc::new(with_artifact(&base, "main@sha1:new")));
+        p.settle(
+            &base,
+            Some(with_artifact(&repo("13", "a"), "main@sha1:new")),
+        );
+        let seen = read(Arc::new(with_artifact(&repo("12", "a"), "main@sha1:old")));
+        assert_eq!(
+            revision(&seen).as_deref(),
+            Some("main@sha1:new"),
+            "written, not yet watched"
+        );
+    }
+
     #[test]
     fn the_newer_of_the_view_and_the_published_object_is_read() {
         let p = Published::default();
         assert!(p.newer("ns", "repo", None).is_none());
-        p.publish(repo("20", "a"));
+        p.settle(&repo("1", "a"), Some((*repo("20", "a")).clone()));
         let seen = |v: Option<Arc<GitRepository>>| {
             p.newer("ns", "repo", v).and_then(|r| r.resource_version())
         };

@@ -86,10 +86,20 @@ async fn reconcile_in(
     }
     let new = next_status(&old, &obs, &outcome);
     if new != old {
-        let written = write_status(&ctx, &repo, &id, &new).await?;
-        if moved(&old, &new) {
-            super::published::hand_off(&ctx, written);
+        // A new artifact goes to its Kustomizations while its status is
+        // being written: the commit is in the mirror already.
+        let moving = moved(&old, &new);
+        if moving {
+            let mut pending = (*repo).clone();
+            pending.status = Some(new.clone());
+            super::published::hand_off(&ctx, pending);
         }
+        let written = write_status(&ctx, &repo, &id, &new).await;
+        if moving {
+            let published = &ctx.git_repositories.published;
+            published.settle(&repo, written.as_ref().ok().cloned());
+        }
+        written?;
     }
     report(&ctx, &repo, &old, &outcome).await;
     Ok(match (&planned, &outcome) {
