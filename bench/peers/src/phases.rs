@@ -259,8 +259,10 @@ async fn cold(run: &mut Running, plan: &Plan, objects: &Tracker) -> Figure<Cold>
     let Some(_) = waited? else {
         let why = objects.with(|s| not_ready_summary(&s.states, n));
         return Err(format!(
-            "{why} after {:.0} s; logs in {}",
+            "{why} after {:.0} s (peak RSS by then {:.1} MiB, CPU {:.1} s); logs in {}",
             plan.cold_timeout.as_secs_f64(),
+            run.peak_rss_mib(),
+            run.cpu_seconds() - cpu0,
             run.work.display()
         ));
     };

@@ -6,6 +6,7 @@ use std::sync::Arc;
 
 use driftless_render::{FileTree, RenderOptions, Rendered};
 use driftless_source::MirrorCache;
+use driftless_source::ignore::SOURCEIGNORE_FILE;
 
 use crate::filtered_tree::{FilteredTree, read_ignore};
 use crate::ignore_cache::{IgnoreCache, IgnoreKey};
@@ -28,6 +29,32 @@ impl GitSource {
             cache,
             metrics,
             ignores: Arc::default(),
+        }
+    }
+}
+
+impl GitSource {
+    /// When `key`'s rules are not read yet and the newest commit read for
+    /// its repository and `spec.ignore` differs from it in no
+    /// `.sourceignore` file, keeps that commit's rules for it, so the new
+    /// commit's whole tree is not walked (a push to a large repository).
+    async fn inherit_ignore(&self, key: &IgnoreKey) {
+        if self.ignores.contains(key) {
+            return;
+        }
+        let Some((base, rules)) = self.ignores.latest_other(key) else {
+            return;
+        };
+        let Ok(changed) = self
+            .cache
+            .changed_paths(&key.repo, &base, &key.commit)
+            .await
+        else {
+            return;
+        };
+        let is_ignore_file = |p: &String| p.rsplit('/').next() == Some(SOURCEIGNORE_FILE);
+        if !changed.iter().any(is_ignore_file) {
+            self.ignores.insert(key.clone(), rules);
         }
     }
 }
@@ -73,18 +100,18 @@ impl Source for GitSource {
                 .cache
                 .tree(repo, commit)
                 .map_err(StageError::from_display)?;
+            let key = filter.map(|f| IgnoreKey {
+                repo: repo.to_string(),
+                commit: commit.to_string(),
+                spec_ignore: f.spec_ignore.clone(),
+            });
+            if let Some(key) = &key {
+                self.inherit_ignore(key).await;
+            }
             let (path, options, filter) = (path.to_string(), options.clone(), filter.cloned());
-            let (ignores, repo, commit) =
-                (self.ignores.clone(), repo.to_string(), commit.to_string());
-            let render = move || match filter {
-                None => driftless_render::render(&tree, &path, &options)
-                    .map_err(StageError::from_display),
-                Some(f) => {
-                    let key = IgnoreKey {
-                        repo,
-                        commit,
-                        spec_ignore: f.spec_ignore.clone(),
-                    };
+            let ignores = self.ignores.clone();
+            let render = move || match (filter, key) {
+                (Some(f), Some(key)) => {
                     let ignore = ignores
                         .get_or_read(key, || read_ignore(&tree, f.spec_ignore.as_deref()))
                         .map_err(|e| StageError(format!("source ignore rules: {e}")))?;
@@ -92,6 +119,8 @@ impl Source for GitSource {
                     driftless_render::render(&tree, &path, &options)
                         .map_err(StageError::from_display)
                 }
+                _ => driftless_render::render(&tree, &path, &options)
+                    .map_err(StageError::from_display),
             };
             tokio::task::spawn_blocking(render)
                 .await

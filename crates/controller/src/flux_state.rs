@@ -30,6 +30,9 @@ pub struct FluxMemory<S, R> {
     /// What the last render that was applied read (see
     /// `kustomization::unchanged`).
     pub rendered: Option<RenderedInputs>,
+    /// The source artifact (revision, ignore rules) it was last triggered
+    /// for: a new artifact's hand-off and its watch event trigger it once.
+    pub claimed: Option<(String, Option<String>)>,
 }
 
 /// What one applied render depended on: the commit, everything else that
@@ -55,6 +58,7 @@ impl<S, R> Default for FluxMemory<S, R> {
             written: None,
             raw: None,
             rendered: None,
+            claimed: None,
         }
     }
 }

@@ -2,7 +2,10 @@
 //! `spec.ignore`. Reading them walks the whole commit tree for
 //! `.sourceignore` files; with many Kustomizations on one GitRepository
 //! every reconcile would repeat that walk (N^2 at cold start). A commit's
-//! tree never changes, so a cached entry is exact.
+//! tree never changes, so a cached entry is exact. A new commit that
+//! changed no `.sourceignore` file has the rules of the commit before (see
+//! [`IgnoreCache::latest_other`]): a push to a large repository then does
+//! not walk it again.
 
 use std::collections::VecDeque;
 use std::sync::{Arc, Mutex, OnceLock};
@@ -61,6 +64,33 @@ impl IgnoreCache {
         slot.get_or_init(|| read().map(Arc::new)).clone()
     }
 
+    /// Whether the rules of `key` are read already.
+    pub fn contains(&self, key: &IgnoreKey) -> bool {
+        let entries = self.entries.lock().unwrap_or_else(|e| e.into_inner());
+        entries
+            .iter()
+            .any(|(k, slot)| k == key && slot.get().is_some())
+    }
+
+    /// The newest rules read for `key`'s repository and `spec.ignore` at
+    /// another commit, with that commit.
+    pub fn latest_other(&self, key: &IgnoreKey) -> Option<(String, Arc<SourceIgnore>)> {
+        let entries = self.entries.lock().unwrap_or_else(|e| e.into_inner());
+        entries
+            .iter()
+            .rev()
+            .filter(|(k, _)| {
+                k.repo == key.repo && k.spec_ignore == key.spec_ignore && k.commit != key.commit
+            })
+            .find_map(|(k, slot)| Some((k.commit.clone(), slot.get()?.as_ref().ok()?.clone())))
+    }
+
+    /// Keeps `rules` as the rules of `key` (known to equal what reading
+    /// them would give), unless it has some already.
+    pub fn insert(&self, key: IgnoreKey, rules: Arc<SourceIgnore>) {
+        let _ = self.slot(key).set(Ok(rules));
+    }
+
     /// The slot of `key`, created when missing, marked most recently used.
     fn slot(&self, key: IgnoreKey) -> Slot {
         let mut entries = self.entries.lock().unwrap_or_else(|e| e.into_inner());
@@ -96,6 +126,32 @@ mod tests {
             .spec_ignore(patterns)
             .build()
             .map_err(|e| e.to_string())
+    }
+
+    #[test]
+    fn rules_of_another_commit_are_found_and_can_be_kept_for_a_new_one() {
+        let cache = IgnoreCache::default();
+        let reads = Cell::new(0);
+        assert!(cache.latest_other(&key("c2", None)).is_none());
+        let c1 = cache
+            .get_or_read(key("c1", None), || rules("a.yaml", &reads))
+            .unwrap();
+        let _ = cache.get_or_read(key("c1", Some("x")), || rules("x", &reads));
+        assert!(!cache.contains(&key("c2", None)));
+        let (base, found) = cache.latest_other(&key("c2", None)).expect("c1's rules");
+        assert_eq!(base, "c1");
+        assert!(Arc::ptr_eq(&found, &c1), "same repository and spec.ignore");
+        cache.insert(key("c2", None), found);
+        assert!(cache.contains(&key("c2", None)));
+        let c2 = cache
+            .get_or_read(key("c2", None), || rules("b.yaml", &reads))
+            .unwrap();
+        assert!(Arc::ptr_eq(&c2, &c1), "kept, not read");
+        assert_eq!(reads.get(), 2);
+        assert!(
+            cache.latest_other(&key("c1", Some("y"))).is_none(),
+            "other spec.ignore"
+        );
     }
 
     #[test]

@@ -712,6 +712,23 @@ async fn files_the_source_ignores_are_not_applied() {
     );
     assert!(w.config_map("ignored").await.is_none(), "spec.ignore");
     assert!(w.config_map("skipped").await.is_none(), ".sourceignore");
+
+    // A commit changing no .sourceignore keeps the rules (taken over from
+    // the commit before, not read again) ...
+    w.repo.write("app/cm.yaml", &config_map("kept", "v2"));
+    w.repo.commit("kept v2");
+    let second = await_artifact(&w.h, &w.ns, "ignoring", &w.repo).await;
+    wait_ks(&w.h, &w.ns, "app", "Ready", |ks| ready_at(ks, &second)).await;
+    assert_eq!(w.value_of("kept").await.as_deref(), Some("v2"));
+    assert!(w.config_map("skipped").await.is_none(), "still ignored");
+    // ... and one changing it reads them again.
+    w.repo
+        .write("app/sub/.sourceignore", "# local rules\nalso-kept.yaml\n");
+    w.repo.commit("ignore also-kept instead of skipped");
+    let third = await_artifact(&w.h, &w.ns, "ignoring", &w.repo).await;
+    wait_ks(&w.h, &w.ns, "app", "Ready", |ks| ready_at(ks, &third)).await;
+    assert!(w.config_map("skipped").await.is_some(), "no longer ignored");
+    assert!(w.config_map("also-kept").await.is_none(), "ignored now: pruned");
 }
 
 /// The controller's Kustomization reconciles whose render ended as `render`

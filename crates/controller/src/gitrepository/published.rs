@@ -7,8 +7,9 @@
 //! [`Published::newer`]) until the watch delivers the write.
 //!
 //! One push renders each Kustomization once: the hand-off and the later
-//! watch event both go through [`Published::claim`], and only the first
-//! for a given (revision, ignore) triggers it.
+//! watch event both claim the artifact in the Kustomization's memory
+//! (`FluxMemory::claimed`, see `kustomization::controller`), and only the
+//! first for a given (revision, ignore) triggers it.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -19,11 +20,6 @@ use kube::ResourceExt;
 use crate::context::Context;
 use crate::cycle::AppId;
 
-/// What one artifact is, for deduplication: its revision and the
-/// GitRepository's `spec.ignore` (a changed ignore re-renders at the same
-/// revision).
-type ArtifactKey = (String, Option<String>);
-
 /// A published GitRepository.
 enum Entry {
     /// Its status write is in flight: this is the status being written.
@@ -32,12 +28,10 @@ enum Entry {
     Written(Arc<GitRepository>),
 }
 
-/// Published GitRepositories and the artifact each Kustomization was last
-/// triggered for.
+/// Published GitRepositories.
 #[derive(Default)]
 pub(crate) struct Published {
     repos: Mutex<HashMap<AppId, Entry>>,
-    claimed: Mutex<HashMap<AppId, ArtifactKey>>,
 }
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -96,18 +90,6 @@ impl Published {
             }
             _ => Some(v),
         }
-    }
-
-    /// Whether `ks` is to be triggered for the artifact `key`: true the
-    /// first time only (then remembered).
-    pub(crate) fn claim(&self, ks: &AppId, revision: &str, ignore: Option<&str>) -> bool {
-        let key = (revision.to_string(), ignore.map(str::to_string));
-        let mut claimed = lock(&self.claimed);
-        if claimed.get(ks) == Some(&key) {
-            return false;
-        }
-        claimed.insert(ks.clone(), key);
-        true
     }
 }
 
@@ -230,19 +212,5 @@ mod tests {
             Some("9"),
             "and the published copy is forgotten"
         );
-    }
-
-    #[test]
-    fn a_kustomization_is_claimed_once_per_artifact() {
-        let p = Published::default();
-        let ks = ("ns".to_string(), "app".to_string());
-        assert!(p.claim(&ks, "main@sha1:a", None));
-        assert!(
-            !p.claim(&ks, "main@sha1:a", None),
-            "the watch event after the hand-off"
-        );
-        assert!(p.claim(&ks, "main@sha1:a", Some("*.md")), "ignore changed");
-        assert!(p.claim(&ks, "main@sha1:b", Some("*.md")));
-        assert!(p.claim(&("ns".into(), "other".into()), "main@sha1:b", Some("*.md")));
     }
 }

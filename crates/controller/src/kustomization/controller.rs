@@ -58,6 +58,17 @@ fn at_revision(status: Option<&KustomizationStatus>, revision: &str) -> bool {
     })
 }
 
+/// Whether a Kustomization last triggered for `claimed` is to be
+/// triggered for `artifact` (revision, ignore rules): the first time only.
+fn claim(
+    claimed: &mut Option<(String, Option<String>)>,
+    artifact: (String, Option<String>),
+) -> bool {
+    let first = claimed.as_ref() != Some(&artifact);
+    *claimed = Some(artifact);
+    first
+}
+
 /// The Kustomizations rendering `repo` that its artifact concerns, split
 /// into those whose build may change (or unknown) and those whose files
 /// did not change (they only move their revision on: see
@@ -81,8 +92,8 @@ fn concerned(ctx: &Context, repo: &GitRepository) -> (Vec<AppId>, Vec<AppId>) {
             continue;
         }
         // The hand-off and the watch event of the same artifact: once.
-        let published = &ctx.git_repositories.published;
-        if !published.claim(&ks, revision, repo.spec.ignore.as_deref()) {
+        let artifact = (revision.to_string(), repo.spec.ignore.clone());
+        if !ctx.flux.memory(&ks, |m| claim(&mut m.claimed, artifact)) {
             continue;
         }
         let changed = rendered.as_ref().and_then(|r| {
@@ -193,5 +204,22 @@ mod tests {
             "failed: retried"
         );
         assert!(!at_revision(None, rev), "nothing written yet");
+    }
+
+    #[test]
+    fn a_kustomization_is_claimed_once_per_artifact() {
+        let mut claimed = None;
+        let artifact =
+            |rev: &str, ignore: Option<&str>| (rev.to_string(), ignore.map(str::to_string));
+        assert!(claim(&mut claimed, artifact("main@sha1:a", None)));
+        assert!(
+            !claim(&mut claimed, artifact("main@sha1:a", None)),
+            "the watch event after the hand-off"
+        );
+        assert!(
+            claim(&mut claimed, artifact("main@sha1:a", Some("*.md"))),
+            "ignore changed"
+        );
+        assert!(claim(&mut claimed, artifact("main@sha1:b", Some("*.md"))));
     }
 }
