@@ -308,7 +308,7 @@ pub(crate) fn not_ready_summary(states: &HashMap<String, String>, n: usize) -> S
     let bare = states.values().filter(|s| *s == tracker::NO_STATUS).count();
     if bare > 0 {
         out += &format!(
-            "; {bare} have no status conditions at all: is this API served by this build?"
+            "; {bare} have no status conditions yet (not reconciled so far, or their API is not served by this build)"
         );
     }
     let unseen = n.saturating_sub(states.len());

@@ -728,7 +728,10 @@ async fn files_the_source_ignores_are_not_applied() {
     let third = await_artifact(&w.h, &w.ns, "ignoring", &w.repo).await;
     wait_ks(&w.h, &w.ns, "app", "Ready", |ks| ready_at(ks, &third)).await;
     assert!(w.config_map("skipped").await.is_some(), "no longer ignored");
-    assert!(w.config_map("also-kept").await.is_none(), "ignored now: pruned");
+    assert!(
+        w.config_map("also-kept").await.is_none(),
+        "ignored now: pruned"
+    );
 }
 
 /// The controller's Kustomization reconciles whose render ended as `render`
