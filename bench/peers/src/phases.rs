@@ -396,7 +396,10 @@ async fn pushes(run: &mut Running, plan: &Plan, deployments: &Tracker) -> Figure
         let image = format!("nginx:1.27.{k}");
         millis
             .push(push_once(run, deployments, 0, &image, Duration::from_secs(120)).await? * 1000.0);
-        settle(run, Duration::from_secs(1), Duration::from_secs(30))
+        // Up to 120 s: Flux re-reconciles every Kustomization of the
+        // GitRepository after each push (~30 s at N=100), and a push
+        // arriving during that wave would queue behind it.
+        settle(run, Duration::from_secs(1), Duration::from_secs(120))
             .await
             .map_err(|e| format!("{e:#}"))?;
     }
