@@ -262,45 +262,14 @@ fn spawn(kind: &Kind, kubeconfig: &Path, work: &Path) -> anyhow::Result<Vec<Proc
             std::fs::create_dir_all(&artifacts)
                 .with_context(|| format!("creating {}", artifacts.display()))?;
             let storage = free_addr();
-            let (health, metrics) = (free_addr(), free_addr());
-            let mut source = Command::new(dir.join("source-controller"));
-            source
-                .arg(format!("--storage-path={}", artifacts.display()))
-                .arg(format!("--storage-addr={storage}"))
-                .arg(format!("--storage-adv-addr={storage}"))
-                .arg(format!("--metrics-addr={metrics}"))
-                .arg(format!("--health-addr={health}"))
-                .args([
-                    "--enable-leader-election=false",
-                    "--watch-all-namespaces=true",
-                ])
-                .env("RUNTIME_NAMESPACE", NAMESPACE);
-            let source = Proc::spawn(
-                "source-controller",
-                source,
-                kubeconfig,
-                work,
-                health,
-                metrics,
-            )?;
-            let (health, metrics) = (free_addr(), free_addr());
-            let mut kustomize = Command::new(dir.join("kustomize-controller"));
-            kustomize
-                .arg(format!("--metrics-addr={metrics}"))
-                .arg(format!("--health-addr={health}"))
-                .args([
-                    "--enable-leader-election=false",
-                    "--watch-all-namespaces=true",
-                ])
-                .env("RUNTIME_NAMESPACE", NAMESPACE);
-            let kustomize = Proc::spawn(
-                "kustomize-controller",
-                kustomize,
-                kubeconfig,
-                work,
-                health,
-                metrics,
-            )?;
+            let storage_args = [
+                format!("--storage-path={}", artifacts.display()),
+                format!("--storage-addr={storage}"),
+                format!("--storage-adv-addr={storage}"),
+            ];
+            let source =
+                flux_controller(dir, "source-controller", &storage_args, kubeconfig, work)?;
+            let kustomize = flux_controller(dir, "kustomize-controller", &[], kubeconfig, work)?;
             Ok(vec![source, kustomize])
         }
         Kind::DriftlessKustomizations(bin) | Kind::DriftlessApplications(bin) => {
@@ -329,18 +298,19 @@ fn spawn(kind: &Kind, kubeconfig: &Path, work: &Path) -> anyhow::Result<Vec<Proc
     }
 }
 
-/// Starts Flux's notification-controller from `dir`, its Receiver endpoint
-/// on the address returned.
-fn spawn_receiver(
+/// Starts Flux's controller `name` from `dir` with `args`, its own health
+/// and metrics addresses, all namespaces and no leader election.
+fn flux_controller(
     dir: &Path,
+    name: &str,
+    args: &[String],
     kubeconfig: &Path,
     work: &Path,
-) -> anyhow::Result<(Proc, std::net::SocketAddr)> {
-    let (health, metrics, events, receiver) = (free_addr(), free_addr(), free_addr(), free_addr());
-    let mut command = Command::new(dir.join("notification-controller"));
+) -> anyhow::Result<Proc> {
+    let (health, metrics) = (free_addr(), free_addr());
+    let mut command = Command::new(dir.join(name));
     command
-        .arg(format!("--receiverAddr={receiver}"))
-        .arg(format!("--events-addr={events}"))
+        .args(args)
         .arg(format!("--metrics-addr={metrics}"))
         .arg(format!("--health-addr={health}"))
         .args([
@@ -348,13 +318,21 @@ fn spawn_receiver(
             "--watch-all-namespaces=true",
         ])
         .env("RUNTIME_NAMESPACE", NAMESPACE);
-    let proc = Proc::spawn(
-        "notification-controller",
-        command,
-        kubeconfig,
-        work,
-        health,
-        metrics,
-    )?;
+    Proc::spawn(name, command, kubeconfig, work, health, metrics)
+}
+
+/// Starts Flux's notification-controller from `dir`, its Receiver endpoint
+/// on the address returned.
+fn spawn_receiver(
+    dir: &Path,
+    kubeconfig: &Path,
+    work: &Path,
+) -> anyhow::Result<(Proc, std::net::SocketAddr)> {
+    let (events, receiver) = (free_addr(), free_addr());
+    let args = [
+        format!("--receiverAddr={receiver}"),
+        format!("--events-addr={events}"),
+    ];
+    let proc = flux_controller(dir, "notification-controller", &args, kubeconfig, work)?;
     Ok((proc, receiver))
 }
