@@ -3,7 +3,8 @@
 //! message from the overview, the history's messages, a node's diff
 //! against Git (Secret values redacted), a running sync's progress, and
 //! the controller panel (reconciles running, each controller's queue, Git
-//! fetches, last errors); a
+//! fetches, last errors); an Application with two sources, whose diff
+//! names each source with its own commit; a
 //! Kustomization's commit and diff against its GitRepository's artifact.
 //! Screenshots go to `target/ui-artifacts/`.
 
@@ -76,6 +77,10 @@ async fn click_node(browser: &mut Browser, node: &str) {
         .await;
 }
 
+/// `web` (one source): its commit message, history, running sync, the
+/// controller panel and its nodes' diffs; then `multi` (two Git sources,
+/// each at its own commit): a node's diff names every source with its own
+/// short revision, one line each.
 #[tokio::test(flavor = "multi_thread")]
 async fn commits_diffs_progress_and_errors_in_chromium() {
     let mut w = World::new("ui-git").await;
@@ -102,6 +107,30 @@ spec:
         url = git.git_url("ui/web"),
     ));
     w.set_status("application", "web", &status(&ns, &first, &second));
+    // `multi`: `ui/web`'s `app` at its first commit, and another repository.
+    let other = git.create_repo("ui/other");
+    other.write(
+        "more/cm.yaml",
+        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: more\n",
+    );
+    let third = other.commit("more: a ConfigMap");
+    w.apply(&format!(
+        "apiVersion: argoproj.io/v1alpha1
+kind: Application
+metadata: {{name: multi}}
+spec:
+  project: default
+  sources:
+  - {{repoURL: '{web}', path: app, targetRevision: '{first}'}}
+  - {{repoURL: '{other}', path: more, targetRevision: main}}
+  destination: {{server: 'https://kubernetes.default.svc', namespace: {ns}}}
+",
+        web = git.git_url("ui/web"),
+        other = git.git_url("ui/other"),
+    ));
+    let settings = json!({"group": "", "version": "v1", "kind": "ConfigMap", "namespace": ns,
+                          "name": "settings", "status": "OutOfSync"});
+    w.set_status("application", "multi", &json!({"resources": [settings]}));
     let token = w.account("viewer", VIEW);
     let cache = tempfile::tempdir().expect("temp dir");
     let previewer =
@@ -258,6 +287,37 @@ spec:
     ] {
         assert!(!diff.contains(value), "{value} shown: {diff}");
     }
+
+    // Two sources: the diff's "at" line names each with its own commit.
+    browser
+        .eval(&format!("location.hash = '#/app/{ns}/multi'"))
+        .await;
+    browser
+        .wait_for(
+            "document.body.dataset.ready === 'app' && document.querySelector('#view h1').textContent.includes('/multi')",
+            "multi's tree",
+            LIMIT,
+        )
+        .await;
+    click_node(&mut browser, &format!("ConfigMap/{ns}/settings")).await;
+    let diff = browser
+        .eval("document.querySelector('#diff').textContent")
+        .await;
+    let diff = diff.as_str().unwrap_or_default().to_string();
+    assert!(diff.contains("+  value: v1"), "app at {first}: {diff}");
+    let at = browser
+        .eval("JSON.stringify([document.querySelector('#diff p').innerText.split('\\n').map(l => l.trim()), [...document.querySelectorAll('#diff p code')].map(c => c.title)])")
+        .await;
+    let expected = json!([
+        [
+            "at",
+            format!("spec.sources[0] (path \"app\"): {}", &first[..7]),
+            format!("spec.sources[1] (path \"more\"): {}", &third[..7]),
+        ],
+        [first, third],
+    ]);
+    assert_eq!(at.as_str(), Some(expected.to_string().as_str()));
+    browser.screenshot(&artifact("multi-source-diff.png")).await;
     browser.close().await;
 }
 
