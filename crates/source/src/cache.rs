@@ -125,16 +125,25 @@ pub(crate) fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|e| e.into_inner())
 }
 
-/// libgit2's socket timeouts are process-global; set them once.
-fn set_transport_timeouts(timeout: Duration) {
+/// The largest tree libgit2 keeps parsed in a repository's object cache.
+/// Its default (4 KiB) leaves out a directory of more than ~110 entries,
+/// such as a monorepo's `apps/`, so every path looked up below it inflated
+/// and parsed that tree again: per file read, per render.
+const TREE_CACHE_LIMIT: usize = 1 << 20;
+
+/// libgit2's options are process-global (socket timeouts, the object cache
+/// limits); set them once.
+fn set_global_options(timeout: Duration) {
     static ONCE: std::sync::Once = std::sync::Once::new();
     ONCE.call_once(|| {
         let ms = i32::try_from(timeout.as_millis()).unwrap_or(i32::MAX);
         let connect = ms.min(30_000);
-        // SAFETY: called once, before this process starts any git2 transport.
+        // SAFETY: called once, before this process starts any git2 transport
+        // or opens a repository.
         unsafe {
             let _ = git2::opts::set_server_connect_timeout_in_milliseconds(connect);
             let _ = git2::opts::set_server_timeout_in_milliseconds(ms);
+            let _ = git2::opts::set_cache_object_limit(git2::ObjectType::Tree, TREE_CACHE_LIMIT);
         }
     });
 }
@@ -152,7 +161,7 @@ impl MirrorCache {
             path: dir.display().to_string(),
             message: e.to_string(),
         })?;
-        set_transport_timeouts(options.fetch_timeout);
+        set_global_options(options.fetch_timeout);
         Ok(MirrorCache {
             dir,
             credentials,

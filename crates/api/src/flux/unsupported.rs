@@ -179,6 +179,24 @@ pub fn helm_repository_unsupported(spec: &HelmRepositorySpec) -> Vec<Unsupported
 
 pub use crate::unsupported::unknown_spec_fields;
 
+/// The fields of a HelmRelease's spec (as stored, or as the typed spec
+/// serializes it: [`HelmReleaseSpec::other`] included) that driftless does
+/// not model, by path.
+pub fn helm_release_unknown_fields(raw_spec: &serde_json::Value) -> Vec<String> {
+    crate::unsupported::unknown_spec_fields_with::<HelmReleaseSpec>(raw_spec, |spec| {
+        spec.other.clear()
+    })
+}
+
+/// The fields of a Kustomization's spec (as stored, or as the typed spec
+/// serializes it: [`KustomizationSpec::other`] included) that driftless
+/// does not model, by path.
+pub fn kustomization_unknown_fields(raw_spec: &serde_json::Value) -> Vec<String> {
+    crate::unsupported::unknown_spec_fields_with::<KustomizationSpec>(raw_spec, |spec| {
+        spec.other.clear()
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use serde_json::json;
@@ -258,8 +276,10 @@ mod tests {
         .unwrap();
         assert_eq!(helm_release_unsupported(&fine), []);
         let raw = json!({"interval": "1m", "chart": {"spec": {"chart": "c", "sourceRef": {"kind": "HelmRepository", "name": "r"}}}, "commonMetadata": {"labels": {"a": "b"}}});
+        assert_eq!(helm_release_unknown_fields(&raw), ["spec.commonMetadata"]);
+        let typed: HelmReleaseSpec = serde_json::from_value(raw).unwrap();
         assert_eq!(
-            unknown_spec_fields::<HelmReleaseSpec>(&raw),
+            helm_release_unknown_fields(&serde_json::to_value(&typed).unwrap()),
             ["spec.commonMetadata"]
         );
     }
@@ -271,11 +291,17 @@ mod tests {
             "driftIgnoreRules": [{"paths": ["/spec/replicas"]}], "emptyThing": {}
         });
         assert_eq!(
-            unknown_spec_fields::<KustomizationSpec>(&raw),
+            kustomization_unknown_fields(&raw),
             ["spec.sourceRef.extra", "spec.driftIgnoreRules"]
         );
+        // What the watch delivers: the typed spec, `other` included.
+        let typed: KustomizationSpec = serde_json::from_value(raw.clone()).unwrap();
         assert_eq!(
-            unknown_spec_fields::<KustomizationSpec>(&json!({"interval": 5})),
+            kustomization_unknown_fields(&serde_json::to_value(&typed).unwrap()),
+            ["spec.driftIgnoreRules"]
+        );
+        assert_eq!(
+            kustomization_unknown_fields(&json!({"interval": 5})),
             ["spec"]
         );
     }

@@ -115,7 +115,7 @@ impl<'a> Run<'a> {
     /// Plan → dependencies → values → chart → compare → sync → health.
     async fn phases(&self, attempt: &mut Attempt) -> Result<Stop, Stop> {
         let plan = plan::plan(self.hr).map_err(|e| self.stalled(e))?;
-        let unknown = super::raw::unknown_fields(self.ctx, &self.id, self.hr).await;
+        let unknown = super::raw::unknown_fields(self.ctx, &self.id, self.hr);
         if !unknown.is_empty() {
             return Err(self.stalled(PlanError::Unknown(unknown.join(", "))));
         }

@@ -1,13 +1,13 @@
-//! The spec as stored, read once per generation: the typed `v1` spec drops
-//! what it does not model, so this is where fields driftless does not know
-//! (a newer Flux's, a typo) are found and reported instead of silently
-//! ignored, and where a Kustomization written as `v1beta2` keeps its
-//! deprecated `patchesStrategicMerge`/`patchesJson6902` for the build.
+//! The spec as stored, examined once per generation: the typed `v1` spec
+//! keeps the top-level fields it does not model in `other`, so this is
+//! where fields driftless does not know (a newer Flux's, a typo) are found
+//! and reported instead of silently ignored, and where a Kustomization
+//! written as `v1beta2` keeps its deprecated
+//! `patchesStrategicMerge`/`patchesJson6902` for the build.
 
-use driftless_api::flux::kustomize::v1::{Kustomization, KustomizationSpec};
-use driftless_api::flux::unsupported::unknown_spec_fields;
+use driftless_api::flux::kustomize::v1::Kustomization;
+use driftless_api::flux::unsupported::kustomization_unknown_fields;
 use driftless_render::RenderOptions;
-use kube::api::{Api, ApiResource, DynamicObject};
 use serde_json::Value;
 
 use crate::context::Context;
@@ -28,7 +28,7 @@ pub struct Raw {
 /// Examines a stored spec (pure).
 pub fn examine(spec: &Value) -> Result<Raw, String> {
     let render = crate::flux_build::render_options_json(spec).map_err(|e| format!("spec: {e}"))?;
-    let unknown = unknown_spec_fields::<KustomizationSpec>(spec)
+    let unknown = kustomization_unknown_fields(spec)
         .into_iter()
         .filter(|path| {
             !DEPRECATED.iter().any(|d| {
@@ -41,9 +41,10 @@ pub fn examine(spec: &Value) -> Result<Raw, String> {
     Ok(Raw { render, unknown })
 }
 
-/// The stored spec of `ks` examined, from memory when its generation was
-/// read before.
-pub async fn read(ctx: &Context, id: &AppId, ks: &Kustomization) -> Result<Raw, String> {
+/// The spec of `ks` as stored, unknown top-level fields included (the
+/// typed spec keeps them in `other`), examined; from memory when its
+/// generation was examined before.
+pub fn read(ctx: &Context, id: &AppId, ks: &Kustomization) -> Result<Raw, String> {
     let generation = ks.metadata.generation;
     let known = ctx
         .flux
@@ -51,13 +52,8 @@ pub async fn read(ctx: &Context, id: &AppId, ks: &Kustomization) -> Result<Raw, 
     if let Some((_, raw)) = known {
         return Ok(raw);
     }
-    let resource = ApiResource::erase::<Kustomization>(&());
-    let api: Api<DynamicObject> = Api::namespaced_with(ctx.client.clone(), &id.0, &resource);
-    let stored = api
-        .get(&id.1)
-        .await
-        .map_err(|e| format!("reading kustomization {}/{}: {e}", id.0, id.1))?;
-    let raw = examine(stored.data.get("spec").unwrap_or(&Value::Null))?;
+    let spec = serde_json::to_value(&ks.spec).map_err(|e| format!("spec: {e}"))?;
+    let raw = examine(&spec)?;
     ctx.flux
         .memory(id, |m| m.raw = Some((generation, raw.clone())));
     Ok(raw)

@@ -106,14 +106,14 @@ impl<'a> Run<'a> {
             Ok(plan) => plan,
             Err(e) => return self.stalled(e),
         };
-        match raw::read(self.ctx, &self.id, self.ks).await {
+        match raw::read(self.ctx, &self.id, self.ks) {
             Ok(raw) if !raw.unknown.is_empty() => {
                 let fields = raw.unknown.join(", ");
                 return self.stalled(PlanError::Unknown(fields));
             }
             Ok(raw) => plan.render = raw.render,
             Err(error) => {
-                tracing::warn!(%error, "cannot read the stored spec; building the typed one")
+                tracing::warn!(%error, "cannot examine the stored spec; building the typed one")
             }
         }
         let mut revision = None;

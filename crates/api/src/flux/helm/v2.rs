@@ -122,6 +122,13 @@ pub struct HelmReleaseSpec {
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     #[schemars(schema_with = "any_json_list")]
     pub post_renderers: Vec<serde_json::Value>,
+    /// Top-level fields this type does not model, kept as stored (the CRD
+    /// preserves unknown fields at this level only): a newer Flux's field or
+    /// a typo, which the controller reports. Carried by the watch, so the
+    /// controller needs no read of the stored object to find them.
+    #[serde(flatten)]
+    #[schemars(skip)]
+    pub other: std::collections::BTreeMap<String, serde_json::Value>,
 }
 
 fn any_json_list(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {

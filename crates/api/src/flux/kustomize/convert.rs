@@ -63,6 +63,7 @@ impl From<v1beta2::KustomizationSpec> for v1::KustomizationSpec {
             ignore_missing_components: false,
             health_check_exprs: Vec::new(),
             deletion_policy: None,
+            other: Default::default(),
         }
     }
 }

@@ -1,8 +1,11 @@
 //! `kustomize.toolkit.fluxcd.io/v1` `Kustomization`, the stored version.
 
+use std::collections::BTreeMap;
+
 use kube::CustomResource;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
+use serde_json::Value;
 
 use super::{
     CommonMetadata, CrossNamespaceSourceReference, CustomHealthCheck, Decryption,
@@ -119,4 +122,12 @@ pub struct KustomizationSpec {
     /// `MirrorPrune` (default: as `prune`), `Delete`, `WaitForTermination` or `Orphan`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub deletion_policy: Option<String>,
+    /// Top-level fields this type does not model, kept as stored (the CRD
+    /// preserves unknown fields at this level only): a newer Flux's field or
+    /// a typo, which the controller reports, or v1beta2's deprecated patch
+    /// fields, which it builds. Carried by the watch, so the controller
+    /// needs no read of the stored object to find them.
+    #[serde(flatten)]
+    #[schemars(skip)]
+    pub other: BTreeMap<String, Value>,
 }
