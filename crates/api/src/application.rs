@@ -36,7 +36,7 @@ pub const DEFAULT_PROJECT: &str = "default";
 /// What a running sync waits for is `status.operationState.message`
 /// (OPERATION), kept apart so a long wave does not hide an error. Both are
 /// Argo CD's own fields: no field is added that Argo CD's tools would not know.
-#[derive(CustomResource, Clone, Debug, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[derive(CustomResource, Clone, Debug, Default, PartialEq, Serialize, JsonSchema)]
 // Several printer columns share `type_ = "string"`, which clippy mistakes for a repeated attribute.
 #[allow(clippy::duplicated_attributes)]
 #[kube(
@@ -97,6 +97,48 @@ pub struct ApplicationBody {
     /// records the outcome in `status.operationState`, then clears this field.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub operation: Option<Operation>,
+    /// The paths (`spec.source.plugin`) of `spec` and `operation` fields the
+    /// types above do not model, found as the object was read (the CRD keeps
+    /// unknown fields): what the controller reports in an
+    /// UnsupportedFieldWarning condition, with no second read of the stored
+    /// object. Not part of the schema; never written.
+    #[serde(skip)]
+    #[schemars(skip)]
+    pub unknown_fields: Vec<String>,
+}
+
+impl<'de> Deserialize<'de> for ApplicationBody {
+    /// Reads `spec` and `operation` as stored, types them, and keeps the
+    /// paths of what the types dropped in [`ApplicationBody::unknown_fields`].
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        use serde::de::Error;
+        use serde_json::{Value, json};
+
+        /// The body as stored, before it is typed.
+        #[derive(Deserialize)]
+        struct Stored {
+            spec: Value,
+            #[serde(default)]
+            operation: Option<Value>,
+        }
+        let stored = Stored::deserialize(deserializer)?;
+        let spec: ApplicationSpec =
+            serde_json::from_value(stored.spec.clone()).map_err(D::Error::custom)?;
+        let operation: Option<Operation> = match &stored.operation {
+            Some(op) => Some(serde_json::from_value(op.clone()).map_err(D::Error::custom)?),
+            None => None,
+        };
+        let typed = json!({
+            "spec": serde_json::to_value(&spec).map_err(D::Error::custom)?,
+            "operation": serde_json::to_value(&operation).map_err(D::Error::custom)?,
+        });
+        let raw = json!({"spec": stored.spec, "operation": stored.operation});
+        Ok(ApplicationBody {
+            spec,
+            operation,
+            unknown_fields: crate::unsupported::unknown_fields(&raw, &typed),
+        })
+    }
 }
 
 /// What to deploy, where to, and how to keep it in sync.
@@ -943,6 +985,39 @@ pub struct ResourceResult {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn fields_the_types_drop_are_named_as_the_object_is_read() {
+        let app: Application = serde_json::from_value(serde_json::json!({
+            "apiVersion": "argoproj.io/v1alpha1", "kind": "Application",
+            "metadata": {"name": "a", "namespace": "argocd"},
+            "spec": {"project": "default", "destination": {"namespace": "x"},
+                     "source": {"repoURL": "https://example.com/r.git", "path": "p", "newField": "x"},
+                     "syncPolicy": {"automated": {}, "managedNamespaceMetadata": {"labels": {"a": "b"}}}},
+            "operation": {"sync": {"revision": "main", "futureOption": true}}
+        }))
+        .unwrap();
+        assert_eq!(
+            app.spec.unknown_fields,
+            [
+                "spec.source.newField",
+                "spec.syncPolicy.managedNamespaceMetadata",
+                "operation.sync.futureOption"
+            ]
+        );
+        assert_eq!(
+            app.spec.spec.source.as_ref().unwrap().path.as_deref(),
+            Some("p")
+        );
+        let written = serde_json::to_value(&app.spec).unwrap();
+        assert!(written.get("unknownFields").is_none(), "{written}");
+        let known: ApplicationBody = serde_json::from_value(written).unwrap();
+        assert!(
+            known.unknown_fields.is_empty(),
+            "{:?}",
+            known.unknown_fields
+        );
+    }
 
     #[test]
     fn revision_defaults_to_head() {

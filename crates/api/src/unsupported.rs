@@ -45,12 +45,24 @@ pub fn unknown_spec_fields_with<T: DeserializeOwned + Serialize>(
     out
 }
 
-/// Collects the paths present in `raw` and absent from `known`.
+/// The dotted paths (`spec.source.helm`) present in `raw` (an object as
+/// stored) but not in `known` (its typed form serialized again), ignoring
+/// empty values, which the typed form leaves out.
+pub fn unknown_fields(raw: &Value, known: &Value) -> Vec<String> {
+    let mut out = Vec::new();
+    missing_paths(raw, known, "", &mut out);
+    out
+}
+
+/// Collects the paths below `path` present in `raw` and absent from `known`.
 fn missing_paths(raw: &Value, known: &Value, path: &str, out: &mut Vec<String>) {
     match (raw, known) {
         (Value::Object(raw), Value::Object(known)) => {
             for (key, value) in raw {
-                let child = format!("{path}.{key}");
+                let child = match path {
+                    "" => key.clone(),
+                    _ => format!("{path}.{key}"),
+                };
                 match known.get(key) {
                     Some(known_value) => missing_paths(value, known_value, &child, out),
                     // Empty values and nulls carry no meaning, so dropping them loses nothing.
@@ -68,11 +80,12 @@ fn missing_paths(raw: &Value, known: &Value, path: &str, out: &mut Vec<String>) 
     }
 }
 
+/// Whether `value` says nothing: null, false, empty, or made only of such.
 fn is_empty(value: &Value) -> bool {
     match value {
         Value::Null => true,
-        Value::Object(map) => map.is_empty(),
-        Value::Array(items) => items.is_empty(),
+        Value::Object(map) => map.values().all(is_empty),
+        Value::Array(items) => items.iter().all(is_empty),
         Value::String(s) => s.is_empty(),
         Value::Bool(b) => !b,
         Value::Number(_) => false,
@@ -120,6 +133,29 @@ mod tests {
                 "spec.sources[0].plugin.env"
             ]
         );
+    }
+
+    #[test]
+    fn unknown_fields_of_an_object_are_named_from_its_top() {
+        let raw = json!({"spec": {
+            "source": {"repoURL": "x", "helm": {"valueFiles": ["v.yaml"]}, "plugin": {}},
+            "syncPolicy": {"syncOptions": [], "managedNamespaceMetadata": {"labels": {"a": "b"}}},
+            "sources": [{"repoURL": "y", "chart": "nginx"}]
+        }});
+        let typed = json!({"spec": {
+            "source": {"repoURL": "x"},
+            "syncPolicy": {},
+            "sources": [{"repoURL": "y"}]
+        }});
+        assert_eq!(
+            unknown_fields(&raw, &typed),
+            [
+                "spec.source.helm",
+                "spec.syncPolicy.managedNamespaceMetadata",
+                "spec.sources[0].chart"
+            ]
+        );
+        assert!(unknown_fields(&typed, &typed).is_empty());
     }
 
     #[test]

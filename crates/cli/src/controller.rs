@@ -206,6 +206,7 @@ pub(crate) fn run(args: &Args) -> anyhow::Result<()> {
             .unwrap_or_else(|_| format!("driftless-{}", std::process::id()));
         config.leader_election = Some(LeaderElection::new(&args.lease_name, &namespace, &identity));
     }
+    crate::malloc::limit_arenas();
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()

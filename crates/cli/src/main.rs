@@ -16,6 +16,7 @@ mod get;
 mod history;
 mod kinds;
 mod logging;
+mod malloc;
 mod ops;
 mod output;
 mod progress;

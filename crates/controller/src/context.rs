@@ -57,8 +57,6 @@ pub struct AppMemory {
     pub written: Option<(u64, driftless_api::ApplicationStatus)>,
     /// API failures in a row (for the error policy's backoff).
     pub api_failures: u32,
-    /// Fields of the spec driftless does not support, for a generation.
-    pub unknown_fields: Option<(Option<i64>, Vec<String>)>,
     /// Deletion (finalizer) passes in a row that made no progress.
     pub deletion_stalled: u32,
     /// Objects left to delete or wait for after the last deletion pass.

@@ -50,7 +50,6 @@ pub mod retry;
 pub mod runtime;
 pub mod selfheal;
 pub mod status;
-pub mod unknown;
 mod watched;
 pub mod webhook;
 

@@ -348,7 +348,7 @@ impl<'a> Reconciler<'a> {
     ) -> Result<(), Failure> {
         self.recover_interrupted().await.map_err(Failure::from)?;
         // Dereference and validate.
-        self.report_unknown_fields().await;
+        self.report_unknown_fields();
         let (project_name, project) = self.project().await?;
         let rendering = self.validate(&project_name, &project)?;
         let sync_op = operation.and_then(|o| o.sync.as_ref());

@@ -1,8 +1,7 @@
 //! Dereference and validate: the AppProject, the spec's own rules, and
 //! fields driftless does not support.
 
-use driftless_api::{AppProject, AppProjectSpec, Application, ApplicationSource, condition};
-use kube::Resource;
+use driftless_api::{AppProject, AppProjectSpec, ApplicationSource, condition};
 use kube::api::Api;
 
 use crate::error::{Error, Result};
@@ -11,42 +10,10 @@ use crate::project;
 use super::{Failure, Reconciler};
 
 impl<'a> Reconciler<'a> {
-    /// Reports spec fields driftless does not support, checked once per
-    /// generation (one extra read of the stored object).
-    pub(super) async fn report_unknown_fields(&mut self) {
-        let generation = self.app.meta().generation;
-        let known = self.ctx.memory(&self.id, |m| {
-            m.unknown_fields
-                .as_ref()
-                .filter(|(g, _)| *g == generation)
-                .map(|(_, f)| f.clone())
-        });
-        let fields = match known {
-            Some(f) => f,
-            None => {
-                let api: Api<kube::api::DynamicObject> = Api::namespaced_with(
-                    self.ctx.client.clone(),
-                    &self.id.0,
-                    &kube::api::ApiResource::erase::<Application>(&()),
-                );
-                let Ok(raw) = api.get(&self.id.1).await else {
-                    return;
-                };
-                let raw = serde_json::json!({
-                    "spec": raw.data.get("spec").cloned().unwrap_or_default(),
-                    "operation": raw.data.get("operation").cloned().unwrap_or_default(),
-                });
-                let typed = serde_json::json!({
-                    "spec": serde_json::to_value(&self.app.spec.spec).unwrap_or_default(),
-                    "operation": serde_json::to_value(&self.app.spec.operation).unwrap_or_default(),
-                });
-                let fields = crate::unknown::unknown_fields(&raw, &typed);
-                self.ctx.memory(&self.id, |m| {
-                    m.unknown_fields = Some((generation, fields.clone()))
-                });
-                fields
-            }
-        };
+    /// Reports spec fields driftless does not support (found as the
+    /// Application was read: [`driftless_api::ApplicationBody::unknown_fields`]).
+    pub(super) fn report_unknown_fields(&mut self) {
+        let fields = &self.app.spec.unknown_fields;
         if !fields.is_empty() {
             self.conditions.push((
                 condition::UNSUPPORTED_FIELD_WARNING.to_string(),
