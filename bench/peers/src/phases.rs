@@ -488,7 +488,13 @@ async fn idle(run: &mut Running, plan: &Plan) -> Figure<Idle> {
     let before = metrics::snapshot(&run.cp);
     tokio::time::sleep(plan.idle).await;
     run.check_alive().map_err(|e| format!("{e:#}"))?;
-    let writes = metrics::writes_to(&before, &metrics::snapshot(&run.cp), &WATCHED_RESOURCES);
+    let after = metrics::snapshot(&run.cp);
+    let writes = metrics::writes_to(&before, &after, &WATCHED_RESOURCES);
+    eprintln!(
+        "peers: {}: idle requests {}",
+        run.kind.label(),
+        metrics::describe(&before, &after, 16)
+    );
     let per_min = 60.0 / plan.idle.as_secs_f64();
     Ok(Idle {
         cpu_per_min: (run.cpu_seconds() - cpu0) * per_min,
