@@ -118,6 +118,27 @@ impl Catalog {
         Ok(self.cached(group, version, kind).await)
     }
 
+    /// Runs discovery until every (group, version, kind) of `kinds` is
+    /// served, or `timeout` passed: a CRD is Established before the API
+    /// server's discovery lists its kinds, and under load the gap is long
+    /// enough for the next apply to find its kind unserved.
+    pub async fn await_kinds(&self, kinds: &[(String, String, String)], timeout: Duration) {
+        let deadline = Instant::now() + timeout;
+        loop {
+            let mut missing = false;
+            for (group, version, kind) in kinds {
+                missing |= self.cached(group, version, kind).await.is_none();
+            }
+            if !missing || Instant::now() >= deadline {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(200)).await;
+            if let Err(error) = self.refresh().await {
+                tracing::debug!(%error, "API discovery failed while waiting for new kinds");
+            }
+        }
+    }
+
     /// Makes the next [`Catalog::resolve`] of an unknown kind run discovery
     /// again, however recent the cache is (after CRDs were applied).
     pub async fn invalidate(&self) {

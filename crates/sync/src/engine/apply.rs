@@ -34,6 +34,8 @@ use crate::{ignore, kubeapi, verdicts};
 pub(crate) const TERMINATED: &str = "Operation terminated";
 /// How long CRDs may take to become Established.
 const CRD_TIMEOUT: Duration = Duration::from_secs(60);
+/// How long the kinds of Established CRDs may take to appear in discovery.
+const SERVED_TIMEOUT: Duration = Duration::from_secs(30);
 /// How long a replaced object may take to disappear.
 const REPLACE_TIMEOUT: Duration = Duration::from_secs(120);
 
@@ -307,6 +309,13 @@ impl SyncEngine {
                     failure.get_or_insert(wait_message("CustomResourceDefinitions", e));
                 }
                 self.catalog.invalidate().await;
+                let kinds: Vec<_> = tier
+                    .iter()
+                    .filter(|r| crds.iter().any(|(key, _)| *key == r.key))
+                    .filter_map(|r| r.desired.as_ref())
+                    .flat_map(served_kinds)
+                    .collect();
+                self.catalog.await_kinds(&kinds, SERVED_TIMEOUT).await;
             }
         }
         wait_for
@@ -558,5 +567,50 @@ fn summary(result: &SyncResult, failure: Option<&str>) -> String {
     match failure {
         Some(f) => format!("sync failed: {f} ({counts})"),
         None => format!("sync succeeded: {counts}"),
+    }
+}
+
+/// The (group, version, kind) a CustomResourceDefinition serves, one per
+/// served version.
+fn served_kinds(crd: &driftless_render::Object) -> Vec<(String, String, String)> {
+    let spec = crd.0.get("spec");
+    let text = |v: Option<&Value>| v.and_then(Value::as_str).unwrap_or_default().to_string();
+    let group = text(spec.and_then(|s| s.get("group")));
+    let kind = text(spec.and_then(|s| s.pointer("/names/kind")));
+    let versions = spec
+        .and_then(|s| s.get("versions"))
+        .and_then(Value::as_array)
+        .map(Vec::as_slice)
+        .unwrap_or_default();
+    versions
+        .iter()
+        .filter(|v| v.get("served").and_then(Value::as_bool).unwrap_or(true))
+        .map(|v| (group.clone(), text(v.get("name")), kind.clone()))
+        .collect()
+}
+
+#[cfg(test)]
+mod served_tests {
+    use super::*;
+
+    #[test]
+    fn a_crd_serves_its_kind_in_each_served_version() {
+        let crd = driftless_render::Object(
+            json!({"apiVersion": "apiextensions.k8s.io/v1", "kind": "CustomResourceDefinition",
+                   "spec": {"group": "example.com", "names": {"kind": "Widget", "plural": "widgets"},
+                            "versions": [{"name": "v1", "served": true}, {"name": "v1beta1", "served": false},
+                                         {"name": "v2"}]}})
+            .as_object()
+            .unwrap()
+            .clone(),
+        );
+        let kind = |v: &str| {
+            (
+                "example.com".to_string(),
+                v.to_string(),
+                "Widget".to_string(),
+            )
+        };
+        assert_eq!(served_kinds(&crd), [kind("v1"), kind("v2")]);
     }
 }
