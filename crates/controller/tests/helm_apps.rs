@@ -564,8 +564,21 @@ spec:
     values.write("envs/prod.yaml", "greeting: prod-2\n");
     let second = values.commit("values 2");
     wait_config(&h, &dest, "multi-config", "greeting", "prod-2").await;
-    let app = h.wait_synced_healthy("multi", Some("1.1.0")).await;
-    assert_eq!(app.status.unwrap().sync.unwrap().revisions[1], second);
+    // The status naming the new commit is written just after the apply.
+    h.wait_app(
+        "multi",
+        "Synced and Healthy at the new values commit",
+        |app| {
+            common::synced_healthy(app)
+                && revision_of(app) == Some("1.1.0")
+                && app
+                    .status
+                    .as_ref()
+                    .and_then(|s| s.sync.as_ref())
+                    .is_some_and(|s| s.revisions.get(1) == Some(&second))
+        },
+    )
+    .await;
 
     // A new chart version in the range is picked up by polling.
     repo.publish(&[web("1.2.0")]);
