@@ -571,11 +571,7 @@ spec:
         |app| {
             common::synced_healthy(app)
                 && revision_of(app) == Some("1.1.0")
-                && app
-                    .status
-                    .as_ref()
-                    .and_then(|s| s.sync.as_ref())
-                    .is_some_and(|s| s.revisions.get(1) == Some(&second))
+                && common::source_revision_of(app, 1) == Some(second.as_str())
         },
     )
     .await;

@@ -154,11 +154,7 @@ async fn a_chart_and_a_git_directory_render_into_one_application() {
     let app = h
         .wait_app("multi", "Synced at the second commit", |app| {
             common::synced_healthy(app)
-                && app
-                    .status
-                    .as_ref()
-                    .and_then(|s| s.sync.as_ref())
-                    .is_some_and(|s| s.revisions.get(1) == Some(&second))
+                && common::source_revision_of(app, 1) == Some(second.as_str())
         })
         .await;
     assert!(

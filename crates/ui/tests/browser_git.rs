@@ -62,7 +62,8 @@ fn status(ns: &str, first: &str, second: &str) -> Value {
     })
 }
 
-async fn click_node(browser: &mut Browser, node: &str) {
+/// Clicks `node` in the tree and returns its diff box's text once shown.
+async fn click_node(browser: &mut Browser, node: &str) -> String {
     browser
         .eval(&format!(
             "document.querySelector('g[data-node=\"{node}\"]').dispatchEvent(new MouseEvent('click', {{bubbles: true}}))"
@@ -75,6 +76,10 @@ async fn click_node(browser: &mut Browser, node: &str) {
             LIMIT,
         )
         .await;
+    let diff = browser
+        .eval("document.querySelector('#diff').textContent")
+        .await;
+    diff.as_str().unwrap_or_default().to_string()
 }
 
 /// `web` (one source): its commit message, history, running sync, the
@@ -250,11 +255,7 @@ spec:
     assert_eq!(running, json!("true"));
 
     // A node's diff against Git at the target revision's commit.
-    click_node(&mut browser, &format!("ConfigMap/{ns}/settings")).await;
-    let diff = browser
-        .eval("document.querySelector('#diff').textContent")
-        .await;
-    let diff = diff.as_str().unwrap_or_default().to_string();
+    let diff = click_node(&mut browser, &format!("ConfigMap/{ns}/settings")).await;
     assert!(diff.contains("-  value: drifted"), "{diff}");
     assert!(diff.contains("+  value: v2"), "{diff}");
     assert!(
@@ -270,11 +271,7 @@ spec:
     // A Secret's diff shows that it differs, never a value.
     // (Clicking another node replaces the detail at once, so the wait in
     // click_node cannot see the previous node's diff.)
-    click_node(&mut browser, &format!("Secret/{ns}/creds")).await;
-    let diff = browser
-        .eval("document.querySelector('#diff').textContent")
-        .await;
-    let diff = diff.as_str().unwrap_or_default().to_string();
+    let diff = click_node(&mut browser, &format!("Secret/{ns}/creds")).await;
     assert!(
         diff.contains("kind: Secret") && diff.contains("password"),
         "{diff}"
@@ -299,11 +296,7 @@ spec:
             LIMIT,
         )
         .await;
-    click_node(&mut browser, &format!("ConfigMap/{ns}/settings")).await;
-    let diff = browser
-        .eval("document.querySelector('#diff').textContent")
-        .await;
-    let diff = diff.as_str().unwrap_or_default().to_string();
+    let diff = click_node(&mut browser, &format!("ConfigMap/{ns}/settings")).await;
     assert!(diff.contains("+  value: v1"), "app at {first}: {diff}");
     let at = browser
         .eval("JSON.stringify([document.querySelector('#diff p').innerText.split('\\n').map(l => l.trim()), [...document.querySelectorAll('#diff p code')].map(c => c.title)])")
@@ -419,11 +412,7 @@ spec:
             LIMIT,
         )
         .await;
-    click_node(&mut browser, &format!("ConfigMap/{ns}/settings")).await;
-    let diff = browser
-        .eval("document.querySelector('#diff').textContent")
-        .await;
-    let diff = diff.as_str().unwrap_or_default().to_string();
+    let diff = click_node(&mut browser, &format!("ConfigMap/{ns}/settings")).await;
     assert!(diff.contains("-  value: drifted"), "{diff}");
     assert!(
         diff.contains("+  value: hello"),

@@ -248,6 +248,15 @@ pub fn revision_of(app: &Application) -> Option<&str> {
         .and_then(|s| s.revision.as_deref())
 }
 
+/// The revision of source `index` in `status.sync.revisions` (several sources).
+pub fn source_revision_of(app: &Application, index: usize) -> Option<&str> {
+    app.status
+        .as_ref()
+        .and_then(|s| s.sync.as_ref())
+        .and_then(|s| s.revisions.get(index))
+        .map(String::as_str)
+}
+
 /// Polls `f` until it returns `Some`, up to [`TIMEOUT`]; panics naming `what`.
 pub async fn eventually<T, F, Fut>(what: &str, mut f: F) -> T
 where
