@@ -122,10 +122,10 @@ impl<'de> Deserialize<'de> for ApplicationBody {
             operation: Option<Value>,
         }
         let stored = Stored::deserialize(deserializer)?;
-        let spec: ApplicationSpec =
-            serde_json::from_value(stored.spec.clone()).map_err(D::Error::custom)?;
-        let operation: Option<Operation> = match &stored.operation {
-            Some(op) => Some(serde_json::from_value(op.clone()).map_err(D::Error::custom)?),
+        // Typed straight from the values (`&Value` is a deserializer): no copies.
+        let spec = ApplicationSpec::deserialize(&stored.spec).map_err(D::Error::custom)?;
+        let operation = match &stored.operation {
+            Some(op) => Some(Operation::deserialize(op).map_err(D::Error::custom)?),
             None => None,
         };
         let typed = json!({

@@ -35,7 +35,7 @@ pub fn unknown_spec_fields_with<T: DeserializeOwned + Serialize>(
     raw_spec: &Value,
     forget: impl FnOnce(&mut T),
 ) -> Vec<String> {
-    let Ok(mut spec) = serde_json::from_value::<T>(raw_spec.clone()) else {
+    let Ok(mut spec) = T::deserialize(raw_spec) else {
         return vec!["spec".to_string()];
     };
     forget(&mut spec);
