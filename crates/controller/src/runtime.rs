@@ -9,7 +9,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use driftless_api::Application;
-use driftless_source::credentials::KubeSecretCredentials;
+use driftless_source::credentials::{DEFAULT_TTL, KubeSecretCredentials, Remembered};
 use driftless_source::{MirrorCache, Options};
 use driftless_sync::SyncEngine;
 use futures::{FutureExt, StreamExt};
@@ -148,7 +148,11 @@ pub async fn start(
 ) -> Result<Running> {
     let shutdown = shutdown.boxed().shared();
     let metrics = Arc::new(Metrics::new());
-    let credentials = KubeSecretCredentials::new(client.clone(), &config.credentials_namespace);
+    // Read once per repository and 10 s, and again after a failed fetch.
+    let credentials = Remembered::new(
+        KubeSecretCredentials::new(client.clone(), &config.credentials_namespace),
+        DEFAULT_TTL,
+    );
     let cache = MirrorCache::new(
         &config.repo_cache_dir,
         Arc::new(credentials),

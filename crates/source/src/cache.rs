@@ -102,6 +102,8 @@ pub(crate) struct Slot {
     /// Set once the mirror was validated: readers may then skip the lock.
     pub(crate) ready: AtomicBool,
     pub(crate) stats: Mutex<FetchStats>,
+    /// The last few [`MirrorCache::changed_paths`] answers.
+    diffs: crate::diff::RecentDiffs,
 }
 
 /// The shared cache of bare mirrors. Cheap to share behind an `Arc`.
@@ -205,6 +207,7 @@ impl MirrorCache {
             started: AtomicU64::new(0),
             ready: AtomicBool::new(false),
             stats: Mutex::new(FetchStats::default()),
+            diffs: Default::default(),
         });
         slots.insert(key, slot.clone());
         Ok(slot)
@@ -294,7 +297,7 @@ impl MirrorCache {
         // for a transport that ignores it. The blocking task keeps the lock
         // until git2 returns, so no second fetch can overlap it.
         let backstop = self.options.fetch_timeout + Duration::from_secs(10);
-        match tokio::time::timeout(backstop, handle).await {
+        let result = match tokio::time::timeout(backstop, handle).await {
             Ok(Ok(result)) => result,
             Ok(Err(join)) => Err(SourceError::Fetch {
                 url: slot.url.to_string(),
@@ -304,7 +307,12 @@ impl MirrorCache {
                 url: slot.url.to_string(),
                 seconds: self.options.fetch_timeout.as_secs(),
             }),
+        };
+        if may_fetch && result.is_err() {
+            // Whatever credentials were remembered for it are read again.
+            self.credentials.fetch_failed(url);
         }
+        result
     }
 
     /// The file tree of commit `sha` (a full SHA from [`MirrorCache::resolve`])
@@ -326,17 +334,31 @@ impl MirrorCache {
 
     /// The paths (files, `/`-separated) that differ between commits `from`
     /// and `to`; a rename lists both names. Sorted, without duplicates.
-    pub async fn changed_paths(&self, url: &str, from: &str, to: &str) -> Result<Vec<String>> {
+    /// Remembered per pair of full SHAs (the last few), so every consumer
+    /// of one push shares one diff.
+    pub async fn changed_paths(&self, url: &str, from: &str, to: &str) -> Result<Arc<[String]>> {
         let slot = self.slot(url)?;
+        if let Some(paths) = slot.diffs.get(from, to) {
+            return Ok(paths);
+        }
         let (from, to) = (from.to_string(), to.to_string());
         tokio::task::spawn_blocking(move || {
-            crate::diff::changed_paths(&slot.path, &slot.url, &from, &to)
+            let paths: Arc<[String]> =
+                crate::diff::changed_paths(&slot.path, &slot.url, &from, &to)?.into();
+            slot.diffs.insert(&from, &to, paths.clone());
+            Ok(paths)
         })
         .await
         .map_err(|e| SourceError::Fetch {
             url: String::new(),
             message: format!("diff task failed: {e}"),
         })?
+    }
+
+    /// [`MirrorCache::changed_paths`]'s answer for two full SHAs when it is
+    /// still remembered (the last few per repository); never diffs.
+    pub fn remembered_changes(&self, url: &str, from: &str, to: &str) -> Option<Arc<[String]>> {
+        self.slot(url).ok()?.diffs.get(from, to)
     }
 }
 

@@ -11,10 +11,12 @@ use std::collections::BTreeMap;
 
 pub mod flux;
 mod kube_secrets;
+mod remembered;
 
 use futures::future::BoxFuture;
 
 pub use kube_secrets::{KubeSecretCredentials, list_repo_secrets};
+pub use remembered::{DEFAULT_TTL, Recent, Remembered};
 
 use crate::error::Result;
 use crate::url::{RepoUrl, normalize_url};
@@ -174,6 +176,10 @@ fn prefix_form(parsed: &RepoUrl, raw: &str) -> String {
 pub trait CredentialSource: Send + Sync {
     /// The credentials to use for `url`, or `None` to fetch anonymously.
     fn credentials<'a>(&'a self, url: &'a str) -> BoxFuture<'a, Result<Option<RepoCredentials>>>;
+
+    /// A fetch of `url` with what [`CredentialSource::credentials`] gave
+    /// failed: a source that remembers answers reads them again next time.
+    fn fetch_failed(&self, _url: &str) {}
 }
 
 /// No credentials for any repository.

@@ -1,12 +1,53 @@
-//! The paths that changed between two commits of a mirror.
+//! The paths that changed between two commits of a mirror, and the last
+//! few such answers per mirror: a push is diffed once, however many
+//! consumers (the GitRepository, each Kustomization's render) ask.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, VecDeque};
 use std::path::Path;
+use std::sync::{Arc, Mutex};
 
-use git2::{DiffOptions, Oid, Repository};
+use git2::{ObjectType, Oid, Repository, Tree, TreeEntry};
 
 use crate::error::{Result, SourceError};
 use crate::url::RepoUrl;
+
+/// How many diffs a mirror remembers (a few pushes in flight).
+const KEPT: usize = 8;
+
+/// A diff: from, to (full SHAs) and the paths that changed.
+type Diff = (String, String, Arc<[String]>);
+
+/// The last few diffs of one mirror, newest last.
+#[derive(Debug, Default)]
+pub(crate) struct RecentDiffs(Mutex<VecDeque<Diff>>);
+
+impl RecentDiffs {
+    fn lock(&self) -> std::sync::MutexGuard<'_, VecDeque<Diff>> {
+        self.0.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// The remembered diff from `from` to `to`, if any.
+    pub(crate) fn get(&self, from: &str, to: &str) -> Option<Arc<[String]>> {
+        let kept = self.lock();
+        let found = kept.iter().find(|(f, t, _)| f == from && t == to);
+        found.map(|(_, _, paths)| paths.clone())
+    }
+
+    /// Remembers a diff between full SHAs (the only names that never move),
+    /// forgetting the oldest beyond [`KEPT`].
+    pub(crate) fn insert(&self, from: &str, to: &str, paths: Arc<[String]>) {
+        let full = |s: &str| s.len() == 40 && s.bytes().all(|b| b.is_ascii_hexdigit());
+        if !(full(from) && full(to)) {
+            return;
+        }
+        let mut kept = self.lock();
+        kept.retain(|(f, t, _)| !(f == from && t == to));
+        kept.push_back((from.to_string(), to.to_string(), paths));
+        while kept.len() > KEPT {
+            kept.pop_front();
+        }
+    }
+}
 
 /// Files that differ between commits `from` and `to` (full or abbreviated
 /// SHAs) in the mirror at `mirror`; renames list both names.
@@ -22,7 +63,7 @@ pub(crate) fn changed_paths(
         message: e.message().to_string(),
     };
     let repo = Repository::open_bare(mirror).map_err(cache)?;
-    let tree_of = |rev: &str| -> Result<git2::Tree<'_>> {
+    let tree_of = |rev: &str| -> Result<Tree<'_>> {
         let missing = || SourceError::RevisionNotFound {
             url: url.to_string(),
             revision: rev.to_string(),
@@ -35,20 +76,87 @@ pub(crate) fn changed_paths(
         obj.peel_to_tree().map_err(|_| missing())
     };
     let (old, new) = (tree_of(from)?, tree_of(to)?);
-    let mut opts = DiffOptions::new();
-    opts.include_typechange(true);
-    let diff = repo
-        .diff_tree_to_tree(Some(&old), Some(&new), Some(&mut opts))
-        .map_err(cache)?;
     let mut paths = BTreeSet::new();
-    for delta in diff.deltas() {
-        for file in [delta.old_file(), delta.new_file()] {
-            if let Some(p) = file.path().and_then(|p| p.to_str()) {
-                paths.insert(p.to_string());
-            }
+    compare_trees(&repo, &old, &new, "", &mut paths).map_err(cache)?;
+    Ok(paths.into_iter().collect())
+}
+
+/// Adds to `out` every file under `prefix` that differs between trees
+/// `old` and `new`. A subtree with the same id on both sides is skipped
+/// unread, so a push touching one app of a thousand reads one directory
+/// listing per level, not the whole tree.
+fn compare_trees(
+    repo: &Repository,
+    old: &Tree<'_>,
+    new: &Tree<'_>,
+    prefix: &str,
+    out: &mut BTreeSet<String>,
+) -> std::result::Result<(), git2::Error> {
+    for before in old.iter() {
+        let name = String::from_utf8_lossy(before.name_bytes()).into_owned();
+        let path = join(prefix, &name);
+        match new.get_name_bytes(before.name_bytes()) {
+            None => add_all(repo, &before, &path, out)?,
+            Some(after) if same(&before, &after) => {}
+            Some(after) => match (as_tree(repo, &before)?, as_tree(repo, &after)?) {
+                (Some(a), Some(b)) => compare_trees(repo, &a, &b, &path, out)?,
+                _ => {
+                    add_all(repo, &before, &path, out)?;
+                    add_all(repo, &after, &path, out)?;
+                }
+            },
         }
     }
-    Ok(paths.into_iter().collect())
+    for after in new.iter() {
+        if old.get_name_bytes(after.name_bytes()).is_none() {
+            let name = String::from_utf8_lossy(after.name_bytes()).into_owned();
+            add_all(repo, &after, &join(prefix, &name), out)?;
+        }
+    }
+    Ok(())
+}
+
+/// Same object and same mode (a file made executable changed too).
+fn same(a: &TreeEntry<'_>, b: &TreeEntry<'_>) -> bool {
+    a.id() == b.id() && a.filemode() == b.filemode()
+}
+
+/// The entry's tree, when it is a directory.
+fn as_tree<'r>(
+    repo: &'r Repository,
+    entry: &TreeEntry<'_>,
+) -> std::result::Result<Option<Tree<'r>>, git2::Error> {
+    match entry.kind() {
+        Some(ObjectType::Tree) => repo.find_tree(entry.id()).map(Some),
+        _ => Ok(None),
+    }
+}
+
+/// Adds `path` (a file, link or submodule) or every file below it (a
+/// directory).
+fn add_all(
+    repo: &Repository,
+    entry: &TreeEntry<'_>,
+    path: &str,
+    out: &mut BTreeSet<String>,
+) -> std::result::Result<(), git2::Error> {
+    let Some(tree) = as_tree(repo, entry)? else {
+        out.insert(path.to_string());
+        return Ok(());
+    };
+    for child in tree.iter() {
+        let name = String::from_utf8_lossy(child.name_bytes()).into_owned();
+        add_all(repo, &child, &join(path, &name), out)?;
+    }
+    Ok(())
+}
+
+fn join(prefix: &str, name: &str) -> String {
+    if prefix.is_empty() {
+        name.to_string()
+    } else {
+        format!("{prefix}/{name}")
+    }
 }
 
 /// Whether any of `changed` (paths from
@@ -80,4 +188,35 @@ pub fn paths_touch(changed: Option<&[String]>, dirs: &[&str]) -> bool {
                     .is_some_and(|rest| rest.starts_with('/'))
         })
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn paths(p: &[&str]) -> Arc<[String]> {
+        p.iter().map(|s| s.to_string()).collect()
+    }
+
+    #[test]
+    fn remembers_pairs_of_full_shas_and_forgets_the_oldest() {
+        let (a, b) = ("a".repeat(40), "b".repeat(40));
+        let diffs = RecentDiffs::default();
+        diffs.insert(&a, &b, paths(&["apps/x/d.yaml"]));
+        assert_eq!(
+            diffs.get(&a, &b).as_deref(),
+            Some(&["apps/x/d.yaml".to_string()][..])
+        );
+        assert!(diffs.get(&b, &a).is_none(), "the order matters");
+        diffs.insert("abc1234", &b, paths(&[]));
+        assert!(
+            diffs.get("abc1234", &b).is_none(),
+            "short names are not kept"
+        );
+        for i in 0..KEPT {
+            diffs.insert(&format!("{i:040}"), &b, paths(&[]));
+        }
+        assert!(diffs.get(&a, &b).is_none());
+        assert!(diffs.get(&format!("{:040}", 0), &b).is_some());
+    }
 }

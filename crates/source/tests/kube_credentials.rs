@@ -5,9 +5,10 @@ mod common;
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
+use std::time::Duration;
 
 use driftless_source::SourceError;
-use driftless_source::credentials::KubeSecretCredentials;
+use driftless_source::credentials::{KubeSecretCredentials, Remembered};
 use driftless_testkit::cluster::ControlPlane;
 use driftless_testkit::git::GitServer;
 use k8s_openapi::api::core::v1::{ConfigMap, Secret};
@@ -86,7 +87,10 @@ async fn argo_cd_secrets_from_the_api_server() {
         .await
         .unwrap();
 
-    let creds = Arc::new(KubeSecretCredentials::new(client.clone(), &ns));
+    // As the controller reads them: remembered per URL (here for longer
+    // than the test runs), forgotten when a fetch with them fails.
+    let kube_creds = KubeSecretCredentials::new(client.clone(), &ns);
+    let creds = Arc::new(Remembered::new(kube_creds, Duration::from_secs(600)));
     let (_d, cache) = cache_with(creds, options());
     assert_eq!(
         cache.resolve(&url_a, "main", false).await.unwrap().sha,

@@ -170,7 +170,7 @@ async fn changed_paths_between_commits() {
     cache.resolve(&url, "main", false).await.unwrap();
     let changed = cache.changed_paths(&url, &first, &second).await.unwrap();
     assert_eq!(
-        changed,
+        &changed[..],
         [
             "app/config.yaml",
             "app/new.yaml",
@@ -178,6 +178,40 @@ async fn changed_paths_between_commits() {
             "other/x.yaml"
         ]
     );
+    // A directory replaced by a file, a file by a symlink, a mode change
+    // and a new nested directory: the same names `git diff` gives.
+    repo.write("app/run.sh", "echo\n");
+    let before = repo.commit("a script");
+    repo.remove("other");
+    repo.write("other", "now a file\n");
+    repo.remove("app/config.yaml");
+    repo.symlink("app/config.yaml", "new.yaml");
+    let script = repo.work_path().join("app/run.sh");
+    std::fs::set_permissions(&script, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    repo.write("deep/a/b/c.yaml", "c: 1\n");
+    repo.write("deep/a/d.yaml", "d: 1\n");
+    let after = repo.commit("reshaped");
+    cache.resolve(&url, "main", true).await.unwrap();
+    let reshaped = cache.changed_paths(&url, &before, &after).await.unwrap();
+    let git = std::process::Command::new("git")
+        .current_dir(repo.work_path())
+        .args(["diff", "--name-only", "--no-renames", &before, &after])
+        .output()
+        .unwrap();
+    let mut by_git: Vec<&str> = std::str::from_utf8(&git.stdout).unwrap().lines().collect();
+    by_git.sort_unstable();
+    assert_eq!(
+        by_git,
+        [
+            "app/config.yaml",
+            "app/run.sh",
+            "deep/a/b/c.yaml",
+            "deep/a/d.yaml",
+            "other",
+            "other/x.yaml"
+        ]
+    );
+    assert_eq!(&reshaped[..], by_git);
     assert!(
         cache
             .changed_paths(&url, &second, &second)

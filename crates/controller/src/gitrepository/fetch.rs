@@ -8,6 +8,7 @@ use std::time::Duration;
 use driftless_api::flux::condition::reasons;
 use driftless_api::flux::source::v1::GitRepository;
 use driftless_source::credentials::flux::{FluxSecretError, from_flux_secret};
+use driftless_source::credentials::{Recent, RepoCredentials};
 use driftless_source::semver_range::{RangeError, SemverRange};
 use driftless_source::{Access, MirrorCache, RepoUrl, SourceError, redact};
 use k8s_openapi::api::core::v1::Secret;
@@ -122,6 +123,40 @@ pub(crate) async fn access(
         .collect();
     access.credentials = Some(from_flux_secret(url, &data, &origin)?);
     Ok(access)
+}
+
+/// [`access`], with the credentials of `spec.secretRef` taken from
+/// `recent` when they were read less than its time to live ago (and kept
+/// there when read). The reconcile forgets them when a fetch fails
+/// ([`secret_key`]), so a fixed Secret is read at the next attempt.
+pub(crate) async fn remembered_access(
+    client: &Client,
+    recent: &Recent<RepoCredentials>,
+    repo: &GitRepository,
+    url: &RepoUrl,
+    timeout: Duration,
+) -> Result<Access, FetchError> {
+    let key = secret_key(repo);
+    if let Some(credentials) = key.as_deref().and_then(|k| recent.get(k)) {
+        return Ok(Access {
+            timeout: Some(timeout),
+            credentials: Some(credentials),
+            ..Access::default()
+        });
+    }
+    let access = access(client, repo, url, timeout).await?;
+    if let (Some(key), Some(credentials)) = (&key, &access.credentials) {
+        recent.insert(key, credentials.clone());
+    }
+    Ok(access)
+}
+
+/// What `repo`'s Secret credentials are remembered under: the Secret and
+/// the URL they were made for (`None` without `spec.secretRef`).
+pub(crate) fn secret_key(repo: &GitRepository) -> Option<String> {
+    let secret = repo.spec.secret_ref.as_ref()?;
+    let namespace = repo.namespace().unwrap_or_default();
+    Some(format!("{namespace}/{} {}", secret.name, repo.spec.url))
 }
 
 /// Fetches `url` with `access` and resolves `wanted` in the mirror.

@@ -30,6 +30,7 @@ use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
 
 use driftless_api::flux::RECONCILE_REQUESTED_AT;
 use driftless_api::flux::source::v1::GitRepository;
+use driftless_source::credentials::{Recent, RepoCredentials};
 use driftless_source::{Access, MirrorCache, RepoUrl};
 use futures::future::{BoxFuture, Shared};
 use futures::{FutureExt, StreamExt};
@@ -71,9 +72,11 @@ struct Scope {
 pub(crate) struct GitRepositories {
     cache: OnceLock<Arc<MirrorCache>>,
     scopes: Mutex<Vec<Scope>>,
-    changes: changes::Changes,
     views: Mutex<Vec<(Option<String>, Store<GitRepository>)>>,
     pub(crate) published: published::Published,
+    /// The credentials of each `spec.secretRef` read in the last seconds
+    /// (forgotten when a fetch with them fails).
+    pub(crate) secrets: Recent<RepoCredentials>,
 }
 
 impl std::fmt::Debug for GitRepositories {
@@ -123,7 +126,7 @@ impl GitRepositories {
     /// The files that changed between commits `from` and `to` of `url`,
     /// when already worked out (see [`changes::between`]).
     pub(crate) fn changed(&self, url: &str, from: &str, to: &str) -> Option<Arc<[String]>> {
-        self.changes.get(url, from, to)
+        self.cache.get()?.remembered_changes(url, from, to)
     }
 
     /// Triggers a reconcile now of every watched GitRepository for which

@@ -21,7 +21,7 @@ use tracing::Instrument;
 
 use super::ReconcileError;
 use super::changes;
-use super::fetch::{Fetched, access, fetch};
+use super::fetch::{Fetched, fetch, remembered_access, secret_key};
 use super::plan::{Plan, plan};
 use super::status::{self, Observed};
 use crate::context::Context;
@@ -168,7 +168,9 @@ async fn run(ctx: &Context, repo: &GitRepository, plan: &Plan) -> Outcome {
         };
     };
     let started = std::time::Instant::now();
-    let result = match access(&ctx.client, repo, &plan.url, plan.timeout).await {
+    let secrets = &ctx.git_repositories.secrets;
+    let access = remembered_access(&ctx.client, secrets, repo, &plan.url, plan.timeout);
+    let result = match access.await {
         Ok(access) => {
             tracing::debug!(
                 elapsed_ms = crate::metrics::elapsed_ms(started),
@@ -185,6 +187,11 @@ async fn run(ctx: &Context, repo: &GitRepository, plan: &Plan) -> Outcome {
         }
         Err(e) => Err(e),
     };
+    if result.is_err()
+        && let Some(key) = secret_key(repo)
+    {
+        secrets.forget(&key);
+    }
     match result {
         Ok(fetched) => Outcome::Fetched(fetched),
         Err(e) => Outcome::Failed {
