@@ -379,8 +379,11 @@ impl<'a> Reconciler<'a> {
         let hard = refresh == Some(Refresh::Hard);
         let (writer, prev) = (self.writer(), self.prev.clone());
         let sources: Vec<&ApplicationSource> = sources.iter().collect();
+        let started = std::time::Instant::now();
         let work = self.resolve_and_render_all(&sources, &wanted, fetch, hard);
         let (found, written) = writer.meanwhile(&prev, waiting, work).await;
+        let elapsed_ms = crate::metrics::elapsed_ms(started);
+        tracing::debug!(fetch, elapsed_ms, "resolved and rendered");
         if let Some(next) = written.map_err(Failure::from)? {
             self.prev = next;
         }
@@ -398,7 +401,9 @@ impl<'a> Reconciler<'a> {
 
         // Diff.
         let mut target = self.target(sync_op);
+        let started = std::time::Instant::now();
         let engine_cmp = self.diff(&target, &desired, &sha).await?;
+        tracing::debug!(elapsed_ms = crate::metrics::elapsed_ms(started), "compared");
         self.check_project(&project_name, &project, &engine_cmp)?;
         self.report_shared(&engine_cmp).await;
         self.ctx.set_tracking_name(&target.app, &self.id);
