@@ -24,8 +24,6 @@ use crate::selfheal::Watches;
 /// What the controller remembers about one Application between reconciles.
 #[derive(Clone, Debug, Default)]
 pub struct AppMemory {
-    /// When its repository was last fetched for it.
-    pub last_fetch: Option<Instant>,
     /// A webhook said its repository changed: fetch on the next reconcile.
     pub dirty: bool,
     /// Why the last fetch failed while the last fetched state stood in
@@ -131,6 +129,9 @@ pub struct Context {
     pub helm_releases: crate::helmrelease::Shared,
     graph: Mutex<AppGraph>,
     memory: Mutex<HashMap<AppId, AppMemory>>,
+    /// When each repository (URL as the Applications spell it) was last
+    /// fetched successfully for an Application.
+    fetched: Mutex<HashMap<String, Instant>>,
     tracking: Mutex<HashMap<String, OwnerId>>,
     this: OnceLock<Weak<Context>>,
     triggers: Mutex<Vec<Trigger>>,
@@ -174,6 +175,7 @@ impl Context {
             helm_releases: Default::default(),
             graph: Mutex::new(AppGraph::default()),
             memory: Mutex::new(HashMap::new()),
+            fetched: Mutex::new(HashMap::new()),
             tracking: Mutex::new(HashMap::new()),
             this: OnceLock::new(),
             triggers: Mutex::new(Vec::new()),
@@ -239,6 +241,22 @@ impl Context {
     pub fn memory<T>(&self, app: &AppId, f: impl FnOnce(&mut AppMemory) -> T) -> T {
         let mut memory = lock(&self.memory);
         f(memory.entry(app.clone()).or_default())
+    }
+
+    /// Records a successful fetch of `repo` for an Application.
+    pub fn note_fetched(&self, repo: &str) {
+        lock(&self.fetched).insert(repo.to_string(), Instant::now());
+    }
+
+    /// Whether `repo` was fetched successfully less than `within` ago: a
+    /// periodic refresh of another Application of that repository reads
+    /// the mirror as it is (as Argo CD's revision cache does), so that a
+    /// thousand Applications of one repository make one fetch per refresh,
+    /// not a thousand.
+    pub fn fetched_within(&self, repo: &str, within: std::time::Duration) -> bool {
+        lock(&self.fetched)
+            .get(repo)
+            .is_some_and(|at| at.elapsed() < within)
     }
 
     /// Forgets `app` (deleted).

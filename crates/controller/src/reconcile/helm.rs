@@ -47,6 +47,9 @@ impl<'a> Reconciler<'a> {
             let found = engine::resolve(self.ctx, &self.owner(), repo, revision, fetch)
                 .await
                 .map_err(Error::from)?;
+            if fetch && found.stale.is_none() {
+                self.ctx.note_fetched(repo);
+            }
             let tree = self
                 .ctx
                 .source

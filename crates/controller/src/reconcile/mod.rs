@@ -313,12 +313,14 @@ impl<'a> Reconciler<'a> {
         Ok(NextReconcile::After(self.requeue))
     }
 
-    /// Records a fetch (when one was due) and its fallback to the last
-    /// fetched state, if any.
-    fn fetched(&self, fetch: bool, stale: Option<String>) {
+    /// Records a fetch of `repo` (when one was due) and its fallback to
+    /// the last fetched state, if any.
+    fn fetched(&self, fetch: bool, repo: &str, stale: Option<String>) {
         if fetch {
+            if stale.is_none() {
+                self.ctx.note_fetched(repo);
+            }
             self.ctx.memory(&self.id, |m| {
-                m.last_fetch = Some(Instant::now());
                 m.dirty = false;
                 m.stale_fetch = stale;
             });

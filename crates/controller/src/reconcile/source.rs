@@ -165,9 +165,12 @@ impl<'a> Reconciler<'a> {
     pub(super) fn should_fetch(&self, asked: bool) -> bool {
         let changed_spec = self.app.meta().generation != self.prev.observed_generation;
         let interval = self.ctx.config.requeue_interval / 2;
-        self.ctx.memory(&self.id, |m| {
-            asked || changed_spec || m.dirty || m.last_fetch.is_none_or(|t| t.elapsed() >= interval)
-        })
+        let dirty = self.ctx.memory(&self.id, |m| m.dirty);
+        let mut repos = self.spec.source.iter().chain(&self.spec.sources);
+        asked
+            || changed_spec
+            || dirty
+            || repos.any(|s| !self.ctx.fetched_within(&s.repo_url, interval))
     }
 
     /// The status to show while a fetch is slow (it may take minutes on a
@@ -209,7 +212,7 @@ impl<'a> Reconciler<'a> {
         let found = match source.chart() {
             Some(chart) => {
                 let refs = self.resolve_refs(source, fetch).await?;
-                self.fetched(fetch, None);
+                self.fetched(fetch, &repo, None);
                 // Remembered per repository and chart: two chart sources
                 // asking for the same range may resolve differently.
                 let key = format!("{} {chart} {wanted}", source.repo_url);
@@ -233,7 +236,7 @@ impl<'a> Reconciler<'a> {
                     .map_err(Error::from)?;
                 let refs = self.resolve_refs(source, fetch).await?;
                 let sha = resolved.sha;
-                self.fetched(fetch, resolved.stale);
+                self.fetched(fetch, &repo, resolved.stale);
                 self.report_stale(&repo, wanted, &sha).await;
                 let source = &crate::build_env::substituted(self.app, self.ctx, source, &sha);
                 // Render (cached by repository, commit, path and overrides).

@@ -1,0 +1,103 @@
+//! Applications of one repository share its fetches: a periodic refresh
+//! reads the mirror as it is when another Application of that repository
+//! fetched it less than half a refresh interval ago (as Argo CD's revision
+//! cache does), so N Applications make about one fetch per refresh, not N.
+//! A commit pushed without a webhook is still picked up by the refreshes.
+//! Real control plane and Git server.
+
+mod common;
+
+use std::time::Duration;
+
+use common::{Harness, eventually};
+use k8s_openapi::api::core::v1::ConfigMap;
+use kube::Api;
+
+/// Applications in the test, all from one repository.
+const APPS: usize = 8;
+/// The refresh interval (fetches are shared for half of it).
+const REFRESH: Duration = Duration::from_secs(2);
+/// How long fetches are counted.
+const WINDOW: Duration = Duration::from_secs(8);
+
+fn config_map(i: usize, value: &str) -> String {
+    format!("apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: cm{i}\ndata:\n  value: {value}\n")
+}
+
+/// Fetches the controller made so far (its fetch-duration histogram's count).
+async fn fetches(h: &Harness) -> u64 {
+    let metrics = h.get("/metrics").await.1;
+    metrics
+        .lines()
+        .filter(|l| l.starts_with("driftless_git_fetch_duration_seconds_count"))
+        .filter_map(|l| l.rsplit(' ').next()?.parse::<u64>().ok())
+        .sum()
+}
+
+async fn value_of(cms: &Api<ConfigMap>, i: usize) -> Option<String> {
+    let cm = cms.get_opt(&format!("cm{i}")).await.ok()??;
+    cm.data?.get("value").cloned()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn applications_of_one_repository_share_its_fetches() {
+    let mut h = Harness::new("sharedfetch").await;
+    h.start_controller_with(h.config(REFRESH)).await;
+    let dest = h.namespace("sharedfetch-dest").await;
+    let repo = h.git.create_repo("shared/apps");
+    for i in 0..APPS {
+        repo.write(&format!("app{i}/cm.yaml"), &config_map(i, "one"));
+    }
+    repo.commit("apps");
+    let url = h.git.git_url("shared/apps");
+    for i in 0..APPS {
+        let automated = "  syncPolicy:\n    automated: {}\n";
+        let path = format!("app{i}");
+        h.apply(&common::application_yaml(
+            &format!("app{i}"),
+            &h.apps_ns,
+            &url,
+            &path,
+            &dest,
+            automated,
+        ));
+    }
+    let cms: Api<ConfigMap> = Api::namespaced(h.client.clone(), &dest);
+    eventually("every Application applied", || async {
+        for i in 0..APPS {
+            value_of(&cms, i).await.filter(|v| v == "one")?;
+        }
+        Some(())
+    })
+    .await;
+
+    // Each Application is refreshed every 2 s: 32 refreshes in 8 s, each
+    // of which fetched on its own before. Shared, a fetch is due once a
+    // second at most (plus the odd one racing an earlier one in flight).
+    let before = fetches(&h).await;
+    tokio::time::sleep(WINDOW).await;
+    let made = fetches(&h).await - before;
+    let refreshes = APPS as u64 * WINDOW.as_secs() / REFRESH.as_secs();
+    eprintln!("{made} fetches for {refreshes} refreshes");
+    assert!(
+        made >= 1,
+        "the repository is still fetched by the refreshes"
+    );
+    assert!(
+        made <= refreshes / 2,
+        "{made} fetches for {refreshes} refreshes of {APPS} Applications of one repository"
+    );
+
+    // A push without a webhook reaches every Application at a refresh.
+    for i in 0..APPS {
+        repo.write(&format!("app{i}/cm.yaml"), &config_map(i, "two"));
+    }
+    repo.commit("two");
+    eventually("the new commit applied by every Application", || async {
+        for i in 0..APPS {
+            value_of(&cms, i).await.filter(|v| v == "two")?;
+        }
+        Some(())
+    })
+    .await;
+}
