@@ -220,35 +220,26 @@ fn resources(cmp: &Comparison) -> (Vec<ResourceStatus>, usize) {
 }
 
 /// The Application's health: the worst of its resources' (those requiring
-/// pruning do not count); Healthy when it has none.
+/// pruning do not count); Healthy when it has none. When it is not
+/// healthy, the message names the first resource in that state and gives
+/// that resource's own reason.
 pub fn health(cmp: &Comparison) -> HealthStatus {
-    let states: Vec<&HealthStatus> = cmp
-        .resources
-        .iter()
-        .filter(|r| !r.requires_pruning)
-        .filter_map(|r| r.health.as_ref())
-        .collect();
-    let worst = driftless_sync::health::worst(states.iter().copied());
-    // Name the resource responsible when it is not healthy.
-    if worst.status != HealthStatusCode::Healthy
-        && let Some(r) = cmp.resources.iter().find(|r| {
-            !r.requires_pruning && r.health.as_ref().map(|h| h.status) == Some(worst.status)
-        })
-    {
-        let detail = worst.message.clone().unwrap_or_default();
-        let message = if detail.is_empty() {
-            format!("{}", r.key)
-        } else {
-            format!("{}: {detail}", r.key)
-        };
-        return HealthStatus {
-            status: worst.status,
-            message: Some(message),
-        };
-    }
+    let counted = || cmp.resources.iter().filter(|r| !r.requires_pruning);
+    let worst = driftless_sync::health::worst(counted().filter_map(|r| r.health.as_ref()));
+    let responsible = counted().find_map(|r| {
+        let h = r.health.as_ref().filter(|h| h.status == worst.status)?;
+        Some((r, h))
+    });
+    let message = match responsible {
+        Some((r, h)) if worst.status != HealthStatusCode::Healthy => match &h.message {
+            Some(detail) if !detail.is_empty() => Some(format!("{}: {detail}", r.key)),
+            _ => Some(r.key.to_string()),
+        },
+        _ => None,
+    };
     HealthStatus {
         status: worst.status,
-        message: None,
+        message,
     }
 }
 
@@ -399,6 +390,25 @@ mod tests {
             "pruned resources do not count"
         );
         assert!(h.message.unwrap().contains("dev/web"));
+    }
+
+    #[test]
+    fn the_health_message_is_the_named_resources_own() {
+        let mut ingress = diff("web", SyncStatusCode::Synced, HealthStatusCode::Progressing);
+        ingress.key.kind = "Ingress".into();
+        ingress.health.as_mut().unwrap().message = Some("no address yet".into());
+        let cmp = Comparison {
+            resources: vec![
+                diff("web", SyncStatusCode::Synced, HealthStatusCode::Progressing),
+                ingress,
+            ],
+            warnings: vec![],
+        };
+        let h = health(&cmp);
+        assert_eq!(h.status, HealthStatusCode::Progressing);
+        let message = h.message.unwrap();
+        assert!(message.contains("Deployment"), "{message}");
+        assert!(message.ends_with(": 2 of 3 ready"), "{message}");
     }
 
     #[test]
