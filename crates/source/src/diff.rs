@@ -93,11 +93,14 @@ fn compare_trees(
     out: &mut BTreeSet<String>,
 ) -> std::result::Result<(), git2::Error> {
     for before in old.iter() {
-        let name = String::from_utf8_lossy(before.name_bytes()).into_owned();
-        let path = join(prefix, &name);
-        match new.get_name_bytes(before.name_bytes()) {
+        let after = new.get_name_bytes(before.name_bytes());
+        if after.as_ref().is_some_and(|after| same(&before, after)) {
+            continue;
+        }
+        // Only entries that differ get a path built.
+        let path = path_of(prefix, &before);
+        match after {
             None => add_all(repo, &before, &path, out)?,
-            Some(after) if same(&before, &after) => {}
             Some(after) => match (as_tree(repo, &before)?, as_tree(repo, &after)?) {
                 (Some(a), Some(b)) => compare_trees(repo, &a, &b, &path, out)?,
                 _ => {
@@ -109,8 +112,7 @@ fn compare_trees(
     }
     for after in new.iter() {
         if old.get_name_bytes(after.name_bytes()).is_none() {
-            let name = String::from_utf8_lossy(after.name_bytes()).into_owned();
-            add_all(repo, &after, &join(prefix, &name), out)?;
+            add_all(repo, &after, &path_of(prefix, &after), out)?;
         }
     }
     Ok(())
@@ -145,15 +147,16 @@ fn add_all(
         return Ok(());
     };
     for child in tree.iter() {
-        let name = String::from_utf8_lossy(child.name_bytes()).into_owned();
-        add_all(repo, &child, &join(path, &name), out)?;
+        add_all(repo, &child, &path_of(path, &child), out)?;
     }
     Ok(())
 }
 
-fn join(prefix: &str, name: &str) -> String {
+/// `prefix/name` of `entry` (`name` at the root).
+fn path_of(prefix: &str, entry: &TreeEntry<'_>) -> String {
+    let name = String::from_utf8_lossy(entry.name_bytes());
     if prefix.is_empty() {
-        name.to_string()
+        name.into_owned()
     } else {
         format!("{prefix}/{name}")
     }

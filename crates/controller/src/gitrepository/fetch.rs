@@ -92,24 +92,53 @@ impl FetchError {
 
 /// The credentials of `repo`'s `spec.secretRef` for its URL (none without
 /// one), read with `client` in `repo`'s namespace, and its time limit: what
-/// a fetch of `repo`'s URL on its behalf must use.
+/// a fetch of `repo`'s URL on its behalf must use. With `recent`, the
+/// credentials read less than its time to live ago are used and a fresh
+/// read is kept there; the reconcile forgets them when a fetch fails
+/// ([`secret_key`]), so a fixed Secret is read at the next attempt.
 pub(crate) async fn access(
     client: &Client,
+    recent: Option<&Recent<RepoCredentials>>,
     repo: &GitRepository,
     url: &RepoUrl,
     timeout: Duration,
 ) -> Result<Access, FetchError> {
-    let mut access = Access {
+    let credentials = match secret_key(repo) {
+        None => None,
+        Some(key) => match recent.and_then(|r| r.get(&key)) {
+            Some(remembered) => Some(remembered),
+            None => {
+                let read = read_secret(client, repo, url).await?;
+                if let Some(recent) = recent {
+                    recent.insert(&key, read.clone());
+                }
+                Some(read)
+            }
+        },
+    };
+    Ok(Access {
         timeout: Some(timeout),
+        credentials,
         ..Access::default()
-    };
-    let Some(secret_ref) = &repo.spec.secret_ref else {
-        return Ok(access);
-    };
+    })
+}
+
+/// The credentials in `repo`'s `spec.secretRef` Secret for `url`.
+async fn read_secret(
+    client: &Client,
+    repo: &GitRepository,
+    url: &RepoUrl,
+) -> Result<RepoCredentials, FetchError> {
+    let name = repo
+        .spec
+        .secret_ref
+        .as_ref()
+        .map(|r| r.name.clone())
+        .unwrap_or_default();
     let namespace = repo.namespace().unwrap_or_default();
-    let origin = format!("{namespace}/{}", secret_ref.name);
+    let origin = format!("{namespace}/{name}");
     let secret = Api::<Secret>::namespaced(client.clone(), &namespace)
-        .get(&secret_ref.name)
+        .get(&name)
         .await
         .map_err(|source| FetchError::SecretUnreadable {
             secret: origin.clone(),
@@ -121,34 +150,7 @@ pub(crate) async fn access(
         .into_iter()
         .map(|(key, value)| (key, value.0))
         .collect();
-    access.credentials = Some(from_flux_secret(url, &data, &origin)?);
-    Ok(access)
-}
-
-/// [`access`], with the credentials of `spec.secretRef` taken from
-/// `recent` when they were read less than its time to live ago (and kept
-/// there when read). The reconcile forgets them when a fetch fails
-/// ([`secret_key`]), so a fixed Secret is read at the next attempt.
-pub(crate) async fn remembered_access(
-    client: &Client,
-    recent: &Recent<RepoCredentials>,
-    repo: &GitRepository,
-    url: &RepoUrl,
-    timeout: Duration,
-) -> Result<Access, FetchError> {
-    let key = secret_key(repo);
-    if let Some(credentials) = key.as_deref().and_then(|k| recent.get(k)) {
-        return Ok(Access {
-            timeout: Some(timeout),
-            credentials: Some(credentials),
-            ..Access::default()
-        });
-    }
-    let access = access(client, repo, url, timeout).await?;
-    if let (Some(key), Some(credentials)) = (&key, &access.credentials) {
-        recent.insert(key, credentials.clone());
-    }
-    Ok(access)
+    Ok(from_flux_secret(url, &data, &origin)?)
 }
 
 /// What `repo`'s Secret credentials are remembered under: the Secret and

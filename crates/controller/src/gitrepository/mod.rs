@@ -165,7 +165,7 @@ pub(crate) async fn credentials(
         .spec
         .timeout_duration()
         .unwrap_or(std::time::Duration::from_secs(60));
-    fetch::access(client, repo, &url, timeout).await
+    fetch::access(client, None, repo, &url, timeout).await
 }
 
 /// Whether a push to `pushed` (a full ref name) can move what `repo`

@@ -21,7 +21,7 @@ use tracing::Instrument;
 
 use super::ReconcileError;
 use super::changes;
-use super::fetch::{Fetched, fetch, remembered_access, secret_key};
+use super::fetch::{Fetched, access, fetch, secret_key};
 use super::plan::{Plan, plan};
 use super::status::{self, Observed};
 use crate::context::Context;
@@ -169,8 +169,8 @@ async fn run(ctx: &Context, repo: &GitRepository, plan: &Plan) -> Outcome {
     };
     let started = std::time::Instant::now();
     let secrets = &ctx.git_repositories.secrets;
-    let access = remembered_access(&ctx.client, secrets, repo, &plan.url, plan.timeout);
-    let result = match access.await {
+    let reading = access(&ctx.client, Some(secrets), repo, &plan.url, plan.timeout);
+    let result = match reading.await {
         Ok(access) => {
             tracing::debug!(
                 elapsed_ms = crate::metrics::elapsed_ms(started),
