@@ -218,6 +218,17 @@ impl Context {
         lock(&self.tracking).get(tracking_name).cloned()
     }
 
+    /// Whether the owner named `tracking_name` judges its objects' health,
+    /// so that a status update of one of them may change its status. Only a
+    /// Kustomization without `wait` or health checks does not (as its last
+    /// compare found); an unknown owner is taken to.
+    pub fn judges_health(&self, tracking_name: &str) -> bool {
+        match self.owner_by_tracking_name(tracking_name) {
+            Some(OwnerId::Kustomization(id)) => !self.flux.memory(&id, |m| m.no_health_checks),
+            _ => true,
+        }
+    }
+
     /// Forgets the tracking names of `owner` (deleted).
     pub fn forget_tracking(&self, owner: &OwnerId) {
         lock(&self.tracking).retain(|_, v| v != owner);

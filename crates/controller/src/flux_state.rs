@@ -33,6 +33,9 @@ pub struct FluxMemory<S, R> {
     /// The source artifact (revision, ignore rules) it was last triggered
     /// for: a new artifact's hand-off and its watch event trigger it once.
     pub claimed: Option<(String, Option<String>)>,
+    /// Its last compare found no object whose health it judges (no `wait`,
+    /// no health checks): a status update of its objects is nothing to it.
+    pub no_health_checks: bool,
 }
 
 /// What one applied render depended on: the commit, everything else that
@@ -59,6 +62,7 @@ impl<S, R> Default for FluxMemory<S, R> {
             raw: None,
             rendered: None,
             claimed: None,
+            no_health_checks: false,
         }
     }
 }

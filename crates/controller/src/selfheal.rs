@@ -5,6 +5,13 @@
 //! rolls out) make one reconcile, not one each. Whether to re-sync, and how
 //! soon after the last self-heal, is the reconcile's call.
 //!
+//! A change that left every field the engine owns as it was (a status
+//! update) cannot be drift: it requeues only an owner that judges its
+//! objects' health (an Application, a HelmRelease, a Kustomization with
+//! `wait` or health checks). A Kustomization without them has nothing to
+//! do with it; at a thousand Deployments rolling out that is a thousand
+//! reconciles saved.
+//!
 //! There are no watches here: the sync engine's index of tracked objects
 //! already keeps one metadata-only watch per kind and namespace that an
 //! owner syncs into, and announces the changes it sees
@@ -16,7 +23,7 @@ use std::collections::HashSet;
 use std::sync::{Arc, Mutex, Weak};
 use std::time::Duration;
 
-use driftless_sync::SyncEngine;
+use driftless_sync::{SyncEngine, TrackedChange};
 use tokio::sync::broadcast::error::RecvError;
 
 use crate::context::Context;
@@ -97,21 +104,27 @@ fn writers_of<'a>(live: &'a serde_json::Value, own: &str) -> Vec<&'a str> {
     managers
 }
 
-async fn requeue_owners(mut changes: tokio::sync::broadcast::Receiver<String>, ctx: Weak<Context>) {
+async fn requeue_owners(
+    mut changes: tokio::sync::broadcast::Receiver<TrackedChange>,
+    ctx: Weak<Context>,
+) {
     // Owners (by tracking name) with a requeue already on its way.
     let pending: Arc<Mutex<HashSet<String>>> = Arc::default();
     loop {
-        let tracking_name = match changes.recv().await {
-            Ok(name) => name,
+        let change = match changes.recv().await {
+            Ok(change) => change,
             Err(RecvError::Lagged(missed)) => {
                 tracing::debug!(missed, "self-heal fell behind; the interval re-checks");
                 continue;
             }
             Err(RecvError::Closed) => return,
         };
-        if ctx.strong_count() == 0 {
-            return;
+        let Some(strong) = ctx.upgrade() else { return };
+        if change.owned_fields_unchanged && !strong.judges_health(&change.owner) {
+            continue;
         }
+        drop(strong);
+        let tracking_name = change.owner;
         let first = pending
             .lock()
             .unwrap_or_else(|e| e.into_inner())

@@ -12,6 +12,7 @@ use flux_common::{
     await_artifact, condition, git_repository_yaml, kustomizations, ready_at, ready_is, wait_ks,
     wait_ks_gone,
 };
+use k8s_openapi::api::apps::v1::Deployment;
 use k8s_openapi::api::core::v1::ConfigMap;
 use kube::Api;
 use kube::api::{DeleteParams, Patch, PatchParams, PostParams};
@@ -752,6 +753,72 @@ async fn renders(h: &Harness) -> (f64, f64) {
         reconciles(h, "rendered").await,
         reconciles(h, "unchanged").await,
     )
+}
+
+/// Every reconcile of the controller's Kustomizations so far.
+async fn all_reconciles(h: &Harness) -> f64 {
+    let mut total = 0.0;
+    for render in ["rendered", "unchanged", "repeated", "none"] {
+        total += reconciles(h, render).await;
+    }
+    total
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn status_updates_do_not_reconcile_a_kustomization_without_health_checks() {
+    let w = World::new("ks-status").await;
+    w.repo.write(
+        "app/web.yaml",
+        "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: web\nspec:\n  replicas: 0\n  selector:\n    matchLabels: {app: web}\n  template:\n    metadata:\n      labels: {app: web}\n    spec:\n      containers:\n      - {name: web, image: nginx:1.27}\n",
+    );
+    let first = w.push("web").await;
+    w.apply_ks("app", "app", "");
+    wait_ks(&w.h, &w.ns, "app", "Ready", |ks| ready_at(ks, &first)).await;
+    let deployments: Api<Deployment> = Api::namespaced(w.h.client.clone(), &w.dest);
+    eventually("the deployment controller's first status", || async {
+        let d = deployments.get("web").await.ok()?;
+        (d.status?.observed_generation == Some(1)).then_some(())
+    })
+    .await;
+    tokio::time::sleep(std::time::Duration::from_secs(2)).await;
+
+    // Status updates, and another writer's own annotation: nothing of the
+    // Kustomization's changed, so nothing to reconcile.
+    let before = all_reconciles(&w.h).await;
+    for n in 0..5 {
+        let status = json!({"status": {"collisionCount": n}});
+        deployments
+            .patch_status("web", &PatchParams::default(), &Patch::Merge(&status))
+            .await
+            .expect("patch the status");
+        let note = json!({"metadata": {"annotations": {"example.com/note": n.to_string()}}});
+        deployments
+            .patch("web", &PatchParams::default(), &Patch::Merge(&note))
+            .await
+            .expect("annotate");
+    }
+    tokio::time::sleep(std::time::Duration::from_secs(3)).await;
+    let after = all_reconciles(&w.h).await;
+    assert_eq!(
+        after, before,
+        "status updates and another writer's annotation reconciled the Kustomization"
+    );
+
+    // A field the Kustomization applies, changed by someone else: reverted.
+    let drift = json!({"spec": {"replicas": 2}});
+    deployments
+        .patch("web", &PatchParams::default(), &Patch::Merge(&drift))
+        .await
+        .expect("scale");
+    eventually("drift on web reverted", || async {
+        let d = deployments.get("web").await.ok()?;
+        (d.spec?.replicas == Some(0)).then_some(())
+    })
+    .await;
+    assert!(
+        all_reconciles(&w.h).await > after,
+        "the drift was a reconcile"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]

@@ -14,17 +14,23 @@
 //! each candidate it finds, so a stale entry costs one GET and is never acted
 //! on. Every change a watch sees to a tracked object is also announced with
 //! the owner it concerns ([`crate::SyncEngine::tracked_changes`]): that is
-//! how self-heal hears of drift, without watches of its own. Objects this
+//! how self-heal hears of drift, without watches of its own; a change that
+//! left every field this engine's field manager owns as it was (a status
+//! update, another writer's own fields) says so
+//! ([`TrackedChange::owned_fields_unchanged`]): it cannot be drift, only a
+//! health change. Objects this
 //! engine applies are recorded at once ([`TrackedIndex::record`]), so a diff
 //! right after a sync sees what the sync created even before the watch does;
 //! the watch's report of exactly that write (same resource version, same
 //! owner) is not announced again: the engine's own write is no drift.
 
 use std::collections::HashMap;
+use std::hash::{DefaultHasher, Hash, Hasher};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use futures::StreamExt;
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use kube::Client;
 use kube::api::{Api, DynamicObject};
 use kube::core::PartialObjectMeta;
@@ -47,13 +53,29 @@ const IDLE: Duration = Duration::from_secs(15 * 60);
 const READY_TIMEOUT: Duration = Duration::from_secs(120);
 
 /// One object: the Application its annotation names (`None`: untracked),
-/// the resource version that said so, and whether that version is one this
-/// engine wrote itself (not yet reported by the watch).
+/// the resource version that said so, whether that version is one this
+/// engine wrote itself (not yet reported by the watch), and the
+/// [`owned_shape`] the watch saw.
 #[derive(Clone, Debug, PartialEq, Eq)]
 struct Entry {
     app: Option<String>,
     version: u64,
     ours: bool,
+    owned: Option<u64>,
+}
+
+/// A change the index saw to a tracked object, for self-heal.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TrackedChange {
+    /// The tracking name of the owner it concerns (the one the object
+    /// names now, or the one it named before).
+    pub owner: String,
+    /// The object still exists, names the same owner, and every field
+    /// this engine's field manager owns is as it was (no one else took one
+    /// over, no spec field of ours was changed or removed): a status
+    /// update, or another writer's own fields. Such a change cannot be
+    /// drift; it matters only to an owner that judges health.
+    pub owned_fields_unchanged: bool,
 }
 
 /// (namespace, name) → entry.
@@ -105,8 +127,10 @@ pub(crate) enum Seen {
 /// The objects of every scope a diff asked about.
 pub(crate) struct TrackedIndex {
     client: Client,
+    /// The field manager this engine writes as.
+    manager: Arc<str>,
     scopes: Mutex<HashMap<ScopeKey, Arc<Scope>>>,
-    changes: broadcast::Sender<String>,
+    changes: broadcast::Sender<TrackedChange>,
 }
 
 /// How many change notices a slow listener may fall behind by.
@@ -123,28 +147,47 @@ fn tracked_app(annotation: Option<&str>) -> Option<String> {
     annotation.and_then(parse_tracking_id).map(|id| id.app)
 }
 
-/// Records what an object's metadata says into `entries` (`ours`: as this
-/// engine wrote it; `app`: the owner its tracking annotation names, `None`
-/// when untracked), unless an entry from a later resource version is there
-/// already. Returns whether it was this engine's own write coming back
-/// from the watch (same version, same owner): no change to announce.
-fn upsert(
-    entries: &mut Entries,
-    id: (String, String),
-    app: Option<String>,
-    version: u64,
-    ours: bool,
-) -> bool {
+/// Records `entry` (what an object's metadata says; `ours`: as this engine
+/// wrote it) into `entries`, unless an entry from a later resource version
+/// is there already. Returns whether it was this engine's own write coming
+/// back from the watch (same version, same owner): no change to announce.
+fn upsert(entries: &mut Entries, id: (String, String), entry: Entry) -> bool {
     let existing = entries.get(&id);
-    let echo = !ours
-        && version != 0
-        && existing.is_some_and(|e| e.ours && e.version == version && e.app == app);
+    let echo = !entry.ours
+        && entry.version != 0
+        && existing.is_some_and(|e| e.ours && e.version == entry.version && e.app == entry.app);
+    let version = entry.version;
     let newer = existing.is_none_or(|e| version == 0 || e.version == 0 || version >= e.version);
     if !newer {
         return false;
     }
-    entries.insert(id, Entry { app, version, ours });
+    entries.insert(id, entry);
     echo
+}
+
+/// The fields `manager` owns in the main resource (its `managedFields`
+/// entries, times left out) and the deletion timestamp, as one hash;
+/// `None` when `manager` owns nothing there (the object was written by
+/// someone else, or without server-side field tracking): then no change
+/// can be told apart from drift. Another writer that changes a field this
+/// manager owns takes it over (an update) or is refused (an apply without
+/// force), so any drift of ours changes this hash.
+fn owned_shape(meta: &ObjectMeta, manager: &str) -> Option<u64> {
+    let mut h = DefaultHasher::new();
+    let mut owns = false;
+    for entry in meta.managed_fields.iter().flatten() {
+        let main = entry.subresource.as_deref().is_none_or(str::is_empty);
+        if main && entry.manager.as_deref() == Some(manager) {
+            owns = true;
+            entry.operation.hash(&mut h);
+            entry.api_version.hash(&mut h);
+            let fields = entry.fields_v1.as_ref().map(|f| f.0.to_string());
+            fields.hash(&mut h);
+        }
+    }
+    let deleting = meta.deletion_timestamp.as_ref().map(|t| t.0.to_string());
+    deleting.hash(&mut h);
+    owns.then(|| h.finish())
 }
 
 /// Forgets a deleted object, unless a later resource version recreated it.
@@ -158,34 +201,40 @@ fn remove(entries: &mut Entries, id: &(String, String), version: u64) {
 }
 
 impl ScopeEntries {
-    /// Records a change; returns the owners it concerns (the one the
-    /// object names now, and the one it named before).
-    fn apply(&mut self, meta: &PartialObjectMeta<DynamicObject>) -> Vec<String> {
-        let (id, app, version) = describe(meta);
-        let before = self.current.get(&id).and_then(|e| e.app.clone());
-        if upsert(&mut self.current, id, app.clone(), version, false) {
+    /// Records a change (`manager`: this engine's field manager); returns
+    /// the changes to announce, one per owner it concerns.
+    fn apply(
+        &mut self,
+        meta: &PartialObjectMeta<DynamicObject>,
+        manager: &str,
+    ) -> Vec<TrackedChange> {
+        let (id, entry) = describe(meta, manager);
+        let before = self.current.get(&id).cloned();
+        let unchanged = before
+            .as_ref()
+            .is_some_and(|b| b.app == entry.app && b.owned.is_some() && b.owned == entry.owned);
+        let app = entry.app.clone();
+        if upsert(&mut self.current, id, entry) {
             return Vec::new();
         }
-        owners(before, app)
+        changes(owners(before.and_then(|b| b.app), app), unchanged)
     }
 
-    /// Records a deletion; returns the owners it concerns.
-    fn delete(&mut self, meta: &PartialObjectMeta<DynamicObject>) -> Vec<String> {
-        let (id, app, version) = describe(meta);
+    /// Records a deletion; returns the changes to announce.
+    fn delete(
+        &mut self,
+        meta: &PartialObjectMeta<DynamicObject>,
+        manager: &str,
+    ) -> Vec<TrackedChange> {
+        let (id, entry) = describe(meta, manager);
         let before = self.current.get(&id).and_then(|e| e.app.clone());
-        remove(&mut self.current, &id, version);
-        owners(before, app)
+        remove(&mut self.current, &id, entry.version);
+        changes(owners(before, entry.app), false)
     }
 
-    fn init_apply(&mut self, meta: &PartialObjectMeta<DynamicObject>) {
-        let (id, app, version) = describe(meta);
-        upsert(
-            self.relisting.get_or_insert_default(),
-            id,
-            app,
-            version,
-            false,
-        );
+    fn init_apply(&mut self, meta: &PartialObjectMeta<DynamicObject>, manager: &str) {
+        let (id, entry) = describe(meta, manager);
+        upsert(self.relisting.get_or_insert_default(), id, entry);
     }
 
     /// Replaces the entries with the fresh list, keeping those recorded
@@ -211,7 +260,19 @@ fn owners(a: Option<String>, b: Option<String>) -> Vec<String> {
     out
 }
 
-fn describe(meta: &PartialObjectMeta<DynamicObject>) -> ((String, String), Option<String>, u64) {
+/// One [`TrackedChange`] per owner.
+fn changes(owners: Vec<String>, owned_fields_unchanged: bool) -> Vec<TrackedChange> {
+    owners
+        .into_iter()
+        .map(|owner| TrackedChange {
+            owner,
+            owned_fields_unchanged,
+        })
+        .collect()
+}
+
+/// The object's id and its entry as the watch reports it.
+fn describe(meta: &PartialObjectMeta<DynamicObject>, manager: &str) -> ((String, String), Entry) {
     let m = &meta.metadata;
     let id = (
         m.namespace.clone().unwrap_or_default(),
@@ -222,11 +283,13 @@ fn describe(meta: &PartialObjectMeta<DynamicObject>) -> ((String, String), Optio
         .as_ref()
         .and_then(|a| a.get(TRACKING_ANNOTATION))
         .map(String::as_str);
-    (
-        id,
-        tracked_app(annotation),
-        version_of(m.resource_version.as_deref()),
-    )
+    let entry = Entry {
+        app: tracked_app(annotation),
+        version: version_of(m.resource_version.as_deref()),
+        ours: false,
+        owned: owned_shape(m, manager),
+    };
+    (id, entry)
 }
 
 /// The HTTP status of a watcher error, when the server sent one.
@@ -247,7 +310,8 @@ async fn run_watch(
     api: Api<PartialObjectMeta<DynamicObject>>,
     entries: Arc<Mutex<ScopeEntries>>,
     ready: watch::Sender<Readiness>,
-    changes: broadcast::Sender<String>,
+    changes: broadcast::Sender<TrackedChange>,
+    manager: Arc<str>,
 ) {
     let mut events = std::pin::pin!(watcher(api, watcher::Config::default()).default_backoff());
     while let Some(event) = events.next().await {
@@ -265,14 +329,14 @@ async fn run_watch(
         };
         let mut guard = entries.lock().unwrap_or_else(|p| p.into_inner());
         let touched = match event {
-            watcher::Event::Apply(meta) => guard.apply(&meta),
-            watcher::Event::Delete(meta) => guard.delete(&meta),
+            watcher::Event::Apply(meta) => guard.apply(&meta, &manager),
+            watcher::Event::Delete(meta) => guard.delete(&meta, &manager),
             watcher::Event::Init => {
                 guard.relisting = Some(Entries::new());
                 Vec::new()
             }
             watcher::Event::InitApply(meta) => {
-                guard.init_apply(&meta);
+                guard.init_apply(&meta, &manager);
                 Vec::new()
             }
             watcher::Event::InitDone => {
@@ -285,9 +349,9 @@ async fn run_watch(
             }
         };
         drop(guard);
-        for owner in touched {
+        for change in touched {
             // Nobody listening (self-heal off) is fine.
-            let _ = changes.send(owner);
+            let _ = changes.send(change);
         }
     }
 }
@@ -301,18 +365,20 @@ fn describe_kind(resolved: &Resolved) -> String {
 }
 
 impl TrackedIndex {
-    /// An empty index; watches start on first use.
-    pub(crate) fn new(client: Client) -> Self {
+    /// An empty index of what an engine writing as field manager `manager`
+    /// applies; watches start on first use.
+    pub(crate) fn new(client: Client, manager: &str) -> Self {
         TrackedIndex {
             client,
+            manager: manager.into(),
             scopes: Mutex::new(HashMap::new()),
             changes: broadcast::channel(CHANGES_BUFFER).0,
         }
     }
 
-    /// The owner (tracking name) of every change the watches see to a
-    /// tracked object: applied, changed, deleted, or its tracking changed.
-    pub(crate) fn subscribe(&self) -> broadcast::Receiver<String> {
+    /// Every change the watches see to a tracked object (applied, changed,
+    /// deleted, or its tracking changed), per owner it concerns.
+    pub(crate) fn subscribe(&self) -> broadcast::Receiver<TrackedChange> {
         self.changes.subscribe()
     }
 
@@ -338,7 +404,9 @@ impl TrackedIndex {
         let entries = Arc::new(Mutex::new(ScopeEntries::default()));
         let (tx, rx) = watch::channel(Readiness::Starting);
         let changes = self.changes.clone();
-        let task = tokio::spawn(run_watch(api, entries.clone(), tx, changes)).abort_handle();
+        let manager = self.manager.clone();
+        let task =
+            tokio::spawn(run_watch(api, entries.clone(), tx, changes, manager)).abort_handle();
         let scope = Arc::new(Scope {
             entries,
             ready: rx,
@@ -452,9 +520,15 @@ impl TrackedIndex {
         for scope in scopes {
             let mut entries = scope.entries.lock().unwrap_or_else(|p| p.into_inner());
             let id = (namespace.clone(), name.clone());
-            upsert(&mut entries.current, id.clone(), app.clone(), version, true);
+            let entry = Entry {
+                app: app.clone(),
+                version,
+                ours: true,
+                owned: None,
+            };
+            upsert(&mut entries.current, id.clone(), entry.clone());
             if let Some(relisting) = entries.relisting.as_mut() {
-                upsert(relisting, id, app.clone(), version, true);
+                upsert(relisting, id, entry);
             }
         }
     }
@@ -468,6 +542,15 @@ mod tests {
         ("ns".to_string(), name.to_string())
     }
 
+    fn entry(app: Option<String>, version: u64, ours: bool) -> Entry {
+        Entry {
+            app,
+            version,
+            ours,
+            owned: None,
+        }
+    }
+
     fn app_of(entries: &Entries, name: &str) -> Option<String> {
         entries.get(&id(name)).and_then(|e| e.app.clone())
     }
@@ -475,10 +558,10 @@ mod tests {
     #[test]
     fn later_versions_win() {
         let mut entries = Entries::new();
-        upsert(&mut entries, id("a"), Some("one".into()), 10, false);
-        upsert(&mut entries, id("a"), Some("two".into()), 9, false);
+        upsert(&mut entries, id("a"), entry(Some("one".into()), 10, false));
+        upsert(&mut entries, id("a"), entry(Some("two".into()), 9, false));
         assert_eq!(app_of(&entries, "a").as_deref(), Some("one"));
-        upsert(&mut entries, id("a"), Some("two".into()), 11, false);
+        upsert(&mut entries, id("a"), entry(Some("two".into()), 11, false));
         assert_eq!(app_of(&entries, "a").as_deref(), Some("two"));
         // An older delete does not remove a newer object.
         remove(&mut entries, &id("a"), 10);
@@ -490,11 +573,11 @@ mod tests {
     #[test]
     fn untracked_objects_are_known_to_exist_but_owned_by_nobody() {
         let mut entries = Entries::new();
-        upsert(&mut entries, id("a"), Some("one".into()), 1, false);
-        upsert(&mut entries, id("a"), None, 2, false);
+        upsert(&mut entries, id("a"), entry(Some("one".into()), 1, false));
+        upsert(&mut entries, id("a"), entry(None, 2, false));
         assert_eq!(app_of(&entries, "a"), None);
         assert_eq!(entries.get(&id("a")).map(|e| e.version), Some(2));
-        upsert(&mut entries, id("b"), None, 1, false);
+        upsert(&mut entries, id("b"), entry(None, 1, false));
         assert!(entries.contains_key(&id("b")));
         remove(&mut entries, &id("b"), 1);
         assert!(!entries.contains_key(&id("b")));
@@ -505,36 +588,41 @@ mod tests {
         let mut entries = Entries::new();
         let ours = Some("one".to_string());
         // Our write at 5, then the watch reports exactly it: silent.
-        assert!(!upsert(&mut entries, id("a"), ours.clone(), 5, true));
-        assert!(upsert(&mut entries, id("a"), ours.clone(), 5, false));
+        assert!(!upsert(&mut entries, id("a"), entry(ours.clone(), 5, true)));
+        assert!(upsert(&mut entries, id("a"), entry(ours.clone(), 5, false)));
         // Reported once: a second report of 5 is no echo any more.
-        assert!(!upsert(&mut entries, id("a"), ours.clone(), 5, false));
+        assert!(!upsert(
+            &mut entries,
+            id("a"),
+            entry(ours.clone(), 5, false)
+        ));
         // Our write at 7, but the watch reports another writer's 8, or 7
         // with another owner: both are changes.
-        upsert(&mut entries, id("a"), ours.clone(), 7, true);
-        assert!(!upsert(&mut entries, id("a"), ours.clone(), 8, false));
-        upsert(&mut entries, id("b"), ours.clone(), 7, true);
-        assert!(!upsert(&mut entries, id("b"), Some("two".into()), 7, false));
+        upsert(&mut entries, id("a"), entry(ours.clone(), 7, true));
+        assert!(!upsert(
+            &mut entries,
+            id("a"),
+            entry(ours.clone(), 8, false)
+        ));
+        upsert(&mut entries, id("b"), entry(ours.clone(), 7, true));
+        assert!(!upsert(
+            &mut entries,
+            id("b"),
+            entry(Some("two".into()), 7, false)
+        ));
     }
 
     #[test]
     fn a_relist_replaces_the_entries() {
         let mut entries = ScopeEntries::default();
-        entries.current.insert(
-            id("gone"),
-            Entry {
-                app: Some("a".into()),
-                version: 1,
-                ours: false,
-            },
-        );
+        entries
+            .current
+            .insert(id("gone"), entry(Some("a".into()), 1, false));
         entries.relisting = Some(Entries::new());
         upsert(
             entries.relisting.as_mut().expect("relisting"),
             id("kept"),
-            Some("a".into()),
-            2,
-            false,
+            entry(Some("a".into()), 2, false),
         );
         entries.init_done();
         assert!(entries.relisting.is_none());
@@ -542,6 +630,119 @@ mod tests {
             entries.current.keys().collect::<Vec<_>>(),
             vec![&id("kept")]
         );
+    }
+
+    /// A Deployment's metadata as the metadata-only watch reports it: owned
+    /// by `app`, at `version`, with `fields` (manager, subresource, fieldsV1).
+    fn deployment(
+        app: &str,
+        version: u64,
+        fields: &[(&str, &str, Value)],
+    ) -> PartialObjectMeta<DynamicObject> {
+        let managed: Vec<Value> = fields
+            .iter()
+            .map(|(manager, sub, f)| {
+                serde_json::json!({"manager": manager, "operation": "Apply",
+                    "apiVersion": "apps/v1", "subresource": sub, "fieldsType": "FieldsV1",
+                    "fieldsV1": f, "time": format!("2026-12-05T00:00:{version:02}Z")})
+            })
+            .collect();
+        serde_json::from_value(serde_json::json!({
+            "apiVersion": "meta.k8s.io/v1", "kind": "PartialObjectMetadata",
+            "metadata": {"name": "web", "namespace": "ns", "resourceVersion": version.to_string(),
+                "generation": 1,
+                "annotations": {TRACKING_ANNOTATION: format!("{app}:apps/Deployment:ns/web")},
+                "managedFields": managed}
+        }))
+        .expect("metadata")
+    }
+
+    #[test]
+    fn a_change_that_keeps_our_fields_says_so() {
+        let ours = serde_json::json!({"f:spec": {"f:replicas": {}, "f:template": {}}});
+        let without_replicas = serde_json::json!({"f:spec": {"f:template": {}}});
+        let status = |n: u64| {
+            (
+                "kube-controller-manager",
+                "status",
+                serde_json::json!({"f:status": {"f:replicas": n}}),
+            )
+        };
+        let mut entries = ScopeEntries::default();
+        let first = entries.apply(
+            &deployment("a", 1, &[("driftless", "", ours.clone())]),
+            "driftless",
+        );
+        assert!(first.iter().all(|c| !c.owned_fields_unchanged), "{first:?}");
+        // The controller-manager updates the status.
+        let status_update = deployment("a", 2, &[("driftless", "", ours.clone()), status(1)]);
+        let change = entries.apply(&status_update, "driftless");
+        assert_eq!(
+            change,
+            vec![TrackedChange {
+                owner: "a".into(),
+                owned_fields_unchanged: true
+            }]
+        );
+        // Someone else takes over a field of ours: drift.
+        let taken = deployment(
+            "a",
+            3,
+            &[
+                ("driftless", "", without_replicas),
+                (
+                    "kubectl-edit",
+                    "",
+                    serde_json::json!({"f:spec": {"f:replicas": {}}}),
+                ),
+                status(1),
+            ],
+        );
+        let change = entries.apply(&taken, "driftless");
+        assert_eq!(change.len(), 1);
+        assert!(!change[0].owned_fields_unchanged);
+        // Another owner: both owners hear of it, as a change.
+        let moved = deployment("b", 4, &[("driftless", "", ours.clone())]);
+        let change = entries.apply(&moved, "driftless");
+        let owners: Vec<(&str, bool)> = change
+            .iter()
+            .map(|c| (c.owner.as_str(), c.owned_fields_unchanged))
+            .collect();
+        assert_eq!(owners, [("a", false), ("b", false)]);
+        // Not written by this manager: every change may be drift.
+        let mut entries = ScopeEntries::default();
+        entries.apply(
+            &deployment("a", 1, &[("other", "", ours.clone())]),
+            "driftless",
+        );
+        let change = entries.apply(
+            &deployment("a", 2, &[("other", "", ours), status(2)]),
+            "driftless",
+        );
+        assert!(!change[0].owned_fields_unchanged);
+    }
+
+    #[test]
+    fn the_owned_shape_leaves_out_times_and_other_managers() {
+        let ours = serde_json::json!({"f:spec": {"f:replicas": {}}});
+        let at = |version: u64, other: Value| {
+            deployment(
+                "a",
+                version,
+                &[("driftless", "", ours.clone()), ("hpa", "", other)],
+            )
+            .metadata
+        };
+        let one = owned_shape(&at(1, serde_json::json!({"f:a": {}})), "driftless");
+        let two = owned_shape(&at(2, serde_json::json!({"f:b": {}})), "driftless");
+        assert!(one.is_some());
+        assert_eq!(one, two);
+        assert_eq!(owned_shape(&at(1, Value::Null), "someone"), None);
+        let mut deleting = at(1, Value::Null);
+        deleting.deletion_timestamp = Some(k8s_openapi::apimachinery::pkg::apis::meta::v1::Time(
+            k8s_openapi::jiff::Timestamp::UNIX_EPOCH,
+        ));
+        assert_ne!(owned_shape(&deleting, "driftless"), one);
     }
 
     #[test]

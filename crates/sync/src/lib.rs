@@ -117,6 +117,7 @@ mod verdicts;
 pub use discovery::{Catalog, Resolved};
 pub use engine::{DEFAULT_FIELD_MANAGER, Deletion, SyncEngine};
 pub use error::SyncError;
+pub use index::TrackedChange;
 pub use model::{
     Action, Comparison, Hook, HookPhase, ManagedKind, ResourceDiff, ResourceOutcome, ResourceState,
     SyncResult, Target, Warning,

@@ -64,12 +64,15 @@ async fn objects_tracked_by_other_writers_are_found_and_forgotten() {
     .await;
 }
 
-/// Waits (bounded) for a change notice naming `owner`.
-async fn notice_for(changes: &mut tokio::sync::broadcast::Receiver<String>, owner: &str) {
+/// Waits (bounded) for a change notice naming `owner`; returns it.
+async fn notice_for(
+    changes: &mut tokio::sync::broadcast::Receiver<driftless_sync::TrackedChange>,
+    owner: &str,
+) -> driftless_sync::TrackedChange {
     let wait = async {
         loop {
             match changes.recv().await {
-                Ok(name) if name == owner => return,
+                Ok(change) if change.owner == owner => return change,
                 Ok(_) | Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => continue,
                 Err(e) => panic!("the change notices ended: {e}"),
             }
@@ -77,7 +80,7 @@ async fn notice_for(changes: &mut tokio::sync::broadcast::Receiver<String>, owne
     };
     tokio::time::timeout(std::time::Duration::from_secs(60), wait)
         .await
-        .unwrap_or_else(|_| panic!("no change notice for {owner}"));
+        .unwrap_or_else(|_| panic!("no change notice for {owner}"))
 }
 
 #[tokio::test]
@@ -105,6 +108,20 @@ async fn the_index_announces_changes_to_tracked_objects_by_owner() {
         .await
         .expect("deleting the ConfigMap");
     notice_for(&mut changes, "another").await;
+
+    // The engine applied "watched": another writer's own annotation leaves
+    // every field the engine owns as it was; a change to its data does not.
+    let note = json!({"metadata": {"annotations": {"example.com/note": "x"}}});
+    api.patch("watched", &params, &kube::api::Patch::Merge(&note))
+        .await
+        .expect("annotating the ConfigMap");
+    let change = notice_for(&mut changes, "owner").await;
+    assert!(change.owned_fields_unchanged, "{change:?}");
+    api.patch("watched", &params, &kube::api::Patch::Merge(&patch))
+        .await
+        .expect("drifting the ConfigMap");
+    let change = notice_for(&mut changes, "owner").await;
+    assert!(!change.owned_fields_unchanged, "{change:?}");
 }
 
 /// The data of the live ConfigMap `key` as a diff saw it.

@@ -209,6 +209,10 @@ impl<'a> Run<'a> {
         let (cmp, inventory) = self.compare(&acting, plan, &desired, &sha).await?;
         tracing::debug!(elapsed_ms = crate::metrics::elapsed_ms(started), "compared");
         let checks = !health::checks(plan, &inventory).is_empty();
+        // Before the sync: the status updates of what it creates follow at once.
+        self.ctx
+            .flux
+            .memory(&self.id, |m| m.no_health_checks = !checks);
         let mut known = if checks {
             health::known_of(&cmp)
         } else {

@@ -53,7 +53,7 @@ impl SyncEngine {
     pub fn new(client: Client) -> Self {
         SyncEngine {
             catalog: Arc::new(Catalog::new(client.clone())),
-            index: Arc::new(TrackedIndex::new(client.clone())),
+            index: Arc::new(TrackedIndex::new(client.clone(), DEFAULT_FIELD_MANAGER)),
             live: None,
             verdicts: Arc::new(Verdicts::default()),
             rejections: Arc::new(Rejections::default()),
@@ -68,6 +68,8 @@ impl SyncEngine {
     /// Uses `manager` as the server-side apply field manager.
     pub fn with_field_manager(mut self, manager: impl Into<String>) -> Self {
         self.field_manager = manager.into();
+        // The index tells drift by the fields the manager owns.
+        self.index = Arc::new(TrackedIndex::new(self.client.clone(), &self.field_manager));
         // Verdicts were reached by dry-runs (and applies) as the previous manager.
         self.verdicts = Arc::new(Verdicts::default());
         self.rejections = Arc::new(Rejections::default());
@@ -112,12 +114,13 @@ impl SyncEngine {
         &self.field_manager
     }
 
-    /// The tracking name of the owner of every change the index of tracked
-    /// objects sees (an object applied, drifted, deleted or re-tracked), in
-    /// every kind and namespace a diff has looked at: the one watch per
-    /// scope serves both the diff's search for objects to prune and
-    /// self-heal. A lagging receiver misses notices, not later ones.
-    pub fn tracked_changes(&self) -> tokio::sync::broadcast::Receiver<String> {
+    /// Every change the index of tracked objects sees (an object applied,
+    /// drifted, deleted or re-tracked, or its status updated), with the
+    /// tracking name of the owner it concerns, in every kind and namespace
+    /// a diff has looked at: the one watch per scope serves both the diff's
+    /// search for objects to prune and self-heal. A lagging receiver misses
+    /// notices, not later ones.
+    pub fn tracked_changes(&self) -> tokio::sync::broadcast::Receiver<crate::TrackedChange> {
         self.index.subscribe()
     }
 
