@@ -142,7 +142,7 @@ where
 {
     let url = slot.url.to_string();
     tokio::task::spawn_blocking(move || {
-        let repo = Repository::open_bare(&slot.path).map_err(|e| cache_error(&slot, &e))?;
+        let repo = slot.readers.get().map_err(|e| cache_error(&slot, &e))?;
         f(&slot, &repo)
     })
     .await

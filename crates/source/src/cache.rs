@@ -9,7 +9,6 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use git2::Repository;
 use sha2::Digest;
 
 use crate::credentials::CredentialSource;
@@ -104,6 +103,8 @@ pub(crate) struct Slot {
     pub(crate) stats: Mutex<FetchStats>,
     /// The last few [`MirrorCache::changed_paths`] answers.
     diffs: crate::diff::RecentDiffs,
+    /// Open read handles of the mirror, kept between reads.
+    pub(crate) readers: Arc<crate::readers::Readers>,
 }
 
 /// The shared cache of bare mirrors. Cheap to share behind an `Arc`.
@@ -132,6 +133,10 @@ pub(crate) fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 /// such as a monorepo's `apps/`, so every path looked up below it inflated
 /// and parsed that tree again: per file read, per render.
 const TREE_CACHE_LIMIT: usize = 1 << 20;
+/// The most libgit2 keeps parsed in all object caches together: read
+/// handles are kept between renders ([`crate::readers`]), and libgit2's
+/// default (256 MiB) would let the trees of every commit read pile up.
+const OBJECT_CACHE_BYTES: isize = 4 << 20;
 
 /// libgit2's options are process-global (socket timeouts, the object cache
 /// limits); set them once.
@@ -146,6 +151,7 @@ fn set_global_options(timeout: Duration) {
             let _ = git2::opts::set_server_connect_timeout_in_milliseconds(connect);
             let _ = git2::opts::set_server_timeout_in_milliseconds(ms);
             let _ = git2::opts::set_cache_object_limit(git2::ObjectType::Tree, TREE_CACHE_LIMIT);
+            let _ = git2::opts::set_cache_max_size(OBJECT_CACHE_BYTES);
         }
     });
 }
@@ -199,8 +205,10 @@ impl MirrorCache {
         if let Some(slot) = slots.get(&key) {
             return Ok(slot.clone());
         }
+        let path = self.dir.join(dir_name(&parsed, &key));
         let slot = Arc::new(Slot {
-            path: self.dir.join(dir_name(&parsed, &key)),
+            readers: Arc::new(crate::readers::Readers::new(path.clone())),
+            path,
             url: parsed,
             key: key.clone(),
             lock: Arc::new(tokio::sync::Mutex::new(Locked::default())),
@@ -251,11 +259,9 @@ impl MirrorCache {
         let kind = RevisionKind::parse(revision);
 
         if slot.ready.load(Ordering::SeqCst) && (!refresh || kind.is_immutable()) {
-            let (path, k) = (slot.path.clone(), kind.clone());
+            let (readers, k) = (slot.readers.clone(), kind.clone());
             let local = tokio::task::spawn_blocking(move || {
-                Repository::open_bare(&path)
-                    .and_then(|repo| lookup(&repo, &k))
-                    .ok()
+                readers.get().and_then(|repo| lookup(&repo, &k)).ok()
             })
             .await
             .ok()
@@ -323,7 +329,8 @@ impl MirrorCache {
             url: slot.url.to_string(),
             revision: sha.to_string(),
         })?;
-        GitTree::open(&slot.path, oid).map_err(|e| match e.code() {
+        let reader = slot.readers.get().map_err(|e| cache_error(&slot, &e))?;
+        GitTree::open(reader, oid).map_err(|e| match e.code() {
             git2::ErrorCode::NotFound => SourceError::RevisionNotFound {
                 url: slot.url.to_string(),
                 revision: sha.to_string(),

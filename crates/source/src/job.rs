@@ -159,6 +159,8 @@ impl Job {
     fn maintain(&self, repo: &Repository) {
         match crate::maintenance::repack_if_needed(repo, self.options.max_packs) {
             Ok(true) => {
+                // Kept read handles map the packs that were merged away.
+                self.slot.readers.forget();
                 lock(&self.slot.stats).repacks += 1;
                 tracing::debug!(repo = %self.slot.url, "merged the mirror's packs");
             }
@@ -253,6 +255,7 @@ impl Job {
 
 fn remove_mirror(slot: &Slot) -> Result<()> {
     slot.ready.store(false, Ordering::SeqCst);
+    slot.readers.forget();
     std::fs::remove_dir_all(&slot.path).map_err(|e| SourceError::Cache {
         url: slot.url.to_string(),
         path: slot.path.display().to_string(),

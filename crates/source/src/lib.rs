@@ -40,6 +40,7 @@ mod fetch;
 pub mod ignore;
 mod job;
 mod maintenance;
+mod readers;
 pub mod revision;
 pub mod semver_range;
 mod tree;

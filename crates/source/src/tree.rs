@@ -2,11 +2,12 @@
 //! object database (no checkout). Symlinks are followed while they stay
 //! inside the tree and refused with [`TreeError::Escapes`] when they leave it.
 
-use std::path::Path;
 use std::sync::Mutex;
 
 use driftless_render::tree::{EntryKind, FileTree, MAX_FILE_BYTES, SkippedLink, TreeError, join};
 use git2::{ObjectType, Oid, Repository};
+
+use crate::readers::Reader;
 
 /// Symlink hops followed before giving up (like `ELOOP`).
 const MAX_SYMLINK_HOPS: usize = 40;
@@ -17,7 +18,7 @@ const MODE_GITLINK: i32 = 0o160000;
 
 /// The tree of one commit in a mirror. Cheap to create; `Send + Sync`.
 pub struct GitTree {
-    repo: Mutex<Repository>,
+    repo: Mutex<Reader>,
     root: Oid,
     commit: Oid,
 }
@@ -50,9 +51,8 @@ enum Resolved {
 }
 
 impl GitTree {
-    /// Opens the tree of `commit` in the bare repository at `mirror`.
-    pub(crate) fn open(mirror: &Path, commit: Oid) -> Result<GitTree, git2::Error> {
-        let repo = Repository::open_bare(mirror)?;
+    /// The tree of `commit`, read through the mirror handle `repo`.
+    pub(crate) fn open(repo: Reader, commit: Oid) -> Result<GitTree, git2::Error> {
         let root = repo.find_commit(commit)?.tree_id();
         Ok(GitTree {
             repo: Mutex::new(repo),
@@ -79,7 +79,7 @@ impl GitTree {
         })
     }
 
-    fn repo(&self) -> std::sync::MutexGuard<'_, Repository> {
+    fn repo(&self) -> std::sync::MutexGuard<'_, Reader> {
         self.repo.lock().unwrap_or_else(|e| e.into_inner())
     }
 

@@ -356,6 +356,12 @@ async fn packs_are_merged_and_history_stays_readable() {
         let r = cache.resolve(&url, "main", true).await.unwrap();
         assert_eq!(r.stale, None, "commit {i}");
         assert_eq!(r.sha, sha, "commit {i}");
+        // Read at once, through a read handle kept from before the fetch
+        // (and from before a merge of the packs).
+        let name = format!("app/file-{i}.yaml");
+        let tree = cache.tree(&url, &sha).unwrap();
+        assert_eq!(tree.read(&name).unwrap(), format!("n: {i}\n").into_bytes());
+        drop(tree);
         shas.push(sha);
     }
     let stats = cache.stats(&url).unwrap();
