@@ -68,7 +68,11 @@ impl Kind {
                 "driftless_flux_reconciles_total",
                 "controller=\"Kustomization\",render=\"rendered\"",
             )),
-            Kind::DriftlessApplications(_) => Err("not counted"),
+            // Render requests that built objects (not from the render
+            // cache, not taken over from an earlier commit).
+            Kind::DriftlessApplications(_) => {
+                Ok(("driftless_renders_total", "outcome=\"rendered\""))
+            }
         }
     }
 }

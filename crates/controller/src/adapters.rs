@@ -135,6 +135,20 @@ impl Source for GitSource {
             .map_err(StageError::from_display)?;
         Ok(Arc::new(tree))
     }
+
+    fn changed_paths<'a>(
+        &'a self,
+        repo: &'a str,
+        from: &'a str,
+        to: &'a str,
+    ) -> BoxFut<'a, Result<Arc<[String]>, StageError>> {
+        Box::pin(async move {
+            self.cache
+                .changed_paths(repo, from, to)
+                .await
+                .map_err(StageError::from_display)
+        })
+    }
 }
 
 /// The sync engine, with its errors as pipeline stage errors. The engine's

@@ -113,7 +113,7 @@ impl Default for ControllerConfig {
             leader_election: None,
             webhook_secrets: WebhookSecrets::default(),
             concurrency: 16,
-            render_cache_size: 512,
+            render_cache_size: 2048,
             watch_managed: true,
             instance: std::env::var("POD_NAME").ok(),
             kustomize_command: None,

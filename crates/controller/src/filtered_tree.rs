@@ -106,6 +106,10 @@ impl<T: FileTree> FileTree for FilteredTree<T> {
     fn skipped_links(&self, path: &str) -> Result<Vec<SkippedLink>, TreeError> {
         self.inner.skipped_links(path)
     }
+
+    fn real_path(&self, path: &str) -> Option<String> {
+        self.inner.real_path(path)
+    }
 }
 
 #[cfg(test)]

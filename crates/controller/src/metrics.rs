@@ -50,6 +50,15 @@ pub struct FluxLabels {
     pub render: String,
 }
 
+/// Labels of a render request: where its objects came from.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct RenderLabels {
+    /// `rendered` (built from the commit's files), `cached` (the same
+    /// commit and inputs, from the render cache), `carried` (an earlier
+    /// commit's render taken over: no file it read changed).
+    pub outcome: String,
+}
+
 /// The controllers whose queue and in-flight series exist from the start
 /// (at 0), so a panel or a query sees every controller before its first
 /// reconcile.
@@ -110,6 +119,8 @@ pub struct Metrics {
     pub app_writes: Counter,
     /// Flux objects' reconciles, by kind and render (see [`FluxLabels`]).
     pub flux_reconciles: Family<FluxLabels, Counter>,
+    /// Render requests by where the objects came from.
+    pub renders: Family<RenderLabels, Counter>,
     apps: Family<AppLabels, Gauge>,
     states: Mutex<BTreeMap<(String, String), AppLabels>>,
 }
@@ -134,6 +145,12 @@ impl Metrics {
         let app_writes = Counter::default();
         let reconciles_in_flight = Family::<ControllerLabels, Gauge>::default();
         let flux_reconciles = Family::<FluxLabels, Counter>::default();
+        let renders = Family::<RenderLabels, Counter>::default();
+        registry.register(
+            "renders",
+            "Render requests by where the objects came from (rendered, cached, carried over)",
+            renders.clone(),
+        );
         registry.register(
             "flux_reconciles",
             "Flux objects' reconciles, by kind and whether they rendered",
@@ -206,9 +223,19 @@ impl Metrics {
             webhooks,
             app_writes,
             flux_reconciles,
+            renders,
             apps,
             states: Mutex::new(BTreeMap::new()),
         }
+    }
+
+    /// Counts one render request ending as `outcome` (see [`RenderLabels`]).
+    pub fn rendered(&self, outcome: &str) {
+        self.renders
+            .get_or_create(&RenderLabels {
+                outcome: outcome.into(),
+            })
+            .inc();
     }
 
     /// Counts a reconcile of `controller` as running until the returned

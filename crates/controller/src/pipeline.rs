@@ -69,6 +69,15 @@ pub trait Source: Send + Sync + 'static {
     /// The files of `commit` of `repo` (already resolved, so no fetch): a
     /// Helm chart directory, or the value files a multi-source `$ref` names.
     fn tree(&self, repo: &str, commit: &str) -> Result<Arc<dyn FileTree>, StageError>;
+
+    /// The paths that differ between commits `from` and `to` of `repo`
+    /// (both already fetched; remembered for the last few pairs).
+    fn changed_paths<'a>(
+        &'a self,
+        repo: &'a str,
+        from: &'a str,
+        to: &'a str,
+    ) -> BoxFut<'a, Result<Arc<[String]>, StageError>>;
 }
 
 /// A Flux source's file selection: `.sourceignore` files and Flux's default

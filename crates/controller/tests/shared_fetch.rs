@@ -2,8 +2,10 @@
 //! reads the mirror as it is when another Application of that repository
 //! fetched it less than half a refresh interval ago (as Argo CD's revision
 //! cache does), so N Applications make about one fetch per refresh, not N.
-//! A commit pushed without a webhook is still picked up by the refreshes.
-//! Real control plane and Git server.
+//! A commit pushed without a webhook is still picked up by the refreshes;
+//! an Application whose files the commit did not change takes its last
+//! render over instead of rendering again. Real control plane and Git
+//! server.
 
 mod common;
 
@@ -34,6 +36,17 @@ async fn fetches(h: &Harness) -> u64 {
         .sum()
 }
 
+/// Render requests that ended as `outcome` so far.
+async fn renders(h: &Harness, outcome: &str) -> u64 {
+    let metrics = h.get("/metrics").await.1;
+    let wanted = format!("driftless_renders_total{{outcome=\"{outcome}\"}}");
+    metrics
+        .lines()
+        .filter(|l| l.starts_with(&wanted))
+        .filter_map(|l| l.rsplit(' ').next()?.parse::<u64>().ok())
+        .sum()
+}
+
 async fn value_of(cms: &Api<ConfigMap>, i: usize) -> Option<String> {
     let cm = cms.get_opt(&format!("cm{i}")).await.ok()??;
     cm.data?.get("value").cloned()
@@ -48,6 +61,14 @@ async fn applications_of_one_repository_share_its_fetches() {
     for i in 0..APPS {
         repo.write(&format!("app{i}/cm.yaml"), &config_map(i, "one"));
     }
+    // The last app's file is a link to a file outside its path.
+    let last = APPS - 1;
+    repo.remove(&format!("app{last}/cm.yaml"));
+    repo.write(&format!("shared/cm{last}.yaml"), &config_map(last, "one"));
+    repo.symlink(
+        &format!("app{last}/cm.yaml"),
+        &format!("../shared/cm{last}.yaml"),
+    );
     repo.commit("apps");
     let url = h.git.git_url("shared/apps");
     for i in 0..APPS {
@@ -100,4 +121,31 @@ async fn applications_of_one_repository_share_its_fetches() {
         Some(())
     })
     .await;
+
+    // A commit that changes app0's file and the file the last app's link
+    // leads to: those two render it, the others take their render at the
+    // commit before over.
+    let (rendered, carried) = (renders(&h, "rendered").await, renders(&h, "carried").await);
+    repo.write("app0/cm.yaml", &config_map(0, "three"));
+    repo.write(&format!("shared/cm{last}.yaml"), &config_map(last, "three"));
+    repo.write("README.md", "not part of any app\n");
+    let third = repo.commit("three");
+    for i in 0..APPS {
+        h.wait_app(&format!("app{i}"), "at the third commit", |app| {
+            common::revision_of(app) == Some(third.as_str())
+        })
+        .await;
+    }
+    assert_eq!(value_of(&cms, 0).await.as_deref(), Some("three"));
+    eventually("the linked file's change applied", || async {
+        value_of(&cms, last).await.filter(|v| v == "three")
+    })
+    .await;
+    let rendered = renders(&h, "rendered").await - rendered;
+    let carried = renders(&h, "carried").await - carried;
+    assert_eq!(
+        (rendered, carried),
+        (2, APPS as u64 - 2),
+        "renders of the third commit: app0 and the linked app rendered, the others carried over"
+    );
 }

@@ -83,6 +83,13 @@ pub trait FileTree: Send + Sync {
         let _ = path;
         Ok(Vec::new())
     }
+    /// Where `path` leads once symbolic links on the way are followed, when
+    /// that is another path of the tree: a render that read `path` also
+    /// depends on that file. Trees without symlinks keep the default: none.
+    fn real_path(&self, path: &str) -> Option<String> {
+        let _ = path;
+        None
+    }
 }
 
 /// A symbolic link a listing left out, and why.

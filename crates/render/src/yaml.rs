@@ -56,9 +56,12 @@ impl<'a> Reader<'a> {
     }
 
     /// The bytes of a file, recorded as read.
+    /// A file reached through a symbolic link is recorded under both paths.
     pub fn read(&self, path: &str) -> Result<Vec<u8>, TreeError> {
+        let real = self.tree.real_path(path);
         if let Ok(mut read) = self.read.lock() {
             read.insert(path.to_string());
+            read.extend(real);
         }
         self.tree.read(path)
     }
@@ -98,6 +101,10 @@ impl FileTree for Reader<'_> {
 
     fn list(&self, path: &str) -> Result<Vec<(String, EntryKind)>, TreeError> {
         self.tree.list(path)
+    }
+
+    fn real_path(&self, path: &str) -> Option<String> {
+        self.tree.real_path(path)
     }
 }
 
@@ -334,6 +341,35 @@ mod tests {
         assert_eq!(docs[0]["c"], true);
         assert_eq!(docs[0]["d"], 3);
         assert!(docs[1]["e"].is_null());
+    }
+
+    /// One file, `real.yaml`, also reached as `link.yaml`.
+    struct Linked;
+
+    impl FileTree for Linked {
+        fn entry(&self, _: &str) -> Result<Option<EntryKind>, TreeError> {
+            Ok(Some(EntryKind::File))
+        }
+        fn read(&self, _: &str) -> Result<Vec<u8>, TreeError> {
+            Ok(b"a: 1\n".to_vec())
+        }
+        fn list(&self, _: &str) -> Result<Vec<(String, EntryKind)>, TreeError> {
+            Ok(Vec::new())
+        }
+        fn real_path(&self, path: &str) -> Option<String> {
+            (path == "link.yaml").then(|| "real.yaml".to_string())
+        }
+    }
+
+    #[test]
+    fn a_file_read_through_a_link_is_recorded_under_both_paths() {
+        let reader = Reader::new(&Linked);
+        reader.read("link.yaml").unwrap();
+        reader.read("other.yaml").unwrap();
+        assert_eq!(
+            reader.into_files_read(),
+            ["link.yaml", "other.yaml", "real.yaml"]
+        );
     }
 
     #[test]

@@ -85,6 +85,15 @@ impl GitTree {
 
     /// Resolves `path` (already normalized) following symlinks.
     fn resolve(&self, repo: &Repository, path: &str) -> Result<Option<Resolved>, TreeError> {
+        Ok(self.resolve_real(repo, path)?.map(|(found, _)| found))
+    }
+
+    /// [`GitTree::resolve`], with the path reached (symlinks followed).
+    fn resolve_real(
+        &self,
+        repo: &Repository,
+        path: &str,
+    ) -> Result<Option<(Resolved, String)>, TreeError> {
         let io = |e: git2::Error| TreeError::Io {
             path: path.to_string(),
             message: e.message().to_string(),
@@ -151,11 +160,18 @@ impl GitTree {
                 }
             }
         }
-        Ok(Some(current))
+        Ok(Some((current, done.join("/"))))
     }
 }
 
 impl FileTree for GitTree {
+    fn real_path(&self, path: &str) -> Option<String> {
+        let path = join("", path).ok()?;
+        let repo = self.repo();
+        let (_, real) = self.resolve_real(&repo, &path).ok()??;
+        (real != path).then_some(real)
+    }
+
     fn entry(&self, path: &str) -> Result<Option<EntryKind>, TreeError> {
         let path = join("", path)?;
         let repo = self.repo();

@@ -81,6 +81,17 @@ async fn reads_files_dirs_and_inner_symlinks() {
         Err(TreeError::Escapes { .. })
     ));
 
+    // Where a path leads once its symlinks are followed (a render that read
+    // it depends on that file too).
+    let real = |p: &str| tree.real_path(p);
+    assert_eq!(
+        real("overlays/dev/cm-link.yaml").as_deref(),
+        Some("base/cm.yaml")
+    );
+    assert_eq!(real("shared/cm.yaml").as_deref(), Some("base/cm.yaml"));
+    assert_eq!(real("./base//cm.yaml"), None, "no symlink on the way");
+    assert_eq!(real("overlays/dangling"), None);
+
     // The tree can be used from a blocking task, as the render does.
     let tree: Box<dyn FileTree> = Box::new(tree);
     let n = tokio::task::spawn_blocking(move || tree.list("base").unwrap().len())
