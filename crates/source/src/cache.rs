@@ -350,8 +350,9 @@ impl MirrorCache {
         }
         let (from, to) = (from.to_string(), to.to_string());
         tokio::task::spawn_blocking(move || {
+            let repo = slot.readers.get().map_err(|e| cache_error(&slot, &e))?;
             let paths: Arc<[String]> =
-                crate::diff::changed_paths(&slot.path, &slot.url, &from, &to)?.into();
+                crate::diff::changed_paths(&slot.path, &repo, &slot.url, &from, &to)?.into();
             slot.diffs.insert(&from, &to, paths.clone());
             Ok(paths)
         })

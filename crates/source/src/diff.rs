@@ -50,9 +50,10 @@ impl RecentDiffs {
 }
 
 /// Files that differ between commits `from` and `to` (full or abbreviated
-/// SHAs) in the mirror at `mirror`; renames list both names.
+/// SHAs) in `repo`, the mirror at `mirror`; renames list both names.
 pub(crate) fn changed_paths(
     mirror: &Path,
+    repo: &Repository,
     url: &RepoUrl,
     from: &str,
     to: &str,
@@ -62,7 +63,6 @@ pub(crate) fn changed_paths(
         path: mirror.display().to_string(),
         message: e.message().to_string(),
     };
-    let repo = Repository::open_bare(mirror).map_err(cache)?;
     let tree_of = |rev: &str| -> Result<Tree<'_>> {
         let missing = || SourceError::RevisionNotFound {
             url: url.to_string(),
@@ -77,7 +77,7 @@ pub(crate) fn changed_paths(
     };
     let (old, new) = (tree_of(from)?, tree_of(to)?);
     let mut paths = BTreeSet::new();
-    compare_trees(&repo, &old, &new, "", &mut paths).map_err(cache)?;
+    compare_trees(repo, &old, &new, "", &mut paths).map_err(cache)?;
     Ok(paths.into_iter().collect())
 }
 
