@@ -110,6 +110,15 @@ impl<T: FileTree> FileTree for FilteredTree<T> {
     fn real_path(&self, path: &str) -> Option<String> {
         self.inner.real_path(path)
     }
+
+    fn read_resolved(&self, path: &str) -> Result<(Vec<u8>, Option<String>), TreeError> {
+        if self.hidden(path, EntryKind::File)? {
+            return Err(TreeError::NotFound {
+                path: path.to_string(),
+            });
+        }
+        self.inner.read_resolved(path)
+    }
 }
 
 #[cfg(test)]

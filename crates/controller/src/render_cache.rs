@@ -135,6 +135,13 @@ impl RenderCache {
         (*commit != key.commit && inner.entries.contains_key(&cached)).then(|| commit.clone())
     }
 
+    /// The files the render cached for `key` read (its objects are not
+    /// parsed).
+    pub fn files_read(&self, key: &RenderKey) -> Option<Vec<String>> {
+        let inner = self.lock();
+        Some(inner.entries.get(key)?.rest.files_read.clone())
+    }
+
     /// Stores a render, evicting the least recently used entry when full.
     pub fn insert(&self, key: RenderKey, rendered: Arc<Rendered>) {
         let mut inner = self.lock();
@@ -142,6 +149,35 @@ impl RenderCache {
         let Some(stored) = Stored::of(&rendered, inner.tick) else {
             return;
         };
+        self.store(&mut inner, key, stored);
+    }
+
+    /// Keeps the render cached at commit `from` of `key`'s inputs under
+    /// `key` as well (its text copied, not parsed and written again), and
+    /// returns it.
+    pub fn carry(&self, key: RenderKey, from: &str) -> Option<Arc<Rendered>> {
+        let from = RenderKey {
+            commit: from.to_string(),
+            ..key.clone()
+        };
+        let mut inner = self.lock();
+        inner.tick += 1;
+        let tick = inner.tick;
+        let earlier = inner.entries.get_mut(&from)?;
+        earlier.used = tick;
+        let rendered = earlier.rendered()?;
+        let copy = Stored {
+            used: tick,
+            objects: earlier.objects.clone(),
+            rest: earlier.rest.clone(),
+        };
+        self.store(&mut inner, key, copy);
+        Some(Arc::new(rendered))
+    }
+
+    /// Puts `stored` under `key`, making room first (least recently used
+    /// out); a render bigger than the whole budget is not kept.
+    fn store(&self, inner: &mut Inner, key: RenderKey, stored: Stored) {
         if stored.objects.len() > self.max_bytes {
             return;
         }
@@ -268,6 +304,19 @@ mod tests {
             tiny.is_empty(),
             "a render bigger than the budget is not kept"
         );
+    }
+
+    #[test]
+    fn a_carried_render_is_kept_under_the_new_commit_too() {
+        let cache = RenderCache::new(4);
+        cache.insert(key("a"), rendered("a"));
+        assert_eq!(cache.files_read(&key("a")).unwrap(), ["a"]);
+        assert!(cache.files_read(&key("b")).is_none());
+        let carried = cache.carry(key("b"), "a").unwrap();
+        assert_eq!(carried.objects, rendered("a").objects);
+        assert_eq!(cache.get(&key("b")).unwrap().objects, carried.objects);
+        assert_eq!(cache.latest(&key("c")).as_deref(), Some("b"));
+        assert!(cache.carry(key("c"), "x").is_none(), "nothing cached at x");
     }
 
     #[test]

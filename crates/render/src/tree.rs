@@ -90,6 +90,11 @@ pub trait FileTree: Send + Sync {
         let _ = path;
         None
     }
+    /// [`FileTree::read`] and [`FileTree::real_path`] together; a tree
+    /// that follows links overrides it to walk the path once.
+    fn read_resolved(&self, path: &str) -> Result<(Vec<u8>, Option<String>), TreeError> {
+        Ok((self.read(path)?, self.real_path(path)))
+    }
 }
 
 /// A symbolic link a listing left out, and why.

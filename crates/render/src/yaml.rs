@@ -58,12 +58,22 @@ impl<'a> Reader<'a> {
     /// The bytes of a file, recorded as read.
     /// A file reached through a symbolic link is recorded under both paths.
     pub fn read(&self, path: &str) -> Result<Vec<u8>, TreeError> {
-        let real = self.tree.real_path(path);
-        if let Ok(mut read) = self.read.lock() {
-            read.insert(path.to_string());
-            read.extend(real);
+        self.read_recorded(path).map(|(bytes, _)| bytes)
+    }
+
+    fn read_recorded(&self, path: &str) -> Result<(Vec<u8>, Option<String>), TreeError> {
+        self.record(path.to_string());
+        let (bytes, real) = self.tree.read_resolved(path)?;
+        if let Some(real) = &real {
+            self.record(real.clone());
         }
-        self.tree.read(path)
+        Ok((bytes, real))
+    }
+
+    fn record(&self, path: String) {
+        if let Ok(mut read) = self.read.lock() {
+            read.insert(path);
+        }
     }
 
     /// The text of a file (UTF-8), recorded as read.
@@ -105,6 +115,10 @@ impl FileTree for Reader<'_> {
 
     fn real_path(&self, path: &str) -> Option<String> {
         self.tree.real_path(path)
+    }
+
+    fn read_resolved(&self, path: &str) -> Result<(Vec<u8>, Option<String>), TreeError> {
+        self.read_recorded(path)
     }
 }
 

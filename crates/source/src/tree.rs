@@ -182,9 +182,17 @@ impl FileTree for GitTree {
     }
 
     fn read(&self, path: &str) -> Result<Vec<u8>, TreeError> {
+        self.read_resolved(path).map(|(bytes, _)| bytes)
+    }
+
+    fn read_resolved(&self, path: &str) -> Result<(Vec<u8>, Option<String>), TreeError> {
         let path = join("", path)?;
         let repo = self.repo();
-        match self.resolve(&repo, &path)? {
+        let (found, real) = match self.resolve_real(&repo, &path)? {
+            Some((found, real)) => (Some(found), (real != path).then_some(real)),
+            None => (None, None),
+        };
+        match found {
             None => Err(TreeError::NotFound { path }),
             Some(Resolved::Tree(_)) => Err(TreeError::WrongKind {
                 path,
@@ -206,7 +214,7 @@ impl FileTree for GitTree {
                     });
                 }
                 let blob = repo.find_blob(id).map_err(io)?;
-                Ok(blob.content().to_vec())
+                Ok((blob.content().to_vec(), real))
             }
         }
     }

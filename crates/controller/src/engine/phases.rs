@@ -11,6 +11,7 @@ use driftless_sync::{Comparison, Deletion, SyncResult, Target};
 use super::error::{ApplyError, CompareError, DeleteError, Owner, RenderError, ResolveError};
 use crate::adapters::Engine;
 use crate::context::Context;
+use crate::gitrepository::changes;
 use crate::kustomization::unchanged;
 use crate::pipeline::{Resolution, SourceFilter};
 use crate::render_cache::RenderKey;
@@ -76,7 +77,6 @@ pub async fn render(
     }
     if !bypass_cache && let Some(earlier) = carried_over(ctx, &key).await {
         ctx.metrics.rendered("carried");
-        ctx.render_cache.insert(key, earlier.clone());
         return Ok(earlier);
     }
     let mut options = request.options.clone();
@@ -114,35 +114,31 @@ pub async fn render(
 /// The cached render of `key`'s repository, path and options at another
 /// commit, when no file that differs between the two concerns it (none
 /// below the rendered path, none in a directory it read a file from, no
-/// `.sourceignore`): rendering `key` would give the same objects. A render
-/// that read no file, or a diff that cannot be made, is never taken over.
+/// `.sourceignore`): rendering `key` would give the same objects. It is
+/// then cached under `key` too. A render that read no file, or a diff that
+/// cannot be made, is never taken over.
 async fn carried_over(ctx: &Context, key: &RenderKey) -> Option<Arc<Rendered>> {
     let from = ctx.render_cache.latest(key)?;
     let earlier_key = RenderKey {
         commit: from.clone(),
         ..key.clone()
     };
-    let earlier = ctx.render_cache.get(&earlier_key)?;
-    if earlier.files_read.is_empty() {
+    let files_read = ctx.render_cache.files_read(&earlier_key)?;
+    if files_read.is_empty() {
         return None;
     }
-    let changed = match ctx
-        .source
-        .changed_paths(&key.repo, &from, &key.commit)
-        .await
-    {
+    let changed = match changes::between(&*ctx.source, &key.repo, &from, &key.commit).await {
         Ok(changed) => changed,
         Err(error) => {
             tracing::debug!(%error, "rendering: the files changed are not known");
             return None;
         }
     };
-    let dirs = unchanged::dirs(&key.path, &earlier.files_read);
-    if unchanged::touched(&changed, &dirs) {
+    if unchanged::touched(&changed, &unchanged::dirs(&key.path, &files_read)) {
         return None;
     }
     tracing::debug!(from, to = %key.commit, path = %key.path, "no file the render read changed: taken over");
-    Some(earlier)
+    ctx.render_cache.carry(key.clone(), &from)
 }
 
 /// Compares `desired` with the cluster for `target` (nothing is written).

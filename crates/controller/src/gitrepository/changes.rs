@@ -7,19 +7,20 @@
 
 use std::sync::Arc;
 
+use crate::pipeline::Source;
+
 /// The files that changed between commits `from` and `to` (full SHAs in
 /// the shared mirror) of `url`: remembered, else diffed in the mirror.
-/// The error names the repository and both commits.
+/// Also what a render at a new commit asks before it takes the last
+/// render over ([`crate::engine`]). The error names the repository and
+/// both commits.
 pub(crate) async fn between(
-    repos: &super::GitRepositories,
+    source: &dyn Source,
     url: &str,
     from: &str,
     to: &str,
 ) -> Result<Arc<[String]>, String> {
-    let cache = repos
-        .cache()
-        .ok_or_else(|| "the repository cache is not started".to_string())?;
-    cache
+    source
         .changed_paths(url, from, to)
         .await
         .map_err(|e| format!("the files changed in {url} between {from} and {to}: {e}"))

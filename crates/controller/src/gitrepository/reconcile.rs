@@ -130,7 +130,7 @@ async fn note_changes(
         return;
     }
     let url = &repo.spec.url;
-    if let Err(error) = changes::between(&ctx.git_repositories, url, before, &fetched.sha).await {
+    if let Err(error) = changes::between(&*ctx.source, url, before, &fetched.sha).await {
         tracing::debug!(%error, "the files changed are worked out by each consumer");
     }
 }

@@ -279,8 +279,7 @@ impl<'a> Run<'a> {
         let Some(from) = from else {
             return false;
         };
-        let repos = &self.ctx.git_repositories;
-        match changes::between(repos, &artifact.url, &from.sha, sha).await {
+        match changes::between(&*self.ctx.source, &artifact.url, &from.sha, sha).await {
             Ok(changed) => !unchanged::touched(&changed, &from.dirs),
             Err(error) => {
                 tracing::debug!(%error, "rendering: the files changed are not known");
