@@ -2,7 +2,8 @@
 //! on its own fresh local control plane and Git server, in one invocation:
 //! cold start of N Kustomizations (one GitRepository) to all Ready, the same
 //! N as Argo CD Applications for driftless alone, push → applied p50/p99,
-//! a monorepo push touching one app, drift revert, idle. Prints one table
+//! a monorepo push touching one app, drift revert, catching up with the
+//! pushes, idle. Prints one table
 //! with ratios, writes the chart (SVG), and ends with the line
 //! `peers N=<N>: driftless <s> s <MiB> MiB <req> req/app, flux <s> s <MiB> MiB`.
 //! Beside them, the raw server-side-apply floor (`floor.rs`): the same
@@ -94,6 +95,7 @@ fn unavailable(label: &'static str, reason: String) -> Results {
         push: phases::na(&reason),
         monorepo: phases::na(&reason),
         drift: phases::na(&reason),
+        caught_up: phases::na(&reason),
         idle: phases::na(&reason),
     }
 }

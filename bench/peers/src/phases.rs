@@ -77,6 +77,9 @@ pub(crate) struct Results {
     pub(crate) push: Figure<Push>,
     pub(crate) monorepo: Figure<Monorepo>,
     pub(crate) drift: Figure<f64>,
+    /// Seconds until every object under test reported the last pushed
+    /// commit, before the idle minutes start.
+    pub(crate) caught_up: Figure<f64>,
     pub(crate) idle: Figure<Idle>,
 }
 
@@ -106,26 +109,17 @@ pub(crate) fn gvk(group: &str, version: &str, kind: &str) -> GroupVersionKind {
     GroupVersionKind::gvk(group, version, kind)
 }
 
-/// The watch on the objects under test (Kustomizations or Applications).
-fn object_tracker(run: &Running) -> Tracker {
+/// The watch on the objects under test (Kustomizations or Applications),
+/// each object's state given by `state` (`None`: its readiness).
+fn object_tracker(run: &Running, state: Option<fn(&DynamicObject) -> String>) -> Tracker {
     if run.kind.kustomizations() {
         let k = gvk("kustomize.toolkit.fluxcd.io", "v1", "Kustomization");
-        Tracker::start(
-            run.client.clone(),
-            k,
-            "kustomizations",
-            NAMESPACE,
-            tracker::flux_ready,
-        )
+        let state = state.unwrap_or(tracker::flux_ready);
+        Tracker::start(run.client.clone(), k, "kustomizations", NAMESPACE, state)
     } else {
         let a = gvk("argoproj.io", "v1alpha1", "Application");
-        Tracker::start(
-            run.client.clone(),
-            a,
-            "applications",
-            NAMESPACE,
-            tracker::application_synced,
-        )
+        let state = state.unwrap_or(tracker::application_synced);
+        Tracker::start(run.client.clone(), a, "applications", NAMESPACE, state)
     }
 }
 
@@ -144,7 +138,7 @@ fn deployment_tracker(run: &Running) -> Tracker {
 /// Runs every phase on `run`; later phases are `n/a` if cold start failed.
 pub(crate) async fn measure(run: &mut Running, plan: &Plan) -> Results {
     let label = run.kind.label();
-    let objects = object_tracker(run);
+    let objects = object_tracker(run, None);
     let deployments = deployment_tracker(run);
     let cold = cold(run, plan, &objects).await;
     if let Err(reason) = &cold {
@@ -155,12 +149,14 @@ pub(crate) async fn measure(run: &mut Running, plan: &Plan) -> Results {
             push: na(&why),
             monorepo: na(&why),
             drift: na(&why),
+            caught_up: na(&why),
             idle: na(&why),
         };
     }
     let push = pushes(run, plan, &deployments).await;
     let monorepo = monorepo(run, plan, &deployments).await;
     let drift = drift(run, &deployments).await;
+    let caught_up = caught_up(run, plan).await;
     let idle = idle(run, plan).await;
     Results {
         label,
@@ -168,6 +164,7 @@ pub(crate) async fn measure(run: &mut Running, plan: &Plan) -> Results {
         push,
         monorepo,
         drift,
+        caught_up,
         idle,
     }
 }
@@ -479,6 +476,44 @@ async fn drift(run: &mut Running, deployments: &Tracker) -> Figure<f64> {
     match wait_or_die(run, deployments, limit, reverted).await? {
         Some(_) => Ok(started.elapsed().as_secs_f64()),
         None => Err(format!("not reverted within {} s", limit.as_secs())),
+    }
+}
+
+/// Waits until every object under test reports the last pushed commit (an
+/// Application's `status.sync.revision`, a Kustomization's
+/// `status.lastAttemptedRevision`), so that what the pushes set off (an
+/// Application not concerned by a push reports the new commit at its next
+/// periodic refresh) is over before the idle minutes start: the seconds
+/// it took, or why not within the refresh interval and a margin.
+async fn caught_up(run: &mut Running, plan: &Plan) -> Figure<f64> {
+    let limit = Duration::from_secs(300);
+    let head = run.repo.head();
+    let revisions = object_tracker(run, Some(tracker::revision));
+    let behind = |s: &tracker::Seen| {
+        (0..plan.n)
+            .filter(|i| {
+                s.states
+                    .get(&workload::app(*i))
+                    .is_none_or(|r| !r.contains(&head))
+            })
+            .count()
+    };
+    match wait_or_die(run, &revisions, limit, |s| behind(s) == 0).await? {
+        Some(took) => {
+            eprintln!(
+                "peers: {}: caught up with the pushes after {:.1} s; idle for {} s",
+                run.kind.label(),
+                took.as_secs_f64(),
+                plan.idle.as_secs()
+            );
+            Ok(took.as_secs_f64())
+        }
+        None => Err(format!(
+            "{} of {} not at the last pushed commit {head} after {} s",
+            revisions.with(behind),
+            plan.n,
+            limit.as_secs()
+        )),
     }
 }
 

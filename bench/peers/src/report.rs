@@ -127,6 +127,9 @@ fn rows(n: usize, k: &Results, flux: &Results, apps: &Results) -> Vec<Row> {
         row("drift reverted (s)", k, flux, apps, &|r| {
             cell(&r.drift, |d| *d, 2)
         }),
+        row("caught up with the pushes (s)", k, flux, apps, &|r| {
+            cell(&r.caught_up, |c| *c, 1)
+        }),
         row("idle: CPU (s/min)", k, flux, apps, &|r| {
             cell(&r.idle, |i| i.cpu_per_min, 2)
         }),
@@ -246,6 +249,7 @@ mod tests {
             push: na("skipped"),
             monorepo: na("skipped"),
             drift: na("skipped"),
+            caught_up: na("skipped"),
             idle: na("skipped"),
         }
     }

@@ -75,6 +75,18 @@ pub(crate) fn application_synced(o: &DynamicObject) -> String {
     }
 }
 
+/// The commit an object last reported: an Application's
+/// `status.sync.revision`, a Kustomization's `status.lastAttemptedRevision`
+/// (`main@sha1:<sha>`); empty before either.
+pub(crate) fn revision(o: &DynamicObject) -> String {
+    let status = &o.data["status"];
+    status["sync"]["revision"]
+        .as_str()
+        .or(status["lastAttemptedRevision"].as_str())
+        .unwrap_or("")
+        .to_string()
+}
+
 /// A Deployment's first container image and its replicas: `image/replicas`.
 pub(crate) fn deployment_state(o: &DynamicObject) -> String {
     let spec = &o.data["spec"];
