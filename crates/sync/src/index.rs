@@ -24,7 +24,7 @@
 //! the watch's report of exactly that write (same resource version, same
 //! owner) is not announced again: the engine's own write is no drift.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::hash::{DefaultHasher, Hash, Hasher};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -78,8 +78,89 @@ pub struct TrackedChange {
     pub owned_fields_unchanged: bool,
 }
 
-/// (namespace, name) → entry.
-type Entries = HashMap<(String, String), Entry>;
+/// An object's (namespace, name).
+type Id = (String, String);
+
+/// (namespace, name) → entry, and beside it the objects of each owner, so
+/// that a diff finds an owner's objects without going through every object
+/// of the scope (at a thousand owners in one namespace, that walk was the
+/// largest part of an idle refresh).
+#[derive(Default)]
+struct Entries {
+    by_id: HashMap<Id, Entry>,
+    by_app: HashMap<String, HashSet<Id>>,
+}
+
+impl Entries {
+    fn new() -> Self {
+        Self::default()
+    }
+
+    fn get(&self, id: &Id) -> Option<&Entry> {
+        self.by_id.get(id)
+    }
+
+    #[cfg(test)]
+    fn contains_key(&self, id: &Id) -> bool {
+        self.by_id.contains_key(id)
+    }
+
+    #[cfg(test)]
+    fn is_empty(&self) -> bool {
+        self.by_id.is_empty()
+    }
+
+    /// Records `entry` for `id`, replacing what was there.
+    fn insert(&mut self, id: Id, entry: Entry) {
+        if let Some(app) = &entry.app {
+            self.by_app
+                .entry(app.clone())
+                .or_default()
+                .insert(id.clone());
+        }
+        let before = self.by_id.insert(id.clone(), entry);
+        let new_app = self.by_id.get(&id).and_then(|e| e.app.as_deref());
+        if let Some(old) = before.and_then(|b| b.app)
+            && Some(old.as_str()) != new_app
+        {
+            self.unlink(&old, &id);
+        }
+    }
+
+    fn remove(&mut self, id: &Id) {
+        if let Some(app) = self.by_id.remove(id).and_then(|e| e.app) {
+            self.unlink(&app, id);
+        }
+    }
+
+    /// Drops `id` from `app`'s objects.
+    fn unlink(&mut self, app: &str, id: &Id) {
+        if let Some(ids) = self.by_app.get_mut(app) {
+            ids.remove(id);
+            if ids.is_empty() {
+                self.by_app.remove(app);
+            }
+        }
+    }
+
+    /// The objects whose tracking annotation names `app`.
+    fn of_app(&self, app: &str) -> Vec<Id> {
+        self.by_app
+            .get(app)
+            .map(|ids| ids.iter().cloned().collect())
+            .unwrap_or_default()
+    }
+
+    /// The highest resource version recorded (0 when none).
+    fn max_version(&self) -> u64 {
+        self.by_id.values().map(|e| e.version).max().unwrap_or(0)
+    }
+
+    #[cfg(test)]
+    fn keys(&self) -> impl Iterator<Item = &Id> {
+        self.by_id.keys()
+    }
+}
 
 /// The entries of one scope; `relisting` collects a fresh list after the
 /// watch restarted.
@@ -151,7 +232,7 @@ fn tracked_app(annotation: Option<&str>) -> Option<String> {
 /// wrote it) into `entries`, unless an entry from a later resource version
 /// is there already. Returns whether it was this engine's own write coming
 /// back from the watch (same version, same owner): no change to announce.
-fn upsert(entries: &mut Entries, id: (String, String), entry: Entry) -> bool {
+fn upsert(entries: &mut Entries, id: Id, entry: Entry) -> bool {
     let existing = entries.get(&id);
     let echo = !entry.ours
         && entry.version != 0
@@ -191,7 +272,7 @@ fn owned_shape(meta: &ObjectMeta, manager: &str) -> Option<u64> {
 }
 
 /// Forgets a deleted object, unless a later resource version recreated it.
-fn remove(entries: &mut Entries, id: &(String, String), version: u64) {
+fn remove(entries: &mut Entries, id: &Id, version: u64) {
     if entries
         .get(id)
         .is_some_and(|e| version == 0 || e.version == 0 || version >= e.version)
@@ -243,10 +324,10 @@ impl ScopeEntries {
         let Some(mut fresh) = self.relisting.take() else {
             return;
         };
-        let listed_up_to = fresh.values().map(|e| e.version).max().unwrap_or(0);
-        for (id, entry) in self.current.drain() {
-            if entry.version > listed_up_to {
-                fresh.entry(id).or_insert(entry);
+        let listed_up_to = fresh.max_version();
+        for (id, entry) in std::mem::take(&mut self.current).by_id {
+            if entry.version > listed_up_to && fresh.get(&id).is_none() {
+                fresh.insert(id, entry);
             }
         }
         self.current = fresh;
@@ -463,12 +544,7 @@ impl TrackedIndex {
             }
         }
         let entries = scope.entries.lock().unwrap_or_else(|p| p.into_inner());
-        Ok(entries
-            .current
-            .iter()
-            .filter(|(_, e)| e.app.as_deref() == Some(app))
-            .map(|(id, _)| id.clone())
-            .collect())
+        Ok(entries.current.of_app(app))
     }
 
     /// What the watch of `resolved`'s scope for `namespace` knows of the
@@ -613,6 +689,32 @@ mod tests {
     }
 
     #[test]
+    fn each_owner_finds_its_own_objects() {
+        let sorted = |mut ids: Vec<Id>| {
+            ids.sort();
+            ids
+        };
+        let mut entries = Entries::new();
+        upsert(&mut entries, id("a"), entry(Some("one".into()), 3, false));
+        upsert(&mut entries, id("b"), entry(Some("one".into()), 1, false));
+        upsert(&mut entries, id("c"), entry(Some("two".into()), 1, false));
+        upsert(&mut entries, id("d"), entry(None, 1, false));
+        assert_eq!(sorted(entries.of_app("one")), vec![id("a"), id("b")]);
+        // Taken over by another owner, then no owner at all.
+        upsert(&mut entries, id("b"), entry(Some("two".into()), 2, false));
+        assert_eq!(entries.of_app("one"), vec![id("a")]);
+        assert_eq!(sorted(entries.of_app("two")), vec![id("b"), id("c")]);
+        upsert(&mut entries, id("c"), entry(None, 2, false));
+        assert_eq!(entries.of_app("two"), vec![id("b")]);
+        // An older version changes nothing; a deletion does.
+        upsert(&mut entries, id("a"), entry(Some("two".into()), 2, false));
+        assert_eq!(entries.of_app("one"), vec![id("a")]);
+        remove(&mut entries, &id("a"), 5);
+        assert!(entries.of_app("one").is_empty());
+        assert!(!entries.by_app.contains_key("one"), "no empty sets kept");
+    }
+
+    #[test]
     fn a_relist_replaces_the_entries() {
         let mut entries = ScopeEntries::default();
         entries
@@ -630,6 +732,7 @@ mod tests {
             entries.current.keys().collect::<Vec<_>>(),
             vec![&id("kept")]
         );
+        assert_eq!(entries.current.of_app("a"), vec![id("kept")]);
     }
 
     /// A Deployment's metadata as the metadata-only watch reports it: owned
