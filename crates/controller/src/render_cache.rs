@@ -154,7 +154,9 @@ impl RenderCache {
 
     /// Keeps the render cached at commit `from` of `key`'s inputs under
     /// `key` as well (its text copied, not parsed and written again), and
-    /// returns it.
+    /// returns it. The entry at `from` is not counted as used: superseded,
+    /// it is the first to go when the cache is full, before the entry that
+    /// the next commit's render takes over.
     pub fn carry(&self, key: RenderKey, from: &str) -> Option<Arc<Rendered>> {
         let from = RenderKey {
             commit: from.to_string(),
@@ -163,8 +165,7 @@ impl RenderCache {
         let mut inner = self.lock();
         inner.tick += 1;
         let tick = inner.tick;
-        let earlier = inner.entries.get_mut(&from)?;
-        earlier.used = tick;
+        let earlier = inner.entries.get(&from)?;
         let rendered = earlier.rendered()?;
         let copy = Stored {
             used: tick,
@@ -317,6 +318,33 @@ mod tests {
         assert_eq!(cache.get(&key("b")).unwrap().objects, carried.objects);
         assert_eq!(cache.latest(&key("c")).as_deref(), Some("b"));
         assert!(cache.carry(key("c"), "x").is_none(), "nothing cached at x");
+    }
+
+    #[test]
+    fn a_full_cache_drops_superseded_renders_before_latest_ones() {
+        // Eight apps rendered at "a", each taken over at "b": sixteen entries.
+        let app_key = |app: usize, commit: &str| RenderKey {
+            path: format!("apps/app-{app}"),
+            ..key(commit)
+        };
+        let cache = RenderCache::new(16);
+        for app in 0..8 {
+            cache.insert(app_key(app, "a"), rendered("a"));
+        }
+        for app in 0..8 {
+            cache.carry(app_key(app, "b"), "a").expect("cached at a");
+        }
+        // Eight other renders make room: the eight renders at "a" go.
+        for other in 0..8 {
+            cache.insert(app_key(100 + other, "a"), rendered("x"));
+        }
+        for app in 0..8 {
+            assert_eq!(
+                cache.latest(&app_key(app, "c")).as_deref(),
+                Some("b"),
+                "app {app}: its latest render is still there to take over"
+            );
+        }
     }
 
     #[test]
