@@ -490,13 +490,8 @@ async fn caught_up(run: &mut Running, plan: &Plan) -> Figure<f64> {
     let head = run.repo.head();
     let revisions = object_tracker(run, Some(tracker::revision));
     let behind = |s: &tracker::Seen| {
-        (0..plan.n)
-            .filter(|i| {
-                s.states
-                    .get(&workload::app(*i))
-                    .is_none_or(|r| !r.contains(&head))
-            })
-            .count()
+        let at_head = s.states.values().filter(|r| r.contains(&head)).count();
+        plan.n.saturating_sub(at_head)
     };
     match wait_or_die(run, &revisions, limit, |s| behind(s) == 0).await? {
         Some(took) => {

@@ -79,12 +79,7 @@ impl<T: FileTree> FileTree for FilteredTree<T> {
     }
 
     fn read(&self, path: &str) -> Result<Vec<u8>, TreeError> {
-        if self.hidden(path, EntryKind::File)? {
-            return Err(TreeError::NotFound {
-                path: path.to_string(),
-            });
-        }
-        self.inner.read(path)
+        self.read_resolved(path).map(|(bytes, _)| bytes)
     }
 
     fn list(&self, path: &str) -> Result<Vec<(String, EntryKind)>, TreeError> {
@@ -105,10 +100,6 @@ impl<T: FileTree> FileTree for FilteredTree<T> {
 
     fn skipped_links(&self, path: &str) -> Result<Vec<SkippedLink>, TreeError> {
         self.inner.skipped_links(path)
-    }
-
-    fn real_path(&self, path: &str) -> Option<String> {
-        self.inner.real_path(path)
     }
 
     fn read_resolved(&self, path: &str) -> Result<(Vec<u8>, Option<String>), TreeError> {

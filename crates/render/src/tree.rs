@@ -83,17 +83,12 @@ pub trait FileTree: Send + Sync {
         let _ = path;
         Ok(Vec::new())
     }
-    /// Where `path` leads once symbolic links on the way are followed, when
-    /// that is another path of the tree: a render that read `path` also
-    /// depends on that file. Trees without symlinks keep the default: none.
-    fn real_path(&self, path: &str) -> Option<String> {
-        let _ = path;
-        None
-    }
-    /// [`FileTree::read`] and [`FileTree::real_path`] together; a tree
-    /// that follows links overrides it to walk the path once.
+    /// [`FileTree::read`], and where `path` leads once symbolic links on the
+    /// way are followed, when that is another path of the tree: a render
+    /// that read `path` also depends on that file. Trees without symlinks
+    /// keep the default: none.
     fn read_resolved(&self, path: &str) -> Result<(Vec<u8>, Option<String>), TreeError> {
-        Ok((self.read(path)?, self.real_path(path)))
+        Ok((self.read(path)?, None))
     }
 }
 

@@ -113,10 +113,6 @@ impl FileTree for Reader<'_> {
         self.tree.list(path)
     }
 
-    fn real_path(&self, path: &str) -> Option<String> {
-        self.tree.real_path(path)
-    }
-
     fn read_resolved(&self, path: &str) -> Result<(Vec<u8>, Option<String>), TreeError> {
         self.read_recorded(path)
     }
@@ -370,8 +366,9 @@ mod tests {
         fn list(&self, _: &str) -> Result<Vec<(String, EntryKind)>, TreeError> {
             Ok(Vec::new())
         }
-        fn real_path(&self, path: &str) -> Option<String> {
-            (path == "link.yaml").then(|| "real.yaml".to_string())
+        fn read_resolved(&self, path: &str) -> Result<(Vec<u8>, Option<String>), TreeError> {
+            let real = (path == "link.yaml").then(|| "real.yaml".to_string());
+            Ok((self.read(path)?, real))
         }
     }
 

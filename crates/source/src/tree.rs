@@ -165,13 +165,6 @@ impl GitTree {
 }
 
 impl FileTree for GitTree {
-    fn real_path(&self, path: &str) -> Option<String> {
-        let path = join("", path).ok()?;
-        let repo = self.repo();
-        let (_, real) = self.resolve_real(&repo, &path).ok()??;
-        (real != path).then_some(real)
-    }
-
     fn entry(&self, path: &str) -> Result<Option<EntryKind>, TreeError> {
         let path = join("", path)?;
         let repo = self.repo();
@@ -188,17 +181,16 @@ impl FileTree for GitTree {
     fn read_resolved(&self, path: &str) -> Result<(Vec<u8>, Option<String>), TreeError> {
         let path = join("", path)?;
         let repo = self.repo();
-        let (found, real) = match self.resolve_real(&repo, &path)? {
-            Some((found, real)) => (Some(found), (real != path).then_some(real)),
-            None => (None, None),
+        let Some((found, real)) = self.resolve_real(&repo, &path)? else {
+            return Err(TreeError::NotFound { path });
         };
+        let real = (real != path).then_some(real);
         match found {
-            None => Err(TreeError::NotFound { path }),
-            Some(Resolved::Tree(_)) => Err(TreeError::WrongKind {
+            Resolved::Tree(_) => Err(TreeError::WrongKind {
                 path,
                 message: "is a directory, not a file".into(),
             }),
-            Some(Resolved::Blob(id)) => {
+            Resolved::Blob(id) => {
                 let io = |e: git2::Error| TreeError::Io {
                     path: path.clone(),
                     message: e.message().to_string(),

@@ -112,18 +112,14 @@ impl Entries {
 
     /// Records `entry` for `id`, replacing what was there.
     fn insert(&mut self, id: Id, entry: Entry) {
-        if let Some(app) = &entry.app {
-            self.by_app
-                .entry(app.clone())
-                .or_default()
-                .insert(id.clone());
-        }
-        let before = self.by_id.insert(id.clone(), entry);
-        let new_app = self.by_id.get(&id).and_then(|e| e.app.as_deref());
-        if let Some(old) = before.and_then(|b| b.app)
-            && Some(old.as_str()) != new_app
+        let app = entry.app.clone();
+        if let Some(old) = self.by_id.insert(id.clone(), entry).and_then(|b| b.app)
+            && Some(&old) != app.as_ref()
         {
             self.unlink(&old, &id);
+        }
+        if let Some(app) = app {
+            self.by_app.entry(app).or_default().insert(id);
         }
     }
 
