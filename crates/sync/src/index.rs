@@ -35,6 +35,7 @@ use kube::Client;
 use kube::api::{Api, DynamicObject};
 use kube::core::PartialObjectMeta;
 use kube::runtime::{WatchStreamExt, watcher};
+use serde::Deserialize;
 use serde_json::Value;
 use tokio::sync::{broadcast, watch};
 use tokio::task::AbortHandle;
@@ -579,6 +580,13 @@ impl TrackedIndex {
                 .and_then(Value::as_str),
         );
         let version = version_of(s("/metadata/resourceVersion"));
+        // The fields we own, as the watch would report them: an entry
+        // without them would make the next change look like drift, even a
+        // status update.
+        let owned = live
+            .get("metadata")
+            .and_then(|m| ObjectMeta::deserialize(m).ok())
+            .and_then(|meta| owned_shape(&meta, &self.manager));
         let res = &resolved.resource;
         let scopes: Vec<Arc<Scope>> = self
             .scopes()
@@ -596,7 +604,7 @@ impl TrackedIndex {
                 app: app.clone(),
                 version,
                 ours: true,
-                owned: None,
+                owned,
             };
             upsert(&mut entries.current, id.clone(), entry.clone());
             if let Some(relisting) = entries.relisting.as_mut() {
