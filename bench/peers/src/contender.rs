@@ -58,6 +58,16 @@ impl Kind {
         }
     }
 
+    /// The metric counting its controllers' own API requests (each client's
+    /// count of what it sent).
+    pub(crate) fn request_metric(&self) -> &'static str {
+        match self {
+            // controller-runtime's client-go metrics, in every Flux controller.
+            Kind::Flux(_) => "rest_client_requests_total",
+            _ => "driftless_api_requests_total",
+        }
+    }
+
     /// The metric counting its renders of the objects under test, and the
     /// label its samples must carry; `Err` says why there is none.
     pub(crate) fn render_metric(&self) -> Result<(&'static str, &'static str), &'static str> {
@@ -206,6 +216,17 @@ impl Running {
         // Flux: kustomize-controller is the second process; driftless has one.
         let proc = self.procs.last().context("no process")?;
         proc.metric(name, labels).await
+    }
+
+    /// The API requests its controller processes sent so far (their own
+    /// counters; the webhook receiver's are not included).
+    pub(crate) async fn own_requests(&self) -> anyhow::Result<f64> {
+        let name = self.kind.request_metric();
+        let mut sum = 0.0;
+        for proc in &self.procs {
+            sum += proc.metric(name, "").await?;
+        }
+        Ok(sum)
     }
 
     /// Its renders of the objects under test so far, or why not counted.

@@ -33,6 +33,9 @@ pub(crate) struct Cold {
     pub(crate) cpu_secs: f64,
     /// API requests (every client) by verb up to all Ready.
     pub(crate) requests: BTreeMap<String, f64>,
+    /// The controllers' own API requests up to all Ready (their client
+    /// metrics), or why not counted.
+    pub(crate) own_requests: Figure<f64>,
     /// (seconds since the first apply, objects Ready) at each change.
     pub(crate) curve: Vec<(f64, usize)>,
 }
@@ -247,6 +250,7 @@ async fn cold(run: &mut Running, plan: &Plan, objects: &Tracker) -> Figure<Cold>
     }
     apply_all(run, setup).await.map_err(|e| format!("{e:#}"))?;
     let cpu0 = run.cpu_seconds();
+    let own0 = run.own_requests().await;
     let before = metrics::snapshot(&run.cp);
     let started = Instant::now();
     apply_all(run, first).await.map_err(|e| format!("{e:#}"))?;
@@ -265,6 +269,10 @@ async fn cold(run: &mut Running, plan: &Plan, objects: &Tracker) -> Figure<Cold>
     };
     let secs = started.elapsed().as_secs_f64();
     let after = metrics::snapshot(&run.cp);
+    let own_requests = match (own0, run.own_requests().await) {
+        (Ok(before), Ok(after)) => Ok(after - before),
+        (Err(e), _) | (_, Err(e)) => Err(format!("{e:#}")),
+    };
     let requests = metrics::by_verb(&before, &after);
     eprintln!(
         "peers: {}: cold requests {}",
@@ -283,6 +291,7 @@ async fn cold(run: &mut Running, plan: &Plan, objects: &Tracker) -> Figure<Cold>
         peak_mib: run.peak_rss_mib(),
         cpu_secs: run.cpu_seconds() - cpu0,
         requests,
+        own_requests,
         curve,
     })
 }

@@ -58,12 +58,15 @@ fn floor_cell(name: &str, floor: &Figure<Floor>, n: usize) -> String {
     match name {
         "cold: all Ready (s)" => figure(&|f| Ok(f.secs), 1),
         "cold: API requests" | "  APPLY" => figure(&|f| Ok(f.applies as f64), 0),
-        "cold: API requests/app" => figure(&|f| Ok(f.applies as f64 / n as f64), 1),
+        "cold: API requests/app" | OWN_PER_APP => figure(&|f| Ok(f.applies as f64 / n as f64), 1),
         "push->applied p50 (ms)" => figure(&|f| f.push_p50_ms.clone(), 0),
         FLOOR_RATE => figure(&|f| Ok(f.per_second()), 0),
         _ => "-".into(),
     }
 }
+
+/// The row of the controllers' own requests per app (their client metrics).
+const OWN_PER_APP: &str = "cold: own API requests/app";
 
 /// The row of the floor's apply rate (its figure alone).
 const FLOOR_RATE: &str = "floor: apply requests/s";
@@ -86,6 +89,10 @@ fn rows(n: usize, k: &Results, flux: &Results, apps: &Results) -> Vec<Row> {
         }),
         row("cold: API requests/app", k, flux, apps, &|r| {
             cell(&r.cold, |c| c.total_requests() / n, 1)
+        }),
+        row(OWN_PER_APP, k, flux, apps, &|r| match &r.cold {
+            Ok(c) => cell(&c.own_requests, |own| own / n, 1),
+            Err(reason) => (format!("n/a ({reason})"), None),
         }),
     ];
     let verbs: BTreeSet<String> = [k, flux, apps]
@@ -264,6 +271,7 @@ mod tests {
                 ("APPLY".to_string(), requests / 2.0),
             ]
             .into(),
+            own_requests: Ok(requests / 4.0),
             curve: vec![],
         }
     }
@@ -320,6 +328,10 @@ mod tests {
         assert_eq!(
             line("requests/app")[1..],
             ["16.0", "n/a [1]", "-", "n/a [1]", "4.0"]
+        );
+        assert_eq!(
+            line("own API requests/app")[1..],
+            ["4.0", "n/a [1]", "-", "n/a [1]", "4.0"]
         );
         assert_eq!(
             line("APPLY")[1..],

@@ -229,7 +229,7 @@ async fn serve(
     ui: Option<(SocketAddr, driftless_ui::UiConfig)>,
 ) -> anyhow::Result<()> {
     use futures::FutureExt;
-    let client = kube::Client::try_default()
+    let client = driftless_controller::api_requests::default_client()
         .await
         .context("connecting to the API server")?;
     let shutdown = driftless_controller::shutdown_signal().boxed().shared();

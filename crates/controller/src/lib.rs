@@ -13,6 +13,7 @@
 #![warn(missing_docs)]
 
 pub mod adapters;
+pub mod api_requests;
 mod build_env;
 pub mod config;
 pub mod context;

@@ -1,6 +1,6 @@
 //! Prometheus metrics: reconciles, syncs by result, durations, Applications
 //! by sync and health status, Git fetch durations, and per controller its
-//! queue depth and reconciles in flight.
+//! queue depth and reconciles in flight, and the process's own API requests.
 
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
@@ -146,6 +146,11 @@ impl Metrics {
         let reconciles_in_flight = Family::<ControllerLabels, Gauge>::default();
         let flux_reconciles = Family::<FluxLabels, Counter>::default();
         let renders = Family::<RenderLabels, Counter>::default();
+        registry.register(
+            "api_requests",
+            "The process's own API requests by verb (as its clients sent them)",
+            crate::api_requests::REQUESTS.clone(),
+        );
         registry.register(
             "renders",
             "Render requests by where the objects came from (rendered, cached, carried over)",

@@ -35,7 +35,7 @@ pub const CONTROLLER_NAME: &str = "driftless-controller";
 /// Runs the controller with the default client (in-cluster, or
 /// `KUBECONFIG`/`~/.kube/config`) until SIGTERM or Ctrl-C.
 pub async fn run(config: ControllerConfig) -> Result<()> {
-    let client = Client::try_default()
+    let client = crate::api_requests::default_client()
         .await
         .map_err(|e| Error::kube("controller", "connect to the API server", e))?;
     let handle = start(client, config, shutdown_signal()).await?;

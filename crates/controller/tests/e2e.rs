@@ -217,6 +217,16 @@ async fn webhook_push_refreshes_only_affected_apps() {
         metrics.contains("driftless_syncs_total{result=\"succeeded\"}"),
         "{metrics}"
     );
+    // The controller's own requests, counted by its client: the applies of
+    // the syncs above and the watches.
+    for verb in ["APPLY", "WATCH"] {
+        let sample = format!("driftless_api_requests_total{{verb=\"{verb}\"}} ");
+        let count: f64 = metrics
+            .lines()
+            .find_map(|l| l.strip_prefix(&sample)?.parse().ok())
+            .unwrap_or_else(|| panic!("no {sample} in {metrics}"));
+        assert!(count >= 1.0, "{sample}{count}");
+    }
     let (code, _) = h.get("/readyz").await;
     assert_eq!(code, 200);
 }

@@ -170,13 +170,20 @@ impl ControlPlane {
     /// A new client for this cluster, bound to the calling runtime. Panics
     /// with the reason if the kubeconfig is unusable.
     pub async fn client(&self) -> Client {
+        let config = self.config().await;
+        Client::try_from(config)
+            .unwrap_or_else(|e| panic!("client for kubeconfig {}: {e}", self.kubeconfig.display()))
+    }
+
+    /// The client configuration of this cluster (for a client built another
+    /// way). Panics with the reason if the kubeconfig is unusable.
+    pub async fn config(&self) -> Config {
         let path = self.kubeconfig.display();
         let kubeconfig = Kubeconfig::read_from(&self.kubeconfig)
             .unwrap_or_else(|e| panic!("reading kubeconfig {path}: {e}"));
-        let config = Config::from_custom_kubeconfig(kubeconfig, &KubeConfigOptions::default())
+        Config::from_custom_kubeconfig(kubeconfig, &KubeConfigOptions::default())
             .await
-            .unwrap_or_else(|e| panic!("loading kubeconfig {path}: {e}"));
-        Client::try_from(config).unwrap_or_else(|e| panic!("client for kubeconfig {path}: {e}"))
+            .unwrap_or_else(|e| panic!("loading kubeconfig {path}: {e}"))
     }
 
     /// Creates a fresh namespace named `<prefix>-<unique suffix>` (prefix

@@ -114,7 +114,10 @@ impl Harness {
             .expect("build the Jsonnet evaluator");
         driftless_render::jsonnet::set_evaluator(evaluator);
         let (tx, rx) = tokio::sync::oneshot::channel::<()>();
-        let running = driftless_controller::start(self.client.clone(), config, async move {
+        // The controller's own client counts its requests, as in a deployment.
+        let client = driftless_controller::api_requests::client(self.cp.config().await)
+            .expect("a counted client");
+        let running = driftless_controller::start(client, config, async move {
             let _ = rx.await;
         })
         .await
