@@ -17,6 +17,20 @@ fn cell<T>(figure: &Figure<T>, value: impl Fn(&T) -> f64, digits: usize) -> (Str
     }
 }
 
+/// A cell of a figure inside another (`inner` of `outer`): `n/a` with the
+/// outer reason when the outer figure is missing.
+fn inner_cell<T, U>(
+    outer: &Figure<T>,
+    inner: impl Fn(&T) -> &Figure<U>,
+    value: impl Fn(&U) -> f64,
+    digits: usize,
+) -> (String, Option<f64>) {
+    match outer {
+        Ok(t) => cell(inner(t), value, digits),
+        Err(reason) => (format!("n/a ({reason})"), None),
+    }
+}
+
 /// `flux / driftless` (how many times less driftless needs), when both exist.
 fn ratio(flux: Option<f64>, driftless: Option<f64>) -> String {
     match (flux, driftless) {
@@ -90,9 +104,8 @@ fn rows(n: usize, k: &Results, flux: &Results, apps: &Results) -> Vec<Row> {
         row("cold: API requests/app", k, flux, apps, &|r| {
             cell(&r.cold, |c| c.total_requests() / n, 1)
         }),
-        row(OWN_PER_APP, k, flux, apps, &|r| match &r.cold {
-            Ok(c) => cell(&c.own_requests, |own| own / n, 1),
-            Err(reason) => (format!("n/a ({reason})"), None),
+        row(OWN_PER_APP, k, flux, apps, &|r| {
+            inner_cell(&r.cold, |c| &c.own_requests, |own| own / n, 1)
         }),
     ];
     let verbs: BTreeSet<String> = [k, flux, apps]
@@ -127,9 +140,8 @@ fn rows(n: usize, k: &Results, flux: &Results, apps: &Results) -> Vec<Row> {
         row("monorepo: reconciles", k, flux, apps, &|r| {
             cell(&r.monorepo, |m| m.reconciles, 0)
         }),
-        row("monorepo: renders", k, flux, apps, &|r| match &r.monorepo {
-            Ok(m) => cell(&m.renders, |v| *v, 0),
-            Err(reason) => (format!("n/a ({reason})"), None),
+        row("monorepo: renders", k, flux, apps, &|r| {
+            inner_cell(&r.monorepo, |m| &m.renders, |v| *v, 0)
         }),
         row("drift reverted (s)", k, flux, apps, &|r| {
             cell(&r.drift, |d| *d, 2)
