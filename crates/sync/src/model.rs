@@ -48,6 +48,15 @@ pub struct Target {
     pub hooks: bool,
     /// Asks a running sync to stop (between waves and while one waits).
     pub stop: Stop,
+    /// The apply that follows the comparison decides (Flux): an existing
+    /// object whose comparison inputs changed since its last verdict is not
+    /// dry-run but marked OutOfSync without a diff, and the sync applies
+    /// it; when the server's answer keeps its resource version, nothing
+    /// changed and it is reported unchanged. One request instead of a
+    /// dry-run and an apply, for a caller that applies right after
+    /// comparing and shows no diff (never for a preview or an Application,
+    /// whose sync runs only when the diff says so).
+    pub apply_decides: bool,
 }
 
 impl Target {

@@ -32,7 +32,8 @@ pub(crate) struct Verdicts {
 }
 
 /// The fingerprint of one comparison's inputs; `None` when the live object
-/// has no resource version (then nothing is remembered).
+/// has no resource version (then nothing is remembered). The objects are
+/// hashed as they are, without a copy or a serialisation.
 pub(crate) fn fingerprint(
     desired: &Object,
     live: &Value,
@@ -42,70 +43,113 @@ pub(crate) fn fingerprint(
         .and_then(Value::as_str)
         .filter(|v| !v.is_empty())?;
     let mut h = DefaultHasher::new();
-    serde_json::to_string(&compared_part(live))
-        .unwrap_or_default()
-        .hash(&mut h);
-    serde_json::to_string(&desired.0)
-        .unwrap_or_default()
-        .hash(&mut h);
+    hash_compared_part(live, &mut h);
+    hash_map(&desired.0, &mut h);
     format!("{rules:?}").hash(&mut h);
     Some(h.finish())
 }
 
-/// `live` without what no comparison looks at and a status update changes:
-/// the status, the resource version, the status subresource's entries of
-/// the field managers, and the annotations and labels only they own. A
-/// change of such a key by anyone else makes that writer an owner too, so
-/// the key counts again.
-fn compared_part(live: &Value) -> Value {
-    let mut part = live.clone();
-    let Some(map) = part.as_object_mut() else {
-        return part;
+/// Hashes `live` without what no comparison looks at and a status update
+/// changes: the status, the resource version, the status subresource's
+/// entries of the field managers, and the annotations and labels only they
+/// own. A change of such a key by anyone else makes that writer an owner
+/// too, so the key counts again.
+fn hash_compared_part(live: &Value, h: &mut DefaultHasher) {
+    let Some(map) = live.as_object() else {
+        return hash_value(live, h);
     };
-    map.shift_remove("status");
-    let Some(meta) = map.get_mut("metadata").and_then(Value::as_object_mut) else {
-        return part;
+    let managers = live
+        .pointer("/metadata/managedFields")
+        .and_then(Value::as_array)
+        .map_or(&[][..], Vec::as_slice);
+    let is_status = |m: &Value| m.get("subresource").and_then(Value::as_str) == Some("status");
+    let (status, others): (Vec<&Value>, Vec<&Value>) = managers.iter().partition(|m| is_status(m));
+    let only_status = |field: &str| -> Vec<&str> {
+        let by_others = owned_keys(&others, field);
+        owned_keys(&status, field)
+            .into_iter()
+            .filter(|k| !by_others.contains(k))
+            .collect()
     };
-    meta.shift_remove("resourceVersion");
-    let Some(Value::Array(managers)) = meta.get_mut("managedFields") else {
-        return part;
-    };
-    let (status, others): (Vec<Value>, Vec<Value>) = std::mem::take(managers)
-        .into_iter()
-        .partition(|m| m.get("subresource").and_then(Value::as_str) == Some("status"));
-    let only_status: Vec<(&str, Vec<String>)> = ["annotations", "labels"]
-        .into_iter()
-        .map(|field| {
-            let by_others = owned_keys(&others, field);
-            let keys = owned_keys(&status, field)
-                .into_iter()
-                .filter(|k| !by_others.contains(k))
-                .collect();
-            (field, keys)
-        })
-        .collect();
-    *managers = others;
-    for (field, keys) in only_status {
-        if let Some(Value::Object(values)) = meta.get_mut(field) {
-            for key in keys {
-                values.shift_remove(&key);
+    let (annotations, labels) = (only_status("annotations"), only_status("labels"));
+    for (key, value) in map {
+        match (key.as_str(), value) {
+            ("status", _) => continue,
+            ("metadata", Value::Object(meta)) => {
+                (key, 5u8).hash(h);
+                for (field, v) in meta {
+                    let skipped: &[&str] = match field.as_str() {
+                        "resourceVersion" => continue,
+                        "managedFields" => {
+                            field.hash(h);
+                            others.iter().for_each(|m| hash_value(m, h));
+                            continue;
+                        }
+                        "annotations" => &annotations,
+                        "labels" => &labels,
+                        _ => &[],
+                    };
+                    field.hash(h);
+                    match v {
+                        Value::Object(values) => hash_map_without(values, skipped, h),
+                        other => hash_value(other, h),
+                    }
+                }
+                6u8.hash(h);
+            }
+            _ => {
+                key.hash(h);
+                hash_value(value, h);
             }
         }
     }
-    part
 }
 
 /// The keys of `metadata.<field>` (annotations or labels) that the
 /// managedFields entries `managers` own.
-fn owned_keys(managers: &[Value], field: &str) -> Vec<String> {
+fn owned_keys<'a>(managers: &[&'a Value], field: &str) -> Vec<&'a str> {
     let pointer = format!("/fieldsV1/f:metadata/f:{field}");
     managers
         .iter()
         .filter_map(|m| m.pointer(&pointer).and_then(Value::as_object))
         .flat_map(|keys| keys.keys())
         .filter_map(|k| k.strip_prefix("f:"))
-        .map(str::to_string)
         .collect()
+}
+
+/// Hashes a JSON value: its type, then its content (maps in their order).
+fn hash_value(v: &Value, h: &mut DefaultHasher) {
+    match v {
+        Value::Null => 0u8.hash(h),
+        Value::Bool(b) => (1u8, b).hash(h),
+        Value::Number(n) => match (n.as_i64(), n.as_u64(), n.as_f64()) {
+            (Some(i), _, _) => (2u8, i).hash(h),
+            (None, Some(u), _) => (7u8, u).hash(h),
+            (None, None, f) => (8u8, f.map(f64::to_bits)).hash(h),
+        },
+        Value::String(s) => (3u8, s).hash(h),
+        Value::Array(items) => {
+            (4u8, items.len()).hash(h);
+            items.iter().for_each(|i| hash_value(i, h));
+        }
+        Value::Object(map) => hash_map(map, h),
+    }
+}
+
+fn hash_map(map: &serde_json::Map<String, Value>, h: &mut DefaultHasher) {
+    hash_map_without(map, &[], h);
+}
+
+/// Hashes `map` without the keys in `skipped`.
+fn hash_map_without(map: &serde_json::Map<String, Value>, skipped: &[&str], h: &mut DefaultHasher) {
+    5u8.hash(h);
+    for (key, value) in map {
+        if !skipped.contains(&key.as_str()) {
+            key.hash(h);
+            hash_value(value, h);
+        }
+    }
+    6u8.hash(h);
 }
 
 impl Verdicts {

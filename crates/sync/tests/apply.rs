@@ -4,8 +4,13 @@
 
 mod support;
 
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
 use driftless_api::{ResourceIgnoreDifferences, condition};
-use driftless_sync::{Action, ResourceState, TRACKING_ANNOTATION, parse_sync_options};
+use driftless_sync::{
+    Action, ResourceState, SyncEngine, TRACKING_ANNOTATION, Target, parse_sync_options,
+};
 use serde_json::{Value, json};
 use support::*;
 
@@ -523,4 +528,107 @@ async fn drift_is_seen_after_the_object_was_found_in_sync() {
         state(&env.diff(&target, &edited).await, &settings),
         ResourceState::Synced
     );
+}
+
+/// A client on the test's control plane that counts its server-side
+/// dry-runs in `dry_runs`.
+async fn counting_dry_runs(env: &Env, dry_runs: Arc<AtomicUsize>) -> kube::Client {
+    let config = env.cp.config().await;
+    let count = move |request: http::Request<kube::client::Body>| {
+        let query = request.uri().query().unwrap_or("");
+        if query.split('&').any(|pair| pair == "dryRun=All") {
+            dry_runs.fetch_add(1, Ordering::SeqCst);
+        }
+        request
+    };
+    kube::client::ClientBuilder::try_from(config)
+        .expect("a client builder")
+        .with_layer(&tower::util::MapRequestLayer::new(count))
+        .build()
+}
+
+/// Flux's way (`Target::apply_decides`): an object whose inputs changed is
+/// applied without a dry-run first, and an apply that changes nothing is
+/// reported unchanged; a preview (without it) still dry-runs.
+#[tokio::test]
+async fn the_apply_decides_without_a_dry_run() {
+    let env = env("sync-decides").await;
+    let dry_runs = Arc::new(AtomicUsize::new(0));
+    let client = counting_dry_runs(&env, dry_runs.clone()).await;
+    let engine = SyncEngine::new(client).with_wave_timeout(EVENTUALLY);
+    let target = Target {
+        apply_decides: true,
+        ..env.target("decides")
+    };
+    let cm = key("", "ConfigMap", &env.ns, "settings");
+    let sync = |objects: Vec<Value>| {
+        let (engine, target) = (&engine, &target);
+        async move {
+            let cmp = engine.diff(target, objs(&objects)).await.expect("a diff");
+            let result = engine.sync(target, &cmp).await.expect("a sync");
+            assert!(result.succeeded, "{}", result.message);
+            (cmp, result)
+        }
+    };
+    let action = |result: &driftless_sync::SyncResult| {
+        let r = result.resources.iter().find(|r| r.key == cm);
+        r.expect("the ConfigMap's outcome").action
+    };
+
+    let (_, created) = sync(vec![config_map("settings", json!({"mode": "fast"}))]).await;
+    assert_eq!(action(&created), Action::Created);
+
+    // Changed in Git: out of sync without a diff, then applied.
+    let (cmp, changed) = sync(vec![config_map("settings", json!({"mode": "slow"}))]).await;
+    assert_eq!(state(&cmp, &cm), ResourceState::OutOfSync);
+    assert!(resource(&cmp, &cm).diff.is_empty());
+    assert_eq!(action(&changed), Action::Configured);
+    let live = env
+        .get("v1", "ConfigMap", "settings")
+        .await
+        .expect("exists");
+    assert_eq!(live["data"]["mode"], "slow");
+
+    // Another writer's label: the inputs changed, nothing of ours did.
+    let api: kube::Api<k8s_openapi::api::core::v1::ConfigMap> =
+        kube::Api::namespaced(env.client.clone(), &env.ns);
+    let label = json!({"metadata": {"labels": {"team": "b"}}});
+    let params = kube::api::PatchParams::default();
+    api.patch("settings", &params, &kube::api::Patch::Merge(&label))
+        .await
+        .expect("labelled");
+    let before = resource_version(
+        &env.get("v1", "ConfigMap", "settings")
+            .await
+            .expect("exists"),
+    );
+    let (cmp, again) = sync(vec![config_map("settings", json!({"mode": "slow"}))]).await;
+    assert_eq!(state(&cmp, &cm), ResourceState::OutOfSync);
+    assert_eq!(action(&again), Action::Unchanged, "{:#?}", again.resources);
+    let after = resource_version(
+        &env.get("v1", "ConfigMap", "settings")
+            .await
+            .expect("exists"),
+    );
+    assert_eq!(before, after, "the apply changed nothing");
+    assert_eq!(dry_runs.load(Ordering::SeqCst), 0, "no dry-run was made");
+
+    // A preview compares with a dry-run.
+    api.patch(
+        "settings",
+        &params,
+        &kube::api::Patch::Merge(&json!({"metadata": {"labels": {"team": "c"}}})),
+    )
+    .await
+    .expect("labelled again");
+    let preview = env.target("decides");
+    let cmp = engine
+        .diff(
+            &preview,
+            objs(&[config_map("settings", json!({"mode": "slow"}))]),
+        )
+        .await
+        .expect("a diff");
+    assert_eq!(state(&cmp, &cm), ResourceState::Synced);
+    assert!(dry_runs.load(Ordering::SeqCst) >= 1, "the preview dry-ran");
 }

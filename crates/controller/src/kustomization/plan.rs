@@ -179,6 +179,17 @@ impl Plan {
             ..Default::default()
         }
     }
+
+    /// [`Plan::target`] for the reconcile, which applies right after it
+    /// compares: an object that changed is applied without a dry-run
+    /// first, and the server's answer says whether it differed (as Flux
+    /// reports `configured` or `unchanged`). A preview keeps the dry-run.
+    pub fn applying_target(&self, previous: Vec<driftless_api::ResourceStatus>) -> Target {
+        Target {
+            apply_decides: true,
+            ..self.target(previous)
+        }
+    }
 }
 
 #[cfg(test)]

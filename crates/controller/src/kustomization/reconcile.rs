@@ -249,7 +249,7 @@ impl<'a> Run<'a> {
         desired: &[Object],
         result: &driftless_sync::SyncResult,
     ) -> health::Known {
-        let target = plan.target(inventory::previous(self.prev.inventory.as_ref()));
+        let target = plan.applying_target(inventory::previous(self.prev.inventory.as_ref()));
         match acting
             .diff_after_sync(&target, desired.to_vec(), result)
             .await
@@ -402,7 +402,7 @@ impl<'a> Run<'a> {
         sha: &str,
     ) -> Result<(driftless_sync::Comparison, ResourceInventory), Stop> {
         let prev_inventory = self.prev.inventory.as_ref();
-        let target = plan.target(inventory::previous(prev_inventory));
+        let target = plan.applying_target(inventory::previous(prev_inventory));
         let owner_id = OwnerId::Kustomization(self.id.clone());
         self.ctx.set_tracking_owner(&target.app, owner_id.clone());
         let mut cmp = engine::compare(acting, &self.owner, &target, desired, sha)
@@ -451,7 +451,7 @@ impl<'a> Run<'a> {
             .collect();
         let mut synced = None;
         if Comparison::from_engine(&cmp).out_of_sync() {
-            let target = plan.target(inventory::previous(self.prev.inventory.as_ref()));
+            let target = plan.applying_target(inventory::previous(self.prev.inventory.as_ref()));
             let result = engine::sync(acting, &self.owner, &target, cmp, revision)
                 .await
                 .map_err(|e| failed(reasons::RECONCILIATION_FAILED, e.to_string(), retry))?;

@@ -92,6 +92,8 @@ impl<'a> Reconciler<'a> {
             progress: Default::default(),
             hooks: true,
             stop: Default::default(),
+            // An Application syncs only when its diff says so.
+            apply_decides: false,
         }
     }
 

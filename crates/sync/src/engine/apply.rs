@@ -390,6 +390,11 @@ impl SyncEngine {
             Ok(live) => {
                 self.index.record(&resolved, &live);
                 self.remember_applied(target, r, &live);
+                let action = if target.apply_decides && kept_version(r.live.as_ref(), &live) {
+                    Action::Unchanged
+                } else {
+                    action
+                };
                 Applied {
                     outcome: outcome(r, action, action.as_str()),
                     writes: 1,
@@ -587,6 +592,19 @@ fn served_kinds(crd: &driftless_render::Object) -> Vec<(String, String, String)>
         .filter(|v| v.get("served").and_then(Value::as_bool).unwrap_or(true))
         .map(|v| (group.clone(), text(v.get("name")), kind.clone()))
         .collect()
+}
+
+/// Whether the server's answer to an apply has the resource version of the
+/// object read before it: the apply changed nothing.
+fn kept_version(before: Option<&Value>, after: &Value) -> bool {
+    let version = |v: &Value| {
+        v.pointer("/metadata/resourceVersion")
+            .and_then(Value::as_str)
+            .map(str::to_string)
+    };
+    before
+        .and_then(version)
+        .is_some_and(|b| Some(b) == version(after))
 }
 
 #[cfg(test)]

@@ -31,6 +31,8 @@ enum Prediction {
     DryRun(Result<Value, String>, Option<u64>),
     /// The same inputs were compared before and found in sync.
     KnownSynced,
+    /// Not compared: the apply that follows decides ([`Target::apply_decides`]).
+    Unverified,
 }
 
 fn resource_version(obj: &Value) -> Option<&str> {
@@ -167,6 +169,8 @@ impl SyncEngine {
                             let print = verdicts::fingerprint(&p.obj, l, &rules);
                             if print.is_some_and(|f| self.verdicts.is_synced(&p.key, f)) {
                                 (p, Some(Prediction::KnownSynced), None)
+                            } else if target.apply_decides {
+                                (p, Some(Prediction::Unverified), None)
                             } else {
                                 let (predicted, seen) =
                                     self.consistent_dry_run(&p, resolved, l, print).await;
@@ -223,7 +227,7 @@ impl SyncEngine {
                 (Some(_), Some(Prediction::KnownSynced)) if shared_with.is_none() => {
                     (ResourceState::Synced, String::new())
                 }
-                (Some(_), Some(Prediction::KnownSynced)) => {
+                (Some(_), Some(Prediction::KnownSynced | Prediction::Unverified)) => {
                     (ResourceState::OutOfSync, String::new())
                 }
                 (Some(l), Some(Prediction::DryRun(Ok(predicted), print))) => {
