@@ -68,6 +68,14 @@ impl Kind {
         }
     }
 
+    /// The histogram of its Git fetch durations; `Err` says why there is none.
+    pub(crate) fn fetch_metric(&self) -> Result<&'static str, &'static str> {
+        match self {
+            Kind::Flux(_) => Err("not measured alone"),
+            _ => Ok("driftless_git_fetch_duration_seconds"),
+        }
+    }
+
     /// The metric counting its renders of the objects under test, and the
     /// label its samples must carry; `Err` says why there is none.
     pub(crate) fn render_metric(&self) -> Result<(&'static str, &'static str), &'static str> {
@@ -227,6 +235,18 @@ impl Running {
             sum += proc.metric(name, "").await?;
         }
         Ok(sum)
+    }
+
+    /// Its Git fetches so far: (seconds in all, how many), or why not counted.
+    pub(crate) async fn fetches(&self) -> Result<(f64, f64), String> {
+        let name = self.kind.fetch_metric()?;
+        let proc = self.procs.last().ok_or("no process")?;
+        let read = |suffix: &'static str| async move {
+            proc.metric(&format!("{name}_{suffix}"), "")
+                .await
+                .map_err(|e| format!("{e:#}"))
+        };
+        Ok((read("sum").await?, read("count").await?))
     }
 
     /// Its renders of the objects under test so far, or why not counted.

@@ -53,6 +53,9 @@ pub(crate) struct Push {
     pub(crate) p99_ms: f64,
     /// What announced the pushes (see [`crate::hook::Hook::describe`]).
     pub(crate) trigger: &'static str,
+    /// The tool's mean Git fetch over the pushes (ms), from its own metric:
+    /// the Git server's share of push → applied.
+    pub(crate) fetch_ms: Figure<f64>,
 }
 
 /// One push touching one app's path.
@@ -397,6 +400,7 @@ async fn settle(run: &Running, quiet: Duration, limit: Duration) -> anyhow::Resu
 
 /// Push → applied, `plan.pushes` times on app 0, settling between pushes.
 async fn pushes(run: &mut Running, plan: &Plan, deployments: &Tracker) -> Figure<Push> {
+    let fetches_before = run.fetches().await;
     let mut millis = Vec::new();
     for k in 0..plan.pushes {
         let image = format!("nginx:1.27.{k}");
@@ -409,10 +413,16 @@ async fn pushes(run: &mut Running, plan: &Plan, deployments: &Tracker) -> Figure
             .await
             .map_err(|e| format!("{e:#}"))?;
     }
+    let fetch_ms = match (fetches_before, run.fetches().await) {
+        (Ok((s0, n0)), Ok((s1, n1))) if n1 > n0 => Ok((s1 - s0) / (n1 - n0) * 1000.0),
+        (Ok(_), Ok(_)) => Err("no fetch counted".to_string()),
+        (Err(e), _) | (_, Err(e)) => Err(e),
+    };
     Ok(Push {
         p50_ms: percentile(&mut millis, 50.0),
         p99_ms: percentile(&mut millis, 99.0),
         trigger: run.hook.describe(),
+        fetch_ms,
     })
 }
 

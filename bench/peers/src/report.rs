@@ -130,6 +130,9 @@ fn rows(n: usize, k: &Results, flux: &Results, apps: &Results) -> Vec<Row> {
         row("push->applied p99 (ms)", k, flux, apps, &|r| {
             cell(&r.push, |p| p.p99_ms, 0)
         }),
+        row("push: Git fetch, mean (ms)", k, flux, apps, &|r| {
+            inner_cell(&r.push, |p| &p.fetch_ms, |v| *v, 0)
+        }),
         row("push trigger", k, flux, apps, &|r| match &r.push {
             Ok(p) => (p.trigger.to_string(), None),
             Err(reason) => (format!("n/a ({reason})"), None),
@@ -356,5 +359,29 @@ mod tests {
             ["-", "-", "-", "-", "800"]
         );
         assert_eq!(line("drift reverted")[5], "-");
+    }
+
+    #[test]
+    fn the_git_fetch_row_is_the_mean_or_why_not() {
+        use crate::phases::Push;
+        let push = |fetch_ms| Push {
+            p50_ms: 40.0,
+            p99_ms: 60.0,
+            trigger: "webhook",
+            fetch_ms,
+        };
+        let mut d = results("d", Ok(cold(2.0, 30.0, 1600.0)));
+        d.push = Ok(push(Ok(27.4)));
+        let mut f = results("f", Ok(cold(20.0, 90.0, 1600.0)));
+        f.push = Ok(push(Err("not measured alone".into())));
+        let a = results("a", Err("x".into()));
+        let text = table(100, &d, &f, &a, &Err("no floor".into()));
+        let row = text
+            .lines()
+            .find(|l| l.contains("Git fetch"))
+            .expect("the fetch row");
+        let cells: Vec<&str> = row.split('|').map(str::trim).collect();
+        assert_eq!(cells[2], "27", "{row}");
+        assert!(cells[3].starts_with("n/a"), "{row}");
     }
 }
