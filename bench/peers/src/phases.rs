@@ -97,11 +97,14 @@ pub(crate) struct Plan {
     pub(crate) cold_timeout: Duration,
 }
 
-/// The resources whose writes count as the tools' own during idle.
+/// The resources whose writes count as the tools' own during idle: their
+/// own kinds with status, the objects under test without it (their status
+/// is kube-controller-manager's, still catching up after a cold start when
+/// the Kustomizations judge no health).
 const WATCHED_RESOURCES: [&str; 10] = [
-    "kustomizations",
-    "gitrepositories",
-    "applications",
+    "kustomizations/*",
+    "gitrepositories/*",
+    "applications/*",
     "events",
     "deployments",
     "services",

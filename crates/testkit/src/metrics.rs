@@ -107,14 +107,20 @@ pub fn describe(before: &Counts, after: &Counts, top: usize) -> String {
 }
 
 /// Writes (not dry-runs) served between `before` and `after` to
-/// `resources`, with any subresource (e.g. `kustomizations/status`).
+/// `resources`: a name alone is that resource only (`deployments`, not the
+/// `deployments/status` that kube-controller-manager writes); `name/*` is
+/// the resource with any subresource (`kustomizations/*` takes in
+/// `kustomizations/status`).
 pub fn writes_to(before: &Counts, after: &Counts, resources: &[&str]) -> f64 {
+    let listed = |resource: &str| {
+        let base = resource.split('/').next().unwrap_or("");
+        resources
+            .iter()
+            .any(|r| *r == resource || r.strip_suffix("/*") == Some(base))
+    };
     after
         .iter()
-        .filter(|((verb, resource), _)| {
-            let base = resource.split('/').next().unwrap_or("");
-            WRITE_VERBS.contains(&verb.as_str()) && resources.contains(&base)
-        })
+        .filter(|((verb, resource), _)| WRITE_VERBS.contains(&verb.as_str()) && listed(resource))
         .map(|(k, v)| v - before.get(k).copied().unwrap_or(0.0))
         .sum()
 }
@@ -156,8 +162,13 @@ apiserver_request_total{code="200",component="apiserver",dry_run="",group="",res
         assert_eq!(verbs["APPLY"], 4.0);
         assert_eq!(verbs["APPLY(dry-run)"], 2.0);
         assert_eq!(
-            writes_to(&before, &after, &["deployments", "kustomizations"]),
+            writes_to(&before, &after, &["deployments", "kustomizations/*"]),
             7.0
+        );
+        assert_eq!(
+            writes_to(&before, &after, &["deployments", "kustomizations"]),
+            4.0,
+            "a name alone is not its status subresource"
         );
         assert_eq!(
             describe(&before, &after, 1),

@@ -258,7 +258,7 @@ async fn main() {
         &idle_before,
         &metrics::snapshot(h.cp),
         &[
-            "applications",
+            "applications/*",
             "events",
             "deployments",
             "services",
