@@ -396,9 +396,12 @@ impl<'a> Reconciler<'a> {
         // What a sync is of: the revision, or for several sources every
         // source's revision (a values change in a ref source is a new one).
         let sha = driftless_api::synced_key(&revision, &revisions);
+        // The render cache hands out a fresh copy: taken, not cloned again.
+        let rendered = Arc::unwrap_or_clone(rendered);
+        let source_type = rendered.source_type;
         self.ctx
-            .memory(&self.id, |m| m.files_read = rendered.files_read.clone());
-        let mut desired = rendered.objects.clone();
+            .memory(&self.id, |m| m.files_read = rendered.files_read);
+        let mut desired = rendered.objects;
         let blocked = self.check_children(&mut desired);
 
         // Diff.
@@ -419,7 +422,7 @@ impl<'a> Reconciler<'a> {
         let mut obs = self.base_observation();
         obs.revision = Some(revision);
         obs.revisions = revisions;
-        obs.source_type = Some(format!("{:?}", rendered.source_type));
+        obs.source_type = Some(format!("{source_type:?}"));
         obs.source_types = found.source_types;
         let decision = if blocked {
             Decision::Skip("the render violates its project or forms a cycle".into())

@@ -148,7 +148,7 @@ impl SyncEngine {
         let (prepared, hooks) = self.prepare(target, desired, &mut warnings).await?;
 
         let scopes = self.list_scopes(target, &prepared).await?;
-        let live = self.fetch_live(target, &prepared, &scopes, known).await?;
+        let mut live = self.fetch_live(target, &prepared, &scopes, known).await?;
         let managed_kinds = managed_kinds(&scopes);
 
         let mut ignore_errors = Vec::new();
@@ -186,7 +186,9 @@ impl SyncEngine {
 
         let mut resources = Vec::with_capacity(predictions.len());
         for (p, prediction, seen) in predictions {
-            let live_obj = seen.or_else(|| live.get(&p.key).cloned());
+            // Taken, not copied: what stays in `live` are the prune candidates.
+            let taken = live.remove(&p.key);
+            let live_obj = seen.or(taken);
             let rules = ignore::matching(&target.ignore_differences, &p.key);
             let mut error = p.blocking.clone().or(p.problem.clone());
             let mut shared_with = None;
