@@ -241,12 +241,11 @@ impl Running {
     pub(crate) async fn fetches(&self) -> Result<(f64, f64), String> {
         let name = self.kind.fetch_metric()?;
         let proc = self.procs.last().ok_or("no process")?;
-        let read = |suffix: &'static str| async move {
-            proc.metric(&format!("{name}_{suffix}"), "")
-                .await
-                .map_err(|e| format!("{e:#}"))
+        let body = proc.scrape().await.map_err(|e| format!("{e:#}"))?;
+        let read = |suffix: &str| {
+            driftless_testkit::metrics::sum_metric(&body, &format!("{name}_{suffix}"), "")
         };
-        Ok((read("sum").await?, read("count").await?))
+        Ok((read("sum"), read("count")))
     }
 
     /// Its renders of the objects under test so far, or why not counted.

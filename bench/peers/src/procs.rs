@@ -114,17 +114,23 @@ impl Proc {
     /// The sum of the samples of metric `name` whose labels contain
     /// `label_filter` (empty: all), from `/metrics`.
     pub(crate) async fn metric(&self, name: &str, label_filter: &str) -> anyhow::Result<f64> {
+        let body = self.scrape().await?;
+        Ok(driftless_testkit::metrics::sum_metric(
+            &body,
+            name,
+            label_filter,
+        ))
+    }
+
+    /// Its `/metrics` text.
+    pub(crate) async fn scrape(&self) -> anyhow::Result<String> {
         let (code, body) = http(self.metrics, "GET", "/metrics", "")
             .await
             .with_context(|| format!("GET /metrics of {}", self.name))?;
         if code != 200 {
             bail!("GET /metrics of {}: HTTP {code}", self.name);
         }
-        Ok(driftless_testkit::metrics::sum_metric(
-            &body,
-            name,
-            label_filter,
-        ))
+        Ok(body)
     }
 
     /// Stops it: SIGTERM, then SIGKILL after 10 s.

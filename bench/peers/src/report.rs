@@ -331,13 +331,7 @@ mod tests {
             push_p50_ms: Ok(12.0),
         });
         let text = table(100, &d, &f, &f, &floor);
-        let line = |name: &str| {
-            let l = text.lines().find(|l| l.contains(name)).expect(name);
-            l.split('|')
-                .map(str::trim)
-                .filter(|c| !c.is_empty())
-                .collect::<Vec<_>>()
-        };
+        let line = |name: &str| cells(&text, name);
         assert_eq!(line("N=100")[5], "raw SSA floor");
         assert_eq!(line("all Ready")[5], "0.5");
         assert_eq!(
@@ -376,12 +370,17 @@ mod tests {
         f.push = Ok(push(Err("not measured alone".into())));
         let a = results("a", Err("x".into()));
         let text = table(100, &d, &f, &a, &Err("no floor".into()));
-        let row = text
-            .lines()
-            .find(|l| l.contains("Git fetch"))
-            .expect("the fetch row");
-        let cells: Vec<&str> = row.split('|').map(str::trim).collect();
-        assert_eq!(cells[2], "27", "{row}");
-        assert!(cells[3].starts_with("n/a"), "{row}");
+        let row = cells(&text, "Git fetch");
+        assert_eq!(row[1], "27", "{row:?}");
+        assert!(row[2].starts_with("n/a"), "{row:?}");
+    }
+
+    /// The non-empty cells of the first line of `text` naming `name`.
+    fn cells<'a>(text: &'a str, name: &str) -> Vec<&'a str> {
+        let line = text.lines().find(|l| l.contains(name)).expect(name);
+        line.split('|')
+            .map(str::trim)
+            .filter(|c| !c.is_empty())
+            .collect()
     }
 }

@@ -72,10 +72,8 @@ impl Source for GitSource {
                 .resolve(repo, revision, refresh)
                 .await
                 .map_err(StageError::from_display)?;
-            if resolved.fetched
-                && let Some(took) = self.cache.stats(repo).ok().and_then(|s| s.last_duration)
-            {
-                self.metrics.git_fetch_duration.observe(took.as_secs_f64());
+            if resolved.fetched {
+                self.metrics.observe_fetch(&self.cache, repo);
             }
             if let Some(stale) = &resolved.stale {
                 tracing::warn!(repo, revision, error = %stale, "fetch failed; using the last fetched state");

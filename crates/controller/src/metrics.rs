@@ -290,6 +290,15 @@ impl Metrics {
         }
     }
 
+    /// Records the duration of the network fetch `cache` last made of
+    /// `url` (what the mirror measured, not the lookups around it), for
+    /// Applications and GitRepositories alike.
+    pub(crate) fn observe_fetch(&self, cache: &driftless_source::MirrorCache, url: &str) {
+        if let Some(took) = cache.stats(url).ok().and_then(|s| s.last_duration) {
+            self.git_fetch_duration.observe(took.as_secs_f64());
+        }
+    }
+
     /// The Prometheus text exposition of every metric.
     pub fn encode(&self) -> String {
         for queue in self.queues.lock().unwrap_or_else(|e| e.into_inner()).iter() {

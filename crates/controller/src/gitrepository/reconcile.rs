@@ -179,8 +179,7 @@ async fn run(ctx: &Context, repo: &GitRepository, plan: &Plan) -> Outcome {
             let started = std::time::Instant::now();
             let fetched = fetch(&cache, &repo.spec.url, &plan.wanted, access).await;
             if fetched.is_ok() {
-                let took = started.elapsed().as_secs_f64();
-                ctx.metrics.git_fetch_duration.observe(took);
+                ctx.metrics.observe_fetch(&cache, &repo.spec.url);
             }
             tracing::debug!(
                 elapsed_ms = crate::metrics::elapsed_ms(started),

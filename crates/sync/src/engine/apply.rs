@@ -597,14 +597,8 @@ fn served_kinds(crd: &driftless_render::Object) -> Vec<(String, String, String)>
 /// Whether the server's answer to an apply has the resource version of the
 /// object read before it: the apply changed nothing.
 fn kept_version(before: Option<&Value>, after: &Value) -> bool {
-    let version = |v: &Value| {
-        v.pointer("/metadata/resourceVersion")
-            .and_then(Value::as_str)
-            .map(str::to_string)
-    };
-    before
-        .and_then(version)
-        .is_some_and(|b| Some(b) == version(after))
+    let before = before.and_then(super::compare::resource_version);
+    before.is_some() && before == super::compare::resource_version(after)
 }
 
 #[cfg(test)]

@@ -35,7 +35,8 @@ enum Prediction {
     Unverified,
 }
 
-fn resource_version(obj: &Value) -> Option<&str> {
+/// `metadata.resourceVersion` of `obj`.
+pub(super) fn resource_version(obj: &Value) -> Option<&str> {
     obj.pointer("/metadata/resourceVersion")
         .and_then(Value::as_str)
 }
