@@ -6,6 +6,8 @@
 use driftless_api::flux::condition::{find_condition, is_ready};
 use driftless_api::flux::revision::revision_sha;
 use driftless_api::flux::source::v1::GitRepository;
+use std::sync::Arc;
+
 use kube::Api;
 
 use super::plan::SourceRef;
@@ -61,23 +63,43 @@ pub fn artifact_of(source: &SourceRef, gitrepo: &GitRepository) -> Result<Artifa
 
 /// The artifact of the GitRepository `source`, from the Kustomization
 /// controller's view of GitRepositories (no request) when one covers its
-/// namespace, else read from the API server.
+/// namespace, else read from the API server. Either way, a status this
+/// process is writing (a hand-off, see `gitrepository::published`) wins
+/// over an older copy: a Kustomization triggered by the hand-off before
+/// its view is complete (at start) must not read the status from before
+/// it and wait out its interval.
 pub async fn artifact(ctx: &Context, source: &SourceRef) -> Result<Artifact, SourceError> {
-    match ctx.git_repositories.viewed(&source.namespace, &source.name) {
-        Some(Some(gitrepo)) => artifact_of(source, &gitrepo),
-        Some(None) => Err(SourceError::NotFound(source.clone())),
-        None => fetch(&ctx.client, source).await,
+    let seen = match ctx.git_repositories.viewed(&source.namespace, &source.name) {
+        Some(viewed) => viewed,
+        None => {
+            let read = read(&ctx.client, source).await?.map(Arc::new);
+            let published = &ctx.git_repositories.published;
+            published.newer(&source.namespace, &source.name, read)
+        }
+    };
+    match seen {
+        Some(gitrepo) => artifact_of(source, &gitrepo),
+        None => Err(SourceError::NotFound(source.clone())),
     }
 }
 
 /// Reads the GitRepository `source` and returns its artifact.
 pub async fn fetch(client: &kube::Client, source: &SourceRef) -> Result<Artifact, SourceError> {
-    let api: Api<GitRepository> = Api::namespaced(client.clone(), &source.namespace);
-    match api.get_opt(&source.name).await {
-        Ok(Some(gitrepo)) => artifact_of(source, &gitrepo),
-        Ok(None) => Err(SourceError::NotFound(source.clone())),
-        Err(e) => Err(SourceError::Api(source.clone(), e.to_string())),
+    match read(client, source).await? {
+        Some(gitrepo) => artifact_of(source, &gitrepo),
+        None => Err(SourceError::NotFound(source.clone())),
     }
+}
+
+/// Reads the GitRepository `source` from the API server (`None`: absent).
+async fn read(
+    client: &kube::Client,
+    source: &SourceRef,
+) -> Result<Option<GitRepository>, SourceError> {
+    let api: Api<GitRepository> = Api::namespaced(client.clone(), &source.namespace);
+    api.get_opt(&source.name)
+        .await
+        .map_err(|e| SourceError::Api(source.clone(), e.to_string()))
 }
 
 #[cfg(test)]
