@@ -65,6 +65,9 @@ pub struct AppMemory {
     pub deletion_hooks: Option<Vec<driftless_sync::Hook>>,
     /// Its PreDelete hooks ran and succeeded (its resources may go).
     pub pre_delete_done: bool,
+    /// What its last comparison rested on, when that reconcile synced
+    /// nothing and wrote nothing (an idle refresh may then stop early).
+    pub settled: Option<crate::reconcile::Settled>,
 }
 
 /// A `ref` source of a multi-source Application, as webhooks match it.

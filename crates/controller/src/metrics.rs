@@ -117,6 +117,9 @@ pub struct Metrics {
     pub webhooks: Family<ResultLabels, Counter>,
     /// Writes to Applications (status, operation, annotations).
     pub app_writes: Counter,
+    /// Application refreshes that found nothing changed since their last
+    /// comparison and did not compare again (see `reconcile::settled`).
+    pub comparisons_skipped: Counter,
     /// Flux objects' reconciles, by kind and render (see [`FluxLabels`]).
     pub flux_reconciles: Family<FluxLabels, Counter>,
     /// Render requests by where the objects came from.
@@ -143,6 +146,7 @@ impl Metrics {
         let git_fetch_duration = duration_histogram();
         let apps = Family::<AppLabels, Gauge>::default();
         let app_writes = Counter::default();
+        let comparisons_skipped = Counter::default();
         let reconciles_in_flight = Family::<ControllerLabels, Gauge>::default();
         let flux_reconciles = Family::<FluxLabels, Counter>::default();
         let renders = Family::<RenderLabels, Counter>::default();
@@ -176,6 +180,11 @@ impl Metrics {
             "application_writes",
             "Writes to Applications (status, operation, annotations)",
             app_writes.clone(),
+        );
+        registry.register(
+            "comparisons_skipped",
+            "Application refreshes that found nothing changed since their last comparison",
+            comparisons_skipped.clone(),
         );
         registry.register(
             "reconciles",
@@ -227,6 +236,7 @@ impl Metrics {
             git_fetch_duration,
             webhooks,
             app_writes,
+            comparisons_skipped,
             flux_reconciles,
             renders,
             apps,

@@ -485,3 +485,100 @@ async fn without_automated_prune_a_removed_file_requires_pruning() {
     );
     assert!(cms.get_opt("keep").await.expect("get").is_some());
 }
+
+/// The controller's `driftless_comparisons_skipped_total`.
+async fn comparisons_skipped(h: &Harness) -> f64 {
+    let (code, metrics) = h.get("/metrics").await;
+    assert_eq!(code, 200, "{metrics}");
+    metrics
+        .lines()
+        .find_map(|l| {
+            l.strip_prefix("driftless_comparisons_skipped_total ")?
+                .parse()
+                .ok()
+        })
+        .unwrap_or_else(|| panic!("no driftless_comparisons_skipped_total in {metrics}"))
+}
+
+/// Refreshes of Applications in which nothing changed stop before
+/// comparing, and still see drift: self-heal reverts it, and without
+/// self-heal it shows as OutOfSync, as when every refresh compared.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn idle_refreshes_skip_the_comparison_and_still_see_drift() {
+    let h = Harness::start("settle", Duration::from_secs(1)).await;
+    let healed_ns = h.namespace("settle-heal").await;
+    let unhealed_ns = h.namespace("settle-noheal").await;
+    let repo = h.git.create_repo("settle/app");
+    repo.write(
+        "app/configmap.yaml",
+        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: settings\ndata:\n  mode: git\n",
+    );
+    let first = repo.commit("first");
+    let url = h.git.git_url("settle/app");
+    h.apply(&common::application_yaml(
+        "healed", &h.apps_ns, &url, "app", &healed_ns, AUTOMATED,
+    ));
+    let no_heal = "  syncPolicy:\n    automated:\n      prune: true\n";
+    h.apply(&common::application_yaml(
+        "unhealed",
+        &h.apps_ns,
+        &url,
+        "app",
+        &unhealed_ns,
+        no_heal,
+    ));
+    h.wait_synced_healthy("healed", Some(&first)).await;
+    h.wait_synced_healthy("unhealed", Some(&first)).await;
+
+    // Every second each is refreshed; once settled, without comparing.
+    let skipped = eventually("idle refreshes that skip the comparison", || async {
+        let n = comparisons_skipped(&h).await;
+        (n >= 4.0).then_some(n)
+    })
+    .await;
+
+    for ns in [&healed_ns, &unhealed_ns] {
+        h.kubectl(&[
+            "-n",
+            ns,
+            "patch",
+            "configmap",
+            "settings",
+            "--type=merge",
+            "-p",
+            "{\"data\":{\"mode\":\"hand\"}}",
+        ]);
+    }
+    let cms = |ns: &str| Api::<ConfigMap>::namespaced(h.client.clone(), ns);
+    let healed = cms(&healed_ns);
+    eventually("the drift to be reverted", || {
+        let healed = healed.clone();
+        async move {
+            let cm = healed.get("settings").await.ok()?;
+            (cm.data?.get("mode").map(String::as_str) == Some("git")).then_some(())
+        }
+    })
+    .await;
+    h.wait_app("unhealed", "OutOfSync", |app| {
+        app.status
+            .as_ref()
+            .and_then(|s| s.sync.as_ref())
+            .map(|s| s.status)
+            == Some(driftless_api::SyncStatusCode::OutOfSync)
+    })
+    .await;
+    let cm = cms(&unhealed_ns).get("settings").await.expect("get");
+    assert_eq!(
+        cm.data.unwrap_or_default().get("mode").map(String::as_str),
+        Some("hand"),
+        "without self-heal the drift stays"
+    );
+
+    // The reverted one settles again.
+    eventually("refreshes skipping the comparison again", || async {
+        (comparisons_skipped(&h).await >= skipped + 2.0).then_some(())
+    })
+    .await;
+    let app = h.apps().get("healed").await.expect("get");
+    assert!(common::synced_healthy(&app), "{:?}", app.status);
+}

@@ -544,6 +544,19 @@ impl TrackedIndex {
         Ok(entries.current.of_app(app))
     }
 
+    /// The (namespace, name) of every object in scope `key` naming `app`,
+    /// when the scope is watched and listed (without waiting for it).
+    /// Counts as a use of the scope: its watch keeps running.
+    pub(crate) fn tracked_now(&self, key: &ScopeKey, app: &str) -> Option<Vec<(String, String)>> {
+        let scope = self.scopes().get(key).cloned()?;
+        if *scope.ready.borrow() != Readiness::Ready {
+            return None;
+        }
+        *scope.last_used.lock().unwrap_or_else(|p| p.into_inner()) = Instant::now();
+        let entries = scope.entries.lock().unwrap_or_else(|p| p.into_inner());
+        Some(entries.current.of_app(app))
+    }
+
     /// What the watch of `resolved`'s scope for `namespace` knows of the
     /// object `namespace/name` (a few milliseconds behind the server).
     pub(crate) fn lookup(&self, resolved: &Resolved, namespace: &str, name: &str) -> Seen {

@@ -110,6 +110,7 @@ pub mod order;
 pub mod path;
 pub mod progress;
 mod rejections;
+mod stamp;
 pub mod text;
 pub mod tracking;
 mod verdicts;
@@ -124,4 +125,6 @@ pub use model::{
 };
 pub use options::{PropagationPolicy, SyncOptions, parse_sync_options};
 pub use progress::{Progress, Stop};
+pub use stamp::LiveStamp;
 pub use tracking::{TRACKING_ANNOTATION, tracking_id};
+pub use verdicts::objects_fingerprint;

@@ -197,6 +197,9 @@ pub struct Comparison {
     /// The sync hooks (when [`Target::hooks`]), in wave order: not part of
     /// the resources, the sync status or the prune set.
     pub hooks: Vec<Hook>,
+    /// What the comparison read of the cluster, when it can tell later
+    /// that none of it changed ([`crate::SyncEngine::unchanged_since`]).
+    pub stamp: Option<crate::stamp::LiveStamp>,
 }
 
 /// A sync hook: an object the sync creates (never server-side applies) in

@@ -141,6 +141,18 @@ fn hash_map(map: &serde_json::Map<String, Value>, h: &mut DefaultHasher) {
 }
 
 /// Hashes `map` without the keys in `skipped`.
+/// One hash of `objects`, in their order: equal for equal objects (as
+/// values: a map's key order counts), so a caller can tell a render it
+/// compared before from a new one without keeping it.
+pub fn objects_fingerprint(objects: &[driftless_render::Object]) -> u64 {
+    let mut h = DefaultHasher::new();
+    objects.len().hash(&mut h);
+    for object in objects {
+        hash_map_without(&object.0, &[], &mut h);
+    }
+    h.finish()
+}
+
 fn hash_map_without(map: &serde_json::Map<String, Value>, skipped: &[&str], h: &mut DefaultHasher) {
     5u8.hash(h);
     for (key, value) in map {

@@ -181,3 +181,94 @@ async fn the_comparison_after_a_sync_sees_later_edits() {
     let plain = env.diff(&target, &edited).await;
     assert_eq!(state(&plain, &settings), ResourceState::OutOfSync);
 }
+
+/// A fresh comparison's stamp, once the index shows what it read.
+async fn holding_stamp(
+    env: &Env,
+    target: &driftless_sync::Target,
+    rendered: &[serde_json::Value],
+) -> driftless_sync::LiveStamp {
+    env.eventually("a comparison whose stamp holds", || async {
+        let cmp = env.diff(target, rendered).await;
+        let stamp = cmp.stamp.expect("every kind is served: a stamp");
+        env.engine
+            .unchanged_since(&target.app, &stamp)
+            .then_some(stamp)
+    })
+    .await
+}
+
+/// Waits until the index has seen something that `stamp` read change.
+async fn stale(env: &Env, app: &str, stamp: &driftless_sync::LiveStamp, what: &str) {
+    env.eventually(what, || async {
+        (!env.engine.unchanged_since(app, stamp)).then_some(())
+    })
+    .await;
+}
+
+/// A comparison's stamp holds while nothing it read changes, and no longer
+/// once a compared object changes, an object newly names the owner, a
+/// tracked one goes, or a rendered object that was missing appears.
+#[tokio::test]
+async fn a_stamp_holds_until_what_the_comparison_read_changes() {
+    let env = env("tracked-stamp").await;
+    let target = env.target("stamper");
+    let kept = config_map("kept", json!({"mode": "one"}));
+    env.sync_ok(&target, std::slice::from_ref(&kept)).await;
+    let api: Api<ConfigMap> = Api::namespaced(env.client.clone(), &env.ns);
+    let params = kube::api::PatchParams::default();
+
+    // Nothing changes: it keeps holding (a status-free ConfigMap has no
+    // other writer).
+    let stamp = holding_stamp(&env, &target, std::slice::from_ref(&kept)).await;
+    tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    assert!(env.engine.unchanged_since("stamper", &stamp));
+
+    // Another writer edits a compared object.
+    let drift = json!({"data": {"mode": "drifted"}});
+    api.patch("kept", &params, &kube::api::Patch::Merge(&drift))
+        .await
+        .expect("drifting the ConfigMap");
+    stale(&env, "stamper", &stamp, "the edit seen by the stamp").await;
+
+    // An object that newly names the owner (a prune candidate), then its
+    // deletion.
+    let stamp = holding_stamp(&env, &target, std::slice::from_ref(&kept)).await;
+    let stray = key("", "ConfigMap", &env.ns, "stray");
+    create_tracked(&env, "stray", &tracking_id("stamper", &stray)).await;
+    stale(
+        &env,
+        "stamper",
+        &stamp,
+        "the stray object seen by the stamp",
+    )
+    .await;
+    let stamp = holding_stamp(&env, &target, std::slice::from_ref(&kept)).await;
+    api.delete("stray", &DeleteParams::default())
+        .await
+        .expect("deleting the stray ConfigMap");
+    stale(&env, "stamper", &stamp, "the deletion seen by the stamp").await;
+
+    // A rendered object that does not exist yet, then is created by
+    // someone else (untracked).
+    let rendered = [kept.clone(), config_map("later", json!({}))];
+    let stamp = holding_stamp(&env, &target, &rendered).await;
+    let later: ConfigMap =
+        serde_json::from_value(config_map("later", json!({}))).expect("a ConfigMap");
+    api.create(&PostParams::default(), &later)
+        .await
+        .expect("creating the ConfigMap");
+    stale(
+        &env,
+        "stamper",
+        &stamp,
+        "the created object seen by the stamp",
+    )
+    .await;
+
+    // A kind the cluster does not serve: no stamp at all.
+    let unknown =
+        json!({"apiVersion": "example.com/v1", "kind": "Gadget", "metadata": {"name": "g"}});
+    let cmp = env.diff(&target, &[kept, unknown]).await;
+    assert!(cmp.stamp.is_none(), "an unserved kind gives no stamp");
+}

@@ -10,11 +10,13 @@ pub(crate) mod multi_source;
 mod operation_sources;
 mod progress;
 mod revisions;
+mod settled;
 mod source;
 mod spec;
 mod sync;
 mod write;
 
+pub use settled::Settled;
 pub(crate) use source::{helm_inputs, ref_sources, renders_with_helm, wanted_revision};
 pub(crate) use spec::rendering_sources;
 
@@ -199,6 +201,9 @@ struct Reconciler<'a> {
     /// The revision each source is wanted at (a sync operation's, or its
     /// target revision) and, once resolved, synced at.
     revisions: revisions::SourceRevisions,
+    /// What the last comparison rested on, if it settled (taken from the
+    /// memory: see [`settled`]).
+    settled: Option<Settled>,
 }
 
 impl<'a> Reconciler<'a> {
@@ -212,6 +217,7 @@ impl<'a> Reconciler<'a> {
         Reconciler {
             label: format!("{}/{}", id.0, id.1),
             prev: freshest_status(app, ctx.memory(&id, |m| m.written.clone())),
+            settled: ctx.memory(&id, |m| m.settled.take()),
             id,
             app,
             spec,
@@ -404,11 +410,19 @@ impl<'a> Reconciler<'a> {
         let mut desired = rendered.objects;
         let blocked = self.check_children(&mut desired);
 
-        // Diff.
+        // Diff, unless an idle refresh finds nothing changed since the last.
         let mut target = self.target(sync_op);
+        let settle_key = (operation.is_none() && refresh.is_none() && !blocked)
+            .then(|| self.settle_key(&project, &sha, &desired));
+        if let Some(key) = settle_key
+            && self.still_settled(key, &target.app)
+        {
+            return Ok(());
+        }
         let started = std::time::Instant::now();
-        let engine_cmp = self.diff(&target, &desired, &sha).await?;
+        let mut engine_cmp = self.diff(&target, &desired, &sha).await?;
         tracing::debug!(elapsed_ms = crate::metrics::elapsed_ms(started), "compared");
+        let stamp = engine_cmp.stamp.take();
         self.check_project(&project_name, &project, &engine_cmp)?;
         self.report_shared(&engine_cmp).await;
         self.ctx.set_tracking_name(&target.app, &self.id);
@@ -435,6 +449,10 @@ impl<'a> Reconciler<'a> {
             self.decide(&cmp, &sha, desired.is_empty())
         };
         tracing::debug!(?decision, revision = %sha, "sync decision");
+        // Time plays no part in skipping an in-sync or manual Application.
+        let automated = self.spec.sync_policy.as_ref().and_then(|p| p.automated());
+        let timeless =
+            matches!(decision, Decision::Skip(_)) && (!cmp.needs_sync() || automated.is_none());
         let final_cmp = match decision {
             Decision::Sync { retry, self_heal } => {
                 if self_heal {
@@ -503,12 +521,58 @@ impl<'a> Reconciler<'a> {
         obs.comparison = Some(&final_cmp);
         obs.conditions = std::mem::take(&mut self.conditions);
         let next = status::compute(&self.prev, obs);
+        let settled = settle_key
+            .filter(|_| timeless && !status::differs(&self.prev, &next) && !self.polls(&next))
+            .and_then(|key| Settled::new(key, stamp, !final_cmp.needs_sync()));
+        self.ctx.memory(&self.id, |m| m.settled = settled);
         self.write_status(&next).await.map_err(Failure::from)?;
         if operation.is_some() {
             self.clear_operation().await.map_err(Failure::from)?;
         }
         self.after_status(&next);
         Ok(())
+    }
+
+    /// [`settled::key`] of this reconcile's inputs so far.
+    fn settle_key(
+        &self,
+        project: &driftless_api::AppProjectSpec,
+        sha: &str,
+        desired: &[driftless_render::Object],
+    ) -> u64 {
+        let written_version = self
+            .ctx
+            .memory(&self.id, |m| m.written.as_ref().map(|w| w.0));
+        settled::key(&settled::Inputs {
+            app_version: self.app.meta().resource_version.as_deref(),
+            written_version,
+            project,
+            revision: sha,
+            desired,
+            conditions: &self.conditions,
+        })
+    }
+
+    /// Whether the last comparison, made of inputs with hash `key`, still
+    /// stands: then this refresh ends here, its status as it is. (Any
+    /// reconcile that does not end here or settle again forgets it.)
+    fn still_settled(&mut self, key: u64, app: &str) -> bool {
+        let Some(settled) = self.settled.take() else {
+            return false;
+        };
+        if !settled.still(key, &self.ctx.engine.0, app) {
+            return false;
+        }
+        let now = self.now;
+        self.ctx.memory(&self.id, |m| {
+            if settled.in_sync && crate::decide::self_heal_settled(m.last_self_heal, now) {
+                m.self_heal_attempts = 0;
+            }
+            m.settled = Some(settled);
+        });
+        self.ctx.metrics.comparisons_skipped.inc();
+        tracing::debug!("nothing changed since the last comparison");
+        true
     }
 }
 

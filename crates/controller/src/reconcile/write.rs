@@ -135,6 +135,16 @@ impl<'a> Reconciler<'a> {
         Ok(())
     }
 
+    /// Whether its health is looked at again soon (not only at the next
+    /// refresh): with watches on the managed kinds, health changes requeue
+    /// the Application themselves; without them, a Progressing or Missing
+    /// one is polled.
+    pub(super) fn polls(&self, next: &ApplicationStatus) -> bool {
+        use driftless_api::HealthStatusCode::{Missing, Progressing};
+        let health = next.health.as_ref().map(|h| h.status);
+        !self.ctx.config.watch_managed && matches!(health, Some(Progressing | Missing))
+    }
+
     /// Metrics, the parent's refresh (App of Apps), and a sooner requeue
     /// while resources are still progressing.
     pub(super) fn after_status(&mut self, next: &ApplicationStatus) {
@@ -153,10 +163,7 @@ impl<'a> Reconciler<'a> {
                     .unwrap_or_else(|| "Unknown".into()),
             }),
         );
-        use driftless_api::HealthStatusCode::{Missing, Progressing};
-        // With watches on the managed kinds, health changes requeue the
-        // Application themselves; without them, look again soon.
-        if !self.ctx.config.watch_managed && matches!(health, Some(Progressing | Missing)) {
+        if self.polls(next) {
             self.requeue = self.requeue.min(self.ctx.config.progress_interval);
         }
         let prev_view = (

@@ -21,8 +21,12 @@ use crate::index::{ScopeKey, Seen};
 use crate::model::{
     Comparison, ManagedKind, ResourceDiff, ResourceState, SyncResult, Target, Warning,
 };
+use crate::stamp::{LiveStamp, StampBuilder};
 use crate::tracking::{Ownership, TRACKING_ANNOTATION, ownership};
 use crate::{health, ignore, kubeapi, normalize, order, path, rejections, text, verdicts};
+
+/// A scope, and the (namespace, name) of the owner's objects in it.
+type TrackedIn = (ScopeKey, Resolved, Vec<(String, String)>);
 
 /// What a diff knows of a rendered object that exists.
 enum Prediction {
@@ -149,7 +153,7 @@ impl SyncEngine {
         let (prepared, hooks) = self.prepare(target, desired, &mut warnings).await?;
 
         let scopes = self.list_scopes(target, &prepared).await?;
-        let mut live = self.fetch_live(target, &prepared, &scopes, known).await?;
+        let (mut live, stamp) = self.fetch_live(target, &prepared, &scopes, known).await?;
         let managed_kinds = managed_kinds(&scopes);
 
         let mut ignore_errors = Vec::new();
@@ -282,7 +286,18 @@ impl SyncEngine {
             managed_kinds,
             rendered,
             hooks,
+            stamp,
         })
+    }
+
+    /// Whether nothing a comparison read has changed since it was made
+    /// ([`Comparison::stamp`]), as far as the tracked-object index knows
+    /// (a few milliseconds behind the server, as a comparison that reads
+    /// through the live cache is): every object at the version compared,
+    /// the same objects naming `app`. Comparing the same desired objects
+    /// for the same target again would then give the same result.
+    pub fn unchanged_since(&self, app: &str, stamp: &LiveStamp) -> bool {
+        stamp.holds(&self.index, app)
     }
 
     /// A dry-run of `p` that is compared with the live object it was
@@ -407,7 +422,14 @@ impl SyncEngine {
         prepared: &[Prepared],
         scopes: &BTreeMap<ScopeKey, Resolved>,
         known: &HashMap<ObjectKey, Value>,
-    ) -> Result<HashMap<ObjectKey, Value>, SyncError> {
+    ) -> Result<(HashMap<ObjectKey, Value>, Option<LiveStamp>), SyncError> {
+        let mut stamp = StampBuilder::default();
+        if prepared
+            .iter()
+            .any(|p| p.resolved.is_none() || p.problem.is_some() || p.blocking.is_some())
+        {
+            stamp.spoil();
+        }
         let mut wanted: HashMap<ObjectKey, Resolved> = prepared
             .iter()
             .filter_map(|p| Some((p.key.clone(), p.resolved.clone()?)))
@@ -416,29 +438,26 @@ impl SyncEngine {
         // Owned items: a closure over borrowed ones cannot be proven `Send`.
         let owned: Vec<(ScopeKey, Resolved)> =
             scopes.iter().map(|(k, r)| (k.clone(), r.clone())).collect();
-        let tracked: Vec<Vec<(ObjectKey, Resolved)>> = stream::iter(owned)
+        let tracked: Vec<TrackedIn> = stream::iter(owned)
             .map(|(scope, resolved)| async move {
                 let ids = self.index.tracked(&scope, &resolved, &target.app).await?;
-                let res = &resolved.resource;
-                Ok::<_, SyncError>(
-                    ids.into_iter()
-                        .map(|(namespace, name)| {
-                            let key = ObjectKey {
-                                group: res.group.clone(),
-                                kind: res.kind.clone(),
-                                namespace,
-                                name,
-                            };
-                            (key, resolved.clone())
-                        })
-                        .collect(),
-                )
+                Ok::<_, SyncError>((scope, resolved, ids))
             })
             .buffer_unordered(self.concurrency)
             .try_collect()
             .await?;
-        for (key, resolved) in tracked.into_iter().flatten() {
-            wanted.entry(key).or_insert(resolved);
+        for (scope, resolved, ids) in tracked {
+            stamp.scope(&scope, &resolved, &ids);
+            for (namespace, name) in ids {
+                let res = &resolved.resource;
+                let key = ObjectKey {
+                    group: res.group.clone(),
+                    kind: res.kind.clone(),
+                    namespace,
+                    name,
+                };
+                wanted.entry(key).or_insert_with(|| resolved.clone());
+            }
         }
         for prev in &target.previous {
             let key = ObjectKey {
@@ -454,6 +473,7 @@ impl SyncEngine {
             }
         }
 
+        let considered: Vec<ObjectKey> = wanted.keys().cloned().collect();
         let fetched: Vec<Option<(ObjectKey, Value)>> = stream::iter(wanted)
             .map(|(key, resolved)| async move {
                 let found = self.read_live(&key, &resolved, known.get(&key)).await?;
@@ -462,7 +482,22 @@ impl SyncEngine {
             .buffer_unordered(self.concurrency)
             .try_collect()
             .await?;
-        Ok(fetched.into_iter().flatten().collect())
+        let live: HashMap<ObjectKey, Value> = fetched.into_iter().flatten().collect();
+        for key in considered {
+            let version = match live.get(&key) {
+                None => None,
+                Some(obj) => match resource_version(obj).and_then(|v| v.parse().ok()) {
+                    Some(v) => Some(v),
+                    None => {
+                        stamp.spoil();
+                        continue;
+                    }
+                },
+            };
+            let scope = scope_entry(scopes, &key).map(|(k, _)| k);
+            stamp.object(scope, &key.namespace, &key.name, version);
+        }
+        Ok((live, stamp.finish()))
     }
 
     /// The live object `key`: `known` (what an apply just returned), or the
@@ -583,15 +618,20 @@ impl SyncEngine {
 }
 
 /// The scope `key` is fetched through: its kind in its namespace (or in all).
+fn scope_entry<'a>(
+    scopes: &'a BTreeMap<ScopeKey, Resolved>,
+    key: &ObjectKey,
+) -> Option<(&'a ScopeKey, &'a Resolved)> {
+    scopes.iter().find(|((group, _, kind, ns), _)| {
+        *group == key.group
+            && *kind == key.kind
+            && ns.as_deref().is_none_or(|ns| ns == key.namespace)
+    })
+}
+
+/// The kind `key` is fetched as (see [`scope_entry`]).
 fn scope_of<'a>(scopes: &'a BTreeMap<ScopeKey, Resolved>, key: &ObjectKey) -> Option<&'a Resolved> {
-    scopes
-        .iter()
-        .find(|((group, _, kind, ns), _)| {
-            *group == key.group
-                && *kind == key.kind
-                && ns.as_deref().is_none_or(|ns| ns == key.namespace)
-        })
-        .map(|(_, r)| r)
+    scope_entry(scopes, key).map(|(_, r)| r)
 }
 
 fn managed_kinds(scopes: &BTreeMap<ScopeKey, Resolved>) -> Vec<ManagedKind> {
