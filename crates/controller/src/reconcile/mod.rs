@@ -412,10 +412,10 @@ impl<'a> Reconciler<'a> {
 
         // Diff, unless an idle refresh finds nothing changed since the last.
         let mut target = self.target(sync_op);
-        let settle_key = (operation.is_none() && refresh.is_none() && !blocked)
-            .then(|| self.settle_key(&project, &sha, &desired));
-        if let Some(key) = settle_key
-            && self.still_settled(key, &target.app)
+        let rendering = (operation.is_none() && refresh.is_none() && !blocked)
+            .then(|| settled::rendering_key(&project, &sha, &desired, &self.conditions));
+        if let Some(r) = rendering
+            && self.still_settled(settled::key(r, self.app, &self.prev), &target.app)
         {
             return Ok(());
         }
@@ -520,12 +520,13 @@ impl<'a> Reconciler<'a> {
         // Status.
         obs.comparison = Some(&final_cmp);
         obs.conditions = std::mem::take(&mut self.conditions);
+        let again = obs.clone();
         let next = status::compute(&self.prev, obs);
-        let settled = settle_key
-            .filter(|_| timeless && !status::differs(&self.prev, &next) && !self.polls(&next))
-            .and_then(|key| Settled::new(key, stamp, !final_cmp.needs_sync()));
-        self.ctx.memory(&self.id, |m| m.settled = settled);
+        let settled = rendering
+            .filter(|_| timeless)
+            .and_then(|r| self.settling(r, &next, again, stamp, !final_cmp.needs_sync()));
         self.write_status(&next).await.map_err(Failure::from)?;
+        self.ctx.memory(&self.id, |m| m.settled = settled);
         if operation.is_some() {
             self.clear_operation().await.map_err(Failure::from)?;
         }
@@ -533,24 +534,34 @@ impl<'a> Reconciler<'a> {
         Ok(())
     }
 
-    /// [`settled::key`] of this reconcile's inputs so far.
-    fn settle_key(
+    /// What this reconcile (which compared and decided nothing that
+    /// depends on time) settles as, for the next refresh to stop early:
+    /// keyed by the status that refresh starts from. When this one writes
+    /// `next`, that refresh must search the same previous resources and
+    /// compute `next` again from it (`again`: this reconcile's
+    /// observation); otherwise it compares.
+    fn settling(
         &self,
-        project: &driftless_api::AppProjectSpec,
-        sha: &str,
-        desired: &[driftless_render::Object],
-    ) -> u64 {
-        let written_version = self
-            .ctx
-            .memory(&self.id, |m| m.written.as_ref().map(|w| w.0));
-        settled::key(&settled::Inputs {
-            app_version: self.app.meta().resource_version.as_deref(),
-            written_version,
-            project,
-            revision: sha,
-            desired,
-            conditions: &self.conditions,
-        })
+        rendering: u64,
+        next: &ApplicationStatus,
+        again: Observation<'_>,
+        stamp: Option<driftless_sync::LiveStamp>,
+        in_sync: bool,
+    ) -> Option<Settled> {
+        if self.polls(next) {
+            return None;
+        }
+        let from = if status::differs(&self.prev, next) {
+            let stable = settled::same_previous(&self.prev, next)
+                && !status::differs(next, &status::compute(next, again));
+            if !stable {
+                return None;
+            }
+            next
+        } else {
+            &self.prev
+        };
+        Settled::new(settled::key(rendering, self.app, from), stamp, in_sync)
     }
 
     /// Whether the last comparison, made of inputs with hash `key`, still

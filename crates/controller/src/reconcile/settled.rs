@@ -1,28 +1,32 @@
-//! An idle refresh without a comparison. When a reconcile compared, made
-//! no sync and left the status as it was, it remembers what shaped that
-//! comparison: the Application as read (its resource version), its
-//! project, the revision, the rendered objects, the conditions found
-//! before comparing, and the engine's [`LiveStamp`] of the live objects.
-//! The next periodic refresh that finds all of these the same (the stamp
-//! checked against the tracked-object index) would compare to the same
-//! result, make the same decision and write nothing: it stops there.
+//! An idle refresh without a comparison. When a reconcile compared and
+//! made no sync, it remembers what that comparison and its decision
+//! rested on: the project, the revision, the rendered objects, the
+//! conditions found before comparing, the Application's spec generation
+//! and annotations, the status the next reconcile starts from, and the
+//! engine's [`LiveStamp`] of the live objects. The next periodic refresh
+//! that finds all of these the same (the stamp checked against the
+//! tracked-object index) would compare to the same result, make the same
+//! decision and write nothing: it stops there.
 //!
 //! Only a plain refresh takes this path: an operation, a refresh
-//! annotation, a blocked render, or a previous reconcile that synced,
-//! waited for a retry, or wrote the status always compares. Anything the
-//! stamp cannot vouch for (an unserved kind, an object without a resource
-//! version) gives no stamp, so it compares too.
+//! annotation, a blocked render, a sync, a decision that depends on time
+//! (a retry or self-heal backoff), polled health, or a status write after
+//! which the next reconcile would not compute the same status again
+//! always compares. Anything the stamp cannot vouch for (an unserved
+//! kind, an object without a resource version) gives no stamp, so it
+//! compares too.
 
 use std::hash::{DefaultHasher, Hash, Hasher};
 
-use driftless_api::AppProjectSpec;
+use driftless_api::{AppProjectSpec, Application, ApplicationStatus};
 use driftless_render::Object;
 use driftless_sync::LiveStamp;
 
 /// What the last comparison of a settled Application rested on.
 #[derive(Clone, Debug)]
 pub struct Settled {
-    /// [`key`] of everything besides the live objects.
+    /// [`key`] of everything besides the live objects, with the status
+    /// the next reconcile starts from.
     key: u64,
     /// The live objects as compared.
     stamp: LiveStamp,
@@ -30,33 +34,63 @@ pub struct Settled {
     pub(crate) in_sync: bool,
 }
 
-/// The inputs of a comparison besides the live objects.
-pub(crate) struct Inputs<'a> {
-    /// The Application's resource version as this reconcile read it.
-    pub app_version: Option<&'a str>,
-    /// The resource version of the status this controller last wrote.
-    pub written_version: Option<u64>,
-    pub project: &'a AppProjectSpec,
-    /// The revision (for several sources, all of them).
-    pub revision: &'a str,
-    pub desired: &'a [Object],
-    /// The conditions found before comparing.
-    pub conditions: &'a [(String, String)],
-}
-
-/// One hash of `inputs`.
-pub(crate) fn key(inputs: &Inputs<'_>) -> u64 {
+/// What a comparison renders and checks: one hash of the project, the
+/// revision (for several sources, all of them), the rendered objects and
+/// the conditions found before comparing.
+pub(crate) fn rendering_key(
+    project: &AppProjectSpec,
+    revision: &str,
+    desired: &[Object],
+    conditions: &[(String, String)],
+) -> u64 {
     let mut h = DefaultHasher::new();
-    inputs.app_version.hash(&mut h);
-    inputs.written_version.hash(&mut h);
     // Serialized: the spec has no `Hash`, and its lists keep their order.
-    serde_json::to_string(inputs.project)
+    serde_json::to_string(project)
         .unwrap_or_default()
         .hash(&mut h);
-    inputs.revision.hash(&mut h);
-    driftless_sync::objects_fingerprint(inputs.desired).hash(&mut h);
-    inputs.conditions.hash(&mut h);
+    revision.hash(&mut h);
+    driftless_sync::objects_fingerprint(desired).hash(&mut h);
+    conditions.hash(&mut h);
     h.finish()
+}
+
+/// One hash of everything a comparison and its decision rest on besides
+/// the live objects: [`rendering_key`], the Application's spec generation
+/// and annotations, and the status it starts from (`prev`).
+pub(crate) fn key(rendering: u64, app: &Application, prev: &ApplicationStatus) -> u64 {
+    let mut h = DefaultHasher::new();
+    rendering.hash(&mut h);
+    app.metadata.generation.hash(&mut h);
+    app.metadata.annotations.hash(&mut h);
+    serde_json::to_string(prev).unwrap_or_default().hash(&mut h);
+    h.finish()
+}
+
+/// Whether a comparison starting from status `a` and one starting from `b`
+/// look for the same previous resources (`Target::previous`: the kinds and
+/// objects searched besides the rendered ones).
+pub(crate) fn same_previous(a: &ApplicationStatus, b: &ApplicationStatus) -> bool {
+    previous_ids(a) == previous_ids(b)
+}
+
+/// (group, version, kind, namespace, name) of each resource of `status`, sorted.
+fn previous_ids(status: &ApplicationStatus) -> Vec<(&str, &str, &str, Option<&str>, &str)> {
+    let mut ids: Vec<_> = status
+        .resources
+        .iter()
+        .map(|r| {
+            let ns = r.namespace.as_deref();
+            (
+                r.group.as_str(),
+                r.version.as_str(),
+                r.kind.as_str(),
+                ns,
+                r.name.as_str(),
+            )
+        })
+        .collect();
+    ids.sort_unstable();
+    ids
 }
 
 impl Settled {
@@ -90,51 +124,77 @@ mod tests {
     #[test]
     fn every_input_counts() {
         let project = AppProjectSpec::default();
-        let desired = [object("a")];
-        let conditions = [("ComparisonWarning".to_string(), "stale".to_string())];
-        let base = Inputs {
-            app_version: Some("10"),
-            written_version: None,
-            project: &project,
-            revision: "abc",
-            desired: &desired,
-            conditions: &[],
-        };
-        let k = key(&base);
-        assert_eq!(k, key(&Inputs { ..base }), "the same inputs, the same key");
         let other_project = AppProjectSpec {
             source_repos: vec!["*".into()],
             ..Default::default()
         };
+        let desired = [object("a")];
         let other_desired = [object("b")];
-        let changed = [
-            Inputs {
-                app_version: Some("11"),
-                ..base
-            },
-            Inputs {
-                written_version: Some(11),
-                ..base
-            },
-            Inputs {
-                project: &other_project,
-                ..base
-            },
-            Inputs {
-                revision: "abd",
-                ..base
-            },
-            Inputs {
-                desired: &other_desired,
-                ..base
-            },
-            Inputs {
-                conditions: &conditions,
-                ..base
-            },
-        ];
-        for (i, inputs) in changed.iter().enumerate() {
-            assert_ne!(k, key(inputs), "input {i} changed");
+        let conditions = [("ComparisonWarning".to_string(), "stale".to_string())];
+        let r = rendering_key(&project, "abc", &desired, &[]);
+        assert_eq!(r, rendering_key(&project, "abc", &desired, &[]));
+        for (i, other) in [
+            rendering_key(&other_project, "abc", &desired, &[]),
+            rendering_key(&project, "abd", &desired, &[]),
+            rendering_key(&project, "abc", &other_desired, &[]),
+            rendering_key(&project, "abc", &desired, &conditions),
+        ]
+        .into_iter()
+        .enumerate()
+        {
+            assert_ne!(r, other, "rendering input {i} changed");
         }
+
+        let app: Application = serde_json::from_value(serde_json::json!({
+            "apiVersion": "argoproj.io/v1alpha1", "kind": "Application",
+            "metadata": {"name": "a", "generation": 1, "resourceVersion": "10"},
+            "spec": {"destination": {}, "source": {"repoURL": "r"}}
+        }))
+        .expect("an Application");
+        let prev = ApplicationStatus::default();
+        let k = key(r, &app, &prev);
+        let mut moved = app.clone();
+        moved.metadata.resource_version = Some("11".into());
+        assert_eq!(
+            k,
+            key(r, &moved, &prev),
+            "our own status write moves only the version"
+        );
+        let mut respecced = app.clone();
+        respecced.metadata.generation = Some(2);
+        let mut annotated = app.clone();
+        annotated.metadata.annotations = Some([("a".to_string(), "b".to_string())].into());
+        let other_prev = ApplicationStatus {
+            reconciled_at: Some(k8s_openapi::apimachinery::pkg::apis::meta::v1::Time(
+                k8s_openapi::jiff::Timestamp::from_second(5).expect("a time"),
+            )),
+            ..Default::default()
+        };
+        assert_ne!(k, key(r + 1, &app, &prev));
+        assert_ne!(k, key(r, &respecced, &prev));
+        assert_ne!(k, key(r, &annotated, &prev));
+        assert_ne!(k, key(r, &app, &other_prev));
+    }
+
+    #[test]
+    fn the_previous_resources_are_compared_as_a_set() {
+        let resource = |name: &str| driftless_api::ResourceStatus {
+            kind: "ConfigMap".into(),
+            version: "v1".into(),
+            name: name.into(),
+            ..Default::default()
+        };
+        let status = |names: &[&str]| ApplicationStatus {
+            resources: names.iter().map(|n| resource(n)).collect(),
+            ..Default::default()
+        };
+        assert!(same_previous(&status(&["a", "b"]), &status(&["b", "a"])));
+        assert!(!same_previous(&status(&["a", "b"]), &status(&["a"])));
+        let mut health = status(&["a"]);
+        health.resources[0].status = driftless_api::SyncStatusCode::OutOfSync;
+        assert!(
+            same_previous(&status(&["a"]), &health),
+            "only which objects counts"
+        );
     }
 }
