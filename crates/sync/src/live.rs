@@ -26,7 +26,8 @@ pub(crate) struct LiveObjects {
     objects: Mutex<HashMap<ObjectKey, (u64, Box<str>)>>,
 }
 
-fn version_of(obj: &Value) -> Option<u64> {
+/// `metadata.resourceVersion` of `obj` as a number (a real one: not 0).
+pub(crate) fn version_of(obj: &Value) -> Option<u64> {
     obj.pointer("/metadata/resourceVersion")
         .and_then(Value::as_str)
         .and_then(|v| v.parse().ok())

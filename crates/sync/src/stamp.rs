@@ -12,6 +12,9 @@
 
 use std::hash::{DefaultHasher, Hash, Hasher};
 
+use driftless_render::ObjectKey;
+use serde_json::Value;
+
 use crate::discovery::Resolved;
 use crate::index::{ScopeKey, Seen, TrackedIndex};
 
@@ -69,24 +72,26 @@ impl StampBuilder {
         });
     }
 
-    /// Records the object `namespace/name` of a kind in `scope`, as
-    /// compared: at `version`, or absent (`None`).
+    /// Records the object `key` of a kind in `scope` as compared: `live`,
+    /// or absent (`None`). A live object without a resource version, or
+    /// outside every scope, spoils the stamp.
     pub(crate) fn object(
         &mut self,
         scope: Option<&ScopeKey>,
-        namespace: &str,
-        name: &str,
-        version: Option<u64>,
+        key: &ObjectKey,
+        live: Option<&Value>,
     ) {
-        let Some(index) = scope.and_then(|s| self.scopes.iter().position(|k| &k.key == s)) else {
+        let index = scope.and_then(|s| self.scopes.iter().position(|k| &k.key == s));
+        let version = live.map(crate::live::version_of);
+        let (Some(index), None | Some(Some(_))) = (index, version) else {
             self.spoiled = true;
             return;
         };
         self.objects.push(StampedObject {
             scope: index,
-            namespace: namespace.to_string(),
-            name: name.to_string(),
-            version,
+            namespace: key.namespace.clone(),
+            name: key.name.clone(),
+            version: version.flatten(),
         });
     }
 
@@ -143,12 +148,47 @@ mod tests {
         assert_ne!(a, ids_hash(ids(&[("ns", "a"), ("other", "b")])));
     }
 
-    #[test]
-    fn an_object_outside_every_scope_spoils_the_stamp() {
+    fn key(name: &str) -> ObjectKey {
+        ObjectKey {
+            group: String::new(),
+            kind: "ConfigMap".into(),
+            namespace: "ns".into(),
+            name: name.into(),
+        }
+    }
+
+    fn scoped() -> (StampBuilder, ScopeKey) {
+        let scope: ScopeKey = (
+            "".into(),
+            "v1".into(),
+            "ConfigMap".into(),
+            Some("ns".into()),
+        );
+        let resolved = Resolved {
+            resource: kube::discovery::ApiResource::erase::<k8s_openapi::api::core::v1::ConfigMap>(
+                &(),
+            ),
+            namespaced: true,
+        };
         let mut b = StampBuilder::default();
-        b.object(None, "ns", "a", Some(1));
-        assert!(b.finish().is_none());
-        let b = StampBuilder::default();
-        assert!(b.finish().is_some(), "nothing read, nothing changed");
+        b.scope(&scope, &resolved, &[]);
+        (b, scope)
+    }
+
+    #[test]
+    fn what_the_stamp_cannot_vouch_for_spoils_it() {
+        let at = |rv: &str| serde_json::json!({"metadata": {"resourceVersion": rv}});
+        let (mut b, scope) = scoped();
+        b.object(Some(&scope), &key("a"), Some(&at("7")));
+        b.object(Some(&scope), &key("missing"), None);
+        assert!(b.finish().is_some(), "versioned and absent objects");
+
+        let (mut b, _) = scoped();
+        b.object(None, &key("a"), Some(&at("7")));
+        assert!(b.finish().is_none(), "outside every scope");
+        let (mut b, scope) = scoped();
+        b.object(Some(&scope), &key("a"), Some(&at("not-a-number")));
+        assert!(b.finish().is_none(), "without a resource version");
+        assert!(StampBuilder::default().finish().is_some(), "nothing read");
     }
 }

@@ -483,19 +483,9 @@ impl SyncEngine {
             .try_collect()
             .await?;
         let live: HashMap<ObjectKey, Value> = fetched.into_iter().flatten().collect();
-        for key in considered {
-            let version = match live.get(&key) {
-                None => None,
-                Some(obj) => match resource_version(obj).and_then(|v| v.parse().ok()) {
-                    Some(v) => Some(v),
-                    None => {
-                        stamp.spoil();
-                        continue;
-                    }
-                },
-            };
-            let scope = scope_entry(scopes, &key).map(|(k, _)| k);
-            stamp.object(scope, &key.namespace, &key.name, version);
+        for key in &considered {
+            let scope = scope_entry(scopes, key).map(|(k, _)| k);
+            stamp.object(scope, key, live.get(key));
         }
         Ok((live, stamp.finish()))
     }
