@@ -231,6 +231,50 @@ async fn webhook_push_refreshes_only_affected_apps() {
     assert_eq!(code, 200);
 }
 
+/// Edits the ConfigMap `settings` by hand in `healed_ns` (an Application
+/// with self-heal deploys it) and in the namespace of `unhealed` (one
+/// without): the first edit is reverted by the watch, long before any
+/// poll; the second stays and the Application shows OutOfSync.
+async fn drift_both(h: &Harness, healed_ns: &str, unhealed: (&str, &str)) {
+    let (unhealed_app, unhealed_ns) = unhealed;
+    for ns in [healed_ns, unhealed_ns] {
+        h.kubectl(&[
+            "-n",
+            ns,
+            "patch",
+            "configmap",
+            "settings",
+            "--type=merge",
+            "-p",
+            "{\"data\":{\"mode\":\"hand\"}}",
+        ]);
+    }
+    let cms = |ns: &str| Api::<ConfigMap>::namespaced(h.client.clone(), ns);
+    let healed = cms(healed_ns);
+    eventually("the drift to be reverted", || {
+        let healed = healed.clone();
+        async move {
+            let cm = healed.get("settings").await.ok()?;
+            (cm.data?.get("mode").map(String::as_str) == Some("git")).then_some(())
+        }
+    })
+    .await;
+    h.wait_app(unhealed_app, "OutOfSync", |app| {
+        app.status
+            .as_ref()
+            .and_then(|s| s.sync.as_ref())
+            .map(|s| s.status)
+            == Some(driftless_api::SyncStatusCode::OutOfSync)
+    })
+    .await;
+    let cm = cms(unhealed_ns).get("settings").await.expect("get");
+    assert_eq!(
+        cm.data.unwrap_or_default().get("mode").map(String::as_str),
+        Some("hand"),
+        "without self-heal the drift stays"
+    );
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn drift_is_reverted_with_self_heal_and_reported_without() {
     let h = Harness::start("heal", Duration::from_secs(600)).await;
@@ -253,43 +297,7 @@ async fn drift_is_reverted_with_self_heal_and_reported_without() {
     h.wait_synced_healthy("healed", Some(&first)).await;
     h.wait_synced_healthy("manual", Some(&first)).await;
 
-    for ns in [&healed_ns, &manual_ns] {
-        h.kubectl(&[
-            "-n",
-            ns,
-            "patch",
-            "configmap",
-            "settings",
-            "--type=merge",
-            "-p",
-            "{\"data\":{\"mode\":\"hand\"}}",
-        ]);
-    }
-    let cms = |ns: &str| Api::<ConfigMap>::namespaced(h.client.clone(), ns);
-    let healed = cms(&healed_ns);
-    // Reverted by the watch, long before the 10-minute poll.
-    eventually("the drift to be reverted", || {
-        let healed = healed.clone();
-        async move {
-            let cm = healed.get("settings").await.ok()?;
-            (cm.data?.get("mode").map(String::as_str) == Some("git")).then_some(())
-        }
-    })
-    .await;
-    // Without selfHeal the drift stays and shows as OutOfSync.
-    h.wait_app("manual", "OutOfSync", |app| {
-        app.status
-            .as_ref()
-            .and_then(|s| s.sync.as_ref())
-            .map(|s| s.status)
-            == Some(driftless_api::SyncStatusCode::OutOfSync)
-    })
-    .await;
-    let cm = cms(&manual_ns).get("settings").await.expect("get");
-    assert_eq!(
-        cm.data.unwrap_or_default().get("mode").map(String::as_str),
-        Some("hand")
-    );
+    drift_both(&h, &healed_ns, ("manual", &manual_ns)).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
@@ -537,42 +545,7 @@ async fn idle_refreshes_skip_the_comparison_and_still_see_drift() {
     })
     .await;
 
-    for ns in [&healed_ns, &unhealed_ns] {
-        h.kubectl(&[
-            "-n",
-            ns,
-            "patch",
-            "configmap",
-            "settings",
-            "--type=merge",
-            "-p",
-            "{\"data\":{\"mode\":\"hand\"}}",
-        ]);
-    }
-    let cms = |ns: &str| Api::<ConfigMap>::namespaced(h.client.clone(), ns);
-    let healed = cms(&healed_ns);
-    eventually("the drift to be reverted", || {
-        let healed = healed.clone();
-        async move {
-            let cm = healed.get("settings").await.ok()?;
-            (cm.data?.get("mode").map(String::as_str) == Some("git")).then_some(())
-        }
-    })
-    .await;
-    h.wait_app("unhealed", "OutOfSync", |app| {
-        app.status
-            .as_ref()
-            .and_then(|s| s.sync.as_ref())
-            .map(|s| s.status)
-            == Some(driftless_api::SyncStatusCode::OutOfSync)
-    })
-    .await;
-    let cm = cms(&unhealed_ns).get("settings").await.expect("get");
-    assert_eq!(
-        cm.data.unwrap_or_default().get("mode").map(String::as_str),
-        Some("hand"),
-        "without self-heal the drift stays"
-    );
+    drift_both(&h, &healed_ns, ("unhealed", &unhealed_ns)).await;
 
     // The reverted one settles again.
     eventually("refreshes skipping the comparison again", || async {
