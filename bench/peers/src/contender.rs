@@ -189,7 +189,7 @@ impl Running {
             repo_url,
         };
         Ok(match (&self.kind, &self.receiver) {
-            (Kind::DriftlessApplications(_), _) => driftless(self.git.git_url("bench")),
+            (Kind::DriftlessApplications(_), _) => driftless(self.git.http_url("bench")),
             (Kind::DriftlessKustomizations(_), _) if webhooks => {
                 driftless(self.git.http_url("bench"))
             }

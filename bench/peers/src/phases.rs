@@ -240,19 +240,21 @@ pub(crate) async fn apply(
 async fn cold(run: &mut Running, plan: &Plan, objects: &Tracker) -> Figure<Cold> {
     let mut setup = Vec::new();
     let mut each = Vec::new();
+    // Both APIs fetch over HTTP with basic auth, from the same server.
+    let (user, password) = run.git.credentials();
+    let url = run.git.http_url("bench");
     if run.kind.kustomizations() {
-        let (user, password) = run.git.credentials();
         setup.push(workload::git_secret(user, password));
         each.extend((0..plan.n).map(workload::kustomization));
     } else {
-        let url = run.git.git_url("bench");
+        setup.push(workload::repository_secret(&url, user, password));
         each.extend((0..plan.n).map(|i| workload::application(i, &url)));
     }
     // The GitRepository goes first (timed too), so no Kustomization waits
     // for a missing source's retry interval.
     let mut first = Vec::new();
     if run.kind.kustomizations() {
-        first.push(workload::git_repository(&run.git.http_url("bench")));
+        first.push(workload::git_repository(&url));
     }
     apply_all(run, setup).await.map_err(|e| format!("{e:#}"))?;
     let cpu0 = run.cpu_seconds();

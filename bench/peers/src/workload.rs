@@ -68,6 +68,22 @@ pub(crate) fn git_secret(user: &str, password: &str) -> Value {
     })
 }
 
+/// The Argo CD repository Secret that gives the Applications the same
+/// HTTP access as the GitRepository (`argocd.argoproj.io/secret-type:
+/// repository`, in the controller's namespace).
+pub(crate) fn repository_secret(url: &str, user: &str, password: &str) -> Value {
+    json!({
+        "apiVersion": "v1",
+        "kind": "Secret",
+        "metadata": {
+            "name": GIT_SECRET,
+            "namespace": NAMESPACE,
+            "labels": { "argocd.argoproj.io/secret-type": "repository" },
+        },
+        "stringData": { "url": url, "username": user, "password": password },
+    })
+}
+
 /// The one GitRepository (Flux's `source.toolkit.fluxcd.io/v1`).
 pub(crate) fn git_repository(url: &str) -> Value {
     json!({

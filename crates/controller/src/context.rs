@@ -282,11 +282,14 @@ impl Context {
         self.metrics.set_app_state(app.clone(), None);
     }
 
-    /// Every remembered Application with its memory.
-    pub fn remembered(&self) -> Vec<(AppId, AppMemory)> {
+    /// The remembered Applications whose memory satisfies `keep`, judged
+    /// under the lock: nothing but the ids is copied (a memory holds the
+    /// last written status and the settled memo, kilobytes per app).
+    pub fn remembered_where(&self, mut keep: impl FnMut(&AppMemory) -> bool) -> Vec<AppId> {
         lock(&self.memory)
             .iter()
-            .map(|(k, v)| (k.clone(), v.clone()))
+            .filter(|(_, memory)| keep(memory))
+            .map(|(id, _)| id.clone())
             .collect()
     }
 

@@ -112,12 +112,10 @@ async fn handle_webhook(
         }
     };
     let mut refreshed = Vec::new();
-    for (id, memory) in ctx.remembered() {
-        if crate::webhook::affects(&push, &memory) {
-            ctx.memory(&id, |m| m.dirty = true);
-            ctx.trigger(&id);
-            refreshed.push(format!("{}/{}", id.0, id.1));
-        }
+    for id in ctx.remembered_where(|memory| crate::webhook::affects(&push, memory)) {
+        ctx.memory(&id, |m| m.dirty = true);
+        ctx.trigger(&id);
+        refreshed.push(format!("{}/{}", id.0, id.1));
     }
     let sources = crate::webhook::refresh_git_repositories(&push, ctx);
     Metrics::count(&ctx.metrics.webhooks, "push");

@@ -130,7 +130,7 @@ async fn forget_deleted(ctx: Arc<Context>, stores: Vec<reflector::Store<Applicat
     }
     loop {
         tokio::time::sleep(std::time::Duration::from_secs(30)).await;
-        for (id, _) in ctx.remembered() {
+        for id in ctx.remembered_where(|_| true) {
             let key = ObjectRef::new(&id.1).within(&id.0);
             if stores.iter().all(|s| s.get(&key).is_none()) {
                 tracing::debug!(app = %format!("{}/{}", id.0, id.1), "forgetting a deleted Application");

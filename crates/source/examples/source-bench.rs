@@ -4,6 +4,7 @@
 //! * cold clone of a 5,000-file / 500-commit repository: `MirrorCache::resolve`
 //!   on an empty cache vs `git clone --mirror`;
 //! * warm no-op fetch: `resolve(.., refresh = true)` vs `git fetch` in the mirror;
+//! * fetch of one new commit changing one file (what a push costs);
 //! * resolve + read a 50-file overlay from the mirror (no network).
 //!
 //! Over `git://` and `http://` (basic auth). Each figure is the median of
@@ -78,8 +79,10 @@ fn main() -> anyhow::Result<()> {
         let mut cold_git = Vec::new();
         let mut warm = Vec::new();
         let mut warm_git = Vec::new();
+        let mut pushed = Vec::new();
+        let mut pushed_git = Vec::new();
         let mut overlay = Vec::new();
-        for _ in 0..runs {
+        for run in 0..runs {
             let tmp = tempfile::tempdir()?;
             let cache =
                 MirrorCache::new(tmp.path().join("cache"), creds.clone(), Options::default())?;
@@ -107,6 +110,18 @@ fn main() -> anyhow::Result<()> {
             git(&mirror, &["fetch", "--quiet", "--prune", "origin"])?;
             warm_git.push(t.elapsed());
 
+            commit_one(repo.bare_path(), &format!("{proto} run {run}"))?;
+            let t = Instant::now();
+            let next = runtime.block_on(cache.resolve(&url, "main", true))?;
+            pushed.push(t.elapsed());
+            anyhow::ensure!(
+                next.sha != resolved.sha,
+                "the pushed commit was not fetched"
+            );
+            let t = Instant::now();
+            git(&mirror, &["fetch", "--quiet", "--prune", "origin"])?;
+            pushed_git.push(t.elapsed());
+
             let t = Instant::now();
             let r = runtime.block_on(cache.resolve(&url, "main", false))?;
             let tree = cache.tree(&url, &r.sha)?;
@@ -128,6 +143,12 @@ fn main() -> anyhow::Result<()> {
             "warm no-op fetch",
             median(&mut warm),
             Some(median(&mut warm_git)),
+        );
+        row(
+            proto,
+            "fetch of one pushed commit",
+            median(&mut pushed),
+            Some(median(&mut pushed_git)),
         );
         row(
             proto,
@@ -232,6 +253,37 @@ fn build_history(bare: &Path) -> anyhow::Result<()> {
         }
         writeln!(input)?;
     }
+    drop(input);
+    anyhow::ensure!(child.wait()?.success(), "git fast-import failed");
+    Ok(())
+}
+
+/// Adds one commit on `main` changing one file, as a push would.
+fn commit_one(bare: &Path, label: &str) -> anyhow::Result<()> {
+    use std::io::Write;
+    let mut child = Command::new("git")
+        .arg("--git-dir")
+        .arg(bare)
+        .args(["fast-import", "--quiet"])
+        .stdin(Stdio::piped())
+        .spawn()?;
+    let mut input = std::io::BufWriter::new(child.stdin.take().expect("stdin"));
+    writeln!(input, "commit refs/heads/main")?;
+    writeln!(
+        input,
+        "committer Bench <bench@example.com> 1800000000 +0000"
+    )?;
+    writeln!(input, "data {}\n{label}", label.len())?;
+    writeln!(input, "from refs/heads/main^0")?;
+    let body = format!(
+        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: pushed\ndata:\n  run: \"{label}\"\n"
+    );
+    writeln!(
+        input,
+        "M 100644 inline apps/app-07/pushed.yaml\ndata {}\n{body}",
+        body.len()
+    )?;
+    writeln!(input)?;
     drop(input);
     anyhow::ensure!(child.wait()?.success(), "git fast-import failed");
     Ok(())

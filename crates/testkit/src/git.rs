@@ -41,7 +41,7 @@ use std::sync::{Arc, Mutex};
 use base64::Engine as _;
 
 use daemons::{start_daemon, start_sshd};
-use http::{HttpState, make_tls, serve};
+use http::{HttpState, http_backend, make_tls, serve};
 
 /// What a [`GitServer`] is started with.
 #[derive(Clone, Debug)]
@@ -549,6 +549,7 @@ fn server_thread(
         bearer: format!("Bearer {}", options.password),
         username: options.username.clone(),
         stalled,
+        backend: http_backend(),
     });
     let mut pids = vec![daemon.id()];
     pids.extend(sshd_child.as_ref().map(Child::id));
