@@ -118,7 +118,7 @@ pub(crate) struct Running {
 pub(crate) const FIRST_IMAGE: &str = "nginx:1.27";
 
 /// The directory of driftless' generated CRDs in this repository.
-fn driftless_crds() -> PathBuf {
+pub(crate) fn driftless_crds() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../../crds")
 }
 
@@ -271,7 +271,7 @@ impl Running {
 }
 
 /// Applies every CRD in `dir` and waits until they are established.
-fn install_crds(cp: &ControlPlane, dir: &Path) -> anyhow::Result<()> {
+pub(crate) fn install_crds(cp: &ControlPlane, dir: &Path) -> anyhow::Result<()> {
     let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
         .with_context(|| format!("reading CRDs from {}", dir.display()))?
         .filter_map(|e| Some(e.ok()?.path()))

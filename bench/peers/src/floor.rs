@@ -3,17 +3,24 @@
 //! as the contenders get one. No controller, no Git, no status writes: what
 //! the API server alone costs. Cold start here is 4N applies, eight in
 //! flight; push is one apply until a watch sees it.
+//!
+//! Beside it, on another fresh control plane, the least a controller that
+//! reports through Flux's API must add: the runner's apply of each
+//! Kustomization, its finalizer and one `Ready` status, with the same 4
+//! applies (7 requests per app, eight in flight; no Git, no Event).
 
 use std::time::{Duration, Instant};
 
 use anyhow::Context;
 use driftless_testkit::cluster::ControlPlane;
-use kube::api::{GroupVersionKind, PatchParams};
-use serde_json::Value;
+use futures::StreamExt;
+use kube::Api;
+use kube::api::{ApiResource, DynamicObject, GroupVersionKind, Patch, PatchParams};
+use serde_json::{Value, json};
 
 use crate::phases::{self, Figure, percentile};
 use crate::tracker::{self, Tracker};
-use crate::workload::{self, DEST};
+use crate::workload::{self, DEST, NAMESPACE};
 
 /// The field manager of the floor's applies.
 const FIELD_MANAGER: &str = "bench-peers-floor";
@@ -26,6 +33,9 @@ pub(crate) struct Floor {
     pub(crate) applies: usize,
     /// p50 of one apply → a watch sees the change, ms.
     pub(crate) push_p50_ms: Figure<f64>,
+    /// Seconds for the applies plus each app's Kustomization, finalizer and
+    /// `Ready` status (see the module's text).
+    pub(crate) ready_secs: Figure<f64>,
 }
 
 impl Floor {
@@ -57,7 +67,85 @@ pub(crate) async fn measure(n: usize, pushes: usize) -> Figure<Floor> {
         .map_err(|e| format!("starting a fresh control plane: {e}"))?;
     let result = on(&cp, n, pushes).await.map_err(|e| format!("{e:#}"));
     cp.stop();
+    let mut floor = result?;
+    floor.ready_secs = ready(n).await;
+    Ok(floor)
+}
+
+/// The floor with the Kustomization's own writes, on a fresh control plane.
+async fn ready(n: usize) -> Figure<f64> {
+    let cp = tokio::task::spawn_blocking(ControlPlane::start)
+        .await
+        .map_err(|e| format!("starting a control plane: {e}"))?
+        .map_err(|e| format!("starting a fresh control plane: {e}"))?;
+    let result = ready_on(&cp, n).await.map_err(|e| format!("{e:#}"));
+    cp.stop();
     result
+}
+
+async fn ready_on(cp: &ControlPlane, n: usize) -> anyhow::Result<f64> {
+    crate::contender::install_crds(cp, &crate::contender::driftless_crds())?;
+    for ns in [NAMESPACE, DEST] {
+        cp.kubectl(&["create", "namespace", ns])
+            .map_err(anyhow::Error::msg)?;
+    }
+    let client = cp.client().await;
+    let params = PatchParams::apply(FIELD_MANAGER).force();
+    let mut apps = Vec::with_capacity(n);
+    for i in 0..n {
+        apps.push((i, objects(i, crate::contender::FIRST_IMAGE)?));
+    }
+    let started = Instant::now();
+    let results: Vec<anyhow::Result<()>> = futures::stream::iter(apps)
+        .map(|(i, objects)| one_app(&client, &params, i, objects))
+        .buffer_unordered(8)
+        .collect()
+        .await;
+    results.into_iter().collect::<anyhow::Result<()>>()?;
+    Ok(started.elapsed().as_secs_f64())
+}
+
+/// App `i`, one request after the other: its Kustomization applied, the
+/// finalizer added, its objects applied, `Ready` written.
+async fn one_app(
+    client: &kube::Client,
+    params: &PatchParams,
+    i: usize,
+    objects: Vec<Value>,
+) -> anyhow::Result<()> {
+    let gvk = GroupVersionKind::gvk("kustomize.toolkit.fluxcd.io", "v1", "Kustomization");
+    let ar = ApiResource::from_gvk_with_plural(&gvk, "kustomizations");
+    let api: Api<DynamicObject> = Api::namespaced_with(client.clone(), NAMESPACE, &ar);
+    let name = workload::app(i);
+    phases::apply(client.clone(), workload::kustomization(i), params).await?;
+    let finalizer = json!({ "metadata": { "finalizers": ["finalizers.fluxcd.io"] } });
+    api.patch(&name, &PatchParams::default(), &Patch::Merge(&finalizer))
+        .await
+        .with_context(|| format!("adding the finalizer of Kustomization {name}"))?;
+    for object in objects {
+        phases::apply(client.clone(), object, params).await?;
+    }
+    api.patch_status(&name, &PatchParams::default(), &Patch::Merge(&ready_status()))
+        .await
+        .with_context(|| format!("writing the status of Kustomization {name}"))?;
+    Ok(())
+}
+
+/// A status patch that makes a Kustomization Ready.
+fn ready_status() -> Value {
+    let now = k8s_openapi::jiff::Timestamp::now().to_string();
+    json!({ "status": {
+        "observedGeneration": 1,
+        "lastAppliedRevision": "main@sha1:floor",
+        "conditions": [{
+            "type": "Ready",
+            "status": "True",
+            "reason": "ReconciliationSucceeded",
+            "message": "Applied revision: main@sha1:floor",
+            "lastTransitionTime": now,
+            "observedGeneration": 1,
+        }],
+    }})
 }
 
 /// The floor on `cp`.
@@ -88,6 +176,7 @@ async fn on(cp: &ControlPlane, n: usize, pushes: usize) -> anyhow::Result<Floor>
         secs,
         applies,
         push_p50_ms,
+        ready_secs: Err("not measured".into()),
     })
 }
 
@@ -152,6 +241,7 @@ mod tests {
             secs: 2.0,
             applies: 400,
             push_p50_ms: Ok(5.0),
+            ready_secs: Ok(3.0),
         };
         assert_eq!(f.per_second(), 200.0);
     }

@@ -75,6 +75,7 @@ fn floor_cell(name: &str, floor: &Figure<Floor>, n: usize) -> String {
         "cold: API requests/app" | OWN_PER_APP => figure(&|f| Ok(f.applies as f64 / n as f64), 1),
         "push->applied p50 (ms)" => figure(&|f| f.push_p50_ms.clone(), 0),
         FLOOR_RATE => figure(&|f| Ok(f.per_second()), 0),
+        FLOOR_READY => figure(&|f| f.ready_secs.clone(), 1),
         _ => "-".into(),
     }
 }
@@ -84,6 +85,10 @@ const OWN_PER_APP: &str = "cold: own API requests/app";
 
 /// The row of the floor's apply rate (its figure alone).
 const FLOOR_RATE: &str = "floor: apply requests/s";
+
+/// The row of the floor with each Kustomization's own writes (the runner's
+/// apply, the finalizer, `Ready`): 7 requests per app.
+const FLOOR_READY: &str = "floor + Kustomization writes (s)";
 
 /// The rows of the table.
 fn rows(n: usize, k: &Results, flux: &Results, apps: &Results) -> Vec<Row> {
@@ -210,6 +215,7 @@ pub(crate) fn table(
     all.extend(rows(n, k, flux, apps));
     let dash = || "-".to_string();
     all.push([FLOOR_RATE.into(), dash(), dash(), dash(), dash(), dash()]);
+    all.push([FLOOR_READY.into(), dash(), dash(), dash(), dash(), dash()]);
     for row in &mut all[1..] {
         row[5] = floor_cell(&row[0], floor, n);
     }
@@ -329,6 +335,7 @@ mod tests {
             secs: 0.5,
             applies: 400,
             push_p50_ms: Ok(12.0),
+            ready_secs: Ok(0.9),
         });
         let text = table(100, &d, &f, &f, &floor);
         let line = |name: &str| cells(&text, name);
@@ -353,6 +360,10 @@ mod tests {
             ["-", "-", "-", "-", "800"]
         );
         assert_eq!(line("drift reverted")[5], "-");
+        assert_eq!(
+            line("floor + Kustomization writes")[1..],
+            ["-", "-", "-", "-", "0.9"]
+        );
     }
 
     #[test]
