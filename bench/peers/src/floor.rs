@@ -125,9 +125,13 @@ async fn one_app(
     for object in objects {
         phases::apply(client.clone(), object, params).await?;
     }
-    api.patch_status(&name, &PatchParams::default(), &Patch::Merge(&ready_status()))
-        .await
-        .with_context(|| format!("writing the status of Kustomization {name}"))?;
+    api.patch_status(
+        &name,
+        &PatchParams::default(),
+        &Patch::Merge(&ready_status()),
+    )
+    .await
+    .with_context(|| format!("writing the status of Kustomization {name}"))?;
     Ok(())
 }
 
