@@ -10,6 +10,7 @@
 //! Over `git://` and `http://` (basic auth). Each figure is the median of
 //! `--runs` runs (default 5); the ratio is driftless / git (below 1 is faster).
 
+use std::io::Write;
 use std::path::Path;
 use std::process::{Command, Stdio};
 use std::sync::Arc;
@@ -214,53 +215,69 @@ fn dir_size(path: &Path) -> u64 {
 /// Writes the history with `git fast-import`: the first commit adds
 /// 5,000 files (50 of them an overlay), each later one changes 10 files.
 fn build_history(bare: &Path) -> anyhow::Result<()> {
-    use std::io::Write;
-    let mut child = Command::new("git")
-        .arg("--git-dir")
-        .arg(bare)
-        .args(["fast-import", "--quiet"])
-        .stdin(Stdio::piped())
-        .spawn()?;
-    let mut input = std::io::BufWriter::new(child.stdin.take().expect("stdin"));
-    let file = |i: usize, rev: usize| {
-        format!(
-            "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: cm-{i}\ndata:\n  revision: \"{rev}\"\n  payload: \"{}\"\n",
-            "x".repeat(64 + i % 128)
-        )
-    };
-    for c in 0..COMMITS {
-        writeln!(input, "commit refs/heads/main")?;
-        writeln!(
-            input,
-            "committer Bench <bench@example.com> {} +0000",
-            1_700_000_000 + c
-        )?;
-        let msg = format!("commit {c}");
-        writeln!(input, "data {}\n{msg}", msg.len())?;
-        let changed: Vec<usize> = if c == 0 {
-            (0..FILES).collect()
-        } else {
-            (0..10).map(|k| (c * 37 + k * 501) % FILES).collect()
+    fast_import(bare, |input| {
+        let file = |i: usize, rev: usize| {
+            format!(
+                "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: cm-{i}\ndata:\n  revision: \"{rev}\"\n  payload: \"{}\"\n",
+                "x".repeat(64 + i % 128)
+            )
         };
-        for i in changed {
-            let path = if i < OVERLAY_FILES {
-                format!("overlays/bench/cm-{i}.yaml")
+        for c in 0..COMMITS {
+            writeln!(input, "commit refs/heads/main")?;
+            writeln!(
+                input,
+                "committer Bench <bench@example.com> {} +0000",
+                1_700_000_000 + c
+            )?;
+            let msg = format!("commit {c}");
+            writeln!(input, "data {}\n{msg}", msg.len())?;
+            let changed: Vec<usize> = if c == 0 {
+                (0..FILES).collect()
             } else {
-                format!("apps/app-{:02}/cm-{i}.yaml", i % 50)
+                (0..10).map(|k| (c * 37 + k * 501) % FILES).collect()
             };
-            let body = file(i, c);
-            writeln!(input, "M 100644 inline {path}\ndata {}\n{body}", body.len())?;
+            for i in changed {
+                let path = if i < OVERLAY_FILES {
+                    format!("overlays/bench/cm-{i}.yaml")
+                } else {
+                    format!("apps/app-{:02}/cm-{i}.yaml", i % 50)
+                };
+                let body = file(i, c);
+                writeln!(input, "M 100644 inline {path}\ndata {}\n{body}", body.len())?;
+            }
+            writeln!(input)?;
         }
-        writeln!(input)?;
-    }
-    drop(input);
-    anyhow::ensure!(child.wait()?.success(), "git fast-import failed");
-    Ok(())
+        Ok(())
+    })
 }
 
 /// Adds one commit on `main` changing one file, as a push would.
 fn commit_one(bare: &Path, label: &str) -> anyhow::Result<()> {
-    use std::io::Write;
+    fast_import(bare, |input| {
+        writeln!(input, "commit refs/heads/main")?;
+        writeln!(
+            input,
+            "committer Bench <bench@example.com> 1800000000 +0000"
+        )?;
+        writeln!(input, "data {}\n{label}", label.len())?;
+        writeln!(input, "from refs/heads/main^0")?;
+        let body = format!(
+            "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: pushed\ndata:\n  run: \"{label}\"\n"
+        );
+        writeln!(
+            input,
+            "M 100644 inline apps/app-07/pushed.yaml\ndata {}\n{body}",
+            body.len()
+        )?;
+        writeln!(input)
+    })
+}
+
+/// Runs `git fast-import` on `bare`, fed by `write`.
+fn fast_import(
+    bare: &Path,
+    write: impl FnOnce(&mut dyn Write) -> std::io::Result<()>,
+) -> anyhow::Result<()> {
     let mut child = Command::new("git")
         .arg("--git-dir")
         .arg(bare)
@@ -268,22 +285,8 @@ fn commit_one(bare: &Path, label: &str) -> anyhow::Result<()> {
         .stdin(Stdio::piped())
         .spawn()?;
     let mut input = std::io::BufWriter::new(child.stdin.take().expect("stdin"));
-    writeln!(input, "commit refs/heads/main")?;
-    writeln!(
-        input,
-        "committer Bench <bench@example.com> 1800000000 +0000"
-    )?;
-    writeln!(input, "data {}\n{label}", label.len())?;
-    writeln!(input, "from refs/heads/main^0")?;
-    let body = format!(
-        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: pushed\ndata:\n  run: \"{label}\"\n"
-    );
-    writeln!(
-        input,
-        "M 100644 inline apps/app-07/pushed.yaml\ndata {}\n{body}",
-        body.len()
-    )?;
-    writeln!(input)?;
+    write(&mut input)?;
+    input.flush()?;
     drop(input);
     anyhow::ensure!(child.wait()?.success(), "git fast-import failed");
     Ok(())

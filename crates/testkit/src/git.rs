@@ -41,7 +41,7 @@ use std::sync::{Arc, Mutex};
 use base64::Engine as _;
 
 use daemons::{start_daemon, start_sshd};
-use http::{HttpState, http_backend, make_tls, serve};
+use http::{HttpState, make_tls, serve};
 
 /// What a [`GitServer`] is started with.
 #[derive(Clone, Debug)]
@@ -549,7 +549,7 @@ fn server_thread(
         bearer: format!("Bearer {}", options.password),
         username: options.username.clone(),
         stalled,
-        backend: http_backend(),
+        backend: git_program("git-http-backend"),
     });
     let mut pids = vec![daemon.id()];
     pids.extend(sshd_child.as_ref().map(Child::id));
@@ -602,4 +602,15 @@ fn server_thread(
         let _ = child.kill();
         let _ = child.wait();
     }
+}
+
+/// The git program `name` (e.g. `git-daemon`) in git's exec path, run
+/// directly rather than as `git <command>`.
+fn git_program(name: &str) -> PathBuf {
+    let out = Command::new("git")
+        .arg("--exec-path")
+        .output()
+        .expect("run git --exec-path");
+    assert!(out.status.success(), "git --exec-path failed");
+    PathBuf::from(String::from_utf8_lossy(&out.stdout).trim()).join(name)
 }

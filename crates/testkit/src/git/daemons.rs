@@ -4,7 +4,7 @@
 use std::io::Read;
 use std::net::{SocketAddr, TcpStream};
 use std::os::unix::process::CommandExt;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -43,20 +43,11 @@ fn wait_for_port(port: u16, what: &str, child: &mut Child) {
     panic!("{what} did not listen on 127.0.0.1:{port} within 15s");
 }
 
-/// The `git-daemon` program itself. Started as `git daemon`, the daemon
-/// would be a grandchild: killing `git` (or its death signal) would orphan it.
-fn git_daemon_program() -> PathBuf {
-    let out = Command::new("git")
-        .arg("--exec-path")
-        .output()
-        .expect("run git --exec-path");
-    assert!(out.status.success(), "git --exec-path failed");
-    PathBuf::from(String::from_utf8_lossy(&out.stdout).trim()).join("git-daemon")
-}
-
 pub(super) fn start_daemon(base: &Path, port: Option<u16>) -> (Child, u16) {
     let port = port.unwrap_or_else(crate::free_port);
-    let mut cmd = Command::new(git_daemon_program());
+    // `git-daemon` itself: started as `git daemon`, the daemon would be a
+    // grandchild, and killing `git` (or its death signal) would orphan it.
+    let mut cmd = Command::new(super::git_program("git-daemon"));
     cmd.args([
         "--reuseaddr",
         "--export-all",

@@ -169,24 +169,9 @@ pub(super) struct HttpState {
     pub(super) bearer: String,
     pub(super) username: String,
     pub(super) stalled: Arc<Mutex<HashSet<String>>>,
-    /// The CGI program and the arguments that run it.
-    pub(super) backend: (PathBuf, Vec<&'static str>),
-}
-
-/// `git-http-backend` in git's exec path, run directly: going through the
-/// `git` wrapper costs one more process start per request (three per
-/// fetch). `git http-backend` when the exec path cannot be found.
-pub(super) fn http_backend() -> (PathBuf, Vec<&'static str>) {
-    let exec_path = Command::new("git")
-        .arg("--exec-path")
-        .output()
-        .ok()
-        .filter(|out| out.status.success())
-        .map(|out| PathBuf::from(String::from_utf8_lossy(&out.stdout).trim()));
-    match exec_path.map(|dir| dir.join("git-http-backend")) {
-        Some(direct) if direct.is_file() => (direct, Vec::new()),
-        _ => (PathBuf::from("git"), vec!["http-backend"]),
-    }
+    /// `git-http-backend` itself: through the `git` wrapper, each request
+    /// (three per fetch) would start one more process.
+    pub(super) backend: PathBuf,
 }
 
 type Body = Full<Bytes>;
@@ -248,10 +233,8 @@ async fn cgi(state: &HttpState, req: Request<Incoming>) -> std::io::Result<Respo
             .unwrap_or_default()
             .to_string()
     };
-    let (program, args) = &state.backend;
-    let mut cmd = tokio::process::Command::new(program);
-    cmd.args(args)
-        .env_clear()
+    let mut cmd = tokio::process::Command::new(&state.backend);
+    cmd.env_clear()
         .env("PATH", std::env::var("PATH").unwrap_or_default())
         .env("GIT_CONFIG_NOSYSTEM", "1")
         .env("GIT_CONFIG_GLOBAL", "/dev/null")
