@@ -98,6 +98,14 @@ pub enum OwnerId {
 /// Where to send reconcile requests for one namespace (`None`: all).
 type Trigger = (Option<String>, UnboundedSender<ObjectRef<Application>>);
 
+/// The last successful fetch of a repository for an Application.
+struct Fetched {
+    /// When it finished.
+    at: Instant,
+    /// The mirror holds what the remote had at this moment or later.
+    fresh_from: Option<Timestamp>,
+}
+
 /// The shared state of the controller.
 pub struct Context {
     /// The Kubernetes client.
@@ -133,8 +141,8 @@ pub struct Context {
     graph: Mutex<AppGraph>,
     memory: Mutex<HashMap<AppId, AppMemory>>,
     /// When each repository (URL as the Applications spell it) was last
-    /// fetched successfully for an Application.
-    fetched: Mutex<HashMap<String, Instant>>,
+    /// fetched successfully for an Application, and how fresh its mirror is.
+    fetched: Mutex<HashMap<String, Fetched>>,
     tracking: Mutex<HashMap<String, OwnerId>>,
     this: OnceLock<Weak<Context>>,
     triggers: Mutex<Vec<Trigger>>,
@@ -257,9 +265,27 @@ impl Context {
         f(memory.entry(app.clone()).or_default())
     }
 
-    /// Records a successful fetch of `repo` for an Application.
-    pub fn note_fetched(&self, repo: &str) {
-        lock(&self.fetched).insert(repo.to_string(), Instant::now());
+    /// Records a successful fetch of `repo` for an Application whose
+    /// reconcile started at `asked`: the mirror holds what the remote had
+    /// at `asked` or later (a fetch that started after the request arrived
+    /// satisfies it). `None` when the resolve may have needed no fetch.
+    pub fn note_fetched(&self, repo: &str, asked: Option<Timestamp>) {
+        let mut fetched = lock(&self.fetched);
+        let entry = fetched.entry(repo.to_string()).or_insert(Fetched {
+            at: Instant::now(),
+            fresh_from: None,
+        });
+        entry.at = Instant::now();
+        entry.fresh_from = entry.fresh_from.max(asked);
+    }
+
+    /// Whether the mirror of `repo` holds what the remote had at `since`
+    /// or later (see [`Context::note_fetched`]).
+    pub fn fetched_since(&self, repo: &str, since: Timestamp) -> bool {
+        lock(&self.fetched)
+            .get(repo)
+            .and_then(|f| f.fresh_from)
+            .is_some_and(|fresh| fresh >= since)
     }
 
     /// Whether `repo` was fetched successfully less than `within` ago: a
@@ -270,7 +296,7 @@ impl Context {
     pub fn fetched_within(&self, repo: &str, within: std::time::Duration) -> bool {
         lock(&self.fetched)
             .get(repo)
-            .is_some_and(|at| at.elapsed() < within)
+            .is_some_and(|f| f.at.elapsed() < within)
     }
 
     /// Forgets `app` (deleted).

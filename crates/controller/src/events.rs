@@ -5,10 +5,10 @@
 //! and, on a repeat, re-sends the first Event's text with a higher count: a
 //! self-heal that configured one object read "2 created". [`Recorder`]
 //! aggregates only repeats of the same text, so every Event describes its
-//! own occurrence.
+//! own occurrence. Events are sent in the background: a reconcile never
+//! waits on one, and during a burst they yield to status writes.
 
 use std::collections::HashMap;
-use std::sync::{Mutex, MutexGuard};
 
 use k8s_openapi::api::core::v1::ObjectReference;
 use k8s_openapi::api::events::v1::{Event as K8sEvent, EventSeries};
@@ -18,11 +18,15 @@ use kube::api::{Api, Patch, PatchParams, PostParams};
 use kube::runtime::events::{Event, EventType, Reporter};
 use kube::{Client, Resource};
 use serde_json::json;
+use tokio::sync::mpsc;
+use tokio::sync::mpsc::error::TrySendError;
 
 use crate::context::Context;
 
 /// A repeat within this long joins the earlier Event's series.
 const SERIES_WINDOW: SignedDuration = SignedDuration::from_mins(6);
+/// How many Events may wait to be sent (client-go's recorder keeps 1,000).
+const QUEUE: usize = 4096;
 /// The longest note kept (the API server allows 1 kB).
 const MAX_NOTE_BYTES: usize = 1000;
 
@@ -77,32 +81,69 @@ struct Sent {
     last: Timestamp,
 }
 
-/// Publishes `events.k8s.io/v1` Events; a repeat of the same text within
-/// [`SERIES_WINDOW`] raises the count of the earlier Event instead of
-/// creating another.
+/// An Event waiting to be sent, and the object it is about.
+type Pending = (Event, ObjectReference);
+
+/// Publishes `events.k8s.io/v1` Events without making a reconcile wait on
+/// them: [`Recorder::publish`] queues, one background task sends, in
+/// order. An Event comes after the status it tells of, and during a burst
+/// of reconciles it waits for the API server to have room, as client-go's
+/// recorder does; when [`QUEUE`] Events already wait, more are dropped
+/// with a warning in the log.
 pub struct Recorder {
-    client: Client,
-    reporter: Reporter,
-    sent: Mutex<HashMap<Key, Sent>>,
+    queue: mpsc::Sender<Pending>,
 }
 
 impl Recorder {
-    /// A recorder reporting as `reporter`.
-    pub fn new(client: Client, reporter: Reporter) -> Self {
-        Recorder {
+    /// A recorder reporting as `reporter`; its sender runs on the current
+    /// Tokio runtime until the recorder is dropped.
+    pub fn spawn(client: Client, reporter: Reporter) -> Self {
+        let (queue, pending) = mpsc::channel(QUEUE);
+        let sender = Sender {
             client,
             reporter,
-            sent: Mutex::new(HashMap::new()),
+            sent: HashMap::new(),
+        };
+        tokio::spawn(sender.run(pending));
+        Recorder { queue }
+    }
+
+    /// Queues `event` about the object `regarding`; never waits.
+    pub fn publish(&self, event: Event, regarding: ObjectReference) {
+        if let Err(error) = self.queue.try_send((event, regarding)) {
+            let (dropped, why) = match error {
+                TrySendError::Full(p) => (p, "the queue is full"),
+                TrySendError::Closed(p) => (p, "the sender stopped"),
+            };
+            tracing::warn!(
+                reason = dropped.0.reason,
+                object = dropped.1.name,
+                "Event dropped: {why}"
+            );
+        }
+    }
+}
+
+/// Sends queued Events one after another; a repeat of the same text within
+/// [`SERIES_WINDOW`] raises the count of the earlier Event instead of
+/// creating another.
+struct Sender {
+    client: Client,
+    reporter: Reporter,
+    sent: HashMap<Key, Sent>,
+}
+
+impl Sender {
+    async fn run(mut self, mut pending: mpsc::Receiver<Pending>) {
+        while let Some((event, regarding)) = pending.recv().await {
+            if let Err(error) = self.send(&event, &regarding).await {
+                tracing::warn!(%error, reason = event.reason, "cannot publish event");
+            }
         }
     }
 
-    fn sent(&self) -> MutexGuard<'_, HashMap<Key, Sent>> {
-        self.sent.lock().unwrap_or_else(|e| e.into_inner())
-    }
-
-    /// Publishes `event` about the object `regarding`.
-    pub async fn publish(
-        &self,
+    async fn send(
+        &mut self,
         event: &Event,
         regarding: &ObjectReference,
     ) -> Result<(), kube::Error> {
@@ -118,16 +159,12 @@ impl Recorder {
             reason: event.reason.clone(),
             note: event.note.clone(),
         };
-        let repeat = {
-            let mut sent = self.sent();
-            sent.retain(|_, s| s.last + SERIES_WINDOW > now);
-            sent.get(&key).cloned()
-        };
-        let sent = match repeat {
+        self.sent.retain(|_, s| s.last + SERIES_WINDOW > now);
+        let sent = match self.sent.get(&key).cloned() {
             Some(earlier) => self.extend_series(earlier, now).await?,
             None => self.create(event, regarding, now).await?,
         };
-        self.sent().insert(key, sent);
+        self.sent.insert(key, sent);
         Ok(())
     }
 
@@ -202,7 +239,7 @@ impl Recorder {
 
 /// A Normal Event with `reason` listing what `result` pruned (none when it
 /// pruned nothing).
-pub async fn publish_pruned<K: Resource<DynamicType = ()>>(
+pub fn publish_pruned<K: Resource<DynamicType = ()>>(
     ctx: &Context,
     owner: &K,
     reason: &str,
@@ -216,14 +253,13 @@ pub async fn publish_pruned<K: Resource<DynamicType = ()>>(
             false,
             reason,
             format!("pruned {}", pruned.join(", ")),
-        )
-        .await;
+        );
     }
 }
 
-/// Publishes an Event on `app` (an Application, a Kustomization); a failure
+/// Queues an Event on `app` (an Application, a Kustomization); a failure
 /// to publish is logged, never fatal.
-pub async fn publish<K: Resource<DynamicType = ()>>(
+pub fn publish<K: Resource<DynamicType = ()>>(
     ctx: &Context,
     app: &K,
     warning: bool,
@@ -241,9 +277,7 @@ pub async fn publish<K: Resource<DynamicType = ()>>(
         action: reason.to_string(),
         secondary: None,
     };
-    if let Err(error) = ctx.recorder.publish(&event, &app.object_ref(&())).await {
-        tracing::warn!(%error, reason, "cannot publish event");
-    }
+    ctx.recorder.publish(event, app.object_ref(&()));
 }
 
 fn truncate(mut s: String, max: usize) -> String {

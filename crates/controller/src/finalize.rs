@@ -117,7 +117,7 @@ pub async fn finalize(app: &Application, ctx: &Context) -> Result<NextReconcile>
             names.len(),
             named(&names)
         );
-        events::publish(ctx, app, false, events::reason::DELETING, note).await;
+        events::publish(ctx, app, false, events::reason::DELETING, note);
     }
     let stalled = record_pass(ctx, &id, Some(&deletion));
     report(app, ctx, &label, &blockers(&deletion, stalled)).await?;
@@ -137,7 +137,7 @@ async fn deletion_hooks(app: &Application, ctx: &Context, id: &AppId) -> Vec<Hoo
             let note =
                 format!("its PreDelete/PostDelete hooks cannot be read, so none run: {message}");
             tracing::warn!(%note, "deleting without hooks");
-            events::publish(ctx, app, true, DELETION_ERROR, note).await;
+            events::publish(ctx, app, true, DELETION_ERROR, note);
             Vec::new()
         }
     };
@@ -260,7 +260,7 @@ async fn report(app: &Application, ctx: &Context, label: &str, blockers: &[Strin
             message: m.clone(),
             last_transition_time: Some(Time(Timestamp::now())),
         });
-        events::publish(ctx, app, true, DELETION_ERROR, m.clone()).await;
+        events::publish(ctx, app, true, DELETION_ERROR, m.clone());
     }
     let api: Api<Application> = Api::namespaced(ctx.client.clone(), &id.0);
     let body = json!({ "status": { "conditions": conditions } });

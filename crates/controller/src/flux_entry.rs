@@ -92,7 +92,7 @@ pub(crate) async fn finish<K: FluxKind>(
 ) -> Result<NextReconcile, FluxApiError> {
     let id = id_of(obj);
     status_of::<K>(ctx, &id, prev, next).await?;
-    ready_event(ctx, obj, prev, next).await;
+    ready_event(ctx, obj, prev, next);
     let changed = ready_of::<K>(prev) != ready_of::<K>(next)
         || K::last_applied(prev) != K::last_applied(next);
     if changed {
@@ -167,7 +167,7 @@ async fn delete_pass<K: FluxKind>(obj: &K, ctx: &Context, id: &AppId, removal: R
     if !deletion.deleted.is_empty() {
         let names: Vec<String> = deletion.deleted.iter().map(ToString::to_string).collect();
         let note = format!("deleted {}", names.join(", "));
-        crate::events::publish(ctx, obj, false, "Progressing", note).await;
+        crate::events::publish(ctx, obj, false, "Progressing", note);
     }
     match removal {
         Removal::DeleteAndWait => deletion.finished(),

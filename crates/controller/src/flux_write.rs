@@ -100,19 +100,14 @@ pub(crate) fn ready_of<K: FluxKind>(s: &K::Status) -> Option<(String, String, St
 
 /// Publishes an Event when the Ready condition changed: Normal when Ready,
 /// Warning when not (a Progressing Unknown is not an event).
-pub(crate) async fn ready_event<K: FluxKind>(
-    ctx: &Context,
-    obj: &K,
-    prev: &K::Status,
-    next: &K::Status,
-) {
+pub(crate) fn ready_event<K: FluxKind>(ctx: &Context, obj: &K, prev: &K::Status, next: &K::Status) {
     let Some((status_, reason, message)) = ready_of::<K>(next) else {
         return;
     };
     if ready_of::<K>(prev) == ready_of::<K>(next) || status_ == cstatus::UNKNOWN {
         return;
     }
-    crate::events::publish(ctx, obj, status_ != cstatus::TRUE, &reason, message).await;
+    crate::events::publish(ctx, obj, status_ != cstatus::TRUE, &reason, message);
 }
 
 /// The status to start from: `cached` (the watch cache's, at resourceVersion

@@ -175,7 +175,7 @@ pub async fn start(
         engine = engine.with_live_cache();
     }
     let engine = Engine(engine);
-    let recorder = Recorder::new(
+    let recorder = Recorder::spawn(
         client.clone(),
         Reporter {
             controller: CONTROLLER_NAME.into(),

@@ -692,12 +692,20 @@ async fn values_from_config_maps_and_secrets_and_depends_on() {
             .is_some(),
         "nothing pruned"
     );
-    let events = Api::<Event>::namespaced(h.client.clone(), &ns)
-        .list(&ListParams::default())
-        .await
-        .expect("events");
-    assert!(!events.items.is_empty(), "events were published");
-    for event in events.items {
+    // Events are sent in the background: wait for the failure's own.
+    let events = common::eventually("the InitFailed Event", || async {
+        let events = Api::<Event>::namespaced(h.client.clone(), &ns)
+            .list(&ListParams::default())
+            .await
+            .ok()?;
+        let failed = events
+            .items
+            .iter()
+            .any(|e| e.reason.as_deref() == Some("InitFailed"));
+        failed.then_some(events.items)
+    })
+    .await;
+    for event in events {
         let text = serde_json::to_string(&event).unwrap_or_default();
         assert!(
             !text.contains(SECRET_VALUE),

@@ -149,3 +149,74 @@ async fn applications_of_one_repository_share_its_fetches() {
         "renders of the third commit: app0 and the linked app rendered, the others carried over"
     );
 }
+
+/// New Applications share a fetch made after they were created instead of
+/// each fetching on its own; an Application created right after a push
+/// still reads that push, even when the repository was fetched in the same
+/// second (creation times are whole seconds).
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn new_applications_share_a_fetch_made_after_they_exist() {
+    const NEW: usize = 6;
+    let mut h = Harness::new("newfetch").await;
+    let dest = h.namespace("newfetch-dest").await;
+    let repo = h.git.create_repo("shared/new");
+    for i in 0..=NEW {
+        repo.write(&format!("app{i}/cm.yaml"), &config_map(i, "one"));
+    }
+    let first = repo.commit("apps");
+    let url = h.git.git_url("shared/new");
+    let ns = h.apps_ns.clone();
+    let app = |i: usize| {
+        common::application_yaml(
+            &format!("app{i}"),
+            &ns,
+            &url,
+            &format!("app{i}"),
+            &dest,
+            "  syncPolicy:\n    automated: {}\n",
+        )
+    };
+    // Created while no controller runs, and reconciled one at a time more
+    // than a second later: the first reconcile clones the mirror, after
+    // every Application was created, so the others need no fetch.
+    for i in 0..NEW {
+        h.apply(&app(i));
+    }
+    tokio::time::sleep(Duration::from_millis(1100)).await;
+    let mut config = h.config(Duration::from_secs(600));
+    config.concurrency = 1;
+    h.start_controller_with(config).await;
+    for i in 0..NEW {
+        h.wait_synced_healthy(&format!("app{i}"), Some(&first))
+            .await;
+    }
+    let made = fetches(&h).await;
+    assert!(
+        made <= 1,
+        "{made} fetches for {NEW} new Applications created before one fetch"
+    );
+
+    // app0 fetches (a refresh asks it to); a push and a new Application
+    // follow at once, most likely within the same second: the new one must
+    // not take app0's fetch for its own.
+    let before = fetches(&h).await;
+    h.kubectl(&[
+        "annotate",
+        "application",
+        "app0",
+        "-n",
+        &h.apps_ns,
+        "argocd.argoproj.io/refresh=normal",
+    ]);
+    eventually("app0's refresh fetched", || async {
+        (fetches(&h).await > before).then_some(())
+    })
+    .await;
+    repo.write(&format!("app{NEW}/cm.yaml"), &config_map(NEW, "two"));
+    let second = repo.commit("two");
+    h.apply(&app(NEW));
+    h.wait_synced_healthy(&format!("app{NEW}"), Some(&second))
+        .await;
+    let cms: Api<ConfigMap> = Api::namespaced(h.client.clone(), &dest);
+    assert_eq!(value_of(&cms, NEW).await.as_deref(), Some("two"));
+}

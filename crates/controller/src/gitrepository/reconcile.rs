@@ -101,7 +101,7 @@ async fn reconcile_in(
         }
         written?;
     }
-    report(&ctx, &repo, &old, &outcome).await;
+    report(&ctx, &repo, &old, &outcome);
     Ok(match (&planned, &outcome) {
         (Ok(plan), Outcome::Fetched(_)) => NextReconcile::After(every(plan.interval)),
         (
@@ -269,7 +269,7 @@ async fn write_status(
 /// Events: a new revision (Normal `NewArtifact`) and failures (Warning,
 /// with the condition's reason). A repeat of the same failure joins the
 /// earlier Event's series.
-async fn report(ctx: &Context, repo: &GitRepository, old: &GitRepositoryStatus, outcome: &Outcome) {
+fn report(ctx: &Context, repo: &GitRepository, old: &GitRepositoryStatus, outcome: &Outcome) {
     let (warning, reason, note) = match outcome {
         Outcome::Fetched(fetched) => {
             let known = old
@@ -312,9 +312,7 @@ async fn report(ctx: &Context, repo: &GitRepository, old: &GitRepositoryStatus, 
         action: "Reconcile".to_string(),
         secondary: None,
     };
-    if let Err(error) = ctx.recorder.publish(&event, &repo.object_ref(&())).await {
-        tracing::warn!(%error, reason, "cannot publish event");
-    }
+    ctx.recorder.publish(event, repo.object_ref(&()));
 }
 
 fn truncate(mut s: String) -> String {

@@ -286,7 +286,7 @@ impl<'a> Run<'a> {
             let result = engine::sync(acting, &self.owner, &target, cmp, revision)
                 .await
                 .map_err(|e| fail(e.to_string()))?;
-            self.report_pruned(&result).await;
+            self.report_pruned(&result);
             if !result.succeeded && conflicts.is_empty() {
                 return Err(fail(format!("apply failed: {}", result.message)));
             }
@@ -300,8 +300,8 @@ impl<'a> Run<'a> {
         Ok(())
     }
 
-    async fn report_pruned(&self, result: &driftless_sync::SyncResult) {
-        crate::events::publish_pruned(self.ctx, self.hr, "Progressing", result).await;
+    fn report_pruned(&self, result: &driftless_sync::SyncResult) {
+        crate::events::publish_pruned(self.ctx, self.hr, "Progressing", result);
     }
 
     /// Released when every applied object is healthy (unless

@@ -455,7 +455,7 @@ impl<'a> Run<'a> {
             let result = engine::sync(acting, &self.owner, &target, cmp, revision)
                 .await
                 .map_err(|e| failed(reasons::RECONCILIATION_FAILED, e.to_string(), retry))?;
-            self.report_pruned(&result).await;
+            self.report_pruned(&result);
             if !result.succeeded && conflicts.is_empty() {
                 return Err(failed(
                     reasons::RECONCILIATION_FAILED,
@@ -472,8 +472,8 @@ impl<'a> Run<'a> {
         Ok(synced)
     }
 
-    async fn report_pruned(&self, result: &driftless_sync::SyncResult) {
-        crate::events::publish_pruned(self.ctx, self.ks, "Progressing", result).await;
+    fn report_pruned(&self, result: &driftless_sync::SyncResult) {
+        crate::events::publish_pruned(self.ctx, self.ks, "Progressing", result);
     }
 
     /// `wait` / `healthChecks`: Ready when healthy; HealthCheckFailed when

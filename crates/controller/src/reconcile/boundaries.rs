@@ -66,13 +66,13 @@ impl Reconciler<'_> {
                 continue;
             }
             let note = format!("application {}: {}", self.label, warning.message);
-            events::publish(self.ctx, self.app, true, reason::SHARED_RESOURCE, note).await;
+            events::publish(self.ctx, self.app, true, reason::SHARED_RESOURCE, note);
             if let Some(other) = self.owner_app(owner).await {
                 let note = format!(
                     "{} is also rendered by Application {}; it stays with this one",
                     r.key, self.label
                 );
-                events::publish(self.ctx, &other, true, reason::SHARED_RESOURCE, note).await;
+                events::publish(self.ctx, &other, true, reason::SHARED_RESOURCE, note);
             }
         }
     }

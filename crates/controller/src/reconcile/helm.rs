@@ -7,6 +7,7 @@ use std::sync::Arc;
 
 use driftless_api::{ApplicationSource, condition};
 use driftless_render::Rendered;
+use driftless_source::revision::RevisionKind;
 
 use crate::context::RefSourceMemory;
 use crate::engine;
@@ -48,7 +49,8 @@ impl<'a> Reconciler<'a> {
                 .await
                 .map_err(Error::from)?;
             if fetch && found.stale.is_none() {
-                self.ctx.note_fetched(repo);
+                let moving = !RevisionKind::parse(revision).is_immutable();
+                self.ctx.note_fetched(repo, moving.then_some(self.now));
             }
             let tree = self
                 .ctx
@@ -105,7 +107,7 @@ impl<'a> Reconciler<'a> {
                 version: version.to_string(),
                 message,
             })?;
-        self.after_helm(&out, refs).await;
+        self.after_helm(&out, refs);
         let version = out.version.clone();
         Ok((Arc::new(out.rendered), version))
     }
@@ -133,7 +135,7 @@ impl<'a> Reconciler<'a> {
                 path: source.path().to_string(),
                 message,
             })?;
-        self.after_helm(&out, refs).await;
+        self.after_helm(&out, refs);
         Ok(Arc::new(out.rendered))
     }
 
@@ -143,7 +145,7 @@ impl<'a> Reconciler<'a> {
 
     /// Remembers the ref files read (webhook matching) and reports the
     /// value files skipped.
-    async fn after_helm(&mut self, out: &HelmOutput, refs: &Refs) {
+    fn after_helm(&mut self, out: &HelmOutput, refs: &Refs) {
         let memory: Vec<RefSourceMemory> = refs
             .resolved
             .iter()
@@ -172,8 +174,7 @@ impl<'a> Reconciler<'a> {
                 condition::COMPARISON_WARNING,
                 reason::COMPARISON_WARNING,
                 message,
-            )
-            .await;
+            );
         }
     }
 }

@@ -27,6 +27,7 @@ use driftless_api::{
     Application, ApplicationSource, ApplicationSpec, ApplicationStatus, Operation, OperationPhase,
     condition,
 };
+use driftless_source::revision::RevisionKind;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
 use k8s_openapi::jiff::Timestamp;
 use kube::api::Api;
@@ -260,14 +261,14 @@ impl<'a> Reconciler<'a> {
 
     /// Names, in an Event, the other field managers of the objects a
     /// self-heal reverts (who fights the Application).
-    async fn report_fighters(&self, cmp: &driftless_sync::Comparison, sha: &str) {
+    fn report_fighters(&self, cmp: &driftless_sync::Comparison, sha: &str) {
         let own = &self.ctx.config.field_manager;
         let writers = crate::selfheal::other_writers(cmp, own);
         if writers.is_empty() {
             return;
         }
         let note = format!("self-heal at {sha} reverts {}", writers.join("; "));
-        events::publish(self.ctx, self.app, true, reason::SELF_HEAL, note).await;
+        events::publish(self.ctx, self.app, true, reason::SELF_HEAL, note);
     }
 
     async fn run(mut self) -> Result<NextReconcile> {
@@ -287,8 +288,7 @@ impl<'a> Reconciler<'a> {
                         reason::COMPARISON_ERROR
                     },
                     failure.message.clone(),
-                )
-                .await;
+                );
                 self.conditions
                     .push((failure.condition.to_string(), failure.message.clone()));
                 let mut obs = self.base_observation();
@@ -319,12 +319,15 @@ impl<'a> Reconciler<'a> {
         Ok(NextReconcile::After(self.requeue))
     }
 
-    /// Records a fetch of `repo` (when one was due) and its fallback to
-    /// the last fetched state, if any.
-    fn fetched(&self, fetch: bool, repo: &str, stale: Option<String>) {
+    /// Records a fetch of `repo` for `wanted` (when one was due) and its
+    /// fallback to the last fetched state, if any. A full SHA already in
+    /// the mirror is resolved without a fetch, so it says nothing of how
+    /// fresh the mirror is.
+    fn fetched(&self, fetch: bool, repo: &str, wanted: &str, stale: Option<String>) {
         if fetch {
             if stale.is_none() {
-                self.ctx.note_fetched(repo);
+                let moving = !RevisionKind::parse(wanted).is_immutable();
+                self.ctx.note_fetched(repo, moving.then_some(self.now));
             }
             self.ctx.memory(&self.id, |m| {
                 m.dirty = false;
@@ -334,7 +337,7 @@ impl<'a> Reconciler<'a> {
     }
 
     /// Warns when `sha` comes from the last fetched state because a fetch failed.
-    async fn report_stale(&mut self, repo: &str, wanted: &str, sha: &str) {
+    fn report_stale(&mut self, repo: &str, wanted: &str, sha: &str) {
         if let Some(why) = self.ctx.memory(&self.id, |m| m.stale_fetch.clone()) {
             let message = format!(
                 "fetching {repo} failed, so {wanted} is compared at the last fetched commit {sha}: {why}"
@@ -343,8 +346,7 @@ impl<'a> Reconciler<'a> {
                 condition::COMPARISON_WARNING,
                 reason::COMPARISON_WARNING,
                 message,
-            )
-            .await;
+            );
         }
     }
 
@@ -456,7 +458,7 @@ impl<'a> Reconciler<'a> {
         let final_cmp = match decision {
             Decision::Sync { retry, self_heal } => {
                 if self_heal {
-                    self.report_fighters(&engine_cmp, &sha).await;
+                    self.report_fighters(&engine_cmp, &sha);
                 }
                 let op = match operation {
                     Some(op) => op.clone(),
@@ -490,8 +492,7 @@ impl<'a> Reconciler<'a> {
             }
             Decision::Refuse(why) => {
                 let message = format!("application {}: at {sha}: {why}", self.label);
-                self.warn(condition::SYNC_ERROR, reason::SYNC_ERROR, message)
-                    .await;
+                self.warn(condition::SYNC_ERROR, reason::SYNC_ERROR, message);
                 cmp
             }
             Decision::Skip(why) => {

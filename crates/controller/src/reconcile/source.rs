@@ -8,7 +8,8 @@ use driftless_api::{
     Application, ApplicationSource, Operation, OperationPhase, OperationState, condition,
 };
 use driftless_render::{FileTree, Object, Rendered};
-use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::{ObjectMeta, Time};
+use k8s_openapi::jiff::{SignedDuration, Timestamp};
 use kube::{Resource, ResourceExt};
 
 use crate::cycle::{self, AppId};
@@ -21,6 +22,26 @@ use crate::status;
 
 use super::helm::Refs;
 use super::{Failure, Reconciler};
+
+/// The moment after which the object's spec was last written: the latest
+/// of its managers' writes other than to a subresource (its creation when
+/// it was never changed), plus a second (the API server keeps whole
+/// seconds). `None` when the object does not say.
+fn spec_written(meta: &ObjectMeta) -> Option<Timestamp> {
+    let writes = meta
+        .managed_fields
+        .iter()
+        .flatten()
+        .filter(|f| f.subresource.as_deref().unwrap_or_default().is_empty())
+        .filter_map(|f| f.time.as_ref().map(|t| t.0));
+    let never_changed = meta.generation.is_none_or(|g| g <= 1);
+    let latest = match writes.max() {
+        Some(at) => at,
+        None if never_changed => meta.creation_timestamp.as_ref()?.0,
+        None => return None,
+    };
+    latest.checked_add(SignedDuration::from_secs(1)).ok()
+}
 
 /// What the rendering sources of an Application gave.
 pub(super) struct Found {
@@ -162,15 +183,25 @@ impl<'a> Reconciler<'a> {
         }
     }
 
+    /// Whether this reconcile fetches its repositories: when asked (a
+    /// webhook, a refresh), when a fetch failed, when none was made for
+    /// half the requeue interval, and when the spec changed, unless every
+    /// Git repository was fetched after the spec was written (a thousand
+    /// new Applications of one repository share the fetches made once
+    /// they exist, instead of each waiting for its own).
     pub(super) fn should_fetch(&self, asked: bool) -> bool {
         let changed_spec = self.app.meta().generation != self.prev.observed_generation;
         let interval = self.ctx.config.requeue_interval / 2;
         let dirty = self.ctx.memory(&self.id, |m| m.dirty);
-        let mut repos = self.spec.source.iter().chain(&self.spec.sources);
+        let sources = || self.spec.source.iter().chain(&self.spec.sources);
+        let written = spec_written(self.app.meta());
+        let fresh_since_written = |s: &ApplicationSource| {
+            s.chart().is_none() && written.is_some_and(|at| self.ctx.fetched_since(&s.repo_url, at))
+        };
         asked
-            || changed_spec
             || dirty
-            || repos.any(|s| !self.ctx.fetched_within(&s.repo_url, interval))
+            || (changed_spec && !sources().all(fresh_since_written))
+            || sources().any(|s| !self.ctx.fetched_within(&s.repo_url, interval))
     }
 
     /// The status to show while a fetch is slow (it may take minutes on a
@@ -212,7 +243,7 @@ impl<'a> Reconciler<'a> {
         let found = match source.chart() {
             Some(chart) => {
                 let refs = self.resolve_refs(source, fetch).await?;
-                self.fetched(fetch, &repo, None);
+                self.fetched(fetch, &repo, wanted, None);
                 // Remembered per repository and chart: two chart sources
                 // asking for the same range may resolve differently.
                 let key = format!("{} {chart} {wanted}", source.repo_url);
@@ -236,8 +267,8 @@ impl<'a> Reconciler<'a> {
                     .map_err(Error::from)?;
                 let refs = self.resolve_refs(source, fetch).await?;
                 let sha = resolved.sha;
-                self.fetched(fetch, &repo, resolved.stale);
-                self.report_stale(&repo, wanted, &sha).await;
+                self.fetched(fetch, &repo, wanted, resolved.stale);
+                self.report_stale(&repo, wanted, &sha);
                 let source = &crate::build_env::substituted(self.app, self.ctx, source, &sha);
                 // Render (cached by repository, commit, path and overrides).
                 let rendered = self.render(source, &sha, hard, &refs).await?;
@@ -275,11 +306,11 @@ impl<'a> Reconciler<'a> {
             }
         }
         let rendered = self.render_cached(source, sha, bypass_cache).await?;
-        self.report_render_warnings(source, sha, &rendered).await;
+        self.report_render_warnings(source, sha, &rendered);
         Ok(rendered)
     }
 
-    async fn report_render_warnings(
+    fn report_render_warnings(
         &mut self,
         source: &ApplicationSource,
         sha: &str,
@@ -296,8 +327,7 @@ impl<'a> Reconciler<'a> {
                 condition::COMPARISON_WARNING,
                 reason::COMPARISON_WARNING,
                 message,
-            )
-            .await;
+            );
         }
     }
 
@@ -453,6 +483,7 @@ fn unsupported_plugin(plugin: &driftless_api::ApplicationSourcePlugin) -> String
 mod tests {
     use super::*;
     use driftless_api::ApplicationSourcePlugin;
+    use k8s_openapi::apimachinery::pkg::apis::meta::v1::ManagedFieldsEntry;
 
     #[test]
     fn plugin_messages_name_the_plugin() {
@@ -467,5 +498,58 @@ mod tests {
             unsupported_plugin(&ApplicationSourcePlugin::default()),
             "source.plugin: config management plugins are not supported"
         );
+    }
+
+    fn at(s: &str) -> Time {
+        Time(s.parse().expect("a timestamp"))
+    }
+
+    fn entry(time: &str, subresource: Option<&str>) -> ManagedFieldsEntry {
+        ManagedFieldsEntry {
+            manager: Some("kubectl".into()),
+            time: Some(at(time)),
+            subresource: subresource.map(str::to_string),
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn a_spec_is_written_by_its_latest_write_that_is_not_a_subresources() {
+        let meta = ObjectMeta {
+            generation: Some(3),
+            creation_timestamp: Some(at("2026-12-05T10:00:00Z")),
+            managed_fields: Some(vec![
+                entry("2026-12-05T10:00:00Z", None),
+                entry("2026-12-05T10:05:00Z", None),
+                entry("2026-12-05T10:09:00Z", Some("status")),
+            ]),
+            ..Default::default()
+        };
+        let written = spec_written(&meta).expect("known");
+        // Whole seconds: the write may have come up to a second later.
+        assert_eq!(
+            written,
+            "2026-12-05T10:05:01Z".parse::<Timestamp>().unwrap()
+        );
+    }
+
+    #[test]
+    fn a_new_object_without_managed_fields_was_written_at_its_creation() {
+        let new = ObjectMeta {
+            generation: Some(1),
+            creation_timestamp: Some(at("2026-12-05T10:00:00Z")),
+            ..Default::default()
+        };
+        let written = spec_written(&new).expect("known");
+        assert_eq!(
+            written,
+            "2026-12-05T10:00:01Z".parse::<Timestamp>().unwrap()
+        );
+        // A changed spec with no record of the change: unknown, so fetched.
+        let changed = ObjectMeta {
+            generation: Some(2),
+            ..new
+        };
+        assert_eq!(spec_written(&changed), None);
     }
 }

@@ -134,9 +134,10 @@ impl<'a> Reconciler<'a> {
             self.app,
             true,
             reason::SYNC_FAILED,
-            format!("sync{to} was interrupted by a controller restart; it is retried per the retry policy"),
-        )
-        .await;
+            format!(
+                "sync{to} was interrupted by a controller restart; it is retried per the retry policy"
+            ),
+        );
         Ok(())
     }
 
@@ -265,7 +266,7 @@ impl<'a> Reconciler<'a> {
                 .map_err(Failure::from)?;
             self.prev = with_running;
             let started = format!("sync to {sha} started ({out_of_sync})");
-            events::publish(self.ctx, self.app, false, reason::SYNC_STARTED, started).await;
+            events::publish(self.ctx, self.app, false, reason::SYNC_STARTED, started);
         }
 
         let started = Instant::now();
@@ -283,7 +284,7 @@ impl<'a> Reconciler<'a> {
                 };
                 let (resources, dropped) =
                     bounded_results(r.resource_results(), crate::status::MAX_RESOURCES);
-                events::publish_pruned(self.ctx, self.app, reason::PRUNED, r).await;
+                events::publish_pruned(self.ctx, self.app, reason::PRUNED, r);
                 let message = match dropped {
                     0 => r.message.clone(),
                     n => format!("{} ({n} unchanged resources not listed)", r.message),
@@ -320,8 +321,7 @@ impl<'a> Reconciler<'a> {
                 (false, true) => format!("sync to {sha} failed: {message}"),
                 (false, false) => format!("sync to {sha} ({out_of_sync}) failed: {message}"),
             },
-        )
-        .await;
+        );
         let dry_run = target.dry_run;
         let state = self.finished_op(op, phase, message, result, retry);
         let entry = (ok && !dry_run).then(|| self.history_entry(source, &state));

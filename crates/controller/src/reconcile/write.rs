@@ -91,12 +91,12 @@ impl<'a> Reconciler<'a> {
     /// Adds the condition `type_` with `message` and, when the Application
     /// did not carry it already, a Warning Event with the same text (one
     /// Event per new occurrence, not one per reconcile).
-    pub(super) async fn warn(&mut self, type_: &str, reason: &str, message: String) {
+    pub(super) fn warn(&mut self, type_: &str, reason: &str, message: String) {
         let known = self.prev.conditions.iter().any(|c| {
             c.type_ == type_ && !c.message.is_empty() && message.ends_with(c.message.as_str())
         });
         if !known {
-            crate::events::publish(self.ctx, self.app, true, reason, message.clone()).await;
+            crate::events::publish(self.ctx, self.app, true, reason, message.clone());
         }
         self.conditions.push((type_.to_string(), message));
     }
