@@ -85,11 +85,11 @@ struct Sent {
 type Pending = (Event, ObjectReference);
 
 /// Publishes `events.k8s.io/v1` Events without making a reconcile wait on
-/// them: [`Recorder::publish`] queues, one background task sends, in
-/// order. An Event comes after the status it tells of, and during a burst
-/// of reconciles it waits for the API server to have room, as client-go's
-/// recorder does; when [`QUEUE`] Events already wait, more are dropped
-/// with a warning in the log.
+/// them: [`Recorder::publish`] queues, one background task sends, in the
+/// order they were published. During a burst of reconciles an Event waits
+/// for the API server to have room, as client-go's recorder does; when
+/// [`QUEUE`] Events already wait, more are dropped with a warning in the
+/// log.
 pub struct Recorder {
     queue: mpsc::Sender<Pending>,
 }
