@@ -5,8 +5,8 @@
 //! and, on a repeat, re-sends the first Event's text with a higher count: a
 //! self-heal that configured one object read "2 created". [`Recorder`]
 //! aggregates only repeats of the same text, so every Event describes its
-//! own occurrence. Events are sent in the background: a reconcile never
-//! waits on one, and during a burst they yield to status writes.
+//! own occurrence. Events are sent in the background, one at a time: a
+//! reconcile never waits on one.
 
 use std::collections::HashMap;
 
