@@ -7,6 +7,7 @@ use std::sync::{Arc, Mutex, MutexGuard, OnceLock, Weak};
 use std::time::Instant;
 
 use driftless_api::Application;
+use driftless_source::revision::RevisionKind;
 use k8s_openapi::jiff::Timestamp;
 use kube::Client;
 use kube::runtime::reflector::{ObjectRef, Store};
@@ -265,18 +266,23 @@ impl Context {
         f(memory.entry(app.clone()).or_default())
     }
 
-    /// Records a successful fetch of `repo` for an Application whose
-    /// reconcile started at `asked`: the mirror holds what the remote had
-    /// at `asked` or later (a fetch that started after the request arrived
-    /// satisfies it). `None` when the resolve may have needed no fetch.
-    pub fn note_fetched(&self, repo: &str, asked: Option<Timestamp>) {
+    /// Records a successful fetch of `repo` at `revision` for an
+    /// Application whose reconcile started at `asked`: the mirror holds
+    /// what the remote had at `asked` or later (a fetch that started after
+    /// the request arrived satisfies it). A full SHA already in the mirror
+    /// is resolved without a fetch, so it says nothing of how fresh the
+    /// mirror is.
+    pub fn note_fetched(&self, repo: &str, revision: &str, asked: Timestamp) {
+        let moving = !RevisionKind::parse(revision).is_immutable();
         let mut fetched = lock(&self.fetched);
         let entry = fetched.entry(repo.to_string()).or_insert(Fetched {
             at: Instant::now(),
             fresh_from: None,
         });
         entry.at = Instant::now();
-        entry.fresh_from = entry.fresh_from.max(asked);
+        if moving {
+            entry.fresh_from = entry.fresh_from.max(Some(asked));
+        }
     }
 
     /// Whether the mirror of `repo` holds what the remote had at `since`

@@ -7,7 +7,6 @@ use std::sync::Arc;
 
 use driftless_api::{ApplicationSource, condition};
 use driftless_render::Rendered;
-use driftless_source::revision::RevisionKind;
 
 use crate::context::RefSourceMemory;
 use crate::engine;
@@ -49,8 +48,7 @@ impl<'a> Reconciler<'a> {
                 .await
                 .map_err(Error::from)?;
             if fetch && found.stale.is_none() {
-                let moving = !RevisionKind::parse(revision).is_immutable();
-                self.ctx.note_fetched(repo, moving.then_some(self.now));
+                self.ctx.note_fetched(repo, revision, self.now);
             }
             let tree = self
                 .ctx

@@ -27,7 +27,6 @@ use driftless_api::{
     Application, ApplicationSource, ApplicationSpec, ApplicationStatus, Operation, OperationPhase,
     condition,
 };
-use driftless_source::revision::RevisionKind;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
 use k8s_openapi::jiff::Timestamp;
 use kube::api::Api;
@@ -320,14 +319,11 @@ impl<'a> Reconciler<'a> {
     }
 
     /// Records a fetch of `repo` for `wanted` (when one was due) and its
-    /// fallback to the last fetched state, if any. A full SHA already in
-    /// the mirror is resolved without a fetch, so it says nothing of how
-    /// fresh the mirror is.
+    /// fallback to the last fetched state, if any.
     fn fetched(&self, fetch: bool, repo: &str, wanted: &str, stale: Option<String>) {
         if fetch {
             if stale.is_none() {
-                let moving = !RevisionKind::parse(wanted).is_immutable();
-                self.ctx.note_fetched(repo, moving.then_some(self.now));
+                self.ctx.note_fetched(repo, wanted, self.now);
             }
             self.ctx.memory(&self.id, |m| {
                 m.dirty = false;
