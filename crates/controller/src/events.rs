@@ -108,8 +108,10 @@ impl Recorder {
         Recorder { queue }
     }
 
-    /// Queues `event` about the object `regarding`; never waits.
-    pub fn publish(&self, event: Event, regarding: ObjectReference) {
+    /// Queues `event` about the object `regarding`, its note cut to what
+    /// the API server accepts; never waits.
+    pub fn publish(&self, mut event: Event, regarding: ObjectReference) {
+        event.note = event.note.map(|note| truncate(note, MAX_NOTE_BYTES));
         if let Err(error) = self.queue.try_send((event, regarding)) {
             let (dropped, why) = match error {
                 TrySendError::Full(p) => (p, "the queue is full"),
@@ -273,20 +275,29 @@ pub fn publish<K: Resource<DynamicType = ()>>(
             EventType::Normal
         },
         reason: reason.to_string(),
-        note: Some(truncate(note, MAX_NOTE_BYTES)),
+        note: Some(note),
         action: reason.to_string(),
         secondary: None,
     };
     ctx.recorder.publish(event, app.object_ref(&()));
 }
 
+/// `s` cut to at most `max` bytes, on a character boundary.
 fn truncate(mut s: String, max: usize) -> String {
-    if s.len() > max {
-        let mut cut = max;
-        while !s.is_char_boundary(cut) {
-            cut -= 1;
-        }
-        s.truncate(cut);
-    }
+    s.truncate(s.floor_char_boundary(max));
     s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{MAX_NOTE_BYTES, truncate};
+
+    #[test]
+    fn long_notes_are_cut_on_a_character_boundary() {
+        assert_eq!(truncate("short".into(), MAX_NOTE_BYTES), "short");
+        let cut = truncate("é".repeat(MAX_NOTE_BYTES), MAX_NOTE_BYTES);
+        assert_eq!(cut.len(), MAX_NOTE_BYTES);
+        let odd = truncate(format!("x{}", "é".repeat(MAX_NOTE_BYTES)), MAX_NOTE_BYTES);
+        assert_eq!(odd.len(), MAX_NOTE_BYTES - 1);
+    }
 }

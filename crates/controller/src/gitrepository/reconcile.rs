@@ -27,9 +27,6 @@ use super::status::{self, Observed};
 use crate::context::Context;
 use crate::watched::NextReconcile;
 
-/// The longest Event note the API server accepts, with room to spare.
-const MAX_NOTE_BYTES: usize = 1000;
-
 /// What a reconcile ended with.
 enum Outcome {
     /// The spec cannot be acted on (a condition reason and message).
@@ -308,22 +305,11 @@ fn report(ctx: &Context, repo: &GitRepository, old: &GitRepositoryStatus, outcom
             EventType::Normal
         },
         reason: reason.to_string(),
-        note: Some(truncate(note)),
+        note: Some(note),
         action: "Reconcile".to_string(),
         secondary: None,
     };
     ctx.recorder.publish(event, repo.object_ref(&()));
-}
-
-fn truncate(mut s: String) -> String {
-    if s.len() > MAX_NOTE_BYTES {
-        let mut cut = MAX_NOTE_BYTES;
-        while !s.is_char_boundary(cut) {
-            cut -= 1;
-        }
-        s.truncate(cut);
-    }
-    s
 }
 
 /// After an API failure (the status write): retry in 5 s.

@@ -257,11 +257,7 @@ impl SyncEngine {
 /// operation state stays bounded whatever a hook's status says.
 fn truncate(mut message: String, max: usize) -> String {
     if message.len() > max {
-        let mut end = max;
-        while !message.is_char_boundary(end) {
-            end -= 1;
-        }
-        message.truncate(end);
+        message.truncate(message.floor_char_boundary(max));
         message.push('…');
     }
     message
