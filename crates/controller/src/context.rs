@@ -140,7 +140,9 @@ pub struct Context {
     /// The HelmRelease and HelmRepository controllers' shared state.
     pub helm_releases: crate::helmrelease::Shared,
     graph: Mutex<AppGraph>,
-    memory: Mutex<HashMap<AppId, AppMemory>>,
+    /// Boxed: a memory is kilobytes (the last written status, the settled
+    /// memo), and the map keeps room for more entries than it holds.
+    memory: Mutex<HashMap<AppId, Box<AppMemory>>>,
     /// When each repository (URL as the Applications spell it) was last
     /// fetched successfully for an Application, and how fresh its mirror is.
     fetched: Mutex<HashMap<String, Fetched>>,

@@ -83,7 +83,8 @@ struct Wave {
 /// stored spec said.
 pub struct FluxState<K: kube::Resource, S, R> {
     triggers: Mutex<Vec<Trigger<K>>>,
-    memory: Mutex<HashMap<AppId, FluxMemory<S, R>>>,
+    /// Boxed, as the Applications' memories (see `Context`).
+    memory: Mutex<HashMap<AppId, Box<FluxMemory<S, R>>>>,
     dependents: Mutex<HashMap<AppId, BTreeSet<AppId>>>,
     by_source: Mutex<HashMap<AppId, BTreeSet<AppId>>>,
     engines: Mutex<HashMap<AppId, Engine>>,

@@ -62,10 +62,21 @@ where
     let (reader, writer) = reflector::store();
     let stream = watcher(api, watcher::Config::default())
         .default_backoff()
+        .modify(drop_field_sets)
         .reflect(writer)
         .applied_objects()
         .predicate_filter(predicate, Default::default());
     (reader, stream)
+}
+
+/// Drops the field sets of `object`'s `managedFields` before it is stored:
+/// nothing reads them, and they are a good part of a small object's size
+/// in a store that holds every object of the kind. Which manager wrote
+/// when stays (a spec's last write decides whether to fetch).
+fn drop_field_sets<K: Resource>(object: &mut K) {
+    for entry in object.meta_mut().managed_fields.iter_mut().flatten() {
+        entry.fields_v1 = None;
+    }
 }
 
 /// One controller's queue and in-flight counts, shared by its controllers
@@ -232,6 +243,32 @@ mod tests {
     #[derive(Debug, thiserror::Error)]
     #[error("failed")]
     struct Failed;
+
+    #[test]
+    fn stored_objects_keep_who_wrote_when_but_not_the_field_sets() {
+        use k8s_openapi::apimachinery::pkg::apis::meta::v1::{FieldsV1, ManagedFieldsEntry, Time};
+        let entry = ManagedFieldsEntry {
+            manager: Some("kubectl".into()),
+            operation: Some("Apply".into()),
+            time: Some(Time(k8s_openapi::jiff::Timestamp::UNIX_EPOCH)),
+            fields_v1: Some(FieldsV1(serde_json::json!({"f:data": {"f:a": {}}}))),
+            ..Default::default()
+        };
+        let mut map = ConfigMap {
+            metadata: ObjectMeta {
+                managed_fields: Some(vec![entry.clone()]),
+                ..Default::default()
+            },
+            ..Default::default()
+        };
+        drop_field_sets(&mut map);
+        let kept = &map.metadata.managed_fields.unwrap()[0];
+        assert_eq!(kept.fields_v1, None);
+        assert_eq!(
+            (&kept.manager, &kept.operation, &kept.time),
+            (&entry.manager, &entry.operation, &entry.time)
+        );
+    }
 
     fn configmap(name: &str) -> ConfigMap {
         ConfigMap {
