@@ -54,6 +54,7 @@ pub(crate) async fn watch(
     tokio::spawn(publish);
     watcher(api, watcher::Config::default())
         .default_backoff()
+        .modify(crate::watched::drop_field_sets)
         .reflect(writer)
         .applied_objects()
         .for_each(|event| {

@@ -153,7 +153,9 @@ pub fn controllers(
             ctx.git_repositories.add_view(scope.clone(), repo_view);
             let repo_events = reflector::reflector(
                 repo_writer,
-                watcher(repos, watcher::Config::default()).default_backoff(),
+                watcher(repos, watcher::Config::default())
+                    .default_backoff()
+                    .modify(crate::watched::drop_field_sets),
             )
             .touched_objects();
             Controller::for_stream(stream, reader)

@@ -72,8 +72,9 @@ where
 /// Drops the field sets of `object`'s `managedFields` before it is stored:
 /// nothing reads them, and they are a good part of a small object's size
 /// in a store that holds every object of the kind. Which manager wrote
-/// when stays (a spec's last write decides whether to fetch).
-fn drop_field_sets<K: Resource>(object: &mut K) {
+/// when stays (a spec's last write decides whether to fetch). Every store
+/// of watched objects applies it (`watcher(..).modify(drop_field_sets)`).
+pub(crate) fn drop_field_sets<K: Resource>(object: &mut K) {
     for entry in object.meta_mut().managed_fields.iter_mut().flatten() {
         entry.fields_v1 = None;
     }
