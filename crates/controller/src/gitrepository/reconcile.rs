@@ -14,7 +14,6 @@ use driftless_source::redact;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
 use k8s_openapi::jiff::Timestamp;
 use kube::api::{Patch, PatchParams};
-use kube::runtime::events::{Event, EventType};
 use kube::{Api, Resource, ResourceExt};
 use serde_json::Value;
 use tracing::Instrument;
@@ -298,18 +297,7 @@ fn report(ctx: &Context, repo: &GitRepository, old: &GitRepositoryStatus, outcom
         }
         Outcome::Suspended => return,
     };
-    let event = Event {
-        type_: if warning {
-            EventType::Warning
-        } else {
-            EventType::Normal
-        },
-        reason: reason.to_string(),
-        note: Some(note),
-        action: "Reconcile".to_string(),
-        secondary: None,
-    };
-    ctx.recorder.publish(event, repo.object_ref(&()));
+    crate::events::publish(ctx, repo, warning, reason, note);
 }
 
 /// After an API failure (the status write): retry in 5 s.
