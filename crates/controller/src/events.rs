@@ -369,7 +369,8 @@ mod tests {
             count: 3,
             last: Timestamp::now(),
         };
-        let sent = HashMap::from([(key_of(&pending("b", "x").0, &pending("b", "x").1), earlier)]);
+        let (event, regarding) = pending("b", "x");
+        let sent = HashMap::from([(key_of(&event, &regarding), earlier)]);
         let batch = [
             pending("a", "x"),
             pending("b", "x"),
@@ -377,25 +378,20 @@ mod tests {
             pending("a", "x"),
         ];
         let groups = group(&sent, batch.into_iter());
-        let shape: Vec<(Option<&str>, Option<&str>, usize, Option<i32>)> = groups
+        let shape: Vec<String> = groups
             .iter()
             .map(|g| {
-                let name = g.key.regarding.2.as_deref();
-                let note = g.key.note.as_deref();
-                (
-                    name,
-                    note,
-                    g.events.len(),
-                    g.earlier.as_ref().map(|e| e.count),
-                )
+                let (name, note) = (g.key.regarding.2.as_deref(), g.key.note.as_deref());
+                let earlier = g.earlier.as_ref().map(|e| e.count);
+                format!("{name:?} {note:?} x{} {earlier:?}", g.events.len())
             })
             .collect();
         assert_eq!(
             shape,
             [
-                (Some("a"), Some("x"), 2, None),
-                (Some("b"), Some("x"), 1, Some(3)),
-                (Some("a"), Some("y"), 1, None),
+                r#"Some("a") Some("x") x2 None"#,
+                r#"Some("b") Some("x") x1 Some(3)"#,
+                r#"Some("a") Some("y") x1 None"#,
             ]
         );
     }
