@@ -32,9 +32,10 @@ const QUEUE: usize = 4096;
 const MAX_NOTE_BYTES: usize = 1000;
 /// How many Events are taken from the queue at once.
 const BATCH: usize = 64;
-/// How many requests sending a batch makes at once. One at a time, the
-/// 1,000 Events of a push to 1,000 Kustomizations were still being sent
-/// when the next push came (bench/README, session 21).
+/// How many requests sending a batch makes at once, so a burst (an Event
+/// per Kustomization of a pushed repository) does not wait on one request
+/// at a time. What it changed in bench/peers was within the runs' noise
+/// (bench/README, session 21).
 const IN_FLIGHT: usize = 4;
 
 /// Event reasons, as Argo CD names them where it has a name.
