@@ -163,11 +163,10 @@ impl Sender {
                 .buffer_unordered(IN_FLIGHT)
                 .collect()
                 .await;
-            for (key, last) in sent {
-                if let Some(last) = last {
-                    self.sent.insert(key, last);
-                }
-            }
+            let last = sent
+                .into_iter()
+                .filter_map(|(key, last)| Some((key, last?)));
+            self.sent.extend(last);
         }
     }
 

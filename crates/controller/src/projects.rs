@@ -7,8 +7,8 @@ use std::sync::{Arc, OnceLock};
 
 use driftless_api::{AppProject, Application};
 use futures::StreamExt;
+use kube::runtime::WatchStreamExt;
 use kube::runtime::reflector::{self, ObjectRef, Store};
-use kube::runtime::{WatchStreamExt, watcher};
 use kube::{Api, Client, ResourceExt};
 
 use crate::context::Context;
@@ -52,9 +52,7 @@ pub(crate) async fn watch(
         }
     };
     tokio::spawn(publish);
-    watcher(api, watcher::Config::default())
-        .default_backoff()
-        .modify(crate::watched::drop_field_sets)
+    crate::watched::stored(api)
         .reflect(writer)
         .applied_objects()
         .for_each(|event| {

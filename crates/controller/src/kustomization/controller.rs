@@ -23,7 +23,7 @@ use futures::future::BoxFuture;
 use futures::{FutureExt, StreamExt};
 use kube::api::Api;
 use kube::runtime::reflector::{self, ObjectRef};
-use kube::runtime::{Controller, WatchStreamExt, watcher};
+use kube::runtime::{Controller, WatchStreamExt};
 use kube::{Client, Resource, ResourceExt};
 
 use super::entry::{error_policy, reconcile};
@@ -151,13 +151,8 @@ pub fn controllers(
             let (map_ctx, map_queue) = (ctx.clone(), queue.clone());
             let (repo_view, repo_writer) = reflector::store();
             ctx.git_repositories.add_view(scope.clone(), repo_view);
-            let repo_events = reflector::reflector(
-                repo_writer,
-                watcher(repos, watcher::Config::default())
-                    .default_backoff()
-                    .modify(crate::watched::drop_field_sets),
-            )
-            .touched_objects();
+            let repo_events =
+                reflector::reflector(repo_writer, crate::watched::stored(repos)).touched_objects();
             Controller::for_stream(stream, reader)
                 .with_config(kube::runtime::Config::default().concurrency(ctx.config.concurrency))
                 .watches_stream(repo_events, move |repo| {

@@ -60,21 +60,32 @@ where
     K: Resource<DynamicType = ()> + Clone + Debug + DeserializeOwned + Send + Sync + 'static,
 {
     let (reader, writer) = reflector::store();
-    let stream = watcher(api, watcher::Config::default())
-        .default_backoff()
-        .modify(drop_field_sets)
+    let stream = stored(api)
         .reflect(writer)
         .applied_objects()
         .predicate_filter(predicate, Default::default());
     (reader, stream)
 }
 
+/// The watch of every object of `api`, retried with backoff, for a store
+/// to keep: each object without the field sets of its `managedFields`
+/// ([`drop_field_sets`]). Every store of watched objects is fed by it.
+pub(crate) fn stored<K>(
+    api: Api<K>,
+) -> impl Stream<Item = Result<watcher::Event<K>, watcher::Error>> + Send + 'static
+where
+    K: Resource<DynamicType = ()> + Clone + Debug + DeserializeOwned + Send + Sync + 'static,
+{
+    watcher(api, watcher::Config::default())
+        .default_backoff()
+        .modify(drop_field_sets)
+}
+
 /// Drops the field sets of `object`'s `managedFields` before it is stored:
 /// nothing reads them, and they are a good part of a small object's size
 /// in a store that holds every object of the kind. Which manager wrote
-/// when stays (a spec's last write decides whether to fetch). Every store
-/// of watched objects applies it (`watcher(..).modify(drop_field_sets)`).
-pub(crate) fn drop_field_sets<K: Resource>(object: &mut K) {
+/// when stays (a spec's last write decides whether to fetch).
+fn drop_field_sets<K: Resource>(object: &mut K) {
     for entry in object.meta_mut().managed_fields.iter_mut().flatten() {
         entry.fields_v1 = None;
     }
