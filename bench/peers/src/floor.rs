@@ -18,6 +18,7 @@ use kube::Api;
 use kube::api::{ApiResource, DynamicObject, GroupVersionKind, Patch, PatchParams};
 use serde_json::{Value, json};
 
+use crate::load::{self, Load};
 use crate::phases::{self, Figure, percentile};
 use crate::tracker::{self, Tracker};
 use crate::workload::{self, DEST, NAMESPACE};
@@ -31,11 +32,16 @@ pub(crate) struct Floor {
     pub(crate) secs: f64,
     /// Applies made (one API request each): 4 per app.
     pub(crate) applies: usize,
+    /// The control plane's CPU and the machine's busy share during the
+    /// applies.
+    pub(crate) load: Load,
     /// p50 of one apply → a watch sees the change, ms.
     pub(crate) push_p50_ms: Figure<f64>,
     /// Seconds for the applies plus each app's Kustomization, finalizer and
     /// `Ready` status (see the module's text).
     pub(crate) ready_secs: Figure<f64>,
+    /// The control plane's CPU and the machine's busy share during those.
+    pub(crate) ready_load: Figure<Load>,
 }
 
 impl Floor {
@@ -65,21 +71,33 @@ pub(crate) async fn measure(n: usize, pushes: usize) -> Figure<Floor> {
     let cp = fresh_plane().await?;
     let plain = on(&cp, n, pushes).await.map_err(|e| format!("{e:#}"));
     cp.stop();
-    let (secs, applies, push_p50_ms) = plain?;
-    let cp = fresh_plane().await;
-    let ready_secs = match cp {
+    let (secs, applies, load, push_p50_ms) = plain?;
+    eprintln!("peers: raw SSA floor: CPU {}", load.describe());
+    let ready = match fresh_plane().await {
         Ok(cp) => {
-            let secs = ready_on(&cp, n).await.map_err(|e| format!("{e:#}"));
+            let ready = ready_on(&cp, n).await.map_err(|e| format!("{e:#}"));
             cp.stop();
-            secs
+            ready
         }
         Err(e) => Err(e),
+    };
+    if let Ok((_, load)) = &ready {
+        eprintln!(
+            "peers: floor + Kustomization writes: CPU {}",
+            load.describe()
+        );
+    }
+    let (ready_secs, ready_load) = match ready {
+        Ok((secs, load)) => (Ok(secs), Ok(load)),
+        Err(e) => (Err(e.clone()), Err(e)),
     };
     Ok(Floor {
         secs,
         applies,
+        load,
         push_p50_ms,
         ready_secs,
+        ready_load,
     })
 }
 
@@ -91,7 +109,9 @@ async fn fresh_plane() -> Figure<ControlPlane> {
         .map_err(|e| format!("starting a fresh control plane: {e}"))
 }
 
-async fn ready_on(cp: &ControlPlane, n: usize) -> anyhow::Result<f64> {
+/// Seconds for the floor with the Kustomization's writes on `cp`, and the
+/// CPU they took.
+async fn ready_on(cp: &ControlPlane, n: usize) -> anyhow::Result<(f64, Load)> {
     crate::contender::install_crds(cp, &crate::contender::driftless_crds())?;
     for ns in [NAMESPACE, DEST] {
         cp.kubectl(&["create", "namespace", ns])
@@ -106,6 +126,7 @@ async fn ready_on(cp: &ControlPlane, n: usize) -> anyhow::Result<f64> {
     for i in 0..n {
         apps.push((i, objects(i, crate::contender::FIRST_IMAGE)?));
     }
+    let cpu_before = load::sample(cp);
     let started = Instant::now();
     let results: Vec<anyhow::Result<()>> = futures::stream::iter(apps)
         .map(|(i, objects)| one_app(&client, &kustomizations, &params, i, objects))
@@ -113,7 +134,8 @@ async fn ready_on(cp: &ControlPlane, n: usize) -> anyhow::Result<f64> {
         .collect()
         .await;
     results.into_iter().collect::<anyhow::Result<()>>()?;
-    Ok(started.elapsed().as_secs_f64())
+    let secs = started.elapsed().as_secs_f64();
+    Ok((secs, cpu_before.until(&load::sample(cp))))
 }
 
 /// App `i`, one request after the other: its Kustomization applied, the
@@ -161,12 +183,13 @@ fn ready_status() -> Value {
     }})
 }
 
-/// The plain floor on `cp`: seconds for the applies, how many, push p50.
+/// The plain floor on `cp`: seconds for the applies, how many, the CPU
+/// they took, push p50.
 async fn on(
     cp: &ControlPlane,
     n: usize,
     pushes: usize,
-) -> anyhow::Result<(f64, usize, Figure<f64>)> {
+) -> anyhow::Result<(f64, usize, Load, Figure<f64>)> {
     let client = cp.client().await;
     cp.kubectl(&["create", "namespace", DEST])
         .map_err(anyhow::Error::msg)?;
@@ -176,9 +199,11 @@ async fn on(
     }
     let applies = all.len();
     let params = PatchParams::apply(FIELD_MANAGER).force();
+    let cpu_before = load::sample(cp);
     let started = Instant::now();
     phases::apply_objects(&client, &params, all).await?;
     let secs = started.elapsed().as_secs_f64();
+    let load = cpu_before.until(&load::sample(cp));
     let deployments = Tracker::start(
         client.clone(),
         GroupVersionKind::gvk("apps", "v1", "Deployment"),
@@ -189,7 +214,7 @@ async fn on(
     let push_p50_ms = push_p50(&client, &params, &deployments, n, pushes)
         .await
         .map_err(|e| format!("{e:#}"));
-    Ok((secs, applies, push_p50_ms))
+    Ok((secs, applies, load, push_p50_ms))
 }
 
 /// p50 (ms) of one Deployment apply until `deployments` sees its new image.
@@ -249,11 +274,19 @@ mod tests {
 
     #[test]
     fn rate_is_applies_per_second() {
+        let load = Load {
+            apiserver: 1.0,
+            etcd: 0.5,
+            controller_manager: 0.1,
+            busy_percent: Ok(80.0),
+        };
         let f = Floor {
             secs: 2.0,
             applies: 400,
+            load: load.clone(),
             push_p50_ms: Ok(5.0),
             ready_secs: Ok(3.0),
+            ready_load: Ok(load),
         };
         assert_eq!(f.per_second(), 200.0);
     }

@@ -18,6 +18,7 @@ mod chart;
 mod contender;
 mod floor;
 mod hook;
+mod load;
 mod phases;
 mod procs;
 mod report;

@@ -11,6 +11,7 @@ use kube::Api;
 use kube::api::{DynamicObject, GroupVersionKind, Patch, PatchParams};
 
 use crate::contender::Running;
+use crate::load::{self, Load};
 use crate::tracker::{self, Tracker};
 use crate::workload::{self, DEST, NAMESPACE};
 use driftless_testkit::metrics;
@@ -38,6 +39,8 @@ pub(crate) struct Cold {
     pub(crate) own_requests: Figure<f64>,
     /// (seconds since the first apply, objects Ready) at each change.
     pub(crate) curve: Vec<(f64, usize)>,
+    /// The control plane's CPU and the machine's busy share up to all Ready.
+    pub(crate) load: Load,
 }
 
 impl Cold {
@@ -260,6 +263,7 @@ async fn cold(run: &mut Running, plan: &Plan, objects: &Tracker) -> Figure<Cold>
     let cpu0 = run.cpu_seconds();
     let own0 = run.own_requests().await;
     let before = metrics::snapshot(&run.cp);
+    let cpu_before = load::sample(&run.cp);
     let started = Instant::now();
     apply_all(run, first).await.map_err(|e| format!("{e:#}"))?;
     apply_all(run, each).await.map_err(|e| format!("{e:#}"))?;
@@ -276,6 +280,7 @@ async fn cold(run: &mut Running, plan: &Plan, objects: &Tracker) -> Figure<Cold>
         ));
     };
     let secs = started.elapsed().as_secs_f64();
+    let load = cpu_before.until(&load::sample(&run.cp));
     let after = metrics::snapshot(&run.cp);
     let own_requests = match (own0, run.own_requests().await) {
         (Ok(before), Ok(after)) => Ok(after - before),
@@ -287,6 +292,7 @@ async fn cold(run: &mut Running, plan: &Plan, objects: &Tracker) -> Figure<Cold>
         run.kind.label(),
         metrics::describe(&before, &after, 16)
     );
+    eprintln!("peers: {}: cold CPU {}", run.kind.label(), load.describe());
     let curve = objects.with(|s| {
         s.timeline
             .iter()
@@ -301,6 +307,7 @@ async fn cold(run: &mut Running, plan: &Plan, objects: &Tracker) -> Figure<Cold>
         requests,
         own_requests,
         curve,
+        load,
     })
 }
 

@@ -74,8 +74,13 @@ fn floor_cell(name: &str, floor: &Figure<Floor>, n: usize) -> String {
         "cold: API requests" | "  APPLY" => figure(&|f| Ok(f.applies as f64), 0),
         "cold: API requests/app" | OWN_PER_APP => figure(&|f| Ok(f.applies as f64 / n as f64), 1),
         "push->applied p50 (ms)" => figure(&|f| f.push_p50_ms.clone(), 0),
+        APISERVER_CPU => figure(&|f| Ok(f.load.apiserver), 1),
+        ETCD_CPU => figure(&|f| Ok(f.load.etcd), 1),
+        MACHINE_BUSY => figure(&|f| f.load.busy_percent.clone(), 0),
         FLOOR_RATE => figure(&|f| Ok(f.per_second()), 0),
         FLOOR_READY => figure(&|f| f.ready_secs.clone(), 1),
+        FLOOR_READY_APISERVER => figure(&|f| Ok(f.ready_load.clone()?.apiserver), 1),
+        FLOOR_READY_BUSY => figure(&|f| f.ready_load.clone()?.busy_percent, 0),
         _ => "-".into(),
     }
 }
@@ -83,12 +88,22 @@ fn floor_cell(name: &str, floor: &Figure<Floor>, n: usize) -> String {
 /// The row of the controllers' own requests per app (their client metrics).
 const OWN_PER_APP: &str = "cold: own API requests/app";
 
+/// The rows of where the CPU went during the cold start (the control
+/// plane's processes, the machine).
+const APISERVER_CPU: &str = "cold: kube-apiserver CPU (s)";
+const ETCD_CPU: &str = "cold: etcd CPU (s)";
+const MACHINE_BUSY: &str = "cold: machine busy (%)";
+
 /// The row of the floor's apply rate (its figure alone).
 const FLOOR_RATE: &str = "floor: apply requests/s";
 
 /// The row of the floor with each Kustomization's own writes (the runner's
 /// apply, the finalizer, `Ready`): 7 requests per app.
 const FLOOR_READY: &str = "floor + Kustomization writes (s)";
+
+/// The rows of the CPU the floor with the Kustomization's writes took.
+const FLOOR_READY_APISERVER: &str = "floor + K writes: kube-apiserver CPU (s)";
+const FLOOR_READY_BUSY: &str = "floor + K writes: machine busy (%)";
 
 /// The rows of the table.
 fn rows(n: usize, k: &Results, flux: &Results, apps: &Results) -> Vec<Row> {
@@ -102,6 +117,15 @@ fn rows(n: usize, k: &Results, flux: &Results, apps: &Results) -> Vec<Row> {
         }),
         row("cold: CPU (s)", k, flux, apps, &|r| {
             cell(&r.cold, |c| c.cpu_secs, 1)
+        }),
+        row(APISERVER_CPU, k, flux, apps, &|r| {
+            cell(&r.cold, |c| c.load.apiserver, 1)
+        }),
+        row(ETCD_CPU, k, flux, apps, &|r| {
+            cell(&r.cold, |c| c.load.etcd, 1)
+        }),
+        row(MACHINE_BUSY, k, flux, apps, &|r| {
+            inner_cell(&r.cold, |c| &c.load.busy_percent, |b| *b, 0)
         }),
         row("cold: API requests", k, flux, apps, &|r| {
             cell(&r.cold, |c| c.total_requests(), 0)
@@ -215,7 +239,9 @@ pub(crate) fn table(
     all.extend(rows(n, k, flux, apps));
     let dash = || "-".to_string();
     all.push([FLOOR_RATE.into(), dash(), dash(), dash(), dash(), dash()]);
-    all.push([FLOOR_READY.into(), dash(), dash(), dash(), dash(), dash()]);
+    for name in [FLOOR_READY, FLOOR_READY_APISERVER, FLOOR_READY_BUSY] {
+        all.push([name.into(), dash(), dash(), dash(), dash(), dash()]);
+    }
     for row in &mut all[1..] {
         row[5] = floor_cell(&row[0], floor, n);
     }
@@ -267,6 +293,7 @@ pub(crate) fn summary(n: usize, driftless: &Results, flux: &Results) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::load::Load;
     use crate::phases::Cold;
 
     fn results(label: &'static str, cold: Figure<Cold>) -> Results {
@@ -294,6 +321,17 @@ mod tests {
             .into(),
             own_requests: Ok(requests / 4.0),
             curve: vec![],
+            load: load(secs),
+        }
+    }
+
+    /// A load with kube-apiserver busy for `secs`.
+    fn load(secs: f64) -> Load {
+        Load {
+            apiserver: secs,
+            etcd: secs / 4.0,
+            controller_manager: 0.1,
+            busy_percent: Ok(90.0),
         }
     }
 
@@ -334,8 +372,10 @@ mod tests {
         let floor = Ok(Floor {
             secs: 0.5,
             applies: 400,
+            load: load(0.4),
             push_p50_ms: Ok(12.0),
             ready_secs: Ok(0.9),
+            ready_load: Ok(load(0.8)),
         });
         let text = table(100, &d, &f, &f, &floor);
         let line = |name: &str| cells(&text, name);
@@ -364,6 +404,17 @@ mod tests {
             line("floor + Kustomization writes")[1..],
             ["-", "-", "-", "-", "0.9"]
         );
+        assert_eq!(
+            line("cold: kube-apiserver CPU")[1..],
+            ["2.0", "n/a [1]", "-", "n/a [1]", "0.4"]
+        );
+        assert_eq!(line("cold: etcd CPU")[5], "0.1");
+        assert_eq!(line("cold: machine busy")[1], "90");
+        assert_eq!(
+            line("K writes: kube-apiserver CPU")[1..],
+            ["-", "-", "-", "-", "0.8"]
+        );
+        assert_eq!(line("K writes: machine busy")[5], "90");
     }
 
     #[test]
