@@ -13,6 +13,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::Context;
 use driftless_testkit::cluster::ControlPlane;
+use driftless_testkit::metrics;
 use futures::StreamExt;
 use kube::Api;
 use kube::api::{ApiResource, DynamicObject, GroupVersionKind, Patch, PatchParams};
@@ -127,6 +128,7 @@ async fn ready_on(cp: &ControlPlane, n: usize) -> anyhow::Result<(f64, Load)> {
         apps.push((i, objects(i, crate::contender::FIRST_IMAGE)?));
     }
     let cpu_before = load::sample(cp);
+    let seconds_before = metrics::snapshot_seconds(cp);
     let started = Instant::now();
     let results: Vec<anyhow::Result<()>> = futures::stream::iter(apps)
         .map(|(i, objects)| one_app(&client, &kustomizations, &params, i, objects))
@@ -135,7 +137,12 @@ async fn ready_on(cp: &ControlPlane, n: usize) -> anyhow::Result<(f64, Load)> {
         .await;
     results.into_iter().collect::<anyhow::Result<()>>()?;
     let secs = started.elapsed().as_secs_f64();
-    Ok((secs, cpu_before.until(&load::sample(cp))))
+    let load = cpu_before.until(&load::sample(cp));
+    eprintln!(
+        "peers: floor + Kustomization writes: API server time by request {}",
+        metrics::describe_seconds(&seconds_before, &metrics::snapshot_seconds(cp), 10)
+    );
+    Ok((secs, load))
 }
 
 /// App `i`, one request after the other: its Kustomization applied, the

@@ -264,6 +264,7 @@ async fn cold(run: &mut Running, plan: &Plan, objects: &Tracker) -> Figure<Cold>
     let own0 = run.own_requests().await;
     let before = metrics::snapshot(&run.cp);
     let cpu_before = load::sample(&run.cp);
+    let seconds_before = metrics::snapshot_seconds(&run.cp);
     let started = Instant::now();
     apply_all(run, first).await.map_err(|e| format!("{e:#}"))?;
     apply_all(run, each).await.map_err(|e| format!("{e:#}"))?;
@@ -293,6 +294,11 @@ async fn cold(run: &mut Running, plan: &Plan, objects: &Tracker) -> Figure<Cold>
         metrics::describe(&before, &after, 16)
     );
     eprintln!("peers: {}: cold CPU {}", run.kind.label(), load.describe());
+    eprintln!(
+        "peers: {}: cold API server time by request {}",
+        run.kind.label(),
+        metrics::describe_seconds(&seconds_before, &metrics::snapshot_seconds(&run.cp), 10)
+    );
     let curve = objects.with(|s| {
         s.timeline
             .iter()

@@ -43,11 +43,24 @@ pub fn sum_metric(body: &str, name: &str, label_filter: &str) -> f64 {
 
 /// Parses the `apiserver_request_total` samples of a `/metrics` text.
 pub fn request_counts(metrics: &str) -> Counts {
+    by_request(metrics, "apiserver_request_total{")
+}
+
+/// Parses the `apiserver_request_duration_seconds_sum` samples of a
+/// `/metrics` text: seconds the API server spent serving each kind of
+/// request (wall time in its handlers, waits included), long-running
+/// requests (watches) left out.
+pub fn request_seconds(metrics: &str) -> Counts {
+    let mut seconds = by_request(metrics, "apiserver_request_duration_seconds_sum{");
+    seconds.retain(|(verb, _), _| verb != "WATCH");
+    seconds
+}
+
+/// The samples of the family whose lines start with `prefix`, summed by
+/// (verb, resource[/subresource]).
+fn by_request(metrics: &str, prefix: &str) -> Counts {
     let mut counts = Counts::new();
-    for line in metrics
-        .lines()
-        .filter(|l| l.starts_with("apiserver_request_total{"))
-    {
+    for line in metrics.lines().filter(|l| l.starts_with(prefix)) {
         let Some(value) = line.rsplit(' ').next().and_then(|v| v.parse::<f64>().ok()) else {
             continue;
         };
@@ -65,12 +78,21 @@ pub fn request_counts(metrics: &str) -> Counts {
     counts
 }
 
+/// The API server's `/metrics` text (empty if unreadable).
+fn scrape(cp: &ControlPlane) -> String {
+    cp.kubectl(&["get", "--raw", "/metrics"])
+        .unwrap_or_default()
+}
+
 /// A snapshot of `cp`'s request counters (empty if unreadable).
 pub fn snapshot(cp: &ControlPlane) -> Counts {
-    request_counts(
-        &cp.kubectl(&["get", "--raw", "/metrics"])
-            .unwrap_or_default(),
-    )
+    request_counts(&scrape(cp))
+}
+
+/// A snapshot of `cp`'s seconds spent per kind of request (see
+/// [`request_seconds`]; empty if unreadable).
+pub fn snapshot_seconds(cp: &ControlPlane) -> Counts {
+    request_seconds(&scrape(cp))
 }
 
 /// `after - before` summed by verb.
@@ -91,6 +113,18 @@ pub fn by_verb(before: &Counts, after: &Counts) -> BTreeMap<String, f64> {
 /// `after - before`, largest first, as `TOTAL (N VERB resource, …)` with at
 /// most `top` entries.
 pub fn describe(before: &Counts, after: &Counts, top: usize) -> String {
+    describe_as(before, after, top, 0, "")
+}
+
+/// [`describe`] for seconds ([`request_seconds`]): `TOTAL s (S VERB
+/// resource, …)`, one decimal.
+pub fn describe_seconds(before: &Counts, after: &Counts, top: usize) -> String {
+    describe_as(before, after, top, 1, " s")
+}
+
+/// The growth from `before` to `after`, `digits` decimals, `unit` after
+/// the total.
+fn describe_as(before: &Counts, after: &Counts, top: usize, digits: usize, unit: &str) -> String {
     let mut diff: Vec<(f64, &(String, String))> = after
         .iter()
         .map(|(k, v)| (v - before.get(k).copied().unwrap_or(0.0), k))
@@ -101,11 +135,10 @@ pub fn describe(before: &Counts, after: &Counts, top: usize) -> String {
     let parts: Vec<String> = diff
         .iter()
         .take(top)
-        .map(|(d, (verb, resource))| format!("{d:.0} {verb} {resource}"))
+        .map(|(d, (verb, resource))| format!("{d:.digits$} {verb} {resource}"))
         .collect();
-    format!("{total:.0} ({})", parts.join(", "))
+    format!("{total:.digits$}{unit} ({})", parts.join(", "))
 }
-
 /// Writes (not dry-runs) served between `before` and `after` to
 /// `resources`: a name alone is that resource only (`deployments`, not the
 /// `deployments/status` that kube-controller-manager writes); `name/*` is
@@ -174,6 +207,21 @@ apiserver_request_total{code="200",component="apiserver",dry_run="",group="",res
             describe(&before, &after, 1),
             "16 (7 PUT leases)",
             "largest first, total over all"
+        );
+    }
+
+    #[test]
+    fn seconds_by_request_leave_out_watches() {
+        let body = r#"apiserver_request_duration_seconds_sum{component="apiserver",dry_run="",group="",resource="services",scope="resource",subresource="",verb="APPLY",version="v1"} 2.5
+apiserver_request_duration_seconds_sum{component="apiserver",dry_run="",group="",resource="events",scope="resource",subresource="",verb="POST",version="v1"} 0.5
+apiserver_request_duration_seconds_sum{component="apiserver",dry_run="",group="",resource="services",scope="cluster",subresource="",verb="WATCH",version="v1"} 900
+apiserver_request_duration_seconds_count{component="apiserver",dry_run="",group="",resource="services",scope="resource",subresource="",verb="APPLY",version="v1"} 10
+"#;
+        let after = request_seconds(body);
+        assert_eq!(after.len(), 2, "{after:?}");
+        assert_eq!(
+            describe_seconds(&Counts::new(), &after, 1),
+            "3.0 s (2.5 APPLY services)"
         );
     }
 
