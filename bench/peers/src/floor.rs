@@ -8,6 +8,9 @@
 //! reports through Flux's API must add: the runner's apply of each
 //! Kustomization, its finalizer and one `Ready` status, with the same 4
 //! applies (7 requests per app, eight in flight; no Git, no Event).
+//!
+//! Both also say where the CPU went while they ran (`load.rs`), as the
+//! contenders' cold starts do.
 
 use std::time::{Duration, Instant};
 

@@ -7,7 +7,8 @@
 //! with ratios, writes the chart (SVG), and ends with the line
 //! `peers N=<N>: driftless <s> s <MiB> MiB <req> req/app, flux <s> s <MiB> MiB`.
 //! Beside them, the raw server-side-apply floor (`floor.rs`): the same
-//! objects applied directly to a fresh API server.
+//! objects applied directly to a fresh API server. Each cold start also
+//! says where the machine's CPU went (`load.rs`).
 //!
 //! A measurement, never a test: nothing here asserts a target.
 //!
