@@ -262,9 +262,8 @@ async fn cold(run: &mut Running, plan: &Plan, objects: &Tracker) -> Figure<Cold>
     apply_all(run, setup).await.map_err(|e| format!("{e:#}"))?;
     let cpu0 = run.cpu_seconds();
     let own0 = run.own_requests().await;
-    let before = metrics::snapshot(&run.cp);
+    let (before, seconds_before) = metrics::snapshot_with_seconds(&run.cp);
     let cpu_before = load::sample(&run.cp);
-    let seconds_before = metrics::snapshot_seconds(&run.cp);
     let started = Instant::now();
     apply_all(run, first).await.map_err(|e| format!("{e:#}"))?;
     apply_all(run, each).await.map_err(|e| format!("{e:#}"))?;
@@ -282,7 +281,7 @@ async fn cold(run: &mut Running, plan: &Plan, objects: &Tracker) -> Figure<Cold>
     };
     let secs = started.elapsed().as_secs_f64();
     let load = cpu_before.until(&load::sample(&run.cp));
-    let after = metrics::snapshot(&run.cp);
+    let (after, seconds_after) = metrics::snapshot_with_seconds(&run.cp);
     let own_requests = match (own0, run.own_requests().await) {
         (Ok(before), Ok(after)) => Ok(after - before),
         (Err(e), _) | (_, Err(e)) => Err(format!("{e:#}")),
@@ -297,7 +296,7 @@ async fn cold(run: &mut Running, plan: &Plan, objects: &Tracker) -> Figure<Cold>
     eprintln!(
         "peers: {}: cold API server time by request {}",
         run.kind.label(),
-        metrics::describe_seconds(&seconds_before, &metrics::snapshot_seconds(&run.cp), 10)
+        metrics::describe_seconds(&seconds_before, &seconds_after, 10)
     );
     let curve = objects.with(|s| {
         s.timeline

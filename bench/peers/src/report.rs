@@ -3,7 +3,7 @@
 
 use std::collections::BTreeSet;
 
-use crate::floor::Floor;
+use crate::floor::{Floor, Ready};
 use crate::phases::{Figure, Results};
 
 /// A cell: the value formatted, or `n/a (reason)`.
@@ -78,11 +78,16 @@ fn floor_cell(name: &str, floor: &Figure<Floor>, n: usize) -> String {
         ETCD_CPU => figure(&|f| Ok(f.load.etcd), 1),
         MACHINE_BUSY => figure(&|f| f.load.busy_percent.clone(), 0),
         FLOOR_RATE => figure(&|f| Ok(f.per_second()), 0),
-        FLOOR_READY => figure(&|f| f.ready_secs.clone(), 1),
-        FLOOR_READY_APISERVER => figure(&|f| Ok(f.ready_load.clone()?.apiserver), 1),
-        FLOOR_READY_BUSY => figure(&|f| f.ready_load.clone()?.busy_percent, 0),
+        FLOOR_READY => figure(&|f| Ok(ready(f)?.secs), 1),
+        FLOOR_READY_APISERVER => figure(&|f| Ok(ready(f)?.load.apiserver), 1),
+        FLOOR_READY_BUSY => figure(&|f| ready(f)?.load.busy_percent.clone(), 0),
         _ => "-".into(),
     }
+}
+
+/// The floor with the Kustomization's writes, or why not measured.
+fn ready(floor: &Floor) -> Result<&Ready, String> {
+    floor.ready.as_ref().map_err(Clone::clone)
 }
 
 /// The row of the controllers' own requests per app (their client metrics).
@@ -374,8 +379,10 @@ mod tests {
             applies: 400,
             load: load(0.4),
             push_p50_ms: Ok(12.0),
-            ready_secs: Ok(0.9),
-            ready_load: Ok(load(0.8)),
+            ready: Ok(Ready {
+                secs: 0.9,
+                load: load(0.8),
+            }),
         });
         let text = table(100, &d, &f, &f, &floor);
         let line = |name: &str| cells(&text, name);

@@ -95,6 +95,12 @@ pub fn snapshot_seconds(cp: &ControlPlane) -> Counts {
     request_seconds(&scrape(cp))
 }
 
+/// [`snapshot`] and [`snapshot_seconds`] from one read of `/metrics`.
+pub fn snapshot_with_seconds(cp: &ControlPlane) -> (Counts, Counts) {
+    let text = scrape(cp);
+    (request_counts(&text), request_seconds(&text))
+}
+
 /// `after - before` summed by verb.
 pub fn by_verb(before: &Counts, after: &Counts) -> BTreeMap<String, f64> {
     let mut verbs = BTreeMap::new();
