@@ -32,6 +32,7 @@ pub struct FluxMemory<S, R> {
     pub rendered: Option<RenderedInputs>,
     /// The source artifact (revision, ignore rules) it was last triggered
     /// for: a new artifact's hand-off and its watch event trigger it once.
+    /// Cleared when a reconcile could not read the artifact.
     pub claimed: Option<(String, Option<String>)>,
     /// Its last compare found no object whose health it judges (no `wait`,
     /// no health checks): a status update of its objects is nothing to it.

@@ -360,7 +360,7 @@ async fn suspend_holds_requested_at_is_handled_and_drift_is_reverted() {
 async fn bad_source_references_and_unsupported_fields_apply_nothing() {
     let w = World::new("ks-refs").await;
     w.repo.write("app/cm.yaml", &config_map("app", "v1"));
-    w.push("v1").await;
+    let first = w.push("v1").await;
     w.h.apply(&ks_yaml("missing", &w.ns, "nope", "app", &w.dest, ""));
     let ks = wait_ks(&w.h, &w.ns, "missing", "ArtifactFailed", |ks| {
         ready_is(ks, "False", "ArtifactFailed")
@@ -415,6 +415,19 @@ async fn bad_source_references_and_unsupported_fields_apply_nothing() {
         "{message}"
     );
     assert!(w.config_map("app").await.is_none(), "nothing applied");
+
+    // The missing source created afterwards: applied as soon as it has an
+    // artifact, not after the retry interval (an hour).
+    w.h.apply(&git_repository_yaml(
+        "nope",
+        &w.ns,
+        &w.h.git.git_url("ks-refs/repo"),
+    ));
+    wait_ks(&w.h, &w.ns, "missing", "Ready once its source is", |ks| {
+        ready_at(ks, &first)
+    })
+    .await;
+    assert_eq!(w.value_of("app").await.as_deref(), Some("v1"));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]

@@ -106,11 +106,14 @@ impl GitRepositories {
             .push((scope, store));
     }
 
-    /// The GitRepository `namespace/name` as a view covering `namespace`
-    /// holds it, or as last written here when that is newer (see
-    /// [`published`]): `None` when no complete view covers it (read it
-    /// from the API server then), `Some(None)` when it does not exist.
-    pub(crate) fn viewed(&self, namespace: &str, name: &str) -> Option<Option<Arc<GitRepository>>> {
+    /// The GitRepository `namespace/name` as a complete view covering
+    /// `namespace` holds it, or as last written here when that is newer
+    /// (see [`published`]). `None` when no complete view holds it: read it
+    /// from the API server then. A view's word is not enough to call it
+    /// absent: the GitRepository controller's own watch may have seen it
+    /// created, fetched and published before this view's watch delivers it
+    /// (and its published status must not be dropped on the view's word).
+    pub(crate) fn viewed(&self, namespace: &str, name: &str) -> Option<Arc<GitRepository>> {
         let views = self.views.lock().unwrap_or_else(|e| e.into_inner());
         let (_, store) = views.iter().find(|(scope, store)| {
             scope.as_deref().is_none_or(|s| s == namespace)
@@ -119,8 +122,8 @@ impl GitRepositories {
                     .now_or_never()
                     .is_some_and(|r| r.is_ok())
         })?;
-        let held = store.get(&ObjectRef::new(name).within(namespace));
-        Some(self.published.newer(namespace, name, held))
+        let held = store.get(&ObjectRef::new(name).within(namespace))?;
+        self.published.newer(namespace, name, Some(held))
     }
 
     /// The files that changed between commits `from` and `to` of `url`,

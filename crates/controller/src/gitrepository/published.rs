@@ -64,9 +64,11 @@ impl Published {
     }
 
     /// The published state of `namespace/name` when it is newer than
-    /// `viewed` (what a watch holds), else `viewed`: while a write is
-    /// pending, the view with the status being written. When the watch no
-    /// longer holds it (deleted), the published copy is dropped too.
+    /// `viewed` (what a watch holds, or the API server returned), else
+    /// `viewed`: while a write is pending, the view with the status being
+    /// written. `viewed` is `None` only when the API server says the object
+    /// is gone (a watch's view may lag behind its creation): the published
+    /// copy is dropped too.
     pub(crate) fn newer(
         &self,
         namespace: &str,
@@ -211,6 +213,45 @@ mod tests {
             seen(Some(repo("9", "a"))).as_deref(),
             Some("9"),
             "and the published copy is forgotten"
+        );
+    }
+
+    /// A Kustomization handed a new artifact before its view of
+    /// GitRepositories has seen the GitRepository created: the view does
+    /// not call it absent (the caller asks the API server) and the hand-off
+    /// survives until the view catches up.
+    #[test]
+    fn a_view_that_has_not_seen_the_repository_yet_drops_nothing() {
+        use kube::runtime::{reflector, watcher};
+        let repos = super::super::GitRepositories::default();
+        let (view, mut writer) = reflector::store();
+        writer.apply_watcher_event(&watcher::Event::Init);
+        writer.apply_watcher_event(&watcher::Event::InitDone);
+        repos.add_view(Some("ns".into()), view);
+        let created = repo("5", "a");
+        let handed = Arc::new(with_artifact(&created, "main@sha1:new"));
+        repos.published.pending(handed);
+
+        assert!(
+            repos.viewed("ns", "repo").is_none(),
+            "not in the view: ask the API server"
+        );
+        let read = repos.published.newer("ns", "repo", Some(created.clone()));
+        assert_eq!(
+            read.as_deref().and_then(revision).as_deref(),
+            Some("main@sha1:new"),
+            "the API server's copy, with the status being written"
+        );
+        writer.apply_watcher_event(&watcher::Event::Apply((*created).clone()));
+        let viewed = repos.viewed("ns", "repo");
+        assert_eq!(
+            viewed.as_deref().and_then(revision).as_deref(),
+            Some("main@sha1:new"),
+            "the view caught up: still the status being written"
+        );
+        assert!(
+            repos.viewed("other", "repo").is_none(),
+            "no view covers the namespace"
         );
     }
 }

@@ -164,12 +164,12 @@ impl<'a> Run<'a> {
         self.ctx.flux.set_source(&self.id, &source);
         let artifact = source::artifact(self.ctx, &plan.source)
             .await
-            .map_err(|e| failed(reasons::ARTIFACT_FAILED, e.to_string(), retry))?;
+            .map_err(|e| self.artifact_failed(e.to_string(), retry))?;
         *revision = Some(artifact.revision.clone());
         let ctx = self.ctx;
         let sha = engine::resolve(ctx, &self.owner, &artifact.url, &artifact.sha, false)
             .await
-            .map_err(|e| failed(reasons::ARTIFACT_FAILED, e.to_string(), retry))?
+            .map_err(|e| self.artifact_failed(e.to_string(), retry))?
             .sha;
         let key = unchanged::key(plan, self.ks.meta().generation, &artifact);
         if self.unchanged(&key, &artifact, &sha).await {
@@ -177,6 +177,16 @@ impl<'a> Run<'a> {
         }
         let _ = self.rendering.set(self.render_label(&key, &sha));
         self.build_and_apply(plan, &artifact, sha, key).await
+    }
+
+    /// The artifact could not be read: `ArtifactFailed`, and the artifact
+    /// this reconcile was triggered for is no longer claimed, so the next
+    /// event of the same artifact (the watch catching up with a hand-off,
+    /// the source turning Ready) triggers it again rather than leaving it
+    /// to its retry interval.
+    fn artifact_failed(&self, message: String, retry: Duration) -> Stop {
+        self.ctx.flux.memory(&self.id, |m| m.claimed = None);
+        failed(reasons::ARTIFACT_FAILED, message, retry)
     }
 
     /// `repeated` when the last applied build is rendered again (same commit

@@ -62,15 +62,16 @@ pub fn artifact_of(source: &SourceRef, gitrepo: &GitRepository) -> Result<Artifa
 }
 
 /// The artifact of the GitRepository `source`, from the Kustomization
-/// controller's view of GitRepositories (no request) when one covers its
-/// namespace, else read from the API server. Either way, a status this
-/// process is writing (a hand-off, see `gitrepository::published`) wins
-/// over an older copy: a Kustomization triggered by the hand-off before
-/// its view is complete (at start) must not read the status from before
-/// it and wait out its interval.
+/// controller's view of GitRepositories (no request) when the view holds
+/// it, else read from the API server (the view may not have seen a
+/// GitRepository created a moment ago). Either way, a status this process
+/// is writing (a hand-off, see `gitrepository::published`) wins over an
+/// older copy: a Kustomization triggered by the hand-off before its view
+/// caught up must not read the status from before it and wait out its
+/// interval.
 pub async fn artifact(ctx: &Context, source: &SourceRef) -> Result<Artifact, SourceError> {
     let seen = match ctx.git_repositories.viewed(&source.namespace, &source.name) {
-        Some(viewed) => viewed,
+        Some(viewed) => Some(viewed),
         None => {
             let read = read(&ctx.client, source).await?.map(Arc::new);
             let published = &ctx.git_repositories.published;
