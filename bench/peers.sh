@@ -3,7 +3,8 @@
 # control plane and Git server, in this one invocation: a measurement, never
 # a test. See bench/README.md.
 #
-#   bench/peers.sh [N] [--idle SECS] [--pushes K] [--out DIR]   # N default 1000, idle 300 s, 30 pushes
+#   bench/peers.sh [N] [--idle SECS] [--pushes K] [--out DIR] [--cold-timeout SECS] [--cold-only]
+#                                   # N default 1000, idle 300 s, 30 pushes
 #
 # Flux's controllers come from tests/cluster/build-flux.sh (built once,
 # cached); when they cannot be built, Flux's figures read `n/a (<reason>)`.

@@ -13,7 +13,12 @@
 //! A measurement, never a test: nothing here asserts a target.
 //!
 //! Usage: `peers [N] [--idle SECS] [--pushes K] [--out DIR] [--cold-timeout SECS]
-//!         (--flux DIR | --flux-unavailable REASON) --driftless BIN`
+//!         [--cold-only] (--flux DIR | --flux-unavailable REASON) --driftless BIN`
+//!
+//! `--cold-only` measures the floors and each contender's cold start and
+//! nothing after it: one run's cold start moves by a quarter with the
+//! machine's state (bench/README.md, session 23), so it is run several
+//! times for a median.
 
 mod chart;
 mod contender;
@@ -40,15 +45,16 @@ struct Args {
     pushes: usize,
     out: PathBuf,
     cold_timeout: Option<u64>,
+    cold_only: bool,
     flux: Result<PathBuf, String>,
     driftless: PathBuf,
 }
 
-const USAGE: &str = "usage: peers [N] [--idle SECS] [--pushes K] [--out DIR] [--cold-timeout SECS] (--flux DIR | --flux-unavailable REASON) --driftless BIN";
+const USAGE: &str = "usage: peers [N] [--idle SECS] [--pushes K] [--out DIR] [--cold-timeout SECS] [--cold-only] (--flux DIR | --flux-unavailable REASON) --driftless BIN";
 
 fn parse_args() -> anyhow::Result<Args> {
     let (mut n, mut idle, mut pushes, mut out) = (1000, 300, 30, PathBuf::from("target/peers"));
-    let mut cold_timeout = None;
+    let (mut cold_timeout, mut cold_only) = (None, false);
     let (mut flux, mut driftless) = (Err("not given (--flux DIR)".to_string()), None);
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
@@ -63,6 +69,7 @@ fn parse_args() -> anyhow::Result<Args> {
             "--cold-timeout" => {
                 cold_timeout = Some(value()?.parse().context("--cold-timeout: seconds")?)
             }
+            "--cold-only" => cold_only = true,
             "--flux" => flux = Ok(PathBuf::from(value()?)),
             "--flux-unavailable" => flux = Err(value()?),
             "--driftless" => driftless = Some(PathBuf::from(value()?)),
@@ -84,6 +91,7 @@ fn parse_args() -> anyhow::Result<Args> {
         pushes,
         out,
         cold_timeout,
+        cold_only,
         flux,
         driftless,
     })
@@ -131,6 +139,7 @@ async fn main() -> anyhow::Result<()> {
         pushes: args.pushes,
         idle: args.idle,
         cold_timeout: Duration::from_secs(args.cold_timeout.unwrap_or(120 + args.n as u64)),
+        cold_only: args.cold_only,
     };
     std::fs::create_dir_all(&args.out)
         .with_context(|| format!("creating {}", args.out.display()))?;

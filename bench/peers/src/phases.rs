@@ -98,6 +98,9 @@ pub(crate) struct Plan {
     pub(crate) pushes: usize,
     pub(crate) idle: Duration,
     pub(crate) cold_timeout: Duration,
+    /// Only the cold start (`--cold-only`): a run's cold start varies by a
+    /// quarter with the machine's state, so it is repeated for a median.
+    pub(crate) cold_only: bool,
 }
 
 /// The resources whose writes count as the tools' own during idle: their
@@ -153,8 +156,12 @@ pub(crate) async fn measure(run: &mut Running, plan: &Plan) -> Results {
     let objects = object_tracker(run, None);
     let deployments = deployment_tracker(run);
     let cold = cold(run, plan, &objects).await;
-    if let Err(reason) = &cold {
-        let why = format!("cold start failed: {reason}");
+    let stop = match &cold {
+        Err(reason) => Some(format!("cold start failed: {reason}")),
+        Ok(_) if plan.cold_only => Some("not measured (--cold-only)".to_string()),
+        Ok(_) => None,
+    };
+    if let Some(why) = stop {
         return Results {
             label,
             cold,
