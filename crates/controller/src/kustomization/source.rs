@@ -70,15 +70,12 @@ pub fn artifact_of(source: &SourceRef, gitrepo: &GitRepository) -> Result<Artifa
 /// caught up must not read the status from before it and wait out its
 /// interval.
 pub async fn artifact(ctx: &Context, source: &SourceRef) -> Result<Artifact, SourceError> {
-    let seen = match ctx.git_repositories.viewed(&source.namespace, &source.name) {
-        Some(viewed) => Some(viewed),
-        None => {
-            let read = read(&ctx.client, source).await?.map(Arc::new);
-            let published = &ctx.git_repositories.published;
-            published.newer(&source.namespace, &source.name, read)
-        }
-    };
-    match seen {
+    if let Some(viewed) = ctx.git_repositories.viewed(&source.namespace, &source.name) {
+        return artifact_of(source, &viewed);
+    }
+    let read = read(&ctx.client, source).await?.map(Arc::new);
+    let published = &ctx.git_repositories.published;
+    match published.newer(&source.namespace, &source.name, read) {
         Some(gitrepo) => artifact_of(source, &gitrepo),
         None => Err(SourceError::NotFound(source.clone())),
     }
