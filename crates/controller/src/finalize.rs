@@ -18,8 +18,8 @@ use driftless_sync::hooks::HookType;
 use driftless_sync::{Deletion, Hook, PropagationPolicy, Target, parse_sync_options};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
 use k8s_openapi::jiff::Timestamp;
+use kube::ResourceExt;
 use kube::api::{Api, Patch, PatchParams};
-use kube::{Resource, ResourceExt};
 use serde_json::json;
 
 use crate::context::Context;
@@ -280,20 +280,8 @@ async fn remove_finalizer(
     finalizer: &str,
 ) -> Result<()> {
     let id = app_id(app);
-    let remaining: Vec<String> = app
-        .finalizers()
-        .iter()
-        .filter(|f| **f != finalizer)
-        .cloned()
-        .collect();
     let api: Api<Application> = Api::namespaced(ctx.client.clone(), &id.0);
-    let body = json!({
-        "metadata": {
-            "finalizers": remaining,
-            "resourceVersion": app.meta().resource_version,
-        }
-    });
-    api.patch(&id.1, &PatchParams::default(), &Patch::Merge(&body))
+    crate::finalizers::set(&api, app, finalizer, false)
         .await
         .map_err(|e| Error::kube(label, format!("remove finalizer {finalizer}"), e))?;
     Ok(())

@@ -1,13 +1,13 @@
 //! Writes shared by the Flux kinds' controllers (Kustomization,
 //! HelmRelease): the status as a merge patch of what changed (remembered
 //! with the resourceVersion it produced, for a watch cache that has not
-//! seen it yet), the finalizer, and an Event when Ready changes. The
+//! seen it yet), the finalizer (through [`crate::finalizers`]), and an Event when Ready changes. The
 //! `*_of` functions are the same over any [`FluxKind`].
 
 use std::fmt::Debug;
 
+use kube::Resource;
 use kube::api::{Api, Patch, PatchParams};
-use kube::{Resource, ResourceExt};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use serde_json::json;
@@ -87,7 +87,7 @@ pub(crate) async fn finalizer_of<K: FluxKind>(
     } else {
         "remove the finalizer"
     };
-    finalizer(&api::<K>(ctx, &id), obj, K::FINALIZER, add)
+    crate::finalizers::set(&api::<K>(ctx, &id), obj, K::FINALIZER, add)
         .await
         .map_err(FluxApiError::of(K::LABEL, &id, action))
 }
@@ -160,35 +160,5 @@ where
         .as_deref()
         .and_then(|v| v.parse::<u64>().ok());
     state.memory(id, |m| m.written = rv.map(|rv| (rv, next.clone())));
-    Ok(())
-}
-
-/// Adds (`add`) or removes `finalizer` on `obj`, guarded by its resourceVersion.
-pub async fn finalizer<K>(
-    api: &Api<K>,
-    obj: &K,
-    finalizer: &str,
-    add: bool,
-) -> Result<(), kube::Error>
-where
-    K: Resource<DynamicType = ()> + Clone + DeserializeOwned + Debug,
-{
-    let mut list: Vec<String> = obj
-        .finalizers()
-        .iter()
-        .filter(|f| *f != finalizer)
-        .cloned()
-        .collect();
-    if add {
-        list.push(finalizer.to_string());
-    }
-    let body =
-        json!({ "metadata": { "finalizers": list, "resourceVersion": obj.resource_version() } });
-    api.patch(
-        &obj.name_any(),
-        &PatchParams::default(),
-        &Patch::Merge(&body),
-    )
-    .await?;
     Ok(())
 }

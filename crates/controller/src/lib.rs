@@ -24,6 +24,7 @@ pub mod error;
 pub mod events;
 pub mod filtered_tree;
 pub mod finalize;
+pub mod finalizers;
 pub mod flux_build;
 mod flux_entry;
 mod flux_kind;

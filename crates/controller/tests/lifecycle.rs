@@ -3,7 +3,8 @@
 //! `Delete=false` keeps an object), a deletion blocked by a foreign
 //! finalizer is reported and backs off, a wave gates the next one across
 //! retries and controller restarts, and an object the API server refuses as
-//! too large is not re-sent at requeue speed.
+//! too large is not re-sent at requeue speed; a finalizer written from a
+//! stale copy of its object neither fails nor drops another finalizer.
 
 mod common;
 
@@ -14,7 +15,8 @@ use driftless_api::{Application, OperationPhase, condition};
 use k8s_openapi::api::core::v1::ConfigMap;
 use k8s_openapi::api::events::v1::Event;
 use kube::Api;
-use kube::api::ListParams;
+use kube::api::{ListParams, Patch, PatchParams};
+use serde_json::json;
 
 const FINALIZER: &str = "  finalizers:\n  - resources-finalizer.argocd.argoproj.io\n";
 
@@ -429,4 +431,56 @@ async fn an_oversized_object_is_retried_per_the_policy_not_at_requeue_speed() {
         (3..=6).contains(&sent),
         "{sent} requests refused as too large (3 attempts and a dry-run expected)"
     );
+}
+
+/// The finalizers on the ConfigMap `name` as they are now.
+async fn finalizers_of(api: &Api<ConfigMap>, name: &str) -> Vec<String> {
+    let cm = api.get(name).await.expect("get the ConfigMap");
+    cm.metadata.finalizers.unwrap_or_default()
+}
+
+/// A reconcile may start from a cached copy older than the object (its own
+/// finalizer write, or another writer's, not seen yet). Adding or removing
+/// the controller's finalizer from such a copy must neither fail nor undo
+/// the other finalizers written since.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_finalizer_write_from_a_stale_copy_succeeds_and_keeps_the_others() {
+    let h = Harness::new("stale-fin").await;
+    let ns = h.namespace("stale-fin-cm").await;
+    let ours = "driftless.test/ours";
+    h.cp.kubectl_stdin(
+        &["apply", "-n", &ns, "-f", "-"],
+        &config_map("held", "  finalizers:\n  - example.com/keep\n"),
+    )
+    .expect("apply the ConfigMap");
+    let api: Api<ConfigMap> = Api::namespaced(h.client.clone(), &ns);
+    let stale = api.get("held").await.expect("get the ConfigMap");
+
+    let set = driftless_controller::finalizers::set;
+    set(&api, &stale, ours, true).await.expect("first add");
+    set(&api, &stale, ours, true)
+        .await
+        .expect("adding again from the copy read before the first add");
+    assert_eq!(
+        finalizers_of(&api, "held").await,
+        ["example.com/keep", ours]
+    );
+
+    let late =
+        json!({ "metadata": { "finalizers": ["example.com/keep", ours, "example.com/late"] } });
+    api.patch("held", &PatchParams::default(), &Patch::Merge(&late))
+        .await
+        .expect("another writer adds a finalizer");
+    set(&api, &stale, ours, false)
+        .await
+        .expect("removing from the copy read before both writes");
+    assert_eq!(
+        finalizers_of(&api, "held").await,
+        ["example.com/keep", "example.com/late"]
+    );
+
+    let none = json!({ "metadata": { "finalizers": null } });
+    api.patch("held", &PatchParams::default(), &Patch::Merge(&none))
+        .await
+        .expect("release the ConfigMap");
 }
