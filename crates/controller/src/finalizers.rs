@@ -25,10 +25,15 @@ where
     let Some(fresh) = api.get_opt(&obj.name_any()).await? else {
         return Err(conflict);
     };
-    if fresh.finalizers().iter().any(|f| f == finalizer) == add {
+    if holds(&fresh, finalizer) == add {
         return Ok(());
     }
     write_finalizers(api, &fresh, finalizer, add).await
+}
+
+/// Whether `obj` lists `finalizer`.
+pub(crate) fn holds<K: Resource>(obj: &K, finalizer: &str) -> bool {
+    obj.finalizers().iter().any(|f| f == finalizer)
 }
 
 /// `obj`'s finalizers with `finalizer` added or removed, written as a merge

@@ -30,11 +30,7 @@ pub(crate) enum Prelude {
 
 /// Whether `obj` holds its kind's finalizer.
 pub(crate) fn has_finalizer<K: FluxKind>(obj: &K) -> bool {
-    obj.meta()
-        .finalizers
-        .iter()
-        .flatten()
-        .any(|f| f == K::FINALIZER)
+    crate::finalizers::holds(obj, K::FINALIZER)
 }
 
 /// Deletion, then the finalizer's addition, then `suspend`.

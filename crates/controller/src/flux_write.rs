@@ -1,8 +1,9 @@
 //! Writes shared by the Flux kinds' controllers (Kustomization,
 //! HelmRelease): the status as a merge patch of what changed (remembered
 //! with the resourceVersion it produced, for a watch cache that has not
-//! seen it yet), the finalizer (through [`crate::finalizers`]), and an Event when Ready changes. The
-//! `*_of` functions are the same over any [`FluxKind`].
+//! seen it yet), the finalizer (through [`crate::finalizers`]), and an
+//! Event when Ready changes. The `*_of` functions are the same over any
+//! [`FluxKind`].
 
 use std::fmt::Debug;
 
